@@ -1,0 +1,1 @@
+//! Checks: XML canonicalisation and matching, multipart bodies.
