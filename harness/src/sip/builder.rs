@@ -1,0 +1,83 @@
+//! Building outgoing SIP messages as text (headers in the order given, Content-Length added).
+
+/// A message under construction.
+#[derive(Debug, Clone, Default)]
+pub struct MessageBuilder {
+    start: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl MessageBuilder {
+    /// A request builder.
+    pub fn request(method: &str, uri: &str) -> Self {
+        MessageBuilder { start: format!("{method} {uri} SIP/2.0"), ..Default::default() }
+    }
+
+    /// A response builder.
+    pub fn response(code: u16, reason: &str) -> Self {
+        MessageBuilder { start: format!("SIP/2.0 {code} {reason}"), ..Default::default() }
+    }
+
+    /// Appends a header line.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Appends a header line in place.
+    pub fn push_header(&mut self, name: &str, value: impl Into<String>) {
+        self.headers.push((name.to_string(), value.into()));
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Serialises, adding `Content-Length` unless a header of that name was given.
+    pub fn build(self) -> Vec<u8> {
+        let mut out = String::with_capacity(256 + self.body.len());
+        out.push_str(&self.start);
+        out.push_str("\r\n");
+        let mut has_length = false;
+        for (name, value) in &self.headers {
+            has_length |= name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l");
+            out.push_str(name);
+            out.push_str(": ");
+            out.push_str(value);
+            out.push_str("\r\n");
+        }
+        if !has_length {
+            out.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
+        out.push_str("\r\n");
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&self.body);
+        bytes
+    }
+}
+
+/// A reason phrase for common status codes.
+pub fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        100 => "Trying",
+        200 => "OK",
+        202 => "Accepted",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        406 => "Not Acceptable",
+        412 => "Conditional Request Failed",
+        415 => "Unsupported Media Type",
+        421 => "Extension Required",
+        423 => "Interval Too Brief",
+        481 => "Call/Transaction Does Not Exist",
+        489 => "Bad Event",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        603 => "Decline",
+        _ => "Unknown",
+    }
+}

@@ -1,0 +1,74 @@
+//! Framing of SIP messages on a byte stream (TCP): header section, then Content-Length bytes
+//! (RFC 3261 §18.3). UDP needs no framing: one datagram is one message.
+
+use super::message::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
+use super::names;
+
+/// Outcome of looking for one message at the front of a stream buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// A complete message of this many bytes is at the front of the buffer.
+    Complete(usize),
+    /// More bytes are needed.
+    Incomplete,
+    /// The stream cannot be framed (no or bad Content-Length, limits exceeded); close it.
+    Invalid(String),
+}
+
+/// Finds the extent of the first message in `buf`, skipping leading CRLF keep-alives
+/// (returned as part of the frame; the reader ignores them).
+pub fn next_frame(buf: &[u8]) -> Frame {
+    let skip = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    let data = &buf[skip..];
+    let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if data.len() > MAX_HEADER_BYTES {
+            Frame::Invalid(format!("no end of headers within {MAX_HEADER_BYTES} bytes"))
+        } else {
+            Frame::Incomplete
+        };
+    };
+    let head = String::from_utf8_lossy(&data[..end]);
+    let mut length = None;
+    for line in head.split("\r\n").skip(1) {
+        if let Some((name, value)) = line.split_once(':') {
+            if names::canonical(name.trim()) == "Content-Length" {
+                match value.trim().parse::<usize>() {
+                    Ok(n) if n <= MAX_BODY_BYTES => length = Some(n),
+                    Ok(n) => return Frame::Invalid(format!("Content-Length {n} exceeds the limit")),
+                    Err(_) => return Frame::Invalid(format!("bad Content-Length {:?}", value.trim())),
+                }
+            }
+        }
+    }
+    let Some(length) = length else {
+        return Frame::Invalid("message on a stream without Content-Length (RFC 3261 §18.3)".into());
+    };
+    let total = skip + end + 4 + length;
+    if buf.len() >= total {
+        Frame::Complete(total)
+    } else {
+        Frame::Incomplete
+    }
+}
+
+/// Strips leading CRLF keep-alives from a framed message.
+pub fn trim_keepalive(frame: &[u8]) -> &[u8] {
+    let skip = frame.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    &frame[skip..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_by_content_length() {
+        let two = b"\r\nOPTIONS sip:a SIP/2.0\r\nl: 3\r\n\r\nabcSIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+        let Frame::Complete(n) = next_frame(two) else { panic!() };
+        assert_eq!(trim_keepalive(&two[..n]).len(), n - 2);
+        assert!(two[..n].ends_with(b"abc"));
+        assert_eq!(next_frame(&two[n..]), Frame::Complete(two.len() - n));
+        assert_eq!(next_frame(&two[..10]), Frame::Incomplete);
+        assert!(matches!(next_frame(b"OPTIONS sip:a SIP/2.0\r\n\r\n"), Frame::Invalid(_)));
+    }
+}

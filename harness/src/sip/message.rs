@@ -1,0 +1,330 @@
+//! A SIP message read from raw bytes: start line, unfolded headers with canonical names, body.
+//! The raw bytes stay the source of truth; what the reader tolerated is recorded.
+
+use super::names;
+use super::text::{parse_params, split_list, Parameterised};
+use std::fmt;
+
+/// Largest header section accepted, in bytes.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Largest body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The first line of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartLine {
+    /// `METHOD Request-URI SIP/2.0`
+    Request {
+        /// Method, as sent (methods are case-sensitive).
+        method: String,
+        /// Request-URI text.
+        uri: String,
+    },
+    /// `SIP/2.0 code reason`
+    Response {
+        /// Status code.
+        code: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+}
+
+/// One header line after unfolding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Canonical name (compact form expanded, conventional case).
+    pub name: String,
+    /// Name exactly as received.
+    pub wire_name: String,
+    /// Value with folding removed and surrounding whitespace trimmed.
+    pub value: String,
+}
+
+/// Why bytes could not be read as a SIP message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// A parsed SIP message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipMessage {
+    /// The bytes as they were on the wire.
+    pub raw: Vec<u8>,
+    /// Request or status line.
+    pub start: StartLine,
+    /// Headers in wire order.
+    pub headers: Vec<Header>,
+    /// Body bytes (exactly Content-Length bytes when the header is present).
+    pub body: Vec<u8>,
+    /// Liberties the sender took that RFC 3261 allows (compact names, folding, ...).
+    pub tolerated: Vec<String>,
+}
+
+impl SipMessage {
+    /// Parses one complete message (a UDP datagram or a framed stream message).
+    pub fn parse(raw: &[u8]) -> Result<SipMessage, ParseError> {
+        let header_end = find_header_end(raw)
+            .ok_or_else(|| ParseError("no blank line ends the header section".into()))?;
+        if header_end.0 > MAX_HEADER_BYTES {
+            return Err(ParseError(format!(
+                "header section of {} bytes exceeds the limit of {MAX_HEADER_BYTES}",
+                header_end.0
+            )));
+        }
+        let head = std::str::from_utf8(&raw[..header_end.0])
+            .map_err(|e| ParseError(format!("header section is not UTF-8 ({e})")))?;
+        let mut tolerated = Vec::new();
+        let mut lines = logical_lines(head, &mut tolerated).into_iter();
+        let first = lines.next().ok_or_else(|| ParseError("empty message".into()))?;
+        let start = parse_start_line(&first)?;
+        let mut headers = Vec::new();
+        for line in lines {
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| ParseError(format!("header line without a colon: {line:?}")))?;
+            let wire_name = name.trim_end().to_string();
+            if wire_name.is_empty() || wire_name.contains(char::is_whitespace) {
+                return Err(ParseError(format!("bad header name in line {line:?}")));
+            }
+            if names::is_compact(&wire_name) {
+                tolerated.push(format!("compact header name '{wire_name}'"));
+            }
+            headers.push(Header {
+                name: names::canonical(&wire_name),
+                wire_name,
+                value: value.trim().to_string(),
+            });
+        }
+        let rest = &raw[header_end.1..];
+        let body = match headers.iter().find(|h| h.name == "Content-Length") {
+            Some(h) => {
+                let len: usize = h
+                    .value
+                    .parse()
+                    .map_err(|_| ParseError(format!("Content-Length is not a number: {:?}", h.value)))?;
+                if len > MAX_BODY_BYTES {
+                    return Err(ParseError(format!("Content-Length {len} exceeds the limit of {MAX_BODY_BYTES}")));
+                }
+                if len > rest.len() {
+                    return Err(ParseError(format!(
+                        "Content-Length {len} but only {} body bytes arrived",
+                        rest.len()
+                    )));
+                }
+                if len < rest.len() {
+                    tolerated.push(format!("{} bytes after the body were ignored", rest.len() - len));
+                }
+                rest[..len].to_vec()
+            }
+            None => rest.to_vec(),
+        };
+        Ok(SipMessage { raw: raw.to_vec(), start, headers, body, tolerated })
+    }
+
+    /// True for a request.
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+
+    /// The method of a request, or the CSeq method of a response.
+    pub fn method(&self) -> Option<String> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method.clone()),
+            StartLine::Response { .. } => self.cseq().map(|(_, m)| m),
+        }
+    }
+
+    /// Status code of a response.
+    pub fn status(&self) -> Option<u16> {
+        match self.start {
+            StartLine::Response { code, .. } => Some(code),
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    /// Request-URI of a request.
+    pub fn request_uri(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Request { uri, .. } => Some(uri),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// First value of header `name` (any spelling or compact form).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let wanted = names::canonical(name);
+        self.headers.iter().find(|h| h.name == wanted).map(|h| h.value.as_str())
+    }
+
+    /// All header lines named `name`, in order.
+    pub fn header_lines(&self, name: &str) -> Vec<&str> {
+        let wanted = names::canonical(name);
+        self.headers.iter().filter(|h| h.name == wanted).map(|h| h.value.as_str()).collect()
+    }
+
+    /// All values of header `name`: list headers split on commas across all their lines.
+    pub fn header_values(&self, name: &str) -> Vec<String> {
+        let wanted = names::canonical(name);
+        let lines = self.header_lines(&wanted);
+        if names::is_list_header(&wanted) {
+            lines.into_iter().flat_map(split_list).collect()
+        } else {
+            lines.into_iter().map(str::to_string).collect()
+        }
+    }
+
+    /// First value of `name` split into value and parameters.
+    pub fn header_params(&self, name: &str) -> Option<Parameterised> {
+        self.header_values(name).first().map(|v| parse_params(v))
+    }
+
+    /// Call-ID.
+    pub fn call_id(&self) -> Option<&str> {
+        self.header("Call-ID")
+    }
+
+    /// CSeq as (number, method).
+    pub fn cseq(&self) -> Option<(u32, String)> {
+        let value = self.header("CSeq")?;
+        let mut parts = value.split_whitespace();
+        let number = parts.next()?.parse().ok()?;
+        let method = parts.next()?.to_string();
+        Some((number, method))
+    }
+
+    /// Branch parameter of the top Via.
+    pub fn top_branch(&self) -> Option<String> {
+        let via = self.header_values("Via").into_iter().next()?;
+        parse_params(&via).param("branch").flatten().map(str::to_string)
+    }
+
+    /// Body as text (lossy for invalid UTF-8).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A one-line summary: `SUBSCRIBE sip:x` or `200 OK (SUBSCRIBE)`.
+    pub fn summary(&self) -> String {
+        match &self.start {
+            StartLine::Request { method, uri } => format!("{method} {uri}"),
+            StartLine::Response { code, reason } => {
+                format!("{code} {reason} ({})", self.method().unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// Byte offsets of the end of the header section: (end of last header line, start of body).
+fn find_header_end(raw: &[u8]) -> Option<(usize, usize)> {
+    let crlf = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| (p, p + 4));
+    let lf = raw.windows(2).position(|w| w == b"\n\n").map(|p| (p, p + 2));
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Splits the header section into logical lines, joining folded continuation lines.
+fn logical_lines(head: &str, tolerated: &mut Vec<String>) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut bare_lf = false;
+    for physical in head.split('\n') {
+        let line = match physical.strip_suffix('\r') {
+            Some(l) => l,
+            None => {
+                bare_lf = true;
+                physical
+            }
+        };
+        if (line.starts_with(' ') || line.starts_with('\t')) && lines.len() > 1 {
+            tolerated.push("folded header line".into());
+            let last = lines.last_mut().expect("checked non-empty");
+            last.push(' ');
+            last.push_str(line.trim());
+        } else {
+            lines.push(line.to_string());
+        }
+    }
+    if bare_lf && lines.len() > 1 {
+        tolerated.push("bare LF line endings".into());
+    }
+    lines
+}
+
+fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
+    if let Some(rest) = line.strip_prefix("SIP/2.0 ") {
+        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        let code: u16 = code
+            .parse()
+            .ok()
+            .filter(|c| (100..700).contains(c))
+            .ok_or_else(|| ParseError(format!("bad status line: {line:?}")))?;
+        return Ok(StartLine::Response { code, reason: reason.to_string() });
+    }
+    let mut parts = line.split(' ');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(method), Some(uri), Some("SIP/2.0"), None)
+            if !method.is_empty() && method.chars().all(|c| c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)) =>
+        {
+            Ok(StartLine::Request { method: method.to_string(), uri: uri.to_string() })
+        }
+        _ => Err(ParseError(format!("bad start line: {line:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_compact_and_folded_headers() {
+        let raw = b"NOTIFY sip:ue@127.0.0.1:5070 SIP/2.0\r\n\
+v: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\n\
+i: abc\r\n\
+o: presence;id=7\r\n\
+Subscription-State: active;\r\n  expires=600\r\n\
+CSeq: 2 NOTIFY\r\n\
+l: 4\r\n\r\nbody";
+        let msg = SipMessage::parse(raw).unwrap();
+        assert_eq!(msg.call_id(), Some("abc"));
+        assert_eq!(msg.header("Event"), Some("presence;id=7"));
+        assert_eq!(msg.header("subscription-state"), Some("active; expires=600"));
+        assert_eq!(msg.header_params("Subscription-State").unwrap().param("expires"), Some(Some("600")));
+        assert_eq!(msg.body, b"body");
+        assert_eq!(msg.top_branch().as_deref(), Some("z9hG4bK1"));
+        assert!(msg.tolerated.iter().any(|t| t.contains("folded")));
+        assert!(msg.tolerated.iter().any(|t| t.contains("'i'")));
+    }
+
+    #[test]
+    fn joins_list_headers_over_lines() {
+        let raw = b"SIP/2.0 200 OK\r\nRecord-Route: <sip:a;lr>, <sip:b;lr>\r\nRecord-Route: <sip:c;lr>\r\nCSeq: 1 SUBSCRIBE\r\n\r\n";
+        let msg = SipMessage::parse(raw).unwrap();
+        assert_eq!(msg.header_values("Record-Route"), vec!["<sip:a;lr>", "<sip:b;lr>", "<sip:c;lr>"]);
+        assert_eq!(msg.method().as_deref(), Some("SUBSCRIBE"));
+        assert_eq!(msg.status(), Some(200));
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        for raw in [
+            &b""[..],
+            b"\r\n\r\n",
+            b"GARBAGE\r\n\r\n",
+            b"SIP/2.0 99999 X\r\n\r\n",
+            b"INVITE sip:a SIP/2.0\r\nNoColon\r\n\r\n",
+            b"INVITE sip:a SIP/2.0\r\nContent-Length: 10\r\n\r\nabc",
+            b"INVITE sip:a SIP/2.0\r\nContent-Length: x\r\n\r\n",
+            b"INVITE sip:a SIP/2.0\r\nX: \xff\xfe\r\n\r\n",
+        ] {
+            assert!(SipMessage::parse(raw).is_err(), "{raw:?}");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Header names: compact-form expansion (RFC 3261 §7.3.3 and later RFCs) and canonical spelling.
+
+/// Compact forms and the full header names they stand for.
+const COMPACT: &[(&str, &str)] = &[
+    ("a", "Accept-Contact"),
+    ("b", "Referred-By"),
+    ("c", "Content-Type"),
+    ("d", "Request-Disposition"),
+    ("e", "Content-Encoding"),
+    ("f", "From"),
+    ("i", "Call-ID"),
+    ("j", "Reject-Contact"),
+    ("k", "Supported"),
+    ("l", "Content-Length"),
+    ("m", "Contact"),
+    ("n", "Identity-Info"),
+    ("o", "Event"),
+    ("r", "Refer-To"),
+    ("s", "Subject"),
+    ("t", "To"),
+    ("u", "Allow-Events"),
+    ("v", "Via"),
+    ("x", "Session-Expires"),
+    ("y", "Identity"),
+];
+
+/// Full names whose conventional spelling is not plain title case.
+const SPELLING: &[&str] = &[
+    "Call-ID",
+    "CSeq",
+    "SIP-ETag",
+    "SIP-If-Match",
+    "P-Asserted-Identity",
+    "P-Preferred-Identity",
+    "P-Charging-Vector",
+    "P-Charging-Function-Addresses",
+    "P-Access-Network-Info",
+    "P-Visited-Network-ID",
+    "P-Associated-URI",
+    "WWW-Authenticate",
+    "MIME-Version",
+    "Content-ID",
+];
+
+/// Canonical name for a header name as received: compact forms expanded,
+/// case normalised (`call-id` → `Call-ID`, `sip-etag` → `SIP-ETag`, `x-foo` → `X-Foo`).
+pub fn canonical(name: &str) -> String {
+    if name.len() == 1 {
+        if let Some((_, full)) = COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)) {
+            return (*full).to_string();
+        }
+    }
+    if let Some(known) = SPELLING.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+        return (*known).to_string();
+    }
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// True when `name` (as received) is a compact form.
+pub fn is_compact(name: &str) -> bool {
+    name.len() == 1 && COMPACT.iter().any(|(c, _)| c.eq_ignore_ascii_case(name))
+}
+
+/// Headers whose value is a comma-separated list that may also be split over several header lines
+/// (RFC 3261 §7.3.1). Other headers are never split on commas.
+pub fn is_list_header(canonical_name: &str) -> bool {
+    matches!(
+        canonical_name,
+        "Via"
+            | "Route"
+            | "Record-Route"
+            | "Contact"
+            | "Allow"
+            | "Allow-Events"
+            | "Supported"
+            | "Require"
+            | "Proxy-Require"
+            | "Unsupported"
+            | "Accept"
+            | "Accept-Encoding"
+            | "Accept-Language"
+            | "P-Asserted-Identity"
+            | "P-Preferred-Identity"
+            | "P-Associated-URI"
+            | "Path"
+            | "Service-Route"
+            | "Security-Verify"
+            | "Security-Client"
+            | "Security-Server"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_compact_forms_and_fixes_case() {
+        assert_eq!(canonical("i"), "Call-ID");
+        assert_eq!(canonical("O"), "Event");
+        assert_eq!(canonical("u"), "Allow-Events");
+        assert_eq!(canonical("sip-etag"), "SIP-ETag");
+        assert_eq!(canonical("subscription-state"), "Subscription-State");
+        assert_eq!(canonical("CSEQ"), "CSeq");
+        assert!(is_compact("k"));
+        assert!(!is_compact("Via"));
+    }
+}

@@ -1,0 +1,163 @@
+//! Low-level text helpers for SIP header values: list splitting and parameters (RFC 3261 §25.1).
+
+/// Splits a header value on commas that are outside quotes and angle brackets.
+pub fn split_list(value: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut current = String::new();
+    let mut in_quotes = false;
+    let mut in_angle = false;
+    let mut escaped = false;
+    for ch in value.chars() {
+        if escaped {
+            current.push(ch);
+            escaped = false;
+            continue;
+        }
+        match ch {
+            '\\' if in_quotes => {
+                escaped = true;
+                current.push(ch);
+            }
+            '"' => {
+                in_quotes = !in_quotes;
+                current.push(ch);
+            }
+            '<' if !in_quotes => {
+                in_angle = true;
+                current.push(ch);
+            }
+            '>' if !in_quotes => {
+                in_angle = false;
+                current.push(ch);
+            }
+            ',' if !in_quotes && !in_angle => {
+                items.push(current.trim().to_string());
+                current.clear();
+            }
+            _ => current.push(ch),
+        }
+    }
+    if !current.trim().is_empty() || items.is_empty() {
+        items.push(current.trim().to_string());
+    }
+    items.retain(|item| !item.is_empty());
+    items
+}
+
+/// A header value split into its leading part and its `;name=value` parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Parameterised {
+    /// The value before the first parameter, trimmed.
+    pub value: String,
+    /// Parameters in order; names lowercased, values unquoted (None for a flag parameter).
+    pub params: Vec<(String, Option<String>)>,
+}
+
+impl Parameterised {
+    /// The value of parameter `name` (case-insensitive); `Some(None)` for a flag.
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        self.params
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_deref())
+    }
+
+    /// True when parameter `name` is present, with or without a value.
+    pub fn has_param(&self, name: &str) -> bool {
+        self.param(name).is_some()
+    }
+}
+
+/// Splits `value;a=1;b="x;y";c` at semicolons outside quotes and angle brackets.
+pub fn parse_params(input: &str) -> Parameterised {
+    let pieces = split_outside(input, ';');
+    let mut iter = pieces.into_iter();
+    let value = iter.next().unwrap_or_default().trim().to_string();
+    let params = iter
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((name, val)) => (name.trim().to_ascii_lowercase(), Some(unquote(val.trim()))),
+            None => (p.trim().to_ascii_lowercase(), None),
+        })
+        .collect();
+    Parameterised { value, params }
+}
+
+/// Splits on `sep` outside quoted strings and angle brackets.
+fn split_outside(input: &str, sep: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut in_quotes = false;
+    let mut in_angle = false;
+    let mut escaped = false;
+    for ch in input.chars() {
+        if escaped {
+            escaped = false;
+            current.push(ch);
+            continue;
+        }
+        match ch {
+            '\\' if in_quotes => {
+                escaped = true;
+                current.push(ch);
+            }
+            '"' => {
+                in_quotes = !in_quotes;
+                current.push(ch);
+            }
+            '<' if !in_quotes => {
+                in_angle = true;
+                current.push(ch);
+            }
+            '>' if !in_quotes => {
+                in_angle = false;
+                current.push(ch);
+            }
+            c if c == sep && !in_quotes && !in_angle => out.push(std::mem::take(&mut current)),
+            _ => current.push(ch),
+        }
+    }
+    out.push(current);
+    out
+}
+
+/// Removes surrounding double quotes and backslash escapes.
+pub fn unquote(s: &str) -> String {
+    let Some(inner) = s.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
+        return s.to_string();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut escaped = false;
+    for ch in inner.chars() {
+        if escaped {
+            out.push(ch);
+            escaped = false;
+        } else if ch == '\\' {
+            escaped = true;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_lists_outside_quotes_and_brackets() {
+        let items = split_list(r#""Doe, J" <sip:a@b;x=1,2>;q=0.5, <sip:c@d>"#);
+        assert_eq!(items, vec![r#""Doe, J" <sip:a@b;x=1,2>;q=0.5"#, "<sip:c@d>"]);
+    }
+
+    #[test]
+    fn parses_parameters() {
+        let p = parse_params(r#"active ; expires=600;reason="a;b";lr"#);
+        assert_eq!(p.value, "active");
+        assert_eq!(p.param("EXPIRES"), Some(Some("600")));
+        assert_eq!(p.param("reason"), Some(Some("a;b")));
+        assert_eq!(p.param("lr"), Some(None));
+        assert_eq!(p.param("x"), None);
+    }
+}

@@ -1,0 +1,178 @@
+//! Typed views of the headers presence needs: Event, Subscription-State, name-addr headers
+//! (From, To, Contact, Route, Record-Route, P-Asserted-Identity, P-Preferred-Identity),
+//! P-Charging-Vector and integer headers. URIs are read with rsip where it can.
+
+use super::message::SipMessage;
+use super::text::{parse_params, Parameterised};
+use std::net::SocketAddr;
+
+/// `Event: package;id=x` (RFC 6665 §8.2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Event package name, e.g. `presence` or `presence.winfo`.
+    pub package: String,
+    /// The `id` parameter, compared byte by byte (RFC 6665 §8.2.1).
+    pub id: Option<String>,
+}
+
+/// `Subscription-State: state;expires=N;reason=r;retry-after=N` (RFC 6665 §8.2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionState {
+    /// `active`, `pending`, `terminated` or an extension value, lowercased.
+    pub state: String,
+    /// The `expires` parameter, if present and numeric.
+    pub expires: Option<u64>,
+    /// The `reason` parameter.
+    pub reason: Option<String>,
+    /// The `retry-after` parameter.
+    pub retry_after: Option<u64>,
+}
+
+/// A name-addr or addr-spec with its header parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAddr {
+    /// Display name without quotes, if any.
+    pub display: Option<String>,
+    /// The URI text.
+    pub uri: String,
+    /// Header parameters (after the `>` or, for an addr-spec, after the URI).
+    pub params: Parameterised,
+}
+
+impl NameAddr {
+    /// Parses `"Name" <sip:u@h;lr>;tag=1` or `sip:u@h;tag=1`.
+    pub fn parse(value: &str) -> Option<NameAddr> {
+        let value = value.trim();
+        if let Some(open) = value.find('<') {
+            let close = value[open..].find('>')? + open;
+            let display = value[..open].trim();
+            let display = (!display.is_empty()).then(|| super::text::unquote(display));
+            let uri = value[open + 1..close].trim().to_string();
+            let params = parse_params(&value[close + 1..]);
+            Some(NameAddr { display, uri, params })
+        } else {
+            // addr-spec: parameters after the URI belong to the header (RFC 3261 §20.10).
+            let parsed = parse_params(value);
+            if parsed.value.is_empty() {
+                return None;
+            }
+            Some(NameAddr { display: None, uri: parsed.value.clone(), params: parsed })
+        }
+    }
+
+    /// The `tag` parameter.
+    pub fn tag(&self) -> Option<&str> {
+        self.params.param("tag").flatten()
+    }
+}
+
+/// Reads the host and port of a SIP URI as a socket address (port 5060 when absent).
+/// Only literal IP addresses resolve; names need a DNS the harness does not have.
+pub fn uri_socket_addr(uri: &str) -> Option<SocketAddr> {
+    let parsed = rsip::Uri::try_from(uri).ok()?;
+    let port = parsed.port().map(|p| *p.value()).unwrap_or(5060);
+    match parsed.host() {
+        rsip::Host::IpAddr(ip) => Some(SocketAddr::new(*ip, port)),
+        rsip::Host::Domain(d) => d.to_string().parse().ok().map(|ip| SocketAddr::new(ip, port)),
+    }
+}
+
+/// The user part of a SIP URI, if any.
+pub fn uri_user(uri: &str) -> Option<String> {
+    let parsed = rsip::Uri::try_from(uri).ok()?;
+    parsed.user().map(str::to_string)
+}
+
+/// The URI inside a name-addr value, or the value itself.
+pub fn uri_of(value: &str) -> String {
+    NameAddr::parse(value).map(|n| n.uri).unwrap_or_else(|| value.trim().to_string())
+}
+
+impl SipMessage {
+    /// Typed `Event` header.
+    pub fn event(&self) -> Option<Event> {
+        let p = self.header_params("Event")?;
+        Some(Event { package: p.value.clone(), id: p.param("id").flatten().map(str::to_string) })
+    }
+
+    /// Typed `Subscription-State` header.
+    pub fn subscription_state(&self) -> Option<SubscriptionState> {
+        let p = self.header_params("Subscription-State")?;
+        let number = |name: &str| p.param(name).flatten().and_then(|v| v.parse().ok());
+        Some(SubscriptionState {
+            state: p.value.to_ascii_lowercase(),
+            expires: number("expires"),
+            reason: p.param("reason").flatten().map(str::to_string),
+            retry_after: number("retry-after"),
+        })
+    }
+
+    /// A header holding one non-negative integer (Expires, Min-Expires, Content-Length, Max-Forwards).
+    pub fn header_u64(&self, name: &str) -> Option<u64> {
+        self.header(name)?.trim().parse().ok()
+    }
+
+    /// Name-addr values of a header (From, To, Contact, Route, Record-Route, P-Asserted-Identity...).
+    pub fn name_addrs(&self, name: &str) -> Vec<NameAddr> {
+        self.header_values(name).iter().filter_map(|v| NameAddr::parse(v)).collect()
+    }
+
+    /// The tag of From.
+    pub fn from_tag(&self) -> Option<String> {
+        self.name_addrs("From").first()?.tag().map(str::to_string)
+    }
+
+    /// The tag of To.
+    pub fn to_tag(&self) -> Option<String> {
+        self.name_addrs("To").first()?.tag().map(str::to_string)
+    }
+
+    /// Token list headers (Allow-Events, Require, Supported, Accept): values lowercased,
+    /// parameters dropped.
+    pub fn tokens(&self, name: &str) -> Vec<String> {
+        self.header_values(name).iter().map(|v| parse_params(v).value.to_ascii_lowercase()).collect()
+    }
+
+    /// The entity-tag of SIP-ETag or SIP-If-Match.
+    pub fn entity_tag(&self, name: &str) -> Option<String> {
+        self.header(name).map(|v| v.trim().to_string())
+    }
+
+    /// `P-Charging-Vector` parameters (`icid-value`, `orig-ioi`, `term-ioi`), with its leading
+    /// `icid-value` treated as a parameter.
+    pub fn charging_vector(&self) -> Option<Parameterised> {
+        let raw = self.header("P-Charging-Vector")?;
+        let mut p = parse_params(&format!("x;{raw}"));
+        p.value.clear();
+        Some(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_headers() {
+        let raw = b"NOTIFY sip:ue@127.0.0.1:5070 SIP/2.0\r\n\
+From: \"PS\" <sip:ps@127.0.0.1:5060>;tag=abc\r\n\
+To: sip:ue@home1.net;tag=xyz\r\n\
+Event: presence ;id=\"7\"\r\n\
+Subscription-State: terminated;reason=timeout;retry-after=30\r\n\
+P-Charging-Vector: icid-value=\"Ay=5\";orig-ioi=home2.net\r\n\
+Allow-Events: presence, Presence.Winfo\r\n\
+Expires: 600\r\n\r\n";
+        let msg = SipMessage::parse(raw).unwrap();
+        assert_eq!(msg.event(), Some(Event { package: "presence".into(), id: Some("7".into()) }));
+        let st = msg.subscription_state().unwrap();
+        assert_eq!((st.state.as_str(), st.reason.as_deref(), st.retry_after), ("terminated", Some("timeout"), Some(30)));
+        assert_eq!(msg.from_tag().as_deref(), Some("abc"));
+        assert_eq!(msg.to_tag().as_deref(), Some("xyz"));
+        assert_eq!(msg.name_addrs("From")[0].display.as_deref(), Some("PS"));
+        assert_eq!(msg.charging_vector().unwrap().param("icid-value"), Some(Some("Ay=5")));
+        assert_eq!(msg.tokens("Allow-Events"), vec!["presence", "presence.winfo"]);
+        assert_eq!(msg.header_u64("Expires"), Some(600));
+        assert_eq!(uri_socket_addr("sip:ue@127.0.0.1:5070;lr"), Some("127.0.0.1:5070".parse().unwrap()));
+        assert_eq!(uri_user("sip:ue@127.0.0.1:5070").as_deref(), Some("ue"));
+    }
+}
