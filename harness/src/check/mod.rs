@@ -1,1 +1,10 @@
-//! Checks: XML canonicalisation and matching, multipart bodies.
+//! Checks: header matchers, XML canonicalisation and paths, multipart bodies, snapshots, verdicts.
+
+pub mod headers;
+pub mod multipart;
+pub mod snapshot;
+pub mod verdict;
+pub mod xml;
+pub mod xpath;
+
+pub use verdict::{CheckResult, Outcome, RequirementRef, Verdict};

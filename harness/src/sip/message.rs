@@ -235,24 +235,28 @@ fn find_header_end(raw: &[u8]) -> Option<(usize, usize)> {
 fn logical_lines(head: &str, tolerated: &mut Vec<String>) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut bare_lf = false;
-    for physical in head.split('\n') {
+    let physical_lines: Vec<&str> = head.split('\n').collect();
+    let last = physical_lines.len().saturating_sub(1);
+    for (index, physical) in physical_lines.into_iter().enumerate() {
+        // The last line's CRLF belongs to the blank line that ends the header section.
         let line = match physical.strip_suffix('\r') {
             Some(l) => l,
             None => {
-                bare_lf = true;
+                bare_lf |= index < last;
                 physical
             }
         };
         if (line.starts_with(' ') || line.starts_with('\t')) && lines.len() > 1 {
             tolerated.push("folded header line".into());
-            let last = lines.last_mut().expect("checked non-empty");
-            last.push(' ');
-            last.push_str(line.trim());
+            if let Some(previous) = lines.last_mut() {
+                previous.push(' ');
+                previous.push_str(line.trim());
+            }
         } else {
             lines.push(line.to_string());
         }
     }
-    if bare_lf && lines.len() > 1 {
+    if bare_lf {
         tolerated.push("bare LF line endings".into());
     }
     lines

@@ -1,0 +1,169 @@
+//! Header matchers, evaluated on parsed headers (never on raw text): present/absent, equals,
+//! regex, one-of, integer range, not-equal, list token, parameters, capture.
+
+use crate::flow::model::{HeaderCheck, HeaderCheckSpec, ParamCheckSpec};
+use crate::flow::vars::Vars;
+use crate::sip::text::parse_params;
+use crate::sip::SipMessage;
+
+/// The result of one assertion within a header check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assertion {
+    /// What was checked.
+    pub what: String,
+    /// Whether it held.
+    pub ok: bool,
+    /// Expected.
+    pub expected: String,
+    /// Actual.
+    pub actual: String,
+    /// The requirement key of the matcher that made it (a parameter check's own `req`, else
+    /// the header check's).
+    pub req: Option<String>,
+}
+
+/// Evaluates a header check spec on a message. Captures are written to `captures`.
+pub fn eval(
+    msg: &SipMessage,
+    name: &str,
+    spec: &HeaderCheckSpec,
+    vars: &Vars,
+    captures: &mut Vec<(String, String)>,
+) -> Vec<Assertion> {
+    let check = match spec {
+        HeaderCheckSpec::Equals(text) => HeaderCheck { equals: Some(text.clone()), ..Default::default() },
+        HeaderCheckSpec::Full(c) => c.clone(),
+    };
+    let values = msg.header_values(name);
+    let value = values.first().map(String::as_str);
+    let mut out = Vec::new();
+    eval_value(&format!("header {name}"), value, &check, None, vars, captures, &mut out, Some(&values));
+    out
+}
+
+fn expand(vars: &Vars, text: &str) -> String {
+    vars.substitute(text).unwrap_or_else(|e| format!("<{e}>"))
+}
+
+/// Evaluates a check on one value (a header's first value or a parameter's value).
+#[allow(clippy::too_many_arguments)]
+fn eval_value(
+    what: &str,
+    value: Option<&str>,
+    check: &HeaderCheck,
+    inherited_req: Option<&str>,
+    vars: &Vars,
+    captures: &mut Vec<(String, String)>,
+    out: &mut Vec<Assertion>,
+    list: Option<&[String]>,
+) {
+    let req = check.req.clone().or_else(|| inherited_req.map(str::to_string));
+    let shown = value.map_or_else(|| "(absent)".to_string(), str::to_string);
+    let main = value.map(|v| parse_params(v).value);
+    let mut push = |desc: String, ok: bool, expected: String| {
+        out.push(Assertion { what: format!("{what} {desc}"), ok, expected, actual: shown.clone(), req: req.clone() });
+    };
+    let has_value_check = check.equals.is_some()
+        || check.matches.is_some()
+        || check.one_of.is_some()
+        || check.range.is_some()
+        || check.not_equal.is_some()
+        || check.contains.is_some()
+        || check.params.is_some();
+    match check.present {
+        Some(true) => push("present".into(), value.is_some(), "present".into()),
+        Some(false) => push("absent".into(), value.is_none(), "absent".into()),
+        None if has_value_check && value.is_none() => push("present".into(), false, "present".into()),
+        None => {}
+    }
+    let Some(main) = main else { return };
+    let full = value.unwrap_or_default();
+    if let Some(expected) = &check.equals {
+        let expected = expand(vars, expected);
+        push(format!("equals {expected:?}"), main == expected, expected);
+    }
+    if let Some(pattern) = &check.matches {
+        let ok = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(full));
+        push(format!("matches /{pattern}/"), ok, format!("/{pattern}/"));
+    }
+    if let Some(options) = &check.one_of {
+        let options: Vec<String> = options.iter().map(|o| expand(vars, o)).collect();
+        push(format!("one of {options:?}"), options.contains(&main), options.join(" | "));
+    }
+    if let Some((low, high)) = check.range {
+        let ok = main.trim().parse::<u64>().is_ok_and(|n| (low..=high).contains(&n));
+        push(format!("in {low}..={high}"), ok, format!("integer in {low}..={high}"));
+    }
+    if let Some(other) = &check.not_equal {
+        let other = expand(vars, other);
+        push(format!("differs from {other:?}"), main != other, format!("not {other:?}"));
+    }
+    if let Some(token) = &check.contains {
+        let tokens: Vec<String> = list
+            .unwrap_or_default()
+            .iter()
+            .map(|v| parse_params(v).value.to_ascii_lowercase())
+            .collect();
+        let ok = tokens.iter().any(|t| t.eq_ignore_ascii_case(token));
+        out.push(Assertion {
+            what: format!("{what} contains {token:?}"),
+            ok,
+            expected: format!("a value {token:?}"),
+            actual: tokens.join(", "),
+            req: req.clone(),
+        });
+    }
+    if let Some(params) = &check.params {
+        let parsed = parse_params(full);
+        for (param, spec) in params.iter() {
+            let inner = match spec {
+                ParamCheckSpec::Equals(text) => HeaderCheck { equals: Some(text.clone()), ..Default::default() },
+                ParamCheckSpec::Full(c) => c.clone(),
+            };
+            let param_value = parsed.param(param).map(|v| v.unwrap_or(""));
+            eval_value(&format!("{what} parameter {param}"), param_value, &inner, req.as_deref(), vars, captures, out, None);
+        }
+    }
+    if let Some(var) = &check.capture {
+        captures.push((var.clone(), main));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg() -> SipMessage {
+        SipMessage::parse(
+            b"SIP/2.0 200 OK\r\nSIP-ETag: e1\r\nExpires: 600\r\nSubscription-State: active;expires=600\r\nRequire: eventlist, foo\r\n\r\n",
+        )
+        .unwrap()
+    }
+
+    fn full(yaml: &str) -> HeaderCheckSpec {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn matchers_pass_and_fail() {
+        let mut vars = Vars::default();
+        vars.set("etag", "e1");
+        let mut caps = Vec::new();
+        let m = msg();
+        let ok = |name: &str, yaml: &str, caps: &mut Vec<(String, String)>| {
+            eval(&m, name, &full(yaml), &vars, caps).iter().all(|a| a.ok)
+        };
+        assert!(ok("SIP-ETag", "{ present: true, capture: e }", &mut caps));
+        assert_eq!(caps, vec![("e".to_string(), "e1".to_string())]);
+        assert!(!ok("SIP-ETag", "{ not_equal: '${etag}' }", &mut caps));
+        assert!(ok("Expires", "{ range: [1, 7200] }", &mut caps));
+        assert!(!ok("Expires", "{ range: [1, 60] }", &mut caps));
+        assert!(ok("Subscription-State", "{ equals: active, params: { expires: { range: [1, 600] } } }", &mut caps));
+        assert!(!ok("Subscription-State", "{ params: { reason: timeout } }", &mut caps));
+        assert!(ok("Require", "{ contains: eventlist }", &mut caps));
+        assert!(!ok("Min-Expires", "{ present: true }", &mut caps));
+        assert!(ok("Min-Expires", "{ present: false }", &mut caps));
+        assert!(!ok("Min-Expires", "'60'", &mut caps));
+        assert!(ok("Expires", "{ matches: '^\\d+$' }", &mut caps));
+    }
+}

@@ -1,0 +1,115 @@
+//! Verdicts of flows and outcomes of single checks, graded by the level of the words enforced.
+
+use crate::flow::model::{Level, Requirement};
+use serde::Serialize;
+
+/// A flow's verdict.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every check held.
+    Pass,
+    /// The profile does not declare a capability the flow needs.
+    Unsupported,
+    /// Not run, with a reason.
+    Skipped,
+    /// A SHOULD was broken, or a permitted but discouraged alternative was taken.
+    NonStrict,
+    /// A MUST was broken.
+    Fail,
+    /// The harness could not judge (bad flow, SUT unreachable).
+    Error,
+}
+
+impl Verdict {
+    /// Lower-case name as printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Unsupported => "unsupported",
+            Verdict::Skipped => "skipped",
+            Verdict::NonStrict => "non-strict",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The assertion held.
+    Pass,
+    /// The assertion did not hold (graded by the requirement's level).
+    Fail,
+    /// Not evaluated (e.g. an optional message that did not come), with the reason in `actual`.
+    Skipped,
+}
+
+/// A requirement as reported: its key in the flow plus the cited words.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RequirementRef {
+    /// Key in the flow's `requirements`, or a built-in key.
+    pub key: String,
+    /// The requirement.
+    #[serde(flatten)]
+    pub requirement: Requirement,
+}
+
+impl RequirementRef {
+    /// One-line citation: `RFC 3903 §6 (MUST): "..."`.
+    pub fn cite(&self) -> String {
+        let level = match self.requirement.level {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::May => "MAY",
+            Level::Informative => "informative",
+        };
+        format!("{} §{} ({level}): \"{}\"", self.requirement.doc, self.requirement.clause, self.requirement.text)
+    }
+}
+
+/// One evaluated check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// Step path, e.g. `4` or `3.2` (1-based; nested steps joined by dots).
+    pub step: String,
+    /// What was checked, e.g. `header SIP-ETag present`.
+    pub check: String,
+    /// The requirement it enforces.
+    pub requirement: RequirementRef,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Expected value or condition.
+    pub expected: String,
+    /// What was observed.
+    pub actual: String,
+    /// A line diff of expected against actual, when they are documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// Trace sequence number of the message checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<usize>,
+}
+
+impl CheckResult {
+    /// The verdict this check alone gives the flow.
+    pub fn verdict(&self) -> Verdict {
+        match (self.outcome, self.requirement.requirement.level) {
+            (Outcome::Fail, Level::Must) => Verdict::Fail,
+            (Outcome::Fail, Level::Should) => Verdict::NonStrict,
+            _ => Verdict::Pass,
+        }
+    }
+}
+
+/// The verdict of a flow from its checks and the grades of the alternatives it took.
+pub fn flow_verdict(checks: &[CheckResult], non_strict_branch: bool) -> Verdict {
+    let worst = checks.iter().map(CheckResult::verdict).max().unwrap_or(Verdict::Pass);
+    if worst == Verdict::Pass && non_strict_branch {
+        Verdict::NonStrict
+    } else {
+        worst
+    }
+}

@@ -1,0 +1,82 @@
+//! Dialog state on the subscriber side (RFC 3261 §12.1.2, RFC 6665 §4.1.2.4).
+
+use crate::sip::typed::uri_of;
+use crate::sip::SipMessage;
+
+/// A dialog as the emulated UE (the UAC) sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    /// Call-ID.
+    pub call_id: String,
+    /// Our From tag.
+    pub local_tag: String,
+    /// The SUT's tag, once known.
+    pub remote_tag: Option<String>,
+    /// Our last CSeq number.
+    pub local_cseq: u32,
+    /// The highest CSeq the SUT used in this dialog.
+    pub remote_cseq: Option<u32>,
+    /// Route set: the Record-Route of the 2xx or first NOTIFY, reversed (RFC 3261 §12.1.2).
+    pub route_set: Vec<String>,
+    /// Remote target: the Contact URI of the 2xx or NOTIFY.
+    pub remote_target: Option<String>,
+    /// The Record-Route values the SUT saw on the initial request, in the order it saw them;
+    /// the SUT's own route set for requests it sends (RFC 3261 §12.1.1).
+    pub sut_route_set: Vec<String>,
+}
+
+impl Dialog {
+    /// A dialog for an initial request we are sending.
+    pub fn new(call_id: &str, local_tag: &str, cseq: u32, sut_route_set: Vec<String>) -> Self {
+        Dialog {
+            call_id: call_id.to_string(),
+            local_tag: local_tag.to_string(),
+            remote_tag: None,
+            local_cseq: cseq,
+            remote_cseq: None,
+            route_set: Vec::new(),
+            remote_target: None,
+            sut_route_set,
+        }
+    }
+
+    /// True when the response belongs to this dialog's initial or in-dialog requests.
+    pub fn owns_response(&self, response: &SipMessage) -> bool {
+        response.call_id() == Some(self.call_id.as_str()) && response.from_tag().as_deref() == Some(self.local_tag.as_str())
+    }
+
+    /// True when a request from the SUT belongs to this dialog (Call-ID, To tag = ours, From tag
+    /// = theirs once known). A NOTIFY may arrive before the 2xx and create the dialog (RFC 6665 §4.1.2.4).
+    pub fn owns_request(&self, request: &SipMessage) -> bool {
+        request.call_id() == Some(self.call_id.as_str())
+            && request.to_tag().as_deref() == Some(self.local_tag.as_str())
+            && match (&self.remote_tag, request.from_tag()) {
+                (Some(ours), Some(theirs)) => *ours == theirs,
+                (None, _) => true,
+                (Some(_), None) => false,
+            }
+    }
+
+    /// Fills in the remote side from a 2xx response or a NOTIFY, unless already established.
+    pub fn establish(&mut self, message: &SipMessage) {
+        if self.remote_tag.is_some() {
+            if let Some(contact) = message.header_values("Contact").first() {
+                self.remote_target = Some(uri_of(contact));
+            }
+            return;
+        }
+        self.remote_tag = if message.is_request() { message.from_tag() } else { message.to_tag() };
+        let mut routes = message.header_values("Record-Route");
+        if !message.is_request() {
+            routes.reverse();
+        }
+        self.route_set = routes;
+        self.remote_target = message.header_values("Contact").first().map(|c| uri_of(c));
+    }
+
+    /// The next CSeq for a request we send in this dialog.
+    pub fn next_cseq(&mut self) -> u32 {
+        self.local_cseq += 1;
+        self.local_cseq
+    }
+}

@@ -1,0 +1,208 @@
+//! Non-INVITE client and server transactions (RFC 3261 §17.1.2, §17.2.2). Presence uses no INVITE.
+
+use super::timers::Timers;
+use crate::sip::SipMessage;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// What a client transaction asks its owner to do, or tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// Send the request again (Timer E fired on an unreliable transport).
+    Retransmit(Vec<u8>),
+    /// Timer F fired: no final response arrived (RFC 3261 §17.1.2.2).
+    TimedOut,
+}
+
+/// Outcome of giving a response to a client transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseDisposition {
+    /// A 1xx: absorbed, the transaction goes on (Proceeding).
+    Provisional,
+    /// The first final response: deliver it.
+    Final,
+    /// A retransmitted final response: drop it.
+    Duplicate,
+}
+
+/// One non-INVITE client transaction.
+#[derive(Debug, Clone)]
+pub struct ClientTransaction {
+    /// Top Via branch of the request.
+    pub branch: String,
+    /// Request method (matched with the CSeq method of responses).
+    pub method: String,
+    request: Vec<u8>,
+    reliable: bool,
+    timers: Timers,
+    interval: Duration,
+    next_retransmit: Option<Instant>,
+    deadline: Instant,
+    completed: bool,
+    proceeding: bool,
+}
+
+impl ClientTransaction {
+    /// Starts a transaction for a request that was just sent at `now`.
+    pub fn new(branch: &str, method: &str, request: Vec<u8>, reliable: bool, timers: Timers, now: Instant) -> Self {
+        ClientTransaction {
+            branch: branch.to_string(),
+            method: method.to_string(),
+            request,
+            reliable,
+            timers,
+            interval: timers.t1,
+            next_retransmit: (!reliable).then(|| now + timers.t1),
+            deadline: now + timers.transaction_timeout(),
+            completed: false,
+            proceeding: false,
+        }
+    }
+
+    /// True when `response` belongs to this transaction (branch and CSeq method, RFC 3261 §17.1.3).
+    pub fn matches(&self, response: &SipMessage) -> bool {
+        response.top_branch().as_deref() == Some(self.branch.as_str())
+            && response.cseq().map(|(_, m)| m) == Some(self.method.clone())
+    }
+
+    /// Feeds a matching response.
+    pub fn on_response(&mut self, response: &SipMessage) -> ResponseDisposition {
+        let code = response.status().unwrap_or(0);
+        if self.completed {
+            return ResponseDisposition::Duplicate;
+        }
+        if code < 200 {
+            self.proceeding = true;
+            return ResponseDisposition::Provisional;
+        }
+        self.completed = true;
+        self.next_retransmit = None;
+        ResponseDisposition::Final
+    }
+
+    /// True once a final response arrived.
+    pub fn is_completed(&self) -> bool {
+        self.completed
+    }
+
+    /// When the transaction next needs attention, if ever.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        if self.completed {
+            return None;
+        }
+        Some(self.next_retransmit.map_or(self.deadline, |r| r.min(self.deadline)))
+    }
+
+    /// Advances timers to `now`.
+    pub fn on_timer(&mut self, now: Instant) -> Option<ClientEvent> {
+        if self.completed {
+            return None;
+        }
+        if now >= self.deadline {
+            self.completed = true;
+            self.next_retransmit = None;
+            return Some(ClientEvent::TimedOut);
+        }
+        match self.next_retransmit {
+            Some(at) if now >= at && !self.reliable => {
+                // Timer E doubles up to T2; once a provisional arrived it stays at T2 (§17.1.2.2).
+                self.interval = if self.proceeding { self.timers.t2 } else { (self.interval * 2).min(self.timers.t2) };
+                self.next_retransmit = Some(now + self.interval);
+                Some(ClientEvent::Retransmit(self.request.clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What to do with a request that arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// A new request: hand it to the flow.
+    New,
+    /// A retransmission of a request already answered: send this response again.
+    Resend(Vec<u8>),
+    /// A retransmission of a request not yet answered: drop it.
+    Absorbed,
+}
+
+/// The server transactions of one emulated node (RFC 3261 §17.2.2), keyed by branch and method.
+#[derive(Debug, Default)]
+pub struct ServerTransactions {
+    answered: HashMap<(String, String), Option<Vec<u8>>>,
+}
+
+impl ServerTransactions {
+    /// Classifies an incoming request.
+    pub fn on_request(&mut self, request: &SipMessage) -> ServerEvent {
+        let key = Self::key(request);
+        match self.answered.get(&key) {
+            None => {
+                self.answered.insert(key, None);
+                ServerEvent::New
+            }
+            Some(Some(response)) => ServerEvent::Resend(response.clone()),
+            Some(None) => ServerEvent::Absorbed,
+        }
+    }
+
+    /// Records the final response sent for `request`, to be resent on retransmissions.
+    pub fn on_response_sent(&mut self, request: &SipMessage, response: Vec<u8>) {
+        self.answered.insert(Self::key(request), Some(response));
+    }
+
+    fn key(request: &SipMessage) -> (String, String) {
+        (request.top_branch().unwrap_or_default(), request.method().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(code: u16) -> SipMessage {
+        let raw = format!("SIP/2.0 {code} X\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nCSeq: 1 PUBLISH\r\n\r\n");
+        SipMessage::parse(raw.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn retransmits_with_doubling_intervals_then_times_out() {
+        let t0 = Instant::now();
+        let timers = Timers::default();
+        let mut tx = ClientTransaction::new("z9hG4bKa", "PUBLISH", b"x".to_vec(), false, timers, t0);
+        let mut sends = Vec::new();
+        let mut now = t0;
+        while let Some(at) = tx.next_deadline() {
+            now = at;
+            match tx.on_timer(now) {
+                Some(ClientEvent::Retransmit(_)) => sends.push(now - t0),
+                Some(ClientEvent::TimedOut) => break,
+                None => {}
+            }
+        }
+        let ms: Vec<u128> = sends.iter().take(5).map(|d| d.as_millis()).collect();
+        assert_eq!(ms, vec![500, 1500, 3500, 7500, 11500]);
+        assert_eq!(now - t0, Duration::from_secs(32));
+    }
+
+    #[test]
+    fn absorbs_provisional_and_duplicate_finals() {
+        let t0 = Instant::now();
+        let mut tx = ClientTransaction::new("z9hG4bKa", "PUBLISH", vec![], true, Timers::default(), t0);
+        assert!(tx.matches(&response(100)));
+        assert_eq!(tx.on_response(&response(100)), ResponseDisposition::Provisional);
+        assert_eq!(tx.on_response(&response(200)), ResponseDisposition::Final);
+        assert_eq!(tx.on_response(&response(200)), ResponseDisposition::Duplicate);
+        assert_eq!(tx.next_deadline(), None);
+    }
+
+    #[test]
+    fn server_resends_last_response_on_retransmission() {
+        let req = SipMessage::parse(b"NOTIFY sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKn\r\nCSeq: 1 NOTIFY\r\n\r\n").unwrap();
+        let mut st = ServerTransactions::default();
+        assert_eq!(st.on_request(&req), ServerEvent::New);
+        assert_eq!(st.on_request(&req), ServerEvent::Absorbed);
+        st.on_response_sent(&req, b"SIP/2.0 200 OK".to_vec());
+        assert_eq!(st.on_request(&req), ServerEvent::Resend(b"SIP/2.0 200 OK".to_vec()));
+    }
+}

@@ -1,0 +1,59 @@
+//! The shared requirement catalogue (`fixtures/requirements.yaml`): requirements many flows
+//! cite, each with its document, clause, level and quoted words. A flow's own `requirements`
+//! add to it; a flow may not redefine a catalogue key.
+
+use super::loader::FlowError;
+use super::model::{Level, Requirement};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Keys the interpreter's built-in checks cite; the catalogue must define them.
+pub const BUILTIN_KEYS: &[&str] = &[
+    "rfc3261-message-syntax",
+    "rfc3261-loose-route-send",
+    "rfc3261-route-set-use",
+    "rfc3261-cseq-increment",
+    "rfc6665-event-match",
+    "rfc6665-substate-present",
+    "rfc6665-notify-expires-not-longer",
+];
+
+/// Path of the catalogue below the project root.
+pub fn catalogue_path(root: &Path) -> PathBuf {
+    root.join("fixtures").join("requirements.yaml")
+}
+
+/// Loads the catalogue and adds the harness's own entries.
+pub fn load(root: &Path) -> Result<BTreeMap<String, Requirement>, FlowError> {
+    let path = catalogue_path(root);
+    let error = |line, column, message| FlowError { file: path.clone(), line, column, message };
+    let text = std::fs::read_to_string(&path).map_err(|e| error(0, 0, format!("cannot read: {e}")))?;
+    let mut map: BTreeMap<String, Requirement> = serde_yaml::from_str(&text).map_err(|e| {
+        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        error(line, column, e.to_string())
+    })?;
+    for key in BUILTIN_KEYS {
+        if !map.contains_key(*key) {
+            return Err(error(1, 1, format!("the catalogue lacks {key}, which built-in checks cite")));
+        }
+    }
+    map.insert(
+        "harness-snapshot".into(),
+        Requirement {
+            doc: "presence-harness".into(),
+            clause: "snapshots".into(),
+            level: Level::Should,
+            text: "A message from the SUT equals the committed snapshot for this SUT profile (a regression check; it enforces no RFC words)".into(),
+        },
+    );
+    map.insert(
+        "harness-dependency".into(),
+        Requirement {
+            doc: "presence-harness".into(),
+            clause: "flow steps".into(),
+            level: Level::Informative,
+            text: "A step that needs what an earlier failed step should have provided (a captured value, a request to answer) is not run".into(),
+        },
+    );
+    Ok(map)
+}

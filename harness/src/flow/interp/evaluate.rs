@@ -1,0 +1,296 @@
+//! Checks on a message an expect step matched: status, headers, body, XML, snapshot, and the
+//! dialog rules every in-dialog request from the SUT must follow.
+
+use super::{Delivered, Delivery, Runner};
+use crate::check::headers;
+use crate::check::snapshot::{self, SnapshotOutcome};
+use crate::check::verdict::{CheckResult, Outcome};
+use crate::check::{xml, xpath};
+use crate::flow::model::{HeaderCheckSpec, Step};
+use crate::sip::typed::{uri_of, uri_socket_addr};
+
+/// The outcome of one assertion before it is tied to a requirement.
+struct Observed {
+    check: String,
+    ok: bool,
+    expected: String,
+    actual: String,
+    diff: Option<String>,
+}
+
+impl Observed {
+    fn new(check: impl Into<String>, ok: bool, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Observed { check: check.into(), ok, expected: expected.into(), actual: actual.into(), diff: None }
+    }
+}
+
+impl Runner<'_> {
+    fn push(&mut self, path: &str, req: Option<&str>, seq: usize, observed: Observed) {
+        let requirement = self.requirement(req);
+        self.checks.push(CheckResult {
+            step: path.to_string(),
+            check: observed.check,
+            requirement,
+            outcome: if observed.ok { Outcome::Pass } else { Outcome::Fail },
+            expected: observed.expected,
+            actual: observed.actual,
+            diff: observed.diff,
+            message: Some(seq),
+        });
+    }
+
+    /// Runs every check of `step` on the message it matched.
+    pub(super) fn evaluate(&mut self, step: &Step, path: &str, delivered: Delivered) {
+        let seq = delivered.seq;
+        let step_req = step.req.as_deref();
+        if let Some(status) = &step.status {
+            let codes = status.codes();
+            let actual = delivered.msg.status().unwrap_or(0);
+            let observed = Observed::new(
+                format!("status is one of {codes:?}"),
+                codes.contains(&actual),
+                format!("{codes:?}"),
+                delivered.msg.summary(),
+            );
+            self.push(path, status.req().or(step_req), seq, observed);
+        }
+        if let Delivery::Request(Some(dialog)) = &delivered.kind {
+            self.dialog_checks(path, &delivered, dialog);
+        }
+        for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
+            let Ok(spec) = serde_yaml::from_value::<HeaderCheckSpec>(value.clone()) else { continue };
+            let req = match &spec {
+                HeaderCheckSpec::Full(c) => c.req.clone().or(step.req.clone()),
+                HeaderCheckSpec::Equals(_) => step.req.clone(),
+            };
+            let mut captures = Vec::new();
+            for a in headers::eval(&delivered.msg, name, &spec, &self.vars, &mut captures) {
+                let req = a.req.clone().or(req.clone());
+                self.push(path, req.as_deref(), seq, Observed::new(a.what, a.ok, a.expected, a.actual));
+            }
+            for (var, value) in captures {
+                self.vars.set(&var, value);
+            }
+        }
+        if let Some(empty) = step.body_empty {
+            let is_empty = delivered.msg.body.is_empty();
+            let observed = Observed::new(
+                if empty { "body is empty" } else { "body is present" },
+                is_empty == empty,
+                if empty { "no body" } else { "a body" },
+                format!("{} bytes", delivered.msg.body.len()),
+            );
+            self.push(path, step_req, seq, observed);
+        }
+        self.xml_checks(step, path, &delivered);
+        if let Some(name) = &step.snapshot {
+            self.snapshot_check(path, name, &delivered);
+        }
+        if let Some(label) = &step.label {
+            self.received.insert(label.clone(), delivered);
+        }
+    }
+
+    fn xml_checks(&mut self, step: &Step, path: &str, delivered: &Delivered) {
+        if step.xml.is_none() && step.xml_equals.is_none() {
+            return;
+        }
+        let seq = delivered.seq;
+        let first_req = step
+            .xml
+            .iter()
+            .flatten()
+            .find_map(|x| x.req.clone())
+            .or_else(|| step.xml_equals.as_ref().and_then(|e| e.req.clone()))
+            .or(step.req.clone());
+        let mut root = match xml::parse(&delivered.msg.body) {
+            Ok(root) => root,
+            Err(e) => {
+                let observed = Observed::new("body is well-formed XML", false, "an XML document", e.to_string());
+                self.push(path, first_req.as_deref(), seq, observed);
+                return;
+            }
+        };
+        xml::canonicalize(&mut root, xml::known_unordered());
+        let namespaces = self.loaded.flow.namespaces.clone().into_iter().collect();
+        for check in step.xml.iter().flatten() {
+            let req = check.req.as_deref().or(step.req.as_deref());
+            let selected = match xpath::select(&root, &check.path, &namespaces) {
+                Ok(selected) => selected,
+                Err(e) => {
+                    self.push(path, req, seq, Observed::new(format!("xml {}", check.path), false, "a valid path", e.to_string()));
+                    continue;
+                }
+            };
+            let texts: Vec<String> = selected.iter().map(|s| s.text()).collect();
+            let first = texts.first().cloned();
+            let shown = first.clone().unwrap_or_else(|| "(nothing selected)".into());
+            if let Some(count) = check.count {
+                let observed = Observed::new(
+                    format!("xml {} count", check.path),
+                    texts.len() == count,
+                    count.to_string(),
+                    texts.len().to_string(),
+                );
+                self.push(path, req, seq, observed);
+            }
+            if let Some(expected) = &check.equals {
+                let expected = self.vars.substitute(expected).unwrap_or_else(|e| e);
+                let ok = first.as_deref() == Some(expected.as_str());
+                self.push(path, req, seq, Observed::new(format!("xml {} equals", check.path), ok, expected, shown.clone()));
+            }
+            if let Some(options) = &check.one_of {
+                let options: Vec<String> =
+                    options.iter().map(|o| self.vars.substitute(o).unwrap_or_else(|e| e)).collect();
+                let ok = !texts.is_empty() && texts.iter().all(|t| options.contains(t));
+                let observed = Observed::new(format!("xml {} one of", check.path), ok, options.join(" | "), texts.join(", "));
+                self.push(path, req, seq, observed);
+            }
+            if let Some(pattern) = &check.matches {
+                let ok = first.as_deref().is_some_and(|t| regex::Regex::new(pattern).is_ok_and(|re| re.is_match(t)));
+                self.push(path, req, seq, Observed::new(format!("xml {} matches", check.path), ok, format!("/{pattern}/"), shown.clone()));
+            }
+            if let (Some(var), Some(value)) = (&check.capture, &first) {
+                self.vars.set(var, value.clone());
+            }
+        }
+        if let Some(eq) = &step.xml_equals {
+            let req = eq.req.as_deref().or(step.req.as_deref());
+            let expected = self
+                .loaded
+                .read_fixture(&eq.file)
+                .map_err(|e| e.to_string())
+                .and_then(|t| self.vars.substitute(&t))
+                .and_then(|t| xml::parse(t.as_bytes()).map_err(|e| e.to_string()));
+            match expected {
+                Ok(mut expected) => {
+                    xml::canonicalize(&mut expected, xml::known_unordered());
+                    let diff = xml::diff(&expected, &root);
+                    let mut observed = Observed::new(
+                        format!("body equals {} (canonical XML)", eq.file),
+                        diff.is_none(),
+                        expected.to_canonical_string(),
+                        root.to_canonical_string(),
+                    );
+                    observed.diff = diff;
+                    self.push(path, req, seq, observed);
+                }
+                Err(e) => self.push(path, req, seq, Observed::new("expected document loads", false, eq.file.clone(), e)),
+            }
+        }
+    }
+
+    fn snapshot_check(&mut self, path: &str, name: &str, delivered: &Delivered) {
+        let content = self.normaliser.message(&delivered.msg);
+        let dir = snapshot::snapshot_dir(&self.settings.root, &self.settings.profile);
+        let file = snapshot::snapshot_name(&self.loaded.flow.id, name);
+        let (outcome, actual, diff) = match snapshot::compare(&dir, &file, &content) {
+            SnapshotOutcome::Matches => (Outcome::Pass, "matches".to_string(), None),
+            SnapshotOutcome::Differs(diff) => (Outcome::Fail, "differs".to_string(), Some(diff)),
+            SnapshotOutcome::Missing(reason) => (Outcome::Skipped, reason, None),
+        };
+        let requirement = self.requirement(Some("harness-snapshot"));
+        self.checks.push(CheckResult {
+            step: path.to_string(),
+            check: format!("snapshot {file}"),
+            requirement,
+            outcome,
+            expected: content.clone(),
+            actual,
+            diff,
+            message: Some(delivered.seq),
+        });
+    }
+
+    /// RFC 3261 §12.2.1.1 and RFC 6665 rules for a request the SUT sent in one of our dialogs.
+    fn dialog_checks(&mut self, path: &str, delivered: &Delivered, dialog: &str) {
+        let Some(state) = self.dialogs.get(dialog) else { return };
+        let seq = delivered.seq;
+        let msg = &delivered.msg;
+        let sut_routes = state.dialog.sut_route_set.clone();
+        let ue = state.ue.clone();
+        let ue_contact = self.vars.get(&format!("{ue}.contact")).unwrap_or_default().to_string();
+        let event = state.event.clone();
+        let previous_cseq = state.dialog.remote_cseq;
+
+        // Where it arrived: the first route entry, or the UE's contact with no route set.
+        let expected_node = match sut_routes.first() {
+            Some(first) => {
+                let addr = uri_socket_addr(&uri_of(first));
+                self.nodes.iter().find(|(_, n)| Some(n.addr) == addr).map(|(name, _)| name.clone()).unwrap_or_default()
+            }
+            None => ue.clone(),
+        };
+        let arrival = Observed::new(
+            "request arrives at the node its route set names",
+            delivered.node == expected_node,
+            expected_node,
+            delivered.node.clone(),
+        );
+        self.push(path, Some("rfc3261-loose-route-send"), seq, arrival);
+
+        let routes = msg.header_values("Route");
+        let route_check =
+            Observed::new("Route headers are the route set in order", routes == sut_routes, sut_routes.join(", "), routes.join(", "));
+        self.push(path, Some("rfc3261-route-set-use"), seq, route_check);
+
+        let uri = msg.request_uri().unwrap_or_default().to_string();
+        let target = Observed::new("Request-URI is the remote target (our Contact)", uri == ue_contact, ue_contact, uri);
+        self.push(path, Some("rfc3261-route-set-use"), seq, target);
+
+        if let Some((number, _)) = msg.cseq() {
+            if let Some(previous) = previous_cseq {
+                let observed = Observed::new(
+                    "CSeq is the previous one plus 1",
+                    number == previous.wrapping_add(1),
+                    format!("{}", previous.wrapping_add(1)),
+                    number.to_string(),
+                );
+                self.push(path, Some("rfc3261-cseq-increment"), seq, observed);
+            }
+            if let Some(state) = self.dialogs.get_mut(dialog) {
+                state.dialog.remote_cseq = Some(number);
+            }
+        }
+
+        if msg.method().as_deref() == Some("NOTIFY") {
+            if let Some(expected) = event {
+                let actual = msg.event();
+                let ok = actual.as_ref().is_some_and(|a| a.package == expected.package && a.id == expected.id);
+                let show = |e: &crate::sip::Event| format!("{}{}", e.package, e.id.as_ref().map(|i| format!(";id={i}")).unwrap_or_default());
+                let observed = Observed::new(
+                    "Event matches the SUBSCRIBE's package and id",
+                    ok,
+                    show(&expected),
+                    actual.as_ref().map_or("(absent)".into(), show),
+                );
+                self.push(path, Some("rfc6665-event-match"), seq, observed);
+            }
+            let sub_state = msg.subscription_state();
+            let present = Observed::new(
+                "Subscription-State is present",
+                sub_state.is_some(),
+                "present",
+                msg.header("Subscription-State").unwrap_or("(absent)"),
+            );
+            self.push(path, Some("rfc6665-substate-present"), seq, present);
+            if let Some(sub_state) = sub_state {
+                if let Some(state) = self.dialogs.get_mut(dialog) {
+                    let previous = state.tracker.last_expires;
+                    state.tracker.on_notify(&sub_state);
+                    if let (Some(previous), Some(now), "active" | "pending") =
+                        (previous, sub_state.expires, sub_state.state.as_str())
+                    {
+                        let observed = Observed::new(
+                            "Subscription-State expires does not grow without a refresh",
+                            now <= previous,
+                            format!("≤ {previous}"),
+                            now.to_string(),
+                        );
+                        self.push(path, Some("rfc6665-notify-expires-not-longer"), seq, observed);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Receiving: datagrams become parsed messages, pass the transaction layer (retransmissions
+//! and provisional responses absorbed), find their dialog, and wait in `ready` for a step.
+
+use super::{Delivered, Delivery, Runner};
+use crate::check::verdict::{CheckResult, Outcome};
+use crate::core::transaction::{ClientEvent, ResponseDisposition};
+use crate::core::ServerEvent;
+use crate::flow::model::Step;
+use crate::net::{Direction, Inbound};
+use crate::sip::SipMessage;
+use std::time::Instant;
+
+impl Runner<'_> {
+    /// Waits for the next inbound datagram or transaction timer, up to `deadline`.
+    /// Returns false once the deadline has passed.
+    pub(super) async fn pump(&mut self, deadline: Instant) -> bool {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        let timer = self.pending.iter().filter_map(|p| p.tx.next_deadline()).min();
+        let wake = timer.map_or(deadline, |t| t.min(deadline));
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(wake));
+        tokio::select! {
+            inbound = self.inbox.recv() => {
+                if let Some(inbound) = inbound {
+                    self.process(inbound).await;
+                }
+            }
+            _ = sleep => self.fire_timers().await,
+        }
+        true
+    }
+
+    async fn fire_timers(&mut self) {
+        let now = Instant::now();
+        let mut resend = Vec::new();
+        for pending in &mut self.pending {
+            // A timed-out transaction just stops; the step waiting for its response reports it.
+            if let Some(ClientEvent::Retransmit(bytes)) = pending.tx.on_timer(now) {
+                resend.push((pending.node.clone(), bytes));
+            }
+        }
+        for (node, bytes) in resend {
+            self.transmit(&node, self.settings.sut_addr, &bytes, Some("retransmission (timer E)".into())).await;
+        }
+    }
+
+    /// Handles one datagram.
+    async fn process(&mut self, inbound: Inbound) {
+        let from = (self.sut_label(inbound.from), inbound.from.to_string());
+        let to_addr = self.nodes.get(&inbound.node).map(|n| n.addr.to_string()).unwrap_or_default();
+        let msg = match SipMessage::parse(&inbound.bytes) {
+            Ok(msg) => msg,
+            Err(e) => {
+                let seq = self.trace.record(
+                    inbound.at,
+                    Direction::Received,
+                    (&from.0, from.1.clone()),
+                    (&inbound.node, to_addr),
+                    &inbound.bytes,
+                    "(unparseable)".into(),
+                    Some(format!("malformed: {e}")),
+                );
+                self.malformed(seq, &e.to_string());
+                return;
+            }
+        };
+        let seq = self.trace.record(
+            inbound.at,
+            Direction::Received,
+            (&from.0, from.1),
+            (&inbound.node, to_addr),
+            &inbound.bytes,
+            msg.summary(),
+            (!msg.tolerated.is_empty()).then(|| format!("tolerated: {}", msg.tolerated.join(", "))),
+        );
+        if msg.is_request() {
+            self.process_request(msg, inbound, seq).await;
+        } else {
+            self.process_response(msg, inbound, seq);
+        }
+    }
+
+    fn sut_label(&self, addr: std::net::SocketAddr) -> String {
+        if addr == self.settings.sut_addr {
+            self.sut_name.clone()
+        } else {
+            self.nodes.values().find(|n| n.addr == addr).map_or_else(|| self.sut_name.clone(), |n| n.name.clone())
+        }
+    }
+
+    fn malformed(&mut self, seq: usize, reason: &str) {
+        let requirement = self.requirement(Some("rfc3261-message-syntax"));
+        self.checks.push(CheckResult {
+            step: "-".into(),
+            check: "every message from the SUT is well-formed SIP".into(),
+            requirement,
+            outcome: Outcome::Fail,
+            expected: "a SIP message per RFC 3261 §7".into(),
+            actual: reason.to_string(),
+            diff: None,
+            message: Some(seq),
+        });
+    }
+
+    fn process_response(&mut self, msg: SipMessage, inbound: Inbound, seq: usize) {
+        let Some(index) = self.pending.iter().position(|p| p.tx.matches(&msg)) else {
+            self.trace.annotate(seq, "stray response: no transaction of ours matches its branch");
+            return;
+        };
+        let pending = &mut self.pending[index];
+        match pending.tx.on_response(&msg) {
+            ResponseDisposition::Provisional => self.trace.annotate(seq, "provisional response, absorbed"),
+            ResponseDisposition::Duplicate => self.trace.annotate(seq, "retransmitted final response, absorbed"),
+            ResponseDisposition::Final => {
+                let label = pending.label.clone();
+                if let Some(name) = pending.dialog.clone() {
+                    if msg.status().is_some_and(|c| (200..300).contains(&c)) {
+                        if let Some(state) = self.dialogs.get_mut(&name) {
+                            state.dialog.establish(&msg);
+                        }
+                    }
+                }
+                self.ready.push(Delivered {
+                    msg,
+                    node: inbound.node,
+                    from: inbound.from,
+                    seq,
+                    kind: Delivery::Response(label),
+                });
+            }
+        }
+    }
+
+    async fn process_request(&mut self, msg: SipMessage, inbound: Inbound, seq: usize) {
+        let event = self.server_tx.entry(inbound.node.clone()).or_default().on_request(&msg);
+        match event {
+            ServerEvent::Resend(response) => {
+                self.trace.annotate(seq, "retransmission; our response sent again");
+                self.transmit(&inbound.node, inbound.from, &response, Some("response resent".into())).await;
+                return;
+            }
+            ServerEvent::Absorbed => {
+                self.trace.annotate(seq, "retransmission, absorbed");
+                return;
+            }
+            ServerEvent::New => {}
+        }
+        let dialog = self.dialogs.iter().find(|(_, s)| s.dialog.owns_request(&msg)).map(|(name, _)| name.clone());
+        if let Some(name) = &dialog {
+            if let Some(state) = self.dialogs.get_mut(name) {
+                if state.dialog.remote_tag.is_none() {
+                    // A NOTIFY may arrive before the 2xx and establish the dialog (RFC 6665 §4.1.2.4).
+                    state.dialog.establish(&msg);
+                }
+            }
+        }
+        self.ready.push(Delivered { msg, node: inbound.node, from: inbound.from, seq, kind: Delivery::Request(dialog) });
+    }
+
+    /// Removes and returns the first ready message an expect step selects.
+    pub(super) fn take(&mut self, step: &Step) -> Option<Delivered> {
+        let index = self.ready.iter().position(|d| selects(step, d))?;
+        Some(self.ready.remove(index))
+    }
+
+    /// Like `take`, but a response must also have one of the step's status codes: in
+    /// alternatives the status picks the branch.
+    pub(super) fn take_for_branch(&mut self, step: &Step) -> Option<Delivered> {
+        let codes = step.status.as_ref().map(|s| s.codes());
+        let index = self.ready.iter().position(|d| {
+            selects(step, d)
+                && match (&codes, d.msg.status()) {
+                    (Some(codes), Some(code)) => codes.contains(&code),
+                    _ => true,
+                }
+        })?;
+        Some(self.ready.remove(index))
+    }
+}
+
+/// Whether a ready message is the one an expect step waits for.
+fn selects(step: &Step, delivered: &Delivered) -> bool {
+    match &delivered.kind {
+        Delivery::Response(label) => step.expects_response() && step.of.as_deref() == Some(label.as_str()),
+        Delivery::Request(dialog) => {
+            !step.expects_response()
+                && delivered.msg.method().as_deref() == step.expect.as_deref()
+                && dialog.is_some()
+                && dialog.as_deref() == step.dialog.as_deref()
+        }
+    }
+}

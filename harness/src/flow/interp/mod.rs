@@ -1,0 +1,446 @@
+//! The interpreter: plays a validated flow against the SUT through the emulated nodes and
+//! collects checks. Steps run in order; waits are bounded by the step timeout.
+
+mod evaluate;
+mod inbound;
+mod outbound;
+
+use crate::check::snapshot::Normaliser;
+use crate::check::verdict::{flow_verdict, CheckResult, Outcome, RequirementRef, Verdict};
+use crate::core::{ClientTransaction, Dialog, ServerTransactions, SubscriptionTracker, Timers};
+use crate::flow::loader::LoadedFlow;
+use crate::flow::model::{Grade, RoleKind, Step, StepKind};
+use crate::flow::vars::Vars;
+use crate::net::{bind_node, Inbound, NodeSocket, Trace, TraceEntry};
+use crate::sip::{Event, SipMessage};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Where the SUT listens and how to time the run.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// SUT SIP address (UDP).
+    pub sut_addr: SocketAddr,
+    /// RFC 3261 timers for the harness's own transactions.
+    pub timers: Timers,
+    /// Default wait of an expect step.
+    pub step_timeout: Duration,
+    /// Multiplies every step timeout (profile `timer_scale`).
+    pub timeout_scale: f64,
+    /// Profile name (snapshot directory).
+    pub profile: String,
+    /// Project root (fixtures, snapshots).
+    pub root: PathBuf,
+    /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
+    pub domain_map: HashMap<String, String>,
+}
+
+/// The result of playing one flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowOutcome {
+    /// Flow id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Why the harness could not judge, for `error`; why skipped or unsupported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Wall time in microseconds.
+    pub duration_us: u64,
+    /// Names of the alternative branches taken.
+    pub branches: Vec<String>,
+    /// Every check.
+    pub checks: Vec<CheckResult>,
+    /// Every message.
+    pub trace: Vec<TraceEntry>,
+}
+
+/// A message ready to be matched by an expect step.
+#[derive(Debug, Clone)]
+struct Delivered {
+    msg: SipMessage,
+    /// Node it arrived at.
+    node: String,
+    /// Sender address.
+    from: SocketAddr,
+    /// Trace sequence number.
+    seq: usize,
+    kind: Delivery,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Delivery {
+    /// Final response to the request labelled so.
+    Response(String),
+    /// Request from the SUT in this dialog (None: no dialog of ours).
+    Request(Option<String>),
+}
+
+/// Why a step did not run.
+#[derive(Debug)]
+enum StepError {
+    /// It needs what an earlier step failed to provide (a capture, a request); the flow goes on.
+    Dependency(String),
+    /// The harness itself cannot go on (bad socket, unreadable fixture).
+    Harness(String),
+}
+
+impl From<String> for StepError {
+    fn from(message: String) -> Self {
+        StepError::Harness(message)
+    }
+}
+
+/// A request we sent and wait on.
+#[derive(Debug)]
+struct Pending {
+    label: String,
+    tx: ClientTransaction,
+    /// Node that sent it on the wire.
+    node: String,
+    dialog: Option<String>,
+}
+
+/// A dialog of the flow.
+#[derive(Debug)]
+struct DialogState {
+    dialog: Dialog,
+    /// The UE role that owns it.
+    ue: String,
+    /// Its Event header, which NOTIFYs must match.
+    event: Option<Event>,
+    tracker: SubscriptionTracker,
+    /// The remote URI (To of the initial request).
+    remote_uri: String,
+}
+
+struct Runner<'a> {
+    loaded: &'a LoadedFlow,
+    settings: &'a RunSettings,
+    nodes: HashMap<String, NodeSocket>,
+    inbox: mpsc::Receiver<Inbound>,
+    dropped: Arc<AtomicUsize>,
+    trace: Trace,
+    vars: Vars,
+    pending: Vec<Pending>,
+    server_tx: HashMap<String, ServerTransactions>,
+    dialogs: HashMap<String, DialogState>,
+    ready: Vec<Delivered>,
+    received: HashMap<String, Delivered>,
+    checks: Vec<CheckResult>,
+    branches: Vec<String>,
+    non_strict: bool,
+    normaliser: Normaliser,
+    sut_name: String,
+    /// Labels of steps that did not run, so that steps answering them are skipped too.
+    skipped: std::collections::HashSet<String>,
+}
+
+/// Plays one flow. Never panics on SUT input; harness problems become an `error` verdict.
+pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcome {
+    let started = Instant::now();
+    let flow = &loaded.flow;
+    let mut outcome = FlowOutcome {
+        id: flow.id.clone(),
+        title: flow.title.clone(),
+        verdict: Verdict::Error,
+        reason: None,
+        duration_us: 0,
+        branches: Vec::new(),
+        checks: Vec::new(),
+        trace: Vec::new(),
+    };
+    match Runner::start(loaded, settings, started).await {
+        Err(e) => outcome.reason = Some(e),
+        Ok(mut runner) => {
+            let result = runner.run_steps(&flow.steps, "").await;
+            runner.note_leftovers();
+            outcome.checks = std::mem::take(&mut runner.checks);
+            outcome.trace = std::mem::take(&mut runner.trace.entries);
+            outcome.branches = std::mem::take(&mut runner.branches);
+            match result {
+                Ok(()) => outcome.verdict = flow_verdict(&outcome.checks, runner.non_strict),
+                Err(e) => outcome.reason = Some(e),
+            }
+        }
+    }
+    outcome.duration_us = started.elapsed().as_micros() as u64;
+    outcome
+}
+
+impl<'a> Runner<'a> {
+    async fn start(loaded: &'a LoadedFlow, settings: &'a RunSettings, started: Instant) -> Result<Runner<'a>, String> {
+        let (tx, inbox) = mpsc::channel(1024);
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let mut nodes = HashMap::new();
+        let mut vars = Vars::default();
+        let mut normaliser = Normaliser::default();
+        let mut sut_name = "sut".to_string();
+        let sut_uri = format!("sip:{}", settings.sut_addr);
+        for (name, role) in &loaded.flow.roles {
+            let domain = role.domain.clone().unwrap_or_else(|| "home1.net".into());
+            let domain = settings.domain_map.get(&domain).cloned().unwrap_or(domain);
+            vars.set(&format!("{name}.domain"), domain.clone());
+            if role.kind == RoleKind::Sut {
+                sut_name = name.clone();
+                vars.set(&format!("{name}.uri"), sut_uri.clone());
+                vars.set(&format!("{name}.contact"), sut_uri.clone());
+                vars.set(&format!("{name}.host"), settings.sut_addr.to_string());
+                vars.set(&format!("{name}.user"), "");
+                vars.set(&format!("{name}.aor"), sut_uri.clone());
+                normaliser.addresses.insert(settings.sut_addr, name.clone());
+                continue;
+            }
+            let node = bind_node(name, tx.clone(), dropped.clone())
+                .await
+                .map_err(|e| format!("cannot bind a loopback socket for {name}: {e}"))?;
+            let user = role.user.clone().unwrap_or_default();
+            let aor = if user.is_empty() { format!("sip:{domain}") } else { format!("sip:{user}@{domain}") };
+            let contact = if user.is_empty() { format!("sip:{}", node.addr) } else { format!("sip:{user}@{}", node.addr) };
+            vars.set(&format!("{name}.user"), user);
+            vars.set(&format!("{name}.aor"), aor);
+            vars.set(&format!("{name}.contact"), contact);
+            vars.set(&format!("{name}.uri"), format!("sip:{}", node.addr));
+            vars.set(&format!("{name}.host"), node.addr.to_string());
+            normaliser.addresses.insert(node.addr, name.clone());
+            nodes.insert(name.clone(), node);
+        }
+        Ok(Runner {
+            loaded,
+            settings,
+            nodes,
+            inbox,
+            dropped,
+            trace: Trace::new(started),
+            vars,
+            pending: Vec::new(),
+            server_tx: HashMap::new(),
+            dialogs: HashMap::new(),
+            ready: Vec::new(),
+            received: HashMap::new(),
+            checks: Vec::new(),
+            branches: Vec::new(),
+            non_strict: false,
+            normaliser,
+            sut_name,
+            skipped: Default::default(),
+        })
+    }
+
+    /// Runs steps in order; `prefix` numbers nested steps (`3.` for a group at step 3).
+    async fn run_steps(&mut self, steps: &[Step], prefix: &str) -> Result<(), String> {
+        for (index, step) in steps.iter().enumerate() {
+            let path = format!("{prefix}{}", index + 1);
+            self.run_step(step, &path).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_step(&mut self, step: &Step, path: &str) -> Result<(), String> {
+        let sent = match step.kind() {
+            StepKind::Send => self.send_request(step).await,
+            StepKind::Reply => self.send_reply(step).await,
+            _ => Ok(()),
+        };
+        match sent {
+            Err(StepError::Dependency(why)) => {
+                self.record_skip(step, path, why);
+                return Ok(());
+            }
+            Err(StepError::Harness(why)) => return Err(why),
+            Ok(()) => {}
+        }
+        match step.kind() {
+            StepKind::Send | StepKind::Reply => Ok(()),
+            StepKind::Expect => {
+                self.expect_group(&[step], path, false).await;
+                Ok(())
+            }
+            StepKind::AnyOrder => {
+                let group: Vec<&Step> = step.any_order.iter().flatten().collect();
+                self.expect_group(&group, &format!("{path}."), true).await;
+                Ok(())
+            }
+            StepKind::Alternatives => Box::pin(self.alternatives(step, path)).await,
+        }
+    }
+
+    fn timeout_of(&self, step: &Step) -> Duration {
+        let base = step.timeout.map(Duration::from_secs_f64).unwrap_or(self.settings.step_timeout);
+        base.mul_f64(self.settings.timeout_scale.max(0.01))
+    }
+
+    /// Waits for every step of `group` (expect steps) to match a message, in any order when
+    /// `any_order`. Missing messages fail the step's requirement (or are skipped if optional).
+    async fn expect_group(&mut self, group: &[&Step], prefix: &str, numbered: bool) {
+        let deadline = Instant::now() + group.iter().map(|s| self.timeout_of(s)).max().unwrap_or_default();
+        let mut matched = vec![false; group.len()];
+        for (i, step) in group.iter().enumerate() {
+            if let Some(of) = step.of.as_ref().filter(|of| self.skipped.contains(*of)) {
+                matched[i] = true;
+                let path = if numbered { format!("{prefix}{}", i + 1) } else { prefix.to_string() };
+                self.record_skip(step, &path, format!("{of} was not sent"));
+            }
+        }
+        loop {
+            for (i, step) in group.iter().enumerate() {
+                if matched[i] {
+                    continue;
+                }
+                if let Some(delivered) = self.take(step) {
+                    matched[i] = true;
+                    let path = if numbered { format!("{prefix}{}", i + 1) } else { prefix.to_string() };
+                    self.evaluate(step, &path, delivered);
+                }
+            }
+            if matched.iter().all(|m| *m) {
+                return;
+            }
+            if !self.pump(deadline).await {
+                break;
+            }
+        }
+        for (i, step) in group.iter().enumerate() {
+            if !matched[i] {
+                let path = if numbered { format!("{prefix}{}", i + 1) } else { prefix.to_string() };
+                self.record_missing(step, &path);
+            }
+        }
+    }
+
+    /// Chooses the first branch whose first expectation matches an arriving message.
+    async fn alternatives(&mut self, step: &Step, path: &str) -> Result<(), String> {
+        let branches = step.alternatives.as_deref().unwrap_or_default();
+        let deadline = Instant::now() + self.timeout_of(step);
+        loop {
+            for (i, branch) in branches.iter().enumerate() {
+                let Some(first) = branch.steps.first() else { continue };
+                if let Some(delivered) = self.take_for_branch(first) {
+                    self.branches.push(format!("{path}: {}", branch.name));
+                    if branch.grade == Grade::NonStrict {
+                        self.non_strict = true;
+                    }
+                    let inner = format!("{path}.{}.", i + 1);
+                    self.evaluate(first, &format!("{inner}1"), delivered);
+                    for (j, rest) in branch.steps.iter().enumerate().skip(1) {
+                        Box::pin(self.run_step(rest, &format!("{inner}{}", j + 1))).await?;
+                    }
+                    return Ok(());
+                }
+            }
+            if !self.pump(deadline).await {
+                break;
+            }
+        }
+        let names: Vec<&str> = branches.iter().map(|b| b.name.as_str()).collect();
+        let requirement = self.requirement(step.req.as_deref());
+        self.checks.push(CheckResult {
+            step: path.to_string(),
+            check: "one of the alternatives happens".into(),
+            requirement,
+            outcome: Outcome::Fail,
+            expected: names.join(" | "),
+            actual: self.unmatched_summary(),
+            diff: None,
+            message: None,
+        });
+        Ok(())
+    }
+
+    /// Records a step that could not run because an earlier step failed.
+    fn record_skip(&mut self, step: &Step, path: &str, why: String) {
+        if let Some(label) = &step.label {
+            self.skipped.insert(label.clone());
+        }
+        let requirement = self.requirement(Some("harness-dependency"));
+        self.checks.push(CheckResult {
+            step: path.to_string(),
+            check: format!("{} (not run)", step.describe()),
+            requirement,
+            outcome: Outcome::Skipped,
+            expected: "the step runs".into(),
+            actual: why,
+            diff: None,
+            message: None,
+        });
+    }
+
+    fn record_missing(&mut self, step: &Step, path: &str) {
+        let waited = self.timeout_of(step);
+        let req = if step.expects_response() {
+            step.status.as_ref().and_then(|s| s.req()).or(step.req.as_deref())
+        } else {
+            step.req.as_deref()
+        };
+        let requirement = self.requirement(req);
+        let optional = step.optional.unwrap_or(false);
+        self.checks.push(CheckResult {
+            step: path.to_string(),
+            check: format!("{} arrives", step.describe()),
+            requirement,
+            outcome: if optional { Outcome::Skipped } else { Outcome::Fail },
+            expected: format!("the message within {:.1} s", waited.as_secs_f64()),
+            actual: if optional {
+                format!("optional message did not arrive; {}", self.unmatched_summary())
+            } else {
+                self.unmatched_summary()
+            },
+            diff: None,
+            message: None,
+        });
+    }
+
+    fn unmatched_summary(&self) -> String {
+        if self.ready.is_empty() {
+            "nothing arrived".to_string()
+        } else {
+            let list: Vec<String> = self.ready.iter().map(|d| format!("#{} {}", d.seq, d.msg.summary())).collect();
+            format!("unmatched: {}", list.join("; "))
+        }
+    }
+
+    /// The requirement a key names (flow's own or the catalogue's).
+    fn requirement(&self, key: Option<&str>) -> RequirementRef {
+        let key = key.unwrap_or("harness-unnamed");
+        match self.loaded.flow.requirements.get(key) {
+            Some(requirement) => RequirementRef { key: key.to_string(), requirement: requirement.clone() },
+            None => RequirementRef {
+                key: key.to_string(),
+                requirement: crate::flow::model::Requirement {
+                    doc: "harness".into(),
+                    clause: "-".into(),
+                    level: crate::flow::model::Level::Must,
+                    text: format!("requirement {key} is not in the catalogue"),
+                },
+            },
+        }
+    }
+
+    fn note_leftovers(&mut self) {
+        let seqs: Vec<usize> = self.ready.iter().map(|d| d.seq).collect();
+        for seq in seqs {
+            self.trace.annotate(seq, "not matched by any step");
+        }
+        let dropped = self.dropped.load(std::sync::atomic::Ordering::Relaxed);
+        if dropped > 0 {
+            self.checks.push(CheckResult {
+                step: "-".into(),
+                check: "harness inbox kept every datagram".into(),
+                requirement: self.requirement(None),
+                outcome: Outcome::Skipped,
+                expected: "no datagram dropped".into(),
+                actual: format!("{dropped} datagrams dropped: the inbox was full"),
+                diff: None,
+                message: None,
+            });
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! Loading flow files: YAML parsing with unknown keys rejected, then validation of references,
+//! variables, requirements, regular expressions and paths, all before anything is sent.
+//! Every error names the file, line and column.
+
+use super::model::{Flow, HeaderCheckSpec, Requirement, RoleKind, Step, StepKind};
+use std::collections::BTreeMap;
+use super::vars::{referenced, ROLE_ATTRIBUTES};
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A flow that failed to load, located in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowError {
+    /// The flow file.
+    pub file: PathBuf,
+    /// 1-based line (0 when unknown).
+    pub line: usize,
+    /// 1-based column (0 when unknown).
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for FlowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for FlowError {}
+
+/// A validated flow with where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedFlow {
+    /// The flow.
+    pub flow: Flow,
+    /// Its file.
+    pub path: PathBuf,
+    /// The project root that `file:` references are relative to.
+    pub root: PathBuf,
+}
+
+impl LoadedFlow {
+    /// Reads a file a flow refers to (relative to the project root).
+    pub fn read_fixture(&self, relative: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(self.root.join(relative))
+    }
+}
+
+/// Loads every `*.yaml` below `dir`, sorted by path, with the catalogue of `root`.
+/// Stops at the first invalid flow.
+pub fn load_dir(dir: &Path, root: &Path) -> Result<Vec<LoadedFlow>, FlowError> {
+    let catalogue = super::catalogue::load(root)?;
+    let mut files = Vec::new();
+    collect_yaml(dir, &mut files).map_err(|e| FlowError {
+        file: dir.to_path_buf(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read flow directory: {e}"),
+    })?;
+    files.sort();
+    let flows = files
+        .iter()
+        .map(|f| {
+            let source = std::fs::read_to_string(f).map_err(|e| FlowError {
+                file: f.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e}"),
+            })?;
+            load_str(&source, f, root, &catalogue)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ids = HashSet::new();
+    for loaded in &flows {
+        if !ids.insert(loaded.flow.id.clone()) {
+            return Err(FlowError {
+                file: loaded.path.clone(),
+                line: 1,
+                column: 1,
+                message: format!("flow id {} is used by another flow file too", loaded.flow.id),
+            });
+        }
+    }
+    Ok(flows)
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_yaml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads and validates one flow file with the catalogue of `root`.
+pub fn load_file(path: &Path, root: &Path) -> Result<LoadedFlow, FlowError> {
+    let catalogue = super::catalogue::load(root)?;
+    let source = std::fs::read_to_string(path).map_err(|e| FlowError {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read: {e}"),
+    })?;
+    load_str(&source, path, root, &catalogue)
+}
+
+/// Loads and validates a flow from text (`path` names it in errors); catalogue entries are
+/// added to the flow's requirements.
+pub fn load_str(
+    source: &str,
+    path: &Path,
+    root: &Path,
+    catalogue: &BTreeMap<String, Requirement>,
+) -> Result<LoadedFlow, FlowError> {
+    let mut flow: Flow = serde_yaml::from_str(source).map_err(|e| {
+        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        FlowError { file: path.to_path_buf(), line, column, message }
+    })?;
+    for (key, requirement) in catalogue {
+        if flow.requirements.contains_key(key) {
+            let (line, column) = source.find(&format!("{key}:")).map_or((1, 1), |o| line_col(source, o));
+            return Err(FlowError {
+                file: path.to_path_buf(),
+                line,
+                column,
+                message: format!("requirement {key} is in the shared catalogue; cite it, do not redefine it"),
+            });
+        }
+        flow.requirements.insert(key.clone(), requirement.clone());
+    }
+    let loaded = LoadedFlow { flow, path: path.to_path_buf(), root: root.to_path_buf() };
+    Validator { loaded: &loaded, source }.validate()?;
+    Ok(loaded)
+}
+
+struct Validator<'a> {
+    loaded: &'a LoadedFlow,
+    source: &'a str,
+}
+
+/// Names defined so far while walking the steps in order.
+#[derive(Default, Clone)]
+struct Scope {
+    vars: BTreeSet<String>,
+    sent_labels: BTreeSet<String>,
+    received_labels: BTreeSet<String>,
+    dialogs: BTreeSet<String>,
+}
+
+impl Validator<'_> {
+    fn flow(&self) -> &Flow {
+        &self.loaded.flow
+    }
+
+    /// An error located at the first occurrence of any of `needles` in the source.
+    fn error(&self, needles: &[String], message: String) -> FlowError {
+        let (line, column) = needles
+            .iter()
+            .filter(|n| !n.is_empty())
+            .find_map(|n| self.source.find(n.as_str()))
+            .map(|offset| line_col(self.source, offset))
+            .unwrap_or((1, 1));
+        FlowError { file: self.loaded.path.clone(), line, column, message }
+    }
+
+    fn validate(&self) -> Result<(), FlowError> {
+        self.validate_roles()?;
+        let mut scope = Scope::default();
+        for (name, role) in &self.flow().roles {
+            for attr in ROLE_ATTRIBUTES {
+                scope.vars.insert(format!("{name}.{attr}"));
+            }
+            if role.kind == RoleKind::Ue && role.user.is_none() {
+                return Err(self.error(&[format!("{name}:")], format!("role {name} is a ue and needs a user")));
+            }
+        }
+        for key in self.flow().requirements.keys() {
+            if key.contains(char::is_whitespace) {
+                return Err(self.error(&[key.clone()], format!("requirement key {key:?} has whitespace")));
+            }
+        }
+        self.validate_steps(&self.flow().steps, &mut scope, false)
+    }
+
+    fn validate_roles(&self) -> Result<(), FlowError> {
+        let roles = &self.flow().roles;
+        if !roles.values().any(|r| r.kind == RoleKind::Sut) {
+            return Err(self.error(&["roles:".into()], "no role has kind: sut".into()));
+        }
+        for (name, role) in roles {
+            for hop in &role.path {
+                match roles.get(hop) {
+                    Some(r) if matches!(r.kind, RoleKind::PCscf | RoleKind::SCscf | RoleKind::ICscf) => {}
+                    Some(_) => {
+                        return Err(self.error(&[hop.clone()], format!("path of {name}: {hop} is not a CSCF role")))
+                    }
+                    None => return Err(self.error(&[hop.clone()], format!("path of {name}: unknown role {hop}"))),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_steps(&self, steps: &[Step], scope: &mut Scope, only_expects: bool) -> Result<(), FlowError> {
+        for step in steps {
+            self.validate_step(step, scope, only_expects)?;
+        }
+        Ok(())
+    }
+
+    fn role_of_kind(&self, name: &Option<String>, field: &str, want: &[RoleKind]) -> Result<(), FlowError> {
+        let Some(name) = name else {
+            return Err(self.error(&[], format!("a step needs `{field}`")));
+        };
+        match self.flow().roles.get(name) {
+            Some(role) if want.contains(&role.kind) => Ok(()),
+            Some(_) => Err(self.error(
+                &[format!("{field}: {name}")],
+                format!("`{field}: {name}`: role {name} has the wrong kind here"),
+            )),
+            None => Err(self.error(&[format!("{field}: {name}")], format!("`{field}: {name}`: no such role"))),
+        }
+    }
+
+    fn validate_step(&self, step: &Step, scope: &mut Scope, only_expects: bool) -> Result<(), FlowError> {
+        let kinds = step.kinds();
+        let here = step.label.clone().map(|l| format!("as: {l}")).unwrap_or_default();
+        if kinds.len() != 1 {
+            return Err(self.error(
+                &[here],
+                format!("a step must have exactly one of send, expect, reply, any_order, alternatives; found {kinds:?}"),
+            ));
+        }
+        if only_expects && step.kind() != StepKind::Expect {
+            return Err(self.error(&[here], "any_order groups and alternatives' first steps hold only expect steps".into()));
+        }
+        self.check_requirement_ref(&step.req)?;
+        if let Some(label) = &step.label {
+            if scope.sent_labels.contains(label) || scope.received_labels.contains(label) {
+                return Err(self.error(&[format!("as: {label}")], format!("label {label} is used twice")));
+            }
+        }
+        match step.kind() {
+            StepKind::Send => self.validate_send(step, scope),
+            StepKind::Expect => self.validate_expect(step, scope),
+            StepKind::Reply => self.validate_reply(step, scope),
+            StepKind::AnyOrder => {
+                let group = step.any_order.as_deref().unwrap_or_default();
+                self.validate_steps(group, scope, true)
+            }
+            StepKind::Alternatives => self.validate_alternatives(step, scope),
+        }
+    }
+
+    fn validate_send(&self, step: &Step, scope: &mut Scope) -> Result<(), FlowError> {
+        self.role_of_kind(&step.from, "from", &[RoleKind::Ue])?;
+        self.role_of_kind(&step.to, "to", &[RoleKind::Sut])?;
+        let method = step.send.as_deref().unwrap_or_default();
+        if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(self.error(&[format!("send: {method}")], format!("bad method {method:?}")));
+        }
+        let in_dialog = step.dialog.as_ref().is_some_and(|d| scope.dialogs.contains(d));
+        if step.uri.is_none() && !in_dialog {
+            return Err(self.error(&[format!("send: {method}")], "an initial request needs `uri`".into()));
+        }
+        self.check_vars(step.uri.as_deref().unwrap_or_default(), scope)?;
+        for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
+            let text = scalar_text(value).ok_or_else(|| {
+                self.error(&[format!("{name}:")], format!("header {name}: a sent header value must be a scalar"))
+            })?;
+            self.check_vars(&text, scope)?;
+        }
+        if let Some(body) = &step.body {
+            let text = match (&body.file, &body.text) {
+                (Some(file), None) => self.loaded.read_fixture(file).map_err(|e| {
+                    self.error(&[file.clone()], format!("body file {file}: {e}"))
+                })?,
+                (None, Some(text)) => text.clone(),
+                _ => return Err(self.error(&["body:".into()], "body needs exactly one of file, text".into())),
+            };
+            self.check_vars(&text, scope)?;
+        }
+        if let Some(dialog) = &step.dialog {
+            scope.dialogs.insert(dialog.clone());
+        }
+        if let Some(label) = &step.label {
+            scope.sent_labels.insert(label.clone());
+        }
+        Ok(())
+    }
+
+    fn validate_expect(&self, step: &Step, scope: &mut Scope) -> Result<(), FlowError> {
+        let what = step.expect.as_deref().unwrap_or_default();
+        if step.expects_response() {
+            match &step.of {
+                Some(of) if scope.sent_labels.contains(of) => {}
+                Some(of) => {
+                    return Err(self.error(&[format!("of: {of}")], format!("`of: {of}`: no earlier send has `as: {of}`")))
+                }
+                None => return Err(self.error(&[format!("expect: {what}")], "expect response needs `of`".into())),
+            }
+            if let Some(status) = &step.status {
+                self.check_requirement_ref(&status.req().map(str::to_string))?;
+                self.require_req(status.req().map(str::to_string), step, "status")?;
+            } else {
+                return Err(self.error(&[format!("of: {}", step.of.as_deref().unwrap_or_default())], "expect response needs `status`".into()));
+            }
+        } else {
+            if what.is_empty() || !what.chars().all(|c| c.is_ascii_uppercase()) {
+                return Err(self.error(&[format!("expect: {what}")], format!("expect {what:?}: want `response` or a method")));
+            }
+            match &step.dialog {
+                Some(d) if scope.dialogs.contains(d) => {}
+                Some(d) => return Err(self.error(&[format!("dialog: {d}")], format!("`dialog: {d}`: no earlier request opens it"))),
+                None => return Err(self.error(&[format!("expect: {what}")], "an expected request needs `dialog`".into())),
+            }
+            if step.at.is_some() {
+                self.role_of_kind(&step.at, "at", &[RoleKind::Ue, RoleKind::PCscf, RoleKind::SCscf, RoleKind::ICscf])?;
+            }
+            self.require_req(None, step, "arrival")?;
+            if let Some(label) = &step.label {
+                scope.received_labels.insert(label.clone());
+            }
+        }
+        for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
+            let spec: HeaderCheckSpec = serde_yaml::from_value(value.clone())
+                .map_err(|e| self.error(&[format!("{name}:")], format!("check on header {name}: {e}")))?;
+            let check = match spec {
+                HeaderCheckSpec::Equals(text) => {
+                    self.check_vars(&text, scope)?;
+                    self.require_req(None, step, name)?;
+                    continue;
+                }
+                HeaderCheckSpec::Full(c) => c,
+            };
+            self.validate_header_check(name, &check, step, scope)?;
+        }
+        for xml in step.xml.iter().flatten() {
+            self.check_requirement_ref(&xml.req)?;
+            self.require_req(xml.req.clone(), step, &xml.path)?;
+            let parsed = crate::check::xpath::parse_path(&xml.path)
+                .map_err(|e| self.error(&[xml.path.clone()], format!("path {}: {e}", xml.path)))?;
+            for prefix in parsed.prefixes() {
+                if !self.flow().namespaces.contains_key(&prefix) {
+                    return Err(self.error(&[xml.path.clone()], format!("path {}: prefix {prefix} is not in `namespaces`", xml.path)));
+                }
+            }
+            for text in xml.equals.iter().chain(xml.one_of.iter().flatten()) {
+                self.check_vars(text, scope)?;
+            }
+            if let Some(re) = &xml.matches {
+                self.check_regex(re)?;
+            }
+            if let Some(var) = &xml.capture {
+                scope.vars.insert(var.clone());
+            }
+        }
+        if let Some(eq) = &step.xml_equals {
+            self.check_requirement_ref(&eq.req)?;
+            self.require_req(eq.req.clone(), step, "xml_equals")?;
+            let text = self
+                .loaded
+                .read_fixture(&eq.file)
+                .map_err(|e| self.error(&[eq.file.clone()], format!("xml_equals file {}: {e}", eq.file)))?;
+            self.check_vars(&text, scope)?;
+        }
+        if step.body_empty.is_some() {
+            self.require_req(None, step, "body_empty")?;
+        }
+        Ok(())
+    }
+
+    fn validate_header_check(
+        &self,
+        name: &str,
+        check: &super::model::HeaderCheck,
+        step: &Step,
+        scope: &mut Scope,
+    ) -> Result<(), FlowError> {
+        self.check_requirement_ref(&check.req)?;
+        let asserts = check.present.is_some()
+            || check.equals.is_some()
+            || check.matches.is_some()
+            || check.one_of.is_some()
+            || check.range.is_some()
+            || check.not_equal.is_some()
+            || check.contains.is_some()
+            || check.params.is_some();
+        if asserts {
+            self.require_req(check.req.clone(), step, name)?;
+        }
+        for text in check.equals.iter().chain(check.not_equal.iter()).chain(check.one_of.iter().flatten()) {
+            self.check_vars(text, scope)?;
+        }
+        if let Some(re) = &check.matches {
+            self.check_regex(re)?;
+        }
+        for (param, spec) in check.params.iter().flat_map(|p| p.iter()) {
+            if let super::model::ParamCheckSpec::Full(inner) = spec {
+                self.validate_header_check(&format!("{name};{param}"), inner, step, scope)?;
+            } else {
+                self.require_req(check.req.clone(), step, name)?;
+            }
+        }
+        if let Some(var) = &check.capture {
+            scope.vars.insert(var.clone());
+        }
+        Ok(())
+    }
+
+    fn validate_reply(&self, step: &Step, scope: &mut Scope) -> Result<(), FlowError> {
+        match &step.of {
+            Some(of) if scope.received_labels.contains(of) => {}
+            Some(of) => {
+                return Err(self.error(&[format!("of: {of}")], format!("`of: {of}`: no earlier expected request has `as: {of}`")))
+            }
+            None => return Err(self.error(&["reply:".into()], "reply needs `of`".into())),
+        }
+        let code = step.reply.unwrap_or_default();
+        if !(200..700).contains(&code) {
+            return Err(self.error(&[format!("reply: {code}")], format!("reply {code}: want a final status 200-699")));
+        }
+        for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
+            let text = scalar_text(value).ok_or_else(|| self.error(&[format!("{name}:")], format!("header {name}: must be a scalar")))?;
+            self.check_vars(&text, scope)?;
+        }
+        Ok(())
+    }
+
+    fn validate_alternatives(&self, step: &Step, scope: &mut Scope) -> Result<(), FlowError> {
+        let branches = step.alternatives.as_deref().unwrap_or_default();
+        if branches.len() < 2 {
+            return Err(self.error(&["alternatives:".into()], "alternatives need at least two branches".into()));
+        }
+        self.require_req(None, step, "alternatives")?;
+        let mut after: Option<Scope> = None;
+        for branch in branches {
+            let Some((first, rest)) = branch.steps.split_first() else {
+                return Err(self.error(&[format!("name: {}", branch.name)], "an alternative needs steps".into()));
+            };
+            let mut inner = scope.clone();
+            self.validate_step(first, &mut inner, true)?;
+            self.validate_steps(rest, &mut inner, false)?;
+            // Only names every branch defines are defined after the alternatives.
+            after = Some(match after {
+                None => inner,
+                Some(prev) => Scope {
+                    vars: prev.vars.intersection(&inner.vars).cloned().collect(),
+                    sent_labels: prev.sent_labels.intersection(&inner.sent_labels).cloned().collect(),
+                    received_labels: prev.received_labels.intersection(&inner.received_labels).cloned().collect(),
+                    dialogs: prev.dialogs.intersection(&inner.dialogs).cloned().collect(),
+                },
+            });
+        }
+        if let Some(after) = after {
+            *scope = after;
+        }
+        Ok(())
+    }
+
+    fn check_vars(&self, text: &str, scope: &Scope) -> Result<(), FlowError> {
+        for name in referenced(text) {
+            if !scope.vars.contains(&name) {
+                return Err(self.error(
+                    &[format!("${{{name}}}")],
+                    format!("undefined variable ${{{name}}} (not a role attribute and not captured by an earlier step)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_regex(&self, re: &str) -> Result<(), FlowError> {
+        regex::Regex::new(re).map(|_| ()).map_err(|e| self.error(&[re.to_string()], format!("bad regular expression: {e}")))
+    }
+
+    fn check_requirement_ref(&self, req: &Option<String>) -> Result<(), FlowError> {
+        match req {
+            Some(key) if !self.flow().requirements.contains_key(key) => Err(self.error(
+                &[format!("req: {key}")],
+                format!("`req: {key}`: no such key in `requirements`"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn require_req(&self, own: Option<String>, step: &Step, what: &str) -> Result<(), FlowError> {
+        if own.is_some() || step.req.is_some() {
+            return Ok(());
+        }
+        let needle = step.label.clone().map(|l| format!("as: {l}")).unwrap_or_else(|| what.to_string());
+        Err(self.error(&[needle], format!("check on {what} names no requirement: give it or its step a `req`")))
+    }
+}
+
+/// A scalar YAML value as text (numbers and booleans included).
+pub fn scalar_text(value: &serde_yaml::Value) -> Option<String> {
+    match value {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
+    (line, column)
+}

@@ -1,0 +1,428 @@
+//! The flow language v1: the YAML schema of a flow file. Unknown keys are rejected.
+
+use super::ordered::OrderedMap;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One message-sequence script.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    /// Flow id, e.g. `A.4.2.1` or `rfc3903-412`.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// Longer explanation, e.g. what is emulated and what deviates from the Annex A example.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The clauses this flow encodes.
+    pub spec: Vec<Citation>,
+    /// Requirements that checks name by key.
+    #[serde(default)]
+    pub requirements: BTreeMap<String, Requirement>,
+    /// Capabilities the SUT must declare for the flow to run.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// XML namespace prefixes used by body assertions.
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, String>,
+    /// Participants by name.
+    pub roles: BTreeMap<String, Role>,
+    /// The script.
+    pub steps: Vec<Step>,
+}
+
+/// A reference to a clause of a specification.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Citation {
+    /// Document, e.g. `3GPP TS 24.141` or `RFC 3903`.
+    pub doc: String,
+    /// Clause or section.
+    pub clause: String,
+    /// Normative level of what is cited.
+    pub level: Level,
+    /// The words of the clause, where quoted.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// A normative requirement a check enforces.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    /// Document.
+    pub doc: String,
+    /// Clause or section.
+    pub clause: String,
+    /// must / should / may.
+    pub level: Level,
+    /// The requirement's words, quoted from the document.
+    pub text: String,
+}
+
+/// RFC 2119 level.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Not normative (an example flow).
+    Informative,
+    /// MAY / OPTIONAL.
+    May,
+    /// SHOULD / RECOMMENDED.
+    Should,
+    /// MUST / SHALL / REQUIRED.
+    Must,
+}
+
+/// What a role is.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleKind {
+    /// A user agent (PUA, watcher).
+    Ue,
+    /// Proxy-CSCF.
+    PCscf,
+    /// Serving-CSCF.
+    SCscf,
+    /// Interrogating-CSCF.
+    ICscf,
+    /// The system under test.
+    Sut,
+}
+
+/// A participant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// Kind of node.
+    pub kind: RoleKind,
+    /// User part of a UE's public identity.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Home domain (UE, CSCF).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// For a UE: the proxies its requests pass, in order (e.g. `[pcscf1, scscf1]`).
+    #[serde(default)]
+    pub path: Vec<String>,
+    /// For a proxy: whether it record-routes dialog-creating requests (default: P-CSCF and
+    /// S-CSCF yes, I-CSCF no).
+    #[serde(default)]
+    pub record_route: Option<bool>,
+    /// For the SUT: the service it plays (presence, rls, xcap, pna).
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+/// A body to send: from a file under the project root, or inline text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodySource {
+    /// Path relative to the project root, e.g. `fixtures/pidf/open.xml`.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Inline text.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// Grade of an alternative branch.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grade {
+    /// A conforming behaviour.
+    Pass,
+    /// Permitted but discouraged, or a SHOULD not followed.
+    NonStrict,
+}
+
+/// One branch of an `alternatives` step.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alternative {
+    /// Short name shown in the report.
+    pub name: String,
+    /// How taking this branch grades the flow.
+    pub grade: Grade,
+    /// Steps; the first must be an `expect`.
+    pub steps: Vec<Step>,
+}
+
+/// A status code expectation: `200`, `[200, 202]` or `{ one_of: [...], req: key }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StatusSpec {
+    /// Exactly this code.
+    Code(u16),
+    /// One of these codes.
+    Codes(Vec<u16>),
+    /// With an explicit requirement.
+    Full(StatusCheck),
+}
+
+/// The long form of a status expectation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusCheck {
+    /// Accepted codes.
+    pub one_of: Vec<u16>,
+    /// Requirement key.
+    #[serde(default)]
+    pub req: Option<String>,
+}
+
+impl StatusSpec {
+    /// Accepted codes.
+    pub fn codes(&self) -> Vec<u16> {
+        match self {
+            StatusSpec::Code(c) => vec![*c],
+            StatusSpec::Codes(c) => c.clone(),
+            StatusSpec::Full(f) => f.one_of.clone(),
+        }
+    }
+
+    /// Explicit requirement key, if any.
+    pub fn req(&self) -> Option<&str> {
+        match self {
+            StatusSpec::Full(f) => f.req.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// An assertion on a header. A plain string means `equals`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderCheck {
+    /// Requirement key (defaults to the step's `req`).
+    #[serde(default)]
+    pub req: Option<String>,
+    /// The header must be present (true) or absent (false).
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// The value (without parameters) equals this.
+    #[serde(default)]
+    pub equals: Option<String>,
+    /// The whole value matches this regular expression.
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// The value (without parameters) is one of these.
+    #[serde(default)]
+    pub one_of: Option<Vec<String>>,
+    /// The value is an integer in this inclusive range.
+    #[serde(default)]
+    pub range: Option<(u64, u64)>,
+    /// The value (without parameters) differs from this.
+    #[serde(default)]
+    pub not_equal: Option<String>,
+    /// A list header (Require, Supported, Allow-Events, Accept) contains this token.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// Checks on the header's parameters.
+    #[serde(default)]
+    pub params: Option<OrderedMap<ParamCheckSpec>>,
+    /// Stores the value (without parameters) in a variable.
+    #[serde(default)]
+    pub capture: Option<String>,
+}
+
+/// A header check written either as a plain string (equals) or as a mapping.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderCheckSpec {
+    /// Shorthand for `equals`.
+    Equals(String),
+    /// Full form.
+    Full(HeaderCheck),
+}
+
+/// A parameter check: a plain string means `equals`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ParamCheckSpec {
+    /// Shorthand for `equals`.
+    Equals(String),
+    /// Full form.
+    Full(HeaderCheck),
+}
+
+/// An assertion on an XML body located by a path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XmlCheck {
+    /// Path into the body (see `check::xpath`).
+    pub path: String,
+    /// Requirement key.
+    #[serde(default)]
+    pub req: Option<String>,
+    /// The selection's text equals this.
+    #[serde(default)]
+    pub equals: Option<String>,
+    /// The selection's text matches this regular expression.
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// The selection's text is one of these.
+    #[serde(default)]
+    pub one_of: Option<Vec<String>>,
+    /// The number of selected nodes.
+    #[serde(default)]
+    pub count: Option<usize>,
+    /// Stores the first selection's text in a variable.
+    #[serde(default)]
+    pub capture: Option<String>,
+}
+
+/// Compare the body with an expected document after canonicalisation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XmlEquals {
+    /// Expected document (variables are substituted).
+    pub file: String,
+    /// Requirement key.
+    #[serde(default)]
+    pub req: Option<String>,
+}
+
+/// One step of a flow. Exactly one of `send`, `expect`, `reply`, `any_order`, `alternatives`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Send a request with this method.
+    #[serde(default)]
+    pub send: Option<String>,
+    /// Expect `response` (to the request labelled `of`) or a request method (e.g. `NOTIFY`).
+    #[serde(default)]
+    pub expect: Option<String>,
+    /// Answer the request labelled `of` with this status.
+    #[serde(default)]
+    pub reply: Option<u16>,
+    /// Expect all these steps, in any order.
+    #[serde(default)]
+    pub any_order: Option<Vec<Step>>,
+    /// Take the first branch whose first expectation matches what arrives.
+    #[serde(default)]
+    pub alternatives: Option<Vec<Alternative>>,
+
+    /// Label for this step's message, referenced by `of`.
+    #[serde(default, rename = "as")]
+    pub label: Option<String>,
+    /// Sending role.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Receiving role of a sent request.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Request-URI.
+    #[serde(default)]
+    pub uri: Option<String>,
+    /// Dialog name: created by the first request that names it, used in-dialog after.
+    #[serde(default)]
+    pub dialog: Option<String>,
+    /// The label of the request a response answers (expect response, reply).
+    #[serde(default)]
+    pub of: Option<String>,
+    /// Role where an expected request must arrive (defaults to the dialog's UE).
+    #[serde(default)]
+    pub at: Option<String>,
+    /// Headers to send (send, reply) or header checks (expect).
+    #[serde(default)]
+    pub headers: Option<OrderedMap<serde_yaml::Value>>,
+    /// Body to send.
+    #[serde(default)]
+    pub body: Option<BodySource>,
+    /// Expected status (expect response).
+    #[serde(default)]
+    pub status: Option<StatusSpec>,
+    /// Assertions on an XML body.
+    #[serde(default)]
+    pub xml: Option<Vec<XmlCheck>>,
+    /// Canonical comparison of the XML body with a file.
+    #[serde(default)]
+    pub xml_equals: Option<XmlEquals>,
+    /// The body must be empty (true) or not (false).
+    #[serde(default)]
+    pub body_empty: Option<bool>,
+    /// Snapshot name for the received message.
+    #[serde(default)]
+    pub snapshot: Option<String>,
+    /// Default requirement key for this step's checks, and for the message arriving at all.
+    #[serde(default)]
+    pub req: Option<String>,
+    /// Wait at most this many seconds (scaled by the profile), default 2.
+    #[serde(default)]
+    pub timeout: Option<f64>,
+    /// The message may not arrive; its absence is not a failure.
+    #[serde(default)]
+    pub optional: Option<bool>,
+    /// Free text shown in the report.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Which kind a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// Send a request.
+    Send,
+    /// Expect a message.
+    Expect,
+    /// Answer a request.
+    Reply,
+    /// Group of expectations in any order.
+    AnyOrder,
+    /// Branches.
+    Alternatives,
+}
+
+impl Step {
+    /// The kinds this step declares (valid steps declare exactly one).
+    pub fn kinds(&self) -> Vec<StepKind> {
+        let mut kinds = Vec::new();
+        if self.send.is_some() {
+            kinds.push(StepKind::Send);
+        }
+        if self.expect.is_some() {
+            kinds.push(StepKind::Expect);
+        }
+        if self.reply.is_some() {
+            kinds.push(StepKind::Reply);
+        }
+        if self.any_order.is_some() {
+            kinds.push(StepKind::AnyOrder);
+        }
+        if self.alternatives.is_some() {
+            kinds.push(StepKind::Alternatives);
+        }
+        kinds
+    }
+
+    /// The step's kind; valid after loading.
+    pub fn kind(&self) -> StepKind {
+        self.kinds().first().copied().unwrap_or(StepKind::Send)
+    }
+
+    /// True when this expects a response.
+    pub fn expects_response(&self) -> bool {
+        self.expect.as_deref() == Some("response")
+    }
+
+    /// A short description for reports.
+    pub fn describe(&self) -> String {
+        match self.kind() {
+            StepKind::Send => format!(
+                "{} {} → {}",
+                self.from.as_deref().unwrap_or("?"),
+                self.send.as_deref().unwrap_or("?"),
+                self.to.as_deref().unwrap_or("?")
+            ),
+            StepKind::Expect if self.expects_response() => {
+                format!("expect response to {}", self.of.as_deref().unwrap_or("?"))
+            }
+            StepKind::Expect => format!("expect {}", self.expect.as_deref().unwrap_or("?")),
+            StepKind::Reply => format!("reply {} to {}", self.reply.unwrap_or(0), self.of.as_deref().unwrap_or("?")),
+            StepKind::AnyOrder => "any order".to_string(),
+            StepKind::Alternatives => "alternatives".to_string(),
+        }
+    }
+}

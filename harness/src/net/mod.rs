@@ -1,0 +1,7 @@
+//! The I/O layer: one loopback UDP socket per emulated node; it only moves datagrams.
+
+pub mod node;
+pub mod trace;
+
+pub use node::{bind_node, Inbound, NodeSocket};
+pub use trace::{Direction, Trace, TraceEntry};

@@ -1,0 +1,102 @@
+//! The trace of one flow: every message in and out, with raw bytes, time and nodes.
+
+use base64::Engine;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    /// Sent by an emulated node to the SUT.
+    Sent,
+    /// Received by an emulated node from the SUT.
+    Received,
+    /// Passed between two emulated nodes (never on the wire).
+    Internal,
+}
+
+/// One message of the trace.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceEntry {
+    /// Position in the trace, from 0.
+    pub seq: usize,
+    /// Microseconds since the flow started.
+    pub at_us: u64,
+    /// Direction.
+    pub direction: Direction,
+    /// The sending node's name (`sut` for the SUT).
+    pub from_node: String,
+    /// The receiving node's name.
+    pub to_node: String,
+    /// Sender address.
+    pub from_addr: String,
+    /// Receiver address.
+    pub to_addr: String,
+    /// Transport.
+    pub transport: String,
+    /// One-line summary (start line).
+    pub summary: String,
+    /// The bytes as text (lossy where not UTF-8).
+    pub text: String,
+    /// The exact bytes, base64.
+    pub raw_base64: String,
+    /// What the harness made of it (absorbed retransmission, malformed, stray...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The trace of one flow.
+#[derive(Debug)]
+pub struct Trace {
+    start: Instant,
+    /// Entries in order.
+    pub entries: Vec<TraceEntry>,
+}
+
+impl Trace {
+    /// A new trace starting now.
+    pub fn new(start: Instant) -> Self {
+        Trace { start, entries: Vec::new() }
+    }
+
+    /// Records a message and returns its sequence number.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &mut self,
+        at: Instant,
+        direction: Direction,
+        from: (&str, String),
+        to: (&str, String),
+        bytes: &[u8],
+        summary: String,
+        note: Option<String>,
+    ) -> usize {
+        let seq = self.entries.len();
+        self.entries.push(TraceEntry {
+            seq,
+            at_us: at.saturating_duration_since(self.start).as_micros() as u64,
+            direction,
+            from_node: from.0.to_string(),
+            to_node: to.0.to_string(),
+            from_addr: from.1,
+            to_addr: to.1,
+            transport: "udp".into(),
+            summary,
+            text: String::from_utf8_lossy(bytes).into_owned(),
+            raw_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            note,
+        });
+        seq
+    }
+
+    /// Adds a note to an entry.
+    pub fn annotate(&mut self, seq: usize, note: &str) {
+        if let Some(entry) = self.entries.get_mut(seq) {
+            entry.note = Some(match entry.note.take() {
+                Some(prev) => format!("{prev}; {note}"),
+                None => note.to_string(),
+            });
+        }
+    }
+}

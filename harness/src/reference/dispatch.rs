@@ -1,0 +1,141 @@
+//! Entry point for every received message: responses go to the client transactions, requests
+//! are checked (RFC 3261 §8.2), matched against answered server transactions, and handed to the
+//! ESC (PUBLISH) or the notifier (SUBSCRIBE). Also builds the common part of every response.
+
+use super::shared::{lock, Shared};
+use super::transaction::ServerKey;
+use super::transport::{self, ReplyPath, Transport};
+use super::{esc, notifier, pidf};
+use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
+use std::sync::Arc;
+
+/// Methods this server implements.
+pub(super) const ALLOW: &str = "OPTIONS, PUBLISH, SUBSCRIBE";
+
+/// The result of handling a request: the response to send, then the subscriptions whose
+/// NOTIFY queue needs a delivery task.
+pub(super) struct Handled {
+    /// The serialised response.
+    pub response: Vec<u8>,
+    /// Subscriptions to start delivering to (after the response is sent).
+    pub pump: Vec<u64>,
+}
+
+impl Handled {
+    /// A response that starts no NOTIFY.
+    pub fn only(response: MessageBuilder) -> Handled {
+        Handled {
+            response: response.build(),
+            pump: Vec::new(),
+        }
+    }
+}
+
+/// Reason phrase for a status code.
+fn phrase(code: u16) -> &'static str {
+    match (code, reason_phrase(code)) {
+        (420, _) => "Bad Extension",
+        (_, "Unknown") => "Response",
+        (_, known) => known,
+    }
+}
+
+/// Starts a response to `request`: status line, then Via (every value, in order), From, To (with
+/// `tag` added when the request's To has none, RFC 3261 §8.2.6.2), Call-ID and CSeq.
+pub(super) fn response(request: &SipMessage, code: u16, tag: &str) -> MessageBuilder {
+    let mut builder = MessageBuilder::response(code, phrase(code));
+    for via in request.header_lines("Via") {
+        builder.push_header("Via", via);
+    }
+    if let Some(from) = request.header("From") {
+        builder.push_header("From", from);
+    }
+    if let Some(to) = request.header("To") {
+        if request.to_tag().is_some() {
+            builder.push_header("To", to);
+        } else {
+            builder.push_header("To", format!("{to};tag={tag}"));
+        }
+    }
+    if let Some(call_id) = request.call_id() {
+        builder.push_header("Call-ID", call_id);
+    }
+    if let Some(cseq) = request.header("CSeq") {
+        builder.push_header("CSeq", cseq);
+    }
+    builder
+}
+
+/// Handles one message from the network; anything that cannot be read is dropped.
+pub(super) async fn on_message(
+    shared: &Arc<Shared>,
+    data: &[u8],
+    transport: Transport,
+    path: ReplyPath,
+) {
+    let Ok(message) = SipMessage::parse(data) else {
+        return;
+    };
+    if !message.is_request() {
+        lock(&shared.transactions).on_response(&message);
+        return;
+    }
+    let Some(method) = message.method() else {
+        return;
+    };
+    // ACK never gets a response; without a Via there is nowhere to send one (RFC 3261 §8.2.6.2).
+    if method == "ACK" || message.header("Via").is_none() {
+        return;
+    }
+    let key = ServerKey::of(&message);
+    if let Some(previous) = key
+        .as_ref()
+        .and_then(|k| lock(&shared.transactions).answered(k))
+    {
+        transport::reply(shared, &path, previous).await;
+        return;
+    }
+    let handled = handle(shared, &message, &method, transport);
+    if let Some(key) = key {
+        let keep = shared.config.t1.saturating_mul(64);
+        lock(&shared.transactions).remember(key, handled.response.clone(), keep);
+    }
+    transport::reply(shared, &path, handled.response).await;
+    notifier::pump(shared, handled.pump);
+}
+
+/// Routes a request to its method's handler after the checks every request gets.
+fn handle(
+    shared: &Arc<Shared>,
+    request: &SipMessage,
+    method: &str,
+    transport: Transport,
+) -> Handled {
+    let tag = shared.token();
+    let complete = request.header("From").is_some()
+        && request.header("To").is_some()
+        && request.call_id().is_some()
+        && request.cseq().is_some_and(|(_, m)| m == method);
+    if !complete {
+        return Handled::only(response(request, 400, &tag));
+    }
+    let required = request.tokens("Require");
+    if !required.is_empty() && method != "CANCEL" {
+        return Handled::only(
+            response(request, 420, &tag).header("Unsupported", required.join(", ")),
+        );
+    }
+    match method {
+        "OPTIONS" => Handled::only(
+            response(request, 200, &tag)
+                .header("Allow", ALLOW)
+                .header("Allow-Events", "presence")
+                .header("Accept", pidf::PIDF_MEDIA_TYPE),
+        ),
+        "PUBLISH" => esc::handle_publish(shared, request, &tag),
+        "SUBSCRIBE" => notifier::handle_subscribe(shared, request, &tag, transport),
+        // No subscription of ours and no INVITE transaction to match (RFC 6665 §4.1.3, RFC 3261 §9.2).
+        "NOTIFY" | "CANCEL" => Handled::only(response(request, 481, &tag)),
+        _ => Handled::only(response(request, 501, &tag).header("Allow", ALLOW)),
+    }
+}

@@ -1,0 +1,287 @@
+//! The event state compositor for `presence` (RFC 3903 §6): PUBLISH processing, the store of
+//! publications with their entity-tags and lifetimes, and the composed state per presentity.
+
+use super::dispatch::{response, Handled};
+use super::notifier;
+use super::pidf::{self, Element};
+use super::presentity::Presentity;
+use super::shared::{lock, Shared, State};
+use super::Fault;
+use crate::sip::SipMessage;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::AbortHandle;
+use tokio::time::{sleep_until, Instant};
+
+/// Lifetime granted when a PUBLISH or SUBSCRIBE has no Expires (RFC 3903 §4.1, RFC 3856 §6.4).
+pub(super) const DEFAULT_EXPIRES: u64 = 3600;
+
+/// The instant `delay` from now, or a far-off instant when that is not representable.
+pub(super) fn after(delay: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(delay)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+/// One publication: its current entity-tag, document elements and lifetime.
+struct Publication {
+    id: u64,
+    etag: String,
+    elements: Vec<Element>,
+    expires_at: Instant,
+    timer: Option<AbortHandle>,
+}
+
+impl Drop for Publication {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            timer.abort();
+        }
+    }
+}
+
+/// All current publications, per presentity, in publication order.
+#[derive(Default)]
+pub(super) struct Store {
+    by_presentity: HashMap<Presentity, Vec<Publication>>,
+    next_id: u64,
+}
+
+impl Store {
+    /// The composed document of a presentity (an empty `<presence/>` without publications).
+    pub fn compose(&self, who: &Presentity, wrong_namespace: bool) -> String {
+        let publications = self
+            .by_presentity
+            .get(who)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        pidf::compose(
+            &who.entity(),
+            publications.iter().map(|p| p.elements.as_slice()),
+            wrong_namespace,
+        )
+    }
+
+    fn find(&self, who: &Presentity, etag: &str) -> Option<&Publication> {
+        self.by_presentity.get(who)?.iter().find(|p| p.etag == etag)
+    }
+
+    fn remove(&mut self, who: &Presentity, id: u64) -> Option<Publication> {
+        let list = self.by_presentity.get_mut(who)?;
+        let index = list.iter().position(|p| p.id == id)?;
+        let removed = list.remove(index);
+        if list.is_empty() {
+            self.by_presentity.remove(who);
+        }
+        Some(removed)
+    }
+}
+
+/// The `Expires` of a request: `Ok(None)` when absent, `Err(())` when not a number.
+pub(super) fn requested_expires(request: &SipMessage) -> Result<Option<u64>, ()> {
+    match request.header("Expires") {
+        None => Ok(None),
+        Some(value) => value.trim().parse::<u64>().map(Some).map_err(|_| ()),
+    }
+}
+
+/// What a PUBLISH does once it has passed the checks.
+enum Action {
+    /// A new publication (no SIP-If-Match, or a stale one under `AcceptStaleEtag`).
+    Create(Vec<Element>),
+    /// Refresh (no body) or modify (body) of the publication with this id.
+    Update(u64, Option<Vec<Element>>),
+    /// Removal of the publication with this id.
+    Remove(u64),
+}
+
+/// Handles a PUBLISH (RFC 3903 §6, steps 1 to 6 in order).
+pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &str) -> Handled {
+    let reject = |code: u16| Handled::only(response(request, code, tag));
+    // Step 1: the Request-URI names the presentity.
+    let Some(who) = request.request_uri().and_then(Presentity::from_uri) else {
+        return reject(404);
+    };
+    // Step 2: the event package.
+    if request.event().is_none_or(|e| e.package != "presence") {
+        return Handled::only(response(request, 489, tag).header("Allow-Events", "presence"));
+    }
+    // Step 3: SIP-If-Match names exactly one current entity-tag.
+    let etags: Vec<String> = request
+        .header_lines("SIP-If-Match")
+        .iter()
+        .flat_map(|line| line.split(','))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let if_match_present = request.header("SIP-If-Match").is_some();
+    if etags.len() > 1 || (if_match_present && etags.is_empty()) {
+        return reject(400);
+    }
+    let mut state = lock(&shared.state);
+    let current = etags
+        .first()
+        .and_then(|etag| state.esc.find(&who, etag))
+        .map(|p| p.id);
+    if if_match_present && current.is_none() && !shared.fault(Fault::AcceptStaleEtag) {
+        return reject(412);
+    }
+    // Step 4: the lifetime.
+    let Ok(requested) = requested_expires(request) else {
+        return reject(400);
+    };
+    let min = shared.config.publish_min_expires;
+    if requested.is_some_and(|e| e > 0 && e < min) {
+        return Handled::only(response(request, 423, tag).header("Min-Expires", min.to_string()));
+    }
+    let granted = requested
+        .unwrap_or(DEFAULT_EXPIRES)
+        .min(shared.config.max_expires);
+    // Step 5: the body.
+    let elements = if request.body.is_empty() || (current.is_some() && granted == 0) {
+        None
+    } else {
+        let content_type = request.header("Content-Type").unwrap_or_default();
+        if !pidf::is_pidf_media_type(content_type) {
+            return Handled::only(
+                response(request, 415, tag).header("Accept", pidf::PIDF_MEDIA_TYPE),
+            );
+        }
+        match pidf::parse(&request.body) {
+            Ok(elements) => Some(elements),
+            Err(_) => return reject(400),
+        }
+    };
+    let action = match (current, elements) {
+        (Some(id), _) if granted == 0 => Action::Remove(id),
+        (Some(id), elements) => Action::Update(id, elements),
+        (None, Some(elements)) => Action::Create(elements),
+        // A stale SIP-If-Match taken as new (fault): a publication with no elements yet.
+        (None, None) if if_match_present => Action::Create(Vec::new()),
+        (None, None) => return reject(400),
+    };
+    // Step 6: apply, answer with a new entity-tag, notify watchers of a changed state.
+    let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
+    let before = state.esc.compose(&who, wrong_ns);
+    let mut etag = shared.token();
+    let mut expires = granted;
+    let mut modified = false;
+    let mut changed = true;
+    match action {
+        Action::Remove(id) => {
+            state.esc.remove(&who, id);
+            expires = 0;
+        }
+        Action::Create(_) if granted == 0 => changed = false,
+        Action::Create(elements) => {
+            let id = state.esc.next_id;
+            state.esc.next_id += 1;
+            let publication = Publication {
+                id,
+                etag: etag.clone(),
+                elements,
+                expires_at: after(Duration::from_secs(granted)),
+                timer: None,
+            };
+            state
+                .esc
+                .by_presentity
+                .entry(who.clone())
+                .or_default()
+                .push(publication);
+            arm_timer(shared, &mut state, &who, id);
+        }
+        Action::Update(id, elements) => {
+            if let Some(publication) = state
+                .esc
+                .by_presentity
+                .get_mut(&who)
+                .and_then(|l| l.iter_mut().find(|p| p.id == id))
+            {
+                if shared.fault(Fault::ReuseEtag) {
+                    etag = publication.etag.clone();
+                }
+                publication.etag = etag.clone();
+                publication.expires_at = after(Duration::from_secs(granted));
+                match elements {
+                    Some(elements) => {
+                        publication.elements = elements;
+                        modified = true;
+                    }
+                    None => changed = false,
+                }
+            }
+            arm_timer(shared, &mut state, &who, id);
+        }
+    }
+    // Every new, modified or removed publication is a state change (a refresh is not).
+    let pump = if changed {
+        let body = if modified && shared.fault(Fault::StaleNotifyAfterModify) {
+            before
+        } else {
+            state.esc.compose(&who, wrong_ns)
+        };
+        notifier::state_changed(&mut state, &who, &body)
+    } else {
+        Vec::new()
+    };
+    drop(state);
+    let mut ok = response(request, 200, tag);
+    if !shared.fault(Fault::NoSipEtag) {
+        ok.push_header("SIP-ETag", etag);
+    }
+    if !shared.fault(Fault::NoExpiresIn2xx) {
+        ok.push_header("Expires", expires.to_string());
+    }
+    Handled {
+        response: ok.build(),
+        pump,
+    }
+}
+
+/// (Re)starts the expiry timer of a publication; the old timer, if any, is cancelled.
+fn arm_timer(shared: &Arc<Shared>, state: &mut State, who: &Presentity, id: u64) {
+    let Some(publication) = state
+        .esc
+        .by_presentity
+        .get_mut(who)
+        .and_then(|l| l.iter_mut().find(|p| p.id == id))
+    else {
+        return;
+    };
+    if let Some(old) = publication.timer.take() {
+        old.abort();
+    }
+    let at = publication.expires_at;
+    let task_shared = shared.clone();
+    let task_who = who.clone();
+    publication.timer = shared.spawn(async move {
+        sleep_until(at).await;
+        expire(&task_shared, &task_who, id);
+    });
+}
+
+/// A publication's lifetime ran out: it is removed, which changes the composed state.
+fn expire(shared: &Arc<Shared>, who: &Presentity, id: u64) {
+    let mut state = lock(&shared.state);
+    let still_due = state
+        .esc
+        .by_presentity
+        .get(who)
+        .and_then(|l| l.iter().find(|p| p.id == id))
+        .is_some_and(|p| p.expires_at <= Instant::now());
+    if !still_due {
+        return;
+    }
+    if let Some(mut gone) = state.esc.remove(who, id) {
+        // This very task is the timer: do not abort it from inside.
+        gone.timer = None;
+    }
+    let body = state
+        .esc
+        .compose(who, shared.fault(Fault::WrongPidfNamespace));
+    let pump = notifier::state_changed(&mut state, who, &body);
+    drop(state);
+    notifier::pump(shared, pump);
+}

@@ -1,0 +1,142 @@
+//! Fault switches: each one makes the reference server break exactly one RFC requirement, so
+//! the harness can show that its checks catch that violation.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One deliberate deviation from the RFCs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fault {
+    /// 2xx to PUBLISH without `SIP-ETag`.
+    NoSipEtag,
+    /// A refresh or modify 2xx returns the entity-tag it was given instead of a new one.
+    ReuseEtag,
+    /// 2xx to PUBLISH and SUBSCRIBE without `Expires`.
+    NoExpiresIn2xx,
+    /// Active NOTIFYs say `Subscription-State: active` without `expires`.
+    SubscriptionStateWithoutExpires,
+    /// NOTIFY sent without Route headers straight to the subscriber's Contact.
+    NotifyIgnoresRouteSet,
+    /// The composed document's root uses a wrong namespace.
+    WrongPidfNamespace,
+    /// An unsubscribe gets 200 but no final NOTIFY.
+    NoFinalNotify,
+    /// An unknown or stale `SIP-If-Match` is taken as a new publication (200, not 412).
+    AcceptStaleEtag,
+    /// The NOTIFY after a modify carries the document from before the modify.
+    StaleNotifyAfterModify,
+}
+
+impl Fault {
+    /// Every fault, in declaration order.
+    pub fn all() -> &'static [Fault] {
+        &[
+            Fault::NoSipEtag,
+            Fault::ReuseEtag,
+            Fault::NoExpiresIn2xx,
+            Fault::SubscriptionStateWithoutExpires,
+            Fault::NotifyIgnoresRouteSet,
+            Fault::WrongPidfNamespace,
+            Fault::NoFinalNotify,
+            Fault::AcceptStaleEtag,
+            Fault::StaleNotifyAfterModify,
+        ]
+    }
+
+    /// The kebab-case name, e.g. `no-sip-etag`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::NoSipEtag => "no-sip-etag",
+            Fault::ReuseEtag => "reuse-etag",
+            Fault::NoExpiresIn2xx => "no-expires-in-2xx",
+            Fault::SubscriptionStateWithoutExpires => "subscription-state-without-expires",
+            Fault::NotifyIgnoresRouteSet => "notify-ignores-route-set",
+            Fault::WrongPidfNamespace => "wrong-pidf-namespace",
+            Fault::NoFinalNotify => "no-final-notify",
+            Fault::AcceptStaleEtag => "accept-stale-etag",
+            Fault::StaleNotifyAfterModify => "stale-notify-after-modify",
+        }
+    }
+
+    /// The requirement the fault breaks, in one line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Fault::NoSipEtag => "2xx to PUBLISH lacks SIP-ETag (RFC 3903 §6 step 6, MUST)",
+            Fault::ReuseEtag => "refresh/modify 2xx repeats the old entity-tag instead of a new one (RFC 3903 §6 step 6, MUST)",
+            Fault::NoExpiresIn2xx => {
+                "2xx to PUBLISH and SUBSCRIBE lacks Expires (RFC 3903 §6 step 6; RFC 6665 §3.1.1, §4.2.1.1, MUST)"
+            }
+            Fault::SubscriptionStateWithoutExpires => {
+                "active NOTIFY's Subscription-State lacks the expires parameter (RFC 6665 §4.2.2, MUST)"
+            }
+            Fault::NotifyIgnoresRouteSet => {
+                "NOTIFY ignores the dialog route set and goes straight to the Contact (RFC 3261 §12.2.1.1, MUST)"
+            }
+            Fault::WrongPidfNamespace => {
+                "composed presence document uses a namespace other than urn:ietf:params:xml:ns:pidf (RFC 3863 §4.1)"
+            }
+            Fault::NoFinalNotify => "unsubscribe (Expires: 0) gets 200 but no terminated NOTIFY (RFC 6665 §4.2.1.4, MUST)",
+            Fault::AcceptStaleEtag => "unknown or stale SIP-If-Match is accepted with 200 instead of 412 (RFC 3903 §6 step 3, MUST)",
+            Fault::StaleNotifyAfterModify => {
+                "NOTIFY after a modify carries the previous document instead of the new state (RFC 3903 §6; RFC 6665 §4.2.2)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A fault name that is not one of [`Fault::all`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFault(pub String);
+
+impl fmt::Display for UnknownFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let valid: Vec<&str> = Fault::all().iter().map(|f| f.name()).collect();
+        write!(
+            f,
+            "unknown fault '{}'; valid faults: {}",
+            self.0,
+            valid.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownFault {}
+
+impl FromStr for Fault {
+    type Err = UnknownFault;
+
+    /// Parses a kebab-case name (`no-sip-etag`); case and surrounding spaces are ignored.
+    fn from_str(s: &str) -> Result<Fault, UnknownFault> {
+        let wanted = s.trim();
+        Fault::all()
+            .iter()
+            .copied()
+            .find(|f| f.name().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| UnknownFault(wanted.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_errors_list_valid_names() {
+        for fault in Fault::all() {
+            assert_eq!(fault.name().parse::<Fault>(), Ok(*fault));
+            assert!(!fault.description().is_empty());
+        }
+        assert_eq!(Fault::all().len(), 9);
+        let err = "no-such".parse::<Fault>().unwrap_err().to_string();
+        assert!(
+            err.contains("no-sip-etag") && err.contains("stale-notify-after-modify"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! The embedded reference presence server (PS): an event state compositor for PUBLISH
+//! (RFC 3903) and a presence notifier for SUBSCRIBE/NOTIFY (RFC 6665, RFC 3856) composing
+//! PIDF documents (RFC 3863), on UDP and TCP at 127.0.0.1.
+//!
+//! It is written from the RFCs on its own and shares no code with the harness's checks, so a
+//! misreading in one does not make both agree. Fault switches ([`Fault`]) each break one
+//! requirement on purpose, to show that the harness notices.
+//!
+//! Modules: `transport` (sockets, TCP framing), `dispatch` (request checks and routing),
+//! `transaction` (retransmission handling), `esc` (publications), `notifier` (subscriptions and
+//! NOTIFY delivery), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state).
+
+mod dispatch;
+mod esc;
+mod fault;
+mod notifier;
+mod pidf;
+mod presentity;
+mod shared;
+mod transaction;
+mod transport;
+
+#[cfg(test)]
+mod tests;
+
+pub use fault::{Fault, UnknownFault};
+
+use shared::Shared;
+use std::collections::BTreeSet;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UdpSocket};
+
+/// How the reference server behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceConfig {
+    /// Requirements to break on purpose (empty: a conformant server).
+    pub faults: BTreeSet<Fault>,
+    /// Shortest PUBLISH lifetime accepted; a shorter non-zero Expires gets 423 (default 60).
+    pub publish_min_expires: u64,
+    /// Longest lifetime granted to a PUBLISH or SUBSCRIBE; longer requests are lowered (default 3600).
+    pub max_expires: u64,
+    /// T1 for NOTIFY retransmission over UDP and the 64*T1 give-up time (default 500 ms).
+    pub t1: Duration,
+}
+
+impl Default for ReferenceConfig {
+    fn default() -> Self {
+        ReferenceConfig {
+            faults: BTreeSet::new(),
+            publish_min_expires: 60,
+            max_expires: 3600,
+            t1: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A running reference server. Dropping it aborts all its tasks; [`ReferenceServer::stop`]
+/// also waits for them to end.
+pub struct ReferenceServer {
+    shared: Arc<Shared>,
+}
+
+impl ReferenceServer {
+    /// Binds UDP and TCP on ephemeral ports of 127.0.0.1 and starts serving.
+    pub async fn start(config: ReferenceConfig) -> io::Result<ReferenceServer> {
+        let udp = UdpSocket::bind("127.0.0.1:0").await?;
+        let tcp = TcpListener::bind("127.0.0.1:0").await?;
+        let udp_addr = udp.local_addr()?;
+        let tcp_addr = tcp.local_addr()?;
+        let shared = Arc::new(Shared::new(config, udp, udp_addr, tcp_addr));
+        shared.spawn(transport::udp_loop(shared.clone()));
+        shared.spawn(transport::accept_loop(shared.clone(), tcp));
+        Ok(ReferenceServer { shared })
+    }
+
+    /// The UDP address requests can be sent to.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.shared.udp_addr
+    }
+
+    /// The TCP address requests can be sent to.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.shared.tcp_addr
+    }
+
+    /// Stops every task (receive loops, connections, timers, NOTIFY deliveries) and waits for
+    /// them to end.
+    pub async fn stop(self) {
+        let mut tasks = self.shared.take_tasks();
+        tasks.shutdown().await;
+    }
+}
+
+impl Drop for ReferenceServer {
+    fn drop(&mut self) {
+        self.shared.abort_tasks();
+    }
+}
+
+impl std::fmt::Debug for ReferenceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReferenceServer")
+            .field("udp_addr", &self.shared.udp_addr)
+            .field("tcp_addr", &self.shared.tcp_addr)
+            .field("faults", &self.shared.config.faults)
+            .finish()
+    }
+}

@@ -1,0 +1,401 @@
+//! The presence notifier (RFC 6665 §4.2, RFC 3856): SUBSCRIBE processing, the subscriber's
+//! dialog (RFC 3261 §12.1.1, UAS side), and NOTIFY delivery with at most one NOTIFY outstanding
+//! per dialog, so CSeq order and delivery order agree.
+
+use super::dispatch::{response, Handled};
+use super::esc::{after, requested_expires, DEFAULT_EXPIRES};
+use super::pidf::PIDF_MEDIA_TYPE;
+use super::presentity::Presentity;
+use super::shared::{lock, Shared, State};
+use super::transaction::run_client;
+use super::transport::Transport;
+use super::Fault;
+use crate::sip::typed::{uri_of, uri_socket_addr};
+use crate::sip::{MessageBuilder, SipMessage};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::AbortHandle;
+use tokio::time::{sleep_until, Instant};
+
+/// A NOTIFY waiting to be sent: the document (taken when the state changed) and whether it
+/// ends the subscription.
+struct Pending {
+    body: String,
+    last: bool,
+}
+
+/// One presence subscription and its dialog.
+struct Subscription {
+    presentity: Presentity,
+    call_id: String,
+    local_tag: String,
+    remote_tag: String,
+    /// The `id` parameter of the SUBSCRIBE's Event header.
+    event_id: Option<String>,
+    /// From of our NOTIFYs: the SUBSCRIBE's To with our tag.
+    local_uri: String,
+    /// To of our NOTIFYs: the SUBSCRIBE's From.
+    remote_uri: String,
+    /// The SUBSCRIBE's Record-Route values, in order.
+    route_set: Vec<String>,
+    /// The subscriber's Contact URI.
+    remote_target: String,
+    /// Highest CSeq number seen from the subscriber.
+    remote_cseq: u32,
+    /// The transport the SUBSCRIBE came on.
+    transport: Transport,
+    granted: u64,
+    expires_at: Instant,
+    /// The `expires` of the last active NOTIFY since the last (re)subscription.
+    last_expires: Option<u64>,
+    cseq: u32,
+    queue: VecDeque<Pending>,
+    in_flight: bool,
+    /// A final NOTIFY is queued or sent: no further NOTIFY and no refresh.
+    terminated: bool,
+    timer: Option<AbortHandle>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            timer.abort();
+        }
+    }
+}
+
+impl Subscription {
+    /// Queues a NOTIFY; true when no delivery task is running for this subscription yet.
+    fn enqueue(&mut self, body: String, last: bool) -> bool {
+        if self.terminated {
+            return false;
+        }
+        self.terminated = last;
+        self.queue.push_back(Pending { body, last });
+        !std::mem::replace(&mut self.in_flight, true)
+    }
+}
+
+/// All current subscriptions by internal id.
+#[derive(Default)]
+pub(super) struct Subscriptions {
+    by_id: HashMap<u64, Subscription>,
+    next_id: u64,
+}
+
+impl Subscriptions {
+    fn find_dialog(&self, call_id: &str, local_tag: &str, remote_tag: &str) -> Option<u64> {
+        self.by_id
+            .iter()
+            .find(|(_, s)| {
+                s.call_id == call_id && s.local_tag == local_tag && s.remote_tag == remote_tag
+            })
+            .map(|(id, _)| *id)
+    }
+}
+
+/// The presentity's state changed: queues a NOTIFY carrying `body` for each of its live
+/// subscriptions. Returns the subscriptions that need a delivery task ([`pump`]).
+pub(super) fn state_changed(state: &mut State, who: &Presentity, body: &str) -> Vec<u64> {
+    state
+        .subs
+        .by_id
+        .iter_mut()
+        .filter(|(_, s)| &s.presentity == who)
+        .filter_map(|(id, s)| s.enqueue(body.to_string(), false).then_some(*id))
+        .collect()
+}
+
+/// Starts delivery tasks for subscriptions with newly queued NOTIFYs.
+pub(super) fn pump(shared: &Arc<Shared>, ids: Vec<u64>) {
+    for id in ids {
+        shared.spawn(deliver(shared.clone(), id));
+    }
+}
+
+/// Handles a SUBSCRIBE for `presence` (RFC 6665 §4.2.1, RFC 3856 §6).
+pub(super) fn handle_subscribe(
+    shared: &Arc<Shared>,
+    request: &SipMessage,
+    tag: &str,
+    transport: Transport,
+) -> Handled {
+    let reject = |code: u16| Handled::only(response(request, code, tag));
+    let Some(who) = request.request_uri().and_then(Presentity::from_uri) else {
+        return reject(404);
+    };
+    let Some(event) = request.event().filter(|e| e.package == "presence") else {
+        return Handled::only(response(request, 489, tag).header("Allow-Events", "presence"));
+    };
+    if request.header("Accept").is_some() {
+        let acceptable = ["application/pidf+xml", "application/*", "*/*"];
+        if !request
+            .tokens("Accept")
+            .iter()
+            .any(|t| acceptable.contains(&t.as_str()))
+        {
+            return Handled::only(response(request, 406, tag).header("Accept", PIDF_MEDIA_TYPE));
+        }
+    }
+    let Ok(requested) = requested_expires(request) else {
+        return reject(400);
+    };
+    let granted = requested
+        .unwrap_or(DEFAULT_EXPIRES)
+        .min(shared.config.max_expires);
+    let (Some(call_id), Some(remote_tag), Some((cseq, _))) =
+        (request.call_id(), request.from_tag(), request.cseq())
+    else {
+        return reject(400);
+    };
+    let contact = request
+        .name_addrs("Contact")
+        .into_iter()
+        .next()
+        .map(|c| c.uri);
+    let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
+    let mut state = lock(&shared.state);
+    let body = state.esc.compose(&who, wrong_ns);
+    let mut pump = Vec::new();
+    match request.to_tag() {
+        Some(local_tag) => {
+            // A refresh or unsubscribe inside an existing dialog (RFC 6665 §4.2.1.2, §4.2.1.4).
+            let Some(id) = state.subs.find_dialog(call_id, &local_tag, &remote_tag) else {
+                return reject(481);
+            };
+            let Some(sub) = state.subs.by_id.get_mut(&id) else {
+                return reject(481);
+            };
+            if sub.terminated || sub.event_id != event.id || sub.presentity != who {
+                return reject(481);
+            }
+            if cseq < sub.remote_cseq {
+                return reject(500);
+            }
+            sub.remote_cseq = cseq;
+            if let Some(target) = contact {
+                sub.remote_target = target;
+            }
+            if granted == 0 && shared.fault(Fault::NoFinalNotify) {
+                state.subs.by_id.remove(&id);
+            } else if granted == 0 {
+                if sub.enqueue(body, true) {
+                    pump.push(id);
+                }
+            } else {
+                sub.granted = granted;
+                sub.expires_at = after(Duration::from_secs(granted));
+                sub.last_expires = None;
+                if sub.enqueue(body, false) {
+                    pump.push(id);
+                }
+                arm_timer(shared, &mut state, id);
+            }
+        }
+        None => {
+            // A new subscription, or a fetch with Expires: 0 (RFC 6665 §4.2.1, §4.4.3).
+            let Some(remote_target) = contact else {
+                return reject(400);
+            };
+            let id = state.subs.next_id;
+            state.subs.next_id += 1;
+            let mut sub = Subscription {
+                presentity: who,
+                call_id: call_id.to_string(),
+                local_tag: tag.to_string(),
+                remote_tag,
+                event_id: event.id.clone(),
+                local_uri: format!("{};tag={tag}", request.header("To").unwrap_or_default()),
+                remote_uri: request.header("From").unwrap_or_default().to_string(),
+                route_set: request.header_values("Record-Route"),
+                remote_target,
+                remote_cseq: cseq,
+                transport,
+                granted,
+                expires_at: after(Duration::from_secs(granted)),
+                last_expires: None,
+                cseq: 0,
+                queue: VecDeque::new(),
+                in_flight: false,
+                terminated: false,
+                timer: None,
+            };
+            if sub.enqueue(body, granted == 0) {
+                pump.push(id);
+            }
+            state.subs.by_id.insert(id, sub);
+            if granted > 0 {
+                arm_timer(shared, &mut state, id);
+            }
+        }
+    }
+    drop(state);
+    let mut ok = response(request, 200, tag);
+    for record_route in request.header_lines("Record-Route") {
+        ok.push_header("Record-Route", record_route);
+    }
+    ok.push_header("Contact", shared.contact(transport));
+    if !shared.fault(Fault::NoExpiresIn2xx) {
+        ok.push_header("Expires", granted.to_string());
+    }
+    Handled {
+        response: ok.build(),
+        pump,
+    }
+}
+
+/// (Re)starts the expiry timer of a subscription; the old timer, if any, is cancelled.
+fn arm_timer(shared: &Arc<Shared>, state: &mut State, id: u64) {
+    let Some(sub) = state.subs.by_id.get_mut(&id) else {
+        return;
+    };
+    if let Some(old) = sub.timer.take() {
+        old.abort();
+    }
+    let at = sub.expires_at;
+    let task_shared = shared.clone();
+    sub.timer = shared.spawn(async move {
+        sleep_until(at).await;
+        expire(&task_shared, id);
+    });
+}
+
+/// A subscription's lifetime ran out: final NOTIFY with `terminated;reason=timeout`.
+fn expire(shared: &Arc<Shared>, id: u64) {
+    let mut state = lock(&shared.state);
+    let Some(who) = state
+        .subs
+        .by_id
+        .get(&id)
+        .filter(|s| s.expires_at <= Instant::now())
+        .map(|s| s.presentity.clone())
+    else {
+        return;
+    };
+    let body = state
+        .esc
+        .compose(&who, shared.fault(Fault::WrongPidfNamespace));
+    let mut pump_ids = Vec::new();
+    if let Some(sub) = state.subs.by_id.get_mut(&id) {
+        // This very task is the timer: do not abort it from inside.
+        sub.timer = None;
+        if sub.enqueue(body, true) {
+            pump_ids.push(id);
+        }
+    }
+    drop(state);
+    pump(shared, pump_ids);
+}
+
+/// A NOTIFY ready to go.
+struct Prepared {
+    bytes: Vec<u8>,
+    branch: String,
+    to: Option<SocketAddr>,
+    transport: Transport,
+    last: bool,
+}
+
+/// Builds the next NOTIFY of a subscription (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1).
+fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Prepared {
+    sub.cseq += 1;
+    let branch = format!("z9hG4bK{}", shared.token());
+    let local = shared.local_addr(sub.transport);
+    let routes: &[String] = if shared.fault(Fault::NotifyIgnoresRouteSet) {
+        &[]
+    } else {
+        &sub.route_set
+    };
+    // Loose routing: to the first route entry, else straight to the remote target.
+    let to = match routes.first() {
+        Some(first) => uri_socket_addr(&uri_of(first)),
+        None => uri_socket_addr(&sub.remote_target),
+    };
+    let state = if pending.last {
+        "terminated;reason=timeout".to_string()
+    } else if shared.fault(Fault::SubscriptionStateWithoutExpires) {
+        "active".to_string()
+    } else {
+        let left =
+            sub.expires_at.saturating_duration_since(Instant::now()) + Duration::from_millis(500);
+        let mut expires = left.as_secs().min(sub.granted);
+        if let Some(previous) = sub.last_expires {
+            expires = expires.min(previous);
+        }
+        sub.last_expires = Some(expires);
+        format!("active;expires={expires}")
+    };
+    let event = match &sub.event_id {
+        Some(id) => format!("presence;id={id}"),
+        None => "presence".to_string(),
+    };
+    let mut notify = MessageBuilder::request("NOTIFY", &sub.remote_target)
+        .header(
+            "Via",
+            format!(
+                "SIP/2.0/{} {local};branch={branch}",
+                sub.transport.via_name()
+            ),
+        )
+        .header("Max-Forwards", "70");
+    for route in routes {
+        notify.push_header("Route", route.as_str());
+    }
+    let bytes = notify
+        .header("From", sub.local_uri.as_str())
+        .header("To", sub.remote_uri.as_str())
+        .header("Call-ID", sub.call_id.as_str())
+        .header("CSeq", format!("{} NOTIFY", sub.cseq))
+        .header("Contact", shared.contact(sub.transport))
+        .header("Event", event)
+        .header("Subscription-State", state)
+        .header("Content-Type", PIDF_MEDIA_TYPE)
+        .body(pending.body)
+        .build();
+    Prepared {
+        bytes,
+        branch,
+        to,
+        transport: sub.transport,
+        last: pending.last,
+    }
+}
+
+/// Sends the queued NOTIFYs of one subscription, one at a time, each after the previous one
+/// got its final response. A failure (no 2xx: error response, Timer F, unreachable target)
+/// deletes the subscription (RFC 6665 §4.2.2); so does the 2xx to the final NOTIFY.
+async fn deliver(shared: Arc<Shared>, id: u64) {
+    loop {
+        let prepared = {
+            let mut state = lock(&shared.state);
+            let Some(sub) = state.subs.by_id.get_mut(&id) else {
+                return;
+            };
+            let Some(pending) = sub.queue.pop_front() else {
+                sub.in_flight = false;
+                return;
+            };
+            build_notify(&shared, sub, pending)
+        };
+        let outcome = match prepared.to {
+            Some(to) => {
+                run_client(
+                    &shared,
+                    prepared.transport,
+                    to,
+                    &prepared.branch,
+                    prepared.bytes,
+                )
+                .await
+            }
+            None => None,
+        };
+        let delivered = outcome.is_some_and(|code| (200..300).contains(&code));
+        if !delivered || prepared.last {
+            lock(&shared.state).subs.by_id.remove(&id);
+            return;
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! State shared by every task of one reference server: configuration, sockets, the presence
+//! state behind one lock, the transaction tables, open TCP connections and the task set.
+
+use super::esc::Store;
+use super::notifier::Subscriptions;
+use super::transaction::Transactions;
+use super::transport::{Connections, Transport};
+use super::{Fault, ReferenceConfig};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::net::UdpSocket;
+use tokio::task::{AbortHandle, JoinSet};
+
+/// Presence state: publications (the ESC) and subscriptions (the notifier).
+#[derive(Default)]
+pub(super) struct State {
+    /// Current publications per presentity.
+    pub esc: Store,
+    /// Current subscriptions.
+    pub subs: Subscriptions,
+}
+
+/// Every task the server started, so stop (or drop) can end them all.
+#[derive(Default)]
+pub(super) struct Tasks {
+    set: JoinSet<()>,
+    stopped: bool,
+}
+
+/// Everything the server's tasks share.
+pub(super) struct Shared {
+    /// The configuration the server was started with.
+    pub config: ReferenceConfig,
+    /// The UDP socket (requests in, responses and NOTIFYs out).
+    pub udp: UdpSocket,
+    /// Local address of the UDP socket.
+    pub udp_addr: SocketAddr,
+    /// Local address of the TCP listener.
+    pub tcp_addr: SocketAddr,
+    /// Publications and subscriptions.
+    pub state: Mutex<State>,
+    /// Server and client transactions.
+    pub transactions: Mutex<Transactions>,
+    /// Open TCP connections by peer address.
+    pub connections: Mutex<Connections>,
+    tasks: Mutex<Tasks>,
+    counter: AtomicU64,
+    salt: u64,
+}
+
+/// Locks a mutex, carrying on with the data if another task panicked while holding it.
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    /// Shared state for a server bound to these sockets.
+    pub fn new(
+        config: ReferenceConfig,
+        udp: UdpSocket,
+        udp_addr: SocketAddr,
+        tcp_addr: SocketAddr,
+    ) -> Shared {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let salt = (nanos ^ (u64::from(udp_addr.port()) << 48) ^ u64::from(tcp_addr.port()))
+            & 0xffff_ffff_ffff;
+        Shared {
+            config,
+            udp,
+            udp_addr,
+            tcp_addr,
+            state: Mutex::new(State::default()),
+            transactions: Mutex::new(Transactions::default()),
+            connections: Mutex::new(Connections::default()),
+            tasks: Mutex::new(Tasks::default()),
+            counter: AtomicU64::new(1),
+            salt,
+        }
+    }
+
+    /// Is this fault switched on?
+    pub fn fault(&self, fault: Fault) -> bool {
+        self.config.faults.contains(&fault)
+    }
+
+    /// A token never returned before by this server (tags, entity-tags, branches).
+    pub fn token(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:x}{n:x}", self.salt)
+    }
+
+    /// The local address used for `transport`.
+    pub fn local_addr(&self, transport: Transport) -> SocketAddr {
+        match transport {
+            Transport::Udp => self.udp_addr,
+            Transport::Tcp => self.tcp_addr,
+        }
+    }
+
+    /// The server's own Contact for `transport`, e.g. `<sip:ps@127.0.0.1:5060;transport=udp>`.
+    pub fn contact(&self, transport: Transport) -> String {
+        format!(
+            "<sip:ps@{};transport={}>",
+            self.local_addr(transport),
+            transport.uri_param()
+        )
+    }
+
+    /// Starts a task that stop (or drop) will end; `None` once the server is stopping.
+    pub fn spawn<F>(&self, future: F) -> Option<AbortHandle>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let mut tasks = lock(&self.tasks);
+        if tasks.stopped {
+            return None;
+        }
+        while tasks.set.try_join_next().is_some() {}
+        Some(tasks.set.spawn(future))
+    }
+
+    /// Refuses new tasks and hands over the running ones.
+    pub fn take_tasks(&self) -> JoinSet<()> {
+        let mut tasks = lock(&self.tasks);
+        tasks.stopped = true;
+        std::mem::take(&mut tasks.set)
+    }
+
+    /// Refuses new tasks and aborts the running ones without waiting.
+    pub fn abort_tasks(&self) {
+        let mut set = self.take_tasks();
+        set.abort_all();
+    }
+}

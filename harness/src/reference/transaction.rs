@@ -1,0 +1,153 @@
+//! Transactions (RFC 3261 §17): the server side remembers the last response per request so a
+//! retransmission is answered again instead of processed again (§17.2.3 matching); the client
+//! side routes responses to the NOTIFY waiting for them and runs the retransmission timers
+//! (Timer E and F, §17.1.2.2).
+
+use super::esc::after;
+use super::shared::{lock, Shared};
+use super::transport::{self, Transport};
+use crate::sip::text::parse_params;
+use crate::sip::SipMessage;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::time::{sleep_until, Instant};
+
+/// How many answered server transactions are remembered at most.
+const MAX_REMEMBERED: usize = 10_000;
+/// Shortest time an answered server transaction is remembered (Timer J with T1 = 500 ms).
+const MIN_REMEMBER: Duration = Duration::from_secs(32);
+/// T2: the cap on the non-INVITE retransmission interval (RFC 3261 §17.1.2.2).
+const T2: Duration = Duration::from_secs(4);
+
+/// A server transaction: top Via branch, top Via sent-by, method (RFC 3261 §17.2.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct ServerKey {
+    branch: String,
+    sent_by: String,
+    method: String,
+}
+
+impl ServerKey {
+    /// The key of a request, if its top Via has a branch.
+    pub fn of(request: &SipMessage) -> Option<ServerKey> {
+        let branch = request.top_branch()?;
+        let via = request.header_values("Via").into_iter().next()?;
+        let sent_by = parse_params(&via)
+            .value
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        Some(ServerKey {
+            branch,
+            sent_by,
+            method: request.method()?,
+        })
+    }
+}
+
+/// Server transactions answered recently and client transactions waiting for responses.
+#[derive(Default)]
+pub(super) struct Transactions {
+    answered: HashMap<ServerKey, Vec<u8>>,
+    order: VecDeque<(Instant, ServerKey)>,
+    waiting: HashMap<String, UnboundedSender<u16>>,
+}
+
+impl Transactions {
+    /// The response already sent for this request, if it is a retransmission.
+    pub fn answered(&self, key: &ServerKey) -> Option<Vec<u8>> {
+        self.answered.get(key).cloned()
+    }
+
+    /// Remembers the response sent for a request; forgets old ones.
+    pub fn remember(&mut self, key: ServerKey, response: Vec<u8>, keep: Duration) {
+        let now = Instant::now();
+        while let Some((at, old)) = self.order.front() {
+            if now.duration_since(*at) < keep.max(MIN_REMEMBER) && self.order.len() < MAX_REMEMBERED
+            {
+                break;
+            }
+            self.answered.remove(old);
+            self.order.pop_front();
+        }
+        if self.answered.insert(key.clone(), response).is_none() {
+            self.order.push_back((now, key));
+        }
+    }
+
+    /// Passes a response's status code to the client transaction with its branch.
+    pub fn on_response(&self, response: &SipMessage) {
+        let (Some(code), Some(branch)) = (response.status(), response.top_branch()) else {
+            return;
+        };
+        if let Some(waiter) = self.waiting.get(&branch) {
+            let _ = waiter.send(code);
+        }
+    }
+
+    fn wait_for(&mut self, branch: &str) -> UnboundedReceiver<u16> {
+        let (tx, rx) = unbounded_channel();
+        self.waiting.insert(branch.to_string(), tx);
+        rx
+    }
+
+    fn forget(&mut self, branch: &str) {
+        self.waiting.remove(branch);
+    }
+}
+
+/// Runs a non-INVITE client transaction: sends `request` (whose top Via has `branch`) and waits
+/// for a final response. Over UDP the request is retransmitted at T1, 2*T1, ... capped at T2
+/// (T2 after a provisional response). Returns the final status code, or `None` when Timer F
+/// (64*T1) fires or the request cannot be sent.
+pub(super) async fn run_client(
+    shared: &Arc<Shared>,
+    transport: Transport,
+    to: SocketAddr,
+    branch: &str,
+    request: Vec<u8>,
+) -> Option<u16> {
+    let mut responses = lock(&shared.transactions).wait_for(branch);
+    let outcome = client_timers(shared, transport, to, request, &mut responses).await;
+    lock(&shared.transactions).forget(branch);
+    outcome
+}
+
+async fn client_timers(
+    shared: &Arc<Shared>,
+    transport: Transport,
+    to: SocketAddr,
+    request: Vec<u8>,
+    responses: &mut UnboundedReceiver<u16>,
+) -> Option<u16> {
+    let t1 = shared.config.t1.max(Duration::from_millis(1));
+    let t2 = T2.max(t1);
+    let give_up = after(t1.saturating_mul(64));
+    transport::send(shared, transport, to, request.clone())
+        .await
+        .ok()?;
+    let mut interval = t1;
+    let mut next = after(interval);
+    loop {
+        tokio::select! {
+            code = responses.recv() => match code {
+                Some(code) if code >= 200 => return Some(code),
+                Some(_) => {
+                    interval = t2;
+                    next = after(interval);
+                }
+                None => return None,
+            },
+            _ = sleep_until(next), if transport == Transport::Udp => {
+                let _ = transport::send(shared, transport, to, request.clone()).await;
+                interval = interval.saturating_mul(2).min(t2);
+                next = after(interval);
+            }
+            _ = sleep_until(give_up) => return None,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Transport: the UDP receive loop, the TCP accept loop, one task per TCP connection (framing by
+//! Content-Length, RFC 3261 §18.3), and sending on either transport.
+
+use super::dispatch;
+use super::shared::{lock, Shared};
+use crate::sip::framing::{next_frame, trim_keepalive, Frame};
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// The transport a message came on or goes out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Transport {
+    /// UDP: one datagram per message; requests are retransmitted.
+    Udp,
+    /// TCP: a byte stream framed by Content-Length.
+    Tcp,
+}
+
+impl Transport {
+    /// The name in a Via header (`UDP`, `TCP`).
+    pub fn via_name(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+
+    /// The value of a URI `transport` parameter (`udp`, `tcp`).
+    pub fn uri_param(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// Where to send the response to a request: back to the UDP source, or on its TCP connection.
+#[derive(Debug, Clone)]
+pub(super) enum ReplyPath {
+    /// The source address of the datagram.
+    Udp(SocketAddr),
+    /// The writer of the connection the request came on.
+    Tcp(UnboundedSender<Vec<u8>>),
+}
+
+/// Writers of the open TCP connections, by peer address (inbound and outbound alike).
+pub(super) type Connections = HashMap<SocketAddr, UnboundedSender<Vec<u8>>>;
+
+/// Largest UDP datagram read.
+const MAX_DATAGRAM: usize = 65_535;
+
+/// Receives datagrams until the task is aborted.
+pub(super) async fn udp_loop(shared: Arc<Shared>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        match shared.udp.recv_from(&mut buf).await {
+            Ok((n, from)) => {
+                let data = buf.get(..n).unwrap_or_default();
+                dispatch::on_message(&shared, data, Transport::Udp, ReplyPath::Udp(from)).await;
+            }
+            // e.g. ICMP port unreachable reported on the socket: nothing to do.
+            Err(_) => tokio::task::yield_now().await,
+        }
+    }
+}
+
+/// Accepts TCP connections until the task is aborted.
+pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let (tx, rx) = unbounded_channel();
+                lock(&shared.connections).insert(peer, tx.clone());
+                shared.spawn(connection(shared.clone(), stream, peer, tx, rx));
+            }
+            Err(_) => tokio::task::yield_now().await,
+        }
+    }
+}
+
+/// Serves one TCP connection: frames incoming messages and writes queued outgoing ones.
+async fn connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    tx: UnboundedSender<Vec<u8>>,
+    mut rx: UnboundedReceiver<Vec<u8>>,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    'serve: loop {
+        tokio::select! {
+            read = reader.read(&mut chunk) => {
+                let n = match read {
+                    Ok(0) | Err(_) => break 'serve,
+                    Ok(n) => n,
+                };
+                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                loop {
+                    match next_frame(&buf) {
+                        Frame::Complete(len) => {
+                            let frame: Vec<u8> = buf.drain(..len.min(buf.len())).collect();
+                            let message = trim_keepalive(&frame);
+                            if !message.is_empty() {
+                                dispatch::on_message(&shared, message, Transport::Tcp, ReplyPath::Tcp(tx.clone())).await;
+                            }
+                        }
+                        Frame::Incomplete => break,
+                        Frame::Invalid(_) => break 'serve,
+                    }
+                }
+            }
+            outgoing = rx.recv() => {
+                let Some(bytes) = outgoing else { break 'serve };
+                if writer.write_all(&bytes).await.is_err() {
+                    break 'serve;
+                }
+            }
+        }
+    }
+    let mut connections = lock(&shared.connections);
+    if connections
+        .get(&peer)
+        .is_some_and(|current| current.same_channel(&tx))
+    {
+        connections.remove(&peer);
+    }
+}
+
+/// Sends a response back the way its request came.
+pub(super) async fn reply(shared: &Shared, path: &ReplyPath, bytes: Vec<u8>) {
+    match path {
+        ReplyPath::Udp(to) => {
+            let _ = shared.udp.send_to(&bytes, to).await;
+        }
+        ReplyPath::Tcp(tx) => {
+            let _ = tx.send(bytes);
+        }
+    }
+}
+
+/// Sends a request to `to`: over UDP from the server's socket, over TCP on an open connection
+/// to that address or a new one.
+pub(super) async fn send(
+    shared: &Arc<Shared>,
+    transport: Transport,
+    to: SocketAddr,
+    bytes: Vec<u8>,
+) -> io::Result<()> {
+    match transport {
+        Transport::Udp => shared.udp.send_to(&bytes, to).await.map(|_| ()),
+        Transport::Tcp => {
+            let open = lock(&shared.connections)
+                .get(&to)
+                .filter(|tx| !tx.is_closed())
+                .cloned();
+            let tx = match open {
+                Some(tx) => tx,
+                None => {
+                    let limit = shared.config.t1.saturating_mul(64);
+                    let stream = tokio::time::timeout(limit, TcpStream::connect(to))
+                        .await
+                        .map_err(|_| {
+                            io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out")
+                        })??;
+                    let (tx, rx) = unbounded_channel();
+                    lock(&shared.connections).insert(to, tx.clone());
+                    if shared
+                        .spawn(connection(shared.clone(), stream, to, tx.clone(), rx))
+                        .is_none()
+                    {
+                        return Err(io::Error::other("server stopping"));
+                    }
+                    tx
+                }
+            };
+            tx.send(bytes)
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "connection closed"))
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! SUT profiles (`fixtures/suts/*.yaml`): where the SUT is, what it supports, how to time it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// A system under test as the harness sees it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Short name; also the snapshot directory name.
+    pub name: String,
+    /// What it is.
+    #[serde(default)]
+    pub description: String,
+    /// Run the embedded reference server in-process (with these fault switches).
+    #[serde(default)]
+    pub embedded: Option<Embedded>,
+    /// Or: the SUT's SIP address (UDP).
+    #[serde(default)]
+    pub address: Option<SocketAddr>,
+    /// Capabilities the SUT has; flows requiring others are `unsupported`.
+    pub capabilities: Vec<String>,
+    /// Multiplies every step timeout.
+    #[serde(default = "one")]
+    pub timer_scale: f64,
+    /// Default wait of an expect step, in seconds.
+    #[serde(default = "two")]
+    pub step_timeout: f64,
+    /// RFC 3261 T1 for the harness's retransmissions, in milliseconds.
+    #[serde(default = "five_hundred")]
+    pub t1_ms: u64,
+    /// Flow domains mapped to the domains the SUT serves.
+    #[serde(default)]
+    pub domains: BTreeMap<String, String>,
+}
+
+/// The embedded reference server's settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Embedded {
+    /// Fault switches to turn on (names as `presence-harness run --help` lists).
+    #[serde(default)]
+    pub faults: Vec<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn two() -> f64 {
+    2.0
+}
+fn five_hundred() -> u64 {
+    500
+}
+
+impl Profile {
+    /// Reads a profile file; errors name the file, line and column.
+    pub fn load(path: &Path) -> Result<Profile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let profile: Profile = serde_yaml::from_str(&text).map_err(|e| {
+            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+            format!("{}:{line}:{column}: {e}", path.display())
+        })?;
+        if profile.embedded.is_some() == profile.address.is_some() {
+            return Err(format!("{}: give exactly one of `embedded` and `address`", path.display()));
+        }
+        if !(profile.timer_scale > 0.0 && profile.step_timeout > 0.0) {
+            return Err(format!("{}: timer_scale and step_timeout must be positive", path.display()));
+        }
+        Ok(profile)
+    }
+
+    /// True when the profile declares every capability in `required`.
+    pub fn missing_capabilities(&self, required: &[String]) -> Vec<String> {
+        required.iter().filter(|c| !self.capabilities.contains(c)).cloned().collect()
+    }
+}
