@@ -1,0 +1,111 @@
+//! Flow loader errors name the file, line and column, and are found before anything is sent.
+
+use presence_harness::flow::catalogue;
+use presence_harness::flow::loader::load_str;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("root").to_path_buf()
+}
+
+const GOOD: &str = r#"id: test-flow
+title: a test flow
+spec:
+  - { doc: RFC 3903, clause: "6", level: must }
+roles:
+  ue1: { kind: ue, user: alice, path: [pcscf1] }
+  pcscf1: { kind: p-cscf }
+  ps: { kind: sut }
+steps:
+  - send: PUBLISH
+    as: pub
+    from: ue1
+    to: ps
+    uri: ${ue1.aor}
+    headers: { Event: presence }
+  - expect: response
+    of: pub
+    status: { one_of: [200], req: rfc3903-expires-in-2xx }
+    headers:
+      SIP-ETag: { present: true, capture: etag, req: rfc3903-etag-in-2xx }
+  - send: PUBLISH
+    as: refresh
+    from: ue1
+    to: ps
+    uri: ${ue1.aor}
+    headers: { SIP-If-Match: "${etag}" }
+"#;
+
+/// Loads `text` as `test.yaml` and returns the error text.
+fn error_of(text: &str) -> String {
+    let root = root();
+    let catalogue = catalogue::load(&root).expect("catalogue loads");
+    match load_str(text, Path::new("flows/test.yaml"), &root, &catalogue) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_good_flow_loads() {
+    let root = root();
+    let catalogue = catalogue::load(&root).expect("catalogue loads");
+    let loaded = load_str(GOOD, Path::new("flows/test.yaml"), &root, &catalogue).expect("loads");
+    assert_eq!(loaded.flow.steps.len(), 3);
+}
+
+#[test]
+fn bad_yaml_is_located() {
+    let text = GOOD.replace("  - expect: response\n", "  - expect: [response\n");
+    let error = error_of(&text);
+    assert!(error.starts_with("flows/test.yaml:"), "{error}");
+    let line: usize = error.split(':').nth(1).unwrap().parse().unwrap();
+    assert!((16..=18).contains(&line), "{error}");
+}
+
+#[test]
+fn unknown_key_is_rejected_with_its_line() {
+    let text = GOOD.replace("    as: refresh\n", "    as: refresh\n    sned: PUBLISH\n");
+    let error = error_of(&text);
+    assert!(error.contains("unknown field `sned`"), "{error}");
+    assert!(error.starts_with("flows/test.yaml:23:"), "{error}");
+}
+
+#[test]
+fn undefined_variable_is_located() {
+    let text = GOOD.replace("${etag}", "${etga}");
+    let error = error_of(&text);
+    assert_eq!(error.split(": undefined").next().unwrap(), "flows/test.yaml:26:31");
+    assert!(error.contains("undefined variable ${etga}"), "{error}");
+}
+
+#[test]
+fn a_variable_used_before_its_capture_is_undefined() {
+    let text = GOOD.replace("uri: ${ue1.aor}\n    headers: { Event: presence }", "uri: ${ue1.aor}\n    headers: { Event: \"${etag}\" }");
+    let error = error_of(&text);
+    assert!(error.contains("undefined variable ${etag}"), "{error}");
+    assert!(error.starts_with("flows/test.yaml:15:"), "{error}");
+}
+
+#[test]
+fn unknown_role_label_and_requirement_are_rejected() {
+    let error = error_of(&GOOD.replace("    from: ue1\n    to: ps\n    uri: ${ue1.aor}\n    headers: { Event", "    from: ue9\n    to: ps\n    uri: ${ue1.aor}\n    headers: { Event"));
+    assert!(error.contains("`from: ue9`: no such role") && error.starts_with("flows/test.yaml:12:"), "{error}");
+    let error = error_of(&GOOD.replace("of: pub", "of: pbu"));
+    assert!(error.contains("no earlier send has `as: pbu`") && error.starts_with("flows/test.yaml:17:"), "{error}");
+    let error = error_of(&GOOD.replace("req: rfc3903-etag-in-2xx", "req: rfc3903-no-such"));
+    assert!(error.contains("`req: rfc3903-no-such`: no such key"), "{error}");
+}
+
+#[test]
+fn a_check_without_a_requirement_is_rejected() {
+    let error = error_of(&GOOD.replace(", req: rfc3903-etag-in-2xx }", " }"));
+    assert!(error.contains("names no requirement"), "{error}");
+}
+
+#[test]
+fn every_flow_in_the_repository_loads() {
+    let root = root();
+    let flows = presence_harness::flow::load_dir(&root.join("flows"), &root).expect("flows load");
+    assert!(flows.len() >= 8);
+}
