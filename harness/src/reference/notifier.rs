@@ -32,7 +32,7 @@ struct Subscription {
     call_id: String,
     local_tag: String,
     remote_tag: String,
-    /// The `id` parameter of the SUBSCRIBE's Event header.
+    /// The `id` parameter of the SUBSCRIBE's Event header, as written.
     event_id: Option<String>,
     /// From of our NOTIFYs: the SUBSCRIBE's To with our tag.
     local_uri: String,
@@ -123,12 +123,16 @@ pub(super) fn handle_subscribe(
     transport: Transport,
 ) -> Handled {
     let reject = |code: u16| Handled::only(response(request, code, tag));
-    let Some(who) = request.request_uri().and_then(Presentity::from_uri) else {
+    // Outside a dialog the Request-URI names the presentity; inside one it is our Contact and
+    // the dialog names the subscription.
+    let who = request.request_uri().and_then(Presentity::from_uri);
+    if request.to_tag().is_none() && who.is_none() {
         return reject(404);
-    };
-    let Some(event) = request.event().filter(|e| e.package == "presence") else {
+    }
+    if request.event().is_none_or(|e| e.package != "presence") {
         return Handled::only(response(request, 489, tag).header("Allow-Events", "presence"));
-    };
+    }
+    let event_id = raw_event_id(request.header("Event").unwrap_or_default());
     if request.header("Accept").is_some() {
         let acceptable = ["application/pidf+xml", "application/*", "*/*"];
         if !request
@@ -156,8 +160,8 @@ pub(super) fn handle_subscribe(
         .next()
         .map(|c| c.uri);
     let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
-    let mut state = lock(&shared.state);
-    let body = state.esc.compose(&who, wrong_ns);
+    let mut guard = lock(&shared.state);
+    let state = &mut *guard;
     let mut pump = Vec::new();
     match request.to_tag() {
         Some(local_tag) => {
@@ -168,9 +172,10 @@ pub(super) fn handle_subscribe(
             let Some(sub) = state.subs.by_id.get_mut(&id) else {
                 return reject(481);
             };
-            if sub.terminated || sub.event_id != event.id || sub.presentity != who {
+            if sub.terminated || sub.event_id != event_id {
                 return reject(481);
             }
+            let body = state.esc.compose(&sub.presentity, wrong_ns);
             if cseq < sub.remote_cseq {
                 return reject(500);
             }
@@ -191,14 +196,15 @@ pub(super) fn handle_subscribe(
                 if sub.enqueue(body, false) {
                     pump.push(id);
                 }
-                arm_timer(shared, &mut state, id);
+                arm_timer(shared, state, id);
             }
         }
         None => {
             // A new subscription, or a fetch with Expires: 0 (RFC 6665 §4.2.1, §4.4.3).
-            let Some(remote_target) = contact else {
+            let (Some(remote_target), Some(who)) = (contact, who) else {
                 return reject(400);
             };
+            let body = state.esc.compose(&who, wrong_ns);
             let id = state.subs.next_id;
             state.subs.next_id += 1;
             let mut sub = Subscription {
@@ -206,7 +212,7 @@ pub(super) fn handle_subscribe(
                 call_id: call_id.to_string(),
                 local_tag: tag.to_string(),
                 remote_tag,
-                event_id: event.id.clone(),
+                event_id,
                 local_uri: format!("{};tag={tag}", request.header("To").unwrap_or_default()),
                 remote_uri: request.header("From").unwrap_or_default().to_string(),
                 route_set: request.header_values("Record-Route"),
@@ -227,11 +233,11 @@ pub(super) fn handle_subscribe(
             }
             state.subs.by_id.insert(id, sub);
             if granted > 0 {
-                arm_timer(shared, &mut state, id);
+                arm_timer(shared, state, id);
             }
         }
     }
-    drop(state);
+    drop(guard);
     let mut ok = response(request, 200, tag);
     for record_route in request.header_lines("Record-Route") {
         ok.push_header("Record-Route", record_route);
@@ -244,6 +250,17 @@ pub(super) fn handle_subscribe(
         response: ok.build(),
         pump,
     }
+}
+
+/// The `id` parameter of an Event header value exactly as written (quotes kept), so NOTIFYs
+/// repeat it byte for byte (RFC 6665 §8.2.1).
+fn raw_event_id(event: &str) -> Option<String> {
+    event.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("id")
+            .then(|| value.trim().to_string())
+    })
 }
 
 /// (Re)starts the expiry timer of a subscription; the old timer, if any, is cancelled.

@@ -312,7 +312,7 @@ async fn notify_follows_the_record_route_in_order() {
         "rr-1",
         1,
         None,
-        &format!("Expires: 7200\r\nEvent: presence;id=7\r\n{routes}"),
+        &format!("Expires: 7200\r\nEvent: presence;id=\"7\"\r\n{routes}"),
     );
     // Two Event lines would be odd: keep only the one with the id.
     let subscribe = subscribe.replacen("Event: presence\r\n", "", 1);
@@ -339,6 +339,7 @@ async fn notify_follows_the_record_route_in_order() {
     assert_eq!(notify.cseq(), Some((1, "NOTIFY".to_string())));
     assert_eq!(notify.from_tag(), Some(tag));
     assert_eq!(notify.to_tag(), Some(format!("w{}", ua.addr().port())));
+    assert_eq!(notify.header("Event"), Some("presence;id=\"7\""));
     let event = notify.event().expect("Event");
     assert_eq!(
         (event.package.as_str(), event.id.as_deref()),

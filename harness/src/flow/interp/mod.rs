@@ -37,6 +37,9 @@ pub struct RunSettings {
     pub profile: String,
     /// Project root (fixtures, snapshots).
     pub root: PathBuf,
+    /// Whether snapshot checks compare (off for a reference server with fault switches, whose
+    /// messages are broken on purpose).
+    pub compare_snapshots: bool,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
     pub domain_map: HashMap<String, String>,
 }
@@ -140,6 +143,8 @@ struct Runner<'a> {
     non_strict: bool,
     normaliser: Normaliser,
     sut_name: String,
+    /// Snapshot checks to make once the flow ends: (step path, name, message).
+    snapshots: Vec<(String, String, Delivered)>,
     /// Labels of steps that did not run, so that steps answering them are skipped too.
     skipped: std::collections::HashSet<String>,
 }
@@ -163,6 +168,7 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
         Ok(mut runner) => {
             let result = runner.run_steps(&flow.steps, "").await;
             runner.note_leftovers();
+            runner.finish_snapshots();
             outcome.checks = std::mem::take(&mut runner.checks);
             outcome.trace = std::mem::take(&mut runner.trace.entries);
             outcome.branches = std::mem::take(&mut runner.branches);
@@ -232,6 +238,7 @@ impl<'a> Runner<'a> {
             normaliser,
             sut_name,
             skipped: Default::default(),
+            snapshots: Vec::new(),
         })
     }
 
