@@ -4,9 +4,9 @@
 
 use presence_harness::check::headers;
 use presence_harness::check::snapshot::Normaliser;
+use presence_harness::flow::load_dir;
 use presence_harness::flow::model::HeaderCheckSpec;
 use presence_harness::flow::vars::Vars;
-use presence_harness::flow::load_dir;
 use presence_harness::runner::run_suite;
 use presence_harness::sip::SipMessage;
 use presence_harness::sut::Profile;
@@ -34,28 +34,50 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn suite(root: &Path) {
-    let profile = Profile::load(&root.join("fixtures/suts/reference.yaml")).expect("reference profile");
+    let profile =
+        Profile::load(&root.join("fixtures/suts/reference.yaml")).expect("reference profile");
     let flows = load_dir(&root.join("flows"), root).expect("flows load");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let fast: Vec<_> = flows.iter().filter(|f| f.flow.id != "rfc6665-expiry").cloned().collect();
-    for (name, set) in [("whole suite", &flows), ("suite without rfc6665-expiry", &fast)] {
+    let fast: Vec<_> = flows
+        .iter()
+        .filter(|f| f.flow.id != "rfc6665-expiry")
+        .cloned()
+        .collect();
+    for (name, set) in [
+        ("whole suite", &flows),
+        ("suite without rfc6665-expiry", &fast),
+    ] {
         let mut samples = Vec::new();
         for _ in 0..5 {
             let record = runtime.block_on(run_suite(&profile, set, root, |_| {}));
-            assert!(record.flows.iter().all(|f| f.outcome.verdict.name() == "pass"), "a flow did not pass");
+            assert!(
+                record
+                    .flows
+                    .iter()
+                    .all(|f| f.outcome.verdict.name() == "pass"),
+                "a flow did not pass"
+            );
             samples.push(Duration::from_micros(record.duration_us));
         }
         println!(
             "{name}: {} flows, median {:.1} ms over 5 runs (min {:.1} ms)",
             set.len(),
             median(samples.clone()).as_secs_f64() * 1e3,
-            samples.iter().min().copied().unwrap_or_default().as_secs_f64() * 1e3
+            samples
+                .iter()
+                .min()
+                .copied()
+                .unwrap_or_default()
+                .as_secs_f64()
+                * 1e3
         );
     }
 }
 
 fn per_message() {
-    let spec: HeaderCheckSpec = serde_yaml::from_str("{ equals: active, params: { expires: { range: [1, 7200] } } }").expect("spec");
+    let spec: HeaderCheckSpec =
+        serde_yaml::from_str("{ equals: active, params: { expires: { range: [1, 7200] } } }")
+            .expect("spec");
     let vars = Vars::default();
     let rounds = 20_000u32;
     let start = Instant::now();
@@ -68,7 +90,13 @@ fn per_message() {
     let start = Instant::now();
     for _ in 0..rounds {
         let mut caps = Vec::new();
-        std::hint::black_box(headers::eval(&msg, "Subscription-State", &spec, &vars, &mut caps));
+        std::hint::black_box(headers::eval(
+            &msg,
+            "Subscription-State",
+            &spec,
+            &vars,
+            &mut caps,
+        ));
     }
     let check = start.elapsed() / rounds;
     let start = Instant::now();
@@ -81,7 +109,10 @@ fn per_message() {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("root").to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("root")
+        .to_path_buf();
     if std::env::args().any(|a| a == "--list") {
         return;
     }

@@ -1,13 +1,13 @@
 //! Conformance test harness for IMS presence (3GPP TS 24.141 and the IETF SIMPLE RFCs).
 
 pub mod check;
-pub mod reference;
-pub mod sip;
 pub mod core;
 pub mod flow;
 pub mod ids;
 pub mod ims;
 pub mod net;
+pub mod reference;
 pub mod report;
 pub mod runner;
+pub mod sip;
 pub mod sut;

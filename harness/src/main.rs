@@ -16,7 +16,11 @@ const EXIT_FAIL: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "presence-harness", version, about = "Conformance test harness for IMS presence (3GPP TS 24.141, IETF SIMPLE)")]
+#[command(
+    name = "presence-harness",
+    version,
+    about = "Conformance test harness for IMS presence (3GPP TS 24.141, IETF SIMPLE)"
+)]
 struct Cli {
     /// Project root holding flows/ and fixtures/ (default: the current directory if it has
     /// flows/, else the source checkout).
@@ -65,12 +69,18 @@ fn default_root() -> PathBuf {
     if cwd.join("flows").is_dir() {
         cwd
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or(cwd)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or(cwd)
     }
 }
 
 fn select(flows: Vec<LoadedFlow>, patterns: &[String]) -> Vec<LoadedFlow> {
-    flows.into_iter().filter(|f| patterns.is_empty() || patterns.iter().any(|p| f.flow.id.contains(p.as_str()))).collect()
+    flows
+        .into_iter()
+        .filter(|f| patterns.is_empty() || patterns.iter().any(|p| f.flow.id.contains(p.as_str())))
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -90,18 +100,41 @@ fn main() -> ExitCode {
             }
             Ok(all) => {
                 for loaded in select(all, &flows) {
-                    let clauses: Vec<String> =
-                        loaded.flow.spec.iter().map(|c| format!("{} {}", c.doc, c.clause)).collect();
-                    println!("{:<28} {}\n{:<28} {}", loaded.flow.id, loaded.flow.title, "", clauses.join("; "));
+                    let clauses: Vec<String> = loaded
+                        .flow
+                        .spec
+                        .iter()
+                        .map(|c| format!("{} {}", c.doc, c.clause))
+                        .collect();
+                    println!(
+                        "{:<28} {}\n{:<28} {}",
+                        loaded.flow.id,
+                        loaded.flow.title,
+                        "",
+                        clauses.join("; ")
+                    );
                 }
                 ExitCode::from(EXIT_PASS)
             }
         },
-        Command::Run { sut, flows, faults, reports, quiet } => run(&root, sut, &flows, faults, &reports, quiet),
+        Command::Run {
+            sut,
+            flows,
+            faults,
+            reports,
+            quiet,
+        } => run(&root, sut, &flows, faults, &reports, quiet),
     }
 }
 
-fn run(root: &Path, sut: Option<PathBuf>, patterns: &[String], faults: Vec<String>, reports: &Path, quiet: bool) -> ExitCode {
+fn run(
+    root: &Path,
+    sut: Option<PathBuf>,
+    patterns: &[String],
+    faults: Vec<String>,
+    reports: &Path,
+    quiet: bool,
+) -> ExitCode {
     let profile_path = sut.unwrap_or_else(|| root.join("fixtures/suts/reference.yaml"));
     let mut profile = match Profile::load(&profile_path) {
         Ok(p) => p,
@@ -118,7 +151,9 @@ fn run(root: &Path, sut: Option<PathBuf>, patterns: &[String], faults: Vec<Strin
                 return ExitCode::from(EXIT_ERROR);
             }
         }
-        if let Err(e) = presence_harness::runner::parse_faults(&profile.embedded.clone().unwrap_or_default().faults) {
+        if let Err(e) = presence_harness::runner::parse_faults(
+            &profile.embedded.clone().unwrap_or_default().faults,
+        ) {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_ERROR);
         }
@@ -142,7 +177,12 @@ fn run(root: &Path, sut: Option<PathBuf>, patterns: &[String], faults: Vec<Strin
         }
     };
     if !quiet {
-        println!("presence-harness {} against {} ({} flows)", env!("CARGO_PKG_VERSION"), profile.name, flows.len());
+        println!(
+            "presence-harness {} against {} ({} flows)",
+            env!("CARGO_PKG_VERSION"),
+            profile.name,
+            flows.len()
+        );
     }
     let record = runtime.block_on(run_suite(&profile, &flows, root, |outcome| {
         if !quiet {
@@ -155,8 +195,16 @@ fn run(root: &Path, sut: Option<PathBuf>, patterns: &[String], faults: Vec<Strin
             }
         }
     }));
-    let summary: Vec<String> = record.summary.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    println!("{} in {:.1} ms", summary.join(", "), record.duration_us as f64 / 1000.0);
+    let summary: Vec<String> = record
+        .summary
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    println!(
+        "{} in {:.1} ms",
+        summary.join(", "),
+        record.duration_us as f64 / 1000.0
+    );
     match record.write(&root.join(reports)) {
         Ok(path) => println!("report: {}", path.display()),
         Err(e) => {

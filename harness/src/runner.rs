@@ -30,16 +30,27 @@ impl StartedSut {
 
 /// Parses fault names.
 pub fn parse_faults(names: &[String]) -> Result<BTreeSet<Fault>, String> {
-    names.iter().map(|n| n.parse::<Fault>().map_err(|e| e.to_string())).collect()
+    names
+        .iter()
+        .map(|n| n.parse::<Fault>().map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// Starts the SUT a profile describes.
 pub async fn start_sut(profile: &Profile) -> Result<StartedSut, String> {
     match (&profile.embedded, profile.address) {
         (Some(embedded), _) => {
-            let config = ReferenceConfig { faults: parse_faults(&embedded.faults)?, ..ReferenceConfig::default() };
-            let server = ReferenceServer::start(config).await.map_err(|e| format!("cannot start the reference server: {e}"))?;
-            Ok(StartedSut { addr: server.udp_addr(), server: Some(server) })
+            let config = ReferenceConfig {
+                faults: parse_faults(&embedded.faults)?,
+                ..ReferenceConfig::default()
+            };
+            let server = ReferenceServer::start(config)
+                .await
+                .map_err(|e| format!("cannot start the reference server: {e}"))?;
+            Ok(StartedSut {
+                addr: server.udp_addr(),
+                server: Some(server),
+            })
         }
         (None, Some(addr)) => Ok(StartedSut { addr, server: None }),
         (None, None) => Err(format!("profile {} names no SUT", profile.name)),
@@ -51,13 +62,19 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
     let t1 = Duration::from_millis(profile.t1_ms);
     RunSettings {
         sut_addr: sut,
-        timers: Timers { t1, ..Timers::default() },
+        timers: Timers {
+            t1,
+            ..Timers::default()
+        },
         step_timeout: Duration::from_secs_f64(profile.step_timeout),
         timeout_scale: profile.timer_scale,
         profile: profile.name.clone(),
         root: root.to_path_buf(),
         domain_map: profile.domains.clone().into_iter().collect(),
-        compare_snapshots: profile.embedded.as_ref().is_none_or(|e| e.faults.is_empty()),
+        compare_snapshots: profile
+            .embedded
+            .as_ref()
+            .is_none_or(|e| e.faults.is_empty()),
     }
 }
 
@@ -69,7 +86,11 @@ pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings
             id: loaded.flow.id.clone(),
             title: loaded.flow.title.clone(),
             verdict: Verdict::Unsupported,
-            reason: Some(format!("profile {} lacks capabilities: {}", profile.name, missing.join(", "))),
+            reason: Some(format!(
+                "profile {} lacks capabilities: {}",
+                profile.name,
+                missing.join(", ")
+            )),
             duration_us: 0,
             branches: Vec::new(),
             checks: Vec::new(),
@@ -102,9 +123,17 @@ pub async fn run_suite(
 ) -> RunRecord {
     let started_wall = SystemTime::now();
     let started = Instant::now();
-    let run_id = humantime::format_rfc3339_seconds(started_wall).to_string().replace(':', "-");
+    let run_id = humantime::format_rfc3339_seconds(started_wall)
+        .to_string()
+        .replace(':', "-");
     let (outcomes, probe_result) = match start_sut(profile).await {
-        Err(e) => (flows.iter().map(|f| error_outcome(f, &e)).collect::<Vec<_>>(), e),
+        Err(e) => (
+            flows
+                .iter()
+                .map(|f| error_outcome(f, &e))
+                .collect::<Vec<_>>(),
+            e,
+        ),
         Ok(sut) => {
             let settings = settings_for(profile, sut.addr, root);
             let probe_limit = Duration::from_secs_f64(5.0 * profile.timer_scale);
@@ -113,8 +142,11 @@ pub async fn run_suite(
                 Ok(answer) => {
                     let mut tasks = tokio::task::JoinSet::new();
                     for (index, loaded) in flows.iter().enumerate() {
-                        let (loaded, profile, settings) = (loaded.clone(), profile.clone(), settings.clone());
-                        tasks.spawn(async move { (index, play(&loaded, &profile, &settings).await) });
+                        let (loaded, profile, settings) =
+                            (loaded.clone(), profile.clone(), settings.clone());
+                        tasks.spawn(
+                            async move { (index, play(&loaded, &profile, &settings).await) },
+                        );
                     }
                     let mut slots: Vec<Option<FlowOutcome>> = vec![None; flows.len()];
                     while let Some(joined) = tasks.join_next().await {
@@ -126,7 +158,9 @@ pub async fn run_suite(
                     let outcomes = slots
                         .into_iter()
                         .zip(flows)
-                        .map(|(o, f)| o.unwrap_or_else(|| error_outcome(f, "the flow task panicked")))
+                        .map(|(o, f)| {
+                            o.unwrap_or_else(|| error_outcome(f, "the flow task panicked"))
+                        })
                         .collect();
                     (outcomes, answer)
                 }
@@ -139,7 +173,12 @@ pub async fn run_suite(
         .iter()
         .zip(outcomes)
         .map(|(loaded, outcome)| FlowRecord {
-            file: loaded.path.strip_prefix(root).unwrap_or(&loaded.path).display().to_string(),
+            file: loaded
+                .path
+                .strip_prefix(root)
+                .unwrap_or(&loaded.path)
+                .display()
+                .to_string(),
             spec: loaded.flow.spec.clone(),
             outcome,
         })

@@ -21,19 +21,50 @@ const CONTROLS: &[(&str, &str, &str)] = &[
     ("reuse-etag", "A.4.2.1", "rfc3903-new-etag"),
     ("no-expires-in-2xx", "A.4.2.1", "rfc3903-expires-in-2xx"),
     ("no-expires-in-2xx", "A.3.2.1", "rfc6665-2xx-expires"),
-    ("subscription-state-without-expires", "A.3.2.1", "rfc6665-substate-expires"),
-    ("subscription-state-without-expires", "A.5.2.1", "rfc6665-substate-expires"),
-    ("notify-ignores-route-set", "A.3.2.1", "rfc3261-loose-route-send"),
-    ("notify-ignores-route-set", "A.3.2.1", "rfc3261-route-set-use"),
+    (
+        "subscription-state-without-expires",
+        "A.3.2.1",
+        "rfc6665-substate-expires",
+    ),
+    (
+        "subscription-state-without-expires",
+        "A.5.2.1",
+        "rfc6665-substate-expires",
+    ),
+    (
+        "notify-ignores-route-set",
+        "A.3.2.1",
+        "rfc3261-loose-route-send",
+    ),
+    (
+        "notify-ignores-route-set",
+        "A.3.2.1",
+        "rfc3261-route-set-use",
+    ),
     ("wrong-pidf-namespace", "A.3.2.1", "rfc3863-namespace"),
-    ("no-final-notify", "rfc6665-unsubscribe", "rfc6665-immediate-notify"),
-    ("accept-stale-etag", "rfc3903-412", "rfc3903-412-unknown-etag"),
+    (
+        "no-final-notify",
+        "rfc6665-unsubscribe",
+        "rfc6665-immediate-notify",
+    ),
+    (
+        "accept-stale-etag",
+        "rfc3903-412",
+        "rfc3903-412-unknown-etag",
+    ),
     ("accept-stale-etag", "A.4.2.1", "rfc3903-412-unknown-etag"),
-    ("stale-notify-after-modify", "A.5.2.1", "rfc3856-notify-current-state"),
+    (
+        "stale-notify-after-modify",
+        "A.5.2.1",
+        "rfc3856-notify-current-state",
+    ),
 ];
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn profile(root: &Path) -> Result<Profile, String> {
@@ -53,7 +84,10 @@ fn profile(root: &Path) -> Result<Profile, String> {
 
 /// Plays one flow against a freshly started SUT (embedded: one server per test).
 fn play_one(loaded: &LoadedFlow, profile: &Profile, root: &Path) -> Result<FlowOutcome, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let sut = start_sut(profile).await?;
         let settings = settings_for(profile, sut.addr, root);
@@ -64,7 +98,12 @@ fn play_one(loaded: &LoadedFlow, profile: &Profile, root: &Path) -> Result<FlowO
 }
 
 fn explain(outcome: &FlowOutcome) -> String {
-    let mut text = format!("{} {}: {}\n", outcome.id, outcome.title, outcome.verdict.name());
+    let mut text = format!(
+        "{} {}: {}\n",
+        outcome.id,
+        outcome.title,
+        outcome.verdict.name()
+    );
     if let Some(reason) = &outcome.reason {
         text.push_str(&format!("  {reason}\n"));
     }
@@ -85,7 +124,9 @@ fn explain(outcome: &FlowOutcome) -> String {
 }
 
 fn flow_trial(loaded: LoadedFlow, profile: Profile, root: PathBuf) -> Trial {
-    let unsupported = !profile.missing_capabilities(&loaded.flow.requires).is_empty();
+    let unsupported = !profile
+        .missing_capabilities(&loaded.flow.requires)
+        .is_empty();
     Trial::test(loaded.flow.id.clone(), move || {
         let outcome = play_one(&loaded, &profile, &root)?;
         match outcome.verdict {
@@ -96,19 +137,26 @@ fn flow_trial(loaded: LoadedFlow, profile: Profile, root: PathBuf) -> Trial {
     .with_ignored_flag(unsupported)
 }
 
-fn control_trial(fault: &'static str, flow_id: &'static str, key: &'static str, flows: &[LoadedFlow], root: PathBuf) -> Trial {
+fn control_trial(
+    fault: &'static str,
+    flow_id: &'static str,
+    key: &'static str,
+    flows: &[LoadedFlow],
+    root: PathBuf,
+) -> Trial {
     let loaded = flows.iter().find(|f| f.flow.id == flow_id).cloned();
     Trial::test(format!("fault::{fault}::{flow_id}::{key}"), move || {
         let loaded = loaded.ok_or_else(|| format!("no flow {flow_id}"))?;
         let mut profile = Profile::load(&root.join("fixtures/suts/reference.yaml"))?;
-        profile.embedded = Some(presence_harness::sut::profile::Embedded { faults: vec![fault.to_string()] });
+        profile.embedded = Some(presence_harness::sut::profile::Embedded {
+            faults: vec![fault.to_string()],
+        });
         let outcome = play_one(&loaded, &profile, &root)?;
         // The flow's verdict is graded by the broken requirement's level: fail for a MUST,
         // non-strict for a SHOULD.
-        let caught = outcome
-            .checks
-            .iter()
-            .find(|c| c.outcome == Outcome::Fail && c.requirement.key == key && c.verdict() != Verdict::Pass);
+        let caught = outcome.checks.iter().find(|c| {
+            c.outcome == Outcome::Fail && c.requirement.key == key && c.verdict() != Verdict::Pass
+        });
         if caught.is_some_and(|c| outcome.verdict >= c.verdict()) {
             Ok(())
         } else {
@@ -135,8 +183,11 @@ fn main() {
                     trials.push(control_trial(fault, flow, key, &flows, root.clone()));
                 }
                 trials.push(Trial::test("fault::every-switch-has-a-control", || {
-                    let missing: Vec<&str> =
-                        Fault::all().iter().map(|f| f.name()).filter(|n| !CONTROLS.iter().any(|(f, _, _)| f == n)).collect();
+                    let missing: Vec<&str> = Fault::all()
+                        .iter()
+                        .map(|f| f.name())
+                        .filter(|n| !CONTROLS.iter().any(|(f, _, _)| f == n))
+                        .collect();
                     if missing.is_empty() {
                         Ok(())
                     } else {

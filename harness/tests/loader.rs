@@ -5,7 +5,10 @@ use presence_harness::flow::loader::load_str;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("root")
+        .to_path_buf()
 }
 
 const GOOD: &str = r#"id: test-flow
@@ -75,13 +78,19 @@ fn unknown_key_is_rejected_with_its_line() {
 fn undefined_variable_is_located() {
     let text = GOOD.replace("${etag}", "${etga}");
     let error = error_of(&text);
-    assert_eq!(error.split(": undefined").next().unwrap(), "flows/test.yaml:26:31");
+    assert_eq!(
+        error.split(": undefined").next().unwrap(),
+        "flows/test.yaml:26:31"
+    );
     assert!(error.contains("undefined variable ${etga}"), "{error}");
 }
 
 #[test]
 fn a_variable_used_before_its_capture_is_undefined() {
-    let text = GOOD.replace("uri: ${ue1.aor}\n    headers: { Event: presence }", "uri: ${ue1.aor}\n    headers: { Event: \"${etag}\" }");
+    let text = GOOD.replace(
+        "uri: ${ue1.aor}\n    headers: { Event: presence }",
+        "uri: ${ue1.aor}\n    headers: { Event: \"${etag}\" }",
+    );
     let error = error_of(&text);
     assert!(error.contains("undefined variable ${etag}"), "{error}");
     assert!(error.starts_with("flows/test.yaml:15:"), "{error}");
@@ -89,12 +98,24 @@ fn a_variable_used_before_its_capture_is_undefined() {
 
 #[test]
 fn unknown_role_label_and_requirement_are_rejected() {
-    let error = error_of(&GOOD.replace("    from: ue1\n    to: ps\n    uri: ${ue1.aor}\n    headers: { Event", "    from: ue9\n    to: ps\n    uri: ${ue1.aor}\n    headers: { Event"));
-    assert!(error.contains("`from: ue9`: no such role") && error.starts_with("flows/test.yaml:12:"), "{error}");
+    let error = error_of(&GOOD.replace(
+        "    from: ue1\n    to: ps\n    uri: ${ue1.aor}\n    headers: { Event",
+        "    from: ue9\n    to: ps\n    uri: ${ue1.aor}\n    headers: { Event",
+    ));
+    assert!(
+        error.contains("`from: ue9`: no such role") && error.starts_with("flows/test.yaml:12:"),
+        "{error}"
+    );
     let error = error_of(&GOOD.replace("of: pub", "of: pbu"));
-    assert!(error.contains("no earlier send has `as: pbu`") && error.starts_with("flows/test.yaml:17:"), "{error}");
+    assert!(
+        error.contains("no earlier send has `as: pbu`") && error.starts_with("flows/test.yaml:17:"),
+        "{error}"
+    );
     let error = error_of(&GOOD.replace("req: rfc3903-etag-in-2xx", "req: rfc3903-no-such"));
-    assert!(error.contains("`req: rfc3903-no-such`: no such key"), "{error}");
+    assert!(
+        error.contains("`req: rfc3903-no-such`: no such key"),
+        "{error}"
+    );
 }
 
 #[test]

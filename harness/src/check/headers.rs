@@ -31,13 +31,25 @@ pub fn eval(
     captures: &mut Vec<(String, String)>,
 ) -> Vec<Assertion> {
     let check = match spec {
-        HeaderCheckSpec::Equals(text) => HeaderCheck { equals: Some(text.clone()), ..Default::default() },
+        HeaderCheckSpec::Equals(text) => HeaderCheck {
+            equals: Some(text.clone()),
+            ..Default::default()
+        },
         HeaderCheckSpec::Full(c) => c.clone(),
     };
     let values = msg.header_values(name);
     let value = values.first().map(String::as_str);
     let mut out = Vec::new();
-    eval_value(&format!("header {name}"), value, &check, None, vars, captures, &mut out, Some(&values));
+    eval_value(
+        &format!("header {name}"),
+        value,
+        &check,
+        None,
+        vars,
+        captures,
+        &mut out,
+        Some(&values),
+    );
     out
 }
 
@@ -57,11 +69,20 @@ fn eval_value(
     out: &mut Vec<Assertion>,
     list: Option<&[String]>,
 ) {
-    let req = check.req.clone().or_else(|| inherited_req.map(str::to_string));
+    let req = check
+        .req
+        .clone()
+        .or_else(|| inherited_req.map(str::to_string));
     let shown = value.map_or_else(|| "(absent)".to_string(), str::to_string);
     let main = value.map(|v| parse_params(v).value);
     let mut push = |desc: String, ok: bool, expected: String| {
-        out.push(Assertion { what: format!("{what} {desc}"), ok, expected, actual: shown.clone(), req: req.clone() });
+        out.push(Assertion {
+            what: format!("{what} {desc}"),
+            ok,
+            expected,
+            actual: shown.clone(),
+            req: req.clone(),
+        });
     };
     let has_value_check = check.equals.is_some()
         || check.matches.is_some()
@@ -73,7 +94,9 @@ fn eval_value(
     match check.present {
         Some(true) => push("present".into(), value.is_some(), "present".into()),
         Some(false) => push("absent".into(), value.is_none(), "absent".into()),
-        None if has_value_check && value.is_none() => push("present".into(), false, "present".into()),
+        None if has_value_check && value.is_none() => {
+            push("present".into(), false, "present".into())
+        }
         None => {}
     }
     let Some(main) = main else { return };
@@ -88,15 +111,30 @@ fn eval_value(
     }
     if let Some(options) = &check.one_of {
         let options: Vec<String> = options.iter().map(|o| expand(vars, o)).collect();
-        push(format!("one of {options:?}"), options.contains(&main), options.join(" | "));
+        push(
+            format!("one of {options:?}"),
+            options.contains(&main),
+            options.join(" | "),
+        );
     }
     if let Some((low, high)) = check.range {
-        let ok = main.trim().parse::<u64>().is_ok_and(|n| (low..=high).contains(&n));
-        push(format!("in {low}..={high}"), ok, format!("integer in {low}..={high}"));
+        let ok = main
+            .trim()
+            .parse::<u64>()
+            .is_ok_and(|n| (low..=high).contains(&n));
+        push(
+            format!("in {low}..={high}"),
+            ok,
+            format!("integer in {low}..={high}"),
+        );
     }
     if let Some(other) = &check.not_equal {
         let other = expand(vars, other);
-        push(format!("differs from {other:?}"), main != other, format!("not {other:?}"));
+        push(
+            format!("differs from {other:?}"),
+            main != other,
+            format!("not {other:?}"),
+        );
     }
     if let Some(token) = &check.contains {
         let tokens: Vec<String> = list
@@ -117,11 +155,23 @@ fn eval_value(
         let parsed = parse_params(full);
         for (param, spec) in params.iter() {
             let inner = match spec {
-                ParamCheckSpec::Equals(text) => HeaderCheck { equals: Some(text.clone()), ..Default::default() },
+                ParamCheckSpec::Equals(text) => HeaderCheck {
+                    equals: Some(text.clone()),
+                    ..Default::default()
+                },
                 ParamCheckSpec::Full(c) => c.clone(),
             };
             let param_value = parsed.param(param).map(|v| v.unwrap_or(""));
-            eval_value(&format!("{what} parameter {param}"), param_value, &inner, req.as_deref(), vars, captures, out, None);
+            eval_value(
+                &format!("{what} parameter {param}"),
+                param_value,
+                &inner,
+                req.as_deref(),
+                vars,
+                captures,
+                out,
+                None,
+            );
         }
     }
     if let Some(var) = &check.capture {
@@ -151,15 +201,25 @@ mod tests {
         let mut caps = Vec::new();
         let m = msg();
         let ok = |name: &str, yaml: &str, caps: &mut Vec<(String, String)>| {
-            eval(&m, name, &full(yaml), &vars, caps).iter().all(|a| a.ok)
+            eval(&m, name, &full(yaml), &vars, caps)
+                .iter()
+                .all(|a| a.ok)
         };
         assert!(ok("SIP-ETag", "{ present: true, capture: e }", &mut caps));
         assert_eq!(caps, vec![("e".to_string(), "e1".to_string())]);
         assert!(!ok("SIP-ETag", "{ not_equal: '${etag}' }", &mut caps));
         assert!(ok("Expires", "{ range: [1, 7200] }", &mut caps));
         assert!(!ok("Expires", "{ range: [1, 60] }", &mut caps));
-        assert!(ok("Subscription-State", "{ equals: active, params: { expires: { range: [1, 600] } } }", &mut caps));
-        assert!(!ok("Subscription-State", "{ params: { reason: timeout } }", &mut caps));
+        assert!(ok(
+            "Subscription-State",
+            "{ equals: active, params: { expires: { range: [1, 600] } } }",
+            &mut caps
+        ));
+        assert!(!ok(
+            "Subscription-State",
+            "{ params: { reason: timeout } }",
+            &mut caps
+        ));
         assert!(ok("Require", "{ contains: eventlist }", &mut caps));
         assert!(!ok("Min-Expires", "{ present: true }", &mut caps));
         assert!(ok("Min-Expires", "{ present: false }", &mut caps));

@@ -36,7 +36,8 @@ fn patterns() -> &'static Patterns {
         branch: Regex::new(r"(?i)\bbranch=([^;>,\s]+)").expect("static regex"),
         icid: Regex::new(r#"(?i)\bicid-value=("[^"]*"|[^;,\s]+)"#).expect("static regex"),
         address: Regex::new(r"127\.0\.0\.1:(\d+)").expect("static regex"),
-        timestamp: Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?").expect("static regex"),
+        timestamp: Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+            .expect("static regex"),
         expires_param: Regex::new(r"(?i)\bexpires=\d+").expect("static regex"),
     })
 }
@@ -54,11 +55,19 @@ impl Normaliser {
         format!("[{kind}#{n}]")
     }
 
-    fn replace_group(&mut self, text: &str, re: &Regex, kind: &'static str, prefix: &str) -> String {
+    fn replace_group(
+        &mut self,
+        text: &str,
+        re: &Regex,
+        kind: &'static str,
+        prefix: &str,
+    ) -> String {
         let mut out = String::new();
         let mut last = 0;
         for caps in re.captures_iter(text) {
-            let (Some(whole), Some(value)) = (caps.get(0), caps.get(1)) else { continue };
+            let (Some(whole), Some(value)) = (caps.get(0), caps.get(1)) else {
+                continue;
+            };
             out.push_str(&text[last..whole.start()]);
             out.push_str(prefix);
             out.push_str(&self.placeholder(kind, value.as_str()));
@@ -74,7 +83,11 @@ impl Normaliser {
         let mut last = 0;
         for m in p.address.find_iter(text) {
             out.push_str(&text[last..m.start()]);
-            let name = m.as_str().parse::<SocketAddr>().ok().and_then(|a| self.addresses.get(&a).cloned());
+            let name = m
+                .as_str()
+                .parse::<SocketAddr>()
+                .ok()
+                .and_then(|a| self.addresses.get(&a).cloned());
             match name {
                 Some(name) => out.push_str(&format!("[{name}]")),
                 None => {
@@ -102,7 +115,8 @@ impl Normaliser {
     /// order, then the body (XML canonicalised).
     pub fn message(&mut self, msg: &SipMessage) -> String {
         let mut out = String::new();
-        let start = String::from_utf8_lossy(msg.raw.split(|b| *b == b'\n').next().unwrap_or_default());
+        let start =
+            String::from_utf8_lossy(msg.raw.split(|b| *b == b'\n').next().unwrap_or_default());
         out.push_str(&self.text(start.trim_end()));
         out.push('\n');
         for header in &msg.headers {
@@ -112,7 +126,10 @@ impl Normaliser {
                 "Date" => "[date]".to_string(),
                 "Subscription-State" => {
                     let value = self.text(&header.value);
-                    patterns().expires_param.replace_all(&value, "expires=[n]").into_owned()
+                    patterns()
+                        .expires_param
+                        .replace_all(&value, "expires=[n]")
+                        .into_owned()
                 }
                 _ => self.text(&header.value),
             };
@@ -161,9 +178,14 @@ pub enum SnapshotOutcome {
 /// `.snap.new` file for `cargo insta review`; in CI it writes nothing.
 pub fn compare(dir: &std::path::Path, name: &str, content: &str) -> SnapshotOutcome {
     let file = dir.join(format!("{name}.snap"));
-    let committed = std::fs::read_to_string(&file).ok().map(|text| snapshot_body(&text));
+    let committed = std::fs::read_to_string(&file)
+        .ok()
+        .map(|text| snapshot_body(&text));
     if committed.is_none() && is_ci() {
-        return SnapshotOutcome::Missing(format!("no committed snapshot {} (CI writes none)", file.display()));
+        return SnapshotOutcome::Missing(format!(
+            "no committed snapshot {} (CI writes none)",
+            file.display()
+        ));
     }
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir);
@@ -210,7 +232,8 @@ mod tests {
     #[test]
     fn placeholders_keep_correlations() {
         let mut n = Normaliser::default();
-        n.addresses.insert("127.0.0.1:5002".parse().unwrap(), "scscf1".into());
+        n.addresses
+            .insert("127.0.0.1:5002".parse().unwrap(), "scscf1".into());
         let a = SipMessage::parse(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5002;branch=z9hG4bKx\r\nTo: <sip:a@b>;tag=99\r\nSIP-ETag: abc\r\n\r\n").unwrap();
         let b = SipMessage::parse(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:7777;branch=z9hG4bKy\r\nTo: <sip:a@b>;tag=99\r\nSIP-ETag: def\r\nSIP-If-Match: abc\r\n\r\n").unwrap();
         let first = n.message(&a);

@@ -66,7 +66,10 @@ impl RequirementRef {
             Level::May => "MAY",
             Level::Informative => "informative",
         };
-        format!("{} §{} ({level}): \"{}\"", self.requirement.doc, self.requirement.clause, self.requirement.text)
+        format!(
+            "{} §{} ({level}): \"{}\"",
+            self.requirement.doc, self.requirement.clause, self.requirement.text
+        )
     }
 }
 
@@ -106,7 +109,11 @@ impl CheckResult {
 
 /// The verdict of a flow from its checks and the grades of the alternatives it took.
 pub fn flow_verdict(checks: &[CheckResult], non_strict_branch: bool) -> Verdict {
-    let worst = checks.iter().map(CheckResult::verdict).max().unwrap_or(Verdict::Pass);
+    let worst = checks
+        .iter()
+        .map(CheckResult::verdict)
+        .max()
+        .unwrap_or(Verdict::Pass);
     if worst == Verdict::Pass && non_strict_branch {
         Verdict::NonStrict
     } else {

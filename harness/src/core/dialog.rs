@@ -42,7 +42,8 @@ impl Dialog {
 
     /// True when the response belongs to this dialog's initial or in-dialog requests.
     pub fn owns_response(&self, response: &SipMessage) -> bool {
-        response.call_id() == Some(self.call_id.as_str()) && response.from_tag().as_deref() == Some(self.local_tag.as_str())
+        response.call_id() == Some(self.call_id.as_str())
+            && response.from_tag().as_deref() == Some(self.local_tag.as_str())
     }
 
     /// True when a request from the SUT belongs to this dialog (Call-ID, To tag = ours, From tag
@@ -65,7 +66,11 @@ impl Dialog {
             }
             return;
         }
-        self.remote_tag = if message.is_request() { message.from_tag() } else { message.to_tag() };
+        self.remote_tag = if message.is_request() {
+            message.from_tag()
+        } else {
+            message.to_tag()
+        };
         let mut routes = message.header_values("Record-Route");
         if !message.is_request() {
             routes.reverse();

@@ -7,6 +7,6 @@ pub mod timers;
 pub mod transaction;
 
 pub use dialog::Dialog;
-pub use subscription::{SubscriptionTracker, SubscriberState};
+pub use subscription::{SubscriberState, SubscriptionTracker};
 pub use timers::Timers;
-pub use transaction::{ClientTransaction, ClientEvent, ServerTransactions, ServerEvent};
+pub use transaction::{ClientEvent, ClientTransaction, ServerEvent, ServerTransactions};

@@ -28,7 +28,11 @@ pub struct SubscriptionTracker {
 
 impl Default for SubscriptionTracker {
     fn default() -> Self {
-        SubscriptionTracker { state: SubscriberState::Initiated, last_expires: None, notifies: 0 }
+        SubscriptionTracker {
+            state: SubscriberState::Initiated,
+            last_expires: None,
+            notifies: 0,
+        }
     }
 }
 

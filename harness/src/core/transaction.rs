@@ -44,7 +44,14 @@ pub struct ClientTransaction {
 
 impl ClientTransaction {
     /// Starts a transaction for a request that was just sent at `now`.
-    pub fn new(branch: &str, method: &str, request: Vec<u8>, reliable: bool, timers: Timers, now: Instant) -> Self {
+    pub fn new(
+        branch: &str,
+        method: &str,
+        request: Vec<u8>,
+        reliable: bool,
+        timers: Timers,
+        now: Instant,
+    ) -> Self {
         ClientTransaction {
             branch: branch.to_string(),
             method: method.to_string(),
@@ -90,7 +97,10 @@ impl ClientTransaction {
         if self.completed {
             return None;
         }
-        Some(self.next_retransmit.map_or(self.deadline, |r| r.min(self.deadline)))
+        Some(
+            self.next_retransmit
+                .map_or(self.deadline, |r| r.min(self.deadline)),
+        )
     }
 
     /// Advances timers to `now`.
@@ -106,7 +116,11 @@ impl ClientTransaction {
         match self.next_retransmit {
             Some(at) if now >= at && !self.reliable => {
                 // Timer E doubles up to T2; once a provisional arrived it stays at T2 (§17.1.2.2).
-                self.interval = if self.proceeding { self.timers.t2 } else { (self.interval * 2).min(self.timers.t2) };
+                self.interval = if self.proceeding {
+                    self.timers.t2
+                } else {
+                    (self.interval * 2).min(self.timers.t2)
+                };
                 self.next_retransmit = Some(now + self.interval);
                 Some(ClientEvent::Retransmit(self.request.clone()))
             }
@@ -152,7 +166,10 @@ impl ServerTransactions {
     }
 
     fn key(request: &SipMessage) -> (String, String) {
-        (request.top_branch().unwrap_or_default(), request.method().unwrap_or_default())
+        (
+            request.top_branch().unwrap_or_default(),
+            request.method().unwrap_or_default(),
+        )
     }
 }
 
@@ -161,7 +178,9 @@ mod tests {
     use super::*;
 
     fn response(code: u16) -> SipMessage {
-        let raw = format!("SIP/2.0 {code} X\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nCSeq: 1 PUBLISH\r\n\r\n");
+        let raw = format!(
+            "SIP/2.0 {code} X\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nCSeq: 1 PUBLISH\r\n\r\n"
+        );
         SipMessage::parse(raw.as_bytes()).unwrap()
     }
 
@@ -169,7 +188,8 @@ mod tests {
     fn retransmits_with_doubling_intervals_then_times_out() {
         let t0 = Instant::now();
         let timers = Timers::default();
-        let mut tx = ClientTransaction::new("z9hG4bKa", "PUBLISH", b"x".to_vec(), false, timers, t0);
+        let mut tx =
+            ClientTransaction::new("z9hG4bKa", "PUBLISH", b"x".to_vec(), false, timers, t0);
         let mut sends = Vec::new();
         let mut now = t0;
         while let Some(at) = tx.next_deadline() {
@@ -188,21 +208,34 @@ mod tests {
     #[test]
     fn absorbs_provisional_and_duplicate_finals() {
         let t0 = Instant::now();
-        let mut tx = ClientTransaction::new("z9hG4bKa", "PUBLISH", vec![], true, Timers::default(), t0);
+        let mut tx =
+            ClientTransaction::new("z9hG4bKa", "PUBLISH", vec![], true, Timers::default(), t0);
         assert!(tx.matches(&response(100)));
-        assert_eq!(tx.on_response(&response(100)), ResponseDisposition::Provisional);
+        assert_eq!(
+            tx.on_response(&response(100)),
+            ResponseDisposition::Provisional
+        );
         assert_eq!(tx.on_response(&response(200)), ResponseDisposition::Final);
-        assert_eq!(tx.on_response(&response(200)), ResponseDisposition::Duplicate);
+        assert_eq!(
+            tx.on_response(&response(200)),
+            ResponseDisposition::Duplicate
+        );
         assert_eq!(tx.next_deadline(), None);
     }
 
     #[test]
     fn server_resends_last_response_on_retransmission() {
-        let req = SipMessage::parse(b"NOTIFY sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKn\r\nCSeq: 1 NOTIFY\r\n\r\n").unwrap();
+        let req = SipMessage::parse(
+            b"NOTIFY sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKn\r\nCSeq: 1 NOTIFY\r\n\r\n",
+        )
+        .unwrap();
         let mut st = ServerTransactions::default();
         assert_eq!(st.on_request(&req), ServerEvent::New);
         assert_eq!(st.on_request(&req), ServerEvent::Absorbed);
         st.on_response_sent(&req, b"SIP/2.0 200 OK".to_vec());
-        assert_eq!(st.on_request(&req), ServerEvent::Resend(b"SIP/2.0 200 OK".to_vec()));
+        assert_eq!(
+            st.on_request(&req),
+            ServerEvent::Resend(b"SIP/2.0 200 OK".to_vec())
+        );
     }
 }

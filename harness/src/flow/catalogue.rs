@@ -26,15 +26,28 @@ pub fn catalogue_path(root: &Path) -> PathBuf {
 /// Loads the catalogue and adds the harness's own entries.
 pub fn load(root: &Path) -> Result<BTreeMap<String, Requirement>, FlowError> {
     let path = catalogue_path(root);
-    let error = |line, column, message| FlowError { file: path.clone(), line, column, message };
-    let text = std::fs::read_to_string(&path).map_err(|e| error(0, 0, format!("cannot read: {e}")))?;
+    let error = |line, column, message| FlowError {
+        file: path.clone(),
+        line,
+        column,
+        message,
+    };
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| error(0, 0, format!("cannot read: {e}")))?;
     let mut map: BTreeMap<String, Requirement> = serde_yaml::from_str(&text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
         error(line, column, e.to_string())
     })?;
     for key in BUILTIN_KEYS {
         if !map.contains_key(*key) {
-            return Err(error(1, 1, format!("the catalogue lacks {key}, which built-in checks cite")));
+            return Err(error(
+                1,
+                1,
+                format!("the catalogue lacks {key}, which built-in checks cite"),
+            ));
         }
     }
     map.insert(

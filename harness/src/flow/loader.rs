@@ -3,8 +3,8 @@
 //! Every error names the file, line and column.
 
 use super::model::{Flow, HeaderCheckSpec, Requirement, RoleKind, Step, StepKind};
-use std::collections::BTreeMap;
 use super::vars::{referenced, ROLE_ATTRIBUTES};
+use std::collections::BTreeMap;
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -24,7 +24,14 @@ pub struct FlowError {
 
 impl fmt::Display for FlowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )
     }
 }
 
@@ -79,7 +86,10 @@ pub fn load_dir(dir: &Path, root: &Path) -> Result<Vec<LoadedFlow>, FlowError> {
                 file: loaded.path.clone(),
                 line: 1,
                 column: 1,
-                message: format!("flow id {} is used by another flow file too", loaded.flow.id),
+                message: format!(
+                    "flow id {} is used by another flow file too",
+                    loaded.flow.id
+                ),
             });
         }
     }
@@ -119,25 +129,49 @@ pub fn load_str(
     catalogue: &BTreeMap<String, Requirement>,
 ) -> Result<LoadedFlow, FlowError> {
     let mut flow: Flow = serde_yaml::from_str(source).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
         let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-        FlowError { file: path.to_path_buf(), line, column, message }
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        FlowError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
     })?;
     for (key, requirement) in catalogue {
         if flow.requirements.contains_key(key) {
-            let (line, column) = source.find(&format!("{key}:")).map_or((1, 1), |o| line_col(source, o));
+            let (line, column) = source
+                .find(&format!("{key}:"))
+                .map_or((1, 1), |o| line_col(source, o));
             return Err(FlowError {
                 file: path.to_path_buf(),
                 line,
                 column,
-                message: format!("requirement {key} is in the shared catalogue; cite it, do not redefine it"),
+                message: format!(
+                    "requirement {key} is in the shared catalogue; cite it, do not redefine it"
+                ),
             });
         }
         flow.requirements.insert(key.clone(), requirement.clone());
     }
-    let loaded = LoadedFlow { flow, path: path.to_path_buf(), root: root.to_path_buf() };
-    Validator { loaded: &loaded, source }.validate()?;
+    let loaded = LoadedFlow {
+        flow,
+        path: path.to_path_buf(),
+        root: root.to_path_buf(),
+    };
+    Validator {
+        loaded: &loaded,
+        source,
+    }
+    .validate()?;
     Ok(loaded)
 }
 
@@ -168,7 +202,12 @@ impl Validator<'_> {
             .find_map(|n| self.source.find(n.as_str()))
             .map(|offset| line_col(self.source, offset))
             .unwrap_or((1, 1));
-        FlowError { file: self.loaded.path.clone(), line, column, message }
+        FlowError {
+            file: self.loaded.path.clone(),
+            line,
+            column,
+            message,
+        }
     }
 
     fn validate(&self) -> Result<(), FlowError> {
@@ -179,12 +218,18 @@ impl Validator<'_> {
                 scope.vars.insert(format!("{name}.{attr}"));
             }
             if role.kind == RoleKind::Ue && role.user.is_none() {
-                return Err(self.error(&[format!("{name}:")], format!("role {name} is a ue and needs a user")));
+                return Err(self.error(
+                    &[format!("{name}:")],
+                    format!("role {name} is a ue and needs a user"),
+                ));
             }
         }
         for key in self.flow().requirements.keys() {
             if key.contains(char::is_whitespace) {
-                return Err(self.error(&[key.clone()], format!("requirement key {key:?} has whitespace")));
+                return Err(self.error(
+                    std::slice::from_ref(key),
+                    format!("requirement key {key:?} has whitespace"),
+                ));
             }
         }
         self.validate_steps(&self.flow().steps, &mut scope, false)
@@ -198,25 +243,47 @@ impl Validator<'_> {
         for (name, role) in roles {
             for hop in &role.path {
                 match roles.get(hop) {
-                    Some(r) if matches!(r.kind, RoleKind::PCscf | RoleKind::SCscf | RoleKind::ICscf) => {}
+                    Some(r)
+                        if matches!(
+                            r.kind,
+                            RoleKind::PCscf | RoleKind::SCscf | RoleKind::ICscf
+                        ) => {}
                     Some(_) => {
-                        return Err(self.error(&[hop.clone()], format!("path of {name}: {hop} is not a CSCF role")))
+                        return Err(self.error(
+                            std::slice::from_ref(hop),
+                            format!("path of {name}: {hop} is not a CSCF role"),
+                        ))
                     }
-                    None => return Err(self.error(&[hop.clone()], format!("path of {name}: unknown role {hop}"))),
+                    None => {
+                        return Err(self.error(
+                            std::slice::from_ref(hop),
+                            format!("path of {name}: unknown role {hop}"),
+                        ))
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    fn validate_steps(&self, steps: &[Step], scope: &mut Scope, only_expects: bool) -> Result<(), FlowError> {
+    fn validate_steps(
+        &self,
+        steps: &[Step],
+        scope: &mut Scope,
+        only_expects: bool,
+    ) -> Result<(), FlowError> {
         for step in steps {
             self.validate_step(step, scope, only_expects)?;
         }
         Ok(())
     }
 
-    fn role_of_kind(&self, name: &Option<String>, field: &str, want: &[RoleKind]) -> Result<(), FlowError> {
+    fn role_of_kind(
+        &self,
+        name: &Option<String>,
+        field: &str,
+        want: &[RoleKind],
+    ) -> Result<(), FlowError> {
         let Some(name) = name else {
             return Err(self.error(&[], format!("a step needs `{field}`")));
         };
@@ -226,13 +293,25 @@ impl Validator<'_> {
                 &[format!("{field}: {name}")],
                 format!("`{field}: {name}`: role {name} has the wrong kind here"),
             )),
-            None => Err(self.error(&[format!("{field}: {name}")], format!("`{field}: {name}`: no such role"))),
+            None => Err(self.error(
+                &[format!("{field}: {name}")],
+                format!("`{field}: {name}`: no such role"),
+            )),
         }
     }
 
-    fn validate_step(&self, step: &Step, scope: &mut Scope, only_expects: bool) -> Result<(), FlowError> {
+    fn validate_step(
+        &self,
+        step: &Step,
+        scope: &mut Scope,
+        only_expects: bool,
+    ) -> Result<(), FlowError> {
         let kinds = step.kinds();
-        let here = step.label.clone().map(|l| format!("as: {l}")).unwrap_or_default();
+        let here = step
+            .label
+            .clone()
+            .map(|l| format!("as: {l}"))
+            .unwrap_or_default();
         if kinds.len() != 1 {
             return Err(self.error(
                 &[here],
@@ -240,12 +319,18 @@ impl Validator<'_> {
             ));
         }
         if only_expects && step.kind() != StepKind::Expect {
-            return Err(self.error(&[here], "any_order groups and alternatives' first steps hold only expect steps".into()));
+            return Err(self.error(
+                &[here],
+                "any_order groups and alternatives' first steps hold only expect steps".into(),
+            ));
         }
         self.check_requirement_ref(&step.req)?;
         if let Some(label) = &step.label {
             if scope.sent_labels.contains(label) || scope.received_labels.contains(label) {
-                return Err(self.error(&[format!("as: {label}")], format!("label {label} is used twice")));
+                return Err(self.error(
+                    &[format!("as: {label}")],
+                    format!("label {label} is used twice"),
+                ));
             }
         }
         match step.kind() {
@@ -265,26 +350,43 @@ impl Validator<'_> {
         self.role_of_kind(&step.to, "to", &[RoleKind::Sut])?;
         let method = step.send.as_deref().unwrap_or_default();
         if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(self.error(&[format!("send: {method}")], format!("bad method {method:?}")));
+            return Err(self.error(
+                &[format!("send: {method}")],
+                format!("bad method {method:?}"),
+            ));
         }
-        let in_dialog = step.dialog.as_ref().is_some_and(|d| scope.dialogs.contains(d));
+        let in_dialog = step
+            .dialog
+            .as_ref()
+            .is_some_and(|d| scope.dialogs.contains(d));
         if step.uri.is_none() && !in_dialog {
-            return Err(self.error(&[format!("send: {method}")], "an initial request needs `uri`".into()));
+            return Err(self.error(
+                &[format!("send: {method}")],
+                "an initial request needs `uri`".into(),
+            ));
         }
         self.check_vars(step.uri.as_deref().unwrap_or_default(), scope)?;
         for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
             let text = scalar_text(value).ok_or_else(|| {
-                self.error(&[format!("{name}:")], format!("header {name}: a sent header value must be a scalar"))
+                self.error(
+                    &[format!("{name}:")],
+                    format!("header {name}: a sent header value must be a scalar"),
+                )
             })?;
             self.check_vars(&text, scope)?;
         }
         if let Some(body) = &step.body {
             let text = match (&body.file, &body.text) {
                 (Some(file), None) => self.loaded.read_fixture(file).map_err(|e| {
-                    self.error(&[file.clone()], format!("body file {file}: {e}"))
+                    self.error(std::slice::from_ref(file), format!("body file {file}: {e}"))
                 })?,
                 (None, Some(text)) => text.clone(),
-                _ => return Err(self.error(&["body:".into()], "body needs exactly one of file, text".into())),
+                _ => {
+                    return Err(self.error(
+                        &["body:".into()],
+                        "body needs exactly one of file, text".into(),
+                    ))
+                }
             };
             self.check_vars(&text, scope)?;
         }
@@ -303,27 +405,60 @@ impl Validator<'_> {
             match &step.of {
                 Some(of) if scope.sent_labels.contains(of) => {}
                 Some(of) => {
-                    return Err(self.error(&[format!("of: {of}")], format!("`of: {of}`: no earlier send has `as: {of}`")))
+                    return Err(self.error(
+                        &[format!("of: {of}")],
+                        format!("`of: {of}`: no earlier send has `as: {of}`"),
+                    ))
                 }
-                None => return Err(self.error(&[format!("expect: {what}")], "expect response needs `of`".into())),
+                None => {
+                    return Err(self.error(
+                        &[format!("expect: {what}")],
+                        "expect response needs `of`".into(),
+                    ))
+                }
             }
             if let Some(status) = &step.status {
                 self.check_requirement_ref(&status.req().map(str::to_string))?;
                 self.require_req(status.req().map(str::to_string), step, "status")?;
             } else {
-                return Err(self.error(&[format!("of: {}", step.of.as_deref().unwrap_or_default())], "expect response needs `status`".into()));
+                return Err(self.error(
+                    &[format!("of: {}", step.of.as_deref().unwrap_or_default())],
+                    "expect response needs `status`".into(),
+                ));
             }
         } else {
             if what.is_empty() || !what.chars().all(|c| c.is_ascii_uppercase()) {
-                return Err(self.error(&[format!("expect: {what}")], format!("expect {what:?}: want `response` or a method")));
+                return Err(self.error(
+                    &[format!("expect: {what}")],
+                    format!("expect {what:?}: want `response` or a method"),
+                ));
             }
             match &step.dialog {
                 Some(d) if scope.dialogs.contains(d) => {}
-                Some(d) => return Err(self.error(&[format!("dialog: {d}")], format!("`dialog: {d}`: no earlier request opens it"))),
-                None => return Err(self.error(&[format!("expect: {what}")], "an expected request needs `dialog`".into())),
+                Some(d) => {
+                    return Err(self.error(
+                        &[format!("dialog: {d}")],
+                        format!("`dialog: {d}`: no earlier request opens it"),
+                    ))
+                }
+                None => {
+                    return Err(self.error(
+                        &[format!("expect: {what}")],
+                        "an expected request needs `dialog`".into(),
+                    ))
+                }
             }
             if step.at.is_some() {
-                self.role_of_kind(&step.at, "at", &[RoleKind::Ue, RoleKind::PCscf, RoleKind::SCscf, RoleKind::ICscf])?;
+                self.role_of_kind(
+                    &step.at,
+                    "at",
+                    &[
+                        RoleKind::Ue,
+                        RoleKind::PCscf,
+                        RoleKind::SCscf,
+                        RoleKind::ICscf,
+                    ],
+                )?;
             }
             self.require_req(None, step, "arrival")?;
             if let Some(label) = &step.label {
@@ -331,8 +466,12 @@ impl Validator<'_> {
             }
         }
         for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
-            let spec: HeaderCheckSpec = serde_yaml::from_value(value.clone())
-                .map_err(|e| self.error(&[format!("{name}:")], format!("check on header {name}: {e}")))?;
+            let spec: HeaderCheckSpec = serde_yaml::from_value(value.clone()).map_err(|e| {
+                self.error(
+                    &[format!("{name}:")],
+                    format!("check on header {name}: {e}"),
+                )
+            })?;
             let check = match spec {
                 HeaderCheckSpec::Equals(text) => {
                     self.check_vars(&text, scope)?;
@@ -346,11 +485,18 @@ impl Validator<'_> {
         for xml in step.xml.iter().flatten() {
             self.check_requirement_ref(&xml.req)?;
             self.require_req(xml.req.clone(), step, &xml.path)?;
-            let parsed = crate::check::xpath::parse_path(&xml.path)
-                .map_err(|e| self.error(&[xml.path.clone()], format!("path {}: {e}", xml.path)))?;
+            let parsed = crate::check::xpath::parse_path(&xml.path).map_err(|e| {
+                self.error(
+                    std::slice::from_ref(&xml.path),
+                    format!("path {}: {e}", xml.path),
+                )
+            })?;
             for prefix in parsed.prefixes() {
                 if !self.flow().namespaces.contains_key(&prefix) {
-                    return Err(self.error(&[xml.path.clone()], format!("path {}: prefix {prefix} is not in `namespaces`", xml.path)));
+                    return Err(self.error(
+                        std::slice::from_ref(&xml.path),
+                        format!("path {}: prefix {prefix} is not in `namespaces`", xml.path),
+                    ));
                 }
             }
             for text in xml.equals.iter().chain(xml.one_of.iter().flatten()) {
@@ -366,10 +512,12 @@ impl Validator<'_> {
         if let Some(eq) = &step.xml_equals {
             self.check_requirement_ref(&eq.req)?;
             self.require_req(eq.req.clone(), step, "xml_equals")?;
-            let text = self
-                .loaded
-                .read_fixture(&eq.file)
-                .map_err(|e| self.error(&[eq.file.clone()], format!("xml_equals file {}: {e}", eq.file)))?;
+            let text = self.loaded.read_fixture(&eq.file).map_err(|e| {
+                self.error(
+                    std::slice::from_ref(&eq.file),
+                    format!("xml_equals file {}: {e}", eq.file),
+                )
+            })?;
             self.check_vars(&text, scope)?;
         }
         if step.body_empty.is_some() {
@@ -397,7 +545,12 @@ impl Validator<'_> {
         if asserts {
             self.require_req(check.req.clone(), step, name)?;
         }
-        for text in check.equals.iter().chain(check.not_equal.iter()).chain(check.one_of.iter().flatten()) {
+        for text in check
+            .equals
+            .iter()
+            .chain(check.not_equal.iter())
+            .chain(check.one_of.iter().flatten())
+        {
             self.check_vars(text, scope)?;
         }
         if let Some(re) = &check.matches {
@@ -420,16 +573,27 @@ impl Validator<'_> {
         match &step.of {
             Some(of) if scope.received_labels.contains(of) => {}
             Some(of) => {
-                return Err(self.error(&[format!("of: {of}")], format!("`of: {of}`: no earlier expected request has `as: {of}`")))
+                return Err(self.error(
+                    &[format!("of: {of}")],
+                    format!("`of: {of}`: no earlier expected request has `as: {of}`"),
+                ))
             }
             None => return Err(self.error(&["reply:".into()], "reply needs `of`".into())),
         }
         let code = step.reply.unwrap_or_default();
         if !(200..700).contains(&code) {
-            return Err(self.error(&[format!("reply: {code}")], format!("reply {code}: want a final status 200-699")));
+            return Err(self.error(
+                &[format!("reply: {code}")],
+                format!("reply {code}: want a final status 200-699"),
+            ));
         }
         for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
-            let text = scalar_text(value).ok_or_else(|| self.error(&[format!("{name}:")], format!("header {name}: must be a scalar")))?;
+            let text = scalar_text(value).ok_or_else(|| {
+                self.error(
+                    &[format!("{name}:")],
+                    format!("header {name}: must be a scalar"),
+                )
+            })?;
             self.check_vars(&text, scope)?;
         }
         Ok(())
@@ -438,13 +602,19 @@ impl Validator<'_> {
     fn validate_alternatives(&self, step: &Step, scope: &mut Scope) -> Result<(), FlowError> {
         let branches = step.alternatives.as_deref().unwrap_or_default();
         if branches.len() < 2 {
-            return Err(self.error(&["alternatives:".into()], "alternatives need at least two branches".into()));
+            return Err(self.error(
+                &["alternatives:".into()],
+                "alternatives need at least two branches".into(),
+            ));
         }
         self.require_req(None, step, "alternatives")?;
         let mut after: Option<Scope> = None;
         for branch in branches {
             let Some((first, rest)) = branch.steps.split_first() else {
-                return Err(self.error(&[format!("name: {}", branch.name)], "an alternative needs steps".into()));
+                return Err(self.error(
+                    &[format!("name: {}", branch.name)],
+                    "an alternative needs steps".into(),
+                ));
             };
             let mut inner = scope.clone();
             self.validate_step(first, &mut inner, true)?;
@@ -454,8 +624,16 @@ impl Validator<'_> {
                 None => inner,
                 Some(prev) => Scope {
                     vars: prev.vars.intersection(&inner.vars).cloned().collect(),
-                    sent_labels: prev.sent_labels.intersection(&inner.sent_labels).cloned().collect(),
-                    received_labels: prev.received_labels.intersection(&inner.received_labels).cloned().collect(),
+                    sent_labels: prev
+                        .sent_labels
+                        .intersection(&inner.sent_labels)
+                        .cloned()
+                        .collect(),
+                    received_labels: prev
+                        .received_labels
+                        .intersection(&inner.received_labels)
+                        .cloned()
+                        .collect(),
                     dialogs: prev.dialogs.intersection(&inner.dialogs).cloned().collect(),
                 },
             });
@@ -479,7 +657,9 @@ impl Validator<'_> {
     }
 
     fn check_regex(&self, re: &str) -> Result<(), FlowError> {
-        regex::Regex::new(re).map(|_| ()).map_err(|e| self.error(&[re.to_string()], format!("bad regular expression: {e}")))
+        regex::Regex::new(re)
+            .map(|_| ())
+            .map_err(|e| self.error(&[re.to_string()], format!("bad regular expression: {e}")))
     }
 
     fn check_requirement_ref(&self, req: &Option<String>) -> Result<(), FlowError> {
@@ -496,8 +676,15 @@ impl Validator<'_> {
         if own.is_some() || step.req.is_some() {
             return Ok(());
         }
-        let needle = step.label.clone().map(|l| format!("as: {l}")).unwrap_or_else(|| what.to_string());
-        Err(self.error(&[needle], format!("check on {what} names no requirement: give it or its step a `req`")))
+        let needle = step
+            .label
+            .clone()
+            .map(|l| format!("as: {l}"))
+            .unwrap_or_else(|| what.to_string());
+        Err(self.error(
+            &[needle],
+            format!("check on {what} names no requirement: give it or its step a `req`"),
+        ))
     }
 }
 

@@ -420,7 +420,11 @@ impl Step {
                 format!("expect response to {}", self.of.as_deref().unwrap_or("?"))
             }
             StepKind::Expect => format!("expect {}", self.expect.as_deref().unwrap_or("?")),
-            StepKind::Reply => format!("reply {} to {}", self.reply.unwrap_or(0), self.of.as_deref().unwrap_or("?")),
+            StepKind::Reply => format!(
+                "reply {} to {}",
+                self.reply.unwrap_or(0),
+                self.of.as_deref().unwrap_or("?")
+            ),
             StepKind::AnyOrder => "any order".to_string(),
             StepKind::Alternatives => "alternatives".to_string(),
         }

@@ -28,7 +28,9 @@ impl Vars {
                 return Err(format!("unterminated variable in {text:?}"));
             };
             let name = &after[..end];
-            let value = self.get(name).ok_or_else(|| format!("undefined variable ${{{name}}}"))?;
+            let value = self
+                .get(name)
+                .ok_or_else(|| format!("undefined variable ${{{name}}}"))?;
             out.push_str(value);
             rest = &after[end + 1..];
         }
@@ -66,7 +68,10 @@ mod tests {
         let mut vars = Vars::default();
         vars.set("ue1.aor", "sip:a@b");
         assert_eq!(vars.substitute("<${ue1.aor}>").unwrap(), "<sip:a@b>");
-        assert_eq!(vars.substitute("${nope}").unwrap_err(), "undefined variable ${nope}");
+        assert_eq!(
+            vars.substitute("${nope}").unwrap_err(),
+            "undefined variable ${nope}"
+        );
         assert_eq!(referenced("${a} and ${b.c}"), vec!["a", "b.c"]);
     }
 }

@@ -53,13 +53,16 @@ pub fn forward(
     branch: &str,
 ) {
     // Route consumption (RFC 3261 §16.4): a top Route naming this proxy is removed.
-    if let Some(top) = request.header("Route").map(|r| crate::sip::text::split_list(r)) {
+    if let Some(top) = request.header("Route").map(crate::sip::text::split_list) {
         if top.first().and_then(|r| uri_socket_addr(&uri_of(r))) == Some(hop.addr) {
             request.pop_top("Route");
         }
     }
     request.push_top("Via", format!("SIP/2.0/UDP {};branch={branch}", hop.addr));
-    if let Some(mf) = request.header("Max-Forwards").and_then(|v| v.trim().parse::<u32>().ok()) {
+    if let Some(mf) = request
+        .header("Max-Forwards")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+    {
         request.set("Max-Forwards", mf.saturating_sub(1).to_string());
     }
     if dialog_forming && hop.record_route {
@@ -86,8 +89,10 @@ fn p_cscf(request: &mut OutRequest, icid: &str) {
     }
     for name in ["Require", "Proxy-Require"] {
         if let Some(value) = request.header(name).map(str::to_string) {
-            let kept: Vec<String> =
-                crate::sip::text::split_list(&value).into_iter().filter(|t| !t.eq_ignore_ascii_case("sec-agree")).collect();
+            let kept: Vec<String> = crate::sip::text::split_list(&value)
+                .into_iter()
+                .filter(|t| !t.eq_ignore_ascii_case("sec-agree"))
+                .collect();
             if kept.is_empty() {
                 request.remove(name);
             } else {
@@ -109,7 +114,10 @@ fn s_cscf(request: &mut OutRequest, hop: &Hop, next: &NextHop<'_>) {
         NextHop::Proxy(other) if other.domain != hop.domain => {
             if let Some(pcv) = request.header("P-Charging-Vector").map(str::to_string) {
                 if !pcv.contains("orig-ioi") {
-                    request.set("P-Charging-Vector", format!("{pcv};orig-ioi={}", hop.domain));
+                    request.set(
+                        "P-Charging-Vector",
+                        format!("{pcv};orig-ioi={}", hop.domain),
+                    );
                 }
             }
             request.remove("P-Access-Network-Info");
@@ -136,7 +144,13 @@ mod tests {
     use super::*;
 
     fn hop(name: &str, kind: RoleKind, port: u16, domain: &str) -> Hop {
-        Hop { name: name.into(), kind, addr: format!("127.0.0.1:{port}").parse().unwrap(), domain: domain.into(), record_route: kind != RoleKind::ICscf }
+        Hop {
+            name: name.into(),
+            kind,
+            addr: format!("127.0.0.1:{port}").parse().unwrap(),
+            domain: domain.into(),
+            record_route: kind != RoleKind::ICscf,
+        }
     }
 
     #[test]
@@ -147,24 +161,55 @@ mod tests {
             method: "SUBSCRIBE".into(),
             uri: "sip:bob@home1.net".into(),
             headers: vec![
-                ("Via".into(), "SIP/2.0/UDP 127.0.0.1:5000;branch=z9hG4bKue".into()),
+                (
+                    "Via".into(),
+                    "SIP/2.0/UDP 127.0.0.1:5000;branch=z9hG4bKue".into(),
+                ),
                 ("Max-Forwards".into(), "70".into()),
-                ("Route".into(), format!("<sip:{};lr>, <{};lr>", pcscf.addr, scscf.uri())),
-                ("P-Preferred-Identity".into(), "<sip:alice@home1.net>".into()),
+                (
+                    "Route".into(),
+                    format!("<sip:{};lr>, <{};lr>", pcscf.addr, scscf.uri()),
+                ),
+                (
+                    "P-Preferred-Identity".into(),
+                    "<sip:alice@home1.net>".into(),
+                ),
                 ("From".into(), "<sip:alice@home1.net>;tag=1".into()),
                 ("Require".into(), "sec-agree".into()),
                 ("Security-Verify".into(), "ipsec-3gpp; q=0.1".into()),
             ],
             body: vec![],
         };
-        forward(&mut req, &pcscf, &NextHop::Proxy(&scscf), true, true, "icid1", "z9hG4bKp");
-        forward(&mut req, &scscf, &NextHop::Sut("sip:127.0.0.1:5060"), true, true, "icid1", "z9hG4bKs");
+        forward(
+            &mut req,
+            &pcscf,
+            &NextHop::Proxy(&scscf),
+            true,
+            true,
+            "icid1",
+            "z9hG4bKp",
+        );
+        forward(
+            &mut req,
+            &scscf,
+            &NextHop::Sut("sip:127.0.0.1:5060"),
+            true,
+            true,
+            "icid1",
+            "z9hG4bKs",
+        );
         let text = String::from_utf8(req.to_bytes()).unwrap();
         let msg = crate::sip::SipMessage::parse(text.as_bytes()).unwrap();
         assert_eq!(msg.header_values("Via").len(), 3);
         assert_eq!(msg.header_values("Route"), vec!["<sip:127.0.0.1:5060;lr>"]);
-        assert_eq!(msg.header_values("Record-Route"), vec!["<sip:127.0.0.1:5002;lr>", "<sip:127.0.0.1:5001;lr>"]);
-        assert_eq!(msg.header("P-Asserted-Identity"), Some("<sip:alice@home1.net>"));
+        assert_eq!(
+            msg.header_values("Record-Route"),
+            vec!["<sip:127.0.0.1:5002;lr>", "<sip:127.0.0.1:5001;lr>"]
+        );
+        assert_eq!(
+            msg.header("P-Asserted-Identity"),
+            Some("<sip:alice@home1.net>")
+        );
         assert_eq!(msg.header("P-Preferred-Identity"), None);
         assert_eq!(msg.header("Require"), None);
         assert_eq!(msg.header("Security-Verify"), None);

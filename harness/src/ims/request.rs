@@ -18,7 +18,10 @@ pub struct OutRequest {
 impl OutRequest {
     /// First value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Removes every header of that name.
@@ -29,7 +32,11 @@ impl OutRequest {
     /// Sets a header, replacing the first of that name in place or appending.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         let value = value.into();
-        match self.headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match self
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some(slot) => slot.1 = value,
             None => self.headers.push((name.to_string(), value)),
         }
@@ -37,13 +44,20 @@ impl OutRequest {
 
     /// Adds a value on top of a list header (Via, Route, Record-Route): a new first line.
     pub fn push_top(&mut self, name: &str, value: impl Into<String>) {
-        let at = self.headers.iter().position(|(n, _)| n.eq_ignore_ascii_case(name)).unwrap_or(self.headers.len().min(1));
+        let at = self
+            .headers
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+            .unwrap_or(self.headers.len().min(1));
         self.headers.insert(at, (name.to_string(), value.into()));
     }
 
     /// Removes the first value of a list header, returning it.
     pub fn pop_top(&mut self, name: &str) -> Option<String> {
-        let at = self.headers.iter().position(|(n, _)| n.eq_ignore_ascii_case(name))?;
+        let at = self
+            .headers
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))?;
         let values = crate::sip::text::split_list(&self.headers[at].1);
         let (first, rest) = values.split_first()?;
         if rest.is_empty() {

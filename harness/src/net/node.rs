@@ -53,13 +53,23 @@ pub async fn bind_node(
                 // ICMP port unreachable surfaces here on Linux; keep listening.
                 continue;
             };
-            let inbound = Inbound { node: node.clone(), from, bytes: buf[..len].to_vec(), at: Instant::now() };
+            let inbound = Inbound {
+                node: node.clone(),
+                from,
+                bytes: buf[..len].to_vec(),
+                at: Instant::now(),
+            };
             if inbox.try_send(inbound).is_err() {
                 dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
     });
-    Ok(NodeSocket { name: name.to_string(), addr, socket, task })
+    Ok(NodeSocket {
+        name: name.to_string(),
+        addr,
+        socket,
+        task,
+    })
 }
 
 impl NodeSocket {

@@ -57,7 +57,10 @@ pub struct Trace {
 impl Trace {
     /// A new trace starting now.
     pub fn new(start: Instant) -> Self {
-        Trace { start, entries: Vec::new() }
+        Trace {
+            start,
+            entries: Vec::new(),
+        }
     }
 
     /// Records a message and returns its sequence number.

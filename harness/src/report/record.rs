@@ -58,7 +58,11 @@ impl RunRecord {
 
     /// The worst verdict of the run.
     pub fn worst(&self) -> Verdict {
-        self.flows.iter().map(|f| f.outcome.verdict).max().unwrap_or(Verdict::Pass)
+        self.flows
+            .iter()
+            .map(|f| f.outcome.verdict)
+            .max()
+            .unwrap_or(Verdict::Pass)
     }
 
     /// Writes `run.json` into `reports_dir/<run_id>/` and points `reports_dir/latest` at it.

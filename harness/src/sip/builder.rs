@@ -11,12 +11,18 @@ pub struct MessageBuilder {
 impl MessageBuilder {
     /// A request builder.
     pub fn request(method: &str, uri: &str) -> Self {
-        MessageBuilder { start: format!("{method} {uri} SIP/2.0"), ..Default::default() }
+        MessageBuilder {
+            start: format!("{method} {uri} SIP/2.0"),
+            ..Default::default()
+        }
     }
 
     /// A response builder.
     pub fn response(code: u16, reason: &str) -> Self {
-        MessageBuilder { start: format!("SIP/2.0 {code} {reason}"), ..Default::default() }
+        MessageBuilder {
+            start: format!("SIP/2.0 {code} {reason}"),
+            ..Default::default()
+        }
     }
 
     /// Appends a header line.
@@ -43,7 +49,8 @@ impl MessageBuilder {
         out.push_str("\r\n");
         let mut has_length = false;
         for (name, value) in &self.headers {
-            has_length |= name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l");
+            has_length |=
+                name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("l");
             out.push_str(name);
             out.push_str(": ");
             out.push_str(value);

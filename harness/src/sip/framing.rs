@@ -18,7 +18,10 @@ pub enum Frame {
 /// Finds the extent of the first message in `buf`, skipping leading CRLF keep-alives
 /// (returned as part of the frame; the reader ignores them).
 pub fn next_frame(buf: &[u8]) -> Frame {
-    let skip = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    let skip = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
     let data = &buf[skip..];
     let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
         return if data.len() > MAX_HEADER_BYTES {
@@ -34,14 +37,20 @@ pub fn next_frame(buf: &[u8]) -> Frame {
             if names::canonical(name.trim()) == "Content-Length" {
                 match value.trim().parse::<usize>() {
                     Ok(n) if n <= MAX_BODY_BYTES => length = Some(n),
-                    Ok(n) => return Frame::Invalid(format!("Content-Length {n} exceeds the limit")),
-                    Err(_) => return Frame::Invalid(format!("bad Content-Length {:?}", value.trim())),
+                    Ok(n) => {
+                        return Frame::Invalid(format!("Content-Length {n} exceeds the limit"))
+                    }
+                    Err(_) => {
+                        return Frame::Invalid(format!("bad Content-Length {:?}", value.trim()))
+                    }
                 }
             }
         }
     }
     let Some(length) = length else {
-        return Frame::Invalid("message on a stream without Content-Length (RFC 3261 §18.3)".into());
+        return Frame::Invalid(
+            "message on a stream without Content-Length (RFC 3261 §18.3)".into(),
+        );
     };
     let total = skip + end + 4 + length;
     if buf.len() >= total {
@@ -53,7 +62,10 @@ pub fn next_frame(buf: &[u8]) -> Frame {
 
 /// Strips leading CRLF keep-alives from a framed message.
 pub fn trim_keepalive(frame: &[u8]) -> &[u8] {
-    let skip = frame.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    let skip = frame
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
     &frame[skip..]
 }
 
@@ -64,11 +76,16 @@ mod tests {
     #[test]
     fn frames_by_content_length() {
         let two = b"\r\nOPTIONS sip:a SIP/2.0\r\nl: 3\r\n\r\nabcSIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
-        let Frame::Complete(n) = next_frame(two) else { panic!() };
+        let Frame::Complete(n) = next_frame(two) else {
+            panic!()
+        };
         assert_eq!(trim_keepalive(&two[..n]).len(), n - 2);
         assert!(two[..n].ends_with(b"abc"));
         assert_eq!(next_frame(&two[n..]), Frame::Complete(two.len() - n));
         assert_eq!(next_frame(&two[..10]), Frame::Incomplete);
-        assert!(matches!(next_frame(b"OPTIONS sip:a SIP/2.0\r\n\r\n"), Frame::Invalid(_)));
+        assert!(matches!(
+            next_frame(b"OPTIONS sip:a SIP/2.0\r\n\r\n"),
+            Frame::Invalid(_)
+        ));
     }
 }

@@ -82,7 +82,9 @@ impl SipMessage {
             .map_err(|e| ParseError(format!("header section is not UTF-8 ({e})")))?;
         let mut tolerated = Vec::new();
         let mut lines = logical_lines(head, &mut tolerated).into_iter();
-        let first = lines.next().ok_or_else(|| ParseError("empty message".into()))?;
+        let first = lines
+            .next()
+            .ok_or_else(|| ParseError("empty message".into()))?;
         let start = parse_start_line(&first)?;
         let mut headers = Vec::new();
         for line in lines {
@@ -105,12 +107,13 @@ impl SipMessage {
         let rest = &raw[header_end.1..];
         let body = match headers.iter().find(|h| h.name == "Content-Length") {
             Some(h) => {
-                let len: usize = h
-                    .value
-                    .parse()
-                    .map_err(|_| ParseError(format!("Content-Length is not a number: {:?}", h.value)))?;
+                let len: usize = h.value.parse().map_err(|_| {
+                    ParseError(format!("Content-Length is not a number: {:?}", h.value))
+                })?;
                 if len > MAX_BODY_BYTES {
-                    return Err(ParseError(format!("Content-Length {len} exceeds the limit of {MAX_BODY_BYTES}")));
+                    return Err(ParseError(format!(
+                        "Content-Length {len} exceeds the limit of {MAX_BODY_BYTES}"
+                    )));
                 }
                 if len > rest.len() {
                     return Err(ParseError(format!(
@@ -119,13 +122,22 @@ impl SipMessage {
                     )));
                 }
                 if len < rest.len() {
-                    tolerated.push(format!("{} bytes after the body were ignored", rest.len() - len));
+                    tolerated.push(format!(
+                        "{} bytes after the body were ignored",
+                        rest.len() - len
+                    ));
                 }
                 rest[..len].to_vec()
             }
             None => rest.to_vec(),
         };
-        Ok(SipMessage { raw: raw.to_vec(), start, headers, body, tolerated })
+        Ok(SipMessage {
+            raw: raw.to_vec(),
+            start,
+            headers,
+            body,
+            tolerated,
+        })
     }
 
     /// True for a request.
@@ -160,13 +172,20 @@ impl SipMessage {
     /// First value of header `name` (any spelling or compact form).
     pub fn header(&self, name: &str) -> Option<&str> {
         let wanted = names::canonical(name);
-        self.headers.iter().find(|h| h.name == wanted).map(|h| h.value.as_str())
+        self.headers
+            .iter()
+            .find(|h| h.name == wanted)
+            .map(|h| h.value.as_str())
     }
 
     /// All header lines named `name`, in order.
     pub fn header_lines(&self, name: &str) -> Vec<&str> {
         let wanted = names::canonical(name);
-        self.headers.iter().filter(|h| h.name == wanted).map(|h| h.value.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|h| h.name == wanted)
+            .map(|h| h.value.as_str())
+            .collect()
     }
 
     /// All values of header `name`: list headers split on commas across all their lines.
@@ -202,7 +221,10 @@ impl SipMessage {
     /// Branch parameter of the top Via.
     pub fn top_branch(&self) -> Option<String> {
         let via = self.header_values("Via").into_iter().next()?;
-        parse_params(&via).param("branch").flatten().map(str::to_string)
+        parse_params(&via)
+            .param("branch")
+            .flatten()
+            .map(str::to_string)
     }
 
     /// Body as text (lossy for invalid UTF-8).
@@ -223,8 +245,14 @@ impl SipMessage {
 
 /// Byte offsets of the end of the header section: (end of last header line, start of body).
 fn find_header_end(raw: &[u8]) -> Option<(usize, usize)> {
-    let crlf = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| (p, p + 4));
-    let lf = raw.windows(2).position(|w| w == b"\n\n").map(|p| (p, p + 2));
+    let crlf = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| (p, p + 4));
+    let lf = raw
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|p| (p, p + 2));
     match (crlf, lf) {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
         (a, b) => a.or(b),
@@ -270,14 +298,23 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
             .ok()
             .filter(|c| (100..700).contains(c))
             .ok_or_else(|| ParseError(format!("bad status line: {line:?}")))?;
-        return Ok(StartLine::Response { code, reason: reason.to_string() });
+        return Ok(StartLine::Response {
+            code,
+            reason: reason.to_string(),
+        });
     }
     let mut parts = line.split(' ');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(method), Some(uri), Some("SIP/2.0"), None)
-            if !method.is_empty() && method.chars().all(|c| c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)) =>
+            if !method.is_empty()
+                && method
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)) =>
         {
-            Ok(StartLine::Request { method: method.to_string(), uri: uri.to_string() })
+            Ok(StartLine::Request {
+                method: method.to_string(),
+                uri: uri.to_string(),
+            })
         }
         _ => Err(ParseError(format!("bad start line: {line:?}"))),
     }
@@ -299,8 +336,16 @@ l: 4\r\n\r\nbody";
         let msg = SipMessage::parse(raw).unwrap();
         assert_eq!(msg.call_id(), Some("abc"));
         assert_eq!(msg.header("Event"), Some("presence;id=7"));
-        assert_eq!(msg.header("subscription-state"), Some("active; expires=600"));
-        assert_eq!(msg.header_params("Subscription-State").unwrap().param("expires"), Some(Some("600")));
+        assert_eq!(
+            msg.header("subscription-state"),
+            Some("active; expires=600")
+        );
+        assert_eq!(
+            msg.header_params("Subscription-State")
+                .unwrap()
+                .param("expires"),
+            Some(Some("600"))
+        );
         assert_eq!(msg.body, b"body");
         assert_eq!(msg.top_branch().as_deref(), Some("z9hG4bK1"));
         assert!(msg.tolerated.iter().any(|t| t.contains("folded")));
@@ -311,7 +356,10 @@ l: 4\r\n\r\nbody";
     fn joins_list_headers_over_lines() {
         let raw = b"SIP/2.0 200 OK\r\nRecord-Route: <sip:a;lr>, <sip:b;lr>\r\nRecord-Route: <sip:c;lr>\r\nCSeq: 1 SUBSCRIBE\r\n\r\n";
         let msg = SipMessage::parse(raw).unwrap();
-        assert_eq!(msg.header_values("Record-Route"), vec!["<sip:a;lr>", "<sip:b;lr>", "<sip:c;lr>"]);
+        assert_eq!(
+            msg.header_values("Record-Route"),
+            vec!["<sip:a;lr>", "<sip:b;lr>", "<sip:c;lr>"]
+        );
         assert_eq!(msg.method().as_deref(), Some("SUBSCRIBE"));
         assert_eq!(msg.status(), Some(200));
     }

@@ -148,7 +148,10 @@ mod tests {
     #[test]
     fn splits_lists_outside_quotes_and_brackets() {
         let items = split_list(r#""Doe, J" <sip:a@b;x=1,2>;q=0.5, <sip:c@d>"#);
-        assert_eq!(items, vec![r#""Doe, J" <sip:a@b;x=1,2>;q=0.5"#, "<sip:c@d>"]);
+        assert_eq!(
+            items,
+            vec![r#""Doe, J" <sip:a@b;x=1,2>;q=0.5"#, "<sip:c@d>"]
+        );
     }
 
     #[test]

@@ -49,14 +49,22 @@ impl NameAddr {
             let display = (!display.is_empty()).then(|| super::text::unquote(display));
             let uri = value[open + 1..close].trim().to_string();
             let params = parse_params(&value[close + 1..]);
-            Some(NameAddr { display, uri, params })
+            Some(NameAddr {
+                display,
+                uri,
+                params,
+            })
         } else {
             // addr-spec: parameters after the URI belong to the header (RFC 3261 §20.10).
             let parsed = parse_params(value);
             if parsed.value.is_empty() {
                 return None;
             }
-            Some(NameAddr { display: None, uri: parsed.value.clone(), params: parsed })
+            Some(NameAddr {
+                display: None,
+                uri: parsed.value.clone(),
+                params: parsed,
+            })
         }
     }
 
@@ -73,7 +81,11 @@ pub fn uri_socket_addr(uri: &str) -> Option<SocketAddr> {
     let port = parsed.port().map(|p| *p.value()).unwrap_or(5060);
     match parsed.host() {
         rsip::Host::IpAddr(ip) => Some(SocketAddr::new(*ip, port)),
-        rsip::Host::Domain(d) => d.to_string().parse().ok().map(|ip| SocketAddr::new(ip, port)),
+        rsip::Host::Domain(d) => d
+            .to_string()
+            .parse()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, port)),
     }
 }
 
@@ -85,14 +97,19 @@ pub fn uri_user(uri: &str) -> Option<String> {
 
 /// The URI inside a name-addr value, or the value itself.
 pub fn uri_of(value: &str) -> String {
-    NameAddr::parse(value).map(|n| n.uri).unwrap_or_else(|| value.trim().to_string())
+    NameAddr::parse(value)
+        .map(|n| n.uri)
+        .unwrap_or_else(|| value.trim().to_string())
 }
 
 impl SipMessage {
     /// Typed `Event` header.
     pub fn event(&self) -> Option<Event> {
         let p = self.header_params("Event")?;
-        Some(Event { package: p.value.clone(), id: p.param("id").flatten().map(str::to_string) })
+        Some(Event {
+            package: p.value.clone(),
+            id: p.param("id").flatten().map(str::to_string),
+        })
     }
 
     /// Typed `Subscription-State` header.
@@ -114,7 +131,10 @@ impl SipMessage {
 
     /// Name-addr values of a header (From, To, Contact, Route, Record-Route, P-Asserted-Identity...).
     pub fn name_addrs(&self, name: &str) -> Vec<NameAddr> {
-        self.header_values(name).iter().filter_map(|v| NameAddr::parse(v)).collect()
+        self.header_values(name)
+            .iter()
+            .filter_map(|v| NameAddr::parse(v))
+            .collect()
     }
 
     /// The tag of From.
@@ -130,7 +150,10 @@ impl SipMessage {
     /// Token list headers (Allow-Events, Require, Supported, Accept): values lowercased,
     /// parameters dropped.
     pub fn tokens(&self, name: &str) -> Vec<String> {
-        self.header_values(name).iter().map(|v| parse_params(v).value.to_ascii_lowercase()).collect()
+        self.header_values(name)
+            .iter()
+            .map(|v| parse_params(v).value.to_ascii_lowercase())
+            .collect()
     }
 
     /// The entity-tag of SIP-ETag or SIP-If-Match.
@@ -163,16 +186,34 @@ P-Charging-Vector: icid-value=\"Ay=5\";orig-ioi=home2.net\r\n\
 Allow-Events: presence, Presence.Winfo\r\n\
 Expires: 600\r\n\r\n";
         let msg = SipMessage::parse(raw).unwrap();
-        assert_eq!(msg.event(), Some(Event { package: "presence".into(), id: Some("7".into()) }));
+        assert_eq!(
+            msg.event(),
+            Some(Event {
+                package: "presence".into(),
+                id: Some("7".into())
+            })
+        );
         let st = msg.subscription_state().unwrap();
-        assert_eq!((st.state.as_str(), st.reason.as_deref(), st.retry_after), ("terminated", Some("timeout"), Some(30)));
+        assert_eq!(
+            (st.state.as_str(), st.reason.as_deref(), st.retry_after),
+            ("terminated", Some("timeout"), Some(30))
+        );
         assert_eq!(msg.from_tag().as_deref(), Some("abc"));
         assert_eq!(msg.to_tag().as_deref(), Some("xyz"));
         assert_eq!(msg.name_addrs("From")[0].display.as_deref(), Some("PS"));
-        assert_eq!(msg.charging_vector().unwrap().param("icid-value"), Some(Some("Ay=5")));
-        assert_eq!(msg.tokens("Allow-Events"), vec!["presence", "presence.winfo"]);
+        assert_eq!(
+            msg.charging_vector().unwrap().param("icid-value"),
+            Some(Some("Ay=5"))
+        );
+        assert_eq!(
+            msg.tokens("Allow-Events"),
+            vec!["presence", "presence.winfo"]
+        );
         assert_eq!(msg.header_u64("Expires"), Some(600));
-        assert_eq!(uri_socket_addr("sip:ue@127.0.0.1:5070;lr"), Some("127.0.0.1:5070".parse().unwrap()));
+        assert_eq!(
+            uri_socket_addr("sip:ue@127.0.0.1:5070;lr"),
+            Some("127.0.0.1:5070".parse().unwrap())
+        );
         assert_eq!(uri_user("sip:ue@127.0.0.1:5070").as_deref(), Some("ue"));
     }
 }

@@ -58,22 +58,36 @@ fn five_hundred() -> u64 {
 impl Profile {
     /// Reads a profile file; errors name the file, line and column.
     pub fn load(path: &Path) -> Result<Profile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let profile: Profile = serde_yaml::from_str(&text).map_err(|e| {
-            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((0, 0));
             format!("{}:{line}:{column}: {e}", path.display())
         })?;
         if profile.embedded.is_some() == profile.address.is_some() {
-            return Err(format!("{}: give exactly one of `embedded` and `address`", path.display()));
+            return Err(format!(
+                "{}: give exactly one of `embedded` and `address`",
+                path.display()
+            ));
         }
         if !(profile.timer_scale > 0.0 && profile.step_timeout > 0.0) {
-            return Err(format!("{}: timer_scale and step_timeout must be positive", path.display()));
+            return Err(format!(
+                "{}: timer_scale and step_timeout must be positive",
+                path.display()
+            ));
         }
         Ok(profile)
     }
 
     /// True when the profile declares every capability in `required`.
     pub fn missing_capabilities(&self, required: &[String]) -> Vec<String> {
-        required.iter().filter(|c| !self.capabilities.contains(c)).cloned().collect()
+        required
+            .iter()
+            .filter(|c| !self.capabilities.contains(c))
+            .cloned()
+            .collect()
     }
 }

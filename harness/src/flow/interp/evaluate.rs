@@ -19,8 +19,19 @@ struct Observed {
 }
 
 impl Observed {
-    fn new(check: impl Into<String>, ok: bool, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        Observed { check: check.into(), ok, expected: expected.into(), actual: actual.into(), diff: None }
+    fn new(
+        check: impl Into<String>,
+        ok: bool,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        Observed {
+            check: check.into(),
+            ok,
+            expected: expected.into(),
+            actual: actual.into(),
+            diff: None,
+        }
     }
 }
 
@@ -31,7 +42,11 @@ impl Runner<'_> {
             step: path.to_string(),
             check: observed.check,
             requirement,
-            outcome: if observed.ok { Outcome::Pass } else { Outcome::Fail },
+            outcome: if observed.ok {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
             expected: observed.expected,
             actual: observed.actual,
             diff: observed.diff,
@@ -58,7 +73,9 @@ impl Runner<'_> {
             self.dialog_checks(path, &delivered, dialog);
         }
         for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
-            let Ok(spec) = serde_yaml::from_value::<HeaderCheckSpec>(value.clone()) else { continue };
+            let Ok(spec) = serde_yaml::from_value::<HeaderCheckSpec>(value.clone()) else {
+                continue;
+            };
             let req = match &spec {
                 HeaderCheckSpec::Full(c) => c.req.clone().or(step.req.clone()),
                 HeaderCheckSpec::Equals(_) => step.req.clone(),
@@ -66,7 +83,12 @@ impl Runner<'_> {
             let mut captures = Vec::new();
             for a in headers::eval(&delivered.msg, name, &spec, &self.vars, &mut captures) {
                 let req = a.req.clone().or(req.clone());
-                self.push(path, req.as_deref(), seq, Observed::new(a.what, a.ok, a.expected, a.actual));
+                self.push(
+                    path,
+                    req.as_deref(),
+                    seq,
+                    Observed::new(a.what, a.ok, a.expected, a.actual),
+                );
             }
             for (var, value) in captures {
                 self.vars.set(&var, value);
@@ -75,7 +97,11 @@ impl Runner<'_> {
         if let Some(empty) = step.body_empty {
             let is_empty = delivered.msg.body.is_empty();
             let observed = Observed::new(
-                if empty { "body is empty" } else { "body is present" },
+                if empty {
+                    "body is empty"
+                } else {
+                    "body is present"
+                },
                 is_empty == empty,
                 if empty { "no body" } else { "a body" },
                 format!("{} bytes", delivered.msg.body.len()),
@@ -84,7 +110,8 @@ impl Runner<'_> {
         }
         self.xml_checks(step, path, &delivered);
         if let Some(name) = &step.snapshot {
-            self.snapshots.push((path.to_string(), name.clone(), delivered.clone()));
+            self.snapshots
+                .push((path.to_string(), name.clone(), delivered.clone()));
         }
         if let Some(label) = &step.label {
             self.received.insert(label.clone(), delivered);
@@ -106,7 +133,12 @@ impl Runner<'_> {
         let mut root = match xml::parse(&delivered.msg.body) {
             Ok(root) => root,
             Err(e) => {
-                let observed = Observed::new("body is well-formed XML", false, "an XML document", e.to_string());
+                let observed = Observed::new(
+                    "body is well-formed XML",
+                    false,
+                    "an XML document",
+                    e.to_string(),
+                );
                 self.push(path, first_req.as_deref(), seq, observed);
                 return;
             }
@@ -118,7 +150,17 @@ impl Runner<'_> {
             let selected = match xpath::select(&root, &check.path, &namespaces) {
                 Ok(selected) => selected,
                 Err(e) => {
-                    self.push(path, req, seq, Observed::new(format!("xml {}", check.path), false, "a valid path", e.to_string()));
+                    self.push(
+                        path,
+                        req,
+                        seq,
+                        Observed::new(
+                            format!("xml {}", check.path),
+                            false,
+                            "a valid path",
+                            e.to_string(),
+                        ),
+                    );
                     continue;
                 }
             };
@@ -137,18 +179,47 @@ impl Runner<'_> {
             if let Some(expected) = &check.equals {
                 let expected = self.vars.substitute(expected).unwrap_or_else(|e| e);
                 let ok = first.as_deref() == Some(expected.as_str());
-                self.push(path, req, seq, Observed::new(format!("xml {} equals", check.path), ok, expected, shown.clone()));
+                self.push(
+                    path,
+                    req,
+                    seq,
+                    Observed::new(
+                        format!("xml {} equals", check.path),
+                        ok,
+                        expected,
+                        shown.clone(),
+                    ),
+                );
             }
             if let Some(options) = &check.one_of {
-                let options: Vec<String> =
-                    options.iter().map(|o| self.vars.substitute(o).unwrap_or_else(|e| e)).collect();
+                let options: Vec<String> = options
+                    .iter()
+                    .map(|o| self.vars.substitute(o).unwrap_or_else(|e| e))
+                    .collect();
                 let ok = !texts.is_empty() && texts.iter().all(|t| options.contains(t));
-                let observed = Observed::new(format!("xml {} one of", check.path), ok, options.join(" | "), texts.join(", "));
+                let observed = Observed::new(
+                    format!("xml {} one of", check.path),
+                    ok,
+                    options.join(" | "),
+                    texts.join(", "),
+                );
                 self.push(path, req, seq, observed);
             }
             if let Some(pattern) = &check.matches {
-                let ok = first.as_deref().is_some_and(|t| regex::Regex::new(pattern).is_ok_and(|re| re.is_match(t)));
-                self.push(path, req, seq, Observed::new(format!("xml {} matches", check.path), ok, format!("/{pattern}/"), shown.clone()));
+                let ok = first
+                    .as_deref()
+                    .is_some_and(|t| regex::Regex::new(pattern).is_ok_and(|re| re.is_match(t)));
+                self.push(
+                    path,
+                    req,
+                    seq,
+                    Observed::new(
+                        format!("xml {} matches", check.path),
+                        ok,
+                        format!("/{pattern}/"),
+                        shown.clone(),
+                    ),
+                );
             }
             if let (Some(var), Some(value)) = (&check.capture, &first) {
                 self.vars.set(var, value.clone());
@@ -175,7 +246,12 @@ impl Runner<'_> {
                     observed.diff = diff;
                     self.push(path, req, seq, observed);
                 }
-                Err(e) => self.push(path, req, seq, Observed::new("expected document loads", false, eq.file.clone(), e)),
+                Err(e) => self.push(
+                    path,
+                    req,
+                    seq,
+                    Observed::new("expected document loads", false, eq.file.clone(), e),
+                ),
             }
         }
     }
@@ -185,13 +261,18 @@ impl Runner<'_> {
     /// the snapshot messages in step order, whatever order they arrived in.
     pub(super) fn finish_snapshots(&mut self) {
         let mut normaliser = std::mem::take(&mut self.normaliser);
-        for entry in self.trace.entries.iter().filter(|e| e.direction != crate::net::Direction::Received) {
+        for entry in self
+            .trace
+            .entries
+            .iter()
+            .filter(|e| e.direction != crate::net::Direction::Received)
+        {
             if let Ok(msg) = crate::sip::SipMessage::parse(entry.text.as_bytes()) {
                 normaliser.message(&msg);
             }
         }
         let mut taken = std::mem::take(&mut self.snapshots);
-        taken.sort_by(|a, b| step_order(&a.0).cmp(&step_order(&b.0)));
+        taken.sort_by_key(|a| step_order(&a.0));
         for (path, name, delivered) in taken {
             let content = normaliser.message(&delivered.msg);
             self.snapshot_check(&path, &name, &delivered, content);
@@ -204,7 +285,9 @@ impl Runner<'_> {
         let compared = if self.settings.compare_snapshots {
             snapshot::compare(&dir, &file, &content)
         } else {
-            SnapshotOutcome::Missing("not compared: the reference server runs with fault switches".into())
+            SnapshotOutcome::Missing(
+                "not compared: the reference server runs with fault switches".into(),
+            )
         };
         let (outcome, actual, diff) = match compared {
             SnapshotOutcome::Matches => (Outcome::Pass, "matches".to_string(), None),
@@ -226,12 +309,18 @@ impl Runner<'_> {
 
     /// RFC 3261 §12.2.1.1 and RFC 6665 rules for a request the SUT sent in one of our dialogs.
     fn dialog_checks(&mut self, path: &str, delivered: &Delivered, dialog: &str) {
-        let Some(state) = self.dialogs.get(dialog) else { return };
+        let Some(state) = self.dialogs.get(dialog) else {
+            return;
+        };
         let seq = delivered.seq;
         let msg = &delivered.msg;
         let sut_routes = state.dialog.sut_route_set.clone();
         let ue = state.ue.clone();
-        let ue_contact = self.vars.get(&format!("{ue}.contact")).unwrap_or_default().to_string();
+        let ue_contact = self
+            .vars
+            .get(&format!("{ue}.contact"))
+            .unwrap_or_default()
+            .to_string();
         let event = state.event.clone();
         let previous_cseq = state.dialog.remote_cseq;
 
@@ -239,7 +328,11 @@ impl Runner<'_> {
         let expected_node = match sut_routes.first() {
             Some(first) => {
                 let addr = uri_socket_addr(&uri_of(first));
-                self.nodes.iter().find(|(_, n)| Some(n.addr) == addr).map(|(name, _)| name.clone()).unwrap_or_default()
+                self.nodes
+                    .iter()
+                    .find(|(_, n)| Some(n.addr) == addr)
+                    .map(|(name, _)| name.clone())
+                    .unwrap_or_default()
             }
             None => ue.clone(),
         };
@@ -252,12 +345,21 @@ impl Runner<'_> {
         self.push(path, Some("rfc3261-loose-route-send"), seq, arrival);
 
         let routes = msg.header_values("Route");
-        let route_check =
-            Observed::new("Route headers are the route set in order", routes == sut_routes, sut_routes.join(", "), routes.join(", "));
+        let route_check = Observed::new(
+            "Route headers are the route set in order",
+            routes == sut_routes,
+            sut_routes.join(", "),
+            routes.join(", "),
+        );
         self.push(path, Some("rfc3261-route-set-use"), seq, route_check);
 
         let uri = msg.request_uri().unwrap_or_default().to_string();
-        let target = Observed::new("Request-URI is the remote target (our Contact)", uri == ue_contact, ue_contact, uri);
+        let target = Observed::new(
+            "Request-URI is the remote target (our Contact)",
+            uri == ue_contact,
+            ue_contact,
+            uri,
+        );
         self.push(path, Some("rfc3261-route-set-use"), seq, target);
 
         if let Some((number, _)) = msg.cseq() {
@@ -278,8 +380,18 @@ impl Runner<'_> {
         if msg.method().as_deref() == Some("NOTIFY") {
             if let Some(expected) = event {
                 let actual = msg.event();
-                let ok = actual.as_ref().is_some_and(|a| a.package == expected.package && a.id == expected.id);
-                let show = |e: &crate::sip::Event| format!("{}{}", e.package, e.id.as_ref().map(|i| format!(";id={i}")).unwrap_or_default());
+                let ok = actual
+                    .as_ref()
+                    .is_some_and(|a| a.package == expected.package && a.id == expected.id);
+                let show = |e: &crate::sip::Event| {
+                    format!(
+                        "{}{}",
+                        e.package,
+                        e.id.as_ref()
+                            .map(|i| format!(";id={i}"))
+                            .unwrap_or_default()
+                    )
+                };
                 let observed = Observed::new(
                     "Event matches the SUBSCRIBE's package and id",
                     ok,
@@ -309,7 +421,12 @@ impl Runner<'_> {
                             format!("≤ {previous}"),
                             now.to_string(),
                         );
-                        self.push(path, Some("rfc6665-notify-expires-not-longer"), seq, observed);
+                        self.push(
+                            path,
+                            Some("rfc6665-notify-expires-not-longer"),
+                            seq,
+                            observed,
+                        );
                     }
                 }
             }

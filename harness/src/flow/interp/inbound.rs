@@ -18,7 +18,11 @@ impl Runner<'_> {
         if now >= deadline {
             return false;
         }
-        let timer = self.pending.iter().filter_map(|p| p.tx.next_deadline()).min();
+        let timer = self
+            .pending
+            .iter()
+            .filter_map(|p| p.tx.next_deadline())
+            .min();
         let wake = timer.map_or(deadline, |t| t.min(deadline));
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(wake));
         tokio::select! {
@@ -42,14 +46,24 @@ impl Runner<'_> {
             }
         }
         for (node, bytes) in resend {
-            self.transmit(&node, self.settings.sut_addr, &bytes, Some("retransmission (timer E)".into())).await;
+            self.transmit(
+                &node,
+                self.settings.sut_addr,
+                &bytes,
+                Some("retransmission (timer E)".into()),
+            )
+            .await;
         }
     }
 
     /// Handles one datagram.
     async fn process(&mut self, inbound: Inbound) {
         let from = (self.sut_label(inbound.from), inbound.from.to_string());
-        let to_addr = self.nodes.get(&inbound.node).map(|n| n.addr.to_string()).unwrap_or_default();
+        let to_addr = self
+            .nodes
+            .get(&inbound.node)
+            .map(|n| n.addr.to_string())
+            .unwrap_or_default();
         let msg = match SipMessage::parse(&inbound.bytes) {
             Ok(msg) => msg,
             Err(e) => {
@@ -86,7 +100,10 @@ impl Runner<'_> {
         if addr == self.settings.sut_addr {
             self.sut_name.clone()
         } else {
-            self.nodes.values().find(|n| n.addr == addr).map_or_else(|| self.sut_name.clone(), |n| n.name.clone())
+            self.nodes
+                .values()
+                .find(|n| n.addr == addr)
+                .map_or_else(|| self.sut_name.clone(), |n| n.name.clone())
         }
     }
 
@@ -106,13 +123,20 @@ impl Runner<'_> {
 
     fn process_response(&mut self, msg: SipMessage, inbound: Inbound, seq: usize) {
         let Some(index) = self.pending.iter().position(|p| p.tx.matches(&msg)) else {
-            self.trace.annotate(seq, "stray response: no transaction of ours matches its branch");
+            self.trace.annotate(
+                seq,
+                "stray response: no transaction of ours matches its branch",
+            );
             return;
         };
         let pending = &mut self.pending[index];
         match pending.tx.on_response(&msg) {
-            ResponseDisposition::Provisional => self.trace.annotate(seq, "provisional response, absorbed"),
-            ResponseDisposition::Duplicate => self.trace.annotate(seq, "retransmitted final response, absorbed"),
+            ResponseDisposition::Provisional => {
+                self.trace.annotate(seq, "provisional response, absorbed")
+            }
+            ResponseDisposition::Duplicate => self
+                .trace
+                .annotate(seq, "retransmitted final response, absorbed"),
             ResponseDisposition::Final => {
                 let label = pending.label.clone();
                 if let Some(name) = pending.dialog.clone() {
@@ -134,11 +158,22 @@ impl Runner<'_> {
     }
 
     async fn process_request(&mut self, msg: SipMessage, inbound: Inbound, seq: usize) {
-        let event = self.server_tx.entry(inbound.node.clone()).or_default().on_request(&msg);
+        let event = self
+            .server_tx
+            .entry(inbound.node.clone())
+            .or_default()
+            .on_request(&msg);
         match event {
             ServerEvent::Resend(response) => {
-                self.trace.annotate(seq, "retransmission; our response sent again");
-                self.transmit(&inbound.node, inbound.from, &response, Some("response resent".into())).await;
+                self.trace
+                    .annotate(seq, "retransmission; our response sent again");
+                self.transmit(
+                    &inbound.node,
+                    inbound.from,
+                    &response,
+                    Some("response resent".into()),
+                )
+                .await;
                 return;
             }
             ServerEvent::Absorbed => {
@@ -147,7 +182,11 @@ impl Runner<'_> {
             }
             ServerEvent::New => {}
         }
-        let dialog = self.dialogs.iter().find(|(_, s)| s.dialog.owns_request(&msg)).map(|(name, _)| name.clone());
+        let dialog = self
+            .dialogs
+            .iter()
+            .find(|(_, s)| s.dialog.owns_request(&msg))
+            .map(|(name, _)| name.clone());
         if let Some(name) = &dialog {
             if let Some(state) = self.dialogs.get_mut(name) {
                 if state.dialog.remote_tag.is_none() {
@@ -156,7 +195,13 @@ impl Runner<'_> {
                 }
             }
         }
-        self.ready.push(Delivered { msg, node: inbound.node, from: inbound.from, seq, kind: Delivery::Request(dialog) });
+        self.ready.push(Delivered {
+            msg,
+            node: inbound.node,
+            from: inbound.from,
+            seq,
+            kind: Delivery::Request(dialog),
+        });
     }
 
     /// Removes and returns the first ready message an expect step selects.
@@ -183,7 +228,9 @@ impl Runner<'_> {
 /// Whether a ready message is the one an expect step waits for.
 fn selects(step: &Step, delivered: &Delivered) -> bool {
     match &delivered.kind {
-        Delivery::Response(label) => step.expects_response() && step.of.as_deref() == Some(label.as_str()),
+        Delivery::Response(label) => {
+            step.expects_response() && step.of.as_deref() == Some(label.as_str())
+        }
         Delivery::Request(dialog) => {
             !step.expects_response()
                 && delivered.msg.method().as_deref() == step.expect.as_deref()

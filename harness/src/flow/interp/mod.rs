@@ -183,7 +183,11 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
 }
 
 impl<'a> Runner<'a> {
-    async fn start(loaded: &'a LoadedFlow, settings: &'a RunSettings, started: Instant) -> Result<Runner<'a>, String> {
+    async fn start(
+        loaded: &'a LoadedFlow,
+        settings: &'a RunSettings,
+        started: Instant,
+    ) -> Result<Runner<'a>, String> {
         let (tx, inbox) = mpsc::channel(1024);
         let dropped = Arc::new(AtomicUsize::new(0));
         let mut nodes = HashMap::new();
@@ -209,8 +213,16 @@ impl<'a> Runner<'a> {
                 .await
                 .map_err(|e| format!("cannot bind a loopback socket for {name}: {e}"))?;
             let user = role.user.clone().unwrap_or_default();
-            let aor = if user.is_empty() { format!("sip:{domain}") } else { format!("sip:{user}@{domain}") };
-            let contact = if user.is_empty() { format!("sip:{}", node.addr) } else { format!("sip:{user}@{}", node.addr) };
+            let aor = if user.is_empty() {
+                format!("sip:{domain}")
+            } else {
+                format!("sip:{user}@{domain}")
+            };
+            let contact = if user.is_empty() {
+                format!("sip:{}", node.addr)
+            } else {
+                format!("sip:{user}@{}", node.addr)
+            };
             vars.set(&format!("{name}.user"), user);
             vars.set(&format!("{name}.aor"), aor);
             vars.set(&format!("{name}.contact"), contact);
@@ -281,19 +293,31 @@ impl<'a> Runner<'a> {
     }
 
     fn timeout_of(&self, step: &Step) -> Duration {
-        let base = step.timeout.map(Duration::from_secs_f64).unwrap_or(self.settings.step_timeout);
+        let base = step
+            .timeout
+            .map(Duration::from_secs_f64)
+            .unwrap_or(self.settings.step_timeout);
         base.mul_f64(self.settings.timeout_scale.max(0.01))
     }
 
     /// Waits for every step of `group` (expect steps) to match a message, in any order when
     /// `any_order`. Missing messages fail the step's requirement (or are skipped if optional).
     async fn expect_group(&mut self, group: &[&Step], prefix: &str, numbered: bool) {
-        let deadline = Instant::now() + group.iter().map(|s| self.timeout_of(s)).max().unwrap_or_default();
+        let deadline = Instant::now()
+            + group
+                .iter()
+                .map(|s| self.timeout_of(s))
+                .max()
+                .unwrap_or_default();
         let mut matched = vec![false; group.len()];
         for (i, step) in group.iter().enumerate() {
             if let Some(of) = step.of.as_ref().filter(|of| self.skipped.contains(*of)) {
                 matched[i] = true;
-                let path = if numbered { format!("{prefix}{}", i + 1) } else { prefix.to_string() };
+                let path = if numbered {
+                    format!("{prefix}{}", i + 1)
+                } else {
+                    prefix.to_string()
+                };
                 self.record_skip(step, &path, format!("{of} was not sent"));
             }
         }
@@ -304,7 +328,11 @@ impl<'a> Runner<'a> {
                 }
                 if let Some(delivered) = self.take(step) {
                     matched[i] = true;
-                    let path = if numbered { format!("{prefix}{}", i + 1) } else { prefix.to_string() };
+                    let path = if numbered {
+                        format!("{prefix}{}", i + 1)
+                    } else {
+                        prefix.to_string()
+                    };
                     self.evaluate(step, &path, delivered);
                 }
             }
@@ -317,7 +345,11 @@ impl<'a> Runner<'a> {
         }
         for (i, step) in group.iter().enumerate() {
             if !matched[i] {
-                let path = if numbered { format!("{prefix}{}", i + 1) } else { prefix.to_string() };
+                let path = if numbered {
+                    format!("{prefix}{}", i + 1)
+                } else {
+                    prefix.to_string()
+                };
                 self.record_missing(step, &path);
             }
         }
@@ -329,7 +361,9 @@ impl<'a> Runner<'a> {
         let deadline = Instant::now() + self.timeout_of(step);
         loop {
             for (i, branch) in branches.iter().enumerate() {
-                let Some(first) = branch.steps.first() else { continue };
+                let Some(first) = branch.steps.first() else {
+                    continue;
+                };
                 if let Some(delivered) = self.take_for_branch(first) {
                     self.branches.push(format!("{path}: {}", branch.name));
                     if branch.grade == Grade::NonStrict {
@@ -383,7 +417,10 @@ impl<'a> Runner<'a> {
     fn record_missing(&mut self, step: &Step, path: &str) {
         let waited = self.timeout_of(step);
         let req = if step.expects_response() {
-            step.status.as_ref().and_then(|s| s.req()).or(step.req.as_deref())
+            step.status
+                .as_ref()
+                .and_then(|s| s.req())
+                .or(step.req.as_deref())
         } else {
             step.req.as_deref()
         };
@@ -393,10 +430,17 @@ impl<'a> Runner<'a> {
             step: path.to_string(),
             check: format!("{} arrives", step.describe()),
             requirement,
-            outcome: if optional { Outcome::Skipped } else { Outcome::Fail },
+            outcome: if optional {
+                Outcome::Skipped
+            } else {
+                Outcome::Fail
+            },
             expected: format!("the message within {:.1} s", waited.as_secs_f64()),
             actual: if optional {
-                format!("optional message did not arrive; {}", self.unmatched_summary())
+                format!(
+                    "optional message did not arrive; {}",
+                    self.unmatched_summary()
+                )
             } else {
                 self.unmatched_summary()
             },
@@ -409,7 +453,11 @@ impl<'a> Runner<'a> {
         if self.ready.is_empty() {
             "nothing arrived".to_string()
         } else {
-            let list: Vec<String> = self.ready.iter().map(|d| format!("#{} {}", d.seq, d.msg.summary())).collect();
+            let list: Vec<String> = self
+                .ready
+                .iter()
+                .map(|d| format!("#{} {}", d.seq, d.msg.summary()))
+                .collect();
             format!("unmatched: {}", list.join("; "))
         }
     }
@@ -418,7 +466,10 @@ impl<'a> Runner<'a> {
     fn requirement(&self, key: Option<&str>) -> RequirementRef {
         let key = key.unwrap_or("harness-unnamed");
         match self.loaded.flow.requirements.get(key) {
-            Some(requirement) => RequirementRef { key: key.to_string(), requirement: requirement.clone() },
+            Some(requirement) => RequirementRef {
+                key: key.to_string(),
+                requirement: requirement.clone(),
+            },
             None => RequirementRef {
                 key: key.to_string(),
                 requirement: crate::flow::model::Requirement {

@@ -20,17 +20,31 @@ impl Runner<'_> {
     /// Substitutes variables; one an earlier failed step did not capture makes the step a
     /// dependency skip.
     fn var(&self, text: &str) -> Result<String, StepError> {
-        self.vars.substitute(text).map_err(|e| StepError::Dependency(format!("{e}: the step that captures it did not")))
+        self.vars
+            .substitute(text)
+            .map_err(|e| StepError::Dependency(format!("{e}: the step that captures it did not")))
     }
 
     fn hop(&self, name: &str) -> Result<Hop, String> {
-        let role = self.loaded.flow.roles.get(name).ok_or_else(|| format!("no role {name}"))?;
-        let node = self.nodes.get(name).ok_or_else(|| format!("no node {name}"))?;
+        let role = self
+            .loaded
+            .flow
+            .roles
+            .get(name)
+            .ok_or_else(|| format!("no role {name}"))?;
+        let node = self
+            .nodes
+            .get(name)
+            .ok_or_else(|| format!("no node {name}"))?;
         Ok(Hop {
             name: name.to_string(),
             kind: role.kind,
             addr: node.addr,
-            domain: self.vars.get(&format!("{name}.domain")).unwrap_or_default().to_string(),
+            domain: self
+                .vars
+                .get(&format!("{name}.domain"))
+                .unwrap_or_default()
+                .to_string(),
             record_route: role.record_route.unwrap_or(role.kind != RoleKind::ICscf),
         })
     }
@@ -39,51 +53,100 @@ impl Runner<'_> {
     pub(super) async fn send_request(&mut self, step: &Step) -> Result<(), StepError> {
         let ue = step.from.clone().unwrap_or_default();
         let method = step.send.clone().unwrap_or_default();
-        let label = step.label.clone().unwrap_or_else(|| format!("{method}-{}", ids::token()));
-        let ue_addr = self.nodes.get(&ue).map(|n| n.addr).ok_or_else(|| format!("no node {ue}"))?;
+        let label = step
+            .label
+            .clone()
+            .unwrap_or_else(|| format!("{method}-{}", ids::token()));
+        let ue_addr = self
+            .nodes
+            .get(&ue)
+            .map(|n| n.addr)
+            .ok_or_else(|| format!("no node {ue}"))?;
 
         let aor = self.var(&format!("${{{ue}.aor}}"))?;
         let contact = self.var(&format!("${{{ue}.contact}}"))?;
-        let in_dialog = step.dialog.as_ref().and_then(|d| self.dialogs.get(d)).is_some_and(|s| s.dialog.remote_tag.is_some());
+        let in_dialog = step
+            .dialog
+            .as_ref()
+            .and_then(|d| self.dialogs.get(d))
+            .is_some_and(|s| s.dialog.remote_tag.is_some());
 
         if !in_dialog && step.uri.is_none() {
             let name = step.dialog.clone().unwrap_or_default();
-            return Err(StepError::Dependency(format!("dialog {name} was never established")));
+            return Err(StepError::Dependency(format!(
+                "dialog {name} was never established"
+            )));
         }
-        let mut request = OutRequest { method: method.clone(), uri: String::new(), headers: Vec::new(), body: Vec::new() };
-        request.headers.push(("Via".into(), format!("SIP/2.0/UDP {ue_addr};branch={}", ids::branch())));
+        let mut request = OutRequest {
+            method: method.clone(),
+            uri: String::new(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        request.headers.push((
+            "Via".into(),
+            format!("SIP/2.0/UDP {ue_addr};branch={}", ids::branch()),
+        ));
         request.headers.push(("Max-Forwards".into(), "70".into()));
         let path: Vec<String>;
         let initial = !in_dialog;
         if in_dialog {
             let name = step.dialog.clone().unwrap_or_default();
-            let state = self.dialogs.get_mut(&name).ok_or_else(|| "dialog vanished".to_string())?;
+            let state = self
+                .dialogs
+                .get_mut(&name)
+                .ok_or_else(|| "dialog vanished".to_string())?;
             let cseq = state.dialog.next_cseq();
             state.tracker.on_refresh();
-            request.uri = state.dialog.remote_target.clone().unwrap_or_else(|| state.remote_uri.clone());
+            request.uri = state
+                .dialog
+                .remote_target
+                .clone()
+                .unwrap_or_else(|| state.remote_uri.clone());
             if !state.dialog.route_set.is_empty() {
-                request.headers.push(("Route".into(), state.dialog.route_set.join(", ")));
+                request
+                    .headers
+                    .push(("Route".into(), state.dialog.route_set.join(", ")));
             }
-            request.headers.push(("From".into(), format!("<{aor}>;tag={}", state.dialog.local_tag)));
+            request.headers.push((
+                "From".into(),
+                format!("<{aor}>;tag={}", state.dialog.local_tag),
+            ));
             request.headers.push((
                 "To".into(),
-                format!("<{}>;tag={}", state.remote_uri, state.dialog.remote_tag.clone().unwrap_or_default()),
+                format!(
+                    "<{}>;tag={}",
+                    state.remote_uri,
+                    state.dialog.remote_tag.clone().unwrap_or_default()
+                ),
             ));
-            request.headers.push(("Call-ID".into(), state.dialog.call_id.clone()));
-            request.headers.push(("CSeq".into(), format!("{cseq} {method}")));
+            request
+                .headers
+                .push(("Call-ID".into(), state.dialog.call_id.clone()));
+            request
+                .headers
+                .push(("CSeq".into(), format!("{cseq} {method}")));
             let routes = state.dialog.route_set.clone();
             // In a dialog the request visits the emulated proxies its route set names, in order.
             path = routes
                 .iter()
                 .filter_map(|r| {
                     let addr = uri_socket_addr(&uri_of(r));
-                    self.nodes.iter().find(|(_, n)| Some(n.addr) == addr).map(|(name, _)| name.clone())
+                    self.nodes
+                        .iter()
+                        .find(|(_, n)| Some(n.addr) == addr)
+                        .map(|(name, _)| name.clone())
                 })
                 .collect();
         } else {
             let uri = self.var(step.uri.as_deref().unwrap_or_default())?;
             request.uri = uri.clone();
-            let role = self.loaded.flow.roles.get(&ue).ok_or_else(|| "no UE role".to_string())?;
+            let role = self
+                .loaded
+                .flow
+                .roles
+                .get(&ue)
+                .ok_or_else(|| "no UE role".to_string())?;
             path = role.path.clone();
             // The UE's initial route: its P-CSCF and the S-CSCF learned as Service-Route.
             let mut route = Vec::new();
@@ -97,19 +160,29 @@ impl Runner<'_> {
             if !route.is_empty() {
                 request.headers.push(("Route".into(), route.join(", ")));
             }
-            request.headers.push(("From".into(), format!("<{aor}>;tag={}", ids::token())));
+            request
+                .headers
+                .push(("From".into(), format!("<{aor}>;tag={}", ids::token())));
             request.headers.push(("To".into(), format!("<{uri}>")));
-            request.headers.push(("Call-ID".into(), format!("{}@{}", ids::token(), ue_addr.ip())));
+            request.headers.push((
+                "Call-ID".into(),
+                format!("{}@{}", ids::token(), ue_addr.ip()),
+            ));
             request.headers.push(("CSeq".into(), format!("1 {method}")));
         }
-        request.headers.push(("Contact".into(), format!("<{contact}>")));
+        request
+            .headers
+            .push(("Contact".into(), format!("<{contact}>")));
         for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
             let text = self.var(&scalar_text(value).unwrap_or_default())?;
             request.set(name, text);
         }
         if let Some(body) = &step.body {
             let text = match (&body.file, &body.text) {
-                (Some(file), _) => self.loaded.read_fixture(file).map_err(|e| format!("body file {file}: {e}"))?,
+                (Some(file), _) => self
+                    .loaded
+                    .read_fixture(file)
+                    .map_err(|e| format!("body file {file}: {e}"))?,
                 (None, Some(text)) => text.clone(),
                 (None, None) => String::new(),
             };
@@ -141,11 +214,20 @@ impl Runner<'_> {
                 Some(h) => NextHop::Proxy(h),
                 None => NextHop::Sut(&sut_uri),
             };
-            forward(&mut request, &hop, &next, dialog_forming, initial, &icid, &ids::branch());
+            forward(
+                &mut request,
+                &hop,
+                &next,
+                dialog_forming,
+                initial,
+                &icid,
+                &ids::branch(),
+            );
             previous = (name.clone(), hop.addr);
         }
         let bytes = request.to_bytes();
-        let sent = SipMessage::parse(&bytes).map_err(|e| format!("the harness built an unreadable {method}: {e}"))?;
+        let sent = SipMessage::parse(&bytes)
+            .map_err(|e| format!("the harness built an unreadable {method}: {e}"))?;
         let branch = sent.top_branch().unwrap_or_default();
 
         if let Some(name) = &step.dialog {
@@ -169,17 +251,33 @@ impl Runner<'_> {
             }
         }
         let node = previous.0.clone();
-        self.transmit(&node, self.settings.sut_addr, &bytes, None).await;
-        let tx = ClientTransaction::new(&branch, &method, bytes, false, self.settings.timers, Instant::now());
-        self.pending.push(Pending { label, tx, node, dialog: step.dialog.clone() });
+        self.transmit(&node, self.settings.sut_addr, &bytes, None)
+            .await;
+        let tx = ClientTransaction::new(
+            &branch,
+            &method,
+            bytes,
+            false,
+            self.settings.timers,
+            Instant::now(),
+        );
+        self.pending.push(Pending {
+            label,
+            tx,
+            node,
+            dialog: step.dialog.clone(),
+        });
         Ok(())
     }
 
     /// Answers a request the SUT sent (labelled by an earlier expect step).
     pub(super) async fn send_reply(&mut self, step: &Step) -> Result<(), StepError> {
         let of = step.of.clone().unwrap_or_default();
-        let delivered =
-            self.received.get(&of).cloned().ok_or_else(|| StepError::Dependency(format!("{of} never arrived")))?;
+        let delivered = self
+            .received
+            .get(&of)
+            .cloned()
+            .ok_or_else(|| StepError::Dependency(format!("{of} never arrived")))?;
         let request = &delivered.msg;
         let code = step.reply.unwrap_or(200);
         let mut builder = MessageBuilder::response(code, reason_phrase(code));
@@ -197,21 +295,42 @@ impl Runner<'_> {
         let bytes = builder.build();
         // RFC 3261 §18.2.2: the response goes to the source of the request (received/rport).
         let dest: SocketAddr = delivered.from;
-        self.server_tx.entry(delivered.node.clone()).or_default().on_response_sent(request, bytes.clone());
+        self.server_tx
+            .entry(delivered.node.clone())
+            .or_default()
+            .on_response_sent(request, bytes.clone());
         self.transmit(&delivered.node, dest, &bytes, None).await;
         Ok(())
     }
 
     /// Puts bytes on the wire from a node's socket and records them.
-    pub(super) async fn transmit(&mut self, node: &str, dest: SocketAddr, bytes: &[u8], note: Option<String>) {
-        let Some(socket) = self.nodes.get(node) else { return };
+    pub(super) async fn transmit(
+        &mut self,
+        node: &str,
+        dest: SocketAddr,
+        bytes: &[u8],
+        note: Option<String>,
+    ) {
+        let Some(socket) = self.nodes.get(node) else {
+            return;
+        };
         let from_addr = socket.addr.to_string();
-        let summary = SipMessage::parse(bytes).map(|m| m.summary()).unwrap_or_else(|_| "(raw)".into());
+        let summary = SipMessage::parse(bytes)
+            .map(|m| m.summary())
+            .unwrap_or_else(|_| "(raw)".into());
         let note = match socket.send_to(bytes, dest).await {
             Ok(()) => note,
             Err(e) => Some(format!("send failed: {e}")),
         };
         let to_name = self.sut_name.clone();
-        self.trace.record(Instant::now(), Direction::Sent, (node, from_addr), (&to_name, dest.to_string()), bytes, summary, note);
+        self.trace.record(
+            Instant::now(),
+            Direction::Sent,
+            (node, from_addr),
+            (&to_name, dest.to_string()),
+            bytes,
+            summary,
+            note,
+        );
     }
 }
