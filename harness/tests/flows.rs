@@ -14,49 +14,114 @@ use presence_harness::runner::{play, settings_for, start_sut};
 use presence_harness::sut::Profile;
 use std::path::{Path, PathBuf};
 
-/// Fault switch → (flow that must catch it, requirement key its failing check must name).
+/// Fault switch → (flow that must catch it, requirement key its failing check must name,
+/// text the failing check's description must contain, to pin the kind of check).
 /// A fault no flow catches is a missing flow: `fault::every-switch-has-a-control` guards that.
-const CONTROLS: &[(&str, &str, &str)] = &[
-    ("no-sip-etag", "A.4.2.1", "rfc3903-etag-in-2xx"),
-    ("reuse-etag", "A.4.2.1", "rfc3903-new-etag"),
-    ("no-expires-in-2xx", "A.4.2.1", "rfc3903-expires-in-2xx"),
-    ("no-expires-in-2xx", "A.3.2.1", "rfc6665-2xx-expires"),
+const CONTROLS: &[(&str, &str, &str, &str)] = &[
+    ("no-sip-etag", "A.4.2.1", "rfc3903-etag-in-2xx", "present"),
+    ("reuse-etag", "A.4.2.1", "rfc3903-new-etag", "differs from"),
+    (
+        "no-expires-in-2xx",
+        "A.4.2.1",
+        "rfc3903-expires-in-2xx",
+        "Expires",
+    ),
+    (
+        "no-expires-in-2xx",
+        "A.3.2.1",
+        "rfc6665-2xx-expires",
+        "Expires",
+    ),
     (
         "subscription-state-without-expires",
         "A.3.2.1",
         "rfc6665-substate-expires",
+        "parameter expires",
     ),
     (
         "subscription-state-without-expires",
         "A.5.2.1",
         "rfc6665-substate-expires",
+        "parameter expires",
     ),
     (
         "notify-ignores-route-set",
         "A.3.2.1",
         "rfc3261-loose-route-send",
+        "arrives at the node",
     ),
     (
         "notify-ignores-route-set",
         "A.3.2.1",
         "rfc3261-route-set-use",
+        "Route headers",
     ),
-    ("wrong-pidf-namespace", "A.3.2.1", "rfc3863-namespace"),
+    (
+        "wrong-pidf-namespace",
+        "A.3.2.1",
+        "rfc3863-namespace",
+        "count",
+    ),
     (
         "no-final-notify",
         "rfc6665-unsubscribe",
         "rfc6665-immediate-notify",
+        "arrives",
     ),
     (
         "accept-stale-etag",
         "rfc3903-412",
         "rfc3903-412-unknown-etag",
+        "status",
     ),
-    ("accept-stale-etag", "A.4.2.1", "rfc3903-412-unknown-etag"),
+    (
+        "accept-stale-etag",
+        "A.4.2.1",
+        "rfc3903-412-unknown-etag",
+        "status",
+    ),
     (
         "stale-notify-after-modify",
         "A.5.2.1",
         "rfc3856-notify-current-state",
+        "equals closed",
+    ),
+    (
+        "stale-notify-after-modify",
+        "A.5.2.1",
+        "rfc3856-notify-current-state",
+        "canonical XML",
+    ),
+    ("no-to-tag", "A.4.2.1", "rfc3261-totag", "matches"),
+    (
+        "notify-cseq-gap",
+        "A.5.2.1",
+        "rfc3261-cseq-increment",
+        "CSeq",
+    ),
+    (
+        "notify-wrong-event-id",
+        "A.3.2.1",
+        "rfc6665-event-match",
+        "Event matches",
+    ),
+    (
+        "notify-expires-grows",
+        "A.5.2.1",
+        "rfc6665-notify-expires-not-longer",
+        "does not grow",
+    ),
+    (
+        "no-subscription-state",
+        "A.3.2.1",
+        "rfc6665-substate-present",
+        "Subscription-State is present",
+    ),
+    (
+        "malformed-notify",
+        "A.3.2.1",
+        "rfc3261-message-syntax",
+        "well-formed SIP",
     ),
 ];
 
@@ -138,35 +203,39 @@ fn flow_trial(loaded: LoadedFlow, profile: Profile, root: PathBuf) -> Trial {
 }
 
 fn control_trial(
-    fault: &'static str,
-    flow_id: &'static str,
-    key: &'static str,
+    control: &'static (&'static str, &'static str, &'static str, &'static str),
     flows: &[LoadedFlow],
     root: PathBuf,
 ) -> Trial {
+    let (fault, flow_id, key, kind) = *control;
     let loaded = flows.iter().find(|f| f.flow.id == flow_id).cloned();
-    Trial::test(format!("fault::{fault}::{flow_id}::{key}"), move || {
-        let loaded = loaded.ok_or_else(|| format!("no flow {flow_id}"))?;
-        let mut profile = Profile::load(&root.join("fixtures/suts/reference.yaml"))?;
-        profile.embedded = Some(presence_harness::sut::profile::Embedded {
-            faults: vec![fault.to_string()],
-        });
-        let outcome = play_one(&loaded, &profile, &root)?;
-        // The flow's verdict is graded by the broken requirement's level: fail for a MUST,
-        // non-strict for a SHOULD.
-        let caught = outcome.checks.iter().find(|c| {
-            c.outcome == Outcome::Fail && c.requirement.key == key && c.verdict() != Verdict::Pass
-        });
-        if caught.is_some_and(|c| outcome.verdict >= c.verdict()) {
-            Ok(())
-        } else {
-            Err(format!(
-                "fault {fault} was not caught by {flow_id} on requirement {key}\n{}",
+    Trial::test(
+        format!("fault::{fault}::{flow_id}::{key}::{kind}"),
+        move || {
+            let loaded = loaded.ok_or_else(|| format!("no flow {flow_id}"))?;
+            let mut profile = Profile::load(&root.join("fixtures/suts/reference.yaml"))?;
+            profile.embedded = Some(presence_harness::sut::profile::Embedded {
+                faults: vec![fault.to_string()],
+            });
+            let outcome = play_one(&loaded, &profile, &root)?;
+            // The flow's verdict is graded by the broken requirement's level: fail for a MUST,
+            // non-strict for a SHOULD.
+            let caught = outcome.checks.iter().find(|c| {
+                c.outcome == Outcome::Fail
+                    && c.requirement.key == key
+                    && c.verdict() != Verdict::Pass
+            });
+            if caught.is_some_and(|c| outcome.verdict >= c.verdict()) {
+                Ok(())
+            } else {
+                Err(format!(
+                "fault {fault} was not caught by {flow_id} on requirement {key} by a check on {kind:?}\n{}",
                 explain(&outcome)
             )
             .into())
-        }
-    })
+            }
+        },
+    )
 }
 
 fn main() {
@@ -179,14 +248,14 @@ fn main() {
                 trials.push(flow_trial(loaded.clone(), profile.clone(), root.clone()));
             }
             if profile.embedded.is_some() {
-                for (fault, flow, key) in CONTROLS {
-                    trials.push(control_trial(fault, flow, key, &flows, root.clone()));
+                for control in CONTROLS {
+                    trials.push(control_trial(control, &flows, root.clone()));
                 }
                 trials.push(Trial::test("fault::every-switch-has-a-control", || {
                     let missing: Vec<&str> = Fault::all()
                         .iter()
                         .map(|f| f.name())
-                        .filter(|n| !CONTROLS.iter().any(|(f, _, _)| f == n))
+                        .filter(|n| !CONTROLS.iter().any(|(f, _, _, _)| f == n))
                         .collect();
                     if missing.is_empty() {
                         Ok(())

@@ -485,20 +485,7 @@ impl Validator<'_> {
         for xml in step.xml.iter().flatten() {
             self.check_requirement_ref(&xml.req)?;
             self.require_req(xml.req.clone(), step, &xml.path)?;
-            let parsed = crate::check::xpath::parse_path(&xml.path).map_err(|e| {
-                self.error(
-                    std::slice::from_ref(&xml.path),
-                    format!("path {}: {e}", xml.path),
-                )
-            })?;
-            for prefix in parsed.prefixes() {
-                if !self.flow().namespaces.contains_key(&prefix) {
-                    return Err(self.error(
-                        std::slice::from_ref(&xml.path),
-                        format!("path {}: prefix {prefix} is not in `namespaces`", xml.path),
-                    ));
-                }
-            }
+            self.check_path(&xml.path)?;
             for text in xml.equals.iter().chain(xml.one_of.iter().flatten()) {
                 self.check_vars(text, scope)?;
             }
@@ -519,6 +506,9 @@ impl Validator<'_> {
                 )
             })?;
             self.check_vars(&text, scope)?;
+            if let Some(path) = &eq.path {
+                self.check_path(path)?;
+            }
         }
         if step.body_empty.is_some() {
             self.require_req(None, step, "body_empty")?;
@@ -650,6 +640,20 @@ impl Validator<'_> {
                 return Err(self.error(
                     &[format!("${{{name}}}")],
                     format!("undefined variable ${{{name}}} (not a role attribute and not captured by an earlier step)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_path(&self, path: &str) -> Result<(), FlowError> {
+        let parsed = crate::check::xpath::parse_path(path)
+            .map_err(|e| self.error(&[path.to_string()], format!("path {path}: {e}")))?;
+        for prefix in parsed.prefixes() {
+            if !self.flow().namespaces.contains_key(&prefix) {
+                return Err(self.error(
+                    &[path.to_string()],
+                    format!("path {path}: prefix {prefix} is not in `namespaces`"),
                 ));
             }
         }

@@ -273,12 +273,16 @@ pub struct XmlCheck {
     pub capture: Option<String>,
 }
 
-/// Compare the body with an expected document after canonicalisation.
+/// Compare the body, or the element a path selects in it, with an expected document after
+/// canonicalisation (namespace URIs not prefixes, attribute order, whitespace, free order).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct XmlEquals {
     /// Expected document (variables are substituted).
     pub file: String,
+    /// Compare only the first element this path selects.
+    #[serde(default)]
+    pub path: Option<String>,
     /// Requirement key.
     #[serde(default)]
     pub req: Option<String>,

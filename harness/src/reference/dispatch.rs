@@ -5,6 +5,7 @@
 use super::shared::{lock, Shared};
 use super::transaction::ServerKey;
 use super::transport::{self, ReplyPath, Transport};
+use super::Fault;
 use super::{esc, notifier, pidf};
 use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
 use std::sync::Arc;
@@ -51,7 +52,7 @@ pub(super) fn response(request: &SipMessage, code: u16, tag: &str) -> MessageBui
         builder.push_header("From", from);
     }
     if let Some(to) = request.header("To") {
-        if request.to_tag().is_some() {
+        if request.to_tag().is_some() || tag.is_empty() {
             builder.push_header("To", to);
         } else {
             builder.push_header("To", format!("{to};tag={tag}"));
@@ -132,6 +133,8 @@ fn handle(
                 .header("Allow-Events", "presence")
                 .header("Accept", pidf::PIDF_MEDIA_TYPE),
         ),
+        // An empty tag makes `response` leave the To header as it came (fault NoToTag).
+        "PUBLISH" if shared.fault(Fault::NoToTag) => esc::handle_publish(shared, request, ""),
         "PUBLISH" => esc::handle_publish(shared, request, &tag),
         "SUBSCRIBE" => notifier::handle_subscribe(shared, request, &tag, transport),
         // No subscription of ours and no INVITE transaction to match (RFC 6665 §4.1.3, RFC 3261 §9.2).

@@ -25,6 +25,18 @@ pub enum Fault {
     AcceptStaleEtag,
     /// The NOTIFY after a modify carries the document from before the modify.
     StaleNotifyAfterModify,
+    /// Responses to PUBLISH carry the To header without a tag.
+    NoToTag,
+    /// NOTIFY CSeq numbers go up by two.
+    NotifyCseqGap,
+    /// NOTIFYs carry an Event `id` the SUBSCRIBE did not have.
+    NotifyWrongEventId,
+    /// Each NOTIFY after the first raises the Subscription-State `expires`.
+    NotifyExpiresGrows,
+    /// NOTIFYs carry no Subscription-State header.
+    NoSubscriptionState,
+    /// NOTIFYs carry a header line without a colon.
+    MalformedNotify,
 }
 
 impl Fault {
@@ -40,6 +52,12 @@ impl Fault {
             Fault::NoFinalNotify,
             Fault::AcceptStaleEtag,
             Fault::StaleNotifyAfterModify,
+            Fault::NoToTag,
+            Fault::NotifyCseqGap,
+            Fault::NotifyWrongEventId,
+            Fault::NotifyExpiresGrows,
+            Fault::NoSubscriptionState,
+            Fault::MalformedNotify,
         ]
     }
 
@@ -55,6 +73,12 @@ impl Fault {
             Fault::NoFinalNotify => "no-final-notify",
             Fault::AcceptStaleEtag => "accept-stale-etag",
             Fault::StaleNotifyAfterModify => "stale-notify-after-modify",
+            Fault::NoToTag => "no-to-tag",
+            Fault::NotifyCseqGap => "notify-cseq-gap",
+            Fault::NotifyWrongEventId => "notify-wrong-event-id",
+            Fault::NotifyExpiresGrows => "notify-expires-grows",
+            Fault::NoSubscriptionState => "no-subscription-state",
+            Fault::MalformedNotify => "malformed-notify",
         }
     }
 
@@ -75,11 +99,19 @@ impl Fault {
             Fault::WrongPidfNamespace => {
                 "composed presence document uses a namespace other than urn:ietf:params:xml:ns:pidf (RFC 3863 §4.1)"
             }
-            Fault::NoFinalNotify => "unsubscribe (Expires: 0) gets 200 but no terminated NOTIFY (RFC 6665 §4.2.1.4, MUST)",
+            Fault::NoFinalNotify => {
+                "unsubscribe (Expires: 0) gets 200 but no NOTIFY (RFC 6665 §4.2.1.2: a NOTIFY MUST follow an accepted refresh; §4.1.2.3: unsubscribing is a refresh with Expires 0)"
+            }
             Fault::AcceptStaleEtag => "unknown or stale SIP-If-Match is accepted with 200 instead of 412 (RFC 3903 §6 step 3, MUST)",
             Fault::StaleNotifyAfterModify => {
                 "NOTIFY after a modify carries the previous document instead of the new state (RFC 3903 §6; RFC 6665 §4.2.2)"
             }
+            Fault::NoToTag => "responses to PUBLISH lack a To tag (RFC 3261 §8.2.6.2, MUST)",
+            Fault::NotifyCseqGap => "NOTIFY CSeq numbers skip one (RFC 3261 §12.2.1.1, MUST: contiguous)",
+            Fault::NotifyWrongEventId => "NOTIFY Event id differs from the SUBSCRIBE's (RFC 6665 §3.2.1, §8.2.1, MUST)",
+            Fault::NotifyExpiresGrows => "later NOTIFYs lengthen the subscription through expires (RFC 6665 §4.2.2, MUST NOT)",
+            Fault::NoSubscriptionState => "NOTIFY without Subscription-State (RFC 6665 §4.2.2, MUST)",
+            Fault::MalformedNotify => "NOTIFY with a header line that has no colon (RFC 3261 §7.3, §25)",
         }
     }
 }
@@ -132,7 +164,7 @@ mod tests {
             assert_eq!(fault.name().parse::<Fault>(), Ok(*fault));
             assert!(!fault.description().is_empty());
         }
-        assert_eq!(Fault::all().len(), 9);
+        assert_eq!(Fault::all().len(), 15);
         let err = "no-such".parse::<Fault>().unwrap_err().to_string();
         assert!(
             err.contains("no-sip-etag") && err.contains("stale-notify-after-modify"),

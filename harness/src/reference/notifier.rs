@@ -317,7 +317,11 @@ struct Prepared {
 
 /// Builds the next NOTIFY of a subscription (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1).
 fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Prepared {
-    sub.cseq += 1;
+    sub.cseq += if shared.fault(Fault::NotifyCseqGap) {
+        2
+    } else {
+        1
+    };
     let branch = format!("z9hG4bK{}", shared.token());
     let local = shared.local_addr(sub.transport);
     let routes: &[String] = if shared.fault(Fault::NotifyIgnoresRouteSet) {
@@ -339,12 +343,19 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
             sub.expires_at.saturating_duration_since(Instant::now()) + Duration::from_millis(500);
         let mut expires = left.as_secs().min(sub.granted);
         if let Some(previous) = sub.last_expires {
-            expires = expires.min(previous);
+            expires = if shared.fault(Fault::NotifyExpiresGrows) {
+                previous + 60
+            } else {
+                expires.min(previous)
+            };
         }
         sub.last_expires = Some(expires);
         format!("active;expires={expires}")
     };
     let event = match &sub.event_id {
+        _ if shared.fault(Fault::NotifyWrongEventId) => {
+            "presence;id=not-the-subscription".to_string()
+        }
         Some(id) => format!("presence;id={id}"),
         None => "presence".to_string(),
     };
@@ -360,14 +371,20 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     for route in routes {
         notify.push_header("Route", route.as_str());
     }
-    let bytes = notify
+    let mut notify = notify
         .header("From", sub.local_uri.as_str())
         .header("To", sub.remote_uri.as_str())
         .header("Call-ID", sub.call_id.as_str())
         .header("CSeq", format!("{} NOTIFY", sub.cseq))
         .header("Contact", shared.contact(sub.transport))
-        .header("Event", event)
-        .header("Subscription-State", state)
+        .header("Event", event);
+    if !shared.fault(Fault::NoSubscriptionState) {
+        notify.push_header("Subscription-State", state);
+    }
+    if shared.fault(Fault::MalformedNotify) {
+        notify.push_header("Broken header line without a colon", "");
+    }
+    let bytes = notify
         .header("Content-Type", PIDF_MEDIA_TYPE)
         .body(pending.body)
         .build();

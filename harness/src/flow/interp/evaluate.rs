@@ -233,20 +233,43 @@ impl Runner<'_> {
                 .map_err(|e| e.to_string())
                 .and_then(|t| self.vars.substitute(&t))
                 .and_then(|t| xml::parse(t.as_bytes()).map_err(|e| e.to_string()));
-            match expected {
-                Ok(mut expected) => {
+            let actual = match &eq.path {
+                None => Some(root.clone()),
+                Some(p) => match xpath::select(&root, p, &namespaces) {
+                    Ok(selected) => selected.into_iter().find_map(|s| match s {
+                        xpath::Selected::Element(e) => Some(e.clone()),
+                        xpath::Selected::Value(_) => None,
+                    }),
+                    Err(_) => None,
+                },
+            };
+            let what = match &eq.path {
+                Some(p) => format!("{p} equals {} (canonical XML)", eq.file),
+                None => format!("body equals {} (canonical XML)", eq.file),
+            };
+            match (expected, actual) {
+                (Ok(mut expected), Some(actual)) => {
                     xml::canonicalize(&mut expected, xml::known_unordered());
-                    let diff = xml::diff(&expected, &root);
+                    let diff = xml::diff(&expected, &actual);
                     let mut observed = Observed::new(
-                        format!("body equals {} (canonical XML)", eq.file),
+                        what,
                         diff.is_none(),
                         expected.to_canonical_string(),
-                        root.to_canonical_string(),
+                        actual.to_canonical_string(),
                     );
                     observed.diff = diff;
                     self.push(path, req, seq, observed);
                 }
-                Err(e) => self.push(
+                (Ok(expected), None) => {
+                    let observed = Observed::new(
+                        what,
+                        false,
+                        expected.to_canonical_string(),
+                        "(nothing selected)",
+                    );
+                    self.push(path, req, seq, observed);
+                }
+                (Err(e), _) => self.push(
                     path,
                     req,
                     seq,
