@@ -71,10 +71,11 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         profile: profile.name.clone(),
         root: root.to_path_buf(),
         domain_map: profile.domains.clone().into_iter().collect(),
-        compare_snapshots: profile
+        skip_snapshots: profile
             .embedded
             .as_ref()
-            .is_none_or(|e| e.faults.is_empty()),
+            .filter(|e| !e.faults.is_empty())
+            .map(|_| "not compared: the reference server runs with fault switches".to_string()),
     }
 }
 

@@ -229,6 +229,31 @@ fn snapshot_body(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Negative control: a message that differs from its committed snapshot fails with a diff.
+    #[test]
+    fn a_changed_message_differs_from_its_snapshot() {
+        let dir =
+            std::env::temp_dir().join(format!("presence-harness-snap-{}", crate::ids::token()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("flow__msg.snap"),
+            "---\nsource: test\n---\nSIP/2.0 200 OK\nExpires: 600\n",
+        )
+        .unwrap();
+        assert_eq!(
+            compare(&dir, "flow__msg", "SIP/2.0 200 OK\nExpires: 600\n"),
+            SnapshotOutcome::Matches
+        );
+        match compare(&dir, "flow__msg", "SIP/2.0 200 OK\nExpires: 60\n") {
+            SnapshotOutcome::Differs(diff) => assert!(
+                diff.contains("-Expires: 600") && diff.contains("+Expires: 60"),
+                "{diff}"
+            ),
+            other => panic!("expected a difference, got {other:?}"),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn placeholders_keep_correlations() {
         let mut n = Normaliser::default();

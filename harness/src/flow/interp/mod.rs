@@ -37,9 +37,9 @@ pub struct RunSettings {
     pub profile: String,
     /// Project root (fixtures, snapshots).
     pub root: PathBuf,
-    /// Whether snapshot checks compare (off for a reference server with fault switches, whose
-    /// messages are broken on purpose).
-    pub compare_snapshots: bool,
+    /// Why snapshot checks are not compared in this run, if they are not (e.g. a reference
+    /// server with fault switches, whose messages are broken on purpose).
+    pub skip_snapshots: Option<String>,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
     pub domain_map: HashMap<String, String>,
 }
