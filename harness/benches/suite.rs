@@ -25,7 +25,7 @@ Contact: <sip:ps@127.0.0.1:5060>\r\n\
 Event: presence\r\n\
 Subscription-State: active;expires=7190\r\n\
 Content-Type: application/pidf+xml\r\n\
-Content-Length: 203\r\n\r\n\
+Content-Length: 171\r\n\r\n\
 <?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:presentity@home2.net\"><tuple id=\"a1\"><status><basic>open</basic></status></tuple></presence>";
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -73,8 +73,8 @@ impl RequirementRef {
     }
 }
 
-/// One evaluated check.
-#[derive(Debug, Clone, Serialize)]
+/// One evaluated check. Serialised with its derived `verdict` beside the outcome.
+#[derive(Debug, Clone)]
 pub struct CheckResult {
     /// Step path, e.g. `4` or `3.2` (1-based; nested steps joined by dots).
     pub step: String,
@@ -89,11 +89,26 @@ pub struct CheckResult {
     /// What was observed.
     pub actual: String,
     /// A line diff of expected against actual, when they are documents.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
     /// Trace sequence number of the message checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<usize>,
+}
+
+impl Serialize for CheckResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("CheckResult", 9)?;
+        out.serialize_field("step", &self.step)?;
+        out.serialize_field("check", &self.check)?;
+        out.serialize_field("requirement", &self.requirement)?;
+        out.serialize_field("outcome", &self.outcome)?;
+        out.serialize_field("verdict", &self.verdict())?;
+        out.serialize_field("expected", &self.expected)?;
+        out.serialize_field("actual", &self.actual)?;
+        out.serialize_field("diff", &self.diff)?;
+        out.serialize_field("message", &self.message)?;
+        out.end()
+    }
 }
 
 impl CheckResult {

@@ -40,12 +40,6 @@ impl Dialog {
         }
     }
 
-    /// True when the response belongs to this dialog's initial or in-dialog requests.
-    pub fn owns_response(&self, response: &SipMessage) -> bool {
-        response.call_id() == Some(self.call_id.as_str())
-            && response.from_tag().as_deref() == Some(self.local_tag.as_str())
-    }
-
     /// True when a request from the SUT belongs to this dialog (Call-ID, To tag = ours, From tag
     /// = theirs once known). A NOTIFY may arrive before the 2xx and create the dialog (RFC 6665 §4.1.2.4).
     pub fn owns_request(&self, request: &SipMessage) -> bool {

@@ -7,6 +7,6 @@ pub mod timers;
 pub mod transaction;
 
 pub use dialog::Dialog;
-pub use subscription::{SubscriberState, SubscriptionTracker};
+pub use subscription::SubscriptionTracker;
 pub use timers::Timers;
 pub use transaction::{ClientEvent, ClientTransaction, ServerEvent, ServerTransactions};

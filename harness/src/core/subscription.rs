@@ -1,53 +1,20 @@
-//! The subscriber's view of one subscription (RFC 6665 §4.1.2), driven by the NOTIFYs received.
+//! The subscriber's view of one subscription (RFC 6665 §4.1.2), driven by the NOTIFYs received
+//! and the refreshes sent.
 
 use crate::sip::SubscriptionState;
 
-/// Subscriber-side state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubscriberState {
-    /// SUBSCRIBE sent, nothing heard yet.
-    Initiated,
-    /// Last NOTIFY said pending.
-    Pending,
-    /// Last NOTIFY said active.
-    Active,
-    /// Last NOTIFY said terminated.
-    Terminated,
-}
-
-/// Tracks state and expiry as NOTIFYs arrive.
-#[derive(Debug, Clone)]
+/// What the subscriber must remember to judge the next NOTIFY.
+#[derive(Debug, Clone, Default)]
 pub struct SubscriptionTracker {
-    /// Current state.
-    pub state: SubscriberState,
-    /// The expires of the most recent active/pending NOTIFY, to detect a lengthening.
+    /// The `expires` of the latest active or pending NOTIFY since the last (re)subscription:
+    /// a later NOTIFY may shorten the subscription but not lengthen it (RFC 6665 §4.2.2).
     pub last_expires: Option<u64>,
-    /// Number of NOTIFYs seen.
-    pub notifies: usize,
-}
-
-impl Default for SubscriptionTracker {
-    fn default() -> Self {
-        SubscriptionTracker {
-            state: SubscriberState::Initiated,
-            last_expires: None,
-            notifies: 0,
-        }
-    }
 }
 
 impl SubscriptionTracker {
-    /// Applies a NOTIFY's Subscription-State. A refresh (we sent a SUBSCRIBE) allows the
-    /// expiry to grow again; otherwise it may only shrink.
+    /// Applies a NOTIFY's Subscription-State.
     pub fn on_notify(&mut self, state: &SubscriptionState) {
-        self.notifies += 1;
-        self.state = match state.state.as_str() {
-            "active" => SubscriberState::Active,
-            "pending" => SubscriberState::Pending,
-            "terminated" => SubscriberState::Terminated,
-            _ => self.state,
-        };
-        if self.state != SubscriberState::Terminated {
+        if state.state != "terminated" {
             self.last_expires = state.expires;
         }
     }

@@ -87,11 +87,6 @@ impl ClientTransaction {
         ResponseDisposition::Final
     }
 
-    /// True once a final response arrived.
-    pub fn is_completed(&self) -> bool {
-        self.completed
-    }
-
     /// When the transaction next needs attention, if ever.
     pub fn next_deadline(&self) -> Option<Instant> {
         if self.completed {

@@ -104,7 +104,7 @@ impl Fault {
             }
             Fault::AcceptStaleEtag => "unknown or stale SIP-If-Match is accepted with 200 instead of 412 (RFC 3903 §6 step 3, MUST)",
             Fault::StaleNotifyAfterModify => {
-                "NOTIFY after a modify carries the previous document instead of the new state (RFC 3903 §6; RFC 6665 §4.2.2)"
+                "NOTIFY after a modify carries the previous document instead of the current state (RFC 3856 §6.7, SHOULD)"
             }
             Fault::NoToTag => "responses to PUBLISH lack a To tag (RFC 3261 §8.2.6.2, MUST)",
             Fault::NotifyCseqGap => "NOTIFY CSeq numbers skip one (RFC 3261 §12.2.1.1, MUST: contiguous)",

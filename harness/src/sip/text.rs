@@ -61,11 +61,6 @@ impl Parameterised {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_deref())
     }
-
-    /// True when parameter `name` is present, with or without a value.
-    pub fn has_param(&self, name: &str) -> bool {
-        self.param(name).is_some()
-    }
 }
 
 /// Splits `value;a=1;b="x;y";c` at semicolons outside quotes and angle brackets.

@@ -89,12 +89,6 @@ pub fn uri_socket_addr(uri: &str) -> Option<SocketAddr> {
     }
 }
 
-/// The user part of a SIP URI, if any.
-pub fn uri_user(uri: &str) -> Option<String> {
-    let parsed = rsip::Uri::try_from(uri).ok()?;
-    parsed.user().map(str::to_string)
-}
-
 /// The URI inside a name-addr value, or the value itself.
 pub fn uri_of(value: &str) -> String {
     NameAddr::parse(value)
@@ -156,11 +150,6 @@ impl SipMessage {
             .collect()
     }
 
-    /// The entity-tag of SIP-ETag or SIP-If-Match.
-    pub fn entity_tag(&self, name: &str) -> Option<String> {
-        self.header(name).map(|v| v.trim().to_string())
-    }
-
     /// `P-Charging-Vector` parameters (`icid-value`, `orig-ioi`, `term-ioi`), with its leading
     /// `icid-value` treated as a parameter.
     pub fn charging_vector(&self) -> Option<Parameterised> {
@@ -214,6 +203,5 @@ Expires: 600\r\n\r\n";
             uri_socket_addr("sip:ue@127.0.0.1:5070;lr"),
             Some("127.0.0.1:5070".parse().unwrap())
         );
-        assert_eq!(uri_user("sip:ue@127.0.0.1:5070").as_deref(), Some("ue"));
     }
 }
