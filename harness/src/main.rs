@@ -83,6 +83,24 @@ fn select(flows: Vec<LoadedFlow>, patterns: &[String]) -> Vec<LoadedFlow> {
         .collect()
 }
 
+/// Prints a check that broke a requirement: the requirement's words, then the diff when the
+/// check compared documents, else expected and actual.
+fn print_failed_check(check: &presence_harness::check::CheckResult) {
+    println!("            step {}: {}", check.step, check.check);
+    println!("              requirement: {}", check.requirement.cite());
+    match &check.diff {
+        Some(diff) => {
+            for line in diff.lines() {
+                println!("              {line}");
+            }
+        }
+        None => {
+            println!("              expected: {}", check.expected);
+            println!("              actual:   {}", check.actual);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli.root.clone().unwrap_or_else(default_root);
@@ -186,9 +204,19 @@ fn run(
     }
     let record = runtime.block_on(run_suite(&profile, &flows, root, |outcome| {
         if !quiet {
-            println!("{:<11} {:<28} {:>7.1} ms  {}", outcome.verdict.name(), outcome.id, outcome.duration_us as f64 / 1000.0, outcome.title);
-            for check in outcome.checks.iter().filter(|c| c.verdict() != Verdict::Pass) {
-                println!("            step {}: {}\n              requirement: {}\n              expected: {}\n              actual:   {}", check.step, check.check, check.requirement.cite(), check.expected, check.actual);
+            println!(
+                "{:<11} {:<28} {:>7.1} ms  {}",
+                outcome.verdict.name(),
+                outcome.id,
+                outcome.duration_us as f64 / 1000.0,
+                outcome.title
+            );
+            for check in outcome
+                .checks
+                .iter()
+                .filter(|c| c.verdict() != Verdict::Pass)
+            {
+                print_failed_check(check);
             }
             if let Some(reason) = &outcome.reason {
                 println!("            {reason}");

@@ -124,7 +124,7 @@ pub async fn run_suite(
 ) -> RunRecord {
     let started_wall = SystemTime::now();
     let started = Instant::now();
-    let run_id = humantime::format_rfc3339_seconds(started_wall)
+    let run_id = humantime::format_rfc3339_millis(started_wall)
         .to_string()
         .replace(':', "-");
     let (outcomes, probe_result) = match start_sut(profile).await {

@@ -2,6 +2,7 @@
 
 use presence_harness::flow::catalogue;
 use presence_harness::flow::loader::load_str;
+use pretty_assertions::assert_eq;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {

@@ -9,6 +9,7 @@ use presence_harness::runner::{play, settings_for};
 use presence_harness::sip::typed::{uri_of, uri_socket_addr};
 use presence_harness::sip::{MessageBuilder, SipMessage};
 use presence_harness::sut::Profile;
+use pretty_assertions::assert_eq;
 use std::path::Path;
 use tokio::net::UdpSocket;
 
