@@ -1,19 +1,24 @@
 //! `presence-harness`: plays the Annex A flows of 3GPP TS 24.141 against a presence server.
 
-use clap::{Parser, Subcommand};
-use presence_harness::check::verdict::Verdict;
+use clap::{Args, Parser, Subcommand};
+use presence_harness::check::verdict::{Gate, Verdict};
+use presence_harness::check::CheckResult;
+use presence_harness::flow::interp::FlowOutcome;
 use presence_harness::flow::{load_dir, LoadedFlow};
-use presence_harness::runner::run_suite;
+use presence_harness::report::RunRecord;
+use presence_harness::runner::{parse_faults, run_suite};
 use presence_harness::sut::Profile;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Exit code when every flow passed the gate.
+/// Exit code when the gate holds.
 const EXIT_PASS: u8 = 0;
-/// Exit code when a flow failed.
+/// Exit code when a flow broke the gate (or a listed deviation went stale).
 const EXIT_FAIL: u8 = 1;
 /// Exit code when the harness could not judge (bad flow, bad arguments, SUT unreachable).
 const EXIT_ERROR: u8 = 2;
+/// Exit code after Ctrl-C (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Parser)]
 #[command(
@@ -34,26 +39,11 @@ struct Cli {
 enum Command {
     /// Play the flows against a SUT and write reports/<run-id>/run.json.
     ///
-    /// Exit status: 0 when no flow failed or errored, 1 when a flow failed, 2 when the harness
-    /// could not judge (bad flow file, bad arguments, SUT unreachable).
-    Run {
-        /// SUT profile (default: fixtures/suts/reference.yaml, the embedded reference server).
-        #[arg(long)]
-        sut: Option<PathBuf>,
-        /// Only flows whose id contains this text (repeatable).
-        #[arg(long = "flow", value_name = "PATTERN")]
-        flows: Vec<String>,
-        /// Turn on a fault switch of the embedded reference server (repeatable; see
-        /// `presence-harness faults`).
-        #[arg(long = "fault", value_name = "NAME")]
-        faults: Vec<String>,
-        /// Where run folders are written.
-        #[arg(long, default_value = "reports")]
-        reports: PathBuf,
-        /// Print only the summary.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    /// Exit status: 0 when the gate holds; 1 when a flow breaks it (a failed check the
+    /// profile does not list as an expected deviation) or a listed deviation no longer occurs;
+    /// 2 when the harness could not judge (bad flow file, bad arguments, SUT unreachable);
+    /// 130 when interrupted (the SUT the harness started is stopped first).
+    Run(RunArgs),
     /// List the flows with their clauses.
     List {
         /// Only flows whose id contains this text (repeatable).
@@ -62,6 +52,29 @@ enum Command {
     },
     /// List the embedded reference server's fault switches.
     Faults,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// SUT profile (default: fixtures/suts/reference.yaml, the embedded reference server).
+    #[arg(long)]
+    sut: Option<PathBuf>,
+    /// Only flows whose id contains this text (repeatable).
+    #[arg(long = "flow", value_name = "PATTERN")]
+    flows: Vec<String>,
+    /// Turn on a fault switch of the embedded reference server (repeatable; see
+    /// `presence-harness faults`).
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<String>,
+    /// What breaks the gate: `must` (a broken MUST) or `strict` (a broken SHOULD too).
+    #[arg(long, value_enum, default_value_t = Gate::Must)]
+    gate: Gate,
+    /// Where run folders are written.
+    #[arg(long, default_value = "reports")]
+    reports: PathBuf,
+    /// Print only the summary.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn default_root() -> PathBuf {
@@ -83,26 +96,9 @@ fn select(flows: Vec<LoadedFlow>, patterns: &[String]) -> Vec<LoadedFlow> {
         .collect()
 }
 
-/// Prints a check that broke a requirement: the requirement's words, then the diff when the
-/// check compared documents, else expected and actual.
-fn print_failed_check(check: &presence_harness::check::CheckResult) {
-    println!("            step {}: {}", check.step, check.check);
-    println!("              requirement: {}", check.requirement.cite());
-    match &check.diff {
-        Some(diff) => {
-            for line in diff.lines() {
-                println!("              {line}");
-            }
-        }
-        None => {
-            println!("              expected: {}", check.expected);
-            println!("              actual:   {}", check.actual);
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    presence_harness::check::snapshot::quiet_insta();
     let root = cli.root.clone().unwrap_or_else(default_root);
     match cli.command {
         Command::Faults => {
@@ -135,58 +131,42 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_PASS)
             }
         },
-        Command::Run {
-            sut,
-            flows,
-            faults,
-            reports,
-            quiet,
-        } => run(&root, sut, &flows, faults, &reports, quiet),
+        Command::Run(args) => match prepare(&root, &args) {
+            Ok((profile, flows)) => run(&root, &args, &profile, &flows),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        },
     }
 }
 
-fn run(
-    root: &Path,
-    sut: Option<PathBuf>,
-    patterns: &[String],
-    faults: Vec<String>,
-    reports: &Path,
-    quiet: bool,
-) -> ExitCode {
-    let profile_path = sut.unwrap_or_else(|| root.join("fixtures/suts/reference.yaml"));
-    let mut profile = match Profile::load(&profile_path) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
-    if !faults.is_empty() {
-        match profile.embedded.as_mut() {
-            Some(embedded) => embedded.faults.extend(faults),
-            None => {
-                eprintln!("error: --fault needs a profile with the embedded reference server");
-                return ExitCode::from(EXIT_ERROR);
-            }
-        }
-        if let Err(e) = presence_harness::runner::parse_faults(
-            &profile.embedded.clone().unwrap_or_default().faults,
-        ) {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
+/// Loads the profile (with `--fault` switches added) and the selected flows.
+fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), String> {
+    let profile_path = args
+        .sut
+        .clone()
+        .unwrap_or_else(|| root.join("fixtures/suts/reference.yaml"));
+    let mut profile = Profile::load(&profile_path)?;
+    if !args.faults.is_empty() {
+        let embedded = profile
+            .embedded
+            .as_mut()
+            .ok_or("--fault needs a profile with the embedded reference server")?;
+        embedded.faults.extend(args.faults.iter().cloned());
+        parse_faults(&embedded.faults)?;
     }
-    let flows = match load_dir(&root.join("flows"), root) {
-        Ok(all) => select(all, patterns),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+    let flows = select(
+        load_dir(&root.join("flows"), root).map_err(|e| e.to_string())?,
+        &args.flows,
+    );
     if flows.is_empty() {
-        eprintln!("error: no flow matches {patterns:?}");
-        return ExitCode::from(EXIT_ERROR);
+        return Err(format!("no flow matches {:?}", args.flows));
     }
+    Ok((profile, flows))
+}
+
+fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -194,7 +174,7 @@ fn run(
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    if !quiet {
+    if !args.quiet {
         println!(
             "presence-harness {} against {} ({} flows)",
             env!("CARGO_PKG_VERSION"),
@@ -202,27 +182,93 @@ fn run(
             flows.len()
         );
     }
-    let record = runtime.block_on(run_suite(&profile, &flows, root, |outcome| {
-        if !quiet {
-            println!(
-                "{:<11} {:<28} {:>7.1} ms  {}",
-                outcome.verdict.name(),
-                outcome.id,
-                outcome.duration_us as f64 / 1000.0,
-                outcome.title
-            );
-            for check in outcome
-                .checks
-                .iter()
-                .filter(|c| c.verdict() != Verdict::Pass)
-            {
-                print_failed_check(check);
-            }
-            if let Some(reason) = &outcome.reason {
-                println!("            {reason}");
-            }
+    let quiet = args.quiet;
+    let record = runtime.block_on(async {
+        tokio::select! {
+            record = run_suite(profile, flows, root, |outcome| if !quiet { print_outcome(outcome) }) => Some(record),
+            // Dropping the suite stops what it started (the SUT's process group is killed).
+            _ = tokio::signal::ctrl_c() => None,
         }
-    }));
+    });
+    let Some(record) = record else {
+        eprintln!("interrupted; the SUT the harness started has been stopped");
+        return ExitCode::from(EXIT_INTERRUPTED);
+    };
+    print_summary(&record, args.gate);
+    match record.write(&root.join(&args.reports)) {
+        Ok(path) => println!("report: {}", path.display()),
+        Err(e) => {
+            eprintln!("error: cannot write the report: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    }
+    if record.has_error() {
+        ExitCode::from(EXIT_ERROR)
+    } else if record.gate_holds(args.gate) {
+        ExitCode::from(EXIT_PASS)
+    } else {
+        ExitCode::from(EXIT_FAIL)
+    }
+}
+
+/// One line per flow, then the checks that broke a requirement.
+fn print_outcome(outcome: &FlowOutcome) {
+    println!(
+        "{:<11} {:<28} {:>7.1} ms  {}",
+        outcome.verdict.name(),
+        outcome.id,
+        outcome.duration_us as f64 / 1000.0,
+        outcome.title
+    );
+    for check in outcome
+        .checks
+        .iter()
+        .filter(|c| c.verdict() != Verdict::Pass)
+    {
+        print_failed_check(check);
+    }
+    if let Some(reason) = &outcome.reason {
+        println!("            {reason}");
+    }
+}
+
+/// Prints a check that broke a requirement: the requirement's words, then the diff when the
+/// check compared documents, else expected and actual.
+fn print_failed_check(check: &CheckResult) {
+    println!("            step {}: {}", check.step, check.check);
+    println!("              requirement: {}", check.requirement.cite());
+    match &check.diff {
+        Some(diff) => diff
+            .lines()
+            .for_each(|line| println!("              {line}")),
+        None => {
+            println!("              expected: {}", check.expected);
+            println!("              actual:   {}", check.actual);
+        }
+    }
+}
+
+/// Verdict counts, the expected deviations seen and gone stale, and what breaks the gate.
+fn print_summary(record: &RunRecord, gate: Gate) {
+    for deviation in &record.deviations.seen {
+        println!(
+            "expected deviation  {} {}: {}",
+            deviation.flow, deviation.requirement, deviation.reason
+        );
+    }
+    for deviation in &record.deviations.stale {
+        println!(
+            "STALE deviation     {} {}: listed but did not occur; remove it from the profile",
+            deviation.flow, deviation.requirement
+        );
+    }
+    for flow in record.breaking(gate) {
+        println!(
+            "breaks the gate     {} ({})",
+            flow.outcome.id,
+            flow.outcome.verdict.name()
+        );
+    }
     let summary: Vec<String> = record
         .summary
         .iter()
@@ -233,16 +279,4 @@ fn run(
         summary.join(", "),
         record.duration_us as f64 / 1000.0
     );
-    match record.write(&root.join(reports)) {
-        Ok(path) => println!("report: {}", path.display()),
-        Err(e) => {
-            eprintln!("error: cannot write the report: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
-    }
-    match record.worst() {
-        Verdict::Error => ExitCode::from(EXIT_ERROR),
-        Verdict::Fail => ExitCode::from(EXIT_FAIL),
-        _ => ExitCode::from(EXIT_PASS),
-    }
 }

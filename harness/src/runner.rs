@@ -1,5 +1,6 @@
-//! Runs a suite: starts the SUT (embedded reference server or an external address), probes
-//! it, plays the selected flows concurrently and gathers the run record.
+//! Runs a suite: starts the SUT (embedded reference server, a process the profile describes,
+//! or an external address), probes it, plays the selected flows concurrently, stops the SUT
+//! and gathers the run record with the profile's expected deviations applied.
 
 use crate::check::verdict::Verdict;
 use crate::core::Timers;
@@ -7,23 +8,29 @@ use crate::flow::interp::{run_flow, FlowOutcome, RunSettings};
 use crate::flow::loader::LoadedFlow;
 use crate::reference::{Fault, ReferenceConfig, ReferenceServer};
 use crate::report::{FlowRecord, RunRecord};
-use crate::sut::{probe::probe, Profile};
+use crate::sut::process::SutProcess;
+use crate::sut::{deviations, probe::probe, Profile};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-/// A started SUT: its address and, for the embedded server, the handle that stops it.
+/// A started SUT: its address and the handle that stops it (embedded server or managed
+/// process); an external SUT the harness did not start has neither.
 pub struct StartedSut {
     /// SIP address (UDP).
     pub addr: std::net::SocketAddr,
     server: Option<ReferenceServer>,
+    process: Option<SutProcess>,
 }
 
 impl StartedSut {
-    /// Stops an embedded server; an external SUT is left alone.
+    /// Stops what the harness started.
     pub async fn stop(self) {
         if let Some(server) = self.server {
             server.stop().await;
+        }
+        if let Some(process) = self.process {
+            process.stop().await;
         }
     }
 }
@@ -36,8 +43,8 @@ pub fn parse_faults(names: &[String]) -> Result<BTreeSet<Fault>, String> {
         .collect()
 }
 
-/// Starts the SUT a profile describes.
-pub async fn start_sut(profile: &Profile) -> Result<StartedSut, String> {
+/// Starts the SUT a profile describes (a managed process is reset, started and probed).
+pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, String> {
     match (&profile.embedded, profile.address) {
         (Some(embedded), _) => {
             let config = ReferenceConfig {
@@ -50,9 +57,23 @@ pub async fn start_sut(profile: &Profile) -> Result<StartedSut, String> {
             Ok(StartedSut {
                 addr: server.udp_addr(),
                 server: Some(server),
+                process: None,
             })
         }
-        (None, Some(addr)) => Ok(StartedSut { addr, server: None }),
+        (None, Some(addr)) => {
+            let process = match &profile.process {
+                Some(spec) => Some(
+                    SutProcess::start(spec, root, addr, Duration::from_millis(profile.t1_ms))
+                        .await?,
+                ),
+                None => None,
+            };
+            Ok(StartedSut {
+                addr,
+                server: None,
+                process,
+            })
+        }
         (None, None) => Err(format!("profile {} names no SUT", profile.name)),
     }
 }
@@ -83,35 +104,44 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
 pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings) -> FlowOutcome {
     let missing = profile.missing_capabilities(&loaded.flow.requires);
     if !missing.is_empty() {
-        return FlowOutcome {
-            id: loaded.flow.id.clone(),
-            title: loaded.flow.title.clone(),
-            verdict: Verdict::Unsupported,
-            reason: Some(format!(
-                "profile {} lacks capabilities: {}",
-                profile.name,
-                missing.join(", ")
-            )),
-            duration_us: 0,
-            branches: Vec::new(),
-            checks: Vec::new(),
-            trace: Vec::new(),
-        };
+        let reason = format!(
+            "profile {} lacks capabilities: {}",
+            profile.name,
+            missing.join(", ")
+        );
+        return FlowOutcome::not_run(loaded, Verdict::Unsupported, reason);
     }
     run_flow(loaded, settings).await
 }
 
-fn error_outcome(loaded: &LoadedFlow, reason: &str) -> FlowOutcome {
-    FlowOutcome {
-        id: loaded.flow.id.clone(),
-        title: loaded.flow.title.clone(),
-        verdict: Verdict::Error,
-        reason: Some(reason.to_string()),
-        duration_us: 0,
-        branches: Vec::new(),
-        checks: Vec::new(),
-        trace: Vec::new(),
+/// Plays every flow concurrently against a SUT that answered the probe.
+async fn play_all(
+    flows: &[LoadedFlow],
+    profile: &Profile,
+    settings: &RunSettings,
+    on_flow: &mut impl FnMut(&FlowOutcome),
+) -> Vec<FlowOutcome> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, loaded) in flows.iter().enumerate() {
+        let (loaded, profile, settings) = (loaded.clone(), profile.clone(), settings.clone());
+        tasks.spawn(async move { (index, play(&loaded, &profile, &settings).await) });
     }
+    let mut slots: Vec<Option<FlowOutcome>> = vec![None; flows.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, outcome)) = joined {
+            on_flow(&outcome);
+            slots[index] = Some(outcome);
+        }
+    }
+    slots
+        .into_iter()
+        .zip(flows)
+        .map(|(o, f)| {
+            o.unwrap_or_else(|| {
+                FlowOutcome::not_run(f, Verdict::Error, "the flow task panicked".into())
+            })
+        })
+        .collect()
 }
 
 /// Runs `flows` against the profile's SUT and returns the record. `on_flow` sees each
@@ -127,50 +157,29 @@ pub async fn run_suite(
     let run_id = humantime::format_rfc3339_millis(started_wall)
         .to_string()
         .replace(':', "-");
-    let (outcomes, probe_result) = match start_sut(profile).await {
-        Err(e) => (
-            flows
-                .iter()
-                .map(|f| error_outcome(f, &e))
-                .collect::<Vec<_>>(),
-            e,
-        ),
+    let all_error = |reason: &str| -> Vec<FlowOutcome> {
+        flows
+            .iter()
+            .map(|f| FlowOutcome::not_run(f, Verdict::Error, reason.to_string()))
+            .collect()
+    };
+    let (outcomes, probe_result) = match start_sut(profile, root).await {
+        Err(e) => (all_error(&e), e),
         Ok(sut) => {
             let settings = settings_for(profile, sut.addr, root);
             let probe_limit = Duration::from_secs_f64(5.0 * profile.timer_scale);
-            let outcomes = match probe(sut.addr, settings.timers.t1, probe_limit).await {
-                Err(e) => (flows.iter().map(|f| error_outcome(f, &e)).collect(), e),
-                Ok(answer) => {
-                    let mut tasks = tokio::task::JoinSet::new();
-                    for (index, loaded) in flows.iter().enumerate() {
-                        let (loaded, profile, settings) =
-                            (loaded.clone(), profile.clone(), settings.clone());
-                        tasks.spawn(
-                            async move { (index, play(&loaded, &profile, &settings).await) },
-                        );
-                    }
-                    let mut slots: Vec<Option<FlowOutcome>> = vec![None; flows.len()];
-                    while let Some(joined) = tasks.join_next().await {
-                        if let Ok((index, outcome)) = joined {
-                            on_flow(&outcome);
-                            slots[index] = Some(outcome);
-                        }
-                    }
-                    let outcomes = slots
-                        .into_iter()
-                        .zip(flows)
-                        .map(|(o, f)| {
-                            o.unwrap_or_else(|| error_outcome(f, "the flow task panicked"))
-                        })
-                        .collect();
-                    (outcomes, answer)
-                }
+            let result = match probe(sut.addr, settings.timers.t1, probe_limit).await {
+                Err(e) => (all_error(&e), e),
+                Ok(answer) => (
+                    play_all(flows, profile, &settings, &mut on_flow).await,
+                    answer,
+                ),
             };
             sut.stop().await;
-            outcomes
+            result
         }
     };
-    let records: Vec<FlowRecord> = flows
+    let mut records: Vec<FlowRecord> = flows
         .iter()
         .zip(outcomes)
         .map(|(loaded, outcome)| FlowRecord {
@@ -184,6 +193,7 @@ pub async fn run_suite(
             outcome,
         })
         .collect();
+    let deviations = deviations::apply(&profile.deviations, &mut records);
     RunRecord {
         schema: crate::report::record::SCHEMA,
         run_id,
@@ -193,6 +203,7 @@ pub async fn run_suite(
         probe: probe_result,
         duration_us: started.elapsed().as_micros() as u64,
         summary: RunRecord::summarise(&records),
+        deviations,
         flows: records,
     }
 }

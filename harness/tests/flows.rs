@@ -154,7 +154,7 @@ fn play_one(loaded: &LoadedFlow, profile: &Profile, root: &Path) -> Result<FlowO
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let sut = start_sut(profile).await?;
+        let sut = start_sut(profile, root).await?;
         let settings = settings_for(profile, sut.addr, root);
         let outcome = play(loaded, profile, &settings).await;
         sut.stop().await;
@@ -240,6 +240,7 @@ fn control_trial(
 
 fn main() {
     let args = Arguments::from_args();
+    presence_harness::check::snapshot::quiet_insta();
     let root = root();
     let mut trials = Vec::new();
     match (load_dir(&root.join("flows"), &root), profile(&root)) {

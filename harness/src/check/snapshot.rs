@@ -153,6 +153,24 @@ impl Normaliser {
     }
 }
 
+/// Keeps insta's console output and its assertion panics out of the harness's own output: a
+/// snapshot result is reported as a check. Call once at start-up, before other threads run;
+/// a user's own `INSTA_OUTPUT` setting is kept.
+pub fn quiet_insta() {
+    if std::env::var_os("INSTA_OUTPUT").is_none() {
+        std::env::set_var("INSTA_OUTPUT", "none");
+    }
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let from_insta = info
+            .location()
+            .is_some_and(|l| l.file().contains("/insta-"));
+        if !from_insta {
+            default_hook(info);
+        }
+    }));
+}
+
 /// Where a flow's snapshots live for one SUT profile.
 pub fn snapshot_dir(root: &std::path::Path, profile: &str) -> PathBuf {
     root.join("fixtures").join("snapshots").join(profile)

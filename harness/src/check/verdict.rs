@@ -92,12 +92,15 @@ pub struct CheckResult {
     pub diff: Option<String>,
     /// Trace sequence number of the message checked.
     pub message: Option<usize>,
+    /// Why the SUT is known to fail this check, when its profile lists it as an expected
+    /// deviation (set after the run).
+    pub deviation: Option<String>,
 }
 
 impl Serialize for CheckResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("CheckResult", 9)?;
+        let mut out = serializer.serialize_struct("CheckResult", 10)?;
         out.serialize_field("step", &self.step)?;
         out.serialize_field("check", &self.check)?;
         out.serialize_field("requirement", &self.requirement)?;
@@ -107,6 +110,7 @@ impl Serialize for CheckResult {
         out.serialize_field("actual", &self.actual)?;
         out.serialize_field("diff", &self.diff)?;
         out.serialize_field("message", &self.message)?;
+        out.serialize_field("deviation", &self.deviation)?;
         out.end()
     }
 }
@@ -122,16 +126,33 @@ impl CheckResult {
     }
 }
 
-/// The verdict of a flow from its checks and the grades of the alternatives it took.
-pub fn flow_verdict(checks: &[CheckResult], non_strict_branch: bool) -> Verdict {
-    let worst = checks
+/// Which verdicts break the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Gate {
+    /// A broken MUST (fail) or a harness error breaks it.
+    #[default]
+    Must,
+    /// A broken SHOULD (non-strict) breaks it too.
+    Strict,
+}
+
+impl CheckResult {
+    /// True when this check breaks the gate: it failed at a level the gate counts and the
+    /// profile does not list it as an expected deviation.
+    pub fn breaks(&self, gate: Gate) -> bool {
+        let counted = match gate {
+            Gate::Must => self.verdict() == Verdict::Fail,
+            Gate::Strict => matches!(self.verdict(), Verdict::Fail | Verdict::NonStrict),
+        };
+        counted && self.deviation.is_none()
+    }
+}
+
+/// The verdict of a flow: the worst its checks give.
+pub fn flow_verdict(checks: &[CheckResult]) -> Verdict {
+    checks
         .iter()
         .map(CheckResult::verdict)
         .max()
-        .unwrap_or(Verdict::Pass);
-    if worst == Verdict::Pass && non_strict_branch {
-        Verdict::NonStrict
-    } else {
-        worst
-    }
+        .unwrap_or(Verdict::Pass)
 }

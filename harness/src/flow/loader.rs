@@ -598,6 +598,20 @@ impl Validator<'_> {
             ));
         }
         self.require_req(None, step, "alternatives")?;
+        let has_non_strict = branches
+            .iter()
+            .any(|b| b.grade == super::model::Grade::NonStrict);
+        let level = step
+            .req
+            .as_ref()
+            .and_then(|k| self.flow().requirements.get(k))
+            .map(|r| r.level);
+        if has_non_strict && level != Some(super::model::Level::Should) {
+            return Err(self.error(
+                &["alternatives:".into()],
+                "alternatives with a non-strict branch need a `req` of level should: taking that branch breaks it".into(),
+            ));
+        }
         let mut after: Option<Scope> = None;
         for branch in branches {
             let Some((first, rest)) = branch.steps.split_first() else {

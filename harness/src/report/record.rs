@@ -1,9 +1,10 @@
 //! `run.json`: schema `presence-harness/run/1`. Every flow with its verdict, checks (each with
 //! its requirement, expected and actual) and every message (raw bytes, time, nodes).
 
-use crate::check::verdict::Verdict;
+use crate::check::verdict::{Gate, Verdict};
 use crate::flow::interp::FlowOutcome;
 use crate::flow::model::Citation;
+use crate::sut::deviations::DeviationSummary;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ pub struct RunRecord {
     pub duration_us: u64,
     /// Flow count per verdict.
     pub summary: BTreeMap<&'static str, usize>,
+    /// The profile's expected deviations: which occurred, which no longer do.
+    pub deviations: DeviationSummary,
     /// The flows.
     pub flows: Vec<FlowRecord>,
 }
@@ -56,13 +59,25 @@ impl RunRecord {
         summary
     }
 
-    /// The worst verdict of the run.
-    pub fn worst(&self) -> Verdict {
+    /// True when the harness could not judge some flow.
+    pub fn has_error(&self) -> bool {
         self.flows
             .iter()
-            .map(|f| f.outcome.verdict)
-            .max()
-            .unwrap_or(Verdict::Pass)
+            .any(|f| f.outcome.verdict == Verdict::Error)
+    }
+
+    /// Flows that break the gate: a failed check the gate counts that the profile does not
+    /// list as an expected deviation.
+    pub fn breaking(&self, gate: Gate) -> Vec<&FlowRecord> {
+        self.flows
+            .iter()
+            .filter(|f| f.outcome.checks.iter().any(|c| c.breaks(gate)))
+            .collect()
+    }
+
+    /// True when the gate holds: no error, nothing breaks it, no listed deviation went stale.
+    pub fn gate_holds(&self, gate: Gate) -> bool {
+        !self.has_error() && self.breaking(gate).is_empty() && self.deviations.stale.is_empty()
     }
 
     /// Writes `run.json` into `reports_dir/<run_id>/` and points `reports_dir/latest` at it.

@@ -1,6 +1,8 @@
-//! Systems under test: profiles, the embedded reference server, readiness.
+//! Systems under test: profiles, managed processes, readiness, expected deviations.
 
+pub mod deviations;
 pub mod probe;
+pub mod process;
 pub mod profile;
 
 pub use profile::Profile;

@@ -20,6 +20,12 @@ pub struct Profile {
     /// Or: the SUT's SIP address (UDP).
     #[serde(default)]
     pub address: Option<SocketAddr>,
+    /// With `address`: how the harness resets, starts and stops the SUT itself.
+    #[serde(default)]
+    pub process: Option<super::process::ProcessSpec>,
+    /// Known deviations: failed checks the gate forgives, each with its reason.
+    #[serde(default)]
+    pub deviations: Vec<super::deviations::Deviation>,
     /// Capabilities the SUT has; flows requiring others are `unsupported`.
     pub capabilities: Vec<String>,
     /// Multiplies every step timeout.
@@ -72,6 +78,9 @@ impl Profile {
                 "{}: give exactly one of `embedded` and `address`",
                 path.display()
             ));
+        }
+        if profile.process.as_ref().is_some_and(|p| p.start.is_empty()) {
+            return Err(format!("{}: `process.start` is empty", path.display()));
         }
         if !(profile.timer_scale > 0.0 && profile.step_timeout > 0.0) {
             return Err(format!(

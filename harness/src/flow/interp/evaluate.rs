@@ -51,6 +51,7 @@ impl Runner<'_> {
             actual: observed.actual,
             diff: observed.diff,
             message: Some(seq),
+            deviation: None,
         });
     }
 
@@ -324,6 +325,7 @@ impl Runner<'_> {
             actual,
             diff,
             message: Some(delivered.seq),
+            deviation: None,
         });
     }
 

@@ -118,6 +118,7 @@ impl Runner<'_> {
             actual: reason.to_string(),
             diff: None,
             message: Some(seq),
+            deviation: None,
         });
     }
 

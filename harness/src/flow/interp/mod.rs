@@ -9,7 +9,7 @@ use crate::check::snapshot::Normaliser;
 use crate::check::verdict::{flow_verdict, CheckResult, Outcome, RequirementRef, Verdict};
 use crate::core::{ClientTransaction, Dialog, ServerTransactions, SubscriptionTracker, Timers};
 use crate::flow::loader::LoadedFlow;
-use crate::flow::model::{Grade, RoleKind, Step, StepKind};
+use crate::flow::model::{Alternative, Grade, RoleKind, Step, StepKind};
 use crate::flow::vars::Vars;
 use crate::net::{bind_node, Inbound, NodeSocket, Trace, TraceEntry};
 use crate::sip::{Event, SipMessage};
@@ -64,6 +64,22 @@ pub struct FlowOutcome {
     pub checks: Vec<CheckResult>,
     /// Every message.
     pub trace: Vec<TraceEntry>,
+}
+
+impl FlowOutcome {
+    /// The outcome of a flow that did not run (unsupported, or the SUT could not be reached).
+    pub fn not_run(loaded: &LoadedFlow, verdict: Verdict, reason: String) -> Self {
+        FlowOutcome {
+            id: loaded.flow.id.clone(),
+            title: loaded.flow.title.clone(),
+            verdict,
+            reason: Some(reason),
+            duration_us: 0,
+            branches: Vec::new(),
+            checks: Vec::new(),
+            trace: Vec::new(),
+        }
+    }
 }
 
 /// A message ready to be matched by an expect step.
@@ -140,7 +156,6 @@ struct Runner<'a> {
     received: HashMap<String, Delivered>,
     checks: Vec<CheckResult>,
     branches: Vec<String>,
-    non_strict: bool,
     normaliser: Normaliser,
     sut_name: String,
     /// Snapshot checks to make once the flow ends: (step path, name, message).
@@ -153,16 +168,8 @@ struct Runner<'a> {
 pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcome {
     let started = Instant::now();
     let flow = &loaded.flow;
-    let mut outcome = FlowOutcome {
-        id: flow.id.clone(),
-        title: flow.title.clone(),
-        verdict: Verdict::Error,
-        reason: None,
-        duration_us: 0,
-        branches: Vec::new(),
-        checks: Vec::new(),
-        trace: Vec::new(),
-    };
+    let mut outcome = FlowOutcome::not_run(loaded, Verdict::Error, String::new());
+    outcome.reason = None;
     match Runner::start(loaded, settings, started).await {
         Err(e) => outcome.reason = Some(e),
         Ok(mut runner) => {
@@ -173,7 +180,7 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
             outcome.trace = std::mem::take(&mut runner.trace.entries);
             outcome.branches = std::mem::take(&mut runner.branches);
             match result {
-                Ok(()) => outcome.verdict = flow_verdict(&outcome.checks, runner.non_strict),
+                Ok(()) => outcome.verdict = flow_verdict(&outcome.checks),
                 Err(e) => outcome.reason = Some(e),
             }
         }
@@ -246,7 +253,6 @@ impl<'a> Runner<'a> {
             received: HashMap::new(),
             checks: Vec::new(),
             branches: Vec::new(),
-            non_strict: false,
             normaliser,
             sut_name,
             skipped: Default::default(),
@@ -366,9 +372,7 @@ impl<'a> Runner<'a> {
                 };
                 if let Some(delivered) = self.take_for_branch(first) {
                     self.branches.push(format!("{path}: {}", branch.name));
-                    if branch.grade == Grade::NonStrict {
-                        self.non_strict = true;
-                    }
+                    self.record_branch(step, path, branches, branch);
                     let inner = format!("{path}.{}.", i + 1);
                     self.evaluate(first, &format!("{inner}1"), delivered);
                     for (j, rest) in branch.steps.iter().enumerate().skip(1) {
@@ -392,8 +396,35 @@ impl<'a> Runner<'a> {
             actual: self.unmatched_summary(),
             diff: None,
             message: None,
+            deviation: None,
         });
         Ok(())
+    }
+
+    /// Records which alternative the SUT took as a check on the alternatives' requirement:
+    /// a non-strict branch fails it (the loader makes that requirement a SHOULD).
+    fn record_branch(&mut self, step: &Step, path: &str, all: &[Alternative], taken: &Alternative) {
+        let conforming: Vec<&str> = all
+            .iter()
+            .filter(|b| b.grade == Grade::Pass)
+            .map(|b| b.name.as_str())
+            .collect();
+        let requirement = self.requirement(step.req.as_deref());
+        self.checks.push(CheckResult {
+            step: path.to_string(),
+            check: format!("alternative taken: {}", taken.name),
+            requirement,
+            outcome: if taken.grade == Grade::Pass {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
+            expected: conforming.join(" | "),
+            actual: taken.name.clone(),
+            diff: None,
+            message: None,
+            deviation: None,
+        });
     }
 
     /// Records a step that could not run because an earlier step failed.
@@ -411,6 +442,7 @@ impl<'a> Runner<'a> {
             actual: why,
             diff: None,
             message: None,
+            deviation: None,
         });
     }
 
@@ -446,6 +478,7 @@ impl<'a> Runner<'a> {
             },
             diff: None,
             message: None,
+            deviation: None,
         });
     }
 
@@ -498,6 +531,7 @@ impl<'a> Runner<'a> {
                 actual: format!("{dropped} datagrams dropped: the inbox was full"),
                 diff: None,
                 message: None,
+                deviation: None,
             });
         }
     }

@@ -1,0 +1,176 @@
+//! A SUT process the harness manages itself: reset commands, start in its own process group,
+//! readiness by OPTIONS probe, stop by PID (SIGTERM to the group, SIGKILL after a grace time).
+//! Nothing is left running: dropping the handle kills the group.
+
+use super::probe::probe;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+/// How to reset, start and stop a SUT (profile `process`). Arguments may use `${rundir}` (a
+/// fresh directory per start, removed after the stop) and `${root}` (the project root).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSpec {
+    /// Commands run to completion, in order, before the start (e.g. recreate the database).
+    #[serde(default)]
+    pub reset: Vec<Vec<String>>,
+    /// The server in the foreground; its output goes to `${rundir}/sut.log`.
+    pub start: Vec<String>,
+    /// Seconds to wait for the first answer to OPTIONS.
+    #[serde(default = "ten")]
+    pub ready_timeout: f64,
+    /// Seconds between SIGTERM and SIGKILL.
+    #[serde(default = "five")]
+    pub stop_timeout: f64,
+}
+
+fn ten() -> f64 {
+    10.0
+}
+fn five() -> f64 {
+    5.0
+}
+
+/// A running SUT process.
+#[derive(Debug)]
+pub struct SutProcess {
+    child: Child,
+    /// Process group id (the main PID).
+    pid: i32,
+    rundir: PathBuf,
+    stop_timeout: Duration,
+    stopped: bool,
+}
+
+fn expand(arg: &str, rundir: &Path, root: &Path) -> String {
+    arg.replace("${rundir}", &rundir.display().to_string())
+        .replace("${root}", &root.display().to_string())
+}
+
+fn log_tail(rundir: &Path) -> String {
+    let text = std::fs::read_to_string(rundir.join("sut.log")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+impl SutProcess {
+    /// Resets and starts the SUT, then waits until it answers OPTIONS at `addr`.
+    pub async fn start(
+        spec: &ProcessSpec,
+        root: &Path,
+        addr: SocketAddr,
+        t1: Duration,
+    ) -> Result<SutProcess, String> {
+        let rundir =
+            std::env::temp_dir().join(format!("presence-harness-sut-{}", crate::ids::token()));
+        std::fs::create_dir_all(&rundir)
+            .map_err(|e| format!("cannot create {}: {e}", rundir.display()))?;
+        for command in &spec.reset {
+            let args: Vec<String> = command.iter().map(|a| expand(a, &rundir, root)).collect();
+            let (program, rest) = args.split_first().ok_or("an empty reset command")?;
+            let output = Command::new(program)
+                .args(rest)
+                .current_dir(root)
+                .env("RUNDIR", &rundir)
+                .output()
+                .await
+                .map_err(|e| format!("reset command {program}: {e}"))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "reset command {} failed ({}): {}",
+                    args.join(" "),
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ));
+            }
+        }
+        let args: Vec<String> = spec
+            .start
+            .iter()
+            .map(|a| expand(a, &rundir, root))
+            .collect();
+        let (program, rest) = args.split_first().ok_or("an empty start command")?;
+        let log = std::fs::File::create(rundir.join("sut.log"))
+            .map_err(|e| format!("cannot create the SUT log: {e}"))?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new(program)
+            .args(rest)
+            .current_dir(root)
+            .env("RUNDIR", &rundir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {program}: {e}"))?;
+        let pid = child
+            .id()
+            .map(|p| p as i32)
+            .ok_or("the SUT exited at once")?;
+        let mut process = SutProcess {
+            child,
+            pid,
+            rundir,
+            stop_timeout: Duration::from_secs_f64(spec.stop_timeout),
+            stopped: false,
+        };
+        let ready = probe(addr, t1, Duration::from_secs_f64(spec.ready_timeout));
+        tokio::select! {
+            answer = ready => match answer {
+                Ok(_) => Ok(process),
+                Err(e) => {
+                    let tail = log_tail(&process.rundir);
+                    process.stop().await;
+                    Err(format!("{e}; the SUT's log ends:\n{tail}"))
+                }
+            },
+            status = process.child.wait() => {
+                let tail = log_tail(&process.rundir);
+                Err(format!("the SUT exited before it was ready ({}); its log ends:\n{tail}", status.map(|s| s.to_string()).unwrap_or_default()))
+            }
+        }
+    }
+
+    /// Stops the SUT: SIGTERM to its process group, SIGKILL if it is still there after the
+    /// grace time; then removes its run directory.
+    pub async fn stop(mut self) {
+        signal_group(self.pid, libc::SIGTERM);
+        if tokio::time::timeout(self.stop_timeout, self.child.wait())
+            .await
+            .is_err()
+        {
+            signal_group(self.pid, libc::SIGKILL);
+            let _ = self.child.wait().await;
+        }
+        // Workers of the group that outlive the main process get the same end.
+        signal_group(self.pid, libc::SIGKILL);
+        let _ = std::fs::remove_dir_all(&self.rundir);
+        self.stopped = true;
+    }
+}
+
+impl Drop for SutProcess {
+    fn drop(&mut self) {
+        // Reached without `stop` only on an interrupted run or a panic: leave nothing running.
+        if self.stopped {
+            return;
+        }
+        signal_group(self.pid, libc::SIGKILL);
+        let _ = std::fs::remove_dir_all(&self.rundir);
+    }
+}
+
+/// Sends a signal to the process group led by `pid` (never to anything found by name).
+fn signal_group(pid: i32, signal: i32) {
+    if pid > 1 {
+        // SAFETY: kill(2) has no memory effects; a negative pid addresses the group we created.
+        unsafe {
+            libc::kill(-pid, signal);
+        }
+    }
+}
