@@ -5,10 +5,13 @@
 //! Negative controls (`fault::<name>`): the reference server with one fault switch on must
 //! make the flows that cover it fail on the check naming the broken requirement.
 
+mod common;
+
+use common::{explain, flows, recorded_trials, root, run_once, stale_trial};
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_harness::check::verdict::{Outcome, Verdict};
 use presence_harness::flow::interp::FlowOutcome;
-use presence_harness::flow::{load_dir, LoadedFlow};
+use presence_harness::flow::LoadedFlow;
 use presence_harness::reference::Fault;
 use presence_harness::runner::{play, settings_for, start_sut};
 use presence_harness::sut::Profile;
@@ -125,13 +128,6 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
 fn profile(root: &Path) -> Result<Profile, String> {
     let path = match std::env::var("PRESENCE_SUT") {
         Ok(p) if !p.is_empty() => {
@@ -160,32 +156,6 @@ fn play_one(loaded: &LoadedFlow, profile: &Profile, root: &Path) -> Result<FlowO
         sut.stop().await;
         Ok(outcome)
     })
-}
-
-fn explain(outcome: &FlowOutcome) -> String {
-    let mut text = format!(
-        "{} {}: {}\n",
-        outcome.id,
-        outcome.title,
-        outcome.verdict.name()
-    );
-    if let Some(reason) = &outcome.reason {
-        text.push_str(&format!("  {reason}\n"));
-    }
-    for check in outcome.checks.iter().filter(|c| c.outcome == Outcome::Fail) {
-        text.push_str(&format!(
-            "  step {}: {}\n    requirement: {}\n    expected: {}\n    actual:   {}\n",
-            check.step,
-            check.check,
-            check.requirement.cite(),
-            check.expected,
-            check.actual
-        ));
-        if let Some(diff) = &check.diff {
-            text.push_str(&format!("    diff:\n{diff}\n"));
-        }
-    }
-    text
 }
 
 fn flow_trial(loaded: LoadedFlow, profile: Profile, root: PathBuf) -> Trial {
@@ -243,30 +213,40 @@ fn main() {
     presence_harness::check::snapshot::quiet_insta();
     let root = root();
     let mut trials = Vec::new();
-    match (load_dir(&root.join("flows"), &root), profile(&root)) {
-        (Ok(flows), Ok(profile)) => {
+    match (flows(), profile(&root)) {
+        (Ok(flows), Ok(profile)) if profile.embedded.is_some() => {
+            // The embedded server: one isolated server per test, tests in parallel.
             for loaded in &flows {
                 trials.push(flow_trial(loaded.clone(), profile.clone(), root.clone()));
             }
-            if profile.embedded.is_some() {
-                for control in CONTROLS {
-                    trials.push(control_trial(control, &flows, root.clone()));
+            for control in CONTROLS {
+                trials.push(control_trial(control, &flows, root.clone()));
+            }
+            trials.push(Trial::test("fault::every-switch-has-a-control", || {
+                let missing: Vec<&str> = Fault::all()
+                    .iter()
+                    .map(|f| f.name())
+                    .filter(|n| !CONTROLS.iter().any(|(f, _, _, _)| f == n))
+                    .collect();
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("fault switches no flow is shown to catch: {missing:?}").into())
                 }
-                trials.push(Trial::test("fault::every-switch-has-a-control", || {
-                    let missing: Vec<&str> = Fault::all()
-                        .iter()
-                        .map(|f| f.name())
-                        .filter(|n| !CONTROLS.iter().any(|(f, _, _, _)| f == n))
-                        .collect();
-                    if missing.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(format!("fault switches no flow is shown to catch: {missing:?}").into())
-                    }
-                }));
+            }));
+        }
+        (Ok(flows), Ok(profile)) => {
+            // Another SUT (PRESENCE_SUT): one run of the whole suite, judged by the gate with
+            // the profile's expected deviations.
+            match run_once(&profile, &flows) {
+                Ok(record) => {
+                    trials.extend(recorded_trials("", &record));
+                    trials.push(stale_trial("deviations::none-stale", &record));
+                }
+                Err(e) => trials.push(Trial::test("run", move || Err(e.clone().into()))),
             }
         }
-        (Err(e), _) => trials.push(Trial::test("load-flows", move || Err(e.to_string().into()))),
+        (Err(e), _) => trials.push(Trial::test("load-flows", move || Err(e.clone().into()))),
         (_, Err(e)) => trials.push(Trial::test("load-profile", move || Err(e.clone().into()))),
     }
     libtest_mimic::run(&args, trials).exit();

@@ -1,0 +1,129 @@
+//! Kamailio 5.6 as the system under test: the harness starts it from its profile
+//! (`fixtures/suts/kamailio.yaml`), plays every flow once, stops it, and judges each flow by
+//! the gate with the profile's expected deviations. Two more runs prove the gate: without a
+//! listed deviation the run breaks it; with a deviation that does not occur, it is reported.
+//! Without `kamailio` on PATH every test here is ignored and the reason printed.
+
+mod common;
+
+use common::{flows, recorded_trials, root, run_once, stale_trial};
+use libtest_mimic::{Arguments, Trial};
+use presence_harness::check::verdict::Gate;
+use presence_harness::sut::deviations::Deviation;
+use presence_harness::sut::Profile;
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// The fixed trial names; the others are `kamailio::<flow id>`.
+const FIXED: &[&str] = &[
+    "kamailio::deviations-none-stale",
+    "kamailio::gate-breaks-without-a-listed-deviation",
+    "kamailio::stale-deviation-is-reported",
+];
+
+/// True when a filtered `cargo test` selects any trial of this file, so that a filter that
+/// selects none does not start Kamailio.
+fn wanted(args: &Arguments, flows: &[presence_harness::flow::LoadedFlow]) -> bool {
+    let Some(filter) = &args.filter else {
+        return true;
+    };
+    let matches = |name: &str| {
+        if args.exact {
+            name == filter
+        } else {
+            name.contains(filter.as_str())
+        }
+    };
+    FIXED.iter().any(|n| matches(n))
+        || flows
+            .iter()
+            .any(|f| matches(&format!("kamailio::{}", f.flow.id)))
+}
+
+fn gate_trials(profile: &Profile, flows: &[presence_harness::flow::LoadedFlow]) -> Vec<Trial> {
+    let mut trials = Vec::new();
+    // One listed deviation removed: the same failure now breaks the gate.
+    let mut without = profile.clone();
+    let removed = without.deviations.remove(0);
+    let flow: Vec<_> = flows
+        .iter()
+        .filter(|f| f.flow.id == removed.flow)
+        .cloned()
+        .collect();
+    let result = run_once(&without, &flow).map(|record| {
+        (
+            record.gate_holds(Gate::Must),
+            record.breaking(Gate::Must).len(),
+        )
+    });
+    trials.push(Trial::test(FIXED[1], move || match result {
+        Ok((false, 1)) => Ok(()),
+        Ok((holds, breaking)) => Err(format!(
+            "without the deviation for {} the gate should break on that flow; holds={holds}, breaking flows={breaking}",
+            removed.flow
+        )
+        .into()),
+        Err(e) => Err(e.into()),
+    }));
+    // A deviation listed for a check that passes: reported stale, and the gate breaks.
+    let mut extra = profile.clone();
+    let phantom = Deviation {
+        flow: "A.4.2.1".into(),
+        requirement: "rfc3903-etag-in-2xx".into(),
+        check: None,
+        reason: "listed on purpose: Kamailio does send SIP-ETag".into(),
+    };
+    extra.deviations.push(phantom.clone());
+    let flow: Vec<_> = flows
+        .iter()
+        .filter(|f| f.flow.id == phantom.flow)
+        .cloned()
+        .collect();
+    let result = run_once(&extra, &flow).map(|record| {
+        (
+            record.deviations.stale.clone(),
+            record.gate_holds(Gate::Must),
+        )
+    });
+    trials.push(Trial::test(FIXED[2], move || match result {
+        Ok((stale, false)) if stale == vec![phantom.clone()] => Ok(()),
+        Ok((stale, holds)) => Err(format!("expected only the phantom deviation stale and the gate broken; stale={stale:?}, holds={holds}").into()),
+        Err(e) => Err(e.into()),
+    }));
+    trials
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    presence_harness::check::snapshot::quiet_insta();
+    let root = root();
+    let mut trials = Vec::new();
+    if !on_path("kamailio") {
+        eprintln!(
+            "\n*** SKIPPED: kamailio is not on PATH, so no flow runs against Kamailio. Install it with\n***   apt-get install kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-xml-modules kamailio-utils-modules\n"
+        );
+        trials.push(Trial::test("kamailio::not-installed", || Ok(())).with_ignored_flag(true));
+    } else {
+        match (
+            Profile::load(&root.join("fixtures/suts/kamailio.yaml")),
+            flows(),
+        ) {
+            (Ok(_), Ok(flows)) if !wanted(&args, &flows) => {}
+            (Ok(profile), Ok(flows)) => match run_once(&profile, &flows) {
+                Ok(record) => {
+                    trials.extend(recorded_trials("kamailio::", &record));
+                    trials.push(stale_trial(FIXED[0], &record));
+                    trials.extend(gate_trials(&profile, &flows));
+                }
+                Err(e) => trials.push(Trial::test("kamailio::run", move || Err(e.clone().into()))),
+            },
+            (Err(e), _) | (_, Err(e)) => {
+                trials.push(Trial::test("kamailio::load", move || Err(e.clone().into())))
+            }
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
