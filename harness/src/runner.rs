@@ -6,9 +6,11 @@ use crate::check::verdict::Verdict;
 use crate::core::Timers;
 use crate::flow::interp::{run_flow, FlowOutcome, RunSettings};
 use crate::flow::loader::LoadedFlow;
+use crate::net::Transport;
 use crate::reference::{Fault, ReferenceConfig, ReferenceServer};
 use crate::report::{FlowRecord, RunRecord};
 use crate::sut::process::SutProcess;
+use crate::sut::profile::Parallel;
 use crate::sut::{deviations, probe::probe, Profile};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -17,8 +19,10 @@ use std::time::{Duration, Instant, SystemTime};
 /// A started SUT: its address and the handle that stops it (embedded server or managed
 /// process); an external SUT the harness did not start has neither.
 pub struct StartedSut {
-    /// SIP address (UDP).
+    /// SIP address for UDP.
     pub addr: std::net::SocketAddr,
+    /// SIP address for TCP.
+    pub tcp_addr: std::net::SocketAddr,
     server: Option<ReferenceServer>,
     process: Option<SutProcess>,
 }
@@ -56,6 +60,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                 .map_err(|e| format!("cannot start the reference server: {e}"))?;
             Ok(StartedSut {
                 addr: server.udp_addr(),
+                tcp_addr: server.tcp_addr(),
                 server: Some(server),
                 process: None,
             })
@@ -70,6 +75,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
             };
             Ok(StartedSut {
                 addr,
+                tcp_addr: profile.tcp_address.unwrap_or(addr),
                 server: None,
                 process,
             })
@@ -78,11 +84,22 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
     }
 }
 
-/// Settings for flows against a started SUT.
+impl StartedSut {
+    /// The SUT's address for a transport.
+    pub fn addr_for(&self, transport: Transport) -> std::net::SocketAddr {
+        match transport {
+            Transport::Udp => self.addr,
+            Transport::Tcp => self.tcp_addr,
+        }
+    }
+}
+
+/// Settings for flows over UDP against a started SUT (`RunSettings::over` for TCP).
 pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -> RunSettings {
     let t1 = Duration::from_millis(profile.t1_ms);
     RunSettings {
         sut_addr: sut,
+        transport: Transport::Udp,
         timers: Timers {
             t1,
             ..Timers::default()
@@ -109,24 +126,24 @@ pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings
             profile.name,
             missing.join(", ")
         );
-        return FlowOutcome::not_run(loaded, Verdict::Unsupported, reason);
+        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
     }
     run_flow(loaded, settings).await
 }
 
-/// Plays every flow concurrently against a SUT that answered the probe.
+/// Plays every run (a flow over a transport) concurrently against a SUT that answered the
+/// probe; outcomes come back in the order of `runs`.
 async fn play_all(
-    flows: &[LoadedFlow],
+    runs: &[(LoadedFlow, RunSettings)],
     profile: &Profile,
-    settings: &RunSettings,
     on_flow: &mut impl FnMut(&FlowOutcome),
 ) -> Vec<FlowOutcome> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, loaded) in flows.iter().enumerate() {
+    for (index, (loaded, settings)) in runs.iter().enumerate() {
         let (loaded, profile, settings) = (loaded.clone(), profile.clone(), settings.clone());
         tasks.spawn(async move { (index, play(&loaded, &profile, &settings).await) });
     }
-    let mut slots: Vec<Option<FlowOutcome>> = vec![None; flows.len()];
+    let mut slots: Vec<Option<FlowOutcome>> = vec![None; runs.len()];
     while let Some(joined) = tasks.join_next().await {
         if let Ok((index, outcome)) = joined {
             on_flow(&outcome);
@@ -135,13 +152,33 @@ async fn play_all(
     }
     slots
         .into_iter()
-        .zip(flows)
-        .map(|(o, f)| {
+        .zip(runs)
+        .map(|(o, (f, s))| {
             o.unwrap_or_else(|| {
-                FlowOutcome::not_run(f, Verdict::Error, "the flow task panicked".into())
+                FlowOutcome::not_run(
+                    f,
+                    s.transport,
+                    Verdict::Error,
+                    "the flow task panicked".into(),
+                )
             })
         })
         .collect()
+}
+
+/// Splits the runs (in plan order: by transport, then flow) into batches played one after
+/// the other, as the profile's `parallel` allows.
+fn batches(
+    runs: &[(LoadedFlow, RunSettings)],
+    parallel: Parallel,
+) -> Vec<&[(LoadedFlow, RunSettings)]> {
+    match parallel {
+        Parallel::All => vec![runs],
+        Parallel::None => runs.chunks(1).collect(),
+        Parallel::PerTransport => runs
+            .chunk_by(|a, b| a.1.transport == b.1.transport)
+            .collect(),
+    }
 }
 
 /// Runs `flows` against the profile's SUT and returns the record. `on_flow` sees each
@@ -157,32 +194,43 @@ pub async fn run_suite(
     let run_id = humantime::format_rfc3339_millis(started_wall)
         .to_string()
         .replace(':', "-");
+    let plan: Vec<(&LoadedFlow, Transport)> = profile
+        .transports
+        .iter()
+        .flat_map(|t| flows.iter().map(move |f| (f, *t)))
+        .collect();
     let all_error = |reason: &str| -> Vec<FlowOutcome> {
-        flows
-            .iter()
-            .map(|f| FlowOutcome::not_run(f, Verdict::Error, reason.to_string()))
+        plan.iter()
+            .map(|(f, t)| FlowOutcome::not_run(f, *t, Verdict::Error, reason.to_string()))
             .collect()
     };
     let (outcomes, probe_result) = match start_sut(profile, root).await {
         Err(e) => (all_error(&e), e),
         Ok(sut) => {
             let settings = settings_for(profile, sut.addr, root);
-            let probe_limit = Duration::from_secs_f64(5.0 * profile.timer_scale);
+            let probe_limit = Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0));
             let result = match probe(sut.addr, settings.timers.t1, probe_limit).await {
                 Err(e) => (all_error(&e), e),
-                Ok(answer) => (
-                    play_all(flows, profile, &settings, &mut on_flow).await,
-                    answer,
-                ),
+                Ok(answer) => {
+                    let runs: Vec<(LoadedFlow, RunSettings)> = plan
+                        .iter()
+                        .map(|(f, t)| ((*f).clone(), settings.over(*t, sut.addr_for(*t))))
+                        .collect();
+                    let mut outcomes = Vec::with_capacity(runs.len());
+                    for batch in batches(&runs, profile.parallel) {
+                        outcomes.extend(play_all(batch, profile, &mut on_flow).await);
+                    }
+                    (outcomes, answer)
+                }
             };
             sut.stop().await;
             result
         }
     };
-    let mut records: Vec<FlowRecord> = flows
+    let mut records: Vec<FlowRecord> = plan
         .iter()
         .zip(outcomes)
-        .map(|(loaded, outcome)| FlowRecord {
+        .map(|((loaded, _), outcome)| FlowRecord {
             file: loaded
                 .path
                 .strip_prefix(root)

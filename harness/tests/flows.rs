@@ -10,8 +10,9 @@ mod common;
 use common::{explain, flows, recorded_trials, root, run_once, stale_trial};
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_harness::check::verdict::{Outcome, Verdict};
-use presence_harness::flow::interp::FlowOutcome;
+use presence_harness::flow::interp::{run_name, FlowOutcome};
 use presence_harness::flow::LoadedFlow;
+use presence_harness::net::Transport;
 use presence_harness::reference::Fault;
 use presence_harness::runner::{play, settings_for, start_sut};
 use presence_harness::sut::Profile;
@@ -144,26 +145,33 @@ fn profile(root: &Path) -> Result<Profile, String> {
 }
 
 /// Plays one flow against a freshly started SUT (embedded: one server per test).
-fn play_one(loaded: &LoadedFlow, profile: &Profile, root: &Path) -> Result<FlowOutcome, String> {
+/// Plays one flow over `transport` against a freshly started embedded server.
+fn play_one(
+    loaded: &LoadedFlow,
+    profile: &Profile,
+    root: &Path,
+    transport: Transport,
+) -> Result<FlowOutcome, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let sut = start_sut(profile, root).await?;
-        let settings = settings_for(profile, sut.addr, root);
+        let settings =
+            settings_for(profile, sut.addr, root).over(transport, sut.addr_for(transport));
         let outcome = play(loaded, profile, &settings).await;
         sut.stop().await;
         Ok(outcome)
     })
 }
 
-fn flow_trial(loaded: LoadedFlow, profile: Profile, root: PathBuf) -> Trial {
+fn flow_trial(loaded: LoadedFlow, profile: Profile, root: PathBuf, transport: Transport) -> Trial {
     let unsupported = !profile
         .missing_capabilities(&loaded.flow.requires)
         .is_empty();
-    Trial::test(loaded.flow.id.clone(), move || {
-        let outcome = play_one(&loaded, &profile, &root)?;
+    Trial::test(run_name(&loaded.flow.id, transport), move || {
+        let outcome = play_one(&loaded, &profile, &root, transport)?;
         match outcome.verdict {
             Verdict::Pass => Ok(()),
             _ => Err(Failed::from(explain(&outcome))),
@@ -187,7 +195,7 @@ fn control_trial(
             profile.embedded = Some(presence_harness::sut::profile::Embedded {
                 faults: vec![fault.to_string()],
             });
-            let outcome = play_one(&loaded, &profile, &root)?;
+            let outcome = play_one(&loaded, &profile, &root, Transport::Udp)?;
             // The flow's verdict is graded by the broken requirement's level: fail for a MUST,
             // non-strict for a SHOULD.
             let caught = outcome.checks.iter().find(|c| {
@@ -216,8 +224,15 @@ fn main() {
     match (flows(), profile(&root)) {
         (Ok(flows), Ok(profile)) if profile.embedded.is_some() => {
             // The embedded server: one isolated server per test, tests in parallel.
-            for loaded in &flows {
-                trials.push(flow_trial(loaded.clone(), profile.clone(), root.clone()));
+            for transport in &profile.transports {
+                for loaded in &flows {
+                    trials.push(flow_trial(
+                        loaded.clone(),
+                        profile.clone(),
+                        root.clone(),
+                        *transport,
+                    ));
+                }
             }
             for control in CONTROLS {
                 trials.push(control_trial(control, &flows, root.clone()));

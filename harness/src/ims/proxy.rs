@@ -3,6 +3,7 @@
 
 use super::request::OutRequest;
 use crate::flow::model::RoleKind;
+use crate::net::Transport;
 use crate::sip::typed::{uri_of, uri_socket_addr};
 use std::net::SocketAddr;
 
@@ -19,6 +20,8 @@ pub struct Hop {
     pub domain: String,
     /// Whether it record-routes dialog-creating requests.
     pub record_route: bool,
+    /// Transport toward the SUT (named in its Via and Record-Route).
+    pub transport: Transport,
 }
 
 impl Hop {
@@ -58,7 +61,14 @@ pub fn forward(
             request.pop_top("Route");
         }
     }
-    request.push_top("Via", format!("SIP/2.0/UDP {};branch={branch}", hop.addr));
+    request.push_top(
+        "Via",
+        format!(
+            "SIP/2.0/{} {};branch={branch}",
+            hop.transport.via_name(),
+            hop.addr
+        ),
+    );
     if let Some(mf) = request
         .header("Max-Forwards")
         .and_then(|v| v.trim().parse::<u32>().ok())
@@ -66,7 +76,10 @@ pub fn forward(
         request.set("Max-Forwards", mf.saturating_sub(1).to_string());
     }
     if dialog_forming && hop.record_route {
-        request.push_top("Record-Route", format!("<sip:{};lr>", hop.addr));
+        request.push_top(
+            "Record-Route",
+            format!("<sip:{};lr{}>", hop.addr, transport_param(hop.transport)),
+        );
     }
     match hop.kind {
         RoleKind::PCscf => p_cscf(request, icid),
@@ -135,6 +148,14 @@ fn i_cscf(request: &mut OutRequest, next: &NextHop<'_>) {
     }
 }
 
+/// The URI parameter naming a transport other than the UDP default (RFC 3261 §19.1.1).
+pub fn transport_param(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Udp => "",
+        Transport::Tcp => ";transport=tcp",
+    }
+}
+
 fn push_route(request: &mut OutRequest, uri: &str) {
     request.push_top("Route", format!("<{uri};lr>"));
 }
@@ -150,6 +171,7 @@ mod tests {
             addr: format!("127.0.0.1:{port}").parse().unwrap(),
             domain: domain.into(),
             record_route: kind != RoleKind::ICscf,
+            transport: Transport::Udp,
         }
     }
 

@@ -3,5 +3,5 @@
 pub mod node;
 pub mod trace;
 
-pub use node::{bind_node, Inbound, NodeSocket};
-pub use trace::{Direction, Trace, TraceEntry};
+pub use node::{bind_node, Inbound, NodeSocket, Transport};
+pub use trace::{Direction, Leg, Trace, TraceEntry};

@@ -1,86 +1,260 @@
-//! A UDP socket on 127.0.0.1 for one emulated node, forwarding what it receives to a channel.
+//! One emulated node's sockets on 127.0.0.1: a UDP socket and a TCP listener on the same port,
+//! plus the TCP connections it opened or accepted. Everything received is framed (a datagram,
+//! or Content-Length on a stream) and forwarded to one channel; the node only moves bytes.
 
+use crate::sip::framing::{next_frame, trim_keepalive, Frame};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Largest datagram read.
 const MAX_DATAGRAM: usize = 65_535;
+/// Attempts to find a port free for both UDP and TCP.
+const BIND_ATTEMPTS: usize = 20;
 
-/// A datagram that arrived at a node.
+/// The transport a message used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// SIP over UDP.
+    Udp,
+    /// SIP over TCP.
+    Tcp,
+}
+
+impl Transport {
+    /// The name in a Via header (`UDP`, `TCP`).
+    pub fn via_name(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+
+    /// Lower-case name (`udp`, `tcp`), as in a `transport=` URI parameter.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// A message that arrived at a node.
 #[derive(Debug, Clone)]
 pub struct Inbound {
     /// Receiving node's role name.
     pub node: String,
-    /// Sender address.
+    /// Sender address (for TCP: the peer of the connection).
     pub from: SocketAddr,
-    /// The datagram.
+    /// The message bytes (or the bytes that could not be framed).
     pub bytes: Vec<u8>,
     /// Arrival time.
     pub at: Instant,
+    /// Transport it came on.
+    pub transport: Transport,
 }
 
-/// One node's socket and its receive task (stopped on drop).
+/// Where a node forwards what it receives; full means the datagram is counted as dropped.
+#[derive(Clone, Debug)]
+struct Inbox {
+    node: String,
+    sender: mpsc::Sender<Inbound>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl Inbox {
+    fn deliver(&self, from: SocketAddr, bytes: Vec<u8>, transport: Transport) {
+        let inbound = Inbound {
+            node: self.node.clone(),
+            from,
+            bytes,
+            at: Instant::now(),
+            transport,
+        };
+        if self.sender.try_send(inbound).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+type Connections = Arc<Mutex<HashMap<SocketAddr, OwnedWriteHalf>>>;
+
+/// One node's sockets and receive tasks (all stopped on drop).
 #[derive(Debug)]
 pub struct NodeSocket {
     /// Role name.
     pub name: String,
-    /// Bound address.
+    /// Bound address (the same port for UDP and TCP).
     pub addr: SocketAddr,
-    socket: Arc<UdpSocket>,
-    task: JoinHandle<()>,
+    udp: Arc<UdpSocket>,
+    connections: Connections,
+    inbox: mpsc::Sender<Inbound>,
+    dropped: Arc<AtomicUsize>,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
-/// Binds a node on an ephemeral loopback port. Datagrams that do not fit the channel are
-/// counted in `dropped` instead of buffering without bound.
+/// Binds a node on an ephemeral loopback port, for UDP and TCP alike.
 pub async fn bind_node(
     name: &str,
     inbox: mpsc::Sender<Inbound>,
     dropped: Arc<AtomicUsize>,
 ) -> std::io::Result<NodeSocket> {
-    let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
-    let addr = socket.local_addr()?;
-    let reader = socket.clone();
-    let node = name.to_string();
-    let task = tokio::spawn(async move {
-        let mut buf = vec![0u8; MAX_DATAGRAM];
-        loop {
-            let Ok((len, from)) = reader.recv_from(&mut buf).await else {
-                // ICMP port unreachable surfaces here on Linux; keep listening.
-                continue;
-            };
-            let inbound = Inbound {
-                node: node.clone(),
-                from,
-                bytes: buf[..len].to_vec(),
-                at: Instant::now(),
-            };
-            if inbox.try_send(inbound).is_err() {
-                dropped.fetch_add(1, Ordering::Relaxed);
+    let mut last_error = None;
+    for _ in 0..BIND_ATTEMPTS {
+        let udp = UdpSocket::bind("127.0.0.1:0").await?;
+        let addr = udp.local_addr()?;
+        match TcpListener::bind(addr).await {
+            Ok(listener) => {
+                return Ok(NodeSocket::start(name, udp, listener, addr, inbox, dropped))
             }
+            Err(e) => last_error = Some(e),
         }
-    });
-    Ok(NodeSocket {
-        name: name.to_string(),
-        addr,
-        socket,
-        task,
-    })
+    }
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("no port free for UDP and TCP")))
 }
 
 impl NodeSocket {
-    /// Sends one datagram.
-    pub async fn send_to(&self, bytes: &[u8], dest: SocketAddr) -> std::io::Result<()> {
-        self.socket.send_to(bytes, dest).await.map(|_| ())
+    fn start(
+        name: &str,
+        udp: UdpSocket,
+        listener: TcpListener,
+        addr: SocketAddr,
+        sender: mpsc::Sender<Inbound>,
+        dropped: Arc<AtomicUsize>,
+    ) -> NodeSocket {
+        let udp = Arc::new(udp);
+        let inbox = Inbox {
+            node: name.to_string(),
+            sender: sender.clone(),
+            dropped: dropped.clone(),
+        };
+        let connections: Connections = Arc::default();
+        let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let reader = udp.clone();
+        let udp_inbox = inbox.clone();
+        let udp_task = tokio::spawn(async move {
+            let mut buf = vec![0u8; MAX_DATAGRAM];
+            loop {
+                // ICMP port unreachable surfaces here on Linux as an error; keep listening.
+                if let Ok((len, from)) = reader.recv_from(&mut buf).await {
+                    udp_inbox.deliver(from, buf[..len].to_vec(), Transport::Udp);
+                }
+            }
+        });
+        let accept_connections = connections.clone();
+        let accept_tasks = tasks.clone();
+        let accept_task = tokio::spawn(async move {
+            while let Ok((stream, peer)) = listener.accept().await {
+                let task = adopt(stream, peer, inbox.clone(), accept_connections.clone());
+                lock(&accept_tasks).push(task);
+            }
+        });
+        lock(&tasks).extend([udp_task, accept_task]);
+        NodeSocket {
+            name: name.to_string(),
+            addr,
+            udp,
+            connections,
+            inbox: sender,
+            dropped,
+            tasks,
+        }
     }
+
+    /// Sends one message: a datagram, or on the TCP connection to `dest` (opened if none).
+    pub async fn send(
+        &self,
+        bytes: &[u8],
+        dest: SocketAddr,
+        transport: Transport,
+    ) -> std::io::Result<()> {
+        match transport {
+            Transport::Udp => self.udp.send_to(bytes, dest).await.map(|_| ()),
+            Transport::Tcp => {
+                let writer = lock(&self.connections).remove(&dest);
+                let mut writer = match writer {
+                    Some(writer) => writer,
+                    None => {
+                        let stream = TcpStream::connect(dest).await?;
+                        let inbox = Inbox {
+                            node: self.name.clone(),
+                            sender: self.inbox.clone(),
+                            dropped: self.dropped.clone(),
+                        };
+                        let (read, write) = stream.into_split();
+                        let task = tokio::spawn(read_stream(read, dest, inbox));
+                        lock(&self.tasks).push(task);
+                        write
+                    }
+                };
+                let result = writer.write_all(bytes).await;
+                if result.is_ok() {
+                    lock(&self.connections).insert(dest, writer);
+                }
+                result
+            }
+        }
+    }
+}
+
+/// Starts reading a connection the SUT opened, keeping its write half for replies.
+fn adopt(
+    stream: TcpStream,
+    peer: SocketAddr,
+    inbox: Inbox,
+    connections: Connections,
+) -> JoinHandle<()> {
+    let (read, write) = stream.into_split();
+    lock(&connections).insert(peer, write);
+    tokio::spawn(read_stream(read, peer, inbox))
+}
+
+/// Frames messages on a stream by Content-Length (RFC 3261 §18.3). Bytes that cannot be
+/// framed are delivered once as they are (a malformed message) and the stream is closed.
+async fn read_stream(mut read: tokio::net::tcp::OwnedReadHalf, peer: SocketAddr, inbox: Inbox) {
+    let mut buffer = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        match next_frame(&buffer) {
+            Frame::Complete(len) => {
+                let frame: Vec<u8> = buffer.drain(..len).collect();
+                let message = trim_keepalive(&frame);
+                if !message.is_empty() {
+                    inbox.deliver(peer, message.to_vec(), Transport::Tcp);
+                }
+                continue;
+            }
+            Frame::Invalid(_) => {
+                inbox.deliver(peer, std::mem::take(&mut buffer), Transport::Tcp);
+                return;
+            }
+            Frame::Incomplete => {}
+        }
+        match read.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Drop for NodeSocket {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
     }
 }

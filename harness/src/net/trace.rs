@@ -1,5 +1,6 @@
 //! The trace of one flow: every message in and out, with raw bytes, time and nodes.
 
+use super::node::Transport;
 use base64::Engine;
 use serde::Serialize;
 use std::time::Instant;
@@ -34,7 +35,7 @@ pub struct TraceEntry {
     /// Receiver address.
     pub to_addr: String,
     /// Transport.
-    pub transport: String,
+    pub transport: Transport,
     /// One-line summary (start line).
     pub summary: String,
     /// The bytes as text (lossy where not UTF-8).
@@ -44,6 +45,21 @@ pub struct TraceEntry {
     /// What the harness made of it (absorbed retransmission, malformed, stray...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// Where and when one message went.
+#[derive(Debug, Clone)]
+pub struct Leg<'a> {
+    /// When it was sent or received.
+    pub at: Instant,
+    /// Which way.
+    pub direction: Direction,
+    /// Sending node's name and address.
+    pub from: (&'a str, String),
+    /// Receiving node's name and address.
+    pub to: (&'a str, String),
+    /// Transport.
+    pub transport: Transport,
 }
 
 /// The trace of one flow.
@@ -64,13 +80,9 @@ impl Trace {
     }
 
     /// Records a message and returns its sequence number.
-    #[allow(clippy::too_many_arguments)]
     pub fn record(
         &mut self,
-        at: Instant,
-        direction: Direction,
-        from: (&str, String),
-        to: (&str, String),
+        leg: Leg<'_>,
         bytes: &[u8],
         summary: String,
         note: Option<String>,
@@ -78,13 +90,13 @@ impl Trace {
         let seq = self.entries.len();
         self.entries.push(TraceEntry {
             seq,
-            at_us: at.saturating_duration_since(self.start).as_micros() as u64,
-            direction,
-            from_node: from.0.to_string(),
-            to_node: to.0.to_string(),
-            from_addr: from.1,
-            to_addr: to.1,
-            transport: "udp".into(),
+            at_us: leg.at.saturating_duration_since(self.start).as_micros() as u64,
+            direction: leg.direction,
+            from_node: leg.from.0.to_string(),
+            to_node: leg.to.0.to_string(),
+            from_addr: leg.from.1,
+            to_addr: leg.to.1,
+            transport: leg.transport,
             summary,
             text: String::from_utf8_lossy(bytes).into_owned(),
             raw_base64: base64::engine::general_purpose::STANDARD.encode(bytes),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Deviation {
-    /// Flow id.
+    /// Flow id (it covers the flow's runs over every transport).
     pub flow: String,
     /// Requirement key the failing check cites.
     pub requirement: String,
@@ -43,28 +43,32 @@ pub struct DeviationSummary {
 pub fn apply(list: &[Deviation], flows: &mut [FlowRecord]) -> DeviationSummary {
     let mut summary = DeviationSummary::default();
     for deviation in list {
-        let Some(flow) = flows.iter_mut().find(|f| f.outcome.id == deviation.flow) else {
-            continue;
-        };
-        if matches!(
-            flow.outcome.verdict,
-            Verdict::Unsupported | Verdict::Skipped | Verdict::Error
-        ) {
-            continue;
-        }
+        let mut ran = false;
         let mut seen = false;
-        for check in &mut flow.outcome.checks {
-            if check.outcome == Outcome::Fail
-                && deviation.covers(&check.requirement.key, &check.check)
-            {
-                check.deviation = Some(deviation.reason.clone());
-                seen = true;
+        for flow in flows
+            .iter_mut()
+            .filter(|f| f.outcome.flow == deviation.flow)
+        {
+            if matches!(
+                flow.outcome.verdict,
+                Verdict::Unsupported | Verdict::Skipped | Verdict::Error
+            ) {
+                continue;
+            }
+            ran = true;
+            for check in &mut flow.outcome.checks {
+                if check.outcome == Outcome::Fail
+                    && deviation.covers(&check.requirement.key, &check.check)
+                {
+                    check.deviation = Some(deviation.reason.clone());
+                    seen = true;
+                }
             }
         }
-        if seen {
-            summary.seen.push(deviation.clone());
-        } else {
-            summary.stale.push(deviation.clone());
+        match (ran, seen) {
+            (_, true) => summary.seen.push(deviation.clone()),
+            (true, false) => summary.stale.push(deviation.clone()),
+            (false, false) => {}
         }
     }
     summary

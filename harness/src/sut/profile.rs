@@ -1,5 +1,6 @@
 //! SUT profiles (`fixtures/suts/*.yaml`): where the SUT is, what it supports, how to time it.
 
+use crate::net::Transport;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,9 +18,18 @@ pub struct Profile {
     /// Run the embedded reference server in-process (with these fault switches).
     #[serde(default)]
     pub embedded: Option<Embedded>,
-    /// Or: the SUT's SIP address (UDP).
+    /// Or: the SUT's SIP address (UDP, and TCP unless `tcp_address` says otherwise).
     #[serde(default)]
     pub address: Option<SocketAddr>,
+    /// The SUT's SIP address for TCP, when it differs from `address`.
+    #[serde(default)]
+    pub tcp_address: Option<SocketAddr>,
+    /// Transports every flow runs over (default: udp); over TCP a run is named `<flow>@tcp`.
+    #[serde(default = "udp_only")]
+    pub transports: Vec<Transport>,
+    /// Which runs may overlap in time (default: all).
+    #[serde(default)]
+    pub parallel: Parallel,
     /// With `address`: how the harness resets, starts and stops the SUT itself.
     #[serde(default)]
     pub process: Option<super::process::ProcessSpec>,
@@ -51,6 +61,22 @@ pub struct Embedded {
     pub faults: Vec<String>,
 }
 
+/// How much of a suite runs at once against one SUT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Parallel {
+    /// Every run at once (each flow has users of its own).
+    #[default]
+    All,
+    /// The runs of one transport at once, one transport after the other.
+    PerTransport,
+    /// One run at a time.
+    None,
+}
+
+fn udp_only() -> Vec<Transport> {
+    vec![Transport::Udp]
+}
 fn one() -> f64 {
     1.0
 }

@@ -305,7 +305,10 @@ impl Runner<'_> {
 
     fn snapshot_check(&mut self, path: &str, name: &str, delivered: &Delivered, content: String) {
         let dir = snapshot::snapshot_dir(&self.settings.root, &self.settings.profile);
-        let file = snapshot::snapshot_name(&self.loaded.flow.id, name);
+        let file = snapshot::snapshot_name(
+            &super::run_name(&self.loaded.flow.id, self.settings.transport),
+            name,
+        );
         let compared = match &self.settings.skip_snapshots {
             None => snapshot::compare(&dir, &file, &content),
             Some(reason) => SnapshotOutcome::Missing(reason.clone()),

@@ -6,7 +6,7 @@ use crate::check::verdict::{CheckResult, Outcome};
 use crate::core::transaction::{ClientEvent, ResponseDisposition};
 use crate::core::ServerEvent;
 use crate::flow::model::Step;
-use crate::net::{Direction, Inbound};
+use crate::net::{Direction, Inbound, Leg};
 use crate::sip::SipMessage;
 use std::time::Instant;
 
@@ -46,11 +46,13 @@ impl Runner<'_> {
             }
         }
         for (node, bytes) in resend {
+            let note = Some("retransmission (timer E)".into());
             self.transmit(
                 &node,
                 self.settings.sut_addr,
+                self.settings.transport,
                 &bytes,
-                Some("retransmission (timer E)".into()),
+                note,
             )
             .await;
         }
@@ -67,11 +69,15 @@ impl Runner<'_> {
         let msg = match SipMessage::parse(&inbound.bytes) {
             Ok(msg) => msg,
             Err(e) => {
+                let leg = Leg {
+                    at: inbound.at,
+                    direction: Direction::Received,
+                    from: (&from.0, from.1.clone()),
+                    to: (&inbound.node, to_addr),
+                    transport: inbound.transport,
+                };
                 let seq = self.trace.record(
-                    inbound.at,
-                    Direction::Received,
-                    (&from.0, from.1.clone()),
-                    (&inbound.node, to_addr),
+                    leg,
                     &inbound.bytes,
                     "(unparseable)".into(),
                     Some(format!("malformed: {e}")),
@@ -80,11 +86,15 @@ impl Runner<'_> {
                 return;
             }
         };
+        let leg = Leg {
+            at: inbound.at,
+            direction: Direction::Received,
+            from: (&from.0, from.1),
+            to: (&inbound.node, to_addr.clone()),
+            transport: inbound.transport,
+        };
         let seq = self.trace.record(
-            inbound.at,
-            Direction::Received,
-            (&from.0, from.1),
-            (&inbound.node, to_addr),
+            leg,
             &inbound.bytes,
             msg.summary(),
             (!msg.tolerated.is_empty()).then(|| format!("tolerated: {}", msg.tolerated.join(", "))),
@@ -151,6 +161,7 @@ impl Runner<'_> {
                     msg,
                     node: inbound.node,
                     from: inbound.from,
+                    transport: inbound.transport,
                     seq,
                     kind: Delivery::Response(label),
                 });
@@ -168,11 +179,13 @@ impl Runner<'_> {
             ServerEvent::Resend(response) => {
                 self.trace
                     .annotate(seq, "retransmission; our response sent again");
+                let note = Some("response resent".into());
                 self.transmit(
                     &inbound.node,
                     inbound.from,
+                    inbound.transport,
                     &response,
-                    Some("response resent".into()),
+                    note,
                 )
                 .await;
                 return;
@@ -200,6 +213,7 @@ impl Runner<'_> {
             msg,
             node: inbound.node,
             from: inbound.from,
+            transport: inbound.transport,
             seq,
             kind: Delivery::Request(dialog),
         });

@@ -11,7 +11,7 @@ use crate::core::{ClientTransaction, Dialog, ServerTransactions, SubscriptionTra
 use crate::flow::loader::LoadedFlow;
 use crate::flow::model::{Alternative, Grade, RoleKind, Step, StepKind};
 use crate::flow::vars::Vars;
-use crate::net::{bind_node, Inbound, NodeSocket, Trace, TraceEntry};
+use crate::net::{bind_node, Inbound, NodeSocket, Trace, TraceEntry, Transport};
 use crate::sip::{Event, SipMessage};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -25,8 +25,10 @@ use tokio::sync::mpsc;
 /// Where the SUT listens and how to time the run.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
-    /// SUT SIP address (UDP).
+    /// SUT SIP address.
     pub sut_addr: SocketAddr,
+    /// Transport between the emulated nodes and the SUT.
+    pub transport: Transport,
     /// RFC 3261 timers for the harness's own transactions.
     pub timers: Timers,
     /// Default wait of an expect step.
@@ -44,11 +46,26 @@ pub struct RunSettings {
     pub domain_map: HashMap<String, String>,
 }
 
+impl RunSettings {
+    /// The same settings for a run over `transport` to the SUT at `addr`.
+    pub fn over(&self, transport: Transport, addr: SocketAddr) -> RunSettings {
+        RunSettings {
+            transport,
+            sut_addr: addr,
+            ..self.clone()
+        }
+    }
+}
+
 /// The result of playing one flow.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowOutcome {
-    /// Flow id.
+    /// Run name: the flow id, with `@tcp` over TCP.
     pub id: String,
+    /// Flow id.
+    pub flow: String,
+    /// Transport of this run.
+    pub transport: Transport,
     /// Title.
     pub title: String,
     /// Verdict.
@@ -66,11 +83,26 @@ pub struct FlowOutcome {
     pub trace: Vec<TraceEntry>,
 }
 
+/// The name of one run of a flow: its id, with `@tcp` appended over TCP.
+pub fn run_name(flow_id: &str, transport: Transport) -> String {
+    match transport {
+        Transport::Udp => flow_id.to_string(),
+        Transport::Tcp => format!("{flow_id}@tcp"),
+    }
+}
+
 impl FlowOutcome {
     /// The outcome of a flow that did not run (unsupported, or the SUT could not be reached).
-    pub fn not_run(loaded: &LoadedFlow, verdict: Verdict, reason: String) -> Self {
+    pub fn not_run(
+        loaded: &LoadedFlow,
+        transport: Transport,
+        verdict: Verdict,
+        reason: String,
+    ) -> Self {
         FlowOutcome {
-            id: loaded.flow.id.clone(),
+            id: run_name(&loaded.flow.id, transport),
+            flow: loaded.flow.id.clone(),
+            transport,
             title: loaded.flow.title.clone(),
             verdict,
             reason: Some(reason),
@@ -90,6 +122,8 @@ struct Delivered {
     node: String,
     /// Sender address.
     from: SocketAddr,
+    /// Transport it came on (replies use the same).
+    transport: Transport,
     /// Trace sequence number.
     seq: usize,
     kind: Delivery,
@@ -168,7 +202,8 @@ struct Runner<'a> {
 pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcome {
     let started = Instant::now();
     let flow = &loaded.flow;
-    let mut outcome = FlowOutcome::not_run(loaded, Verdict::Error, String::new());
+    let mut outcome =
+        FlowOutcome::not_run(loaded, settings.transport, Verdict::Error, String::new());
     outcome.reason = None;
     match Runner::start(loaded, settings, started).await {
         Err(e) => outcome.reason = Some(e),
@@ -219,16 +254,22 @@ impl<'a> Runner<'a> {
             let node = bind_node(name, tx.clone(), dropped.clone())
                 .await
                 .map_err(|e| format!("cannot bind a loopback socket for {name}: {e}"))?;
-            let user = role.user.clone().unwrap_or_default();
+            // Runs of one flow over different transports share the SUT: users differ by suffix.
+            let user = match (role.user.clone().unwrap_or_default(), settings.transport) {
+                (user, Transport::Udp) => user,
+                (user, Transport::Tcp) if !user.is_empty() => format!("{user}-tcp"),
+                (user, Transport::Tcp) => user,
+            };
             let aor = if user.is_empty() {
                 format!("sip:{domain}")
             } else {
                 format!("sip:{user}@{domain}")
             };
+            let param = crate::ims::transport_param(settings.transport);
             let contact = if user.is_empty() {
-                format!("sip:{}", node.addr)
+                format!("sip:{}{param}", node.addr)
             } else {
-                format!("sip:{user}@{}", node.addr)
+                format!("sip:{user}@{}{param}", node.addr)
             };
             vars.set(&format!("{name}.user"), user);
             vars.set(&format!("{name}.aor"), aor);

@@ -6,8 +6,8 @@ use crate::core::{ClientTransaction, Dialog, SubscriptionTracker};
 use crate::flow::loader::scalar_text;
 use crate::flow::model::{RoleKind, Step};
 use crate::ids;
-use crate::ims::{forward, Hop, NextHop, OutRequest};
-use crate::net::Direction;
+use crate::ims::{forward, transport_param, Hop, NextHop, OutRequest};
+use crate::net::{Direction, Leg, Transport};
 use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
 use std::net::SocketAddr;
@@ -46,6 +46,7 @@ impl Runner<'_> {
                 .unwrap_or_default()
                 .to_string(),
             record_route: role.record_route.unwrap_or(role.kind != RoleKind::ICscf),
+            transport: self.settings.transport,
         })
     }
 
@@ -85,7 +86,11 @@ impl Runner<'_> {
         };
         request.headers.push((
             "Via".into(),
-            format!("SIP/2.0/UDP {ue_addr};branch={}", ids::branch()),
+            format!(
+                "SIP/2.0/{} {ue_addr};branch={}",
+                self.settings.transport.via_name(),
+                ids::branch()
+            ),
         ));
         request.headers.push(("Max-Forwards".into(), "70".into()));
         let path: Vec<String>;
@@ -192,20 +197,24 @@ impl Runner<'_> {
         // Pass the emulated proxies in order, recording each internal hop.
         let dialog_forming = initial && DIALOG_FORMING.contains(&method.as_str());
         let icid = ids::token();
-        let sut_uri = format!("sip:{}", self.settings.sut_addr);
+        let sut_uri = format!(
+            "sip:{}{}",
+            self.settings.sut_addr,
+            transport_param(self.settings.transport)
+        );
         let mut previous = (ue.clone(), ue_addr);
         for (i, name) in path.iter().enumerate() {
             let hop = self.hop(name)?;
             let bytes = request.to_bytes();
-            self.trace.record(
-                Instant::now(),
-                Direction::Internal,
-                (&previous.0, previous.1.to_string()),
-                (name, hop.addr.to_string()),
-                &bytes,
-                format!("{method} {}", request.uri),
-                None,
-            );
+            let leg = Leg {
+                at: Instant::now(),
+                direction: Direction::Internal,
+                from: (&previous.0, previous.1.to_string()),
+                to: (name, hop.addr.to_string()),
+                transport: self.settings.transport,
+            };
+            self.trace
+                .record(leg, &bytes, format!("{method} {}", request.uri), None);
             let next_hop = match path.get(i + 1) {
                 Some(next) => Some(self.hop(next)?),
                 None => None,
@@ -251,13 +260,14 @@ impl Runner<'_> {
             }
         }
         let node = previous.0.clone();
-        self.transmit(&node, self.settings.sut_addr, &bytes, None)
+        let transport = self.settings.transport;
+        self.transmit(&node, self.settings.sut_addr, transport, &bytes, None)
             .await;
         let tx = ClientTransaction::new(
             &branch,
             &method,
             bytes,
-            false,
+            transport == Transport::Tcp,
             self.settings.timers,
             Instant::now(),
         );
@@ -299,7 +309,8 @@ impl Runner<'_> {
             .entry(delivered.node.clone())
             .or_default()
             .on_response_sent(request, bytes.clone());
-        self.transmit(&delivered.node, dest, &bytes, None).await;
+        self.transmit(&delivered.node, dest, delivered.transport, &bytes, None)
+            .await;
         Ok(())
     }
 
@@ -308,6 +319,7 @@ impl Runner<'_> {
         &mut self,
         node: &str,
         dest: SocketAddr,
+        transport: Transport,
         bytes: &[u8],
         note: Option<String>,
     ) {
@@ -318,19 +330,18 @@ impl Runner<'_> {
         let summary = SipMessage::parse(bytes)
             .map(|m| m.summary())
             .unwrap_or_else(|_| "(raw)".into());
-        let note = match socket.send_to(bytes, dest).await {
+        let note = match socket.send(bytes, dest, transport).await {
             Ok(()) => note,
             Err(e) => Some(format!("send failed: {e}")),
         };
         let to_name = self.sut_name.clone();
-        self.trace.record(
-            Instant::now(),
-            Direction::Sent,
-            (node, from_addr),
-            (&to_name, dest.to_string()),
-            bytes,
-            summary,
-            note,
-        );
+        let leg = Leg {
+            at: Instant::now(),
+            direction: Direction::Sent,
+            from: (node, from_addr),
+            to: (&to_name, dest.to_string()),
+            transport,
+        };
+        self.trace.record(leg, bytes, summary, note);
     }
 }
