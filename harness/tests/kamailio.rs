@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{flows, recorded_trials, root, run_once, stale_trial};
+use common::{explain, flows, recorded_trials, root, run_once, stale_trial};
 use libtest_mimic::{Arguments, Trial};
 use presence_harness::check::verdict::Gate;
 use presence_harness::sut::deviations::Deviation;
@@ -85,14 +85,19 @@ fn gate_trials(profile: &Profile, flows: &[presence_harness::flow::LoadedFlow]) 
         .cloned()
         .collect();
     let result = run_once(&extra, &flow).map(|record| {
+        let details: Vec<String> = record.flows.iter().map(|f| explain(&f.outcome)).collect();
         (
             record.deviations.stale.clone(),
             record.gate_holds(Gate::Must),
+            details.join("\n"),
         )
     });
     trials.push(Trial::test(FIXED[2], move || match result {
-        Ok((stale, false)) if stale == vec![phantom.clone()] => Ok(()),
-        Ok((stale, holds)) => Err(format!("expected only the phantom deviation stale and the gate broken; stale={stale:?}, holds={holds}").into()),
+        Ok((stale, false, _)) if stale == vec![phantom.clone()] => Ok(()),
+        Ok((stale, holds, details)) => Err(format!(
+            "expected only the phantom deviation stale and the gate broken; stale={stale:?}, holds={holds}\n{details}"
+        )
+        .into()),
         Err(e) => Err(e.into()),
     }));
     trials

@@ -119,6 +119,7 @@ impl CheckResult {
     /// The verdict this check alone gives the flow.
     pub fn verdict(&self) -> Verdict {
         match (self.outcome, self.requirement.requirement.level) {
+            (Outcome::Skipped, _) => Verdict::Skipped,
             (Outcome::Fail, Level::Must) => Verdict::Fail,
             (Outcome::Fail, Level::Should) => Verdict::NonStrict,
             _ => Verdict::Pass,
@@ -148,11 +149,13 @@ impl CheckResult {
     }
 }
 
-/// The verdict of a flow: the worst its checks give.
+/// The verdict of a flow: the worst its checks give. A skipped check says what could not be
+/// checked; it neither passes nor fails the flow.
 pub fn flow_verdict(checks: &[CheckResult]) -> Verdict {
     checks
         .iter()
         .map(CheckResult::verdict)
+        .filter(|v| *v != Verdict::Skipped)
         .max()
         .unwrap_or(Verdict::Pass)
 }

@@ -16,7 +16,7 @@ pub struct Dialog {
     pub local_cseq: u32,
     /// The highest CSeq the SUT used in this dialog.
     pub remote_cseq: Option<u32>,
-    /// Route set: the Record-Route of the 2xx or first NOTIFY, reversed (RFC 3261 §12.1.2).
+    /// Route set for our requests in the dialog (see `establish`).
     pub route_set: Vec<String>,
     /// Remote target: the Contact URI of the 2xx or NOTIFY.
     pub remote_target: Option<String>,
@@ -52,25 +52,32 @@ impl Dialog {
             }
     }
 
-    /// Fills in the remote side from a 2xx response or a NOTIFY, unless already established.
+    /// Fills in the remote side from a 2xx response or a NOTIFY (RFC 6665 §4.1.2.4: a
+    /// NOTIFY may create the dialog), or, once established, takes the remote target from a
+    /// target-refresh request or response.
+    ///
+    /// From a 2xx the route set is its Record-Route reversed (RFC 3261 §12.1.2). From a NOTIFY
+    /// it is what the UE would see recorded: the emulated proxies that record-routed the
+    /// SUBSCRIBE, nearest first, then the NOTIFY's own Record-Route (RFC 3261 §12.1.1).
     pub fn establish(&mut self, message: &SipMessage) {
+        if let Some(contact) = message.header_values("Contact").first() {
+            self.remote_target = Some(uri_of(contact));
+        }
         if self.remote_tag.is_some() {
-            if let Some(contact) = message.header_values("Contact").first() {
-                self.remote_target = Some(uri_of(contact));
-            }
             return;
         }
-        self.remote_tag = if message.is_request() {
-            message.from_tag()
+        if message.is_request() {
+            self.remote_tag = message.from_tag();
+            self.route_set = self.sut_route_set.iter().rev().cloned().collect();
+            self.route_set.extend(message.header_values("Record-Route"));
         } else {
-            message.to_tag()
-        };
-        let mut routes = message.header_values("Record-Route");
-        if !message.is_request() {
-            routes.reverse();
+            self.remote_tag = message.to_tag();
+            self.route_set = message
+                .header_values("Record-Route")
+                .into_iter()
+                .rev()
+                .collect();
         }
-        self.route_set = routes;
-        self.remote_target = message.header_values("Contact").first().map(|c| uri_of(c));
     }
 
     /// The next CSeq for a request we send in this dialog.

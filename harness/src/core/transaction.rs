@@ -142,9 +142,12 @@ pub struct ServerTransactions {
 }
 
 impl ServerTransactions {
-    /// Classifies an incoming request.
+    /// Classifies an incoming request. Without an RFC 3261 branch (magic cookie `z9hG4bK`)
+    /// a request cannot be matched to a transaction, so it is always new.
     pub fn on_request(&mut self, request: &SipMessage) -> ServerEvent {
-        let key = Self::key(request);
+        let Some(key) = Self::key(request) else {
+            return ServerEvent::New;
+        };
         match self.answered.get(&key) {
             None => {
                 self.answered.insert(key, None);
@@ -157,14 +160,14 @@ impl ServerTransactions {
 
     /// Records the final response sent for `request`, to be resent on retransmissions.
     pub fn on_response_sent(&mut self, request: &SipMessage, response: Vec<u8>) {
-        self.answered.insert(Self::key(request), Some(response));
+        if let Some(key) = Self::key(request) {
+            self.answered.insert(key, Some(response));
+        }
     }
 
-    fn key(request: &SipMessage) -> (String, String) {
-        (
-            request.top_branch().unwrap_or_default(),
-            request.method().unwrap_or_default(),
-        )
+    fn key(request: &SipMessage) -> Option<(String, String)> {
+        let branch = request.top_branch().filter(|b| b.starts_with("z9hG4bK"))?;
+        Some((branch, request.method().unwrap_or_default()))
     }
 }
 

@@ -325,6 +325,14 @@ impl Validator<'_> {
             ));
         }
         self.check_requirement_ref(&step.req)?;
+        if let Some(timeout) = step.timeout {
+            if !(timeout > 0.0 && timeout <= 3600.0) {
+                return Err(self.error(
+                    &[format!("timeout: {timeout}")],
+                    format!("timeout {timeout}: want seconds in (0, 3600]"),
+                ));
+            }
+        }
         if let Some(label) = &step.label {
             if scope.sent_labels.contains(label) || scope.received_labels.contains(label) {
                 return Err(self.error(
@@ -461,6 +469,25 @@ impl Validator<'_> {
                 )?;
             }
             self.require_req(None, step, "arrival")?;
+            for (name, value) in step.select.iter().flat_map(|h| h.iter()) {
+                let spec: HeaderCheckSpec = serde_yaml::from_value(value.clone()).map_err(|e| {
+                    self.error(
+                        &[format!("{name}:")],
+                        format!("select on header {name}: {e}"),
+                    )
+                })?;
+                if let HeaderCheckSpec::Full(check) = &spec {
+                    if check.capture.is_some() {
+                        return Err(self.error(
+                            &[format!("{name}:")],
+                            format!("select on header {name}: no capture in a selector"),
+                        ));
+                    }
+                    if let Some(re) = &check.matches {
+                        self.check_regex(re)?;
+                    }
+                }
+            }
             if let Some(label) = &step.label {
                 scope.received_labels.insert(label.clone());
             }
@@ -509,6 +536,12 @@ impl Validator<'_> {
             if let Some(path) = &eq.path {
                 self.check_path(path)?;
             }
+        }
+        if step.select.is_some() && step.expects_response() {
+            return Err(self.error(
+                &["select:".into()],
+                "`select` chooses among requests; a response is chosen by `of`".into(),
+            ));
         }
         if step.body_empty.is_some() {
             self.require_req(None, step, "body_empty")?;

@@ -332,6 +332,12 @@ pub struct Step {
     /// Headers to send (send, reply) or header checks (expect).
     #[serde(default)]
     pub headers: Option<OrderedMap<serde_yaml::Value>>,
+    /// For an expected request: header matchers that choose which request of the dialog the
+    /// step takes. Requests of the same method in the dialog that no waiting step selects are
+    /// intermediate (RFC 6665 lets a notifier send a NOTIFY at any time): the harness answers
+    /// them 200 and checks only the dialog rules on them.
+    #[serde(default)]
+    pub select: Option<OrderedMap<serde_yaml::Value>>,
     /// Body to send.
     #[serde(default)]
     pub body: Option<BodySource>,

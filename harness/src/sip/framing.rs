@@ -22,6 +22,11 @@ pub fn next_frame(buf: &[u8]) -> Frame {
         .iter()
         .take_while(|b| **b == b'\r' || **b == b'\n')
         .count();
+    if skip > MAX_HEADER_BYTES {
+        return Frame::Invalid(format!(
+            "more than {MAX_HEADER_BYTES} bytes of keep-alive line ends"
+        ));
+    }
     let data = &buf[skip..];
     let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
         return if data.len() > MAX_HEADER_BYTES {
@@ -35,6 +40,9 @@ pub fn next_frame(buf: &[u8]) -> Frame {
     for line in head.split("\r\n").skip(1) {
         if let Some((name, value)) = line.split_once(':') {
             if names::canonical(name.trim()) == "Content-Length" {
+                if length.is_some() {
+                    return Frame::Invalid("more than one Content-Length".into());
+                }
                 match value.trim().parse::<usize>() {
                     Ok(n) if n <= MAX_BODY_BYTES => length = Some(n),
                     Ok(n) => {

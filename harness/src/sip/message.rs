@@ -105,6 +105,14 @@ impl SipMessage {
             });
         }
         let rest = &raw[header_end.1..];
+        if headers
+            .iter()
+            .filter(|h| h.name == "Content-Length")
+            .count()
+            > 1
+        {
+            return Err(ParseError("more than one Content-Length header".into()));
+        }
         let body = match headers.iter().find(|h| h.name == "Content-Length") {
             Some(h) => {
                 let len: usize = h.value.parse().map_err(|_| {

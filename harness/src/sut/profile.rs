@@ -108,9 +108,13 @@ impl Profile {
         if profile.process.as_ref().is_some_and(|p| p.start.is_empty()) {
             return Err(format!("{}: `process.start` is empty", path.display()));
         }
-        if !(profile.timer_scale > 0.0 && profile.step_timeout > 0.0) {
+        let in_range = |value: f64, max: f64| value > 0.0 && value <= max;
+        if !in_range(profile.timer_scale, 100.0)
+            || !in_range(profile.step_timeout, 600.0)
+            || !(1..=10_000).contains(&profile.t1_ms)
+        {
             return Err(format!(
-                "{}: timer_scale and step_timeout must be positive",
+                "{}: want 0 < timer_scale <= 100, 0 < step_timeout <= 600 and 1 <= t1_ms <= 10000",
                 path.display()
             ));
         }

@@ -68,12 +68,21 @@ impl Runner<'_> {
                 format!("{codes:?}"),
                 delivered.msg.summary(),
             );
+            let status_ok = observed.ok;
             self.push(path, status.req().or(step_req), seq, observed);
+            if !status_ok {
+                // The step's other checks describe the expected response, not this one.
+                if let Some(label) = &step.label {
+                    self.received.insert(label.clone(), delivered);
+                }
+                return;
+            }
         }
         if let Delivery::Request(Some(dialog)) = &delivered.kind {
             self.dialog_checks(path, &delivered, dialog);
         }
         for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
+            // The loader validated every header check, so this cannot fail.
             let Ok(spec) = serde_yaml::from_value::<HeaderCheckSpec>(value.clone()) else {
                 continue;
             };
@@ -131,6 +140,23 @@ impl Runner<'_> {
             .find_map(|x| x.req.clone())
             .or_else(|| step.xml_equals.as_ref().and_then(|e| e.req.clone()))
             .or(step.req.clone());
+        if delivered.msg.body.is_empty() {
+            // A NOTIFY may carry no body (RFC 6665 §4.2.1.2, RFC 3856 §6.8); whether that is
+            // right is for a `body_empty` check to say.
+            let requirement = self.requirement(first_req.as_deref());
+            self.checks.push(CheckResult {
+                step: path.to_string(),
+                check: "checks on the XML body".into(),
+                requirement,
+                outcome: Outcome::Skipped,
+                expected: "a body".into(),
+                actual: "the message has no body".into(),
+                diff: None,
+                message: Some(seq),
+                deviation: None,
+            });
+            return;
+        }
         let mut root = match xml::parse(&delivered.msg.body) {
             Ok(root) => root,
             Err(e) => {
@@ -333,7 +359,7 @@ impl Runner<'_> {
     }
 
     /// RFC 3261 §12.2.1.1 and RFC 6665 rules for a request the SUT sent in one of our dialogs.
-    fn dialog_checks(&mut self, path: &str, delivered: &Delivered, dialog: &str) {
+    pub(super) fn dialog_checks(&mut self, path: &str, delivered: &Delivered, dialog: &str) {
         let Some(state) = self.dialogs.get(dialog) else {
             return;
         };

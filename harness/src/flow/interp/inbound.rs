@@ -2,10 +2,12 @@
 //! and provisional responses absorbed), find their dialog, and wait in `ready` for a step.
 
 use super::{Delivered, Delivery, Runner};
+use crate::check::headers;
 use crate::check::verdict::{CheckResult, Outcome};
 use crate::core::transaction::{ClientEvent, ResponseDisposition};
 use crate::core::ServerEvent;
-use crate::flow::model::Step;
+use crate::flow::model::{HeaderCheckSpec, Step};
+use crate::flow::vars::Vars;
 use crate::net::{Direction, Inbound, Leg};
 use crate::sip::SipMessage;
 use std::time::Instant;
@@ -58,8 +60,11 @@ impl Runner<'_> {
         }
     }
 
-    /// Handles one datagram.
+    /// Handles one message (a datagram, or one framed from a stream).
     async fn process(&mut self, inbound: Inbound) {
+        if is_keepalive(&inbound.bytes) {
+            return;
+        }
         let from = (self.sut_label(inbound.from), inbound.from.to_string());
         let to_addr = self
             .nodes
@@ -203,10 +208,9 @@ impl Runner<'_> {
             .map(|(name, _)| name.clone());
         if let Some(name) = &dialog {
             if let Some(state) = self.dialogs.get_mut(name) {
-                if state.dialog.remote_tag.is_none() {
-                    // A NOTIFY may arrive before the 2xx and establish the dialog (RFC 6665 §4.1.2.4).
-                    state.dialog.establish(&msg);
-                }
+                // A NOTIFY may arrive before the 2xx and establish the dialog (RFC 6665
+                // §4.1.2.4); later ones refresh the remote target.
+                state.dialog.establish(&msg);
             }
         }
         self.ready.push(Delivered {
@@ -221,7 +225,10 @@ impl Runner<'_> {
 
     /// Removes and returns the first ready message an expect step selects.
     pub(super) fn take(&mut self, step: &Step) -> Option<Delivered> {
-        let index = self.ready.iter().position(|d| selects(step, d))?;
+        let index = self
+            .ready
+            .iter()
+            .position(|d| candidate(step, d) && selected(step, d, &self.vars))?;
         Some(self.ready.remove(index))
     }
 
@@ -230,7 +237,8 @@ impl Runner<'_> {
     pub(super) fn take_for_branch(&mut self, step: &Step) -> Option<Delivered> {
         let codes = step.status.as_ref().map(|s| s.codes());
         let index = self.ready.iter().position(|d| {
-            selects(step, d)
+            candidate(step, d)
+                && selected(step, d, &self.vars)
                 && match (&codes, d.msg.status()) {
                     (Some(codes), Some(code)) => codes.contains(&code),
                     _ => true,
@@ -238,10 +246,31 @@ impl Runner<'_> {
         })?;
         Some(self.ready.remove(index))
     }
+
+    /// Requests that waiting steps with a `select` pass over: candidates of such a step that
+    /// no waiting step selects. They are removed from `ready`.
+    pub(super) fn take_intermediate(&mut self, waiting: &[&Step]) -> Vec<Delivered> {
+        if waiting.iter().all(|s| s.select.is_none()) {
+            return Vec::new();
+        }
+        let vars = &self.vars;
+        let (passed, kept): (Vec<Delivered>, Vec<Delivered>) =
+            std::mem::take(&mut self.ready).into_iter().partition(|d| {
+                waiting
+                    .iter()
+                    .any(|s| s.select.is_some() && candidate(s, d))
+                    && !waiting
+                        .iter()
+                        .any(|s| candidate(s, d) && selected(s, d, vars))
+            });
+        self.ready = kept;
+        passed
+    }
 }
 
-/// Whether a ready message is the one an expect step waits for.
-fn selects(step: &Step, delivered: &Delivered) -> bool {
+/// Whether a ready message is one an expect step could take, before its `select`: the
+/// response to its request, or a request of its method in its dialog.
+fn candidate(step: &Step, delivered: &Delivered) -> bool {
     match &delivered.kind {
         Delivery::Response(label) => {
             step.expects_response() && step.of.as_deref() == Some(label.as_str())
@@ -253,4 +282,24 @@ fn selects(step: &Step, delivered: &Delivered) -> bool {
                 && dialog.as_deref() == step.dialog.as_deref()
         }
     }
+}
+
+/// Whether the message satisfies every matcher of the step's `select`.
+fn selected(step: &Step, delivered: &Delivered, vars: &Vars) -> bool {
+    step.select
+        .iter()
+        .flat_map(|s| s.iter())
+        .all(|(name, value)| {
+            serde_yaml::from_value::<HeaderCheckSpec>(value.clone()).is_ok_and(|spec| {
+                headers::eval(&delivered.msg, name, &spec, vars, &mut Vec::new())
+                    .iter()
+                    .all(|a| a.ok)
+            })
+        })
+}
+
+/// A keep-alive, not a SIP message: line ends only (RFC 5626 §3.5.1), or a STUN message
+/// (RFC 5389: the first two bits are zero; a SIP message starts with a letter).
+fn is_keepalive(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| b.is_ascii_whitespace()) || bytes.first().is_some_and(|b| *b < 0x04)
 }

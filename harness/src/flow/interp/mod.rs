@@ -209,7 +209,7 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
         Err(e) => outcome.reason = Some(e),
         Ok(mut runner) => {
             let result = runner.run_steps(&flow.steps, "").await;
-            runner.note_leftovers();
+            let result = result.and(runner.note_leftovers());
             runner.finish_snapshots();
             outcome.checks = std::mem::take(&mut runner.checks);
             outcome.trace = std::mem::take(&mut runner.trace.entries);
@@ -386,6 +386,16 @@ impl<'a> Runner<'a> {
             if matched.iter().all(|m| *m) {
                 return;
             }
+            let waiting: Vec<&Step> = group
+                .iter()
+                .zip(&matched)
+                .filter(|(_, m)| !**m)
+                .map(|(s, _)| *s)
+                .collect();
+            for delivered in self.take_intermediate(&waiting) {
+                self.answer_intermediate(prefix.trim_end_matches('.'), delivered)
+                    .await;
+            }
             if !self.pump(deadline).await {
                 break;
             }
@@ -556,24 +566,18 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn note_leftovers(&mut self) {
+    /// Marks messages no step took, and fails the run when datagrams were dropped: the
+    /// harness could not see everything the SUT sent, so it cannot judge.
+    fn note_leftovers(&mut self) -> Result<(), String> {
         let seqs: Vec<usize> = self.ready.iter().map(|d| d.seq).collect();
         for seq in seqs {
             self.trace.annotate(seq, "not matched by any step");
         }
-        let dropped = self.dropped.load(std::sync::atomic::Ordering::Relaxed);
-        if dropped > 0 {
-            self.checks.push(CheckResult {
-                step: "-".into(),
-                check: "harness inbox kept every datagram".into(),
-                requirement: self.requirement(None),
-                outcome: Outcome::Skipped,
-                expected: "no datagram dropped".into(),
-                actual: format!("{dropped} datagrams dropped: the inbox was full"),
-                diff: None,
-                message: None,
-                deviation: None,
-            });
+        match self.dropped.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => Ok(()),
+            dropped => Err(format!(
+                "{dropped} messages from the SUT were dropped: the harness inbox was full"
+            )),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Sending: requests built for a UE and passed through its emulated proxies, and responses
 //! to requests from the SUT.
 
-use super::{DialogState, Pending, Runner, StepError};
+use super::{Delivered, Delivery, DialogState, Pending, Runner, StepError};
 use crate::core::{ClientTransaction, Dialog, SubscriptionTracker};
 use crate::flow::loader::scalar_text;
 use crate::flow::model::{RoleKind, Step};
@@ -288,8 +288,28 @@ impl Runner<'_> {
             .get(&of)
             .cloned()
             .ok_or_else(|| StepError::Dependency(format!("{of} never arrived")))?;
+        let mut extra = Vec::new();
+        for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
+            extra.push((
+                name.clone(),
+                self.var(&scalar_text(value).unwrap_or_default())?,
+            ));
+        }
+        self.respond(&delivered, step.reply.unwrap_or(200), &extra, None)
+            .await;
+        Ok(())
+    }
+
+    /// Answers a request the SUT sent, from the node it reached, to its source (RFC 3261
+    /// §18.2.2), on its transport; the response is kept for retransmissions of the request.
+    pub(super) async fn respond(
+        &mut self,
+        delivered: &Delivered,
+        code: u16,
+        extra: &[(String, String)],
+        note: Option<String>,
+    ) {
         let request = &delivered.msg;
-        let code = step.reply.unwrap_or(200);
         let mut builder = MessageBuilder::response(code, reason_phrase(code));
         for via in request.header_lines("Via") {
             builder.push_header("Via", via);
@@ -299,19 +319,37 @@ impl Runner<'_> {
                 builder.push_header(name, value);
             }
         }
-        for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
-            builder.push_header(name, self.var(&scalar_text(value).unwrap_or_default())?);
+        for (name, value) in extra {
+            builder.push_header(name, value.clone());
         }
         let bytes = builder.build();
-        // RFC 3261 §18.2.2: the response goes to the source of the request (received/rport).
-        let dest: SocketAddr = delivered.from;
         self.server_tx
             .entry(delivered.node.clone())
             .or_default()
             .on_response_sent(request, bytes.clone());
-        self.transmit(&delivered.node, dest, delivered.transport, &bytes, None)
+        self.transmit(
+            &delivered.node,
+            delivered.from,
+            delivered.transport,
+            &bytes,
+            note,
+        )
+        .await;
+    }
+
+    /// A request the waiting steps passed over (see `Step::select`): the dialog rules are
+    /// checked on it and it is answered 200.
+    pub(super) async fn answer_intermediate(&mut self, prefix: &str, delivered: Delivered) {
+        self.trace.annotate(
+            delivered.seq,
+            "intermediate: no waiting step selects it; answered 200",
+        );
+        if let Delivery::Request(Some(dialog)) = &delivered.kind {
+            let dialog = dialog.clone();
+            self.dialog_checks(&format!("{prefix} (intermediate)"), &delivered, &dialog);
+        }
+        self.respond(&delivered, 200, &[], Some("answered by the harness".into()))
             .await;
-        Ok(())
     }
 
     /// Puts bytes on the wire from a node's socket and records them.
