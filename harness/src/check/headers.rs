@@ -1,7 +1,7 @@
 //! Header matchers, evaluated on parsed headers (never on raw text): present/absent, equals,
 //! regex, one-of, integer range, not-equal, list token, parameters, capture.
 
-use crate::flow::model::{HeaderCheck, HeaderCheckSpec, ParamCheckSpec};
+use crate::flow::model::{HeaderCheck, HeaderCheckSpec};
 use crate::flow::vars::Vars;
 use crate::sip::text::parse_params;
 use crate::sip::SipMessage;
@@ -155,11 +155,11 @@ fn eval_value(
         let parsed = parse_params(full);
         for (param, spec) in params.iter() {
             let inner = match spec {
-                ParamCheckSpec::Equals(text) => HeaderCheck {
+                HeaderCheckSpec::Equals(text) => HeaderCheck {
                     equals: Some(text.clone()),
                     ..Default::default()
                 },
-                ParamCheckSpec::Full(c) => c.clone(),
+                HeaderCheckSpec::Full(c) => c.clone(),
             };
             let param_value = parsed.param(param).map(|v| v.unwrap_or(""));
             eval_value(

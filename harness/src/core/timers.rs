@@ -9,8 +9,6 @@ pub struct Timers {
     pub t1: Duration,
     /// Maximum retransmit interval for non-INVITE requests (default 4 s).
     pub t2: Duration,
-    /// Maximum time a message remains in the network (default 5 s).
-    pub t4: Duration,
 }
 
 impl Default for Timers {
@@ -18,7 +16,6 @@ impl Default for Timers {
         Timers {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
-            t4: Duration::from_secs(5),
         }
     }
 }

@@ -580,7 +580,7 @@ impl Validator<'_> {
             self.check_regex(re)?;
         }
         for (param, spec) in check.params.iter().flat_map(|p| p.iter()) {
-            if let super::model::ParamCheckSpec::Full(inner) = spec {
+            if let HeaderCheckSpec::Full(inner) = spec {
                 self.validate_header_check(&format!("{name};{param}"), inner, step, scope)?;
             } else {
                 self.require_req(check.req.clone(), step, name)?;

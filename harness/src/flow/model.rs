@@ -191,7 +191,7 @@ impl StatusSpec {
     }
 }
 
-/// An assertion on a header. A plain string means `equals`.
+/// An assertion on a header or on one of its parameters. A plain string means `equals`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderCheck {
@@ -221,7 +221,7 @@ pub struct HeaderCheck {
     pub contains: Option<String>,
     /// Checks on the header's parameters.
     #[serde(default)]
-    pub params: Option<OrderedMap<ParamCheckSpec>>,
+    pub params: Option<OrderedMap<HeaderCheckSpec>>,
     /// Stores the value (without parameters) in a variable.
     #[serde(default)]
     pub capture: Option<String>,
@@ -231,16 +231,6 @@ pub struct HeaderCheck {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum HeaderCheckSpec {
-    /// Shorthand for `equals`.
-    Equals(String),
-    /// Full form.
-    Full(HeaderCheck),
-}
-
-/// A parameter check: a plain string means `equals`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum ParamCheckSpec {
     /// Shorthand for `equals`.
     Equals(String),
     /// Full form.

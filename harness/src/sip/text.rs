@@ -2,46 +2,11 @@
 
 /// Splits a header value on commas that are outside quotes and angle brackets.
 pub fn split_list(value: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut current = String::new();
-    let mut in_quotes = false;
-    let mut in_angle = false;
-    let mut escaped = false;
-    for ch in value.chars() {
-        if escaped {
-            current.push(ch);
-            escaped = false;
-            continue;
-        }
-        match ch {
-            '\\' if in_quotes => {
-                escaped = true;
-                current.push(ch);
-            }
-            '"' => {
-                in_quotes = !in_quotes;
-                current.push(ch);
-            }
-            '<' if !in_quotes => {
-                in_angle = true;
-                current.push(ch);
-            }
-            '>' if !in_quotes => {
-                in_angle = false;
-                current.push(ch);
-            }
-            ',' if !in_quotes && !in_angle => {
-                items.push(current.trim().to_string());
-                current.clear();
-            }
-            _ => current.push(ch),
-        }
-    }
-    if !current.trim().is_empty() || items.is_empty() {
-        items.push(current.trim().to_string());
-    }
-    items.retain(|item| !item.is_empty());
-    items
+    split_outside(value, ',')
+        .into_iter()
+        .map(|item| item.trim().to_string())
+        .filter(|item| !item.is_empty())
+        .collect()
 }
 
 /// A header value split into its leading part and its `;name=value` parameters.

@@ -89,6 +89,69 @@ pub fn uri_socket_addr(uri: &str) -> Option<SocketAddr> {
     }
 }
 
+/// SIP URI comparison after RFC 3261 §19.1.4: scheme and host case-insensitive, user
+/// case-sensitive, an absent port differs from an explicit one, parameters compared by
+/// case-insensitive name and value where both URIs have them, and `user`, `ttl`, `method`,
+/// `maddr` and `transport` must appear in both or neither. URI headers are not compared.
+pub fn uri_equivalent(a: &str, b: &str) -> bool {
+    match (ComparableUri::parse(a), ComparableUri::parse(b)) {
+        (Some(a), Some(b)) => a.equivalent(&b),
+        _ => a.trim() == b.trim(),
+    }
+}
+
+/// The parts of a SIP URI that RFC 3261 §19.1.4 compares.
+struct ComparableUri {
+    /// Lower-case scheme, then the user part as written.
+    identity: String,
+    /// Lower-case host and port.
+    host: String,
+    /// Parameters, names and values lower-cased.
+    params: Vec<(String, String)>,
+}
+
+impl ComparableUri {
+    fn parse(uri: &str) -> Option<ComparableUri> {
+        let (scheme, rest) = uri.trim().split_once(':')?;
+        let rest = rest.split('?').next().unwrap_or_default();
+        let mut parts = rest.split(';');
+        let address = parts.next().unwrap_or_default();
+        let (user, host) = address.rsplit_once('@').unwrap_or(("", address));
+        let params = parts
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (name, value) = p.split_once('=').unwrap_or((p, ""));
+                (name.to_ascii_lowercase(), value.to_ascii_lowercase())
+            })
+            .collect();
+        Some(ComparableUri {
+            identity: format!("{}:{user}", scheme.to_ascii_lowercase()),
+            host: host.to_ascii_lowercase(),
+            params,
+        })
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn equivalent(&self, other: &ComparableUri) -> bool {
+        const IN_BOTH_OR_NEITHER: &[&str] = &["user", "ttl", "method", "maddr", "transport"];
+        self.identity == other.identity
+            && self.host == other.host
+            && self
+                .params
+                .iter()
+                .all(|(name, value)| other.param(name).is_none_or(|v| v == value))
+            && IN_BOTH_OR_NEITHER
+                .iter()
+                .all(|name| self.param(name).is_some() == other.param(name).is_some())
+    }
+}
+
 /// The URI inside a name-addr value, or the value itself.
 pub fn uri_of(value: &str) -> String {
     NameAddr::parse(value)
@@ -149,20 +212,36 @@ impl SipMessage {
             .map(|v| parse_params(v).value.to_ascii_lowercase())
             .collect()
     }
-
-    /// `P-Charging-Vector` parameters (`icid-value`, `orig-ioi`, `term-ioi`), with its leading
-    /// `icid-value` treated as a parameter.
-    pub fn charging_vector(&self) -> Option<Parameterised> {
-        let raw = self.header("P-Charging-Vector")?;
-        let mut p = parse_params(&format!("x;{raw}"));
-        p.value.clear();
-        Some(p)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uri_comparison_follows_rfc_3261() {
+        assert!(uri_equivalent(
+            "sip:alice@Example.COM;LR",
+            "SIP:alice@example.com;lr"
+        ));
+        assert!(uri_equivalent(
+            "sip:127.0.0.1:5060;lr;x=1",
+            "sip:127.0.0.1:5060;lr"
+        ));
+        assert!(!uri_equivalent(
+            "sip:Alice@example.com",
+            "sip:alice@example.com"
+        ));
+        assert!(!uri_equivalent("sip:127.0.0.1:5060;lr", "sip:127.0.0.1;lr"));
+        assert!(!uri_equivalent(
+            "sip:127.0.0.1:5060;transport=tcp",
+            "sip:127.0.0.1:5060"
+        ));
+        assert!(!uri_equivalent(
+            "sip:127.0.0.1:5060;lr=on",
+            "sip:127.0.0.1:5060;lr=off"
+        ));
+    }
 
     #[test]
     fn typed_headers() {
@@ -190,10 +269,6 @@ Expires: 600\r\n\r\n";
         assert_eq!(msg.from_tag().as_deref(), Some("abc"));
         assert_eq!(msg.to_tag().as_deref(), Some("xyz"));
         assert_eq!(msg.name_addrs("From")[0].display.as_deref(), Some("PS"));
-        assert_eq!(
-            msg.charging_vector().unwrap().param("icid-value"),
-            Some(Some("Ay=5"))
-        );
         assert_eq!(
             msg.tokens("Allow-Events"),
             vec!["presence", "presence.winfo"]

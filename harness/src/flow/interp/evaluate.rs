@@ -7,7 +7,7 @@ use crate::check::snapshot::{self, SnapshotOutcome};
 use crate::check::verdict::{CheckResult, Outcome};
 use crate::check::{xml, xpath};
 use crate::flow::model::{HeaderCheckSpec, Step};
-use crate::sip::typed::{uri_of, uri_socket_addr};
+use crate::sip::typed::{uri_equivalent, uri_of, uri_socket_addr};
 
 /// The outcome of one assertion before it is tied to a requirement.
 struct Observed {
@@ -396,9 +396,14 @@ impl Runner<'_> {
         self.push(path, Some("rfc3261-loose-route-send"), seq, arrival);
 
         let routes = msg.header_values("Route");
+        let same_routes = routes.len() == sut_routes.len()
+            && routes
+                .iter()
+                .zip(&sut_routes)
+                .all(|(a, b)| uri_equivalent(&uri_of(a), &uri_of(b)));
         let route_check = Observed::new(
             "Route headers are the route set in order",
-            routes == sut_routes,
+            same_routes,
             sut_routes.join(", "),
             routes.join(", "),
         );
@@ -407,7 +412,7 @@ impl Runner<'_> {
         let uri = msg.request_uri().unwrap_or_default().to_string();
         let target = Observed::new(
             "Request-URI is the remote target (our Contact)",
-            uri == ue_contact,
+            uri_equivalent(&uri, &ue_contact),
             ue_contact,
             uri,
         );
