@@ -84,13 +84,7 @@ fn eval_value(
             req: req.clone(),
         });
     };
-    let has_value_check = check.equals.is_some()
-        || check.matches.is_some()
-        || check.one_of.is_some()
-        || check.range.is_some()
-        || check.not_equal.is_some()
-        || check.contains.is_some()
-        || check.params.is_some();
+    let has_value_check = check.checks_value();
     match check.present {
         Some(true) => push("present".into(), value.is_some(), "present".into()),
         Some(false) => push("absent".into(), value.is_none(), "absent".into()),

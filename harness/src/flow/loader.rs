@@ -557,14 +557,7 @@ impl Validator<'_> {
         scope: &mut Scope,
     ) -> Result<(), FlowError> {
         self.check_requirement_ref(&check.req)?;
-        let asserts = check.present.is_some()
-            || check.equals.is_some()
-            || check.matches.is_some()
-            || check.one_of.is_some()
-            || check.range.is_some()
-            || check.not_equal.is_some()
-            || check.contains.is_some()
-            || check.params.is_some();
+        let asserts = check.present.is_some() || check.checks_value();
         if asserts {
             self.require_req(check.req.clone(), step, name)?;
         }

@@ -227,6 +227,19 @@ pub struct HeaderCheck {
     pub capture: Option<String>,
 }
 
+impl HeaderCheck {
+    /// True when the check asserts something about the value (beyond presence).
+    pub fn checks_value(&self) -> bool {
+        self.equals.is_some()
+            || self.matches.is_some()
+            || self.one_of.is_some()
+            || self.range.is_some()
+            || self.not_equal.is_some()
+            || self.contains.is_some()
+            || self.params.is_some()
+    }
+}
+
 /// A header check written either as a plain string (equals) or as a mapping.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]

@@ -569,9 +569,13 @@ impl<'a> Runner<'a> {
     /// Marks messages no step took, and fails the run when datagrams were dropped: the
     /// harness could not see everything the SUT sent, so it cannot judge.
     fn note_leftovers(&mut self) -> Result<(), String> {
-        let seqs: Vec<usize> = self.ready.iter().map(|d| d.seq).collect();
-        for seq in seqs {
-            self.trace.annotate(seq, "not matched by any step");
+        for delivered in std::mem::take(&mut self.ready) {
+            self.trace.annotate(delivered.seq, "not matched by any step");
+            // Every request the SUT sent in one of our dialogs obeys the dialog rules.
+            if let Delivery::Request(Some(dialog)) = &delivered.kind {
+                let dialog = dialog.clone();
+                self.dialog_checks("- (unmatched)", &delivered, &dialog);
+            }
         }
         match self.dropped.load(std::sync::atomic::Ordering::Relaxed) {
             0 => Ok(()),
