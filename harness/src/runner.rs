@@ -109,6 +109,8 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         profile: profile.name.clone(),
         root: root.to_path_buf(),
         domain_map: profile.domains.clone().into_iter().collect(),
+        user_map: profile.users.clone().into_iter().collect(),
+        xcap_root: profile.xcap_root.clone(),
         skip_snapshots: profile
             .embedded
             .as_ref()

@@ -217,6 +217,9 @@ impl Validator<'_> {
             for attr in ROLE_ATTRIBUTES {
                 scope.vars.insert(format!("{name}.{attr}"));
             }
+            if role.kind == RoleKind::Sut {
+                scope.vars.insert(format!("{name}.xcap_root"));
+            }
             if role.kind == RoleKind::Ue && role.user.is_none() {
                 return Err(self.error(
                     &[format!("{name}:")],

@@ -362,7 +362,7 @@ pub struct Step {
     /// Default requirement key for this step's checks, and for the message arriving at all.
     #[serde(default)]
     pub req: Option<String>,
-    /// Wait at most this many seconds (scaled by the profile), default 2.
+    /// Wait at most this many seconds (scaled by the profile); default: the profile's `step_timeout`.
     #[serde(default)]
     pub timeout: Option<f64>,
     /// The message may not arrive; its absence is not a failure.

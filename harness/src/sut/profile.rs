@@ -50,6 +50,14 @@ pub struct Profile {
     /// Flow domains mapped to the domains the SUT serves.
     #[serde(default)]
     pub domains: BTreeMap<String, String>,
+    /// Flow users mapped to users the SUT has provisioned (by default a flow's users are used
+    /// as they are; each flow has users of its own).
+    #[serde(default)]
+    pub users: BTreeMap<String, String>,
+    /// The SUT's XCAP root URI (RFC 4825), e.g. `http://127.0.0.1:8080/xcap-root`; flows read
+    /// it as `${<sut role>.xcap_root}`.
+    #[serde(default)]
+    pub xcap_root: Option<String>,
 }
 
 /// The embedded reference server's settings.

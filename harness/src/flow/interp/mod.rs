@@ -42,6 +42,10 @@ pub struct RunSettings {
     /// Why snapshot checks are not compared in this run, if they are not (e.g. a reference
     /// server with fault switches, whose messages are broken on purpose).
     pub skip_snapshots: Option<String>,
+    /// Flow users mapped to users the SUT has provisioned.
+    pub user_map: HashMap<String, String>,
+    /// The SUT's XCAP root URI, offered to flows as `${<sut role>.xcap_root}`.
+    pub xcap_root: Option<String>,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
     pub domain_map: HashMap<String, String>,
 }
@@ -248,14 +252,20 @@ impl<'a> Runner<'a> {
                 vars.set(&format!("{name}.host"), settings.sut_addr.to_string());
                 vars.set(&format!("{name}.user"), "");
                 vars.set(&format!("{name}.aor"), sut_uri.clone());
+                if let Some(root) = &settings.xcap_root {
+                    vars.set(&format!("{name}.xcap_root"), root.clone());
+                }
                 normaliser.addresses.insert(settings.sut_addr, name.clone());
                 continue;
             }
             let node = bind_node(name, tx.clone(), dropped.clone())
                 .await
                 .map_err(|e| format!("cannot bind a loopback socket for {name}: {e}"))?;
-            // Runs of one flow over different transports share the SUT: users differ by suffix.
-            let user = match (role.user.clone().unwrap_or_default(), settings.transport) {
+            // The profile may map a flow's user to one the SUT has provisioned; runs of one
+            // flow over different transports share the SUT, so their users differ by suffix.
+            let user = role.user.clone().unwrap_or_default();
+            let user = settings.user_map.get(&user).cloned().unwrap_or(user);
+            let user = match (user, settings.transport) {
                 (user, Transport::Udp) => user,
                 (user, Transport::Tcp) if !user.is_empty() => format!("{user}-tcp"),
                 (user, Transport::Tcp) => user,
@@ -570,7 +580,8 @@ impl<'a> Runner<'a> {
     /// harness could not see everything the SUT sent, so it cannot judge.
     fn note_leftovers(&mut self) -> Result<(), String> {
         for delivered in std::mem::take(&mut self.ready) {
-            self.trace.annotate(delivered.seq, "not matched by any step");
+            self.trace
+                .annotate(delivered.seq, "not matched by any step");
             // Every request the SUT sent in one of our dialogs obeys the dialog rules.
             if let Delivery::Request(Some(dialog)) = &delivered.kind {
                 let dialog = dialog.clone();
