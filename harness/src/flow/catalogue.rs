@@ -34,13 +34,8 @@ pub fn load(root: &Path) -> Result<BTreeMap<String, Requirement>, FlowError> {
     };
     let text =
         std::fs::read_to_string(&path).map_err(|e| error(0, 0, format!("cannot read: {e}")))?;
-    let mut map: BTreeMap<String, Requirement> = serde_yaml::from_str(&text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        error(line, column, e.to_string())
-    })?;
+    let mut map: BTreeMap<String, Requirement> =
+        serde_yaml::from_str(&text).map_err(|e| FlowError::from_yaml(&path, &e))?;
     for key in BUILTIN_KEYS {
         if !map.contains_key(*key) {
             return Err(error(

@@ -37,6 +37,28 @@ impl fmt::Display for FlowError {
 
 impl std::error::Error for FlowError {}
 
+impl FlowError {
+    /// A YAML error located in `file`, without the location serde repeats in its message.
+    pub fn from_yaml(file: &Path, error: &serde_yaml::Error) -> FlowError {
+        let (line, column) = error
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        let message = error.to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        FlowError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
 /// A validated flow with where it came from.
 #[derive(Debug, Clone)]
 pub struct LoadedFlow {
@@ -128,24 +150,8 @@ pub fn load_str(
     root: &Path,
     catalogue: &BTreeMap<String, Requirement>,
 ) -> Result<LoadedFlow, FlowError> {
-    let mut flow: Flow = serde_yaml::from_str(source).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        let message = e.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
-        FlowError {
-            file: path.to_path_buf(),
-            line,
-            column,
-            message,
-        }
-    })?;
+    let mut flow: Flow =
+        serde_yaml::from_str(source).map_err(|e| FlowError::from_yaml(path, &e))?;
     for (key, requirement) in catalogue {
         if flow.requirements.contains_key(key) {
             let (line, column) = source

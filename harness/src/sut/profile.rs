@@ -100,13 +100,8 @@ impl Profile {
     pub fn load(path: &Path) -> Result<Profile, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let profile: Profile = serde_yaml::from_str(&text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
-            format!("{}:{line}:{column}: {e}", path.display())
-        })?;
+        let profile: Profile = serde_yaml::from_str(&text)
+            .map_err(|e| crate::flow::FlowError::from_yaml(path, &e).to_string())?;
         if profile.embedded.is_some() == profile.address.is_some() {
             return Err(format!(
                 "{}: give exactly one of `embedded` and `address`",
