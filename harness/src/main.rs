@@ -52,6 +52,11 @@ enum Command {
     },
     /// List the embedded reference server's fault switches.
     Faults,
+    /// Render the reports of a run again from its run.json (into the same folder).
+    Report {
+        /// The run.json to render, e.g. reports/latest/run.json.
+        run_json: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -131,6 +136,19 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_PASS)
             }
         },
+        Command::Report { run_json } => match RunRecord::read(&run_json).and_then(|record| {
+            let dir = run_json.parent().unwrap_or(Path::new("."));
+            record.render_reports(dir).map(|()| dir.to_path_buf())
+        }) {
+            Ok(dir) => {
+                println!("reports written to {}", dir.display());
+                ExitCode::from(EXIT_PASS)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        },
         Command::Run(args) => match prepare(&root, &args) {
             Ok((profile, flows)) => run(&root, &args, &profile, &flows),
             Err(e) => {
@@ -195,7 +213,14 @@ fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> 
         return ExitCode::from(EXIT_INTERRUPTED);
     };
     print_summary(&record, args.gate);
-    match record.write(&root.join(&args.reports)) {
+    let written = record
+        .write(&root.join(&args.reports))
+        .map_err(|e| e.to_string())
+        .and_then(|path| {
+            let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+            record.render_reports(&dir).map(|()| path)
+        });
+    match written {
         Ok(path) => println!("report: {}", path.display()),
         Err(e) => {
             eprintln!("error: cannot write the report: {e}");

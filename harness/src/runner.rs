@@ -245,10 +245,10 @@ pub async fn run_suite(
         .collect();
     let deviations = deviations::apply(&profile.deviations, &mut records);
     RunRecord {
-        schema: crate::report::record::SCHEMA,
+        schema: crate::report::record::SCHEMA.to_string(),
         run_id,
         started: humantime::format_rfc3339_seconds(started_wall).to_string(),
-        harness_version: env!("CARGO_PKG_VERSION"),
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
         profile: serde_json::to_value(profile).unwrap_or_default(),
         probe: probe_result,
         duration_us: started.elapsed().as_micros() as u64,

@@ -1,10 +1,10 @@
 //! Verdicts of flows and outcomes of single checks, graded by the level of the words enforced.
 
 use crate::flow::model::{Level, Requirement};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A flow's verdict.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Every check held.
@@ -36,7 +36,7 @@ impl Verdict {
 }
 
 /// Outcome of one check.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// The assertion held.
@@ -48,7 +48,7 @@ pub enum Outcome {
 }
 
 /// A requirement as reported: its key in the flow plus the cited words.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RequirementRef {
     /// Key in the flow's `requirements`, or a built-in key.
     pub key: String,
@@ -73,8 +73,9 @@ impl RequirementRef {
     }
 }
 
-/// One evaluated check. Serialised with its derived `verdict` beside the outcome.
-#[derive(Debug, Clone)]
+/// One evaluated check. Serialised with its derived `verdict` beside the outcome (ignored
+/// when read back: it is derived again).
+#[derive(Debug, Clone, Deserialize)]
 pub struct CheckResult {
     /// Step path, e.g. `4` or `3.2` (1-based; nested steps joined by dots).
     pub step: String,

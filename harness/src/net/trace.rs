@@ -2,11 +2,11 @@
 
 use super::node::Transport;
 use base64::Engine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Which way a message went.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// Sent by an emulated node to the SUT.
@@ -18,7 +18,7 @@ pub enum Direction {
 }
 
 /// One message of the trace.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TraceEntry {
     /// Position in the trace, from 0.
     pub seq: usize,

@@ -1,5 +1,7 @@
-//! The run record (`run.json`), the single source every report is rendered from.
+//! The run record (`run.json`), the single source every report is rendered from, and the
+//! reports rendered from it.
 
+pub mod junit;
 pub mod record;
 
 pub use record::{FlowRecord, RunRecord};

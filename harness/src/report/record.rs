@@ -5,7 +5,7 @@ use crate::check::verdict::{Gate, Verdict};
 use crate::flow::interp::FlowOutcome;
 use crate::flow::model::Citation;
 use crate::sut::deviations::DeviationSummary;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -13,16 +13,16 @@ use std::path::{Path, PathBuf};
 pub const SCHEMA: &str = "presence-harness/run/1";
 
 /// One run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     /// Schema identifier.
-    pub schema: &'static str,
+    pub schema: String,
     /// Run id (also the report folder name).
     pub run_id: String,
     /// Start time, RFC 3339.
     pub started: String,
     /// Harness version.
-    pub harness_version: &'static str,
+    pub harness_version: String,
     /// The SUT profile.
     pub profile: serde_json::Value,
     /// Readiness probe result.
@@ -30,7 +30,7 @@ pub struct RunRecord {
     /// Wall time in microseconds.
     pub duration_us: u64,
     /// Flow count per verdict.
-    pub summary: BTreeMap<&'static str, usize>,
+    pub summary: BTreeMap<String, usize>,
     /// The profile's expected deviations: which occurred, which no longer do.
     pub deviations: DeviationSummary,
     /// The flows.
@@ -38,7 +38,7 @@ pub struct RunRecord {
 }
 
 /// One flow in the record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlowRecord {
     /// The flow file, relative to the project root.
     pub file: String,
@@ -51,10 +51,12 @@ pub struct FlowRecord {
 
 impl RunRecord {
     /// Counts verdicts.
-    pub fn summarise(flows: &[FlowRecord]) -> BTreeMap<&'static str, usize> {
+    pub fn summarise(flows: &[FlowRecord]) -> BTreeMap<String, usize> {
         let mut summary = BTreeMap::new();
         for flow in flows {
-            *summary.entry(flow.outcome.verdict.name()).or_insert(0) += 1;
+            *summary
+                .entry(flow.outcome.verdict.name().to_string())
+                .or_insert(0) += 1;
         }
         summary
     }
@@ -78,6 +80,29 @@ impl RunRecord {
     /// True when the gate holds: no error, nothing breaks it, no listed deviation went stale.
     pub fn gate_holds(&self, gate: Gate) -> bool {
         !self.has_error() && self.breaking(gate).is_empty() && self.deviations.stale.is_empty()
+    }
+
+    /// Reads a `run.json` back (for re-rendering its reports).
+    pub fn read(path: &Path) -> Result<RunRecord, String> {
+        let text =
+            std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let record: RunRecord = serde_json::from_slice(&text)
+            .map_err(|e| format!("{}: not a run record: {e}", path.display()))?;
+        if record.schema != SCHEMA {
+            return Err(format!(
+                "{}: schema {} is not {SCHEMA}",
+                path.display(),
+                record.schema
+            ));
+        }
+        Ok(record)
+    }
+
+    /// Renders every report of the run into `dir`: `junit.xml`.
+    pub fn render_reports(&self, dir: &Path) -> Result<(), String> {
+        let junit = super::junit::render(self)?;
+        std::fs::write(dir.join("junit.xml"), junit)
+            .map_err(|e| format!("cannot write junit.xml: {e}"))
     }
 
     /// Writes `run.json` into `reports_dir/<run_id>/` and points `reports_dir/latest` at it.

@@ -30,7 +30,7 @@ impl Deviation {
 }
 
 /// What the deviation list made of a run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DeviationSummary {
     /// Listed deviations that occurred.
     pub seen: Vec<Deviation>,

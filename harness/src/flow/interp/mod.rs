@@ -62,7 +62,7 @@ impl RunSettings {
 }
 
 /// The result of playing one flow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FlowOutcome {
     /// Run name: the flow id, with `@tcp` over TCP.
     pub id: String,
