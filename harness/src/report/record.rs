@@ -98,11 +98,14 @@ impl RunRecord {
         Ok(record)
     }
 
-    /// Renders every report of the run into `dir`: `junit.xml`.
+    /// Renders every report of the run into `dir`: `junit.xml` and `index.html`.
     pub fn render_reports(&self, dir: &Path) -> Result<(), String> {
         let junit = super::junit::render(self)?;
         std::fs::write(dir.join("junit.xml"), junit)
-            .map_err(|e| format!("cannot write junit.xml: {e}"))
+            .map_err(|e| format!("cannot write junit.xml: {e}"))?;
+        let html = super::html::render(self)?;
+        std::fs::write(dir.join("index.html"), html)
+            .map_err(|e| format!("cannot write index.html: {e}"))
     }
 
     /// Writes `run.json` into `reports_dir/<run_id>/` and points `reports_dir/latest` at it.

@@ -1,0 +1,493 @@
+//! The HTML report: one self-contained page (no network, no external scripts or fonts) with
+//! the run's header, a flows × verdicts matrix with filters, and per flow a ladder diagram
+//! (SVG) of the real messages, each message's raw text and pretty-printed body, and each
+//! broken requirement with its words and the diff of expected against actual. Every byte from
+//! the SUT passes minijinja's HTML auto-escaping.
+
+use super::record::{FlowRecord, RunRecord};
+use crate::check::verdict::{CheckResult, Outcome, Verdict};
+use crate::check::{multipart, xml};
+use crate::net::{Direction, TraceEntry};
+use crate::sip::SipMessage;
+use serde::Serialize;
+
+/// Longest message text shown; longer ones are cut with a note (the run.json keeps all).
+const MAX_SHOWN: usize = 64 * 1024;
+/// Width of one ladder column and the margin for time offsets, in pixels.
+const COLUMN: usize = 150;
+const MARGIN: usize = 90;
+/// Height of one ladder row, in pixels.
+const ROW: usize = 30;
+
+const TEMPLATE: &str = include_str!("templates/index.html");
+
+#[derive(Serialize)]
+struct Page {
+    profile_name: String,
+    profile_description: String,
+    harness_version: String,
+    run_id: String,
+    started: String,
+    duration_ms: String,
+    probe: String,
+    summary: Vec<SummaryItem>,
+    clauses: Vec<String>,
+    deviations_seen: Vec<crate::sut::deviations::Deviation>,
+    deviations_stale: Vec<crate::sut::deviations::Deviation>,
+    flows: Vec<FlowView>,
+}
+
+#[derive(Serialize)]
+struct SummaryItem {
+    verdict: String,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct FlowView {
+    anchor: String,
+    id: String,
+    title: String,
+    verdict: String,
+    clause: String,
+    file: String,
+    transport: String,
+    duration_ms: String,
+    reason: Option<String>,
+    branches: Vec<String>,
+    failed: Vec<CheckView>,
+    checks: Vec<CheckView>,
+    ladder: Ladder,
+    messages: Vec<MessageView>,
+}
+
+#[derive(Serialize)]
+struct CheckView {
+    step: String,
+    check: String,
+    verdict: String,
+    requirement: String,
+    requirement_key: String,
+    expected: String,
+    actual: String,
+    diff: Option<Vec<DiffLine>>,
+    deviation: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DiffLine {
+    class: &'static str,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Ladder {
+    width: usize,
+    height: usize,
+    nodes: Vec<LadderNode>,
+    arrows: Vec<Arrow>,
+}
+
+#[derive(Serialize)]
+struct LadderNode {
+    name: String,
+    x: usize,
+}
+
+#[derive(Serialize)]
+struct Arrow {
+    anchor: String,
+    x1: usize,
+    x2: usize,
+    y: usize,
+    head: String,
+    label_x: usize,
+    label: String,
+    time: String,
+    color: &'static str,
+}
+
+#[derive(Serialize)]
+struct MessageView {
+    anchor: String,
+    seq: usize,
+    time: String,
+    from: String,
+    to: String,
+    direction: &'static str,
+    transport: &'static str,
+    summary: String,
+    note: Option<String>,
+    text: String,
+    bodies: Vec<BodyView>,
+}
+
+#[derive(Serialize)]
+struct BodyView {
+    title: String,
+    text: String,
+}
+
+/// Renders the run as one HTML page.
+pub fn render(record: &RunRecord) -> Result<String, String> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("index.html", TEMPLATE)
+        .map_err(|e| format!("HTML template: {e}"))?;
+    let template = env
+        .get_template("index.html")
+        .map_err(|e| format!("HTML template: {e}"))?;
+    template.render(minijinja::context! { page => minijinja::Value::from(minijinja::value::Serde(page(record))) }).map_err(|e| format!("cannot render the HTML report: {e}"))
+}
+
+fn page(record: &RunRecord) -> Page {
+    let flows: Vec<FlowView> = record.flows.iter().map(flow_view).collect();
+    let mut clauses: Vec<String> = flows.iter().map(|f| f.clause.clone()).collect();
+    clauses.sort();
+    clauses.dedup();
+    Page {
+        profile_name: record
+            .profile
+            .get("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        profile_description: record
+            .profile
+            .get("description")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        harness_version: record.harness_version.clone(),
+        run_id: record.run_id.clone(),
+        started: record.started.clone(),
+        duration_ms: format!("{:.1}", record.duration_us as f64 / 1000.0),
+        probe: record.probe.clone(),
+        summary: record
+            .summary
+            .iter()
+            .map(|(verdict, count)| SummaryItem {
+                verdict: verdict.clone(),
+                count: *count,
+            })
+            .collect(),
+        clauses,
+        deviations_seen: record.deviations.seen.clone(),
+        deviations_stale: record.deviations.stale.clone(),
+        flows,
+    }
+}
+
+/// An HTML id made of the id's letters and digits.
+fn anchor(id: &str) -> String {
+    let cleaned: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("flow-{cleaned}")
+}
+
+fn flow_view(flow: &FlowRecord) -> FlowView {
+    let outcome = &flow.outcome;
+    let flow_anchor = anchor(&outcome.id);
+    let check_view = |check: &CheckResult| CheckView {
+        step: check.step.clone(),
+        check: check.check.clone(),
+        verdict: check.verdict().name().to_string(),
+        requirement: check.requirement.cite(),
+        requirement_key: check.requirement.key.clone(),
+        expected: cut(&check.expected),
+        actual: cut(&check.actual),
+        diff: check.diff.as_deref().map(diff_lines),
+        deviation: check.deviation.clone(),
+        message: check.message.map(|seq| format!("{flow_anchor}-m{seq}")),
+    };
+    FlowView {
+        anchor: flow_anchor.clone(),
+        id: outcome.id.clone(),
+        title: outcome.title.clone(),
+        verdict: outcome.verdict.name().to_string(),
+        clause: flow
+            .spec
+            .first()
+            .map(|c| format!("{} {}", c.doc, c.clause))
+            .unwrap_or_default(),
+        file: flow.file.clone(),
+        transport: format!("{:?}", outcome.transport).to_uppercase(),
+        duration_ms: format!("{:.1}", outcome.duration_us as f64 / 1000.0),
+        reason: outcome.reason.clone(),
+        branches: outcome.branches.clone(),
+        failed: outcome
+            .checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::Fail && c.verdict() != Verdict::Pass)
+            .map(check_view)
+            .collect(),
+        checks: outcome.checks.iter().map(check_view).collect(),
+        ladder: ladder(&outcome.trace, &flow_anchor),
+        messages: outcome
+            .trace
+            .iter()
+            .map(|e| message_view(e, &flow_anchor))
+            .collect(),
+    }
+}
+
+fn diff_lines(diff: &str) -> Vec<DiffLine> {
+    diff.lines()
+        .map(|line| DiffLine {
+            class: match line.as_bytes().first() {
+                Some(b'+') if !line.starts_with("+++") => "diff-add",
+                Some(b'-') if !line.starts_with("---") => "diff-del",
+                _ => "",
+            },
+            text: line.to_string(),
+        })
+        .collect()
+}
+
+/// Text cut to `MAX_SHOWN` bytes (on a character boundary), with a note when cut.
+fn cut(text: &str) -> String {
+    if text.len() <= MAX_SHOWN {
+        return text.to_string();
+    }
+    let mut end = MAX_SHOWN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n… ({} more bytes in run.json)",
+        &text[..end],
+        text.len() - end
+    )
+}
+
+/// Columns in the order nodes first appear, the SUT (the peer of sent and received
+/// messages) rightmost.
+fn ladder(trace: &[TraceEntry], flow_anchor: &str) -> Ladder {
+    let sut: Option<&str> = trace.iter().find_map(|e| match e.direction {
+        Direction::Sent => Some(e.to_node.as_str()),
+        Direction::Received => Some(e.from_node.as_str()),
+        Direction::Internal => None,
+    });
+    let mut names: Vec<String> = Vec::new();
+    for entry in trace {
+        for name in [&entry.from_node, &entry.to_node] {
+            if Some(name.as_str()) != sut && !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    if let Some(sut) = sut {
+        names.push(sut.to_string());
+    }
+    let x_of = |name: &str| {
+        MARGIN + COLUMN / 2 + COLUMN * names.iter().position(|n| n == name).unwrap_or(0)
+    };
+    let arrows = trace
+        .iter()
+        .enumerate()
+        .map(|(row, entry)| {
+            let (x1, x2) = (x_of(&entry.from_node), x_of(&entry.to_node));
+            let y = 44 + row * ROW;
+            let head = if x2 >= x1 {
+                format!("{x2},{y} {},{} {},{}", x2 - 7, y - 4, x2 - 7, y + 4)
+            } else {
+                format!("{x2},{y} {},{} {},{}", x2 + 7, y - 4, x2 + 7, y + 4)
+            };
+            let mut label: String = entry.summary.chars().take(48).collect();
+            if entry.summary.chars().count() > 48 {
+                label.push('…');
+            }
+            Arrow {
+                anchor: format!("{flow_anchor}-m{}", entry.seq),
+                x1,
+                x2,
+                y,
+                head,
+                label_x: (x1 + x2) / 2,
+                label,
+                time: format!("{:.1} ms", entry.at_us as f64 / 1000.0),
+                color: match entry.direction {
+                    Direction::Sent => "#0b4fa6",
+                    Direction::Received => "#b34700",
+                    Direction::Internal => "#999999",
+                },
+            }
+        })
+        .collect();
+    Ladder {
+        width: MARGIN + COLUMN * names.len().max(1),
+        height: 44 + ROW * trace.len(),
+        nodes: names
+            .iter()
+            .map(|n| LadderNode {
+                name: n.clone(),
+                x: x_of(n),
+            })
+            .collect(),
+        arrows,
+    }
+}
+
+fn message_view(entry: &TraceEntry, flow_anchor: &str) -> MessageView {
+    MessageView {
+        anchor: format!("{flow_anchor}-m{}", entry.seq),
+        seq: entry.seq,
+        time: format!("{:.1} ms", entry.at_us as f64 / 1000.0),
+        from: entry.from_node.clone(),
+        to: entry.to_node.clone(),
+        direction: match entry.direction {
+            Direction::Sent => "sent",
+            Direction::Received => "received",
+            Direction::Internal => "internal",
+        },
+        transport: entry.transport.name(),
+        summary: entry.summary.clone(),
+        note: entry.note.clone(),
+        text: cut(&entry.text),
+        bodies: bodies(entry),
+    }
+}
+
+/// The body pretty-printed: XML indented, multipart split into its parts.
+fn bodies(entry: &TraceEntry) -> Vec<BodyView> {
+    let Ok(msg) = SipMessage::parse(entry.text.as_bytes()) else {
+        return Vec::new();
+    };
+    if msg.body.is_empty() {
+        return Vec::new();
+    }
+    let content_type = msg.header("Content-Type").unwrap_or_default().to_string();
+    match multipart::split(&content_type, &msg.body) {
+        Ok(parts) => parts
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| BodyView {
+                title: format!(
+                    "part {} ({})",
+                    i + 1,
+                    part.content_type().unwrap_or("no type")
+                ),
+                text: pretty(&part.body),
+            })
+            .collect(),
+        Err(_) => vec![BodyView {
+            title: format!("body ({content_type}), indented"),
+            text: pretty(&msg.body),
+        }],
+    }
+}
+
+fn pretty(body: &[u8]) -> String {
+    match xml::parse(body) {
+        Ok(root) => cut(&root.to_canonical_string()),
+        Err(_) => cut(&String::from_utf8_lossy(body)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::verdict::RequirementRef;
+    use crate::flow::interp::FlowOutcome;
+    use crate::flow::model::{Level, Requirement};
+    use crate::net::Transport;
+
+    const HOSTILE: &str = "<script>document.title='pwned'</script>\"><img src=x onerror=alert(1)>";
+
+    fn record() -> RunRecord {
+        let entry = TraceEntry {
+            seq: 0,
+            at_us: 1500,
+            direction: Direction::Received,
+            from_node: "ps".into(),
+            to_node: "scscf1".into(),
+            from_addr: "127.0.0.1:5060".into(),
+            to_addr: "127.0.0.1:5070".into(),
+            transport: Transport::Udp,
+            summary: format!("NOTIFY {HOSTILE}"),
+            text: format!("NOTIFY sip:a SIP/2.0\r\nX-Evil: {HOSTILE}\r\n\r\n"),
+            raw_base64: String::new(),
+            note: None,
+        };
+        let check = CheckResult {
+            step: "1".into(),
+            check: "header X present".into(),
+            requirement: RequirementRef {
+                key: "k".into(),
+                requirement: Requirement {
+                    doc: "RFC 1".into(),
+                    clause: "1".into(),
+                    level: Level::Must,
+                    text: "words".into(),
+                },
+            },
+            outcome: Outcome::Fail,
+            expected: "present".into(),
+            actual: HOSTILE.into(),
+            diff: Some(format!("--- a\n+++ b\n-x\n+{HOSTILE}")),
+            message: Some(0),
+            deviation: None,
+        };
+        let outcome = FlowOutcome {
+            id: "A.1".into(),
+            flow: "A.1".into(),
+            transport: Transport::Udp,
+            title: HOSTILE.into(),
+            verdict: Verdict::Fail,
+            reason: None,
+            duration_us: 10,
+            branches: Vec::new(),
+            checks: vec![check],
+            trace: vec![entry],
+        };
+        RunRecord {
+            schema: super::super::record::SCHEMA.into(),
+            run_id: "r".into(),
+            started: "now".into(),
+            harness_version: "0".into(),
+            profile: serde_json::json!({ "name": HOSTILE, "description": "d" }),
+            probe: "200 OK".into(),
+            duration_us: 10,
+            summary: [("fail".to_string(), 1)].into_iter().collect(),
+            deviations: Default::default(),
+            flows: vec![FlowRecord {
+                file: "f.yaml".into(),
+                spec: Vec::new(),
+                outcome,
+            }],
+        }
+    }
+
+    #[test]
+    fn everything_from_the_sut_is_escaped() {
+        let html = render(&record()).unwrap();
+        assert!(
+            !html.contains("<script>document.title"),
+            "raw script from the SUT"
+        );
+        assert!(!html.contains("<img src=x"), "raw tag from the SUT");
+        assert!(html.contains("&lt;script&gt;document.title"));
+        assert_eq!(
+            html.matches("<script>").count(),
+            1,
+            "only the page's own filter script"
+        );
+    }
+
+    #[test]
+    fn the_page_has_a_ladder_and_the_failure_diff() {
+        let html = render(&record()).unwrap();
+        assert!(
+            html.contains("<svg") && html.contains("<line"),
+            "ladder diagram"
+        );
+        assert!(html.contains("class=\"diff-add\""), "diff lines");
+        assert!(
+            html.contains("href=\"#flow-A-1-m0\"") && html.contains("id=\"flow-A-1-m0\""),
+            "links to messages"
+        );
+    }
+}
