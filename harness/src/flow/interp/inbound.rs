@@ -162,14 +162,7 @@ impl Runner<'_> {
                         }
                     }
                 }
-                self.ready.push(Delivered {
-                    msg,
-                    node: inbound.node,
-                    from: inbound.from,
-                    transport: inbound.transport,
-                    seq,
-                    kind: Delivery::Response(label),
-                });
+                self.make_ready(msg, inbound, seq, Delivery::Response(label));
             }
         }
     }
@@ -213,13 +206,18 @@ impl Runner<'_> {
                 state.dialog.establish(&msg);
             }
         }
+        self.make_ready(msg, inbound, seq, Delivery::Request(dialog));
+    }
+
+    /// Queues a message for the steps to take.
+    fn make_ready(&mut self, msg: SipMessage, inbound: Inbound, seq: usize, kind: Delivery) {
         self.ready.push(Delivered {
             msg,
             node: inbound.node,
             from: inbound.from,
             transport: inbound.transport,
             seq,
-            kind: Delivery::Request(dialog),
+            kind,
         });
     }
 
