@@ -127,6 +127,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3261-message-syntax",
         "well-formed SIP",
     ),
+    (
+        "hostile-content",
+        "A.4.2.1",
+        "rfc3903-etag-token",
+        "matches",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

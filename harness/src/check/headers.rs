@@ -30,26 +30,21 @@ pub fn eval(
     vars: &Vars,
     captures: &mut Vec<(String, String)>,
 ) -> Vec<Assertion> {
-    let check = match spec {
-        HeaderCheckSpec::Equals(text) => HeaderCheck {
-            equals: Some(text.clone()),
-            ..Default::default()
-        },
-        HeaderCheckSpec::Full(c) => c.clone(),
-    };
     let values = msg.header_values(name);
     let value = values.first().map(String::as_str);
     let mut out = Vec::new();
-    eval_value(
-        &format!("header {name}"),
-        value,
-        &check,
-        None,
-        vars,
-        captures,
-        &mut out,
-        Some(&values),
-    );
+    for check in spec.checks() {
+        eval_value(
+            &format!("header {name}"),
+            value,
+            &check,
+            None,
+            vars,
+            captures,
+            &mut out,
+            Some(&values),
+        );
+    }
     out
 }
 
@@ -148,24 +143,19 @@ fn eval_value(
     if let Some(params) = &check.params {
         let parsed = parse_params(full);
         for (param, spec) in params.iter() {
-            let inner = match spec {
-                HeaderCheckSpec::Equals(text) => HeaderCheck {
-                    equals: Some(text.clone()),
-                    ..Default::default()
-                },
-                HeaderCheckSpec::Full(c) => c.clone(),
-            };
             let param_value = parsed.param(param).map(|v| v.unwrap_or(""));
-            eval_value(
-                &format!("{what} parameter {param}"),
-                param_value,
-                &inner,
-                req.as_deref(),
-                vars,
-                captures,
-                out,
-                None,
-            );
+            for inner in spec.checks() {
+                eval_value(
+                    &format!("{what} parameter {param}"),
+                    param_value,
+                    &inner,
+                    req.as_deref(),
+                    vars,
+                    captures,
+                    out,
+                    None,
+                );
+            }
         }
     }
     if let Some(var) = &check.capture {

@@ -2,7 +2,7 @@
 //! variables, requirements, regular expressions and paths, all before anything is sent.
 //! Every error names the file, line and column.
 
-use super::model::{Flow, HeaderCheckSpec, Requirement, RoleKind, Step, StepKind};
+use super::model::{Flow, HeaderCheck, HeaderCheckSpec, Requirement, RoleKind, Step, StepKind};
 use super::vars::{referenced, ROLE_ATTRIBUTES};
 use std::collections::BTreeMap;
 use std::collections::{BTreeSet, HashSet};
@@ -485,7 +485,7 @@ impl Validator<'_> {
                         format!("select on header {name}: {e}"),
                     )
                 })?;
-                if let HeaderCheckSpec::Full(check) = &spec {
+                for check in spec.checks() {
                     if check.capture.is_some() {
                         return Err(self.error(
                             &[format!("{name}:")],
@@ -508,15 +508,9 @@ impl Validator<'_> {
                     format!("check on header {name}: {e}"),
                 )
             })?;
-            let check = match spec {
-                HeaderCheckSpec::Equals(text) => {
-                    self.check_vars(&text, scope)?;
-                    self.require_req(None, step, name)?;
-                    continue;
-                }
-                HeaderCheckSpec::Full(c) => c,
-            };
-            self.validate_header_check(name, &check, step, scope)?;
+            for check in spec.checks() {
+                self.validate_header_check(name, &check, step, scope)?;
+            }
         }
         for xml in step.xml.iter().flatten() {
             self.check_requirement_ref(&xml.req)?;
@@ -582,10 +576,12 @@ impl Validator<'_> {
             self.check_regex(re)?;
         }
         for (param, spec) in check.params.iter().flat_map(|p| p.iter()) {
-            if let HeaderCheckSpec::Full(inner) = spec {
-                self.validate_header_check(&format!("{name};{param}"), inner, step, scope)?;
-            } else {
-                self.require_req(check.req.clone(), step, name)?;
+            for inner in spec.checks() {
+                let inner = HeaderCheck {
+                    req: inner.req.clone().or(check.req.clone()),
+                    ..inner
+                };
+                self.validate_header_check(&format!("{name};{param}"), &inner, step, scope)?;
             }
         }
         if let Some(var) = &check.capture {

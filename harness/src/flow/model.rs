@@ -240,7 +240,8 @@ impl HeaderCheck {
     }
 }
 
-/// A header check written either as a plain string (equals) or as a mapping.
+/// A header check written as a plain string (equals), a mapping, or a list of mappings
+/// (several checks on one header, each with its own requirement).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum HeaderCheckSpec {
@@ -248,6 +249,22 @@ pub enum HeaderCheckSpec {
     Equals(String),
     /// Full form.
     Full(HeaderCheck),
+    /// Several checks.
+    Many(Vec<HeaderCheck>),
+}
+
+impl HeaderCheckSpec {
+    /// The checks this spec stands for.
+    pub fn checks(&self) -> Vec<HeaderCheck> {
+        match self {
+            HeaderCheckSpec::Equals(text) => vec![HeaderCheck {
+                equals: Some(text.clone()),
+                ..Default::default()
+            }],
+            HeaderCheckSpec::Full(check) => vec![check.clone()],
+            HeaderCheckSpec::Many(checks) => checks.clone(),
+        }
+    }
 }
 
 /// An assertion on an XML body located by a path.

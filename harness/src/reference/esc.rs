@@ -96,6 +96,10 @@ enum Action {
     Remove(u64),
 }
 
+/// The entity-tag sent under `Fault::HostileContent`: markup a report must show as text.
+const HOSTILE_ETAG: &str =
+    "<script>document.title='pwned'</script>\"><img src=x onerror=\"document.title='pwned'\">";
+
 /// Handles a PUBLISH (RFC 3903 §6, steps 1 to 6 in order).
 pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &str) -> Handled {
     let reject = |code: u16| Handled::only(response(request, code, tag));
@@ -228,7 +232,9 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     };
     drop(state);
     let mut ok = response(request, 200, tag);
-    if !shared.fault(Fault::NoSipEtag) {
+    if shared.fault(Fault::HostileContent) {
+        ok.push_header("SIP-ETag", HOSTILE_ETAG);
+    } else if !shared.fault(Fault::NoSipEtag) {
         ok.push_header("SIP-ETag", etag);
     }
     if !shared.fault(Fault::NoExpiresIn2xx) {

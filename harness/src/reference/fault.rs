@@ -37,6 +37,8 @@ pub enum Fault {
     NoSubscriptionState,
     /// NOTIFYs carry a header line without a colon.
     MalformedNotify,
+    /// The 2xx to PUBLISH carries HTML and script markup as its entity-tag (not a token).
+    HostileContent,
 }
 
 impl Fault {
@@ -58,6 +60,7 @@ impl Fault {
             Fault::NotifyExpiresGrows,
             Fault::NoSubscriptionState,
             Fault::MalformedNotify,
+            Fault::HostileContent,
         ]
     }
 
@@ -79,6 +82,7 @@ impl Fault {
             Fault::NotifyExpiresGrows => "notify-expires-grows",
             Fault::NoSubscriptionState => "no-subscription-state",
             Fault::MalformedNotify => "malformed-notify",
+            Fault::HostileContent => "hostile-content",
         }
     }
 
@@ -112,6 +116,7 @@ impl Fault {
             Fault::NotifyExpiresGrows => "later NOTIFYs lengthen the subscription through expires (RFC 6665 §4.2.2, MUST NOT)",
             Fault::NoSubscriptionState => "NOTIFY without Subscription-State (RFC 6665 §4.2.2, MUST)",
             Fault::MalformedNotify => "NOTIFY with a header line that has no colon (RFC 3261 §7.3, §25)",
+            Fault::HostileContent => "SIP-ETag holds script and HTML markup, not a token (RFC 3903 §12); reports must show it as text",
         }
     }
 }
@@ -164,7 +169,7 @@ mod tests {
             assert_eq!(fault.name().parse::<Fault>(), Ok(*fault));
             assert!(!fault.description().is_empty());
         }
-        assert_eq!(Fault::all().len(), 15);
+        assert_eq!(Fault::all().len(), 16);
         let err = "no-such".parse::<Fault>().unwrap_err().to_string();
         assert!(
             err.contains("no-sip-etag") && err.contains("stale-notify-after-modify"),

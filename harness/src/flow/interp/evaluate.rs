@@ -86,10 +86,7 @@ impl Runner<'_> {
             let Ok(spec) = serde_yaml::from_value::<HeaderCheckSpec>(value.clone()) else {
                 continue;
             };
-            let req = match &spec {
-                HeaderCheckSpec::Full(c) => c.req.clone().or(step.req.clone()),
-                HeaderCheckSpec::Equals(_) => step.req.clone(),
-            };
+            let req = step.req.clone();
             let mut captures = Vec::new();
             for a in headers::eval(&delivered.msg, name, &spec, &self.vars, &mut captures) {
                 let req = a.req.clone().or(req.clone());
