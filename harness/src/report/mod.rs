@@ -3,6 +3,7 @@
 
 pub mod html;
 pub mod junit;
+pub mod pcap;
 pub mod record;
 
 pub use record::{FlowRecord, RunRecord};

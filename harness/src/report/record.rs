@@ -98,14 +98,24 @@ impl RunRecord {
         Ok(record)
     }
 
-    /// Renders every report of the run into `dir`: `junit.xml` and `index.html`.
+    /// Renders every report of the run into `dir`: `junit.xml`, `index.html` and one
+    /// `<flow run>.pcap` per flow run.
     pub fn render_reports(&self, dir: &Path) -> Result<(), String> {
         let junit = super::junit::render(self)?;
         std::fs::write(dir.join("junit.xml"), junit)
             .map_err(|e| format!("cannot write junit.xml: {e}"))?;
         let html = super::html::render(self)?;
         std::fs::write(dir.join("index.html"), html)
-            .map_err(|e| format!("cannot write index.html: {e}"))
+            .map_err(|e| format!("cannot write index.html: {e}"))?;
+        let started =
+            humantime::parse_rfc3339(&self.started).unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+        for flow in &self.flows {
+            let pcap = super::pcap::render(&flow.outcome, started)?;
+            let name = format!("{}.pcap", flow.outcome.id.replace(['/', '\\'], "_"));
+            std::fs::write(dir.join(&name), pcap)
+                .map_err(|e| format!("cannot write {name}: {e}"))?;
+        }
+        Ok(())
     }
 
     /// Writes `run.json` into `reports_dir/<run_id>/` and points `reports_dir/latest` at it.

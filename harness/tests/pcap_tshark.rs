@@ -1,0 +1,95 @@
+//! The per-flow pcap files decode in tshark (Debian's `tshark`): every message the run put on
+//! the wire, over UDP and TCP, is one frame tshark dissects as SIP. Without `tshark` on PATH
+//! the test is ignored and the reason printed.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use presence_harness::net::Direction;
+use presence_harness::report::RunRecord;
+use std::path::Path;
+use std::process::Command;
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+fn every_wire_message_decodes_as_sip() -> Result<(), Failed> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("root")
+        .to_path_buf();
+    let reports = std::env::temp_dir().join(format!(
+        "presence-harness-pcap-{}",
+        presence_harness::ids::token()
+    ));
+    let status = Command::new(env!("CARGO_BIN_EXE_presence-harness"))
+        .arg("--root")
+        .arg(&root)
+        .args(["run", "--quiet", "--flow", "A.3.2.1"])
+        .arg("--reports")
+        .arg(&reports)
+        .env("CI", "true")
+        .status()
+        .map_err(|e| format!("cannot run the harness: {e}"))?;
+    if !status.success() {
+        return Err(format!("the run should pass, got {status}").into());
+    }
+    let dir = reports.join("latest");
+    let record = RunRecord::read(&dir.join("run.json"))?;
+    for flow in &record.flows {
+        let wire: Vec<_> = flow
+            .outcome
+            .trace
+            .iter()
+            .filter(|e| e.direction != Direction::Internal)
+            .collect();
+        let sut_port = wire
+            .iter()
+            .find(|e| e.direction == Direction::Sent)
+            .and_then(|e| e.to_addr.rsplit(':').next())
+            .ok_or("no message was sent")?
+            .to_string();
+        let output = Command::new("tshark")
+            .arg("-r")
+            .arg(dir.join(format!("{}.pcap", flow.outcome.id)))
+            .args([
+                "-d",
+                &format!("udp.port=={sut_port},sip"),
+                "-d",
+                &format!("tcp.port=={sut_port},sip"),
+            ])
+            .args(["-Y", "sip", "-T", "fields", "-e", "frame.number"])
+            .output()
+            .map_err(|e| format!("cannot run tshark: {e}"))?;
+        let decoded = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        if decoded != wire.len() {
+            return Err(format!(
+                "{}: tshark decoded {decoded} SIP frames, the run put {} messages on the wire\n{}",
+                flow.outcome.id,
+                wire.len(),
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&reports);
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trial = Trial::test(
+        "report::pcap-decodes-in-tshark",
+        every_wire_message_decodes_as_sip,
+    );
+    let trial = if on_path("tshark") {
+        trial
+    } else {
+        eprintln!("\n*** SKIPPED: tshark is not on PATH, so the pcap files are not decoded. Install it with\n***   apt-get install tshark\n");
+        trial.with_ignored_flag(true)
+    };
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
