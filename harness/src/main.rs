@@ -1,10 +1,9 @@
 //! `presence-harness`: plays the Annex A flows of 3GPP TS 24.141 against a presence server.
 
 use clap::{Args, Parser, Subcommand};
-use presence_harness::check::verdict::{Gate, Verdict};
-use presence_harness::check::CheckResult;
-use presence_harness::flow::interp::FlowOutcome;
+use presence_harness::check::verdict::Gate;
 use presence_harness::flow::{load_dir, LoadedFlow};
+use presence_harness::report::console::Console;
 use presence_harness::report::RunRecord;
 use presence_harness::runner::{parse_faults, run_suite};
 use presence_harness::sut::Profile;
@@ -77,9 +76,12 @@ struct RunArgs {
     /// Where run folders are written.
     #[arg(long, default_value = "reports")]
     reports: PathBuf,
-    /// Print only the summary.
+    /// Print only the summary (no progress, no per-flow lines).
     #[arg(long, short)]
     quiet: bool,
+    /// Also print every message of each flow run (time, direction, nodes, start line).
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 fn default_root() -> PathBuf {
@@ -192,18 +194,17 @@ fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> 
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    if !args.quiet {
-        println!(
-            "presence-harness {} against {} ({} flows)",
-            env!("CARGO_PKG_VERSION"),
-            profile.name,
-            flows.len()
-        );
-    }
-    let quiet = args.quiet;
+    let runs = flows.len() * profile.transports.len();
+    let console = Console::new(runs, args.quiet, args.verbose);
+    console.line(&format!(
+        "presence-harness {} against {} ({} flows, {runs} runs)",
+        env!("CARGO_PKG_VERSION"),
+        profile.name,
+        flows.len()
+    ));
     let record = runtime.block_on(async {
         tokio::select! {
-            record = run_suite(profile, flows, root, |outcome| if !quiet { print_outcome(outcome) }) => Some(record),
+            record = run_suite(profile, flows, root, |outcome| console.flow_done(outcome)) => Some(record),
             // Dropping the suite stops what it started (the SUT's process group is killed).
             _ = tokio::signal::ctrl_c() => None,
         }
@@ -212,7 +213,7 @@ fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> 
         eprintln!("interrupted; the SUT the harness started has been stopped");
         return ExitCode::from(EXIT_INTERRUPTED);
     };
-    print_summary(&record, args.gate);
+    console.summary(&record, args.gate);
     let written = record
         .write(&root.join(&args.reports))
         .map_err(|e| e.to_string())
@@ -234,74 +235,4 @@ fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> 
     } else {
         ExitCode::from(EXIT_FAIL)
     }
-}
-
-/// One line per flow, then the checks that broke a requirement.
-fn print_outcome(outcome: &FlowOutcome) {
-    println!(
-        "{:<11} {:<28} {:>7.1} ms  {}",
-        outcome.verdict.name(),
-        outcome.id,
-        outcome.duration_us as f64 / 1000.0,
-        outcome.title
-    );
-    for check in outcome
-        .checks
-        .iter()
-        .filter(|c| c.verdict() != Verdict::Pass)
-    {
-        print_failed_check(check);
-    }
-    if let Some(reason) = &outcome.reason {
-        println!("            {reason}");
-    }
-}
-
-/// Prints a check that broke a requirement: the requirement's words, then the diff when the
-/// check compared documents, else expected and actual.
-fn print_failed_check(check: &CheckResult) {
-    println!("            step {}: {}", check.step, check.check);
-    println!("              requirement: {}", check.requirement.cite());
-    match &check.diff {
-        Some(diff) => diff
-            .lines()
-            .for_each(|line| println!("              {line}")),
-        None => {
-            println!("              expected: {}", check.expected);
-            println!("              actual:   {}", check.actual);
-        }
-    }
-}
-
-/// Verdict counts, the expected deviations seen and gone stale, and what breaks the gate.
-fn print_summary(record: &RunRecord, gate: Gate) {
-    for deviation in &record.deviations.seen {
-        println!(
-            "expected deviation  {} {}: {}",
-            deviation.flow, deviation.requirement, deviation.reason
-        );
-    }
-    for deviation in &record.deviations.stale {
-        println!(
-            "STALE deviation     {} {}: listed but did not occur; remove it from the profile",
-            deviation.flow, deviation.requirement
-        );
-    }
-    for flow in record.breaking(gate) {
-        println!(
-            "breaks the gate     {} ({})",
-            flow.outcome.id,
-            flow.outcome.verdict.name()
-        );
-    }
-    let summary: Vec<String> = record
-        .summary
-        .iter()
-        .map(|(k, v)| format!("{v} {k}"))
-        .collect();
-    println!(
-        "{} in {:.1} ms",
-        summary.join(", "),
-        record.duration_us as f64 / 1000.0
-    );
 }

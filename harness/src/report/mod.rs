@@ -1,6 +1,7 @@
 //! The run record (`run.json`), the single source every report is rendered from, and the
 //! reports rendered from it.
 
+pub mod console;
 pub mod html;
 pub mod junit;
 pub mod pcap;
