@@ -105,6 +105,13 @@ fn select(flows: Vec<LoadedFlow>, patterns: &[String]) -> Vec<LoadedFlow> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Debug logs go to standard error when RUST_LOG asks for them (e.g. RUST_LOG=debug).
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     presence_harness::check::snapshot::quiet_insta();
     let root = cli.root.clone().unwrap_or_else(default_root);
     match cli.command {

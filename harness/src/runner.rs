@@ -206,9 +206,11 @@ pub async fn run_suite(
             .map(|(f, t)| FlowOutcome::not_run(f, *t, Verdict::Error, reason.to_string()))
             .collect()
     };
+    tracing::debug!(profile = %profile.name, runs = plan.len(), "starting the SUT");
     let (outcomes, probe_result) = match start_sut(profile, root).await {
         Err(e) => (all_error(&e), e),
         Ok(sut) => {
+            tracing::debug!(udp = %sut.addr, tcp = %sut.tcp_addr, "SUT started");
             let settings = settings_for(profile, sut.addr, root);
             let probe_limit = Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0));
             let result = match probe(sut.addr, settings.timers.t1, probe_limit).await {
@@ -226,6 +228,7 @@ pub async fn run_suite(
                 }
             };
             sut.stop().await;
+            tracing::debug!("SUT stopped");
             result
         }
     };

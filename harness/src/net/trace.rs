@@ -88,6 +88,7 @@ impl Trace {
         note: Option<String>,
     ) -> usize {
         let seq = self.entries.len();
+        tracing::trace!(seq, from = leg.from.0, to = leg.to.0, direction = ?leg.direction, %summary, "message");
         self.entries.push(TraceEntry {
             seq,
             at_us: leg.at.saturating_duration_since(self.start).as_micros() as u64,

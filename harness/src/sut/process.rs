@@ -112,6 +112,7 @@ impl SutProcess {
             .id()
             .map(|p| p as i32)
             .ok_or("the SUT exited at once")?;
+        tracing::debug!(pid, command = %args.join(" "), "SUT process started");
         let mut process = SutProcess {
             child,
             pid,
@@ -139,6 +140,7 @@ impl SutProcess {
     /// Stops the SUT: SIGTERM to its process group, SIGKILL if it is still there after the
     /// grace time; then removes its run directory.
     pub async fn stop(mut self) {
+        tracing::debug!(pid = self.pid, "stopping the SUT process group");
         signal_group(self.pid, libc::SIGTERM);
         if tokio::time::timeout(self.stop_timeout, self.child.wait())
             .await

@@ -205,6 +205,7 @@ struct Runner<'a> {
 /// Plays one flow. Never panics on SUT input; harness problems become an `error` verdict.
 pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcome {
     let started = Instant::now();
+    tracing::debug!(flow = %loaded.flow.id, transport = ?settings.transport, "flow starts");
     let flow = &loaded.flow;
     let mut outcome =
         FlowOutcome::not_run(loaded, settings.transport, Verdict::Error, String::new());
@@ -225,6 +226,7 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
         }
     }
     outcome.duration_us = started.elapsed().as_micros() as u64;
+    tracing::debug!(flow = %outcome.id, verdict = outcome.verdict.name(), "flow ends");
     outcome
 }
 
