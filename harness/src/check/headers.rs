@@ -33,11 +33,11 @@ pub fn eval(
     let values = msg.header_values(name);
     let value = values.first().map(String::as_str);
     let mut out = Vec::new();
-    for check in spec.checks() {
+    for check in spec.checks().iter() {
         eval_value(
             &format!("header {name}"),
             value,
-            &check,
+            check,
             None,
             vars,
             captures,
@@ -144,11 +144,11 @@ fn eval_value(
         let parsed = parse_params(full);
         for (param, spec) in params.iter() {
             let param_value = parsed.param(param).map(|v| v.unwrap_or(""));
-            for inner in spec.checks() {
+            for inner in spec.checks().iter() {
                 eval_value(
                     &format!("{what} parameter {param}"),
                     param_value,
-                    &inner,
+                    inner,
                     req.as_deref(),
                     vars,
                     captures,

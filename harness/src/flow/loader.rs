@@ -485,7 +485,7 @@ impl Validator<'_> {
                         format!("select on header {name}: {e}"),
                     )
                 })?;
-                for check in spec.checks() {
+                for check in spec.checks().iter() {
                     if check.capture.is_some() {
                         return Err(self.error(
                             &[format!("{name}:")],
@@ -508,8 +508,8 @@ impl Validator<'_> {
                     format!("check on header {name}: {e}"),
                 )
             })?;
-            for check in spec.checks() {
-                self.validate_header_check(name, &check, step, scope)?;
+            for check in spec.checks().iter() {
+                self.validate_header_check(name, check, step, scope)?;
             }
         }
         for xml in step.xml.iter().flatten() {
@@ -576,10 +576,10 @@ impl Validator<'_> {
             self.check_regex(re)?;
         }
         for (param, spec) in check.params.iter().flat_map(|p| p.iter()) {
-            for inner in spec.checks() {
+            for inner in spec.checks().iter() {
                 let inner = HeaderCheck {
                     req: inner.req.clone().or(check.req.clone()),
-                    ..inner
+                    ..inner.clone()
                 };
                 self.validate_header_check(&format!("{name};{param}"), &inner, step, scope)?;
             }

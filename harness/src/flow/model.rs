@@ -255,14 +255,15 @@ pub enum HeaderCheckSpec {
 
 impl HeaderCheckSpec {
     /// The checks this spec stands for.
-    pub fn checks(&self) -> Vec<HeaderCheck> {
+    pub fn checks(&self) -> std::borrow::Cow<'_, [HeaderCheck]> {
+        use std::borrow::Cow;
         match self {
-            HeaderCheckSpec::Equals(text) => vec![HeaderCheck {
+            HeaderCheckSpec::Equals(text) => Cow::Owned(vec![HeaderCheck {
                 equals: Some(text.clone()),
                 ..Default::default()
-            }],
-            HeaderCheckSpec::Full(check) => vec![check.clone()],
-            HeaderCheckSpec::Many(checks) => checks.clone(),
+            }]),
+            HeaderCheckSpec::Full(check) => Cow::Borrowed(std::slice::from_ref(check)),
+            HeaderCheckSpec::Many(checks) => Cow::Borrowed(checks),
         }
     }
 }
