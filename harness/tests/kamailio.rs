@@ -10,12 +10,8 @@ use common::{explain, flows, recorded_trials, root, run_once, stale_trial};
 use libtest_mimic::{Arguments, Trial};
 use presence_harness::check::verdict::Gate;
 use presence_harness::sut::deviations::Deviation;
+use presence_harness::sut::process::on_path;
 use presence_harness::sut::Profile;
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-}
 
 /// The fixed trial names; the others are `kamailio::<flow id>`.
 const FIXED: &[&str] = &[

@@ -5,13 +5,9 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_harness::net::Direction;
 use presence_harness::report::RunRecord;
+use presence_harness::sut::process::on_path;
 use std::path::Path;
 use std::process::Command;
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-}
 
 fn every_wire_message_decodes_as_sip() -> Result<(), Failed> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))

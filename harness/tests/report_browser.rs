@@ -4,13 +4,9 @@
 //! `chromium` on PATH the test is ignored and the reason printed.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use presence_harness::sut::process::on_path;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-}
 
 /// Runs Chromium headless on `page` with `extra` arguments; returns its standard output.
 fn chromium(page: &Path, extra: &[String]) -> Result<String, Failed> {

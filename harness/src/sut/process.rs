@@ -94,6 +94,9 @@ impl SutProcess {
             .map(|a| expand(a, &rundir, root))
             .collect();
         let (program, rest) = args.split_first().ok_or("an empty start command")?;
+        if !program.contains('/') && !on_path(program) {
+            return Err(format!("cannot start the SUT: {program} is not on PATH"));
+        }
         let log = std::fs::File::create(rundir.join("sut.log"))
             .map_err(|e| format!("cannot create the SUT log: {e}"))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
@@ -165,6 +168,12 @@ impl Drop for SutProcess {
         signal_group(self.pid, libc::SIGKILL);
         let _ = std::fs::remove_dir_all(&self.rundir);
     }
+}
+
+/// True when `program` is an executable file in a folder of PATH.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// Sends a signal to the process group led by `pid` (never to anything found by name).
