@@ -122,7 +122,9 @@ impl Normaliser {
         for header in &msg.headers {
             let value = match header.name.as_str() {
                 "Call-ID" => self.placeholder("call-id", &header.value),
-                "SIP-ETag" | "SIP-If-Match" => self.placeholder("etag", &header.value),
+                "SIP-ETag" | "SIP-If-Match" | "ETag" | "If-Match" => {
+                    self.placeholder("etag", &header.value)
+                }
                 "Date" => "[date]".to_string(),
                 "Subscription-State" => {
                     let value = self.text(&header.value);

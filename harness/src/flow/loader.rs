@@ -324,7 +324,7 @@ impl Validator<'_> {
         if kinds.len() != 1 {
             return Err(self.error(
                 &[here],
-                format!("a step must have exactly one of send, expect, reply, any_order, alternatives; found {kinds:?}"),
+                format!("a step must have exactly one of send, http, expect, reply, any_order, alternatives; found {kinds:?}"),
             ));
         }
         if only_expects && step.kind() != StepKind::Expect {
@@ -352,6 +352,7 @@ impl Validator<'_> {
         }
         match step.kind() {
             StepKind::Send => self.validate_send(step, scope),
+            StepKind::Http => self.validate_http(step, scope),
             StepKind::Expect => self.validate_expect(step, scope),
             StepKind::Reply => self.validate_reply(step, scope),
             StepKind::AnyOrder => {
@@ -383,6 +384,48 @@ impl Validator<'_> {
             ));
         }
         self.check_vars(step.uri.as_deref().unwrap_or_default(), scope)?;
+        self.validate_content(step, scope)?;
+        if let Some(dialog) = &step.dialog {
+            scope.dialogs.insert(dialog.clone());
+        }
+        if let Some(label) = &step.label {
+            scope.sent_labels.insert(label.clone());
+        }
+        Ok(())
+    }
+
+    fn validate_http(&self, step: &Step, scope: &mut Scope) -> Result<(), FlowError> {
+        self.role_of_kind(&step.from, "from", &[RoleKind::Ue])?;
+        self.role_of_kind(&step.to, "to", &[RoleKind::Sut])?;
+        let method = step.http.as_deref().unwrap_or_default();
+        if !["GET", "PUT", "DELETE", "POST", "HEAD"].contains(&method) {
+            return Err(self.error(
+                &[format!("http: {method}")],
+                format!("HTTP method {method:?}: want GET, PUT, DELETE, POST or HEAD"),
+            ));
+        }
+        let Some(url) = &step.url else {
+            return Err(self.error(
+                &[format!("http: {method}")],
+                "an http step needs `url`".into(),
+            ));
+        };
+        if step.uri.is_some() || step.dialog.is_some() {
+            return Err(self.error(
+                &[format!("http: {method}")],
+                "an http step takes `url`, not `uri` or `dialog`".into(),
+            ));
+        }
+        self.check_vars(url, scope)?;
+        self.validate_content(step, scope)?;
+        if let Some(label) = &step.label {
+            scope.sent_labels.insert(label.clone());
+        }
+        Ok(())
+    }
+
+    /// Headers and body of a request to send: scalars, known variables, a readable fixture.
+    fn validate_content(&self, step: &Step, scope: &Scope) -> Result<(), FlowError> {
         for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
             let text = scalar_text(value).ok_or_else(|| {
                 self.error(
@@ -406,12 +449,6 @@ impl Validator<'_> {
                 }
             };
             self.check_vars(&text, scope)?;
-        }
-        if let Some(dialog) = &step.dialog {
-            scope.dialogs.insert(dialog.clone());
-        }
-        if let Some(label) = &step.label {
-            scope.sent_labels.insert(label.clone());
         }
         Ok(())
     }

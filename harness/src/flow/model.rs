@@ -309,13 +309,18 @@ pub struct XmlEquals {
     pub req: Option<String>,
 }
 
-/// One step of a flow. Exactly one of `send`, `expect`, `reply`, `any_order`, `alternatives`.
+/// One step of a flow. Exactly one of `send`, `http`, `expect`, `reply`, `any_order`,
+/// `alternatives`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Send a request with this method.
     #[serde(default)]
     pub send: Option<String>,
+    /// Send an HTTP request with this method (an XCAP operation, RFC 4825) to `url`; its
+    /// response is then expected like a SIP response (`expect: response`, `of`).
+    #[serde(default)]
+    pub http: Option<String>,
     /// Expect `response` (to the request labelled `of`) or a request method (e.g. `NOTIFY`).
     #[serde(default)]
     pub expect: Option<String>,
@@ -341,6 +346,9 @@ pub struct Step {
     /// Request-URI.
     #[serde(default)]
     pub uri: Option<String>,
+    /// URL of an HTTP request (`http` steps), e.g. `${ps.xcap_root}/resource-lists/...`.
+    #[serde(default)]
+    pub url: Option<String>,
     /// Dialog name: created by the first request that names it, used in-dialog after.
     #[serde(default)]
     pub dialog: Option<String>,
@@ -396,6 +404,8 @@ pub struct Step {
 pub enum StepKind {
     /// Send a request.
     Send,
+    /// Send an HTTP request.
+    Http,
     /// Expect a message.
     Expect,
     /// Answer a request.
@@ -412,6 +422,9 @@ impl Step {
         let mut kinds = Vec::new();
         if self.send.is_some() {
             kinds.push(StepKind::Send);
+        }
+        if self.http.is_some() {
+            kinds.push(StepKind::Http);
         }
         if self.expect.is_some() {
             kinds.push(StepKind::Expect);
@@ -445,6 +458,12 @@ impl Step {
                 "{} {} → {}",
                 self.from.as_deref().unwrap_or("?"),
                 self.send.as_deref().unwrap_or("?"),
+                self.to.as_deref().unwrap_or("?")
+            ),
+            StepKind::Http => format!(
+                "{} XCAP {} → {}",
+                self.from.as_deref().unwrap_or("?"),
+                self.http.as_deref().unwrap_or("?"),
                 self.to.as_deref().unwrap_or("?")
             ),
             StepKind::Expect if self.expects_response() => {

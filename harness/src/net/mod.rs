@@ -1,5 +1,6 @@
 //! The I/O layer: one loopback UDP socket per emulated node; it only moves datagrams.
 
+pub mod http;
 pub mod node;
 pub mod trace;
 

@@ -70,41 +70,8 @@ pub struct SipMessage {
 impl SipMessage {
     /// Parses one complete message (a UDP datagram or a framed stream message).
     pub fn parse(raw: &[u8]) -> Result<SipMessage, ParseError> {
-        let header_end = find_header_end(raw)
-            .ok_or_else(|| ParseError("no blank line ends the header section".into()))?;
-        if header_end.0 > MAX_HEADER_BYTES {
-            return Err(ParseError(format!(
-                "header section of {} bytes exceeds the limit of {MAX_HEADER_BYTES}",
-                header_end.0
-            )));
-        }
-        let head = std::str::from_utf8(&raw[..header_end.0])
-            .map_err(|e| ParseError(format!("header section is not UTF-8 ({e})")))?;
-        let mut tolerated = Vec::new();
-        let mut lines = logical_lines(head, &mut tolerated).into_iter();
-        let first = lines
-            .next()
-            .ok_or_else(|| ParseError("empty message".into()))?;
-        let start = parse_start_line(&first)?;
-        let mut headers = Vec::new();
-        for line in lines {
-            let (name, value) = line
-                .split_once(':')
-                .ok_or_else(|| ParseError(format!("header line without a colon: {line:?}")))?;
-            let wire_name = name.trim_end().to_string();
-            if wire_name.is_empty() || wire_name.contains(char::is_whitespace) {
-                return Err(ParseError(format!("bad header name in line {line:?}")));
-            }
-            if names::is_compact(&wire_name) {
-                tolerated.push(format!("compact header name '{wire_name}'"));
-            }
-            headers.push(Header {
-                name: names::canonical(&wire_name),
-                wire_name,
-                value: value.trim().to_string(),
-            });
-        }
-        let rest = &raw[header_end.1..];
+        let (start, headers, mut tolerated, body_start) = parse_head(raw, parse_start_line)?;
+        let rest = &raw[body_start..];
         if headers
             .iter()
             .filter(|h| h.name == "Content-Length")
@@ -139,6 +106,19 @@ impl SipMessage {
             }
             None => rest.to_vec(),
         };
+        Ok(SipMessage {
+            raw: raw.to_vec(),
+            start,
+            headers,
+            body,
+            tolerated,
+        })
+    }
+
+    /// Reads an HTTP/1.1 response (an XCAP answer) into the same shape: `raw` is what was on
+    /// the wire, `body` the body the HTTP client de-framed (Content-Length or chunked).
+    pub fn parse_http_response(raw: &[u8], body: Vec<u8>) -> Result<SipMessage, ParseError> {
+        let (start, headers, tolerated, _) = parse_head(raw, parse_http_status_line)?;
         Ok(SipMessage {
             raw: raw.to_vec(),
             start,
@@ -244,11 +224,75 @@ impl SipMessage {
     pub fn summary(&self) -> String {
         match &self.start {
             StartLine::Request { method, uri } => format!("{method} {uri}"),
-            StartLine::Response { code, reason } => {
-                format!("{code} {reason} ({})", self.method().unwrap_or_default())
-            }
+            StartLine::Response { code, reason } => match self.method() {
+                Some(method) => format!("{code} {reason} ({method})"),
+                None => format!("{code} {reason}"),
+            },
         }
     }
+}
+
+/// Start line and headers of a message, and where its body starts.
+type Head = (StartLine, Vec<Header>, Vec<String>, usize);
+
+/// Reads the start line (with `start_line`) and the header section of a message.
+fn parse_head(
+    raw: &[u8],
+    start_line: fn(&str) -> Result<StartLine, ParseError>,
+) -> Result<Head, ParseError> {
+    let header_end = find_header_end(raw)
+        .ok_or_else(|| ParseError("no blank line ends the header section".into()))?;
+    if header_end.0 > MAX_HEADER_BYTES {
+        return Err(ParseError(format!(
+            "header section of {} bytes exceeds the limit of {MAX_HEADER_BYTES}",
+            header_end.0
+        )));
+    }
+    let head = std::str::from_utf8(&raw[..header_end.0])
+        .map_err(|e| ParseError(format!("header section is not UTF-8 ({e})")))?;
+    let mut tolerated = Vec::new();
+    let mut lines = logical_lines(head, &mut tolerated).into_iter();
+    let first = lines
+        .next()
+        .ok_or_else(|| ParseError("empty message".into()))?;
+    let start = start_line(&first)?;
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| ParseError(format!("header line without a colon: {line:?}")))?;
+        let wire_name = name.trim_end().to_string();
+        if wire_name.is_empty() || wire_name.contains(char::is_whitespace) {
+            return Err(ParseError(format!("bad header name in line {line:?}")));
+        }
+        if names::is_compact(&wire_name) {
+            tolerated.push(format!("compact header name '{wire_name}'"));
+        }
+        headers.push(Header {
+            name: names::canonical(&wire_name),
+            wire_name,
+            value: value.trim().to_string(),
+        });
+    }
+    Ok((start, headers, tolerated, header_end.1))
+}
+
+/// `HTTP/1.1 code reason` (or HTTP/1.0).
+fn parse_http_status_line(line: &str) -> Result<StartLine, ParseError> {
+    let rest = line
+        .strip_prefix("HTTP/1.1 ")
+        .or_else(|| line.strip_prefix("HTTP/1.0 "))
+        .ok_or_else(|| ParseError(format!("bad HTTP status line: {line:?}")))?;
+    let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+    let code: u16 = code
+        .parse()
+        .ok()
+        .filter(|c| (100..600).contains(c))
+        .ok_or_else(|| ParseError(format!("bad HTTP status line: {line:?}")))?;
+    Ok(StartLine::Response {
+        code,
+        reason: reason.to_string(),
+    })
 }
 
 /// Byte offsets of the end of the header section: (end of last header line, start of body).

@@ -2,6 +2,7 @@
 //! collects checks. Steps run in order; waits are bounded by the step timeout.
 
 mod evaluate;
+mod http;
 mod inbound;
 mod outbound;
 
@@ -200,6 +201,8 @@ struct Runner<'a> {
     snapshots: Vec<(String, String, Delivered)>,
     /// Labels of steps that did not run, so that steps answering them are skipped too.
     skipped: std::collections::HashSet<String>,
+    /// Why an HTTP request (by label) got no readable response.
+    http_failures: HashMap<String, String>,
 }
 
 /// Plays one flow. Never panics on SUT input; harness problems become an `error` verdict.
@@ -310,6 +313,7 @@ impl<'a> Runner<'a> {
             sut_name,
             skipped: Default::default(),
             snapshots: Vec::new(),
+            http_failures: HashMap::new(),
         })
     }
 
@@ -325,6 +329,7 @@ impl<'a> Runner<'a> {
     async fn run_step(&mut self, step: &Step, path: &str) -> Result<(), String> {
         let sent = match step.kind() {
             StepKind::Send => self.send_request(step).await,
+            StepKind::Http => self.send_http(step).await,
             StepKind::Reply => self.send_reply(step).await,
             _ => Ok(()),
         };
@@ -337,7 +342,7 @@ impl<'a> Runner<'a> {
             Ok(()) => {}
         }
         match step.kind() {
-            StepKind::Send | StepKind::Reply => Ok(()),
+            StepKind::Send | StepKind::Http | StepKind::Reply => Ok(()),
             StepKind::Expect => {
                 self.expect_group(&[step], path, false).await;
                 Ok(())
@@ -378,6 +383,19 @@ impl<'a> Runner<'a> {
                     prefix.to_string()
                 };
                 self.record_skip(step, &path, format!("{of} was not sent"));
+            } else if step
+                .of
+                .as_ref()
+                .is_some_and(|of| self.http_failures.contains_key(of))
+            {
+                // An HTTP request that got no readable response has nothing more to wait for.
+                matched[i] = true;
+                let path = if numbered {
+                    format!("{prefix}{}", i + 1)
+                } else {
+                    prefix.to_string()
+                };
+                self.record_missing(step, &path);
             }
         }
         loop {
@@ -531,13 +549,16 @@ impl<'a> Runner<'a> {
                 Outcome::Fail
             },
             expected: format!("the message within {:.1} s", waited.as_secs_f64()),
-            actual: if optional {
-                format!(
+            actual: match (
+                optional,
+                step.of.as_ref().and_then(|of| self.http_failures.get(of)),
+            ) {
+                (_, Some(failure)) => failure.clone(),
+                (true, None) => format!(
                     "optional message did not arrive; {}",
                     self.unmatched_summary()
-                )
-            } else {
-                self.unmatched_summary()
+                ),
+                (false, None) => self.unmatched_summary(),
             },
             diff: None,
             message: None,

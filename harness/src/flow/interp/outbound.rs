@@ -19,10 +19,38 @@ const DIALOG_FORMING: &[&str] = &["SUBSCRIBE", "INVITE", "REFER"];
 impl Runner<'_> {
     /// Substitutes variables; one an earlier failed step did not capture makes the step a
     /// dependency skip.
-    fn var(&self, text: &str) -> Result<String, StepError> {
+    pub(super) fn var(&self, text: &str) -> Result<String, StepError> {
         self.vars
             .substitute(text)
             .map_err(|e| StepError::Dependency(format!("{e}: the step that captures it did not")))
+    }
+
+    /// The step's headers to send, variables substituted.
+    pub(super) fn headers_to_send(&self, step: &Step) -> Result<Vec<(String, String)>, StepError> {
+        let mut headers = Vec::new();
+        for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
+            headers.push((
+                name.clone(),
+                self.var(&scalar_text(value).unwrap_or_default())?,
+            ));
+        }
+        Ok(headers)
+    }
+
+    /// The step's body (a fixture file or inline text), variables substituted.
+    pub(super) fn body_to_send(&self, step: &Step) -> Result<Vec<u8>, StepError> {
+        let Some(body) = &step.body else {
+            return Ok(Vec::new());
+        };
+        let text = match (&body.file, &body.text) {
+            (Some(file), _) => self
+                .loaded
+                .read_fixture(file)
+                .map_err(|e| format!("body file {file}: {e}"))?,
+            (None, Some(text)) => text.clone(),
+            (None, None) => String::new(),
+        };
+        Ok(self.var(&text)?.into_bytes())
     }
 
     fn hop(&self, name: &str) -> Result<Hop, String> {
@@ -178,21 +206,10 @@ impl Runner<'_> {
         request
             .headers
             .push(("Contact".into(), format!("<{contact}>")));
-        for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
-            let text = self.var(&scalar_text(value).unwrap_or_default())?;
-            request.set(name, text);
+        for (name, value) in self.headers_to_send(step)? {
+            request.set(&name, value);
         }
-        if let Some(body) = &step.body {
-            let text = match (&body.file, &body.text) {
-                (Some(file), _) => self
-                    .loaded
-                    .read_fixture(file)
-                    .map_err(|e| format!("body file {file}: {e}"))?,
-                (None, Some(text)) => text.clone(),
-                (None, None) => String::new(),
-            };
-            request.body = self.var(&text)?.into_bytes();
-        }
+        request.body = self.body_to_send(step)?;
 
         // Pass the emulated proxies in order, recording each internal hop.
         let dialog_forming = initial && DIALOG_FORMING.contains(&method.as_str());
@@ -288,13 +305,7 @@ impl Runner<'_> {
             .get(&of)
             .cloned()
             .ok_or_else(|| StepError::Dependency(format!("{of} never arrived")))?;
-        let mut extra = Vec::new();
-        for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
-            extra.push((
-                name.clone(),
-                self.var(&scalar_text(value).unwrap_or_default())?,
-            ));
-        }
+        let extra = self.headers_to_send(step)?;
         self.respond(&delivered, step.reply.unwrap_or(200), &extra, None)
             .await;
         Ok(())

@@ -1,0 +1,295 @@
+//! The HTTP client for XCAP (RFC 4825) steps: one HTTP/1.1 exchange per connection, with the
+//! exact bytes that went each way kept for the trace (hyper frames the messages; a recording
+//! stream underneath keeps what was on the wire).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::rt::{Read, ReadBufCursor, Write};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+/// Largest response body the client reads, in bytes.
+pub const MAX_RESPONSE_BODY: usize = 10 * 1024 * 1024;
+
+/// One HTTP request to send.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// Method, e.g. `PUT`.
+    pub method: String,
+    /// Absolute `http://` URL.
+    pub url: String,
+    /// Header fields to send (Host and Content-Length are added).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// What one exchange put on the wire and got back.
+#[derive(Debug, Clone)]
+pub struct HttpExchange {
+    /// Local address of the connection.
+    pub local: SocketAddr,
+    /// Server address.
+    pub remote: SocketAddr,
+    /// The request bytes as written.
+    pub request_bytes: Vec<u8>,
+    /// When the request was written.
+    pub sent_at: Instant,
+    /// The response bytes as read (with any chunked framing).
+    pub response_bytes: Vec<u8>,
+    /// The response body after de-framing.
+    pub response_body: Vec<u8>,
+    /// When the whole response had arrived.
+    pub received_at: Instant,
+}
+
+/// Why an exchange produced no response.
+#[derive(Debug, Clone)]
+pub struct HttpFailure {
+    /// What went wrong.
+    pub reason: String,
+    /// The request bytes, if it was written.
+    pub request_bytes: Vec<u8>,
+    /// Local address, if a connection was made.
+    pub local: Option<SocketAddr>,
+}
+
+/// Splits `http://host:port/path?query` into the socket address and the request target.
+pub fn split_url(url: &str) -> Result<(SocketAddr, String, String), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("not an http:// URL: {url:?}"))?;
+    let (authority, target) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let with_port = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let addr = with_port
+        .parse::<SocketAddr>()
+        .map_err(|_| format!("the harness needs an IP address and port in {url:?}"))?;
+    Ok((addr, authority.to_string(), target.to_string()))
+}
+
+/// Sends one request on a new connection and reads the whole response, within `limit`.
+pub async fn exchange(request: &HttpRequest, limit: Duration) -> Result<HttpExchange, HttpFailure> {
+    let failure = |reason: String, log: &Log, local| HttpFailure {
+        reason,
+        request_bytes: log.written(),
+        local,
+    };
+    let log = Log::default();
+    let (addr, authority, target) = split_url(&request.url).map_err(|e| failure(e, &log, None))?;
+    let work = async {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| failure(format!("cannot connect to {addr}: {e}"), &log, None))?;
+        let local = stream.local_addr().ok();
+        let io = Recording {
+            inner: stream,
+            log: log.clone(),
+        };
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| failure(format!("HTTP handshake: {e}"), &log, local))?;
+        let driver = tokio::spawn(connection);
+        let mut builder = hyper::Request::builder()
+            .method(request.method.as_str())
+            .uri(target.as_str())
+            .header("Host", authority.as_str());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let built = builder
+            .body(Full::new(Bytes::from(request.body.clone())))
+            .map_err(|e| failure(format!("cannot build the request: {e}"), &log, local))?;
+        let sent_at = Instant::now();
+        let response = sender
+            .send_request(built)
+            .await
+            .map_err(|e| failure(format!("no response: {e}"), &log, local))?;
+        let body = Limited::new(response.into_body(), MAX_RESPONSE_BODY)
+            .collect()
+            .await
+            .map_err(|e| failure(format!("response body: {e}"), &log, local))?
+            .to_bytes();
+        driver.abort();
+        Ok(HttpExchange {
+            local: local.unwrap_or(addr),
+            remote: addr,
+            request_bytes: log.written(),
+            sent_at,
+            response_bytes: log.read(),
+            response_body: body.to_vec(),
+            received_at: Instant::now(),
+        })
+    };
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => Err(failure(
+            format!("no complete response within {:.1} s", limit.as_secs_f64()),
+            &log,
+            None,
+        )),
+    }
+}
+
+/// The bytes a connection wrote and read.
+#[derive(Debug, Default, Clone)]
+struct Log {
+    written: Arc<Mutex<Vec<u8>>>,
+    read: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Log {
+    fn written(&self) -> Vec<u8> {
+        self.written.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+    fn read(&self) -> Vec<u8> {
+        self.read.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+}
+
+/// A stream that copies everything written to it and read from it into a [`Log`].
+struct Recording {
+    inner: TcpStream,
+    log: Log,
+}
+
+impl Read for Recording {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        // Read into a scratch buffer first so the bytes can be copied to the log.
+        let mut scratch = vec![0u8; buf.remaining().min(16 * 1024)];
+        let mut tokio_buf = tokio::io::ReadBuf::new(&mut scratch);
+        let inner = Pin::new(&mut self.inner);
+        match tokio::io::AsyncRead::poll_read(inner, cx, &mut tokio_buf) {
+            Poll::Ready(Ok(())) => {
+                let filled = tokio_buf.filled();
+                if let Ok(mut log) = self.log.read.lock() {
+                    log.extend_from_slice(filled);
+                }
+                buf.put_slice(filled);
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for Recording {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let inner = Pin::new(&mut self.inner);
+        match tokio::io::AsyncWrite::poll_write(inner, cx, data) {
+            Poll::Ready(Ok(n)) => {
+                if let Ok(mut log) = self.log.written.lock() {
+                    log.extend_from_slice(&data[..n]);
+                }
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_flush(Pin::new(&mut self.inner), cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::io::AsyncWrite::poll_shutdown(Pin::new(&mut self.inner), cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    #[test]
+    fn urls_split_into_address_authority_and_target() {
+        let (addr, authority, target) =
+            split_url("http://127.0.0.1:8080/xcap-root/x?y").expect("valid");
+        assert_eq!(addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(authority, "127.0.0.1:8080");
+        assert_eq!(target, "/xcap-root/x?y");
+        assert!(split_url("https://127.0.0.1/").is_err());
+        assert!(split_url("http://xcap.example.com/").is_err());
+    }
+
+    /// A one-shot server that answers with `reply` after reading a request head.
+    async fn serve_once(reply: &'static [u8]) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            if let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(reply).await;
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn an_exchange_keeps_the_wire_bytes_and_the_deframed_body() {
+        let addr = serve_once(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nETag: \"a\"\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        )
+        .await;
+        let request = HttpRequest {
+            method: "GET".into(),
+            url: format!("http://{addr}/xcap-root/doc"),
+            headers: vec![("Accept".into(), "*/*".into())],
+            body: Vec::new(),
+        };
+        let exchange = exchange(&request, Duration::from_secs(5))
+            .await
+            .expect("a response");
+        let sent = String::from_utf8_lossy(&exchange.request_bytes);
+        assert!(
+            sent.starts_with("GET /xcap-root/doc HTTP/1.1\r\n"),
+            "{sent}"
+        );
+        assert!(String::from_utf8_lossy(&exchange.response_bytes).contains("3\r\nabc"));
+        assert_eq!(exchange.response_body, b"abc");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_ends_in_a_timeout() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let request = HttpRequest {
+            method: "GET".into(),
+            url: format!("http://{addr}/"),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let failure = exchange(&request, Duration::from_millis(200))
+            .await
+            .expect_err("no answer");
+        assert!(failure.reason.contains("within"), "{}", failure.reason);
+        drop(listener);
+    }
+}
