@@ -2,7 +2,9 @@
 //! variables, requirements, regular expressions and paths, all before anything is sent.
 //! Every error names the file, line and column.
 
-use super::model::{Flow, HeaderCheck, HeaderCheckSpec, Requirement, RoleKind, Step, StepKind};
+use super::model::{
+    Flow, HeaderCheck, HeaderCheckSpec, Requirement, RoleKind, Step, StepKind, XmlCheck,
+};
 use super::vars::{referenced, ROLE_ATTRIBUTES};
 use std::collections::BTreeMap;
 use std::collections::{BTreeSet, HashSet};
@@ -534,6 +536,22 @@ impl Validator<'_> {
                     }
                 }
             }
+            for check in step.select_xml.iter().flatten() {
+                if check.capture.is_some() {
+                    return Err(self.error(
+                        std::slice::from_ref(&check.path),
+                        format!("select_xml {}: no capture in a selector", check.path),
+                    ));
+                }
+                self.check_path(&check.path)?;
+                self.check_vars(&check.path, scope)?;
+                for text in check.equals.iter().chain(check.one_of.iter().flatten()) {
+                    self.check_vars(text, scope)?;
+                }
+                if let Some(re) = &check.matches {
+                    self.check_regex(re)?;
+                }
+            }
             if let Some(label) = &step.label {
                 scope.received_labels.insert(label.clone());
             }
@@ -549,20 +567,22 @@ impl Validator<'_> {
                 self.validate_header_check(name, check, step, scope)?;
             }
         }
-        for xml in step.xml.iter().flatten() {
-            self.check_requirement_ref(&xml.req)?;
-            self.require_req(xml.req.clone(), step, &xml.path)?;
-            self.check_path(&xml.path)?;
-            for text in xml.equals.iter().chain(xml.one_of.iter().flatten()) {
-                self.check_vars(text, scope)?;
-            }
-            if let Some(re) = &xml.matches {
-                self.check_regex(re)?;
-            }
-            if let Some(var) = &xml.capture {
-                scope.vars.insert(var.clone());
-            }
+        if let Some(spec) = &step.multipart {
+            self.check_requirement_ref(&Some(spec.req.clone()))?;
+            self.check_requirement_ref(&spec.cid_req)?;
         }
+        if step.parts.is_some() && step.multipart.is_none() {
+            return Err(self.error(
+                &["parts:".into()],
+                "`parts` needs `multipart` (the parts are named by the multipart root)".into(),
+            ));
+        }
+        for part in step.parts.iter().flatten() {
+            self.check_requirement_ref(&Some(part.req.clone()))?;
+            self.check_vars(&part.resource, scope)?;
+            self.validate_xml_checks(&part.xml, step, scope)?;
+        }
+        self.validate_xml_checks(step.xml.as_deref().unwrap_or_default(), step, scope)?;
         if let Some(eq) = &step.xml_equals {
             self.check_requirement_ref(&eq.req)?;
             self.require_req(eq.req.clone(), step, "xml_equals")?;
@@ -585,6 +605,30 @@ impl Validator<'_> {
         }
         if step.body_empty.is_some() {
             self.require_req(None, step, "body_empty")?;
+        }
+        Ok(())
+    }
+
+    fn validate_xml_checks(
+        &self,
+        checks: &[XmlCheck],
+        step: &Step,
+        scope: &mut Scope,
+    ) -> Result<(), FlowError> {
+        for xml in checks {
+            self.check_requirement_ref(&xml.req)?;
+            self.require_req(xml.req.clone(), step, &xml.path)?;
+            self.check_path(&xml.path)?;
+            self.check_vars(&xml.path, scope)?;
+            for text in xml.equals.iter().chain(xml.one_of.iter().flatten()) {
+                self.check_vars(text, scope)?;
+            }
+            if let Some(re) = &xml.matches {
+                self.check_regex(re)?;
+            }
+            if let Some(var) = &xml.capture {
+                scope.vars.insert(var.clone());
+            }
         }
         Ok(())
     }

@@ -309,6 +309,38 @@ pub struct XmlEquals {
     pub req: Option<String>,
 }
 
+/// Checks on a `multipart/related` body (RFC 2387) such as an RLS NOTIFY's (RFC 4662 §5):
+/// it must split, and its root part (named by `start`, else the first) must have `root_type`.
+/// The step's `xml` and `xml_equals` then apply to the root part.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultipartCheck {
+    /// Content-Type the root part must have, e.g. `application/rlmi+xml`.
+    pub root_type: String,
+    /// Requirement for the body's structure and its root part.
+    pub req: String,
+    /// Requirement that every `cid` attribute in the root names a part of the body (checked
+    /// when given).
+    #[serde(default)]
+    pub cid_req: Option<String>,
+}
+
+/// Checks on the body part that an RLMI `<resource>`'s instance names by `cid`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartCheck {
+    /// The `uri` of the RLMI resource whose (first) instance with a `cid` names the part.
+    pub resource: String,
+    /// Requirement for the part being there.
+    pub req: String,
+    /// Content-Type the part must have.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Assertions on the part's XML.
+    #[serde(default)]
+    pub xml: Vec<XmlCheck>,
+}
+
 /// One step of a flow. Exactly one of `send`, `http`, `expect`, `reply`, `any_order`,
 /// `alternatives`.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -367,6 +399,11 @@ pub struct Step {
     /// them 200 and checks only the dialog rules on them.
     #[serde(default)]
     pub select: Option<OrderedMap<serde_yaml::Value>>,
+    /// For an expected request: XML checks that choose which request the step takes by its
+    /// body (one XML document of the body, or of a multipart body's parts, must pass them
+    /// all). Like `select`, requests passed over are intermediate.
+    #[serde(default)]
+    pub select_xml: Option<Vec<XmlCheck>>,
     /// Body to send.
     #[serde(default)]
     pub body: Option<BodySource>,
@@ -379,6 +416,12 @@ pub struct Step {
     /// Canonical comparison of the XML body with a file.
     #[serde(default)]
     pub xml_equals: Option<XmlEquals>,
+    /// The body is multipart/related with this root (the `xml` checks apply to the root).
+    #[serde(default)]
+    pub multipart: Option<MultipartCheck>,
+    /// Checks on parts named by the RLMI root (needs `multipart`).
+    #[serde(default)]
+    pub parts: Option<Vec<PartCheck>>,
     /// The body must be empty (true) or not (false).
     #[serde(default)]
     pub body_empty: Option<bool>,

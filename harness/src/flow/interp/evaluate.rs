@@ -6,11 +6,23 @@ use crate::check::headers;
 use crate::check::snapshot::{self, SnapshotOutcome};
 use crate::check::verdict::{CheckResult, Outcome};
 use crate::check::{xml, xpath};
-use crate::flow::model::{HeaderCheckSpec, Step};
+use crate::flow::model::{HeaderCheckSpec, Step, XmlCheck, XmlEquals};
 use crate::sip::typed::{uri_equivalent, uri_of, uri_socket_addr};
 
+/// An XML body to check, and where its checks are reported.
+pub(super) struct XmlTarget<'a> {
+    /// The XML bytes.
+    pub body: &'a [u8],
+    /// Step path for the report.
+    pub path: &'a str,
+    /// Trace sequence number of the message.
+    pub seq: usize,
+    /// The step's default requirement key.
+    pub step_req: Option<&'a str>,
+}
+
 /// The outcome of one assertion before it is tied to a requirement.
-struct Observed {
+pub(super) struct Observed {
     check: String,
     ok: bool,
     expected: String,
@@ -19,7 +31,7 @@ struct Observed {
 }
 
 impl Observed {
-    fn new(
+    pub(super) fn new(
         check: impl Into<String>,
         ok: bool,
         expected: impl Into<String>,
@@ -36,7 +48,7 @@ impl Observed {
 }
 
 impl Runner<'_> {
-    fn push(&mut self, path: &str, req: Option<&str>, seq: usize, observed: Observed) {
+    pub(super) fn push(&mut self, path: &str, req: Option<&str>, seq: usize, observed: Observed) {
         let requirement = self.requirement(req);
         self.checks.push(CheckResult {
             step: path.to_string(),
@@ -117,7 +129,23 @@ impl Runner<'_> {
             );
             self.push(path, step_req, seq, observed);
         }
-        self.xml_checks(step, path, &delivered);
+        let body = match &step.multipart {
+            Some(spec) => self.multipart_checks(step, spec, path, &delivered),
+            None => Some(delivered.msg.body.clone()),
+        };
+        if let Some(body) = body {
+            let target = XmlTarget {
+                body: &body,
+                path,
+                seq,
+                step_req,
+            };
+            self.xml_checks(
+                target,
+                step.xml.as_deref().unwrap_or_default(),
+                step.xml_equals.as_ref(),
+            );
+        }
         if let Some(name) = &step.snapshot {
             self.snapshots
                 .push((path.to_string(), name.clone(), delivered.clone()));
@@ -127,19 +155,28 @@ impl Runner<'_> {
         }
     }
 
-    fn xml_checks(&mut self, step: &Step, path: &str, delivered: &Delivered) {
-        if step.xml.is_none() && step.xml_equals.is_none() {
+    /// Runs `checks` and `equals` on an XML body (the message body, or a part of it).
+    pub(super) fn xml_checks(
+        &mut self,
+        target: XmlTarget<'_>,
+        checks: &[XmlCheck],
+        equals: Option<&XmlEquals>,
+    ) {
+        if checks.is_empty() && equals.is_none() {
             return;
         }
-        let seq = delivered.seq;
-        let first_req = step
-            .xml
+        let XmlTarget {
+            body,
+            path,
+            seq,
+            step_req,
+        } = target;
+        let first_req = checks
             .iter()
-            .flatten()
             .find_map(|x| x.req.clone())
-            .or_else(|| step.xml_equals.as_ref().and_then(|e| e.req.clone()))
-            .or(step.req.clone());
-        if delivered.msg.body.is_empty() {
+            .or_else(|| equals.and_then(|e| e.req.clone()))
+            .or(step_req.map(str::to_string));
+        if body.is_empty() {
             // A NOTIFY may carry no body (RFC 6665 §4.2.1.2, RFC 3856 §6.8); whether that is
             // right is for a `body_empty` check to say.
             let requirement = self.requirement(first_req.as_deref());
@@ -156,7 +193,7 @@ impl Runner<'_> {
             });
             return;
         }
-        let mut root = match xml::parse(&delivered.msg.body) {
+        let mut root = match xml::parse(body) {
             Ok(root) => root,
             Err(e) => {
                 let observed = Observed::new(
@@ -171,9 +208,10 @@ impl Runner<'_> {
         };
         xml::canonicalize(&mut root, xml::known_unordered());
         let namespaces = self.loaded.flow.namespaces.clone().into_iter().collect();
-        for check in step.xml.iter().flatten() {
-            let req = check.req.as_deref().or(step.req.as_deref());
-            let selected = match xpath::select(&root, &check.path, &namespaces) {
+        for check in checks {
+            let req = check.req.as_deref().or(step_req);
+            let check_path = self.vars.substitute(&check.path).unwrap_or_else(|e| e);
+            let selected = match xpath::select(&root, &check_path, &namespaces) {
                 Ok(selected) => selected,
                 Err(e) => {
                     self.push(
@@ -251,8 +289,8 @@ impl Runner<'_> {
                 self.vars.set(var, value.clone());
             }
         }
-        if let Some(eq) = &step.xml_equals {
-            let req = eq.req.as_deref().or(step.req.as_deref());
+        if let Some(eq) = equals {
+            let req = eq.req.as_deref().or(step_req);
             let expected = self
                 .loaded
                 .read_fixture(&eq.file)
@@ -455,6 +493,7 @@ impl Runner<'_> {
                 );
                 self.push(path, Some("rfc6665-event-match"), seq, observed);
             }
+            self.version_check(path, delivered, dialog);
             let sub_state = msg.subscription_state();
             let present = Observed::new(
                 "Subscription-State is present",

@@ -1,6 +1,7 @@
 //! Receiving: datagrams become parsed messages, pass the transaction layer (retransmissions
 //! and provisional responses absorbed), find their dialog, and wait in `ready` for a step.
 
+use super::select_body::body_selected;
 use super::{Delivered, Delivery, Runner};
 use crate::check::headers;
 use crate::check::verdict::{CheckResult, Outcome};
@@ -10,6 +11,7 @@ use crate::flow::model::{HeaderCheckSpec, Step};
 use crate::flow::vars::Vars;
 use crate::net::{Direction, Inbound, Leg};
 use crate::sip::SipMessage;
+use std::collections::HashMap;
 use std::time::Instant;
 
 impl Runner<'_> {
@@ -226,7 +228,7 @@ impl Runner<'_> {
         let index = self
             .ready
             .iter()
-            .position(|d| candidate(step, d) && selected(step, d, &self.vars))?;
+            .position(|d| candidate(step, d) && selected(step, d, &self.vars, &self.namespaces))?;
         Some(self.ready.remove(index))
     }
 
@@ -236,7 +238,7 @@ impl Runner<'_> {
         let codes = step.status.as_ref().map(|s| s.codes());
         let index = self.ready.iter().position(|d| {
             candidate(step, d)
-                && selected(step, d, &self.vars)
+                && selected(step, d, &self.vars, &self.namespaces)
                 && match (&codes, d.msg.status()) {
                     (Some(codes), Some(code)) => codes.contains(&code),
                     _ => true,
@@ -248,18 +250,17 @@ impl Runner<'_> {
     /// Requests that waiting steps with a `select` pass over: candidates of such a step that
     /// no waiting step selects. They are removed from `ready`.
     pub(super) fn take_intermediate(&mut self, waiting: &[&Step]) -> Vec<Delivered> {
-        if waiting.iter().all(|s| s.select.is_none()) {
+        if !waiting.iter().any(|s| is_selective(s)) {
             return Vec::new();
         }
         let vars = &self.vars;
+        let namespaces = &self.namespaces;
         let (passed, kept): (Vec<Delivered>, Vec<Delivered>) =
             std::mem::take(&mut self.ready).into_iter().partition(|d| {
-                waiting
-                    .iter()
-                    .any(|s| s.select.is_some() && candidate(s, d))
+                waiting.iter().any(|s| is_selective(s) && candidate(s, d))
                     && !waiting
                         .iter()
-                        .any(|s| candidate(s, d) && selected(s, d, vars))
+                        .any(|s| candidate(s, d) && selected(s, d, vars, namespaces))
             });
         self.ready = kept;
         passed
@@ -282,18 +283,34 @@ fn candidate(step: &Step, delivered: &Delivered) -> bool {
     }
 }
 
-/// Whether the message satisfies every matcher of the step's `select`.
-fn selected(step: &Step, delivered: &Delivered, vars: &Vars) -> bool {
-    step.select
-        .iter()
-        .flat_map(|s| s.iter())
-        .all(|(name, value)| {
-            serde_yaml::from_value::<HeaderCheckSpec>(value.clone()).is_ok_and(|spec| {
-                headers::eval(&delivered.msg, name, &spec, vars, &mut Vec::new())
-                    .iter()
-                    .all(|a| a.ok)
+/// Whether the message satisfies every matcher of the step's `select` and `select_xml`.
+fn selected(
+    step: &Step,
+    delivered: &Delivered,
+    vars: &Vars,
+    namespaces: &HashMap<String, String>,
+) -> bool {
+    let body_ok = step
+        .select_xml
+        .as_ref()
+        .is_none_or(|checks| body_selected(&delivered.msg, checks, vars, namespaces));
+    body_ok
+        && step
+            .select
+            .iter()
+            .flat_map(|s| s.iter())
+            .all(|(name, value)| {
+                serde_yaml::from_value::<HeaderCheckSpec>(value.clone()).is_ok_and(|spec| {
+                    headers::eval(&delivered.msg, name, &spec, vars, &mut Vec::new())
+                        .iter()
+                        .all(|a| a.ok)
+                })
             })
-        })
+}
+
+/// A step that chooses among the requests of its dialog (so it passes some over).
+fn is_selective(step: &Step) -> bool {
+    step.select.is_some() || step.select_xml.is_some()
 }
 
 /// A keep-alive, not a SIP message: line ends only (RFC 5626 §3.5.1), or a STUN message

@@ -5,6 +5,9 @@ mod evaluate;
 mod http;
 mod inbound;
 mod outbound;
+mod parts;
+mod select_body;
+mod versions;
 
 use crate::check::snapshot::Normaliser;
 use crate::check::verdict::{flow_verdict, CheckResult, Outcome, RequirementRef, Verdict};
@@ -178,6 +181,8 @@ struct DialogState {
     tracker: SubscriptionTracker,
     /// The remote URI (To of the initial request).
     remote_uri: String,
+    /// The version of the last versioned document (RLMI, watcherinfo, reginfo) it carried.
+    last_version: Option<u64>,
 }
 
 struct Runner<'a> {
@@ -203,6 +208,8 @@ struct Runner<'a> {
     skipped: std::collections::HashSet<String>,
     /// Why an HTTP request (by label) got no readable response.
     http_failures: HashMap<String, String>,
+    /// The flow's namespace prefixes, for XML selection.
+    namespaces: HashMap<String, String>,
 }
 
 /// Plays one flow. Never panics on SUT input; harness problems become an `error` verdict.
@@ -314,6 +321,7 @@ impl<'a> Runner<'a> {
             skipped: Default::default(),
             snapshots: Vec::new(),
             http_failures: HashMap::new(),
+            namespaces: loaded.flow.namespaces.clone().into_iter().collect(),
         })
     }
 

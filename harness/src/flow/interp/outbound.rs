@@ -272,6 +272,7 @@ impl Runner<'_> {
                         event: sent.event(),
                         tracker: SubscriptionTracker::default(),
                         remote_uri: uri_of(sent.header("To").unwrap_or_default()),
+                        last_version: None,
                     },
                 );
             }
