@@ -1,9 +1,10 @@
-//! Dialog state on the subscriber side (RFC 3261 §12.1.2, RFC 6665 §4.1.2.4).
+//! Dialog state (RFC 3261 §12.1): on the subscriber side (§12.1.2, RFC 6665 §4.1.2.4), or as
+//! the UAS of a request the SUT sent (§12.1.1).
 
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 
-/// A dialog as the emulated UE (the UAC) sees it.
+/// A dialog as the emulated node sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialog {
     /// Call-ID.
@@ -37,6 +38,25 @@ impl Dialog {
             route_set: Vec::new(),
             remote_target: None,
             sut_route_set,
+        }
+    }
+
+    /// The dialog a request from the SUT opens when we are its UAS (RFC 3261 §12.1.1): the
+    /// route set is its Record-Route in order, the remote target its Contact, and our tag is
+    /// `local_tag` (sent in the To of our response).
+    pub fn accept(request: &SipMessage, local_tag: &str) -> Self {
+        Dialog {
+            call_id: request.call_id().unwrap_or_default().to_string(),
+            local_tag: local_tag.to_string(),
+            remote_tag: request.from_tag(),
+            local_cseq: 0,
+            remote_cseq: request.cseq().map(|(n, _)| n),
+            route_set: request.header_values("Record-Route"),
+            remote_target: request
+                .header_values("Contact")
+                .first()
+                .map(|c| uri_of(c)),
+            sut_route_set: Vec::new(),
         }
     }
 

@@ -366,7 +366,18 @@ impl Validator<'_> {
     }
 
     fn validate_send(&self, step: &Step, scope: &mut Scope) -> Result<(), FlowError> {
-        self.role_of_kind(&step.from, "from", &[RoleKind::Ue])?;
+        // A CSCF sends requests of its own too (e.g. the S-CSCF's third-party REGISTER, or
+        // its NOTIFYs as the reg-event notifier).
+        self.role_of_kind(
+            &step.from,
+            "from",
+            &[
+                RoleKind::Ue,
+                RoleKind::PCscf,
+                RoleKind::SCscf,
+                RoleKind::ICscf,
+            ],
+        )?;
         self.role_of_kind(&step.to, "to", &[RoleKind::Sut])?;
         let method = step.send.as_deref().unwrap_or_default();
         if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
@@ -491,10 +502,14 @@ impl Validator<'_> {
             }
             match &step.dialog {
                 Some(d) if scope.dialogs.contains(d) => {}
+                // A request from the SUT arriving at `at` opens the dialog (we are its UAS).
+                Some(d) if step.at.is_some() => {
+                    scope.dialogs.insert(d.clone());
+                }
                 Some(d) => {
                     return Err(self.error(
                         &[format!("dialog: {d}")],
-                        format!("`dialog: {d}`: no earlier request opens it"),
+                        format!("`dialog: {d}`: no earlier request opens it, and no `at` says where a request opening it arrives"),
                     ))
                 }
                 None => {

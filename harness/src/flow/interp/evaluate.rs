@@ -92,8 +92,11 @@ impl Runner<'_> {
                 return;
             }
         }
-        if let Delivery::Request(Some(dialog)) = &delivered.kind {
-            self.dialog_checks(path, &delivered, dialog);
+        match &delivered.kind {
+            Delivery::Request(Some(dialog)) if !delivered.opens_dialog => {
+                self.dialog_checks(path, &delivered, dialog);
+            }
+            _ => {}
         }
         for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {
             // The loader validated every header check, so this cannot fail.

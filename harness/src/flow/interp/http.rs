@@ -60,6 +60,7 @@ impl Runner<'_> {
                             transport: Transport::Tcp,
                             seq,
                             kind: Delivery::Response(label),
+                            opens_dialog: false,
                         });
                     }
                     Err(e) => {

@@ -2,7 +2,9 @@
 //! and provisional responses absorbed), find their dialog, and wait in `ready` for a step.
 
 use super::select_body::body_selected;
-use super::{Delivered, Delivery, Runner};
+use super::{Delivered, Delivery, DialogState, Runner};
+use crate::core::{Dialog, SubscriptionTracker};
+use crate::sip::typed::uri_of;
 use crate::check::headers;
 use crate::check::verdict::{CheckResult, Outcome};
 use crate::core::transaction::{ClientEvent, ResponseDisposition};
@@ -220,16 +222,51 @@ impl Runner<'_> {
             transport: inbound.transport,
             seq,
             kind,
+            opens_dialog: false,
         });
     }
 
     /// Removes and returns the first ready message an expect step selects.
     pub(super) fn take(&mut self, step: &Step) -> Option<Delivered> {
-        let index = self
-            .ready
-            .iter()
-            .position(|d| candidate(step, d) && selected(step, d, &self.vars, &self.namespaces))?;
-        Some(self.ready.remove(index))
+        let index = self.ready.iter().position(|d| {
+            candidate(step, d)
+                && self.opens_new_dialog_or_in_one(step, d)
+                && selected(step, d, &self.vars, &self.namespaces)
+        })?;
+        let mut delivered = self.ready.remove(index);
+        self.open_uas_dialog(step, &mut delivered);
+        Some(delivered)
+    }
+
+    /// An out-of-dialog request is taken only by a step whose dialog it would open.
+    fn opens_new_dialog_or_in_one(&self, step: &Step, delivered: &Delivered) -> bool {
+        delivered.kind != Delivery::Request(None)
+            || step
+                .dialog
+                .as_ref()
+                .is_some_and(|d| !self.dialogs.contains_key(d))
+    }
+
+    /// A request from the SUT that opens a dialog of ours (we are its UAS, e.g. the S-CSCF
+    /// receiving a PNA's reg-event SUBSCRIBE): the dialog is created from it (RFC 3261
+    /// §12.1.1) and the request now belongs to it.
+    fn open_uas_dialog(&mut self, step: &Step, delivered: &mut Delivered) {
+        let (Delivery::Request(None), Some(name)) = (&delivered.kind, &step.dialog) else {
+            return;
+        };
+        let msg = &delivered.msg;
+        let state = DialogState {
+            dialog: Dialog::accept(msg, &crate::ids::token()),
+            ue: delivered.node.clone(),
+            event: msg.event(),
+            tracker: SubscriptionTracker::default(),
+            remote_uri: uri_of(msg.header("From").unwrap_or_default()),
+            local_uri: Some(uri_of(msg.header("To").unwrap_or_default())),
+            last_version: None,
+        };
+        self.dialogs.insert(name.clone(), state);
+        delivered.kind = Delivery::Request(Some(name.clone()));
+        delivered.opens_dialog = true;
     }
 
     /// Like `take`, but a response must also have one of the step's status codes: in
@@ -238,13 +275,16 @@ impl Runner<'_> {
         let codes = step.status.as_ref().map(|s| s.codes());
         let index = self.ready.iter().position(|d| {
             candidate(step, d)
+                && self.opens_new_dialog_or_in_one(step, d)
                 && selected(step, d, &self.vars, &self.namespaces)
                 && match (&codes, d.msg.status()) {
                     (Some(codes), Some(code)) => codes.contains(&code),
                     _ => true,
                 }
         })?;
-        Some(self.ready.remove(index))
+        let mut delivered = self.ready.remove(index);
+        self.open_uas_dialog(step, &mut delivered);
+        Some(delivered)
     }
 
     /// Requests that waiting steps with a `select` pass over: candidates of such a step that
@@ -268,17 +308,22 @@ impl Runner<'_> {
 }
 
 /// Whether a ready message is one an expect step could take, before its `select`: the
-/// response to its request, or a request of its method in its dialog.
+/// response to its request, a request of its method in its dialog, or one that opens the
+/// step's dialog at the node the step names.
 fn candidate(step: &Step, delivered: &Delivered) -> bool {
     match &delivered.kind {
         Delivery::Response(label) => {
             step.expects_response() && step.of.as_deref() == Some(label.as_str())
         }
         Delivery::Request(dialog) => {
+            let in_its_dialog = dialog.is_some() && dialog.as_deref() == step.dialog.as_deref();
+            // A request outside our dialogs, arriving where a step opening a dialog waits.
+            let opening = dialog.is_none()
+                && step.dialog.is_some()
+                && step.at.as_deref() == Some(delivered.node.as_str());
             !step.expects_response()
                 && delivered.msg.method().as_deref() == step.expect.as_deref()
-                && dialog.is_some()
-                && dialog.as_deref() == step.dialog.as_deref()
+                && (in_its_dialog || opening)
         }
     }
 }

@@ -135,6 +135,8 @@ struct Delivered {
     /// Trace sequence number.
     seq: usize,
     kind: Delivery,
+    /// It opened a dialog of ours (we are the UAS): the in-dialog rules do not apply to it.
+    opens_dialog: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +185,9 @@ struct DialogState {
     remote_uri: String,
     /// The version of the last versioned document (RLMI, watcherinfo, reginfo) it carried.
     last_version: Option<u64>,
+    /// Our URI when we are the UAS (the To of the request that opened the dialog); `None`
+    /// when our UE opened it and its own AOR is used.
+    local_uri: Option<String>,
 }
 
 struct Runner<'a> {

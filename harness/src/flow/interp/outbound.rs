@@ -141,9 +141,10 @@ impl Runner<'_> {
                     .headers
                     .push(("Route".into(), state.dialog.route_set.join(", ")));
             }
+            let local_uri = state.local_uri.clone().unwrap_or_else(|| aor.clone());
             request.headers.push((
                 "From".into(),
-                format!("<{aor}>;tag={}", state.dialog.local_tag),
+                format!("<{local_uri}>;tag={}", state.dialog.local_tag),
             ));
             request.headers.push((
                 "To".into(),
@@ -272,6 +273,7 @@ impl Runner<'_> {
                         event: sent.event(),
                         tracker: SubscriptionTracker::default(),
                         remote_uri: uri_of(sent.header("To").unwrap_or_default()),
+                        local_uri: None,
                         last_version: None,
                     },
                 );
@@ -326,9 +328,18 @@ impl Runner<'_> {
         for via in request.header_lines("Via") {
             builder.push_header("Via", via);
         }
+        let our_tag = match &delivered.kind {
+            Delivery::Request(Some(name)) if delivered.opens_dialog => {
+                self.dialogs.get(name).map(|s| s.dialog.local_tag.clone())
+            }
+            _ => None,
+        };
         for name in ["From", "To", "Call-ID", "CSeq"] {
             if let Some(value) = request.header(name) {
-                builder.push_header(name, value);
+                match (&our_tag, name) {
+                    (Some(tag), "To") => builder.push_header(name, format!("{value};tag={tag}")),
+                    _ => builder.push_header(name, value),
+                }
             }
         }
         for (name, value) in extra {
