@@ -166,7 +166,7 @@ fn xcap_caps_is_generated_and_read_only() {
     let put = c.put(
         "/xcap-root/xcap-caps/global/index",
         "application/xcap-caps+xml",
-        &text(&caps).to_string(),
+        text(&caps),
     );
     assert_eq!(put.status, 403);
     assert_eq!(c.delete("/xcap-root/xcap-caps/global/index").status, 403);
