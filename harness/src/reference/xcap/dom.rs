@@ -12,6 +12,10 @@ use quick_xml::{Reader, XmlVersion};
 /// The namespace bound to the `xml` prefix (Namespaces in XML §3).
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
+/// Deepest element nesting accepted, so that a hostile body cannot exhaust the stack of the
+/// recursive tree walks (refused as not well-formed).
+const MAX_DEPTH: usize = 256;
+
 /// Namespace bindings in scope as (prefix, URI), `""` for the default namespace; later entries
 /// shadow earlier ones, and an empty URI undeclares the default namespace.
 pub type Scope = Vec<(String, String)>;
@@ -312,6 +316,11 @@ fn parse(text: &str, outer: &Scope) -> Result<Parsed, NotWellFormed> {
             Event::Start(_) | Event::Empty(_) if top && root.is_some() => {
                 return Err(NotWellFormed("more than one root element".into()));
             }
+            Event::Start(_) if stack.len() >= MAX_DEPTH => {
+                return Err(NotWellFormed(format!(
+                    "elements nested deeper than {MAX_DEPTH}"
+                )));
+            }
             Event::Start(tag) => {
                 if top {
                     start = before;
@@ -482,6 +491,14 @@ mod tests {
         ] {
             assert!(Document::parse(bad).is_err(), "{bad}");
         }
+        let deep = format!(
+            "{}{}",
+            "<a>".repeat(MAX_DEPTH + 1),
+            "</a>".repeat(MAX_DEPTH + 1)
+        );
+        assert!(Document::parse(&deep).is_err());
+        let ok = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert!(Document::parse(&ok).is_ok());
     }
 
     #[test]

@@ -98,7 +98,12 @@ fn store<F: Fn(Fault) -> bool>(
     if let Some(refused) = ops.invalid(document) {
         return (refused, None);
     }
-    let (etag, _) = ops.store.put(ops.key.clone(), document.to_xml());
+    let text = document.to_xml();
+    // What is stored must read back, e.g. not nest deeper than the parser accepts.
+    if Document::parse(&text).is_err() {
+        return (cannot_insert(), None);
+    }
+    let (etag, _) = ops.store.put(ops.key.clone(), text);
     let response = ops.with_etag(XcapResponse::status(status), &etag);
     (response, Some(ops.key.clone()))
 }

@@ -202,3 +202,22 @@ fn delete_refused_when_the_uri_would_select_another_node() {
     assert_eq!(document(&c), RL_DOC);
     assert_eq!(c.delete(&node("resource-lists/list[2]")).status, 200);
 }
+
+#[test]
+fn nesting_past_the_parser_limit_is_refused() {
+    let mut c = Client::new().with_lists();
+    let deep = format!("{}{}", "<x:note>".repeat(200), "</x:note>".repeat(200));
+    let once = c.put(
+        &node("resource-lists/list[2]/q:note?xmlns(q=urn:example:x)"),
+        EL,
+        &deep,
+    );
+    assert_eq!(once.status, 201, "{}", text(&once));
+    // A second chain, hung below the 100th note of the first, would reach depth 302.
+    let deeper = node(&format!(
+        "resource-lists/list[2]{}/q:note[2]?xmlns(q=urn:example:x)",
+        "/q:note".repeat(100)
+    ));
+    assert_conflict(&c.put(&deeper, EL, &deep), "<cannot-insert/>");
+    assert_eq!(c.get(RL).status, 200);
+}
