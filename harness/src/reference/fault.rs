@@ -39,6 +39,18 @@ pub enum Fault {
     MalformedNotify,
     /// The 2xx to PUBLISH carries HTML and script markup as its entity-tag (not a token).
     HostileContent,
+    /// A PUT that creates a new XCAP document answers 200 instead of 201.
+    XcapPutNew200,
+    /// XCAP PUT and node DELETE responses carry no ETag.
+    XcapNoEtag,
+    /// XCAP `If-Match` never fails.
+    XcapIgnoreIfMatch,
+    /// XCAP GET of a document answers `Content-Type: application/xml`.
+    XcapGenericContentType,
+    /// XCAP documents breaking a uniqueness constraint are stored instead of refused with 409.
+    XcapAcceptDuplicate,
+    /// XCAP DELETE of a document answers 200 but keeps the document.
+    XcapKeepDeleted,
 }
 
 impl Fault {
@@ -61,6 +73,12 @@ impl Fault {
             Fault::NoSubscriptionState,
             Fault::MalformedNotify,
             Fault::HostileContent,
+            Fault::XcapPutNew200,
+            Fault::XcapNoEtag,
+            Fault::XcapIgnoreIfMatch,
+            Fault::XcapGenericContentType,
+            Fault::XcapAcceptDuplicate,
+            Fault::XcapKeepDeleted,
         ]
     }
 
@@ -83,6 +101,12 @@ impl Fault {
             Fault::NoSubscriptionState => "no-subscription-state",
             Fault::MalformedNotify => "malformed-notify",
             Fault::HostileContent => "hostile-content",
+            Fault::XcapPutNew200 => "xcap-put-new-200",
+            Fault::XcapNoEtag => "xcap-no-etag",
+            Fault::XcapIgnoreIfMatch => "xcap-ignore-if-match",
+            Fault::XcapGenericContentType => "xcap-generic-content-type",
+            Fault::XcapAcceptDuplicate => "xcap-accept-duplicate",
+            Fault::XcapKeepDeleted => "xcap-keep-deleted",
         }
     }
 
@@ -117,6 +141,16 @@ impl Fault {
             Fault::NoSubscriptionState => "NOTIFY without Subscription-State (RFC 6665 §4.2.2, MUST)",
             Fault::MalformedNotify => "NOTIFY with a header line that has no colon (RFC 3261 §7.3, §25)",
             Fault::HostileContent => "SIP-ETag holds script and HTML markup, not a token (RFC 3903 §12); reports must show it as text",
+            Fault::XcapPutNew200 => "PUT creating an XCAP document answers 200, not 201 Created (RFC 4825 §8.2; RFC 9110 §9.3.4)",
+            Fault::XcapNoEtag => "XCAP PUT and node DELETE responses lack the ETag of the new document version (RFC 4825 §8.5)",
+            Fault::XcapIgnoreIfMatch => "XCAP If-Match that matches no current entity-tag is ignored instead of 412 (RFC 4825 §8.2; RFC 9110 §13.1.1)",
+            Fault::XcapGenericContentType => {
+                "XCAP GET of a document answers application/xml, not the usage's MIME type (RFC 4825 §8.3)"
+            }
+            Fault::XcapAcceptDuplicate => {
+                "XCAP document breaking a uniqueness constraint is stored instead of 409 uniqueness-failure (RFC 4825 §8.2, RFC 4826)"
+            }
+            Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
         }
     }
 }
@@ -169,7 +203,7 @@ mod tests {
             assert_eq!(fault.name().parse::<Fault>(), Ok(*fault));
             assert!(!fault.description().is_empty());
         }
-        assert_eq!(Fault::all().len(), 16);
+        assert_eq!(Fault::all().len(), 22);
         let err = "no-such".parse::<Fault>().unwrap_err().to_string();
         assert!(
             err.contains("no-sip-etag") && err.contains("stale-notify-after-modify"),

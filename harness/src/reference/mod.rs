@@ -8,7 +8,8 @@
 //!
 //! Modules: `transport` (sockets, TCP framing), `dispatch` (request checks and routing),
 //! `transaction` (retransmission handling), `esc` (publications), `notifier` (subscriptions and
-//! NOTIFY delivery), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state).
+//! NOTIFY delivery), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state),
+//! `xcap` (the XCAP server, RFC 4825, on its own HTTP port).
 
 mod dispatch;
 mod esc;
@@ -19,6 +20,7 @@ mod presentity;
 mod shared;
 mod transaction;
 mod transport;
+mod xcap;
 
 #[cfg(test)]
 mod tests;
@@ -61,19 +63,29 @@ impl Default for ReferenceConfig {
 /// also waits for them to end.
 pub struct ReferenceServer {
     shared: Arc<Shared>,
+    http_addr: SocketAddr,
 }
 
 impl ReferenceServer {
-    /// Binds UDP and TCP on ephemeral ports of 127.0.0.1 and starts serving.
+    /// Binds UDP and TCP (SIP) and a second TCP port (XCAP over HTTP) on ephemeral ports of
+    /// 127.0.0.1 and starts serving.
     pub async fn start(config: ReferenceConfig) -> io::Result<ReferenceServer> {
         let udp = UdpSocket::bind("127.0.0.1:0").await?;
         let tcp = TcpListener::bind("127.0.0.1:0").await?;
+        let http = TcpListener::bind("127.0.0.1:0").await?;
         let udp_addr = udp.local_addr()?;
         let tcp_addr = tcp.local_addr()?;
+        let http_addr = http.local_addr()?;
         let shared = Arc::new(Shared::new(config, udp, udp_addr, tcp_addr));
         shared.spawn(transport::udp_loop(shared.clone()));
         shared.spawn(transport::accept_loop(shared.clone(), tcp));
-        Ok(ReferenceServer { shared })
+        shared.spawn(xcap::accept_loop(shared.clone(), http));
+        Ok(ReferenceServer { shared, http_addr })
+    }
+
+    /// The XCAP root URI, e.g. `http://127.0.0.1:8080/xcap-root`.
+    pub fn xcap_root(&self) -> String {
+        format!("http://{}{}", self.http_addr, xcap::ROOT)
     }
 
     /// The UDP address requests can be sent to.
@@ -105,6 +117,7 @@ impl std::fmt::Debug for ReferenceServer {
         f.debug_struct("ReferenceServer")
             .field("udp_addr", &self.shared.udp_addr)
             .field("tcp_addr", &self.shared.tcp_addr)
+            .field("http_addr", &self.http_addr)
             .field("faults", &self.shared.config.faults)
             .finish()
     }

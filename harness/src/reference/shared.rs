@@ -5,6 +5,7 @@ use super::esc::Store;
 use super::notifier::Subscriptions;
 use super::transaction::Transactions;
 use super::transport::{Connections, Transport};
+use super::xcap::XcapStore;
 use super::{Fault, ReferenceConfig};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,13 +15,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::{AbortHandle, JoinSet};
 
-/// Presence state: publications (the ESC) and subscriptions (the notifier).
+/// Presence state: publications (the ESC), subscriptions (the notifier) and XCAP documents.
 #[derive(Default)]
 pub(super) struct State {
     /// Current publications per presentity.
     pub esc: Store,
     /// Current subscriptions.
     pub subs: Subscriptions,
+    /// XCAP documents (resource lists, pres-rules, ...) with their entity-tags.
+    pub xcap: XcapStore,
 }
 
 /// Every task the server started, so stop (or drop) can end them all.

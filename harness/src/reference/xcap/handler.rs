@@ -1,0 +1,229 @@
+//! The sans-IO XCAP handler (RFC 4825 §8): one request in, one response out, plus the document
+//! that changed. Checks the method, the URI, authorization and the conditional headers, then
+//! runs the document operations here and the node operations in `node`.
+
+use super::dom::Document;
+use super::message::{XcapRequest, XcapResponse};
+use super::node;
+use super::selector::{parse_query, Selector};
+use super::store::{DocumentKey, Tree, XcapStore};
+use super::uri::{self, Target, UriError};
+use super::usage::{self, Invalid, Usage};
+use crate::reference::Fault;
+
+/// Methods XCAP resources support.
+const ALLOW: &str = "GET, PUT, DELETE";
+/// Header carrying the authenticated user (3GPP TS 24.109).
+const ASSERTED_IDENTITY: &str = "X-3GPP-Asserted-Identity";
+
+/// Handles one request against `store`; `faults` tells which fault switches are on. Returns the
+/// response and, after a successful PUT or DELETE, the document that changed.
+pub fn handle(
+    store: &mut XcapStore,
+    faults: impl Fn(Fault) -> bool,
+    request: &XcapRequest,
+) -> (XcapResponse, Option<DocumentKey>) {
+    let method = request.method.as_str();
+    if !matches!(method, "GET" | "PUT" | "DELETE") {
+        return (XcapResponse::status(405).header("Allow", ALLOW), None);
+    }
+    let target = match uri::parse(&request.path) {
+        Ok(target) => target,
+        Err(UriError::NotFound) => return (XcapResponse::status(404), None),
+        Err(UriError::Bad) => return (XcapResponse::status(400), None),
+    };
+    if !authorized(request, &target.key.tree)
+        || (method != "GET" && target.usage.auid == usage::XCAP_CAPS)
+    {
+        return (XcapResponse::status(403), None);
+    }
+    let selector = match selector(&target) {
+        Ok(selector) => selector,
+        Err(()) => return (XcapResponse::status(400), None),
+    };
+    let current = store.get(&target.key).map(|(_, etag)| etag.to_string());
+    if let Some(refused) = preconditions(
+        request,
+        current.as_deref(),
+        faults(Fault::XcapIgnoreIfMatch),
+    ) {
+        return (refused, None);
+    }
+    let ops = Operation {
+        store,
+        faults: &faults,
+        request,
+        key: &target.key,
+        usage: target.usage,
+    };
+    match (method, selector) {
+        ("GET", None) => (ops.get_document(), None),
+        ("GET", Some(selector)) => (node::get(&ops, &selector), None),
+        ("PUT", None) => ops.put_document(),
+        ("PUT", Some(selector)) => node::put(ops, &selector),
+        // Only DELETE is left.
+        (_, None) => ops.delete_document(),
+        (_, Some(selector)) => node::delete(ops, &selector),
+    }
+}
+
+/// The parsed node selector of the target, if any; `Err` if it or its query is unparsable.
+fn selector(target: &Target) -> Result<Option<Selector>, ()> {
+    let Some(text) = &target.selector else {
+        return Ok(None);
+    };
+    let bindings = parse_query(&target.query).map_err(|_| ())?;
+    Selector::parse(text, &bindings, target.usage.namespace)
+        .map(Some)
+        .map_err(|_| ())
+}
+
+/// Without an asserted identity everyone may do anything; with one, only its own user tree.
+fn authorized(request: &XcapRequest, tree: &Tree) -> bool {
+    let Some(asserted) = request.header_values(ASSERTED_IDENTITY).next() else {
+        return true;
+    };
+    let Tree::Users(xui) = tree else {
+        return true;
+    };
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '<' | '>' | '"'))
+            .collect()
+    };
+    let xui = clean(xui);
+    asserted.split(',').any(|identity| clean(identity) == xui)
+}
+
+/// Entity-tags listed in every instance of a conditional header; `None` without the header.
+fn etag_list(request: &XcapRequest, name: &str) -> Option<Vec<String>> {
+    let mut values = request.header_values(name).peekable();
+    values.peek()?;
+    Some(
+        values
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+    )
+}
+
+/// Evaluates If-Match and If-None-Match (RFC 9110 §13) against the document's `current`
+/// entity-tag; the refusal to send if a condition fails.
+fn preconditions(
+    request: &XcapRequest,
+    current: Option<&str>,
+    ignore_if_match: bool,
+) -> Option<XcapResponse> {
+    if let Some(tags) = etag_list(request, "If-Match").filter(|_| !ignore_if_match) {
+        let matched = current.is_some_and(|cur| tags.iter().any(|t| t == "*" || t == cur));
+        if !matched {
+            return Some(XcapResponse::status(412));
+        }
+    }
+    if let Some(tags) = etag_list(request, "If-None-Match") {
+        let weak = |t: &str| t.trim_start_matches("W/").to_string();
+        let matched =
+            current.is_some_and(|cur| tags.iter().any(|t| t == "*" || weak(t) == weak(cur)));
+        if matched {
+            return Some(match (request.method.as_str(), current) {
+                ("GET", Some(etag)) => XcapResponse::status(304).header("ETag", etag),
+                _ => XcapResponse::status(412),
+            });
+        }
+    }
+    None
+}
+
+/// One request's operation on one document.
+pub(super) struct Operation<'a, F: Fn(Fault) -> bool> {
+    /// The documents.
+    pub store: &'a mut XcapStore,
+    /// Which fault switches are on.
+    pub faults: &'a F,
+    /// The request.
+    pub request: &'a XcapRequest,
+    /// The document the URI names.
+    pub key: &'a DocumentKey,
+    /// Its application usage.
+    pub usage: &'static Usage,
+}
+
+impl<F: Fn(Fault) -> bool> Operation<'_, F> {
+    /// Adds the ETag header to a PUT or DELETE response (unless the fault drops it).
+    pub fn with_etag(&self, response: XcapResponse, etag: &str) -> XcapResponse {
+        if (self.faults)(Fault::XcapNoEtag) {
+            response
+        } else {
+            response.header("ETag", etag)
+        }
+    }
+
+    /// Checks a document against its usage: the 409 to send if it breaks a rule.
+    pub fn invalid(&self, document: &Document) -> Option<XcapResponse> {
+        let unique = !(self.faults)(Fault::XcapAcceptDuplicate);
+        match usage::validate(self.usage, &document.root, unique) {
+            Ok(()) => None,
+            Err(Invalid::Schema) => Some(XcapResponse::conflict("<schema-validation-error/>")),
+            Err(Invalid::Uniqueness { field }) => Some(XcapResponse::uniqueness(&field)),
+        }
+    }
+
+    /// The stored document, parsed; `None` if there is none.
+    pub fn load(&self) -> Option<Document> {
+        let (text, _) = self.store.get(self.key)?;
+        Document::parse(text).ok()
+    }
+
+    /// GET of a whole document.
+    fn get_document(&self) -> XcapResponse {
+        let Some((text, etag)) = self.store.get(self.key) else {
+            return XcapResponse::status(404);
+        };
+        let mime = if (self.faults)(Fault::XcapGenericContentType) {
+            "application/xml"
+        } else {
+            self.usage.mime
+        };
+        XcapResponse::status(200)
+            .header("ETag", etag)
+            .body(mime, text.as_bytes())
+    }
+
+    /// PUT of a whole document: create (201) or replace (200).
+    fn put_document(self) -> (XcapResponse, Option<DocumentKey>) {
+        if self.request.media_type().as_deref() != Some(self.usage.mime) {
+            return (XcapResponse::status(415), None);
+        }
+        let not_well_formed = || XcapResponse::conflict("<not-well-formed/>");
+        let Ok(text) = std::str::from_utf8(&self.request.body) else {
+            return (not_well_formed(), None);
+        };
+        let Ok(document) = Document::parse(text) else {
+            return (not_well_formed(), None);
+        };
+        if let Some(refused) = self.invalid(&document) {
+            return (refused, None);
+        }
+        let (etag, created) = self.store.put(self.key.clone(), text.to_string());
+        let status = if created && !(self.faults)(Fault::XcapPutNew200) {
+            201
+        } else {
+            200
+        };
+        let response = self.with_etag(XcapResponse::status(status), &etag);
+        (response, Some(self.key.clone()))
+    }
+
+    /// DELETE of a whole document.
+    fn delete_document(self) -> (XcapResponse, Option<DocumentKey>) {
+        if self.store.get(self.key).is_none() {
+            return (XcapResponse::status(404), None);
+        }
+        if (self.faults)(Fault::XcapKeepDeleted) {
+            return (XcapResponse::status(200), None);
+        }
+        self.store.remove(self.key);
+        (XcapResponse::status(200), Some(self.key.clone()))
+    }
+}

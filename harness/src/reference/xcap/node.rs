@@ -1,0 +1,251 @@
+//! Operations on an element or attribute inside a document (RFC 4825 §8.2 to
+//! §8.4): fetch, create or replace, delete. Every change is checked by evaluating the
+//! selector again on the result and by validating the whole document before it is stored.
+
+use super::dom::{parse_fragment, resolve, Attribute, Document, Element, Node, Scope};
+use super::handler::Operation;
+use super::message::{XcapResponse, ATTRIBUTE_MIME, ELEMENT_MIME};
+use super::selector::{select_steps, Name, Selector};
+use super::store::DocumentKey;
+use crate::reference::Fault;
+use quick_xml::escape::{escape, unescape};
+
+/// Bindings in scope at the parent of the element at `path` (none for the root).
+fn parent_scope(root: &Element, path: &[usize]) -> Scope {
+    match path.split_last() {
+        Some((_, parent)) => root.scope_at(parent),
+        None => Scope::new(),
+    }
+}
+
+/// 409 for a body that is not one well-formed element.
+fn not_well_formed() -> XcapResponse {
+    XcapResponse::conflict("<not-well-formed/>")
+}
+
+/// 409 for a node that cannot be inserted where the URI says.
+fn cannot_insert() -> XcapResponse {
+    XcapResponse::conflict("<cannot-insert/>")
+}
+
+/// 409 for a node whose parent does not exist.
+fn no_parent() -> XcapResponse {
+    XcapResponse::conflict("<no-parent/>")
+}
+
+/// GET of an element (with the namespace bindings it needs) or an attribute value.
+pub(super) fn get<F: Fn(Fault) -> bool>(
+    ops: &Operation<'_, F>,
+    selector: &Selector,
+) -> XcapResponse {
+    let (Some(document), Some((_, etag))) = (ops.load(), ops.store.get(ops.key)) else {
+        return XcapResponse::status(404);
+    };
+    let paths = selector.select(&document.root);
+    let [path] = paths.as_slice() else {
+        return XcapResponse::status(404);
+    };
+    let Some(element) = document.root.at(path) else {
+        return XcapResponse::status(404);
+    };
+    let response = XcapResponse::status(200).header("ETag", etag);
+    match &selector.attribute {
+        None => {
+            let copy = element.standalone(&parent_scope(&document.root, path));
+            response.body(ELEMENT_MIME, copy.to_xml())
+        }
+        Some(attr) => match element.attribute(attr.ns.as_deref(), &attr.local) {
+            Some(value) => response.body(ATTRIBUTE_MIME, escape(value).as_bytes()),
+            None => XcapResponse::status(404),
+        },
+    }
+}
+
+/// PUT of an element or attribute: replaced (200) or created (201).
+pub(super) fn put<F: Fn(Fault) -> bool>(
+    ops: Operation<'_, F>,
+    selector: &Selector,
+) -> (XcapResponse, Option<DocumentKey>) {
+    let expected = match selector.attribute {
+        Some(_) => ATTRIBUTE_MIME,
+        None => ELEMENT_MIME,
+    };
+    if ops.request.media_type().as_deref() != Some(expected) {
+        return (XcapResponse::status(415), None);
+    }
+    let Some(mut document) = ops.load() else {
+        return (no_parent(), None);
+    };
+    let changed = match (&selector.attribute, std::str::from_utf8(&ops.request.body)) {
+        (Some(attr), Ok(body)) => put_attribute(&mut document, selector, attr, body),
+        (None, Ok(body)) => put_element(&mut document, selector, body),
+        (Some(_), Err(_)) => Err(XcapResponse::conflict("<not-xml-att-value/>")),
+        (None, Err(_)) => Err(not_well_formed()),
+    };
+    let created = match changed {
+        Ok(created) => created,
+        Err(refused) => return (refused, None),
+    };
+    store(ops, &document, if created { 201 } else { 200 })
+}
+
+/// Validates and stores the changed document; the response carries its new entity-tag.
+fn store<F: Fn(Fault) -> bool>(
+    ops: Operation<'_, F>,
+    document: &Document,
+    status: u16,
+) -> (XcapResponse, Option<DocumentKey>) {
+    if let Some(refused) = ops.invalid(document) {
+        return (refused, None);
+    }
+    let text = document.to_xml();
+    // What is stored must read back, e.g. not nest deeper than the parser accepts.
+    if Document::parse(&text).is_err() {
+        return (cannot_insert(), None);
+    }
+    let (etag, _) = ops.store.put(ops.key.clone(), text);
+    let response = ops.with_etag(XcapResponse::status(status), &etag);
+    (response, Some(ops.key.clone()))
+}
+
+/// Replaces the selected element or appends a new last child to the selected parent; true if
+/// created. The selector must select exactly the new element afterwards.
+fn put_element(
+    document: &mut Document,
+    selector: &Selector,
+    body: &str,
+) -> Result<bool, XcapResponse> {
+    let root = &mut document.root;
+    let matches = selector.select(root);
+    let (path, created) = match matches.as_slice() {
+        [path] => {
+            let element =
+                parse_fragment(body, &parent_scope(root, path)).map_err(|_| not_well_formed())?;
+            match path.split_last() {
+                None => *root = element,
+                Some((last, parent)) => {
+                    let parent = root.at_mut(parent).ok_or_else(no_parent)?;
+                    let slot = parent.children.get_mut(*last).ok_or_else(no_parent)?;
+                    *slot = Node::Element(element);
+                }
+            }
+            (path.clone(), false)
+        }
+        [] => {
+            let parent_steps = selector.steps.split_last().map_or(&[][..], |(_, p)| p);
+            if parent_steps.is_empty() {
+                // The document already has a root, and a second one cannot be added.
+                return Err(cannot_insert());
+            }
+            let parents = select_steps(root, parent_steps);
+            let [parent_path] = parents.as_slice() else {
+                return Err(no_parent());
+            };
+            let element =
+                parse_fragment(body, &root.scope_at(parent_path)).map_err(|_| not_well_formed())?;
+            let parent = root.at_mut(parent_path).ok_or_else(no_parent)?;
+            parent.children.push(Node::Element(element));
+            let mut path = parent_path.clone();
+            path.push(parent.children.len() - 1);
+            (path, true)
+        }
+        _ => return Err(cannot_insert()),
+    };
+    if selector.select(root) != [path] {
+        return Err(cannot_insert());
+    }
+    Ok(created)
+}
+
+/// Sets an attribute of the selected element; true if it is new.
+fn put_attribute(
+    document: &mut Document,
+    selector: &Selector,
+    attr: &Name,
+    body: &str,
+) -> Result<bool, XcapResponse> {
+    let value = match unescape(body) {
+        Ok(value) if !value.contains('<') => value.into_owned(),
+        _ => return Err(XcapResponse::conflict("<not-xml-att-value/>")),
+    };
+    let paths = selector.select(&document.root);
+    let [path] = paths.as_slice() else {
+        return Err(no_parent());
+    };
+    if attr.ns.is_none() && attr.local == "xmlns" {
+        return Err(cannot_insert());
+    }
+    let name = match &attr.ns {
+        None => attr.local.clone(),
+        Some(ns) => {
+            let scope = document.root.scope_at(path);
+            let prefix = scope
+                .iter()
+                .rev()
+                .map(|(p, _)| p)
+                .find(|p| !p.is_empty() && resolve(&scope, p) == Some(ns.as_str()))
+                .ok_or_else(cannot_insert)?;
+            format!("{prefix}:{}", attr.local)
+        }
+    };
+    let element = document.root.at_mut(path).ok_or_else(no_parent)?;
+    let existing = element
+        .attributes
+        .iter_mut()
+        .find(|a| a.declared_prefix().is_none() && a.ns == attr.ns && a.local_name() == attr.local);
+    match existing {
+        Some(existing) => {
+            existing.value = value;
+            Ok(false)
+        }
+        None => {
+            element.attributes.push(Attribute {
+                name,
+                value,
+                ns: attr.ns.clone(),
+            });
+            Ok(true)
+        }
+    }
+}
+
+/// DELETE of an element or attribute.
+pub(super) fn delete<F: Fn(Fault) -> bool>(
+    ops: Operation<'_, F>,
+    selector: &Selector,
+) -> (XcapResponse, Option<DocumentKey>) {
+    let Some(mut document) = ops.load() else {
+        return (XcapResponse::status(404), None);
+    };
+    let paths = selector.select(&document.root);
+    let [path] = paths.as_slice() else {
+        return (XcapResponse::status(404), None);
+    };
+    let removed = match (&selector.attribute, path.split_last()) {
+        (Some(attr), _) => document.root.at_mut(path).is_some_and(|element| {
+            let before = element.attributes.len();
+            element.attributes.retain(|a| {
+                a.declared_prefix().is_some() || a.ns != attr.ns || a.local_name() != attr.local
+            });
+            element.attributes.len() < before
+        }),
+        (None, None) => {
+            return (XcapResponse::conflict("<cannot-delete/>"), None);
+        }
+        (None, Some((last, parent))) => match document.root.at_mut(parent) {
+            Some(parent) if *last < parent.children.len() => {
+                parent.children.remove(*last);
+                true
+            }
+            _ => false,
+        },
+    };
+    if !removed {
+        return (XcapResponse::status(404), None);
+    }
+    // The URI must not select anything once the node is gone (RFC 4825 §8.4).
+    if selector.attribute.is_none() && !selector.select(&document.root).is_empty() {
+        return (XcapResponse::conflict("<cannot-delete/>"), None);
+    }
+    store(ops, &document, 200)
+}

@@ -1,0 +1,122 @@
+//! XCAP request URIs (RFC 4825 §6): `/xcap-root/<auid>/users/<xui>/<doc>` or
+//! `/xcap-root/<auid>/global/<doc>`, optionally followed by `/~~/<node selector>` and a query
+//! with namespace bindings. Segments are percent-decoded after splitting.
+
+use super::store::{DocumentKey, Tree};
+use super::usage::{self, Usage};
+use percent_encoding::percent_decode_str;
+
+/// The path prefix of every XCAP URI on this server.
+pub const ROOT: &str = "/xcap-root";
+
+/// Why a request URI does not name a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UriError {
+    /// Outside the XCAP root, an unknown AUID or no document (404).
+    NotFound,
+    /// Cannot be decoded (400).
+    Bad,
+}
+
+/// What a request URI names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The document.
+    pub key: DocumentKey,
+    /// Its application usage.
+    pub usage: &'static Usage,
+    /// The decoded node selector, if the URI has one.
+    pub selector: Option<String>,
+    /// The decoded query (namespace bindings for the selector).
+    pub query: String,
+}
+
+/// Percent-decodes one piece of the URI.
+fn decode(raw: &str) -> Result<String, UriError> {
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| UriError::Bad)
+}
+
+/// Reads a raw request target (path and query, still percent-encoded).
+pub fn parse(raw: &str) -> Result<Target, UriError> {
+    let (path, query) = raw.split_once('?').unwrap_or((raw, ""));
+    let (document, selector) = match path.split_once("/~~/") {
+        Some((d, s)) => (d, Some(decode(s)?)),
+        None if path.ends_with("/~~") => return Err(UriError::Bad),
+        None => (path, None),
+    };
+    let rest = document
+        .strip_prefix(ROOT)
+        .and_then(|r| r.strip_prefix('/'))
+        .ok_or(UriError::NotFound)?;
+    let segments = rest.split('/').map(decode).collect::<Result<Vec<_>, _>>()?;
+    let (auid, tree_kind, rest) = match segments.as_slice() {
+        [auid, tree, rest @ ..] => (auid, tree.as_str(), rest),
+        _ => return Err(UriError::NotFound),
+    };
+    let usage = usage::find(auid).ok_or(UriError::NotFound)?;
+    let (tree, name) = match (tree_kind, rest) {
+        ("users", [xui, name @ ..]) if !xui.is_empty() => (Tree::Users(xui.clone()), name),
+        ("global", name) => (Tree::Global, name),
+        _ => return Err(UriError::NotFound),
+    };
+    if name.is_empty() || name.iter().any(String::is_empty) {
+        return Err(UriError::NotFound);
+    }
+    Ok(Target {
+        key: DocumentKey {
+            auid: usage.auid.to_string(),
+            tree,
+            name: name.join("/"),
+        },
+        usage,
+        selector,
+        query: decode(query)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_and_global_documents_with_selectors() {
+        let t = parse("/xcap-root/resource-lists/users/sip%3Aalice%40example.com/index/~~/resource-lists/list%5B%40name=%22a%22%5D?xmlns(p=urn:x)").unwrap();
+        assert_eq!(t.key.tree, Tree::Users("sip:alice@example.com".into()));
+        assert_eq!(t.key.name, "index");
+        assert_eq!(
+            t.selector.as_deref(),
+            Some("resource-lists/list[@name=\"a\"]")
+        );
+        assert_eq!(t.query, "xmlns(p=urn:x)");
+        let raw = parse("/xcap-root/pres-rules/users/sip:bob@example.com/index").unwrap();
+        assert_eq!(raw.key.tree, Tree::Users("sip:bob@example.com".into()));
+        assert_eq!(raw.selector, None);
+        let global = parse("/xcap-root/xcap-caps/global/index").unwrap();
+        assert_eq!(global.key.tree, Tree::Global);
+    }
+
+    #[test]
+    fn errors() {
+        for missing in [
+            "/other/resource-lists/global/index",
+            "/xcap-root/unknown/global/index",
+            "/xcap-root/resource-lists/users/sip:a@b",
+            "/xcap-root/resource-lists/users/sip:a@b/",
+            "/xcap-root/resource-lists/people/x/index",
+            "/xcap-root",
+        ] {
+            assert_eq!(parse(missing), Err(UriError::NotFound), "{missing}");
+        }
+        assert_eq!(
+            parse("/xcap-root/resource-lists/global/%FF"),
+            Err(UriError::Bad)
+        );
+        assert_eq!(
+            parse("/xcap-root/resource-lists/global/index/~~"),
+            Err(UriError::Bad)
+        );
+    }
+}
