@@ -23,6 +23,8 @@ pub struct StartedSut {
     pub addr: std::net::SocketAddr,
     /// SIP address for TCP.
     pub tcp_addr: std::net::SocketAddr,
+    /// XCAP root URI: the embedded server's, or the profile's.
+    pub xcap_root: Option<String>,
     server: Option<ReferenceServer>,
     process: Option<SutProcess>,
 }
@@ -61,6 +63,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
             Ok(StartedSut {
                 addr: server.udp_addr(),
                 tcp_addr: server.tcp_addr(),
+                xcap_root: Some(server.xcap_root()),
                 server: Some(server),
                 process: None,
             })
@@ -76,6 +79,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
             Ok(StartedSut {
                 addr,
                 tcp_addr: profile.tcp_address.unwrap_or(addr),
+                xcap_root: profile.xcap_root.clone(),
                 server: None,
                 process,
             })
@@ -85,6 +89,14 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
 }
 
 impl StartedSut {
+    /// Settings for flows over UDP against this SUT (`RunSettings::over` for TCP).
+    pub fn settings(&self, profile: &Profile, root: &Path) -> RunSettings {
+        RunSettings {
+            xcap_root: self.xcap_root.clone(),
+            ..settings_for(profile, self.addr, root)
+        }
+    }
+
     /// The SUT's address for a transport.
     pub fn addr_for(&self, transport: Transport) -> std::net::SocketAddr {
         match transport {
@@ -211,7 +223,7 @@ pub async fn run_suite(
         Err(e) => (all_error(&e), e),
         Ok(sut) => {
             tracing::debug!(udp = %sut.addr, tcp = %sut.tcp_addr, "SUT started");
-            let settings = settings_for(profile, sut.addr, root);
+            let settings = sut.settings(profile, root);
             let probe_limit = Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0));
             let result = match probe(sut.addr, settings.timers.t1, probe_limit).await {
                 Err(e) => (all_error(&e), e),

@@ -52,10 +52,7 @@ impl Dialog {
             local_cseq: 0,
             remote_cseq: request.cseq().map(|(n, _)| n),
             route_set: request.header_values("Record-Route"),
-            remote_target: request
-                .header_values("Contact")
-                .first()
-                .map(|c| uri_of(c)),
+            remote_target: request.header_values("Contact").first().map(|c| uri_of(c)),
             sut_route_set: Vec::new(),
         }
     }

@@ -3,15 +3,15 @@
 
 use super::select_body::body_selected;
 use super::{Delivered, Delivery, DialogState, Runner};
-use crate::core::{Dialog, SubscriptionTracker};
-use crate::sip::typed::uri_of;
 use crate::check::headers;
 use crate::check::verdict::{CheckResult, Outcome};
 use crate::core::transaction::{ClientEvent, ResponseDisposition};
 use crate::core::ServerEvent;
+use crate::core::{Dialog, SubscriptionTracker};
 use crate::flow::model::{HeaderCheckSpec, Step};
 use crate::flow::vars::Vars;
 use crate::net::{Direction, Inbound, Leg};
+use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 use std::collections::HashMap;
 use std::time::Instant;
