@@ -130,7 +130,7 @@ fn handle(
         "OPTIONS" => Handled::only(
             response(request, 200, &tag)
                 .header("Allow", ALLOW)
-                .header("Allow-Events", "presence")
+                .header("Allow-Events", notifier::ALLOW_EVENTS)
                 .header("Accept", pidf::PIDF_MEDIA_TYPE),
         ),
         // An empty tag makes `response` leave the To header as it came (fault NoToTag).

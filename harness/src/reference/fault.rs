@@ -51,6 +51,14 @@ pub enum Fault {
     XcapAcceptDuplicate,
     /// XCAP DELETE of a document answers 200 but keeps the document.
     XcapKeepDeleted,
+    /// Pres-rules are ignored: every watcher is allowed and sees everything.
+    IgnorePresRules,
+    /// A politely blocked watcher gets the presentity's real document.
+    PoliteBlockReveals,
+    /// Every watcherinfo document has version 0.
+    WinfoVersionStuck,
+    /// The watcherinfo `watcher-list` lacks the `package` attribute.
+    WinfoNoPackage,
 }
 
 impl Fault {
@@ -79,6 +87,10 @@ impl Fault {
             Fault::XcapGenericContentType,
             Fault::XcapAcceptDuplicate,
             Fault::XcapKeepDeleted,
+            Fault::IgnorePresRules,
+            Fault::PoliteBlockReveals,
+            Fault::WinfoVersionStuck,
+            Fault::WinfoNoPackage,
         ]
     }
 
@@ -107,6 +119,10 @@ impl Fault {
             Fault::XcapGenericContentType => "xcap-generic-content-type",
             Fault::XcapAcceptDuplicate => "xcap-accept-duplicate",
             Fault::XcapKeepDeleted => "xcap-keep-deleted",
+            Fault::IgnorePresRules => "ignore-pres-rules",
+            Fault::PoliteBlockReveals => "polite-block-reveals",
+            Fault::WinfoVersionStuck => "winfo-version-stuck",
+            Fault::WinfoNoPackage => "winfo-no-package",
         }
     }
 
@@ -151,6 +167,16 @@ impl Fault {
                 "XCAP document breaking a uniqueness constraint is stored instead of 409 uniqueness-failure (RFC 4825 §8.2, RFC 4826)"
             }
             Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
+            Fault::IgnorePresRules => {
+                "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"
+            }
+            Fault::PoliteBlockReveals => {
+                "a politely blocked watcher's NOTIFY carries the real presence document (RFC 3856 §6.6.2, SHOULD NOT reveal the block)"
+            }
+            Fault::WinfoVersionStuck => {
+                "every watcherinfo NOTIFY has version 0 (RFC 6665 §5.3.2, MUST increase by exactly one)"
+            }
+            Fault::WinfoNoPackage => "watcherinfo watcher-list lacks the package attribute (RFC 3858 §3, MUST)",
         }
     }
 }
@@ -203,7 +229,7 @@ mod tests {
             assert_eq!(fault.name().parse::<Fault>(), Ok(*fault));
             assert!(!fault.description().is_empty());
         }
-        assert_eq!(Fault::all().len(), 22);
+        assert_eq!(Fault::all().len(), 26);
         let err = "no-such".parse::<Fault>().unwrap_err().to_string();
         assert!(
             err.contains("no-sip-etag") && err.contains("stale-notify-after-modify"),

@@ -8,9 +8,11 @@
 //!
 //! Modules: `transport` (sockets, TCP framing), `dispatch` (request checks and routing),
 //! `transaction` (retransmission handling), `esc` (publications), `notifier` (subscriptions and
-//! NOTIFY delivery), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state),
+//! NOTIFY delivery), `authz` (pres-rules, RFC 5025), `winfo` (watcher information documents,
+//! RFC 3857/3858), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state),
 //! `xcap` (the XCAP server, RFC 4825, on its own HTTP port).
 
+mod authz;
 mod dispatch;
 mod esc;
 mod fault;
@@ -20,6 +22,7 @@ mod presentity;
 mod shared;
 mod transaction;
 mod transport;
+mod winfo;
 mod xcap;
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
-//! The presence notifier (RFC 6665 §4.2, RFC 3856): SUBSCRIBE processing, the subscriber's
-//! dialog (RFC 3261 §12.1.1, UAS side), and NOTIFY delivery with at most one NOTIFY outstanding
-//! per dialog, so CSeq order and delivery order agree.
+//! The notifier for `presence` (RFC 6665 §4.2, RFC 3856) and `presence.winfo` (RFC 3857):
+//! SUBSCRIBE processing with authorization (pres-rules, see `authz`), the subscriber's dialog
+//! (RFC 3261 §12.1.1, UAS side), the watcher information fed by every watcher's transition
+//! (see `winfo`), and NOTIFY delivery with at most one NOTIFY outstanding per dialog, so CSeq
+//! order and delivery order agree.
 
+use super::authz::{self, Decision, Handling, Watcher};
 use super::dispatch::{response, Handled};
 use super::esc::{after, requested_expires, DEFAULT_EXPIRES};
 use super::pidf::PIDF_MEDIA_TYPE;
@@ -9,6 +12,8 @@ use super::presentity::Presentity;
 use super::shared::{lock, Shared, State};
 use super::transaction::run_client;
 use super::transport::Transport;
+use super::winfo::{self, Change, Entry, Scope, Snapshot, Status, WINFO_MEDIA_TYPE};
+use super::xcap::XcapStore;
 use super::Fault;
 use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::{MessageBuilder, SipMessage};
@@ -19,16 +24,51 @@ use std::time::Duration;
 use tokio::task::AbortHandle;
 use tokio::time::{sleep_until, Instant};
 
-/// A NOTIFY waiting to be sent: the document (taken when the state changed) and whether it
-/// ends the subscription.
-struct Pending {
-    body: String,
-    last: bool,
+/// The event packages this notifier serves, for `Allow-Events`.
+pub(super) const ALLOW_EVENTS: &str = "presence, presence.winfo";
+
+/// The body of a queued NOTIFY.
+enum Body {
+    /// No body (a pending subscription, or one ended by the presentity).
+    Empty,
+    /// A presence document, taken when the state changed.
+    Pidf(String),
+    /// A watcherinfo document; its version is given when the NOTIFY is built.
+    Winfo(Snapshot),
 }
 
-/// One presence subscription and its dialog.
+/// The Subscription-State a queued NOTIFY carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Active,
+    Pending,
+    /// The final NOTIFY, with this reason.
+    Terminated(&'static str),
+}
+
+/// A NOTIFY waiting to be sent.
+struct Pending {
+    body: Body,
+    phase: Phase,
+}
+
+/// What a subscription is to.
+enum Kind {
+    /// The presentity's presence, as the pres-rules let this watcher see it.
+    Presence {
+        watcher: Watcher,
+        decision: Decision,
+        /// The event of the watcher's last watcherinfo transition.
+        change: Change,
+    },
+    /// The presentity's watcher information, with the version of the next document.
+    Winfo { version: u64 },
+}
+
+/// One subscription and its dialog.
 struct Subscription {
     presentity: Presentity,
+    kind: Kind,
     call_id: String,
     local_tag: String,
     remote_tag: String,
@@ -68,13 +108,58 @@ impl Drop for Subscription {
 
 impl Subscription {
     /// Queues a NOTIFY; true when no delivery task is running for this subscription yet.
-    fn enqueue(&mut self, body: String, last: bool) -> bool {
+    fn enqueue(&mut self, body: Body, phase: Phase) -> bool {
         if self.terminated {
             return false;
         }
-        self.terminated = last;
-        self.queue.push_back(Pending { body, last });
+        self.terminated = matches!(phase, Phase::Terminated(_));
+        self.queue.push_back(Pending { body, phase });
         !std::mem::replace(&mut self.in_flight, true)
+    }
+
+    /// The body and state a presence watcher is shown, given the presentity's composed
+    /// document: nothing while pending, the neutral document when politely blocked, else the
+    /// document as the transformations allow. `None` for a watcherinfo subscription.
+    fn view(&self, composed: &str, reveal: bool) -> Option<(Body, Phase)> {
+        let Kind::Presence { decision, .. } = &self.kind else {
+            return None;
+        };
+        Some(match decision.handling {
+            Handling::Block => (Body::Empty, Phase::Terminated("rejected")),
+            Handling::Confirm => (Body::Empty, Phase::Pending),
+            Handling::PoliteBlock if !reveal => (
+                Body::Pidf(authz::neutral(&self.presentity.entity())),
+                Phase::Active,
+            ),
+            _ => (
+                Body::Pidf(authz::filter(composed, decision.transformations)),
+                Phase::Active,
+            ),
+        })
+    }
+
+    /// The watcherinfo entry of a presence subscription with internal id `id`.
+    fn entry(&self, id: u64) -> Option<Entry> {
+        let Kind::Presence {
+            watcher,
+            decision,
+            change,
+        } = &self.kind
+        else {
+            return None;
+        };
+        let status = match decision.handling {
+            _ if self.terminated => Status::Terminated,
+            Handling::Block => Status::Terminated,
+            Handling::Confirm => Status::Pending,
+            Handling::PoliteBlock | Handling::Allow => Status::Active,
+        };
+        Some(Entry {
+            id: format!("w{id}"),
+            uri: watcher.uri.clone(),
+            status,
+            event: *change,
+        })
     }
 }
 
@@ -86,6 +171,50 @@ pub(super) struct Subscriptions {
 }
 
 impl Subscriptions {
+    /// The current watchers of `who` (pending or active presence subscriptions).
+    fn watchers(&self, who: &Presentity) -> Vec<Entry> {
+        let mut ids: Vec<&u64> = self.by_id.keys().collect();
+        ids.sort();
+        ids.into_iter()
+            .filter_map(|id| {
+                let sub = &self.by_id[id];
+                (&sub.presentity == who && !sub.terminated)
+                    .then(|| sub.entry(*id))
+                    .flatten()
+            })
+            .collect()
+    }
+
+    /// A watcher of `who` changed: queues a partial watcherinfo NOTIFY with its entry on every
+    /// watcherinfo subscription to `who`. Returns the subscriptions needing a delivery task.
+    fn tell_watchers(&mut self, who: &Presentity, entry: Option<Entry>) -> Vec<u64> {
+        let Some(entry) = entry else {
+            return Vec::new();
+        };
+        self.by_id
+            .iter_mut()
+            .filter(|(_, s)| &s.presentity == who && matches!(s.kind, Kind::Winfo { .. }))
+            .filter_map(|(id, s)| {
+                let snapshot = Snapshot {
+                    resource: who.entity(),
+                    scope: Scope::Partial,
+                    entries: vec![entry.clone()],
+                };
+                s.enqueue(Body::Winfo(snapshot), Phase::Active)
+                    .then_some(*id)
+            })
+            .collect()
+    }
+
+    /// The full watcherinfo document of `who`.
+    fn full(&self, who: &Presentity) -> Body {
+        Body::Winfo(Snapshot {
+            resource: who.entity(),
+            scope: Scope::Full,
+            entries: self.watchers(who),
+        })
+    }
+
     fn find_dialog(&self, call_id: &str, local_tag: &str, remote_tag: &str) -> Option<u64> {
         self.by_id
             .iter()
@@ -96,16 +225,100 @@ impl Subscriptions {
     }
 }
 
-/// The presentity's state changed: queues a NOTIFY carrying `body` for each of its live
-/// subscriptions. Returns the subscriptions that need a delivery task ([`pump`]).
+/// The presentity's state changed to the composed document `body`: queues a NOTIFY with each
+/// active presence watcher's view of it. Returns the subscriptions that need a delivery task
+/// ([`pump`]).
 pub(super) fn state_changed(state: &mut State, who: &Presentity, body: &str) -> Vec<u64> {
     state
         .subs
         .by_id
         .iter_mut()
         .filter(|(_, s)| &s.presentity == who)
-        .filter_map(|(id, s)| s.enqueue(body.to_string(), false).then_some(*id))
+        .filter(|(_, s)| {
+            matches!(&s.kind, Kind::Presence { decision, .. } if decision.handling == Handling::Allow)
+        })
+        .filter_map(|(id, s)| {
+            let (body, phase) = s.view(body, false)?;
+            s.enqueue(body, phase).then_some(*id)
+        })
         .collect()
+}
+
+/// The presentity `who`'s pres-rules changed: every presence subscription to it is decided
+/// again, and each one whose decision changed is told (RFC 5025 §3.2.1, RFC 3857 §4.7.1):
+/// pending to active (approved), active to a new view, to block (terminated, rejected), back
+/// to confirm (terminated, deactivated: the watcher may subscribe again and wait).
+pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
+    let mut guard = lock(&shared.state);
+    let state = &mut *guard;
+    let composed = state
+        .esc
+        .compose(who, shared.fault(Fault::WrongPidfNamespace));
+    let mut ids: Vec<u64> = state
+        .subs
+        .by_id
+        .iter()
+        .filter(|(_, s)| &s.presentity == who && !s.terminated)
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort();
+    let mut pump_ids = Vec::new();
+    for id in ids {
+        let Some(sub) = state.subs.by_id.get_mut(&id) else {
+            continue;
+        };
+        let before = sub.entry(id);
+        let Kind::Presence {
+            watcher,
+            decision,
+            change,
+        } = &mut sub.kind
+        else {
+            continue;
+        };
+        let new = decide(shared, &state.xcap, who, watcher);
+        let old = std::mem::replace(decision, new);
+        let (body, phase) = match (old.handling, new.handling) {
+            _ if old == new => continue,
+            (Handling::Confirm, Handling::Confirm) => continue,
+            (_, Handling::Block) => {
+                *change = Change::Rejected;
+                (Body::Empty, Phase::Terminated("rejected"))
+            }
+            (_, Handling::Confirm) => {
+                *change = Change::Deactivated;
+                (Body::Empty, Phase::Terminated("deactivated"))
+            }
+            (old_handling, _) => {
+                if old_handling == Handling::Confirm {
+                    *change = Change::Approved;
+                }
+                let reveal = shared.fault(Fault::PoliteBlockReveals);
+                let Some(view) = sub.view(&composed, reveal) else {
+                    continue;
+                };
+                view
+            }
+        };
+        if sub.enqueue(body, phase) {
+            pump_ids.push(id);
+        }
+        let after = sub.entry(id);
+        if after != before {
+            pump_ids.extend(state.subs.tell_watchers(who, after));
+        }
+    }
+    drop(guard);
+    pump(shared, pump_ids);
+}
+
+/// The pres-rules decision for `watcher` of `who` (everyone allowed under `IgnorePresRules`).
+fn decide(shared: &Shared, xcap: &XcapStore, who: &Presentity, watcher: &Watcher) -> Decision {
+    if shared.fault(Fault::IgnorePresRules) {
+        Decision::OPEN
+    } else {
+        authz::decide(xcap, who, watcher)
+    }
 }
 
 /// Starts delivery tasks for subscriptions with newly queued NOTIFYs.
@@ -115,7 +328,8 @@ pub(super) fn pump(shared: &Arc<Shared>, ids: Vec<u64>) {
     }
 }
 
-/// Handles a SUBSCRIBE for `presence` (RFC 6665 §4.2.1, RFC 3856 §6).
+/// Handles a SUBSCRIBE for `presence` (RFC 6665 §4.2.1, RFC 3856 §6, RFC 5025) or
+/// `presence.winfo` (RFC 3857 §4).
 pub(super) fn handle_subscribe(
     shared: &Arc<Shared>,
     request: &SipMessage,
@@ -129,18 +343,22 @@ pub(super) fn handle_subscribe(
     if request.to_tag().is_none() && who.is_none() {
         return reject(404);
     }
-    if request.event().is_none_or(|e| e.package != "presence") {
-        return Handled::only(response(request, 489, tag).header("Allow-Events", "presence"));
-    }
+    let (winfo, media_type) = match request.event().map(|e| e.package).as_deref() {
+        Some("presence") => (false, PIDF_MEDIA_TYPE),
+        Some("presence.winfo") => (true, WINFO_MEDIA_TYPE),
+        _ => {
+            return Handled::only(response(request, 489, tag).header("Allow-Events", ALLOW_EVENTS))
+        }
+    };
     let event_id = raw_event_id(request.header("Event").unwrap_or_default());
     if request.header("Accept").is_some() {
-        let acceptable = ["application/pidf+xml", "application/*", "*/*"];
+        let acceptable = [media_type, "application/*", "*/*"];
         if !request
             .tokens("Accept")
             .iter()
             .any(|t| acceptable.contains(&t.as_str()))
         {
-            return Handled::only(response(request, 406, tag).header("Accept", PIDF_MEDIA_TYPE));
+            return Handled::only(response(request, 406, tag).header("Accept", media_type));
         }
     }
     let Ok(requested) = requested_expires(request) else {
@@ -160,6 +378,7 @@ pub(super) fn handle_subscribe(
         .next()
         .map(|c| c.uri);
     let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
+    let reveal = shared.fault(Fault::PoliteBlockReveals);
     let mut guard = lock(&shared.state);
     let state = &mut *guard;
     let mut pump = Vec::new();
@@ -169,13 +388,25 @@ pub(super) fn handle_subscribe(
             let Some(id) = state.subs.find_dialog(call_id, &local_tag, &remote_tag) else {
                 return reject(481);
             };
+            let full = state
+                .subs
+                .by_id
+                .get(&id)
+                .map(|s| state.subs.full(&s.presentity));
             let Some(sub) = state.subs.by_id.get_mut(&id) else {
                 return reject(481);
             };
-            if sub.terminated || sub.event_id != event_id {
+            if sub.terminated
+                || sub.event_id != event_id
+                || winfo != matches!(sub.kind, Kind::Winfo { .. })
+            {
                 return reject(481);
             }
-            let body = state.esc.compose(&sub.presentity, wrong_ns);
+            let composed = state.esc.compose(&sub.presentity, wrong_ns);
+            let (body, phase) = match sub.view(&composed, reveal) {
+                Some(view) => view,
+                None => (full.unwrap_or(Body::Empty), Phase::Active),
+            };
             if cseq < sub.remote_cseq {
                 return reject(500);
             }
@@ -186,14 +417,16 @@ pub(super) fn handle_subscribe(
             if granted == 0 && shared.fault(Fault::NoFinalNotify) {
                 state.subs.by_id.remove(&id);
             } else if granted == 0 {
-                if sub.enqueue(body, true) {
+                let who = sub.presentity.clone();
+                if sub.enqueue(body, Phase::Terminated("timeout")) {
                     pump.push(id);
                 }
+                pump.extend(watcher_left(state, &who, id, Change::Timeout));
             } else {
                 sub.granted = granted;
                 sub.expires_at = after(Duration::from_secs(granted));
                 sub.last_expires = None;
-                if sub.enqueue(body, false) {
+                if sub.enqueue(body, phase) {
                     pump.push(id);
                 }
                 arm_timer(shared, state, id);
@@ -204,11 +437,29 @@ pub(super) fn handle_subscribe(
             let (Some(remote_target), Some(who)) = (contact, who) else {
                 return reject(400);
             };
-            let body = state.esc.compose(&who, wrong_ns);
+            let watcher = Watcher::of_request(request);
+            let kind = if winfo {
+                if !winfo::authorized(&who, &watcher) {
+                    return reject(403);
+                }
+                Kind::Winfo { version: 0 }
+            } else {
+                let decision = decide(shared, &state.xcap, &who, &watcher);
+                if decision.handling == Handling::Block {
+                    // RFC 6665 §4.2.1.3: a refused subscription SHOULD get 403 or 603.
+                    return reject(403);
+                }
+                Kind::Presence {
+                    watcher,
+                    decision,
+                    change: Change::Subscribe,
+                }
+            };
             let id = state.subs.next_id;
             state.subs.next_id += 1;
             let mut sub = Subscription {
-                presentity: who,
+                presentity: who.clone(),
+                kind,
                 call_id: call_id.to_string(),
                 local_tag: tag.to_string(),
                 remote_tag,
@@ -228,10 +479,22 @@ pub(super) fn handle_subscribe(
                 terminated: false,
                 timer: None,
             };
-            if sub.enqueue(body, granted == 0) {
+            let composed = state.esc.compose(&who, wrong_ns);
+            let (body, phase) = sub
+                .view(&composed, reveal)
+                .unwrap_or_else(|| (state.subs.full(&who), Phase::Active));
+            let phase = if granted == 0 {
+                Phase::Terminated("timeout")
+            } else {
+                phase
+            };
+            if sub.enqueue(body, phase) {
                 pump.push(id);
             }
+            // A fetch is over at once; only lasting subscriptions are watchers.
+            let entry = (granted > 0).then(|| sub.entry(id)).flatten();
             state.subs.by_id.insert(id, sub);
+            pump.extend(state.subs.tell_watchers(&who, entry));
             if granted > 0 {
                 arm_timer(shared, state, id);
             }
@@ -250,6 +513,19 @@ pub(super) fn handle_subscribe(
         response: ok.build(),
         pump,
     }
+}
+
+/// A presence subscription ended by its subscriber or by expiry (its final NOTIFY is queued):
+/// its watcherinfo entry turns terminated with `change`.
+fn watcher_left(state: &mut State, who: &Presentity, id: u64, change: Change) -> Vec<u64> {
+    let Some(sub) = state.subs.by_id.get_mut(&id) else {
+        return Vec::new();
+    };
+    if let Kind::Presence { change: last, .. } = &mut sub.kind {
+        *last = change;
+    }
+    let entry = sub.entry(id);
+    state.subs.tell_watchers(who, entry)
 }
 
 /// The `id` parameter of an Event header value exactly as written (quotes kept), so NOTIFYs
@@ -281,7 +557,8 @@ fn arm_timer(shared: &Arc<Shared>, state: &mut State, id: u64) {
 
 /// A subscription's lifetime ran out: final NOTIFY with `terminated;reason=timeout`.
 fn expire(shared: &Arc<Shared>, id: u64) {
-    let mut state = lock(&shared.state);
+    let mut guard = lock(&shared.state);
+    let state = &mut *guard;
     let Some(who) = state
         .subs
         .by_id
@@ -291,18 +568,24 @@ fn expire(shared: &Arc<Shared>, id: u64) {
     else {
         return;
     };
-    let body = state
+    let composed = state
         .esc
         .compose(&who, shared.fault(Fault::WrongPidfNamespace));
+    let full = state.subs.full(&who);
     let mut pump_ids = Vec::new();
     if let Some(sub) = state.subs.by_id.get_mut(&id) {
         // This very task is the timer: do not abort it from inside.
         sub.timer = None;
-        if sub.enqueue(body, true) {
+        let body = match sub.view(&composed, shared.fault(Fault::PoliteBlockReveals)) {
+            Some((body, _)) => body,
+            None => full,
+        };
+        if sub.enqueue(body, Phase::Terminated("timeout")) {
             pump_ids.push(id);
         }
     }
-    drop(state);
+    pump_ids.extend(watcher_left(state, &who, id, Change::Timeout));
+    drop(guard);
     pump(shared, pump_ids);
 }
 
@@ -334,30 +617,41 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         Some(first) => uri_socket_addr(&uri_of(first)),
         None => uri_socket_addr(&sub.remote_target),
     };
-    let state = if pending.last {
-        "terminated;reason=timeout".to_string()
-    } else if shared.fault(Fault::SubscriptionStateWithoutExpires) {
-        "active".to_string()
-    } else {
-        let left =
-            sub.expires_at.saturating_duration_since(Instant::now()) + Duration::from_millis(500);
-        let mut expires = left.as_secs().min(sub.granted);
-        if let Some(previous) = sub.last_expires {
-            expires = if shared.fault(Fault::NotifyExpiresGrows) {
-                previous + 60
-            } else {
-                expires.min(previous)
-            };
+    let state = match pending.phase {
+        Phase::Terminated(reason) => format!("terminated;reason={reason}"),
+        Phase::Active if shared.fault(Fault::SubscriptionStateWithoutExpires) => {
+            "active".to_string()
         }
-        sub.last_expires = Some(expires);
-        format!("active;expires={expires}")
+        phase => {
+            let left = sub.expires_at.saturating_duration_since(Instant::now())
+                + Duration::from_millis(500);
+            let mut expires = left.as_secs().min(sub.granted);
+            if let Some(previous) = sub.last_expires {
+                expires = if shared.fault(Fault::NotifyExpiresGrows) {
+                    previous + 60
+                } else {
+                    expires.min(previous)
+                };
+            }
+            sub.last_expires = Some(expires);
+            let name = if phase == Phase::Pending {
+                "pending"
+            } else {
+                "active"
+            };
+            format!("{name};expires={expires}")
+        }
+    };
+    let package = match sub.kind {
+        Kind::Presence { .. } => "presence",
+        Kind::Winfo { .. } => "presence.winfo",
     };
     let event = match &sub.event_id {
         _ if shared.fault(Fault::NotifyWrongEventId) => {
-            "presence;id=not-the-subscription".to_string()
+            format!("{package};id=not-the-subscription")
         }
-        Some(id) => format!("presence;id={id}"),
-        None => "presence".to_string(),
+        Some(id) => format!("{package};id={id}"),
+        None => package.to_string(),
     };
     let mut notify = MessageBuilder::request("NOTIFY", &sub.remote_target)
         .header(
@@ -384,16 +678,30 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     if shared.fault(Fault::MalformedNotify) {
         notify.push_header("Broken header line without a colon", "");
     }
-    let bytes = notify
-        .header("Content-Type", PIDF_MEDIA_TYPE)
-        .body(pending.body)
-        .build();
+    let body = match (pending.body, &mut sub.kind) {
+        (Body::Empty, _) => None,
+        (Body::Pidf(document), _) => Some((PIDF_MEDIA_TYPE, document)),
+        (Body::Winfo(snapshot), Kind::Winfo { version }) => {
+            let number = if shared.fault(Fault::WinfoVersionStuck) {
+                0
+            } else {
+                *version
+            };
+            *version += 1;
+            let with_package = !shared.fault(Fault::WinfoNoPackage);
+            Some((WINFO_MEDIA_TYPE, snapshot.render(number, with_package)))
+        }
+        (Body::Winfo(_), Kind::Presence { .. }) => None,
+    };
+    if let Some((media_type, document)) = body {
+        notify = notify.header("Content-Type", media_type).body(document);
+    }
     Prepared {
-        bytes,
+        bytes: notify.build(),
         branch,
         to,
         transport: sub.transport,
-        last: pending.last,
+        last: matches!(pending.phase, Phase::Terminated(_)),
     }
 }
 
@@ -428,7 +736,22 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
         };
         let delivered = outcome.is_some_and(|code| (200..300).contains(&code));
         if !delivered || prepared.last {
-            lock(&shared.state).subs.by_id.remove(&id);
+            let mut guard = lock(&shared.state);
+            let state = &mut *guard;
+            let Some(mut gone) = state.subs.by_id.remove(&id) else {
+                return;
+            };
+            // A watcher whose NOTIFY failed is gone without having ended itself (RFC 3857
+            // §4.7.1: deactivated).
+            if !gone.terminated {
+                gone.terminated = true;
+                if let Kind::Presence { change, .. } = &mut gone.kind {
+                    *change = Change::Deactivated;
+                }
+                let tell = state.subs.tell_watchers(&gone.presentity, gone.entry(id));
+                drop(guard);
+                pump(&shared, tell);
+            }
             return;
         }
     }

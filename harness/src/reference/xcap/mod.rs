@@ -6,7 +6,7 @@
 //! (requests, responses, error bodies), `handler` (sans-IO request handling, document
 //! operations), `node` (element and attribute operations), `server` (HTTP/1.1 with hyper).
 
-mod dom;
+pub(super) mod dom;
 mod handler;
 mod message;
 mod node;
@@ -23,13 +23,26 @@ pub(super) use server::accept_loop;
 pub(super) use store::XcapStore;
 pub(super) use uri::ROOT;
 
+use super::authz::PRES_RULES_AUID;
+use super::notifier;
+use super::presentity::Presentity;
 use super::shared::{lock, Shared};
 use std::sync::Arc;
 use store::{DocumentKey, Tree};
 
-/// Hook run after a PUT or DELETE changed the document `key`, outside the request's lock.
-/// For now it only logs; reactions of the SIP side (pres-rules, RLS) belong here.
+/// Hook run after a PUT or DELETE changed the document `key`, outside the request's lock:
+/// logs it, and a user's changed pres-rules re-authorize the subscriptions to that user.
 pub(super) fn on_document_change(shared: &Arc<Shared>, key: &DocumentKey) {
+    log_change(shared, key);
+    if let (PRES_RULES_AUID, Tree::Users(xui)) = (key.auid.as_str(), &key.tree) {
+        if let Some(who) = Presentity::from_uri(xui) {
+            notifier::rules_changed(shared, &who);
+        }
+    }
+}
+
+/// Logs a document change.
+fn log_change(shared: &Arc<Shared>, key: &DocumentKey) {
     let state = lock(&shared.state);
     match &key.tree {
         Tree::Users(xui) => tracing::debug!(

@@ -82,6 +82,17 @@ impl XcapStore {
             .collect()
     }
 
+    /// XUI and text of every user's documents of usage `auid`.
+    pub fn user_documents<'a>(&'a self, auid: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.documents
+            .iter()
+            .filter(move |(k, _)| k.auid == auid)
+            .filter_map(|(k, s)| match &k.tree {
+                Tree::Users(xui) => Some((xui.as_str(), s.text.as_str())),
+                Tree::Global => None,
+            })
+    }
+
     /// Text and entity-tag (quoted) of a document.
     pub fn get(&self, key: &DocumentKey) -> Option<(&str, &str)> {
         self.documents
