@@ -154,6 +154,30 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     ("xcap-keep-deleted", "A.8.2", "rfc4825-delete", "status"),
+    (
+        "ignore-pres-rules",
+        "rfc5025-block",
+        "rfc3856-authz",
+        "Subscription-State",
+    ),
+    (
+        "polite-block-reveals",
+        "rfc5025-polite-block",
+        "rfc3856-polite-block",
+        "count",
+    ),
+    (
+        "winfo-version-stuck",
+        "A.6.2",
+        "rfc6665-delta-version",
+        "version",
+    ),
+    (
+        "winfo-no-package",
+        "A.6.2",
+        "rfc3858-watcher-list-attrs",
+        "equals",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -432,7 +432,10 @@ async fn subscribe_errors() {
         )
         .await;
     assert_eq!(bad_event.status(), Some(489));
-    assert_eq!(bad_event.tokens("Allow-Events"), vec!["presence"]);
+    assert_eq!(
+        bad_event.tokens("Allow-Events"),
+        vec!["presence", "presence.winfo"]
+    );
     let accept = ua
         .subscribe("e-2", 1, None, "")
         .replace("Accept: application/pidf+xml", "Accept: text/plain");
