@@ -650,3 +650,136 @@ async fn stop_releases_the_sockets() {
         .await
         .expect("TCP port free after stop");
 }
+
+/// PUTs (or, with no body, DELETEs) user1's pres-rules over the server's XCAP port; returns
+/// the HTTP status.
+async fn pres_rules(server: &ReferenceServer, body: Option<&str>) -> u16 {
+    let root = server.xcap_root();
+    let (host, path) = root
+        .trim_start_matches("http://")
+        .split_once('/')
+        .expect("root has a path");
+    let mut stream = TcpStream::connect(host).await.expect("connect XCAP");
+    let target = format!("/{path}/pres-rules/users/sip:user1@home1.net/index");
+    let request = match body {
+        Some(body) => format!(
+            "PUT {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/auth-policy+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        None => format!("DELETE {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+    };
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    timeout(WAIT, stream.read_to_string(&mut answer))
+        .await
+        .expect("XCAP answers")
+        .expect("read");
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Rules giving `sip:watcher@home2.net` this sub-handling.
+fn rules_for_watcher(handling: &str) -> String {
+    format!(
+        r#"<ruleset xmlns="urn:ietf:params:xml:ns:common-policy"><rule id="w"><conditions><identity><one id="sip:watcher@home2.net"/></identity></conditions><actions><sub-handling xmlns="urn:ietf:params:xml:ns:pres-rules">{handling}</sub-handling></actions></rule></ruleset>"#
+    )
+}
+
+/// Receives a NOTIFY, answers it 200 and returns it.
+async fn notified(ua: &Peer) -> SipMessage {
+    let (notify, from) = ua.recv_within(WAIT).await.expect("a NOTIFY");
+    assert_eq!(notify.method().as_deref(), Some("NOTIFY"));
+    ua.answer(&notify, 200, from).await;
+    notify
+}
+
+#[tokio::test]
+async fn pres_rules_changes_reauthorize_and_feed_watcher_info() {
+    let server = server(&[]).await;
+    let watcher = Peer::new(server.udp_addr()).await;
+    let owner = Peer::new(server.udp_addr()).await;
+    publish(&owner, PIDF).await;
+    // Open policy: the watcher is active at once.
+    let (_, first) = subscribe(&watcher, "authz-1").await;
+    assert!(first.body_text().contains("<basic>open</basic>"));
+    // Only the presentity may see its watchers.
+    let winfo = |ua: &Peer, call_id: &str| {
+        ua.subscribe(call_id, 1, None, "Expires: 600\r\n")
+            .replace("Event: presence", "Event: presence.winfo")
+            .replace(
+                "Accept: application/pidf+xml",
+                "Accept: application/watcherinfo+xml",
+            )
+    };
+    let refused = watcher.request(&winfo(&watcher, "winfo-0")).await;
+    assert_eq!(refused.status(), Some(403));
+    let own = winfo(&owner, "winfo-1").replace(
+        "From: <sip:watcher@home2.net>",
+        "From: <sip:user1@home1.net>",
+    );
+    assert_eq!(owner.request(&own).await.status(), Some(200));
+    let full = notified(&owner).await;
+    assert_eq!(full.header("Event"), Some("presence.winfo"));
+    let text = full.body_text();
+    assert!(text.contains("version=\"0\" state=\"full\""), "{text}");
+    assert!(text.contains("status=\"active\" event=\"subscribe\">sip:watcher@home2.net<"));
+    // Polite block: the watcher sees the neutral document; the watcher list does not change.
+    assert_eq!(
+        pres_rules(&server, Some(&rules_for_watcher("polite-block"))).await,
+        201
+    );
+    let polite = notified(&watcher).await;
+    assert_eq!(
+        polite.subscription_state().map(|s| s.state).as_deref(),
+        Some("active")
+    );
+    assert!(polite.body_text().contains("<basic>closed</basic>"));
+    // Block: the subscription ends as rejected, and the owner is told.
+    assert_eq!(
+        pres_rules(&server, Some(&rules_for_watcher("block"))).await,
+        200
+    );
+    let ended = notified(&watcher).await;
+    let state = ended.subscription_state().expect("Subscription-State");
+    assert_eq!(
+        (state.state.as_str(), state.reason.as_deref()),
+        ("terminated", Some("rejected"))
+    );
+    let partial = notified(&owner).await.body_text();
+    assert!(
+        partial.contains("version=\"1\" state=\"partial\""),
+        "{partial}"
+    );
+    assert!(partial.contains("status=\"terminated\" event=\"rejected\""));
+    // A new SUBSCRIBE from the blocked watcher is refused.
+    let again = watcher
+        .request(&watcher.subscribe("authz-2", 1, None, "Expires: 600\r\n"))
+        .await;
+    assert_eq!(again.status(), Some(403));
+    // Confirm, then approval by deleting the rules (open policy again).
+    pres_rules(&server, Some(&rules_for_watcher("confirm"))).await;
+    let ok = watcher
+        .request(&watcher.subscribe("authz-3", 1, None, "Expires: 600\r\n"))
+        .await;
+    assert_eq!(ok.status(), Some(200));
+    let pending = notified(&watcher).await;
+    assert_eq!(
+        pending.subscription_state().map(|s| s.state).as_deref(),
+        Some("pending")
+    );
+    assert!(pending.body.is_empty());
+    assert!(notified(&owner)
+        .await
+        .body_text()
+        .contains("status=\"pending\" event=\"subscribe\""));
+    assert_eq!(pres_rules(&server, None).await, 200);
+    let active = notified(&watcher).await;
+    assert!(active.body_text().contains("<basic>open</basic>"));
+    let approved = notified(&owner).await.body_text();
+    assert!(approved.contains("version=\"3\""), "{approved}");
+    assert!(approved.contains("status=\"active\" event=\"approved\""));
+    server.stop().await;
+}
