@@ -388,10 +388,12 @@ pub(super) fn handle_subscribe(
             let Some(id) = state.subs.find_dialog(call_id, &local_tag, &remote_tag) else {
                 return reject(481);
             };
+            // A watcherinfo refresh carries the full watcher list (RFC 3857 §4.3).
             let full = state
                 .subs
                 .by_id
                 .get(&id)
+                .filter(|_| winfo)
                 .map(|s| state.subs.full(&s.presentity));
             let Some(sub) = state.subs.by_id.get_mut(&id) else {
                 return reject(481);
