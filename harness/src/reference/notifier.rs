@@ -40,7 +40,9 @@ enum Body {
 /// The Subscription-State a queued NOTIFY carries.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// `active;expires=N`.
     Active,
+    /// `pending;expires=N` (awaiting the presentity's decision).
     Pending,
     /// The final NOTIFY, with this reason.
     Terminated(&'static str),
