@@ -36,6 +36,10 @@ pub struct Profile {
     /// Known deviations: failed checks the gate forgives, each with its reason.
     #[serde(default)]
     pub deviations: Vec<super::deviations::Deviation>,
+    /// Another profile (path relative to this file) whose deviations this one shares: another
+    /// configuration of the same server. Only its `deviations` are taken.
+    #[serde(default)]
+    pub deviations_from: Option<String>,
     /// Capabilities the SUT has; flows requiring others are `unsupported`.
     pub capabilities: Vec<String>,
     /// Multiplies every step timeout.
@@ -100,8 +104,22 @@ impl Profile {
     pub fn load(path: &Path) -> Result<Profile, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let profile: Profile = serde_yaml::from_str(&text)
+        let mut profile: Profile = serde_yaml::from_str(&text)
             .map_err(|e| crate::flow::FlowError::from_yaml(path, &e).to_string())?;
+        if let Some(other) = &profile.deviations_from {
+            let other_path = path.parent().unwrap_or(Path::new(".")).join(other);
+            let shared = Profile::load(&other_path)
+                .map_err(|e| format!("{}: deviations_from: {e}", path.display()))?;
+            if shared.deviations_from.is_some() {
+                return Err(format!(
+                    "{}: deviations_from: {} takes its deviations from a third profile; one level only",
+                    path.display(),
+                    other_path.display()
+                ));
+            }
+            let own = std::mem::take(&mut profile.deviations);
+            profile.deviations = shared.deviations.into_iter().chain(own).collect();
+        }
         if profile.embedded.is_some() == profile.address.is_some() {
             return Err(format!(
                 "{}: give exactly one of `embedded` and `address`",
