@@ -133,6 +133,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3903-etag-token",
         "matches",
     ),
+    (
+        "keep-subscription-after-481",
+        "rfc6665-481",
+        "rfc6665-481-terminates",
+        "does not arrive",
+    ),
     ("xcap-put-new-200", "A.8.2", "rfc4825-put-201", "status"),
     ("xcap-no-etag", "A.8.2", "rfc4825-put-etag", "present"),
     (

@@ -39,6 +39,8 @@ pub enum Fault {
     MalformedNotify,
     /// The 2xx to PUBLISH carries HTML and script markup as its entity-tag (not a token).
     HostileContent,
+    /// A NOTIFY answered 481 leaves the subscription in place.
+    KeepSubscriptionAfter481,
     /// A PUT that creates a new XCAP document answers 200 instead of 201.
     XcapPutNew200,
     /// XCAP PUT and node DELETE responses carry no ETag.
@@ -73,6 +75,7 @@ impl Fault {
             Fault::NoSubscriptionState,
             Fault::MalformedNotify,
             Fault::HostileContent,
+            Fault::KeepSubscriptionAfter481,
             Fault::XcapPutNew200,
             Fault::XcapNoEtag,
             Fault::XcapIgnoreIfMatch,
@@ -101,6 +104,7 @@ impl Fault {
             Fault::NoSubscriptionState => "no-subscription-state",
             Fault::MalformedNotify => "malformed-notify",
             Fault::HostileContent => "hostile-content",
+            Fault::KeepSubscriptionAfter481 => "keep-subscription-after-481",
             Fault::XcapPutNew200 => "xcap-put-new-200",
             Fault::XcapNoEtag => "xcap-no-etag",
             Fault::XcapIgnoreIfMatch => "xcap-ignore-if-match",
@@ -141,6 +145,9 @@ impl Fault {
             Fault::NoSubscriptionState => "NOTIFY without Subscription-State (RFC 6665 §4.2.2, MUST)",
             Fault::MalformedNotify => "NOTIFY with a header line that has no colon (RFC 3261 §7.3, §25)",
             Fault::HostileContent => "SIP-ETag holds script and HTML markup, not a token (RFC 3903 §12); reports must show it as text",
+            Fault::KeepSubscriptionAfter481 => {
+                "a NOTIFY answered 481 does not remove the subscription (RFC 6665 §4.2.2, MUST)"
+            }
             Fault::XcapPutNew200 => "PUT creating an XCAP document answers 200, not 201 Created (RFC 4825 §8.2; RFC 9110 §9.3.4)",
             Fault::XcapNoEtag => "XCAP PUT and node DELETE responses lack the ETag of the new document version (RFC 4825 §8.5)",
             Fault::XcapIgnoreIfMatch => "XCAP If-Match that matches no current entity-tag is ignored instead of 412 (RFC 4825 §8.2; RFC 9110 §13.1.1)",
@@ -203,7 +210,9 @@ mod tests {
             assert_eq!(fault.name().parse::<Fault>(), Ok(*fault));
             assert!(!fault.description().is_empty());
         }
-        assert_eq!(Fault::all().len(), 22);
+        let names: std::collections::BTreeSet<&str> =
+            Fault::all().iter().map(|f| f.name()).collect();
+        assert_eq!(names.len(), Fault::all().len(), "fault names are unique");
         let err = "no-such".parse::<Fault>().unwrap_err().to_string();
         assert!(
             err.contains("no-sip-etag") && err.contains("stale-notify-after-modify"),

@@ -426,7 +426,8 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
             }
             None => None,
         };
-        let delivered = outcome.is_some_and(|code| (200..300).contains(&code));
+        let delivered = outcome.is_some_and(|code| (200..300).contains(&code))
+            || (outcome == Some(481) && shared.fault(Fault::KeepSubscriptionAfter481));
         if !delivered || prepared.last {
             lock(&shared.state).subs.by_id.remove(&id);
             return;
