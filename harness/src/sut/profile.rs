@@ -62,6 +62,19 @@ pub struct Profile {
     /// it as `${<sut role>.xcap_root}`.
     #[serde(default)]
     pub xcap_root: Option<String>,
+    /// HTTP Digest credentials for XCAP, used when the server answers 401.
+    #[serde(default)]
+    pub xcap_credentials: Option<XcapCredentials>,
+}
+
+/// HTTP Digest credentials the XCAP client answers a 401 challenge with.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct XcapCredentials {
+    /// User name; `${user}` and `${aor}` stand for the requesting role's user part and AOR.
+    pub username: String,
+    /// Password (the same for every user).
+    pub password: String,
 }
 
 /// The embedded reference server's settings.

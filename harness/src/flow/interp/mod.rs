@@ -50,6 +50,8 @@ pub struct RunSettings {
     pub user_map: HashMap<String, String>,
     /// The SUT's XCAP root URI, offered to flows as `${<sut role>.xcap_root}`.
     pub xcap_root: Option<String>,
+    /// Digest credentials for XCAP requests, from the profile.
+    pub xcap_credentials: Option<crate::sut::profile::XcapCredentials>,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
     pub domain_map: HashMap<String, String>,
 }
