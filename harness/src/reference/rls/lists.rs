@@ -2,8 +2,8 @@
 //! rls-services documents the subscriber keeps on the XCAP server, and the members of that
 //! list with nested lists flattened and references to resource-lists documents followed.
 
-use super::super::xcap::{self, Document, Element, Node, XcapStore};
 use super::super::presentity::Presentity;
+use super::super::xcap::{self, Document, Element, Node, XcapStore};
 use crate::sip::SipMessage;
 
 /// The rls-services namespace (RFC 4826 §4).

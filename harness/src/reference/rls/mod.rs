@@ -113,7 +113,11 @@ impl ListSubscription {
 
     /// Builds the next body from chosen members (by index) and their documents; each body
     /// takes the next version.
-    fn notification(&mut self, full_state: bool, chosen: Vec<(usize, Option<String>)>) -> NotifyBody {
+    fn notification(
+        &mut self,
+        full_state: bool,
+        chosen: Vec<(usize, Option<String>)>,
+    ) -> NotifyBody {
         self.built += 1;
         let prefix = format!("{}.{}", self.token, self.built);
         let resources = chosen

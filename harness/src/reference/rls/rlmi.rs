@@ -155,7 +155,9 @@ mod tests {
             "<resource uri=\"sip:bob@example.com\">\r\n    <instance id=\"i1\" state=\"active\" cid=\"c1@rls\"/>"
         ));
         assert!(rlmi.contains("<resource uri=\"tel:+1&amp;2\"></resource>"));
-        assert!(notification(0).rlmi(true).contains("cid=\"c1@rls.missing\""));
+        assert!(notification(0)
+            .rlmi(true)
+            .contains("cid=\"c1@rls.missing\""));
     }
 
     #[test]
