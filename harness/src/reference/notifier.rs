@@ -147,6 +147,27 @@ pub(super) fn state_changed(state: &mut State, who: &Presentity, body: &str) -> 
         .collect()
 }
 
+/// The XCAP documents of user `xui` changed: each of their list subscriptions whose members
+/// changed gets a full-state notification (RFC 4662 §5.2).
+pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
+    let mut guard = lock(&shared.state);
+    let state = &mut *guard;
+    let mut ids = Vec::new();
+    for (id, sub) in state.subs.by_id.iter_mut().filter(|(_, s)| !s.terminated) {
+        let Some(list) = sub.list.as_mut().filter(|l| l.xui() == xui) else {
+            continue;
+        };
+        if list.reresolve(&state.xcap) {
+            let body = list.full_state(&state.esc);
+            if sub.enqueue(body, false) {
+                ids.push(*id);
+            }
+        }
+    }
+    drop(guard);
+    pump(shared, ids);
+}
+
 /// Starts delivery tasks for subscriptions with newly queued NOTIFYs.
 pub(super) fn pump(shared: &Arc<Shared>, ids: Vec<u64>) {
     for id in ids {

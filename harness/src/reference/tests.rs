@@ -664,18 +664,20 @@ async fn notify_answered(ua: &Peer, code: u16) -> SipMessage {
 }
 
 #[tokio::test]
-async fn list_subscription_negotiates_eventlist_and_numbers_rlmi_versions() {
+async fn list_subscription_negotiates_eventlist_numbers_versions_and_follows_the_list() {
     let server = server(&[]).await;
-    {
-        let key = super::xcap::DocumentKey {
-            auid: "rls-services".into(),
-            tree: super::xcap::Tree::Users("sip:watcher@home2.net".into()),
-            name: "index".into(),
-        };
+    let key = super::xcap::DocumentKey {
+        auid: "rls-services".into(),
+        tree: super::xcap::Tree::Users("sip:watcher@home2.net".into()),
+        name: "index".into(),
+    };
+    let store = |text: String| {
         super::shared::lock(&server.shared.state)
             .xcap
-            .put(key, RLS_SERVICES.into());
-    }
+            .put(key.clone(), text);
+        super::xcap::on_document_change(&server.shared, &key);
+    };
+    store(RLS_SERVICES.into());
     let ua = Peer::new(server.udp_addr()).await;
     let to_list = |text: String| {
         text.replace(
@@ -718,6 +720,22 @@ async fn list_subscription_negotiates_eventlist_and_numbers_rlmi_versions() {
     assert!(!body.contains("sip:nobody@home1.net"));
     assert!(body.contains("<basic>open</basic>"));
 
+    // The list gains a member: full state with the new list; the instance ids stay.
+    let instance = |body: &str, uri: &str| {
+        let at = body.find(&format!("<resource uri=\"{uri}\">")).expect(uri);
+        body[at..].split('"').nth(3).map(str::to_string)
+    };
+    let first_body = String::from_utf8_lossy(&first.body).to_string();
+    store(RLS_SERVICES.replace("</list>", "<rl:entry uri=\"sip:carol@home1.net\"/></list>"));
+    let grown = notify_answered(&ua, 200).await;
+    let body = String::from_utf8_lossy(&grown.body).to_string();
+    assert!(body.contains("version=\"2\" fullState=\"true\""), "{body}");
+    assert_eq!(body.matches("<resource ").count(), 3);
+    assert_eq!(
+        instance(&body, "sip:user1@home1.net"),
+        instance(&first_body, "sip:user1@home1.net")
+    );
+
     // A refresh gets full state again; a 481 to its NOTIFY ends the subscription.
     let refreshed = ua
         .request(&to_list(ua.subscribe("list-1", 2, Some(&tag), eventlist)))
@@ -725,7 +743,7 @@ async fn list_subscription_negotiates_eventlist_and_numbers_rlmi_versions() {
     assert_eq!(refreshed.status(), Some(200));
     let full = notify_answered(&ua, 481).await;
     let body = String::from_utf8_lossy(&full.body).to_string();
-    assert!(body.contains("version=\"2\" fullState=\"true\""), "{body}");
+    assert!(body.contains("version=\"3\" fullState=\"true\""), "{body}");
     tokio::time::sleep(Duration::from_millis(100)).await;
     publish(&ua, PIDF_CLOSED).await;
     assert!(ua.recv_within(Duration::from_millis(300)).await.is_none());

@@ -41,6 +41,9 @@ struct Member {
 pub(super) struct ListSubscription {
     /// The list URI: the SUBSCRIBE's Request-URI.
     uri: String,
+    /// The subscriber's XCAP user (XUI) whose documents define the list.
+    xui: String,
+    /// The members, in list order.
     members: Vec<Member>,
     /// The version of the next RLMI document (RFC 4662 §5.2).
     version: u64,
@@ -48,7 +51,11 @@ pub(super) struct ListSubscription {
     token: String,
     /// Bodies built so far, for unique Content-IDs.
     built: u64,
+    /// Instance ids handed out so far.
+    instances: u64,
+    /// Fault switches that change the bodies.
     deviations: Deviations,
+    /// Fault switch: composed documents in a wrong namespace.
     wrong_namespace: bool,
 }
 
@@ -63,28 +70,60 @@ impl ListSubscription {
         let uri = request.request_uri()?;
         let xui = lists::subscriber(request)?;
         let members = lists::resolve(xcap, &xui, uri)?;
-        let token = shared.token();
-        let members = members
-            .into_iter()
-            .enumerate()
-            .map(|(index, uri)| Member {
-                who: Presentity::from_uri(&uri),
-                instance: format!("{token}.{index}"),
-                uri,
-            })
-            .collect();
-        Some(ListSubscription {
+        let mut list = ListSubscription {
             uri: uri.to_string(),
-            members,
+            xui,
+            members: Vec::new(),
             version: u64::from(shared.fault(Fault::RlmiVersionFromOne)),
-            token,
+            token: shared.token(),
             built: 0,
+            instances: 0,
             deviations: Deviations {
                 dangling_cid: shared.fault(Fault::RlmiDanglingCid),
                 start_at_instance: shared.fault(Fault::RlsPidfRoot),
             },
             wrong_namespace: shared.fault(Fault::WrongPidfNamespace),
-        })
+        };
+        list.set_members(members);
+        Some(list)
+    }
+
+    /// The user whose documents define the list.
+    pub fn xui(&self) -> &str {
+        &self.xui
+    }
+
+    /// Resolves the list again after the user's XCAP documents changed; true when its members
+    /// changed (they then need a full-state notification). Members that stay keep their
+    /// instance ids. A list whose service is gone keeps its last members.
+    pub fn reresolve(&mut self, xcap: &XcapStore) -> bool {
+        let Some(members) = lists::resolve(xcap, &self.xui, &self.uri) else {
+            return false;
+        };
+        if members.iter().eq(self.members.iter().map(|m| &m.uri)) {
+            return false;
+        }
+        self.set_members(members);
+        true
+    }
+
+    /// Replaces the members, keeping the instance ids of those already members.
+    fn set_members(&mut self, uris: Vec<String>) {
+        let mut old = std::mem::take(&mut self.members);
+        for uri in uris {
+            let member = match old.iter().position(|m| m.uri == uri) {
+                Some(index) => old.swap_remove(index),
+                None => {
+                    self.instances += 1;
+                    Member {
+                        who: Presentity::from_uri(&uri),
+                        instance: format!("{}.i{}", self.token, self.instances),
+                        uri,
+                    }
+                }
+            };
+            self.members.push(member);
+        }
     }
 
     /// A full-state notification: every member with its composed document.

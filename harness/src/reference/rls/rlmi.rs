@@ -5,7 +5,7 @@
 use quick_xml::escape::escape;
 
 /// Media type of RLMI documents (RFC 4662 §5).
-pub(super) const RLMI_MEDIA_TYPE: &str = "application/rlmi+xml";
+const RLMI_MEDIA_TYPE: &str = "application/rlmi+xml";
 /// The RLMI namespace.
 const RLMI_NS: &str = "urn:ietf:params:xml:ns:rlmi";
 

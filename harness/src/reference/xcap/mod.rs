@@ -58,8 +58,12 @@ pub(super) fn dereference(store: &XcapStore, uri: &str) -> Option<Element> {
 }
 
 /// Hook run after a PUT or DELETE changed the document `key`, outside the request's lock.
-/// For now it only logs; reactions of the SIP side (pres-rules, RLS) belong here.
+/// Logs, and lets the RLS re-read the user's lists; other reactions of the SIP side
+/// (pres-rules) belong here.
 pub(super) fn on_document_change(shared: &Arc<Shared>, key: &DocumentKey) {
+    if let (Tree::Users(xui), "rls-services" | "resource-lists") = (&key.tree, key.auid.as_str()) {
+        super::notifier::lists_changed(shared, xui);
+    }
     let state = lock(&shared.state);
     match &key.tree {
         Tree::Users(xui) => tracing::debug!(
