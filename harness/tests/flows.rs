@@ -160,6 +160,30 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     ("xcap-keep-deleted", "A.8.2", "rfc4825-delete", "status"),
+    (
+        "rlmi-version-from-one",
+        "A.3.3.2",
+        "rfc4662-rlmi-version",
+        "version of the first document is 0",
+    ),
+    (
+        "rls-no-require",
+        "A.3.3.2",
+        "rfc3261-require-extension",
+        "Require",
+    ),
+    (
+        "rlmi-dangling-cid",
+        "A.3.3.2",
+        "rfc4662-cid-names-part",
+        "every cid in the root names a body part",
+    ),
+    (
+        "rls-pidf-root",
+        "A.3.3.2",
+        "rfc4662-multipart-related",
+        "root part is",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -53,6 +53,14 @@ pub enum Fault {
     XcapAcceptDuplicate,
     /// XCAP DELETE of a document answers 200 but keeps the document.
     XcapKeepDeleted,
+    /// The first RLMI document of a list subscription has version 1.
+    RlmiVersionFromOne,
+    /// The 2xx to a list SUBSCRIBE lacks `Require: eventlist`.
+    RlsNoRequire,
+    /// RLMI instance `cid`s name no body part.
+    RlmiDanglingCid,
+    /// The multipart `start` parameter names a PIDF part instead of the RLMI root.
+    RlsPidfRoot,
 }
 
 impl Fault {
@@ -82,6 +90,10 @@ impl Fault {
             Fault::XcapGenericContentType,
             Fault::XcapAcceptDuplicate,
             Fault::XcapKeepDeleted,
+            Fault::RlmiVersionFromOne,
+            Fault::RlsNoRequire,
+            Fault::RlmiDanglingCid,
+            Fault::RlsPidfRoot,
         ]
     }
 
@@ -111,6 +123,10 @@ impl Fault {
             Fault::XcapGenericContentType => "xcap-generic-content-type",
             Fault::XcapAcceptDuplicate => "xcap-accept-duplicate",
             Fault::XcapKeepDeleted => "xcap-keep-deleted",
+            Fault::RlmiVersionFromOne => "rlmi-version-from-one",
+            Fault::RlsNoRequire => "rls-no-require",
+            Fault::RlmiDanglingCid => "rlmi-dangling-cid",
+            Fault::RlsPidfRoot => "rls-pidf-root",
         }
     }
 
@@ -158,6 +174,18 @@ impl Fault {
                 "XCAP document breaking a uniqueness constraint is stored instead of 409 uniqueness-failure (RFC 4825 §8.2, RFC 4826)"
             }
             Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
+            Fault::RlmiVersionFromOne => {
+                "the first RLMI document of a list subscription has version 1, not 0 (RFC 4662 §5.2, MUST)"
+            }
+            Fault::RlsNoRequire => {
+                "2xx to a list SUBSCRIBE lacks Require: eventlist (RFC 4662 §4.1; RFC 3261 §8.2.4, MUST)"
+            }
+            Fault::RlmiDanglingCid => {
+                "RLMI instance cid names no body part of the NOTIFY (RFC 4662 §5.5, MUST)"
+            }
+            Fault::RlsPidfRoot => {
+                "multipart/related start names the PIDF part, not the RLMI root (RFC 4662 §5.1; RFC 2387 §3.2)"
+            }
         }
     }
 }

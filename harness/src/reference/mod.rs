@@ -1,6 +1,7 @@
 //! The embedded reference presence server (PS): an event state compositor for PUBLISH
 //! (RFC 3903) and a presence notifier for SUBSCRIBE/NOTIFY (RFC 6665, RFC 3856) composing
-//! PIDF documents (RFC 3863), on UDP and TCP at 127.0.0.1.
+//! PIDF documents (RFC 3863), with a resource list server (RFC 4662), on UDP and TCP at
+//! 127.0.0.1.
 //!
 //! It is written from the RFCs on its own and shares no code with the harness's checks, so a
 //! misreading in one does not make both agree. Fault switches ([`Fault`]) each break one
@@ -9,7 +10,8 @@
 //! Modules: `transport` (sockets, TCP framing), `dispatch` (request checks and routing),
 //! `transaction` (retransmission handling), `esc` (publications), `notifier` (subscriptions and
 //! NOTIFY delivery), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state),
-//! `xcap` (the XCAP server, RFC 4825, on its own HTTP port).
+//! `xcap` (the XCAP server, RFC 4825, on its own HTTP port), `rls` (the resource list server,
+//! RFC 4662 and RFC 4826: list subscriptions over lists kept in XCAP).
 
 mod dispatch;
 mod esc;
@@ -17,6 +19,7 @@ mod fault;
 mod notifier;
 mod pidf;
 mod presentity;
+mod rls;
 mod shared;
 mod transaction;
 mod transport;

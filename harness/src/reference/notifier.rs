@@ -1,11 +1,13 @@
 //! The presence notifier (RFC 6665 §4.2, RFC 3856): SUBSCRIBE processing, the subscriber's
 //! dialog (RFC 3261 §12.1.1, UAS side), and NOTIFY delivery with at most one NOTIFY outstanding
-//! per dialog, so CSeq order and delivery order agree.
+//! per dialog, so CSeq order and delivery order agree. List subscriptions (RFC 4662) share
+//! all of this; their list side and bodies come from `rls`.
 
 use super::dispatch::{response, Handled};
-use super::esc::{after, requested_expires, DEFAULT_EXPIRES};
+use super::esc::{after, requested_expires, Store, DEFAULT_EXPIRES};
 use super::pidf::PIDF_MEDIA_TYPE;
 use super::presentity::Presentity;
+use super::rls::{self, ListSubscription};
 use super::shared::{lock, Shared, State};
 use super::transaction::run_client;
 use super::transport::Transport;
@@ -19,16 +21,36 @@ use std::time::Duration;
 use tokio::task::AbortHandle;
 use tokio::time::{sleep_until, Instant};
 
-/// A NOTIFY waiting to be sent: the document (taken when the state changed) and whether it
-/// ends the subscription.
+/// The body of a NOTIFY and its Content-Type.
+pub(super) struct NotifyBody {
+    /// The Content-Type header value.
+    pub content_type: String,
+    /// The body.
+    pub text: String,
+}
+
+impl NotifyBody {
+    /// A composed presence document.
+    fn pidf(text: String) -> NotifyBody {
+        NotifyBody {
+            content_type: PIDF_MEDIA_TYPE.to_string(),
+            text,
+        }
+    }
+}
+
+/// A NOTIFY waiting to be sent: the body (taken when the state changed) and whether it ends
+/// the subscription.
 struct Pending {
-    body: String,
+    body: NotifyBody,
     last: bool,
 }
 
 /// One presence subscription and its dialog.
 struct Subscription {
     presentity: Presentity,
+    /// For a subscription to a resource list: the list (its members replace `presentity`).
+    list: Option<ListSubscription>,
     call_id: String,
     local_tag: String,
     remote_tag: String,
@@ -68,13 +90,22 @@ impl Drop for Subscription {
 
 impl Subscription {
     /// Queues a NOTIFY; true when no delivery task is running for this subscription yet.
-    fn enqueue(&mut self, body: String, last: bool) -> bool {
+    fn enqueue(&mut self, body: NotifyBody, last: bool) -> bool {
         if self.terminated {
             return false;
         }
         self.terminated = last;
         self.queue.push_back(Pending { body, last });
         !std::mem::replace(&mut self.in_flight, true)
+    }
+
+    /// The full current state: the presentity's composed document, or for a list every
+    /// member's (RFC 4662 §5.2: a new full-state RLMI version).
+    fn full_state(&mut self, esc: &Store, wrong_namespace: bool) -> NotifyBody {
+        match &mut self.list {
+            Some(list) => list.full_state(esc),
+            None => NotifyBody::pidf(esc.compose(&self.presentity, wrong_namespace)),
+        }
     }
 }
 
@@ -97,15 +128,44 @@ impl Subscriptions {
 }
 
 /// The presentity's state changed: queues a NOTIFY carrying `body` for each of its live
-/// subscriptions. Returns the subscriptions that need a delivery task ([`pump`]).
+/// subscriptions, and a partial RLMI notification for each list subscription it is a member
+/// of. Returns the subscriptions that need a delivery task ([`pump`]).
 pub(super) fn state_changed(state: &mut State, who: &Presentity, body: &str) -> Vec<u64> {
     state
         .subs
         .by_id
         .iter_mut()
-        .filter(|(_, s)| &s.presentity == who)
-        .filter_map(|(id, s)| s.enqueue(body.to_string(), false).then_some(*id))
+        .filter(|(_, s)| !s.terminated)
+        .filter_map(|(id, s)| {
+            let notify = match &mut s.list {
+                Some(list) => list.member_changed(who, body)?,
+                None if &s.presentity == who => NotifyBody::pidf(body.to_string()),
+                None => return None,
+            };
+            s.enqueue(notify, false).then_some(*id)
+        })
         .collect()
+}
+
+/// The XCAP documents of user `xui` changed: each of their list subscriptions whose members
+/// changed gets a full-state notification (RFC 4662 §5.2).
+pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
+    let mut guard = lock(&shared.state);
+    let state = &mut *guard;
+    let mut ids = Vec::new();
+    for (id, sub) in state.subs.by_id.iter_mut().filter(|(_, s)| !s.terminated) {
+        let Some(list) = sub.list.as_mut().filter(|l| l.xui() == xui) else {
+            continue;
+        };
+        if list.reresolve(&state.xcap) {
+            let body = list.full_state(&state.esc);
+            if sub.enqueue(body, false) {
+                ids.push(*id);
+            }
+        }
+    }
+    drop(guard);
+    pump(shared, ids);
 }
 
 /// Starts delivery tasks for subscriptions with newly queued NOTIFYs.
@@ -163,6 +223,7 @@ pub(super) fn handle_subscribe(
     let mut guard = lock(&shared.state);
     let state = &mut *guard;
     let mut pump = Vec::new();
+    let is_list;
     match request.to_tag() {
         Some(local_tag) => {
             // A refresh or unsubscribe inside an existing dialog (RFC 6665 §4.2.1.2, §4.2.1.4).
@@ -175,10 +236,11 @@ pub(super) fn handle_subscribe(
             if sub.terminated || sub.event_id != event_id {
                 return reject(481);
             }
-            let body = state.esc.compose(&sub.presentity, wrong_ns);
             if cseq < sub.remote_cseq {
                 return reject(500);
             }
+            is_list = sub.list.is_some();
+            let body = sub.full_state(&state.esc, wrong_ns);
             sub.remote_cseq = cseq;
             if let Some(target) = contact {
                 sub.remote_target = target;
@@ -204,11 +266,19 @@ pub(super) fn handle_subscribe(
             let (Some(remote_target), Some(who)) = (contact, who) else {
                 return reject(400);
             };
-            let body = state.esc.compose(&who, wrong_ns);
+            // A list the subscriber defined (RFC 4826 §4) needs eventlist (RFC 4662 §4.1).
+            let list = ListSubscription::for_request(shared, &state.xcap, request);
+            if list.is_some() && !rls::supports_eventlist(request) {
+                return Handled::only(
+                    response(request, 421, tag).header("Require", rls::EVENTLIST),
+                );
+            }
+            is_list = list.is_some();
             let id = state.subs.next_id;
             state.subs.next_id += 1;
             let mut sub = Subscription {
                 presentity: who,
+                list,
                 call_id: call_id.to_string(),
                 local_tag: tag.to_string(),
                 remote_tag,
@@ -228,6 +298,7 @@ pub(super) fn handle_subscribe(
                 terminated: false,
                 timer: None,
             };
+            let body = sub.full_state(&state.esc, wrong_ns);
             if sub.enqueue(body, granted == 0) {
                 pump.push(id);
             }
@@ -243,6 +314,9 @@ pub(super) fn handle_subscribe(
         ok.push_header("Record-Route", record_route);
     }
     ok.push_header("Contact", shared.contact(transport));
+    if is_list && !shared.fault(Fault::RlsNoRequire) {
+        ok.push_header("Require", rls::EVENTLIST);
+    }
     if !shared.fault(Fault::NoExpiresIn2xx) {
         ok.push_header("Expires", granted.to_string());
     }
@@ -281,28 +355,23 @@ fn arm_timer(shared: &Arc<Shared>, state: &mut State, id: u64) {
 
 /// A subscription's lifetime ran out: final NOTIFY with `terminated;reason=timeout`.
 fn expire(shared: &Arc<Shared>, id: u64) {
-    let mut state = lock(&shared.state);
-    let Some(who) = state
+    let mut guard = lock(&shared.state);
+    let state = &mut *guard;
+    let mut pump_ids = Vec::new();
+    if let Some(sub) = state
         .subs
         .by_id
-        .get(&id)
-        .filter(|s| s.expires_at <= Instant::now())
-        .map(|s| s.presentity.clone())
-    else {
-        return;
-    };
-    let body = state
-        .esc
-        .compose(&who, shared.fault(Fault::WrongPidfNamespace));
-    let mut pump_ids = Vec::new();
-    if let Some(sub) = state.subs.by_id.get_mut(&id) {
+        .get_mut(&id)
+        .filter(|s| s.expires_at <= Instant::now() && !s.terminated)
+    {
         // This very task is the timer: do not abort it from inside.
         sub.timer = None;
+        let body = sub.full_state(&state.esc, shared.fault(Fault::WrongPidfNamespace));
         if sub.enqueue(body, true) {
             pump_ids.push(id);
         }
     }
-    drop(state);
+    drop(guard);
     pump(shared, pump_ids);
 }
 
@@ -384,9 +453,12 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     if shared.fault(Fault::MalformedNotify) {
         notify.push_header("Broken header line without a colon", "");
     }
+    if sub.list.is_some() {
+        notify.push_header("Require", rls::EVENTLIST);
+    }
     let bytes = notify
-        .header("Content-Type", PIDF_MEDIA_TYPE)
-        .body(pending.body)
+        .header("Content-Type", pending.body.content_type)
+        .body(pending.body.text)
         .build();
     Prepared {
         bytes,

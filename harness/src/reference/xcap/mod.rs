@@ -19,17 +19,51 @@ mod usage;
 #[cfg(test)]
 mod tests;
 
+pub(super) use dom::{Document, Element, Node};
 pub(super) use server::accept_loop;
 pub(super) use store::XcapStore;
 pub(super) use uri::ROOT;
 
 use super::shared::{lock, Shared};
+use selector::{parse_query, Selector};
 use std::sync::Arc;
-use store::{DocumentKey, Tree};
+pub(super) use store::{DocumentKey, Tree};
+
+/// The element an XCAP URI selects in a document of `store` (RFC 4825 §6): the node selector's
+/// one element, or the document's root without a selector. The URI may be absolute (any
+/// `http(s)://authority`, taken to be this server) or a path. `None` when it names no stored
+/// document, its selector cannot be read, selects an attribute, or selects no or several
+/// elements.
+pub(super) fn dereference(store: &XcapStore, uri: &str) -> Option<Element> {
+    let uri = uri.trim();
+    let path = match uri.split_once("://") {
+        Some((_, rest)) => &rest[rest.find('/')?..],
+        None => uri,
+    };
+    let target = uri::parse(path).ok()?;
+    let (text, _) = store.get(&target.key)?;
+    let document = Document::parse(text).ok()?;
+    let Some(selector_text) = &target.selector else {
+        return Some(document.root);
+    };
+    let bindings = parse_query(&target.query).ok()?;
+    let selector = Selector::parse(selector_text, &bindings, target.usage.namespace).ok()?;
+    if selector.attribute.is_some() {
+        return None;
+    }
+    match selector.select(&document.root).as_slice() {
+        [path] => document.root.at(path).cloned(),
+        _ => None,
+    }
+}
 
 /// Hook run after a PUT or DELETE changed the document `key`, outside the request's lock.
-/// For now it only logs; reactions of the SIP side (pres-rules, RLS) belong here.
+/// Logs, and lets the RLS re-read the user's lists; other reactions of the SIP side
+/// (pres-rules) belong here.
 pub(super) fn on_document_change(shared: &Arc<Shared>, key: &DocumentKey) {
+    if let (Tree::Users(xui), "rls-services" | "resource-lists") = (&key.tree, key.auid.as_str()) {
+        super::notifier::lists_changed(shared, xui);
+    }
     let state = lock(&shared.state);
     match &key.tree {
         Tree::Users(xui) => tracing::debug!(
