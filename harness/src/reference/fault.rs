@@ -51,6 +51,12 @@ pub enum Fault {
     XcapAcceptDuplicate,
     /// XCAP DELETE of a document answers 200 but keeps the document.
     XcapKeepDeleted,
+    /// The PNA's reg SUBSCRIBE carries no Accept header.
+    PnaNoAccept,
+    /// The PNA answers the NOTIFYs of its reg subscription with 500.
+    PnaRejectsNotify,
+    /// The PNA never subscribes to the reg event after a third-party REGISTER.
+    PnaNoSubscribe,
 }
 
 impl Fault {
@@ -79,6 +85,9 @@ impl Fault {
             Fault::XcapGenericContentType,
             Fault::XcapAcceptDuplicate,
             Fault::XcapKeepDeleted,
+            Fault::PnaNoAccept,
+            Fault::PnaRejectsNotify,
+            Fault::PnaNoSubscribe,
         ]
     }
 
@@ -107,6 +116,9 @@ impl Fault {
             Fault::XcapGenericContentType => "xcap-generic-content-type",
             Fault::XcapAcceptDuplicate => "xcap-accept-duplicate",
             Fault::XcapKeepDeleted => "xcap-keep-deleted",
+            Fault::PnaNoAccept => "pna-no-accept",
+            Fault::PnaRejectsNotify => "pna-rejects-notify",
+            Fault::PnaNoSubscribe => "pna-no-subscribe",
         }
     }
 
@@ -151,6 +163,15 @@ impl Fault {
                 "XCAP document breaking a uniqueness constraint is stored instead of 409 uniqueness-failure (RFC 4825 §8.2, RFC 4826)"
             }
             Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
+            Fault::PnaNoAccept => {
+                "the PNA's reg SUBSCRIBE lacks Accept: application/reginfo+xml (RFC 3680 §4.5; TS 24.229 §5.7.1.4)"
+            }
+            Fault::PnaRejectsNotify => {
+                "the PNA answers reg NOTIFYs of its subscription with 500 instead of 200 (RFC 6665 §4.1.3, SHOULD)"
+            }
+            Fault::PnaNoSubscribe => {
+                "the PNA accepts the third-party REGISTER but never subscribes to the reg event (TS 24.141 A.7 step 26; TS 24.229 §5.7.1.4)"
+            }
         }
     }
 }
@@ -203,7 +224,7 @@ mod tests {
             assert_eq!(fault.name().parse::<Fault>(), Ok(*fault));
             assert!(!fault.description().is_empty());
         }
-        assert_eq!(Fault::all().len(), 22);
+        assert_eq!(Fault::all().len(), 25);
         let err = "no-such".parse::<Fault>().unwrap_err().to_string();
         assert!(
             err.contains("no-sip-etag") && err.contains("stale-notify-after-modify"),

@@ -9,13 +9,16 @@
 //! Modules: `transport` (sockets, TCP framing), `dispatch` (request checks and routing),
 //! `transaction` (retransmission handling), `esc` (publications), `notifier` (subscriptions and
 //! NOTIFY delivery), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state),
-//! `xcap` (the XCAP server, RFC 4825, on its own HTTP port).
+//! `xcap` (the XCAP server, RFC 4825, on its own HTTP port), `pna` (the presence network agent,
+//! TS 24.141 §5.3.5: third-party REGISTER, reg event subscription, publication of the
+//! registration state).
 
 mod dispatch;
 mod esc;
 mod fault;
 mod notifier;
 mod pidf;
+mod pna;
 mod presentity;
 mod shared;
 mod transaction;
