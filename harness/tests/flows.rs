@@ -154,6 +154,24 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     ("xcap-keep-deleted", "A.8.2", "rfc4825-delete", "status"),
+    (
+        "pna-no-accept",
+        "A.7",
+        "rfc3680-reginfo-content-type",
+        "Accept",
+    ),
+    (
+        "pna-rejects-notify",
+        "A.7",
+        "rfc6665-notify-response",
+        "status",
+    ),
+    (
+        "pna-no-subscribe",
+        "A.7",
+        "ts24141-a7-subscribe",
+        "arrives",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {
