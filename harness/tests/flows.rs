@@ -166,12 +166,7 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc6665-notify-response",
         "status",
     ),
-    (
-        "pna-no-subscribe",
-        "A.7",
-        "ts24141-a7-subscribe",
-        "arrives",
-    ),
+    ("pna-no-subscribe", "A.7", "ts24141-a7-subscribe", "arrives"),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

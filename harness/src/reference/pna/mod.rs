@@ -567,3 +567,6 @@ fn publish(shared: &Arc<Shared>, state: &mut State) -> Vec<u64> {
     }
     pump
 }
+
+#[cfg(test)]
+mod tests;
