@@ -164,13 +164,13 @@ impl Fault {
             }
             Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
             Fault::PnaNoAccept => {
-                "the PNA's reg SUBSCRIBE lacks Accept: application/reginfo+xml (RFC 3680 §4.5; TS 24.229 §5.7.1.4)"
+                "the PNA's reg SUBSCRIBE lacks Accept: application/reginfo+xml (RFC 3680 §4.5)"
             }
             Fault::PnaRejectsNotify => {
                 "the PNA answers reg NOTIFYs of its subscription with 500 instead of 200 (RFC 6665 §4.1.3, SHOULD)"
             }
             Fault::PnaNoSubscribe => {
-                "the PNA accepts the third-party REGISTER but never subscribes to the reg event (TS 24.141 A.7 step 26; TS 24.229 §5.7.1.4)"
+                "the PNA accepts the third-party REGISTER but never subscribes to the reg event (TS 24.141 A.7 step 26)"
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The Presence Network Agent (3GPP TS 24.141 §5.3.5, Annex A.7): it takes the S-CSCF's
 //! third-party REGISTER, subscribes to the `reg` event of the registered public identity at the
-//! S-CSCF (TS 24.229 §5.7.1.4 AS procedure, RFC 3680) as a subscriber (RFC 6665 §4.1), keeps the
+//! S-CSCF (the TS 24.229 AS procedure, RFC 3680) as a subscriber (RFC 6665 §4.1), keeps the
 //! registration state the reg NOTIFYs report (`reginfo`), and publishes it into the co-located
 //! PS as its own publication in the event state compositor (no SIP PUBLISH): an address-of-record
 //! with an active contact gets an `open` tuple, one without loses the PNA's publication. The
@@ -96,7 +96,7 @@ pub(super) struct Pna {
     publications: HashMap<Presentity, String>,
 }
 
-/// Handles a REGISTER as the S-CSCF's third-party registration (TS 24.229 §5.4.1.7,
+/// Handles a REGISTER as the S-CSCF's third-party registration (TS 24.229,
 /// TS 24.141 A.7 steps 23 to 25; RFC 3261 §10.3 for the binding itself).
 pub(super) fn handle_register(
     shared: &Arc<Shared>,
@@ -256,7 +256,7 @@ fn deregister(shared: &Arc<Shared>, state: &mut State, who: &Presentity) -> Vec<
 }
 
 /// Called once the response to a REGISTER is sent: a new third-party registration gets its
-/// reg subscription (TS 24.141 A.7 step 26, TS 24.229 §5.7.1.4).
+/// reg subscription (TS 24.141 A.7 step 26; TS 24.229).
 pub(super) fn after_reply(shared: &Arc<Shared>, request: &SipMessage) {
     let Some(who) = request
         .name_addrs("To")
@@ -490,7 +490,8 @@ pub(super) fn handle_notify(shared: &Arc<Shared>, request: &SipMessage, tag: &st
     if let Some(contact) = request.name_addrs("Contact").into_iter().next() {
         dialog.remote_target = contact.uri;
     }
-    if let Some(doc) = &doc {
+    // After an unsubscribe, what the S-CSCF still reports no longer counts.
+    if let Some(doc) = doc.as_ref().filter(|_| !dialog.ending) {
         dialog.reg.apply(doc);
     }
     let terminated = request

@@ -1,6 +1,6 @@
 //! Registration information documents (RFC 3680 §5, `application/reginfo+xml`) as the PNA reads
 //! them, and the registration state it keeps from them: a full document replaces the state,
-//! a partial one updates registrations and contacts by their `id` (RFC 3680 §4.4, §5).
+//! a partial one updates registrations and contacts by their `id` (RFC 3680 §4.8, §5).
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
@@ -19,8 +19,6 @@ pub struct Contact {
     pub id: String,
     /// `active` or `terminated`.
     pub state: String,
-    /// The `event` attribute (`registered`, `expired`, `unregistered`, ...), if any.
-    pub event: Option<String>,
     /// The text of the `<uri>` child.
     pub uri: String,
 }
@@ -174,7 +172,6 @@ pub fn parse(body: &[u8]) -> Result<Reginfo, String> {
                 let contact = Contact {
                     id: required(&start, "id", "contact")?,
                     state: required(&start, "state", "contact")?,
-                    event: attribute(&start, "event")?,
                     uri: String::new(),
                 };
                 if let Some(registration) = doc.as_mut().and_then(|d| d.registrations.last_mut()) {
@@ -226,7 +223,7 @@ pub struct RegState {
 }
 
 impl RegState {
-    /// Applies a document (RFC 3680 §4.4): a full one replaces everything; a partial one
+    /// Applies a document (RFC 3680 §4.8): a full one replaces everything; a partial one
     /// replaces the registrations and contacts it names, and drops terminated ones. A document
     /// whose version is not above the last one applied is stale and changes nothing; returns
     /// whether it was applied.
@@ -326,7 +323,6 @@ mod tests {
         );
         assert_eq!(r1.contacts.len(), 2);
         assert_eq!(r1.contacts[0].uri, "sip:user@127.0.0.1:5070;transport=udp");
-        assert_eq!(r1.contacts[0].event.as_deref(), Some("registered"));
         assert_eq!(r1.contacts[1].uri, "sip:a&b@[::1]");
         assert_eq!(doc.registrations[1].state, "init");
     }
