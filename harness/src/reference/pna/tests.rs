@@ -274,6 +274,27 @@ async fn third_party_register_subscribes_and_publishes() {
 async fn deregistration_ends_the_reg_subscription() {
     let server = server().await;
     let scscf = Scscf::new(server.udp_addr()).await;
+    // The user's own publication, which the PNA's must compose with, not replace.
+    let pidf = r#"<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:pna-user@home1.net"><tuple id="t1"><status><basic>closed</basic></status></tuple></presence>"#;
+    scscf
+        .send(format!(
+            "PUBLISH {AOR} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {addr};branch=z9hG4bKpublish\r\n\
+Max-Forwards: 70\r\n\
+From: <{AOR}>;tag=pub\r\n\
+To: <{AOR}>\r\n\
+Call-ID: publish-{port}\r\n\
+CSeq: 1 PUBLISH\r\n\
+Event: presence\r\n\
+Expires: 3600\r\n\
+Content-Type: application/pidf+xml\r\n\
+Content-Length: {len}\r\n\r\n{pidf}",
+            addr = scscf.addr(),
+            port = scscf.addr().port(),
+            len = pidf.len(),
+        ))
+        .await;
+    assert_eq!(scscf.recv().await.status(), Some(200));
     assert_eq!(scscf.register(1, "", 3600).await.status(), Some(200));
     let subscribe = scscf.recv().await;
     assert_eq!(subscribe.header("Expires"), Some("3600"));
@@ -292,13 +313,21 @@ async fn deregistration_ends_the_reg_subscription() {
             .await,
         200
     );
-    assert!(composed(&server).contains("<basic>open</basic>"));
+    let doc = composed(&server);
+    assert!(
+        doc.contains("<basic>open</basic>") && doc.contains("<basic>closed</basic>"),
+        "{doc}"
+    );
 
     // A refresh does not subscribe again.
     assert_eq!(scscf.register(2, "", 3600).await.status(), Some(200));
     let ok = scscf.register(3, "", 0).await;
     assert_eq!(ok.status(), Some(200));
-    assert!(!composed(&server).contains("open"));
+    let doc = composed(&server);
+    assert!(
+        !doc.contains("open") && doc.contains("<basic>closed</basic>"),
+        "{doc}"
+    );
     let unsubscribe = scscf.recv().await;
     assert_eq!(unsubscribe.method().as_deref(), Some("SUBSCRIBE"));
     assert_eq!(unsubscribe.header("Expires"), Some("0"));
