@@ -184,6 +184,19 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc4662-multipart-related",
         "root part is",
     ),
+    (
+        "pna-no-accept",
+        "A.7",
+        "rfc3680-reginfo-content-type",
+        "Accept",
+    ),
+    (
+        "pna-rejects-notify",
+        "A.7",
+        "rfc6665-notify-response",
+        "status",
+    ),
+    ("pna-no-subscribe", "A.7", "ts24141-a7-subscribe", "arrives"),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -61,6 +61,12 @@ pub enum Fault {
     RlmiDanglingCid,
     /// The multipart `start` parameter names a PIDF part instead of the RLMI root.
     RlsPidfRoot,
+    /// The PNA's reg SUBSCRIBE carries no Accept header.
+    PnaNoAccept,
+    /// The PNA answers the NOTIFYs of its reg subscription with 500.
+    PnaRejectsNotify,
+    /// The PNA never subscribes to the reg event after a third-party REGISTER.
+    PnaNoSubscribe,
 }
 
 impl Fault {
@@ -94,6 +100,9 @@ impl Fault {
             Fault::RlsNoRequire,
             Fault::RlmiDanglingCid,
             Fault::RlsPidfRoot,
+            Fault::PnaNoAccept,
+            Fault::PnaRejectsNotify,
+            Fault::PnaNoSubscribe,
         ]
     }
 
@@ -127,6 +136,9 @@ impl Fault {
             Fault::RlsNoRequire => "rls-no-require",
             Fault::RlmiDanglingCid => "rlmi-dangling-cid",
             Fault::RlsPidfRoot => "rls-pidf-root",
+            Fault::PnaNoAccept => "pna-no-accept",
+            Fault::PnaRejectsNotify => "pna-rejects-notify",
+            Fault::PnaNoSubscribe => "pna-no-subscribe",
         }
     }
 
@@ -185,6 +197,15 @@ impl Fault {
             }
             Fault::RlsPidfRoot => {
                 "multipart/related start names the PIDF part, not the RLMI root (RFC 4662 §5.1; RFC 2387 §3.2)"
+            }
+            Fault::PnaNoAccept => {
+                "the PNA's reg SUBSCRIBE lacks Accept: application/reginfo+xml (RFC 3680 §4.5)"
+            }
+            Fault::PnaRejectsNotify => {
+                "the PNA answers reg NOTIFYs of its subscription with 500 instead of 200 (RFC 6665 §4.1.3, SHOULD)"
+            }
+            Fault::PnaNoSubscribe => {
+                "the PNA accepts the third-party REGISTER but never subscribes to the reg event (TS 24.141 A.7 step 26)"
             }
         }
     }

@@ -11,13 +11,16 @@
 //! `transaction` (retransmission handling), `esc` (publications), `notifier` (subscriptions and
 //! NOTIFY delivery), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state),
 //! `xcap` (the XCAP server, RFC 4825, on its own HTTP port), `rls` (the resource list server,
-//! RFC 4662 and RFC 4826: list subscriptions over lists kept in XCAP).
+//! RFC 4662 and RFC 4826: list subscriptions over lists kept in XCAP), `pna` (the presence
+//! network agent, TS 24.141 §5.3.5: third-party REGISTER, reg event subscription, publication
+//! of the registration state).
 
 mod dispatch;
 mod esc;
 mod fault;
 mod notifier;
 mod pidf;
+mod pna;
 mod presentity;
 mod rls;
 mod shared;
