@@ -123,6 +123,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         domain_map: profile.domains.clone().into_iter().collect(),
         user_map: profile.users.clone().into_iter().collect(),
         xcap_root: profile.xcap_root.clone(),
+        xcap_credentials: profile.xcap_credentials.clone(),
         skip_snapshots: profile
             .embedded
             .as_ref()

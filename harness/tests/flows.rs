@@ -133,6 +133,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3903-etag-token",
         "matches",
     ),
+    (
+        "keep-subscription-after-481",
+        "rfc6665-481",
+        "rfc6665-481-terminates",
+        "does not arrive",
+    ),
     ("xcap-put-new-200", "A.8.2", "rfc4825-put-201", "status"),
     ("xcap-no-etag", "A.8.2", "rfc4825-put-etag", "present"),
     (
@@ -178,6 +184,43 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3858-watcher-list-attrs",
         "equals",
     ),
+    (
+        "rlmi-version-from-one",
+        "A.3.3.2",
+        "rfc4662-rlmi-version",
+        "version of the first document is 0",
+    ),
+    (
+        "rls-no-require",
+        "A.3.3.2",
+        "rfc3261-require-extension",
+        "Require",
+    ),
+    (
+        "rlmi-dangling-cid",
+        "A.3.3.2",
+        "rfc4662-cid-names-part",
+        "every cid in the root names a body part",
+    ),
+    (
+        "rls-pidf-root",
+        "A.3.3.2",
+        "rfc4662-multipart-related",
+        "root part is",
+    ),
+    (
+        "pna-no-accept",
+        "A.7",
+        "rfc3680-reginfo-content-type",
+        "Accept",
+    ),
+    (
+        "pna-rejects-notify",
+        "A.7",
+        "rfc6665-notify-response",
+        "status",
+    ),
+    ("pna-no-subscribe", "A.7", "ts24141-a7-subscribe", "arrives"),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -1,8 +1,11 @@
-//! Kamailio 5.6 as the system under test: the harness starts it from its profile
-//! (`fixtures/suts/kamailio.yaml`), plays every flow once, stops it, and judges each flow by
-//! the gate with the profile's expected deviations. Two more runs prove the gate: without a
-//! listed deviation the run breaks it; with a deviation that does not occur, it is reported.
-//! Without `kamailio` on PATH every test here is ignored and the reason printed.
+//! Kamailio 5.6 as the system under test, in two configurations: `fixtures/suts/kamailio.yaml`
+//! (open policy, XCAP, RLS) and `fixtures/suts/kamailio-xcapauth.yaml` (authorization by
+//! pres-rules, watcher information). For each, the harness starts it from the profile, plays
+//! every flow once, stops it, and judges each flow by the gate with the profile's expected
+//! deviations. Two more runs prove the gate: without a listed deviation the run breaks it;
+//! with a deviation that does not occur, it is reported. The configurations use the same
+//! fixed ports, so they run one after the other. Without `kamailio` on PATH every test here is
+//! ignored and the reason printed.
 
 mod common;
 
@@ -18,7 +21,14 @@ const FIXED: &[&str] = &[
     "kamailio::deviations-none-stale",
     "kamailio::gate-breaks-without-a-listed-deviation",
     "kamailio::stale-deviation-is-reported",
+    "kamailio-xcapauth::deviations-none-stale",
 ];
+
+/// The second configuration's profile and the prefix of its trial names.
+const XCAPAUTH: (&str, &str) = (
+    "fixtures/suts/kamailio-xcapauth.yaml",
+    "kamailio-xcapauth::",
+);
 
 /// True when a filtered `cargo test` selects any trial of this file, so that a filter that
 /// selects none does not start Kamailio.
@@ -34,9 +44,10 @@ fn wanted(args: &Arguments, flows: &[presence_harness::flow::LoadedFlow]) -> boo
         }
     };
     FIXED.iter().any(|n| matches(n))
-        || flows
-            .iter()
-            .any(|f| matches(&format!("kamailio::{}", f.flow.id)))
+        || flows.iter().any(|f| {
+            matches(&format!("kamailio::{}", f.flow.id))
+                || matches(&format!("{}{}", XCAPAUTH.1, f.flow.id))
+        })
 }
 
 fn gate_trials(profile: &Profile, flows: &[presence_harness::flow::LoadedFlow]) -> Vec<Trial> {
@@ -115,14 +126,29 @@ fn main() {
             flows(),
         ) {
             (Ok(_), Ok(flows)) if !wanted(&args, &flows) => {}
-            (Ok(profile), Ok(flows)) => match run_once(&profile, &flows) {
-                Ok(record) => {
-                    trials.extend(recorded_trials("kamailio::", &record));
-                    trials.push(stale_trial(FIXED[0], &record));
-                    trials.extend(gate_trials(&profile, &flows));
+            (Ok(profile), Ok(flows)) => {
+                match run_once(&profile, &flows) {
+                    Ok(record) => {
+                        trials.extend(recorded_trials("kamailio::", &record));
+                        trials.push(stale_trial(FIXED[0], &record));
+                        trials.extend(gate_trials(&profile, &flows));
+                    }
+                    Err(e) => {
+                        trials.push(Trial::test("kamailio::run", move || Err(e.clone().into())))
+                    }
                 }
-                Err(e) => trials.push(Trial::test("kamailio::run", move || Err(e.clone().into()))),
-            },
+                let second = Profile::load(&root.join(XCAPAUTH.0))
+                    .and_then(|profile| run_once(&profile, &flows));
+                match second {
+                    Ok(record) => {
+                        trials.extend(recorded_trials(XCAPAUTH.1, &record));
+                        trials.push(stale_trial(FIXED[3], &record));
+                    }
+                    Err(e) => trials.push(Trial::test("kamailio-xcapauth::run", move || {
+                        Err(e.clone().into())
+                    })),
+                }
+            }
             (Err(e), _) | (_, Err(e)) => {
                 trials.push(Trial::test("kamailio::load", move || Err(e.clone().into())))
             }

@@ -1,6 +1,7 @@
 //! The per-flow pcap files decode in tshark (Debian's `tshark`): every message the run put on
-//! the wire, over UDP and TCP, is one frame tshark dissects as SIP. Without `tshark` on PATH
-//! the test is ignored and the reason printed.
+//! the wire, over UDP and TCP, is one frame tshark dissects as SIP, and every XCAP request and
+//! response one it dissects as HTTP. Without `tshark` on PATH the test is ignored and the
+//! reason printed.
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_harness::net::Direction;
@@ -9,7 +10,7 @@ use presence_harness::sut::process::on_path;
 use std::path::Path;
 use std::process::Command;
 
-fn every_wire_message_decodes_as_sip() -> Result<(), Failed> {
+fn every_wire_message_decodes() -> Result<(), Failed> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("root")
@@ -21,7 +22,7 @@ fn every_wire_message_decodes_as_sip() -> Result<(), Failed> {
     let status = Command::new(env!("CARGO_BIN_EXE_presence-harness"))
         .arg("--root")
         .arg(&root)
-        .args(["run", "--quiet", "--flow", "A.3.2.1"])
+        .args(["run", "--quiet", "--flow", "A.3.2.1", "--flow", "A.8.2"])
         .arg("--reports")
         .arg(&reports)
         .env("CI", "true")
@@ -45,16 +46,21 @@ fn every_wire_message_decodes_as_sip() -> Result<(), Failed> {
             .and_then(|e| e.to_addr.rsplit(':').next())
             .ok_or("no message was sent")?
             .to_string();
+        // XCAP flows put HTTP on the wire; the others SIP.
+        let protocol = if wire.iter().all(|e| e.summary.contains("XCAP")) {
+            "http"
+        } else {
+            "sip"
+        };
+        let mut decode_as = vec![format!("tcp.port=={sut_port},{protocol}")];
+        if protocol == "sip" {
+            decode_as.push(format!("udp.port=={sut_port},sip"));
+        }
         let output = Command::new("tshark")
             .arg("-r")
             .arg(dir.join(format!("{}.pcap", flow.outcome.id)))
-            .args([
-                "-d",
-                &format!("udp.port=={sut_port},sip"),
-                "-d",
-                &format!("tcp.port=={sut_port},sip"),
-            ])
-            .args(["-Y", "sip", "-T", "fields", "-e", "frame.number"])
+            .args(decode_as.iter().flat_map(|d| ["-d", d.as_str()]))
+            .args(["-Y", protocol, "-T", "fields", "-e", "frame.number"])
             .output()
             .map_err(|e| format!("cannot run tshark: {e}"))?;
         let decoded = String::from_utf8_lossy(&output.stdout)
@@ -63,7 +69,7 @@ fn every_wire_message_decodes_as_sip() -> Result<(), Failed> {
             .count();
         if decoded != wire.len() {
             return Err(format!(
-                "{}: tshark decoded {decoded} SIP frames, the run put {} messages on the wire\n{}",
+                "{}: tshark decoded {decoded} {protocol} frames, the run put {} messages on the wire\n{}",
                 flow.outcome.id,
                 wire.len(),
                 String::from_utf8_lossy(&output.stderr)
@@ -77,10 +83,7 @@ fn every_wire_message_decodes_as_sip() -> Result<(), Failed> {
 
 fn main() {
     let args = Arguments::from_args();
-    let trial = Trial::test(
-        "report::pcap-decodes-in-tshark",
-        every_wire_message_decodes_as_sip,
-    );
+    let trial = Trial::test("report::pcap-decodes-in-tshark", every_wire_message_decodes);
     let trial = if on_path("tshark") {
         trial
     } else {

@@ -80,9 +80,21 @@ fn eval_value(
         });
     };
     let has_value_check = check.checks_value();
+    // `not_equal` alone holds for an absent header too: there is no value equal to the other.
+    let only_not_equal = check.not_equal.is_some()
+        && !HeaderCheck {
+            not_equal: None,
+            ..check.clone()
+        }
+        .checks_value();
     match check.present {
         Some(true) => push("present".into(), value.is_some(), "present".into()),
         Some(false) => push("absent".into(), value.is_none(), "absent".into()),
+        None if only_not_equal && value.is_none() => push(
+            "absent, so not the other value".into(),
+            true,
+            "absent or another value".into(),
+        ),
         None if has_value_check && value.is_none() => {
             push("present".into(), false, "present".into())
         }
@@ -192,6 +204,17 @@ mod tests {
         assert!(ok("SIP-ETag", "{ present: true, capture: e }", &mut caps));
         assert_eq!(caps, vec![("e".to_string(), "e1".to_string())]);
         assert!(!ok("SIP-ETag", "{ not_equal: '${etag}' }", &mut caps));
+        // An absent header differs from any value, unless presence is asked for too.
+        assert!(ok(
+            "Content-Type",
+            "{ not_equal: multipart/related }",
+            &mut caps
+        ));
+        assert!(!ok(
+            "Content-Type",
+            "{ present: true, not_equal: multipart/related }",
+            &mut caps
+        ));
         assert!(ok("Expires", "{ range: [1, 7200] }", &mut caps));
         assert!(!ok("Expires", "{ range: [1, 60] }", &mut caps));
         assert!(ok(

@@ -329,6 +329,14 @@ impl Validator<'_> {
                 format!("a step must have exactly one of send, http, expect, reply, any_order, alternatives; found {kinds:?}"),
             ));
         }
+        if step.absent == Some(true)
+            && (only_expects || step.kind() != StepKind::Expect || step.expects_response())
+        {
+            return Err(self.error(
+                &["absent:".into()],
+                "`absent` is for an expect step on a request, outside any_order and alternatives' first steps".into(),
+            ));
+        }
         if only_expects && step.kind() != StepKind::Expect {
             return Err(self.error(
                 &[here],

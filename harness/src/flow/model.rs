@@ -437,6 +437,10 @@ pub struct Step {
     /// The message may not arrive; its absence is not a failure.
     #[serde(default)]
     pub optional: Option<bool>,
+    /// The request must NOT arrive within the step's timeout (e.g. no NOTIFY after the
+    /// subscription was ended). One that arrives fails the step and is answered 481.
+    #[serde(default)]
+    pub absent: Option<bool>,
     /// Free text shown in the report.
     #[serde(default)]
     pub note: Option<String>,

@@ -1,17 +1,18 @@
 //! Entry point for every received message: responses go to the client transactions, requests
 //! are checked (RFC 3261 §8.2), matched against answered server transactions, and handed to the
-//! ESC (PUBLISH) or the notifier (SUBSCRIBE). Also builds the common part of every response.
+//! ESC (PUBLISH), the notifier (SUBSCRIBE) or the PNA (REGISTER, NOTIFY). Also builds the common
+//! part of every response.
 
 use super::shared::{lock, Shared};
 use super::transaction::ServerKey;
 use super::transport::{self, ReplyPath, Transport};
 use super::Fault;
-use super::{esc, notifier, pidf};
+use super::{esc, notifier, pidf, pna};
 use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
 use std::sync::Arc;
 
 /// Methods this server implements.
-pub(super) const ALLOW: &str = "OPTIONS, PUBLISH, SUBSCRIBE";
+pub(super) const ALLOW: &str = "OPTIONS, PUBLISH, SUBSCRIBE, NOTIFY, REGISTER";
 
 /// The result of handling a request: the response to send, then the subscriptions whose
 /// NOTIFY queue needs a delivery task.
@@ -103,6 +104,9 @@ pub(super) async fn on_message(
     }
     transport::reply(shared, &path, handled.response).await;
     notifier::pump(shared, handled.pump);
+    if method == "REGISTER" {
+        pna::after_reply(shared, &message);
+    }
 }
 
 /// Routes a request to its method's handler after the checks every request gets.
@@ -137,8 +141,12 @@ fn handle(
         "PUBLISH" if shared.fault(Fault::NoToTag) => esc::handle_publish(shared, request, ""),
         "PUBLISH" => esc::handle_publish(shared, request, &tag),
         "SUBSCRIBE" => notifier::handle_subscribe(shared, request, &tag, transport),
-        // No subscription of ours and no INVITE transaction to match (RFC 6665 §4.1.3, RFC 3261 §9.2).
-        "NOTIFY" | "CANCEL" => Handled::only(response(request, 481, &tag)),
+        // The S-CSCF's third-party registration for the PNA (TS 24.141 §5.3.5).
+        "REGISTER" => pna::handle_register(shared, request, &tag, transport),
+        // The PNA's reg subscriptions; others get 481 (RFC 6665 §4.1.3).
+        "NOTIFY" => pna::handle_notify(shared, request, &tag),
+        // No INVITE transaction to match (RFC 3261 §9.2).
+        "CANCEL" => Handled::only(response(request, 481, &tag)),
         _ => Handled::only(response(request, 501, &tag).header("Allow", ALLOW)),
     }
 }

@@ -63,6 +63,51 @@ impl Store {
         )
     }
 
+    /// Puts (`Some`) or takes away (`None`) the publication that a co-located agent (the PNA,
+    /// TS 24.141 §5.3.5) keeps for `who` under entity-tag `etag`, without a PUBLISH: it has no
+    /// lifetime of its own and stays until the agent takes it away. Returns true when the
+    /// store changed.
+    pub fn set_agent_publication(
+        &mut self,
+        who: &Presentity,
+        etag: &str,
+        elements: Option<Vec<Element>>,
+    ) -> bool {
+        let existing = self.find(who, etag).map(|p| p.id);
+        match (existing, elements) {
+            (Some(id), None) => self.remove(who, id).is_some(),
+            (None, None) => false,
+            (Some(id), Some(elements)) => {
+                let publication = self
+                    .by_presentity
+                    .get_mut(who)
+                    .and_then(|l| l.iter_mut().find(|p| p.id == id));
+                match publication {
+                    Some(p) if p.elements != elements => {
+                        p.elements = elements;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            (None, Some(elements)) => {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.by_presentity
+                    .entry(who.clone())
+                    .or_default()
+                    .push(Publication {
+                        id,
+                        etag: etag.to_string(),
+                        elements,
+                        expires_at: after(Duration::MAX),
+                        timer: None,
+                    });
+                true
+            }
+        }
+    }
+
     fn find(&self, who: &Presentity, etag: &str) -> Option<&Publication> {
         self.by_presentity.get(who)?.iter().find(|p| p.etag == etag)
     }

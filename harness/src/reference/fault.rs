@@ -39,6 +39,8 @@ pub enum Fault {
     MalformedNotify,
     /// The 2xx to PUBLISH carries HTML and script markup as its entity-tag (not a token).
     HostileContent,
+    /// A NOTIFY answered 481 leaves the subscription in place.
+    KeepSubscriptionAfter481,
     /// A PUT that creates a new XCAP document answers 200 instead of 201.
     XcapPutNew200,
     /// XCAP PUT and node DELETE responses carry no ETag.
@@ -59,6 +61,20 @@ pub enum Fault {
     WinfoVersionStuck,
     /// The watcherinfo `watcher-list` lacks the `package` attribute.
     WinfoNoPackage,
+    /// The first RLMI document of a list subscription has version 1.
+    RlmiVersionFromOne,
+    /// The 2xx to a list SUBSCRIBE lacks `Require: eventlist`.
+    RlsNoRequire,
+    /// RLMI instance `cid`s name no body part.
+    RlmiDanglingCid,
+    /// The multipart `start` parameter names a PIDF part instead of the RLMI root.
+    RlsPidfRoot,
+    /// The PNA's reg SUBSCRIBE carries no Accept header.
+    PnaNoAccept,
+    /// The PNA answers the NOTIFYs of its reg subscription with 500.
+    PnaRejectsNotify,
+    /// The PNA never subscribes to the reg event after a third-party REGISTER.
+    PnaNoSubscribe,
 }
 
 impl Fault {
@@ -81,6 +97,7 @@ impl Fault {
             Fault::NoSubscriptionState,
             Fault::MalformedNotify,
             Fault::HostileContent,
+            Fault::KeepSubscriptionAfter481,
             Fault::XcapPutNew200,
             Fault::XcapNoEtag,
             Fault::XcapIgnoreIfMatch,
@@ -91,6 +108,13 @@ impl Fault {
             Fault::PoliteBlockReveals,
             Fault::WinfoVersionStuck,
             Fault::WinfoNoPackage,
+            Fault::RlmiVersionFromOne,
+            Fault::RlsNoRequire,
+            Fault::RlmiDanglingCid,
+            Fault::RlsPidfRoot,
+            Fault::PnaNoAccept,
+            Fault::PnaRejectsNotify,
+            Fault::PnaNoSubscribe,
         ]
     }
 
@@ -113,6 +137,7 @@ impl Fault {
             Fault::NoSubscriptionState => "no-subscription-state",
             Fault::MalformedNotify => "malformed-notify",
             Fault::HostileContent => "hostile-content",
+            Fault::KeepSubscriptionAfter481 => "keep-subscription-after-481",
             Fault::XcapPutNew200 => "xcap-put-new-200",
             Fault::XcapNoEtag => "xcap-no-etag",
             Fault::XcapIgnoreIfMatch => "xcap-ignore-if-match",
@@ -123,6 +148,13 @@ impl Fault {
             Fault::PoliteBlockReveals => "polite-block-reveals",
             Fault::WinfoVersionStuck => "winfo-version-stuck",
             Fault::WinfoNoPackage => "winfo-no-package",
+            Fault::RlmiVersionFromOne => "rlmi-version-from-one",
+            Fault::RlsNoRequire => "rls-no-require",
+            Fault::RlmiDanglingCid => "rlmi-dangling-cid",
+            Fault::RlsPidfRoot => "rls-pidf-root",
+            Fault::PnaNoAccept => "pna-no-accept",
+            Fault::PnaRejectsNotify => "pna-rejects-notify",
+            Fault::PnaNoSubscribe => "pna-no-subscribe",
         }
     }
 
@@ -157,6 +189,9 @@ impl Fault {
             Fault::NoSubscriptionState => "NOTIFY without Subscription-State (RFC 6665 §4.2.2, MUST)",
             Fault::MalformedNotify => "NOTIFY with a header line that has no colon (RFC 3261 §7.3, §25)",
             Fault::HostileContent => "SIP-ETag holds script and HTML markup, not a token (RFC 3903 §12); reports must show it as text",
+            Fault::KeepSubscriptionAfter481 => {
+                "a NOTIFY answered 481 does not remove the subscription (RFC 6665 §4.2.2, MUST)"
+            }
             Fault::XcapPutNew200 => "PUT creating an XCAP document answers 200, not 201 Created (RFC 4825 §8.2; RFC 9110 §9.3.4)",
             Fault::XcapNoEtag => "XCAP PUT and node DELETE responses lack the ETag of the new document version (RFC 4825 §8.5)",
             Fault::XcapIgnoreIfMatch => "XCAP If-Match that matches no current entity-tag is ignored instead of 412 (RFC 4825 §8.2; RFC 9110 §13.1.1)",
@@ -177,6 +212,27 @@ impl Fault {
                 "every watcherinfo NOTIFY has version 0 (RFC 6665 §5.3.2, MUST increase by exactly one)"
             }
             Fault::WinfoNoPackage => "watcherinfo watcher-list lacks the package attribute (RFC 3858 §3, MUST)",
+            Fault::RlmiVersionFromOne => {
+                "the first RLMI document of a list subscription has version 1, not 0 (RFC 4662 §5.2, MUST)"
+            }
+            Fault::RlsNoRequire => {
+                "2xx to a list SUBSCRIBE lacks Require: eventlist (RFC 4662 §4.1; RFC 3261 §8.2.4, MUST)"
+            }
+            Fault::RlmiDanglingCid => {
+                "RLMI instance cid names no body part of the NOTIFY (RFC 4662 §5.5, MUST)"
+            }
+            Fault::RlsPidfRoot => {
+                "multipart/related start names the PIDF part, not the RLMI root (RFC 4662 §5.1; RFC 2387 §3.2)"
+            }
+            Fault::PnaNoAccept => {
+                "the PNA's reg SUBSCRIBE lacks Accept: application/reginfo+xml (RFC 3680 §4.5)"
+            }
+            Fault::PnaRejectsNotify => {
+                "the PNA answers reg NOTIFYs of its subscription with 500 instead of 200 (RFC 6665 §4.1.3, SHOULD)"
+            }
+            Fault::PnaNoSubscribe => {
+                "the PNA accepts the third-party REGISTER but never subscribes to the reg event (TS 24.141 A.7 step 26)"
+            }
         }
     }
 }
@@ -229,7 +285,9 @@ mod tests {
             assert_eq!(fault.name().parse::<Fault>(), Ok(*fault));
             assert!(!fault.description().is_empty());
         }
-        assert_eq!(Fault::all().len(), 26);
+        let names: std::collections::BTreeSet<&str> =
+            Fault::all().iter().map(|f| f.name()).collect();
+        assert_eq!(names.len(), Fault::all().len(), "fault names are unique");
         let err = "no-such".parse::<Fault>().unwrap_err().to_string();
         assert!(
             err.contains("no-sip-etag") && err.contains("stale-notify-after-modify"),

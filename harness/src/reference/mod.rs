@@ -1,6 +1,7 @@
 //! The embedded reference presence server (PS): an event state compositor for PUBLISH
 //! (RFC 3903) and a presence notifier for SUBSCRIBE/NOTIFY (RFC 6665, RFC 3856) composing
-//! PIDF documents (RFC 3863), on UDP and TCP at 127.0.0.1.
+//! PIDF documents (RFC 3863) under pres-rules authorization (RFC 5025), watcher information
+//! (RFC 3857), a resource list server (RFC 4662), on UDP and TCP at 127.0.0.1.
 //!
 //! It is written from the RFCs on its own and shares no code with the harness's checks, so a
 //! misreading in one does not make both agree. Fault switches ([`Fault`]) each break one
@@ -10,7 +11,10 @@
 //! `transaction` (retransmission handling), `esc` (publications), `notifier` (subscriptions and
 //! NOTIFY delivery), `authz` (pres-rules, RFC 5025), `winfo` (watcher information documents,
 //! RFC 3857/3858), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state),
-//! `xcap` (the XCAP server, RFC 4825, on its own HTTP port).
+//! `xcap` (the XCAP server, RFC 4825, on its own HTTP port), `rls` (the resource list server,
+//! RFC 4662 and RFC 4826: list subscriptions over lists kept in XCAP), `pna` (the presence
+//! network agent, TS 24.141 §5.3.5: third-party REGISTER, reg event subscription, publication
+//! of the registration state).
 
 mod authz;
 mod dispatch;
@@ -18,7 +22,9 @@ mod esc;
 mod fault;
 mod notifier;
 mod pidf;
+mod pna;
 mod presentity;
+mod rls;
 mod shared;
 mod transaction;
 mod transport;

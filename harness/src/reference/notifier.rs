@@ -2,13 +2,15 @@
 //! SUBSCRIBE processing with authorization (pres-rules, see `authz`), the subscriber's dialog
 //! (RFC 3261 §12.1.1, UAS side), the watcher information fed by every watcher's transition
 //! (see `winfo`), and NOTIFY delivery with at most one NOTIFY outstanding per dialog, so CSeq
-//! order and delivery order agree.
+//! order and delivery order agree. List subscriptions (RFC 4662) share all of this; their
+//! list side and bodies come from `rls`.
 
 use super::authz::{self, Decision, Handling, Watcher};
 use super::dispatch::{response, Handled};
-use super::esc::{after, requested_expires, DEFAULT_EXPIRES};
+use super::esc::{after, requested_expires, Store, DEFAULT_EXPIRES};
 use super::pidf::PIDF_MEDIA_TYPE;
 use super::presentity::Presentity;
+use super::rls::{self, ListSubscription};
 use super::shared::{lock, Shared, State};
 use super::transaction::run_client;
 use super::transport::Transport;
@@ -27,12 +29,31 @@ use tokio::time::{sleep_until, Instant};
 /// The event packages this notifier serves, for `Allow-Events`.
 pub(super) const ALLOW_EVENTS: &str = "presence, presence.winfo";
 
+/// A NOTIFY body and its Content-Type.
+pub(super) struct NotifyBody {
+    /// The Content-Type header value.
+    pub content_type: String,
+    /// The body.
+    pub text: String,
+}
+
+impl NotifyBody {
+    /// A presence document.
+    fn pidf(text: String) -> NotifyBody {
+        NotifyBody {
+            content_type: PIDF_MEDIA_TYPE.to_string(),
+            text,
+        }
+    }
+}
+
 /// The body of a queued NOTIFY.
 enum Body {
     /// No body (a pending subscription, or one ended by the presentity).
     Empty,
-    /// A presence document, taken when the state changed.
-    Pidf(String),
+    /// A finished body, taken when the state changed: a presence document, or a list's
+    /// multipart RLMI body.
+    Ready(NotifyBody),
     /// A watcherinfo document; its version is given when the NOTIFY is built.
     Winfo(Snapshot),
 }
@@ -65,6 +86,9 @@ enum Kind {
     },
     /// The presentity's watcher information, with the version of the next document.
     Winfo { version: u64 },
+    /// A resource list (RFC 4662, event package `presence`): its members replace the
+    /// subscription's presentity, which is only the list's URI.
+    List(ListSubscription),
 }
 
 /// One subscription and its dialog.
@@ -130,14 +154,39 @@ impl Subscription {
             Handling::Block => (Body::Empty, Phase::Terminated("rejected")),
             Handling::Confirm => (Body::Empty, Phase::Pending),
             Handling::PoliteBlock if !reveal => (
-                Body::Pidf(authz::neutral(&self.presentity.entity())),
+                Body::Ready(NotifyBody::pidf(authz::neutral(&self.presentity.entity()))),
                 Phase::Active,
             ),
             _ => (
-                Body::Pidf(authz::filter(composed, decision.transformations)),
+                Body::Ready(NotifyBody::pidf(authz::filter(
+                    composed,
+                    decision.transformations,
+                ))),
                 Phase::Active,
             ),
         })
+    }
+
+    /// The full current state the subscriber is shown and the phase it is in: a presence
+    /// watcher's view of the composed document, a list's full-state RLMI body (RFC 4662 §5.2;
+    /// it takes the next version), or for watcher information `watchers`, the full watcher
+    /// list (RFC 3857 §4.3).
+    fn full_state(
+        &mut self,
+        esc: &Store,
+        shared: &Shared,
+        watchers: Option<Body>,
+    ) -> (Body, Phase) {
+        match &mut self.kind {
+            Kind::List(list) => (Body::Ready(list.full_state(esc)), Phase::Active),
+            Kind::Winfo { .. } => (watchers.unwrap_or(Body::Empty), Phase::Active),
+            Kind::Presence { .. } => {
+                let composed =
+                    esc.compose(&self.presentity, shared.fault(Fault::WrongPidfNamespace));
+                self.view(&composed, shared.fault(Fault::PoliteBlockReveals))
+                    .unwrap_or((Body::Empty, Phase::Active))
+            }
+        }
     }
 
     /// The watcherinfo entry of a presence subscription with internal id `id`.
@@ -208,6 +257,12 @@ impl Subscriptions {
             .collect()
     }
 
+    /// For a watcherinfo subscription, the full watcherinfo document of its presentity.
+    fn watchers_of(&self, id: u64) -> Option<Body> {
+        let sub = self.by_id.get(&id)?;
+        matches!(sub.kind, Kind::Winfo { .. }).then(|| self.full(&sub.presentity))
+    }
+
     /// The full watcherinfo document of `who`.
     fn full(&self, who: &Presentity) -> Body {
         Body::Winfo(Snapshot {
@@ -228,22 +283,50 @@ impl Subscriptions {
 }
 
 /// The presentity's state changed to the composed document `body`: queues a NOTIFY with each
-/// active presence watcher's view of it. Returns the subscriptions that need a delivery task
+/// allowed presence watcher's view of it, and a partial RLMI notification for each list
+/// subscription it is a member of. Returns the subscriptions that need a delivery task
 /// ([`pump`]).
 pub(super) fn state_changed(state: &mut State, who: &Presentity, body: &str) -> Vec<u64> {
     state
         .subs
         .by_id
         .iter_mut()
-        .filter(|(_, s)| &s.presentity == who)
-        .filter(|(_, s)| {
-            matches!(&s.kind, Kind::Presence { decision, .. } if decision.handling == Handling::Allow)
-        })
+        .filter(|(_, s)| !s.terminated)
         .filter_map(|(id, s)| {
-            let (body, phase) = s.view(body, false)?;
+            let (body, phase) = match &mut s.kind {
+                Kind::List(list) => (Body::Ready(list.member_changed(who, body)?), Phase::Active),
+                Kind::Presence { decision, .. }
+                    if &s.presentity == who && decision.handling == Handling::Allow =>
+                {
+                    s.view(body, false)?
+                }
+                _ => return None,
+            };
             s.enqueue(body, phase).then_some(*id)
         })
         .collect()
+}
+
+/// The XCAP documents of user `xui` changed: each of their list subscriptions whose members
+/// changed gets a full-state notification (RFC 4662 §5.2).
+pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
+    let mut guard = lock(&shared.state);
+    let state = &mut *guard;
+    let mut ids = Vec::new();
+    for (id, sub) in state.subs.by_id.iter_mut().filter(|(_, s)| !s.terminated) {
+        let Kind::List(list) = &mut sub.kind else {
+            continue;
+        };
+        if list.xui() != xui || !list.reresolve(&state.xcap) {
+            continue;
+        }
+        let body = Body::Ready(list.full_state(&state.esc));
+        if sub.enqueue(body, Phase::Active) {
+            ids.push(*id);
+        }
+    }
+    drop(guard);
+    pump(shared, ids);
 }
 
 /// The presentity `who`'s pres-rules changed: every presence subscription to it is decided
@@ -330,8 +413,8 @@ pub(super) fn pump(shared: &Arc<Shared>, ids: Vec<u64>) {
     }
 }
 
-/// Handles a SUBSCRIBE for `presence` (RFC 6665 §4.2.1, RFC 3856 §6, RFC 5025) or
-/// `presence.winfo` (RFC 3857 §4).
+/// Handles a SUBSCRIBE for `presence` (RFC 6665 §4.2.1, RFC 3856 §6, RFC 5025), for
+/// `presence` of a resource list (RFC 4662 §4) or for `presence.winfo` (RFC 3857 §4).
 pub(super) fn handle_subscribe(
     shared: &Arc<Shared>,
     request: &SipMessage,
@@ -379,11 +462,10 @@ pub(super) fn handle_subscribe(
         .into_iter()
         .next()
         .map(|c| c.uri);
-    let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
-    let reveal = shared.fault(Fault::PoliteBlockReveals);
     let mut guard = lock(&shared.state);
     let state = &mut *guard;
     let mut pump = Vec::new();
+    let is_list;
     match request.to_tag() {
         Some(local_tag) => {
             // A refresh or unsubscribe inside an existing dialog (RFC 6665 §4.2.1.2, §4.2.1.4).
@@ -391,12 +473,7 @@ pub(super) fn handle_subscribe(
                 return reject(481);
             };
             // A watcherinfo refresh carries the full watcher list (RFC 3857 §4.3).
-            let full = state
-                .subs
-                .by_id
-                .get(&id)
-                .filter(|_| winfo)
-                .map(|s| state.subs.full(&s.presentity));
+            let watchers = state.subs.watchers_of(id);
             let Some(sub) = state.subs.by_id.get_mut(&id) else {
                 return reject(481);
             };
@@ -406,14 +483,12 @@ pub(super) fn handle_subscribe(
             {
                 return reject(481);
             }
-            let composed = state.esc.compose(&sub.presentity, wrong_ns);
-            let (body, phase) = match sub.view(&composed, reveal) {
-                Some(view) => view,
-                None => (full.unwrap_or(Body::Empty), Phase::Active),
-            };
+            // Before the body: building a list's body takes an RLMI version.
             if cseq < sub.remote_cseq {
                 return reject(500);
             }
+            is_list = matches!(sub.kind, Kind::List(_));
+            let (body, phase) = sub.full_state(&state.esc, shared, watchers);
             sub.remote_cseq = cseq;
             if let Some(target) = contact {
                 sub.remote_target = target;
@@ -442,11 +517,22 @@ pub(super) fn handle_subscribe(
                 return reject(400);
             };
             let watcher = Watcher::of_request(request);
+            // A list the subscriber defined (RFC 4826 §4) needs eventlist (RFC 4662 §4.1).
+            let list = (!winfo)
+                .then(|| ListSubscription::for_request(shared, &state.xcap, request))
+                .flatten();
             let kind = if winfo {
                 if !winfo::authorized(&who, &watcher) {
                     return reject(403);
                 }
                 Kind::Winfo { version: 0 }
+            } else if let Some(list) = list {
+                if !rls::supports_eventlist(request) {
+                    return Handled::only(
+                        response(request, 421, tag).header("Require", rls::EVENTLIST),
+                    );
+                }
+                Kind::List(list)
             } else {
                 let decision = decide(shared, &state.xcap, &who, &watcher);
                 if decision.handling == Handling::Block {
@@ -459,6 +545,7 @@ pub(super) fn handle_subscribe(
                     change: Change::Subscribe,
                 }
             };
+            is_list = matches!(kind, Kind::List(_));
             let id = state.subs.next_id;
             state.subs.next_id += 1;
             let mut sub = Subscription {
@@ -483,10 +570,8 @@ pub(super) fn handle_subscribe(
                 terminated: false,
                 timer: None,
             };
-            let composed = state.esc.compose(&who, wrong_ns);
-            let (body, phase) = sub
-                .view(&composed, reveal)
-                .unwrap_or_else(|| (state.subs.full(&who), Phase::Active));
+            let watchers = matches!(sub.kind, Kind::Winfo { .. }).then(|| state.subs.full(&who));
+            let (body, phase) = sub.full_state(&state.esc, shared, watchers);
             let phase = if granted == 0 {
                 Phase::Terminated("timeout")
             } else {
@@ -510,6 +595,9 @@ pub(super) fn handle_subscribe(
         ok.push_header("Record-Route", record_route);
     }
     ok.push_header("Contact", shared.contact(transport));
+    if is_list && !shared.fault(Fault::RlsNoRequire) {
+        ok.push_header("Require", rls::EVENTLIST);
+    }
     if !shared.fault(Fault::NoExpiresIn2xx) {
         ok.push_header("Expires", granted.to_string());
     }
@@ -567,23 +655,17 @@ fn expire(shared: &Arc<Shared>, id: u64) {
         .subs
         .by_id
         .get(&id)
-        .filter(|s| s.expires_at <= Instant::now())
+        .filter(|s| s.expires_at <= Instant::now() && !s.terminated)
         .map(|s| s.presentity.clone())
     else {
         return;
     };
-    let composed = state
-        .esc
-        .compose(&who, shared.fault(Fault::WrongPidfNamespace));
-    let full = state.subs.full(&who);
+    let watchers = state.subs.watchers_of(id);
     let mut pump_ids = Vec::new();
     if let Some(sub) = state.subs.by_id.get_mut(&id) {
         // This very task is the timer: do not abort it from inside.
         sub.timer = None;
-        let body = match sub.view(&composed, shared.fault(Fault::PoliteBlockReveals)) {
-            Some((body, _)) => body,
-            None => full,
-        };
+        let (body, _) = sub.full_state(&state.esc, shared, watchers);
         if sub.enqueue(body, Phase::Terminated("timeout")) {
             pump_ids.push(id);
         }
@@ -647,7 +729,7 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         }
     };
     let package = match sub.kind {
-        Kind::Presence { .. } => "presence",
+        Kind::Presence { .. } | Kind::List(_) => "presence",
         Kind::Winfo { .. } => "presence.winfo",
     };
     let event = match &sub.event_id {
@@ -682,9 +764,12 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     if shared.fault(Fault::MalformedNotify) {
         notify.push_header("Broken header line without a colon", "");
     }
+    if matches!(sub.kind, Kind::List(_)) {
+        notify.push_header("Require", rls::EVENTLIST);
+    }
     let body = match (pending.body, &mut sub.kind) {
         (Body::Empty, _) => None,
-        (Body::Pidf(document), _) => Some((PIDF_MEDIA_TYPE, document)),
+        (Body::Ready(body), _) => Some((body.content_type, body.text)),
         (Body::Winfo(snapshot), Kind::Winfo { version }) => {
             let number = if shared.fault(Fault::WinfoVersionStuck) {
                 0
@@ -693,9 +778,12 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
             };
             *version += 1;
             let with_package = !shared.fault(Fault::WinfoNoPackage);
-            Some((WINFO_MEDIA_TYPE, snapshot.render(number, with_package)))
+            Some((
+                WINFO_MEDIA_TYPE.to_string(),
+                snapshot.render(number, with_package),
+            ))
         }
-        (Body::Winfo(_), Kind::Presence { .. }) => None,
+        (Body::Winfo(_), Kind::Presence { .. } | Kind::List(_)) => None,
     };
     if let Some((media_type, document)) = body {
         notify = notify.header("Content-Type", media_type).body(document);
@@ -711,7 +799,8 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
 
 /// Sends the queued NOTIFYs of one subscription, one at a time, each after the previous one
 /// got its final response. A failure (no 2xx: error response, Timer F, unreachable target)
-/// deletes the subscription (RFC 6665 §4.2.2); so does the 2xx to the final NOTIFY.
+/// deletes the subscription (RFC 6665 §4.2.2); so does the 2xx to the final NOTIFY. Under
+/// `KeepSubscriptionAfter481` a 481 counts as delivered.
 async fn deliver(shared: Arc<Shared>, id: u64) {
     loop {
         let prepared = {
@@ -738,7 +827,8 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
             }
             None => None,
         };
-        let delivered = outcome.is_some_and(|code| (200..300).contains(&code));
+        let delivered = outcome.is_some_and(|code| (200..300).contains(&code))
+            || (outcome == Some(481) && shared.fault(Fault::KeepSubscriptionAfter481));
         if !delivered || prepared.last {
             let mut guard = lock(&shared.state);
             let state = &mut *guard;

@@ -3,6 +3,7 @@
 
 use super::esc::Store;
 use super::notifier::Subscriptions;
+use super::pna::Pna;
 use super::transaction::Transactions;
 use super::transport::{Connections, Transport};
 use super::xcap::XcapStore;
@@ -15,7 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::{AbortHandle, JoinSet};
 
-/// Presence state: publications (the ESC), subscriptions (the notifier) and XCAP documents.
+/// Presence state: publications (the ESC), subscriptions (the notifier), XCAP documents and
+/// the PNA's registration state.
 #[derive(Default)]
 pub(super) struct State {
     /// Current publications per presentity.
@@ -24,6 +26,8 @@ pub(super) struct State {
     pub subs: Subscriptions,
     /// XCAP documents (resource lists, pres-rules, ...) with their entity-tags.
     pub xcap: XcapStore,
+    /// The presence network agent: third-party registrations and reg subscriptions.
+    pub pna: Pna,
 }
 
 /// Every task the server started, so stop (or drop) can end them all.

@@ -690,9 +690,21 @@ fn rules_for_watcher(handling: &str) -> String {
 
 /// Receives a NOTIFY, answers it 200 and returns it.
 async fn notified(ua: &Peer) -> SipMessage {
+    notify_answered(ua, 200).await
+}
+
+/// The rls-services document of `sip:watcher@home2.net` used by the list tests.
+const RLS_SERVICES: &str = r#"<rls-services xmlns="urn:ietf:params:xml:ns:rls-services" xmlns:rl="urn:ietf:params:xml:ns:resource-lists">
+  <service uri="sip:friends@home2.net">
+    <list><rl:entry uri="sip:user1@home1.net"/><rl:entry uri="sip:nobody@home1.net"/></list>
+  </service>
+</rls-services>"#;
+
+/// Receives a NOTIFY, answers it with `code` and returns it.
+async fn notify_answered(ua: &Peer, code: u16) -> SipMessage {
     let (notify, from) = ua.recv_within(WAIT).await.expect("a NOTIFY");
     assert_eq!(notify.method().as_deref(), Some("NOTIFY"));
-    ua.answer(&notify, 200, from).await;
+    ua.answer(&notify, code, from).await;
     notify
 }
 
@@ -781,5 +793,96 @@ async fn pres_rules_changes_reauthorize_and_feed_watcher_info() {
     let approved = notified(&owner).await.body_text();
     assert!(approved.contains("version=\"3\""), "{approved}");
     assert!(approved.contains("status=\"active\" event=\"approved\""));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn list_subscription_negotiates_eventlist_numbers_versions_and_follows_the_list() {
+    let server = server(&[]).await;
+    let key = super::xcap::DocumentKey {
+        auid: "rls-services".into(),
+        tree: super::xcap::Tree::Users("sip:watcher@home2.net".into()),
+        name: "index".into(),
+    };
+    let store = |text: String| {
+        super::shared::lock(&server.shared.state)
+            .xcap
+            .put(key.clone(), text);
+        super::xcap::on_document_change(&server.shared, &key);
+    };
+    store(RLS_SERVICES.into());
+    let ua = Peer::new(server.udp_addr()).await;
+    let to_list = |text: String| {
+        text.replace(
+            "SUBSCRIBE sip:user1@home1.net",
+            "SUBSCRIBE sip:friends@home2.net",
+        )
+    };
+    // Without Supported: eventlist the list cannot be served (RFC 4662 §4.1).
+    let refused = ua
+        .request(&to_list(ua.subscribe("list-0", 1, None, "")))
+        .await;
+    assert_eq!(refused.status(), Some(421));
+    assert_eq!(refused.tokens("Require"), vec!["eventlist".to_string()]);
+
+    let eventlist = "Supported: eventlist\r\nExpires: 600\r\n";
+    let ok = ua
+        .request(&to_list(ua.subscribe("list-1", 1, None, eventlist)))
+        .await;
+    assert_eq!(ok.status(), Some(200));
+    assert_eq!(ok.tokens("Require"), vec!["eventlist".to_string()]);
+    let tag = ok.to_tag().expect("To-tag");
+    let first = notify_answered(&ua, 200).await;
+    assert_eq!(first.tokens("Require"), vec!["eventlist".to_string()]);
+    let content_type = first.header("Content-Type").unwrap_or_default();
+    assert!(content_type.starts_with("multipart/related;type=\"application/rlmi+xml\""));
+    let body = String::from_utf8_lossy(&first.body).to_string();
+    assert!(body.contains("uri=\"sip:friends@home2.net\" version=\"0\" fullState=\"true\""));
+    assert!(body.contains("<resource uri=\"sip:nobody@home1.net\">"));
+    assert_eq!(
+        body.matches("Content-Type: application/pidf+xml").count(),
+        2
+    );
+
+    // One member changes: a partial notification with that member only.
+    publish(&ua, PIDF).await;
+    let change = notify_answered(&ua, 200).await;
+    let body = String::from_utf8_lossy(&change.body).to_string();
+    assert!(body.contains("version=\"1\" fullState=\"false\""), "{body}");
+    assert!(body.contains("<resource uri=\"sip:user1@home1.net\">"));
+    assert!(!body.contains("sip:nobody@home1.net"));
+    assert!(body.contains("<basic>open</basic>"));
+
+    // The list gains a member: full state with the new list; the instance ids stay.
+    let instance = |body: &str, uri: &str| {
+        let at = body.find(&format!("<resource uri=\"{uri}\">")).expect(uri);
+        body[at..].split('"').nth(3).map(str::to_string)
+    };
+    let first_body = String::from_utf8_lossy(&first.body).to_string();
+    store(RLS_SERVICES.replace("</list>", "<rl:entry uri=\"sip:carol@home1.net\"/></list>"));
+    let grown = notify_answered(&ua, 200).await;
+    let body = String::from_utf8_lossy(&grown.body).to_string();
+    assert!(body.contains("version=\"2\" fullState=\"true\""), "{body}");
+    assert_eq!(body.matches("<resource ").count(), 3);
+    assert_eq!(
+        instance(&body, "sip:user1@home1.net"),
+        instance(&first_body, "sip:user1@home1.net")
+    );
+
+    // A refresh gets full state again; a 481 to its NOTIFY ends the subscription.
+    let refreshed = ua
+        .request(&to_list(ua.subscribe("list-1", 2, Some(&tag), eventlist)))
+        .await;
+    assert_eq!(refreshed.status(), Some(200));
+    let full = notify_answered(&ua, 481).await;
+    let body = String::from_utf8_lossy(&full.body).to_string();
+    assert!(body.contains("version=\"3\" fullState=\"true\""), "{body}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    publish(&ua, PIDF_CLOSED).await;
+    assert!(ua.recv_within(Duration::from_millis(300)).await.is_none());
+    let gone = ua
+        .request(&to_list(ua.subscribe("list-1", 3, Some(&tag), eventlist)))
+        .await;
+    assert_eq!(gone.status(), Some(481));
     server.stop().await;
 }

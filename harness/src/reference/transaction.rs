@@ -1,7 +1,7 @@
 //! Transactions (RFC 3261 §17): the server side remembers the last response per request so a
 //! retransmission is answered again instead of processed again (§17.2.3 matching); the client
-//! side routes responses to the NOTIFY waiting for them and runs the retransmission timers
-//! (Timer E and F, §17.1.2.2).
+//! side routes responses to the request waiting for them (a NOTIFY, or the PNA's SUBSCRIBE) and
+//! runs the retransmission timers (Timer E and F, §17.1.2.2).
 
 use super::esc::after;
 use super::shared::{lock, Shared};
@@ -54,7 +54,7 @@ impl ServerKey {
 pub(super) struct Transactions {
     answered: HashMap<ServerKey, Vec<u8>>,
     order: VecDeque<(Instant, ServerKey)>,
-    waiting: HashMap<String, UnboundedSender<u16>>,
+    waiting: HashMap<String, UnboundedSender<SipMessage>>,
 }
 
 impl Transactions {
@@ -79,17 +79,17 @@ impl Transactions {
         }
     }
 
-    /// Passes a response's status code to the client transaction with its branch.
+    /// Passes a response to the client transaction with its branch.
     pub fn on_response(&self, response: &SipMessage) {
-        let (Some(code), Some(branch)) = (response.status(), response.top_branch()) else {
+        let (Some(_), Some(branch)) = (response.status(), response.top_branch()) else {
             return;
         };
         if let Some(waiter) = self.waiting.get(&branch) {
-            let _ = waiter.send(code);
+            let _ = waiter.send(response.clone());
         }
     }
 
-    fn wait_for(&mut self, branch: &str) -> UnboundedReceiver<u16> {
+    fn wait_for(&mut self, branch: &str) -> UnboundedReceiver<SipMessage> {
         let (tx, rx) = unbounded_channel();
         self.waiting.insert(branch.to_string(), tx);
         rx
@@ -111,6 +111,20 @@ pub(super) async fn run_client(
     branch: &str,
     request: Vec<u8>,
 ) -> Option<u16> {
+    run_client_response(shared, transport, to, branch, request)
+        .await
+        .and_then(|response| response.status())
+}
+
+/// Like [`run_client`], but returns the whole final response (e.g. a 2xx that establishes a
+/// dialog, RFC 3261 §12.1.2).
+pub(super) async fn run_client_response(
+    shared: &Arc<Shared>,
+    transport: Transport,
+    to: SocketAddr,
+    branch: &str,
+    request: Vec<u8>,
+) -> Option<SipMessage> {
     let mut responses = lock(&shared.transactions).wait_for(branch);
     let outcome = client_timers(shared, transport, to, request, &mut responses).await;
     lock(&shared.transactions).forget(branch);
@@ -122,8 +136,8 @@ async fn client_timers(
     transport: Transport,
     to: SocketAddr,
     request: Vec<u8>,
-    responses: &mut UnboundedReceiver<u16>,
-) -> Option<u16> {
+    responses: &mut UnboundedReceiver<SipMessage>,
+) -> Option<SipMessage> {
     let t1 = shared.config.t1.max(Duration::from_millis(1));
     let t2 = T2.max(t1);
     let give_up = after(t1.saturating_mul(64));
@@ -134,8 +148,10 @@ async fn client_timers(
     let mut next = after(interval);
     loop {
         tokio::select! {
-            code = responses.recv() => match code {
-                Some(code) if code >= 200 => return Some(code),
+            response = responses.recv() => match response {
+                Some(response) if response.status().is_some_and(|code| code >= 200) => {
+                    return Some(response)
+                }
                 Some(_) => {
                     interval = t2;
                     next = after(interval);

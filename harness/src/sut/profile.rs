@@ -36,6 +36,10 @@ pub struct Profile {
     /// Known deviations: failed checks the gate forgives, each with its reason.
     #[serde(default)]
     pub deviations: Vec<super::deviations::Deviation>,
+    /// Another profile (path relative to this file) whose deviations this one shares: another
+    /// configuration of the same server. Only its `deviations` are taken.
+    #[serde(default)]
+    pub deviations_from: Option<String>,
     /// Capabilities the SUT has; flows requiring others are `unsupported`.
     pub capabilities: Vec<String>,
     /// Multiplies every step timeout.
@@ -58,6 +62,19 @@ pub struct Profile {
     /// it as `${<sut role>.xcap_root}`.
     #[serde(default)]
     pub xcap_root: Option<String>,
+    /// HTTP Digest credentials for XCAP, used when the server answers 401.
+    #[serde(default)]
+    pub xcap_credentials: Option<XcapCredentials>,
+}
+
+/// HTTP Digest credentials the XCAP client answers a 401 challenge with.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct XcapCredentials {
+    /// User name; `${user}` and `${aor}` stand for the requesting role's user part and AOR.
+    pub username: String,
+    /// Password (the same for every user).
+    pub password: String,
 }
 
 /// The embedded reference server's settings.
@@ -100,8 +117,22 @@ impl Profile {
     pub fn load(path: &Path) -> Result<Profile, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let profile: Profile = serde_yaml::from_str(&text)
+        let mut profile: Profile = serde_yaml::from_str(&text)
             .map_err(|e| crate::flow::FlowError::from_yaml(path, &e).to_string())?;
+        if let Some(other) = &profile.deviations_from {
+            let other_path = path.parent().unwrap_or(Path::new(".")).join(other);
+            let shared = Profile::load(&other_path)
+                .map_err(|e| format!("{}: deviations_from: {e}", path.display()))?;
+            if shared.deviations_from.is_some() {
+                return Err(format!(
+                    "{}: deviations_from: {} takes its deviations from a third profile; one level only",
+                    path.display(),
+                    other_path.display()
+                ));
+            }
+            let own = std::mem::take(&mut profile.deviations);
+            profile.deviations = shared.deviations.into_iter().chain(own).collect();
+        }
         if profile.embedded.is_some() == profile.address.is_some() {
             return Err(format!(
                 "{}: give exactly one of `embedded` and `address`",

@@ -50,6 +50,8 @@ pub struct RunSettings {
     pub user_map: HashMap<String, String>,
     /// The SUT's XCAP root URI, offered to flows as `${<sut role>.xcap_root}`.
     pub xcap_root: Option<String>,
+    /// Digest credentials for XCAP requests, from the profile.
+    pub xcap_credentials: Option<crate::sut::profile::XcapCredentials>,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
     pub domain_map: HashMap<String, String>,
 }
@@ -356,6 +358,10 @@ impl<'a> Runner<'a> {
         }
         match step.kind() {
             StepKind::Send | StepKind::Http | StepKind::Reply => Ok(()),
+            StepKind::Expect if step.absent == Some(true) => {
+                self.expect_absent(step, path).await;
+                Ok(())
+            }
             StepKind::Expect => {
                 self.expect_group(&[step], path, false).await;
                 Ok(())
@@ -453,6 +459,50 @@ impl<'a> Runner<'a> {
                 self.record_missing(step, &path);
             }
         }
+    }
+
+    /// Waits the step's whole timeout for a request that must not come; each one that does
+    /// fails the step's requirement and is answered 481 (RFC 6665 §4.1.3: it matches no
+    /// subscription the subscriber still has).
+    async fn expect_absent(&mut self, step: &Step, path: &str) {
+        let waited = self.timeout_of(step);
+        let deadline = Instant::now() + waited;
+        let mut arrived = Vec::new();
+        loop {
+            while let Some(delivered) = self.take(step) {
+                arrived.push(format!("#{} {}", delivered.seq, delivered.msg.summary()));
+                self.respond(
+                    &delivered,
+                    481,
+                    &[],
+                    Some("must not arrive: answered 481".into()),
+                )
+                .await;
+            }
+            if !self.pump(deadline).await {
+                break;
+            }
+        }
+        let requirement = self.requirement(step.req.as_deref());
+        self.checks.push(CheckResult {
+            step: path.to_string(),
+            check: format!("{} does not arrive", step.describe()),
+            requirement,
+            outcome: if arrived.is_empty() {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
+            expected: format!("nothing within {:.1} s", waited.as_secs_f64()),
+            actual: if arrived.is_empty() {
+                "nothing arrived".into()
+            } else {
+                arrived.join("; ")
+            },
+            diff: None,
+            message: None,
+            deviation: None,
+        });
     }
 
     /// Chooses the first branch whose first expectation matches an arriving message.
