@@ -1,9 +1,15 @@
 //! The notifier for `presence` (RFC 6665 §4.2, RFC 3856) and `presence.winfo` (RFC 3857):
 //! SUBSCRIBE processing with authorization (pres-rules, see `authz`), the subscriber's dialog
 //! (RFC 3261 §12.1.1, UAS side), the watcher information fed by every watcher's transition
-//! (see `winfo`), and NOTIFY delivery with at most one NOTIFY outstanding per dialog, so CSeq
-//! order and delivery order agree. List subscriptions (RFC 4662) share all of this; their
-//! list side and bodies come from `rls`.
+//! (see `winfo`), and what each subscription is told when states, rules or lists change.
+//! List subscriptions (RFC 4662) share all of this; their list side and bodies come from
+//! `rls`. Module `delivery` builds and sends the queued NOTIFYs, at most one outstanding per
+//! dialog, so CSeq order and delivery order agree.
+
+mod delivery;
+
+pub(super) use delivery::{pump, NotifyBody};
+use delivery::{Body, Pending, Phase};
 
 use super::authz::{self, Decision, Handling, Watcher};
 use super::dispatch::{response, Handled};
@@ -12,15 +18,12 @@ use super::pidf::PIDF_MEDIA_TYPE;
 use super::presentity::Presentity;
 use super::rls::{self, ListSubscription};
 use super::shared::{lock, Shared, State};
-use super::transaction::run_client;
 use super::transport::Transport;
 use super::winfo::{self, Change, Entry, Scope, Snapshot, Status, WINFO_MEDIA_TYPE};
 use super::xcap::XcapStore;
 use super::Fault;
-use crate::sip::typed::{uri_of, uri_socket_addr};
-use crate::sip::{MessageBuilder, SipMessage};
+use crate::sip::SipMessage;
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::AbortHandle;
@@ -28,52 +31,6 @@ use tokio::time::{sleep_until, Instant};
 
 /// The event packages this notifier serves, for `Allow-Events`.
 pub(super) const ALLOW_EVENTS: &str = "presence, presence.winfo";
-
-/// A NOTIFY body and its Content-Type.
-pub(super) struct NotifyBody {
-    /// The Content-Type header value.
-    pub content_type: String,
-    /// The body.
-    pub text: String,
-}
-
-impl NotifyBody {
-    /// A presence document.
-    fn pidf(text: String) -> NotifyBody {
-        NotifyBody {
-            content_type: PIDF_MEDIA_TYPE.to_string(),
-            text,
-        }
-    }
-}
-
-/// The body of a queued NOTIFY.
-enum Body {
-    /// No body (a pending subscription, or one ended by the presentity).
-    Empty,
-    /// A finished body, taken when the state changed: a presence document, or a list's
-    /// multipart RLMI body.
-    Ready(NotifyBody),
-    /// A watcherinfo document; its version is given when the NOTIFY is built.
-    Winfo(Snapshot),
-}
-
-/// The Subscription-State a queued NOTIFY carries.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// `active;expires=N`.
-    Active,
-    /// `pending;expires=N` (awaiting the presentity's decision).
-    Pending,
-    /// The final NOTIFY, with this reason.
-    Terminated(&'static str),
-}
-
-/// A NOTIFY waiting to be sent.
-struct Pending {
-    body: Body,
-    phase: Phase,
-}
 
 /// What a subscription is to.
 enum Kind {
@@ -406,13 +363,6 @@ fn decide(shared: &Shared, xcap: &XcapStore, who: &Presentity, watcher: &Watcher
     }
 }
 
-/// Starts delivery tasks for subscriptions with newly queued NOTIFYs.
-pub(super) fn pump(shared: &Arc<Shared>, ids: Vec<u64>) {
-    for id in ids {
-        shared.spawn(deliver(shared.clone(), id));
-    }
-}
-
 /// Handles a SUBSCRIBE for `presence` (RFC 6665 §4.2.1, RFC 3856 §6, RFC 5025), for
 /// `presence` of a resource list (RFC 4662 §4) or for `presence.winfo` (RFC 3857 §4).
 pub(super) fn handle_subscribe(
@@ -673,180 +623,4 @@ fn expire(shared: &Arc<Shared>, id: u64) {
     pump_ids.extend(watcher_left(state, &who, id, Change::Timeout));
     drop(guard);
     pump(shared, pump_ids);
-}
-
-/// A NOTIFY ready to go.
-struct Prepared {
-    bytes: Vec<u8>,
-    branch: String,
-    to: Option<SocketAddr>,
-    transport: Transport,
-    last: bool,
-}
-
-/// Builds the next NOTIFY of a subscription (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1).
-fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Prepared {
-    sub.cseq += if shared.fault(Fault::NotifyCseqGap) {
-        2
-    } else {
-        1
-    };
-    let branch = format!("z9hG4bK{}", shared.token());
-    let local = shared.local_addr(sub.transport);
-    let routes: &[String] = if shared.fault(Fault::NotifyIgnoresRouteSet) {
-        &[]
-    } else {
-        &sub.route_set
-    };
-    // Loose routing: to the first route entry, else straight to the remote target.
-    let to = match routes.first() {
-        Some(first) => uri_socket_addr(&uri_of(first)),
-        None => uri_socket_addr(&sub.remote_target),
-    };
-    let state = match pending.phase {
-        Phase::Terminated(reason) => format!("terminated;reason={reason}"),
-        Phase::Active if shared.fault(Fault::SubscriptionStateWithoutExpires) => {
-            "active".to_string()
-        }
-        phase => {
-            let left = sub.expires_at.saturating_duration_since(Instant::now())
-                + Duration::from_millis(500);
-            let mut expires = left.as_secs().min(sub.granted);
-            if let Some(previous) = sub.last_expires {
-                expires = if shared.fault(Fault::NotifyExpiresGrows) {
-                    previous + 60
-                } else {
-                    expires.min(previous)
-                };
-            }
-            sub.last_expires = Some(expires);
-            let name = if phase == Phase::Pending {
-                "pending"
-            } else {
-                "active"
-            };
-            format!("{name};expires={expires}")
-        }
-    };
-    let package = match sub.kind {
-        Kind::Presence { .. } | Kind::List(_) => "presence",
-        Kind::Winfo { .. } => "presence.winfo",
-    };
-    let event = match &sub.event_id {
-        _ if shared.fault(Fault::NotifyWrongEventId) => {
-            format!("{package};id=not-the-subscription")
-        }
-        Some(id) => format!("{package};id={id}"),
-        None => package.to_string(),
-    };
-    let mut notify = MessageBuilder::request("NOTIFY", &sub.remote_target)
-        .header(
-            "Via",
-            format!(
-                "SIP/2.0/{} {local};branch={branch}",
-                sub.transport.via_name()
-            ),
-        )
-        .header("Max-Forwards", "70");
-    for route in routes {
-        notify.push_header("Route", route.as_str());
-    }
-    let mut notify = notify
-        .header("From", sub.local_uri.as_str())
-        .header("To", sub.remote_uri.as_str())
-        .header("Call-ID", sub.call_id.as_str())
-        .header("CSeq", format!("{} NOTIFY", sub.cseq))
-        .header("Contact", shared.contact(sub.transport))
-        .header("Event", event);
-    if !shared.fault(Fault::NoSubscriptionState) {
-        notify.push_header("Subscription-State", state);
-    }
-    if shared.fault(Fault::MalformedNotify) {
-        notify.push_header("Broken header line without a colon", "");
-    }
-    if matches!(sub.kind, Kind::List(_)) {
-        notify.push_header("Require", rls::EVENTLIST);
-    }
-    let body = match (pending.body, &mut sub.kind) {
-        (Body::Empty, _) => None,
-        (Body::Ready(body), _) => Some((body.content_type, body.text)),
-        (Body::Winfo(snapshot), Kind::Winfo { version }) => {
-            let number = if shared.fault(Fault::WinfoVersionStuck) {
-                0
-            } else {
-                *version
-            };
-            *version += 1;
-            let with_package = !shared.fault(Fault::WinfoNoPackage);
-            Some((
-                WINFO_MEDIA_TYPE.to_string(),
-                snapshot.render(number, with_package),
-            ))
-        }
-        (Body::Winfo(_), Kind::Presence { .. } | Kind::List(_)) => None,
-    };
-    if let Some((media_type, document)) = body {
-        notify = notify.header("Content-Type", media_type).body(document);
-    }
-    Prepared {
-        bytes: notify.build(),
-        branch,
-        to,
-        transport: sub.transport,
-        last: matches!(pending.phase, Phase::Terminated(_)),
-    }
-}
-
-/// Sends the queued NOTIFYs of one subscription, one at a time, each after the previous one
-/// got its final response. A failure (no 2xx: error response, Timer F, unreachable target)
-/// deletes the subscription (RFC 6665 §4.2.2); so does the 2xx to the final NOTIFY. Under
-/// `KeepSubscriptionAfter481` a 481 counts as delivered.
-async fn deliver(shared: Arc<Shared>, id: u64) {
-    loop {
-        let prepared = {
-            let mut state = lock(&shared.state);
-            let Some(sub) = state.subs.by_id.get_mut(&id) else {
-                return;
-            };
-            let Some(pending) = sub.queue.pop_front() else {
-                sub.in_flight = false;
-                return;
-            };
-            build_notify(&shared, sub, pending)
-        };
-        let outcome = match prepared.to {
-            Some(to) => {
-                run_client(
-                    &shared,
-                    prepared.transport,
-                    to,
-                    &prepared.branch,
-                    prepared.bytes,
-                )
-                .await
-            }
-            None => None,
-        };
-        let delivered = outcome.is_some_and(|code| (200..300).contains(&code))
-            || (outcome == Some(481) && shared.fault(Fault::KeepSubscriptionAfter481));
-        if !delivered || prepared.last {
-            let mut guard = lock(&shared.state);
-            let state = &mut *guard;
-            let Some(mut gone) = state.subs.by_id.remove(&id) else {
-                return;
-            };
-            // A watcher whose NOTIFY failed is gone without having ended itself (RFC 3857
-            // §4.7.1: deactivated).
-            if !gone.terminated {
-                gone.terminated = true;
-                if let Kind::Presence { change, .. } = &mut gone.kind {
-                    *change = Change::Deactivated;
-                }
-                let tell = state.subs.tell_watchers(&gone.presentity, gone.entry(id));
-                drop(guard);
-                pump(&shared, tell);
-            }
-            return;
-        }
-    }
 }
