@@ -886,3 +886,93 @@ async fn list_subscription_negotiates_eventlist_numbers_versions_and_follows_the
     assert_eq!(gone.status(), Some(481));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn list_members_are_shown_as_their_pres_rules_allow() {
+    let server = server(&[]).await;
+    let key = super::xcap::DocumentKey {
+        auid: "rls-services".into(),
+        tree: super::xcap::Tree::Users("sip:watcher@home2.net".into()),
+        name: "index".into(),
+    };
+    super::shared::lock(&server.shared.state)
+        .xcap
+        .put(key.clone(), RLS_SERVICES.into());
+    let owner = Peer::new(server.udp_addr()).await;
+    publish(&owner, PIDF).await;
+    // user1 asks to confirm the watcher; nobody@home1.net has no rules (open policy).
+    assert_eq!(
+        pres_rules(&server, Some(&rules_for_watcher("confirm"))).await,
+        201
+    );
+    let ua = Peer::new(server.udp_addr()).await;
+    let list_subscribe = |cseq: u32| {
+        ua.subscribe(
+            "rules-list",
+            cseq,
+            None,
+            "Supported: eventlist\r\nExpires: 600\r\n",
+        )
+        .replace(
+            "SUBSCRIBE sip:user1@home1.net",
+            "SUBSCRIBE sip:friends@home2.net",
+        )
+    };
+    assert_eq!(ua.request(&list_subscribe(1)).await.status(), Some(200));
+    let body = notify_answered(&ua, 200).await.body_text();
+    let user1 = |body: &str| {
+        let at = body
+            .find("<resource uri=\"sip:user1@home1.net\">")
+            .expect("user1 listed");
+        let end = at + body[at..].find("</resource>").expect("resource ends");
+        body[at..end].to_string()
+    };
+    let instance_id = |resource: &str| resource.split('"').nth(3).map(str::to_string);
+    let pending = user1(&body);
+    assert!(pending.contains("state=\"pending\""), "{body}");
+    assert!(!pending.contains("cid="), "{body}");
+    assert!(!body.contains("<basic>open</basic>"), "{body}");
+    assert_eq!(
+        body.matches("Content-Type: application/pidf+xml").count(),
+        1,
+        "only the open member has a part: {body}"
+    );
+
+    // Polite block: the neutral document, as a partial notification of user1 alone.
+    pres_rules(&server, Some(&rules_for_watcher("polite-block"))).await;
+    let body = notify_answered(&ua, 200).await.body_text();
+    assert!(body.contains("version=\"1\" fullState=\"false\""), "{body}");
+    assert!(user1(&body).contains("state=\"active\""), "{body}");
+    assert!(body.contains("<basic>closed</basic>"), "{body}");
+    assert!(!body.contains("sip:nobody@home1.net"), "{body}");
+    // A politely blocked member's changes are not told.
+    publish(&owner, PIDF_CLOSED).await;
+    assert!(ua.recv_within(Duration::from_millis(300)).await.is_none());
+
+    // Block: the instance is terminated (rejected) and has no part.
+    pres_rules(&server, Some(&rules_for_watcher("block"))).await;
+    let body = notify_answered(&ua, 200).await.body_text();
+    let blocked = user1(&body);
+    assert!(
+        blocked.contains("state=\"terminated\" reason=\"rejected\""),
+        "{body}"
+    );
+    assert_eq!(body.matches("application/pidf+xml").count(), 0, "{body}");
+
+    // Allow with the tuples provided: the real document again, in a new instance.
+    let allow = rules_for_watcher("allow").replace(
+        "</actions>",
+        "</actions><transformations><provide-services xmlns=\"urn:ietf:params:xml:ns:pres-rules\"><all-services/></provide-services></transformations>",
+    );
+    pres_rules(&server, Some(&allow)).await;
+    let body = notify_answered(&ua, 200).await.body_text();
+    let allowed = user1(&body);
+    assert!(allowed.contains("state=\"active\""), "{body}");
+    assert_ne!(instance_id(&allowed), instance_id(&blocked));
+    assert_eq!(instance_id(&pending), instance_id(&blocked));
+    assert!(body.contains("<basic>closed</basic>"), "{body}");
+    publish(&owner, PIDF).await;
+    let body = notify_answered(&ua, 200).await.body_text();
+    assert!(body.contains("<basic>open</basic>"), "{body}");
+    server.stop().await;
+}

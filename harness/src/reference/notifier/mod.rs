@@ -126,16 +126,17 @@ impl Subscription {
 
     /// The full current state the subscriber is shown and the phase it is in: a presence
     /// watcher's view of the composed document, a list's full-state RLMI body (RFC 4662 §5.2;
-    /// it takes the next version), or for watcher information `watchers`, the full watcher
-    /// list (RFC 3857 §4.3).
+    /// it takes the next version; each member as its pres-rules in `xcap` allow), or for
+    /// watcher information `watchers`, the full watcher list (RFC 3857 §4.3).
     fn full_state(
         &mut self,
         esc: &Store,
+        xcap: &XcapStore,
         shared: &Shared,
         watchers: Option<Body>,
     ) -> (Body, Phase) {
         match &mut self.kind {
-            Kind::List(list) => (Body::Ready(list.full_state(esc)), Phase::Active),
+            Kind::List(list) => (Body::Ready(list.full_state(esc, xcap)), Phase::Active),
             Kind::Winfo { .. } => (watchers.unwrap_or(Body::Empty), Phase::Active),
             Kind::Presence { .. } => {
                 let composed =
@@ -277,7 +278,7 @@ pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
         if list.xui() != xui || !list.reresolve(&state.xcap) {
             continue;
         }
-        let body = Body::Ready(list.full_state(&state.esc));
+        let body = Body::Ready(list.full_state(&state.esc, &state.xcap));
         if sub.enqueue(body, Phase::Active) {
             ids.push(*id);
         }
@@ -289,7 +290,9 @@ pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
 /// The presentity `who`'s pres-rules changed: every presence subscription to it is decided
 /// again, and each one whose decision changed is told (RFC 5025 §3.2.1, RFC 3857 §4.7.1):
 /// pending to active (approved), active to a new view, to block (terminated, rejected), back
-/// to confirm (terminated, deactivated: the watcher may subscribe again and wait).
+/// to confirm (terminated, deactivated: the watcher may subscribe again and wait). List
+/// subscriptions with `who` as a member get a partial notification when `who`'s decision for
+/// their subscriber changed.
 pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
     let mut guard = lock(&shared.state);
     let state = &mut *guard;
@@ -348,6 +351,18 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
         let after = sub.entry(id);
         if after != before {
             pump_ids.extend(state.subs.tell_watchers(who, after));
+        }
+    }
+    // Lists with `who` as a member now show it as its rules allow (RFC 4662 §7.2).
+    for (id, sub) in state.subs.by_id.iter_mut().filter(|(_, s)| !s.terminated) {
+        let Kind::List(list) = &mut sub.kind else {
+            continue;
+        };
+        let Some(body) = list.rules_changed(who, &state.esc, &state.xcap) else {
+            continue;
+        };
+        if sub.enqueue(Body::Ready(body), Phase::Active) {
+            pump_ids.push(*id);
         }
     }
     drop(guard);
@@ -438,7 +453,7 @@ pub(super) fn handle_subscribe(
                 return reject(500);
             }
             is_list = matches!(sub.kind, Kind::List(_));
-            let (body, phase) = sub.full_state(&state.esc, shared, watchers);
+            let (body, phase) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
             sub.remote_cseq = cseq;
             if let Some(target) = contact {
                 sub.remote_target = target;
@@ -521,7 +536,7 @@ pub(super) fn handle_subscribe(
                 timer: None,
             };
             let watchers = matches!(sub.kind, Kind::Winfo { .. }).then(|| state.subs.full(&who));
-            let (body, phase) = sub.full_state(&state.esc, shared, watchers);
+            let (body, phase) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
             let phase = if granted == 0 {
                 Phase::Terminated("timeout")
             } else {
@@ -615,7 +630,7 @@ fn expire(shared: &Arc<Shared>, id: u64) {
     if let Some(sub) = state.subs.by_id.get_mut(&id) {
         // This very task is the timer: do not abort it from inside.
         sub.timer = None;
-        let (body, _) = sub.full_state(&state.esc, shared, watchers);
+        let (body, _) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
         if sub.enqueue(body, Phase::Terminated("timeout")) {
             pump_ids.push(id);
         }

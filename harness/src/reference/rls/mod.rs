@@ -2,13 +2,18 @@
 //! `<service>` in the subscriber's rls-services documents subscribes to every member of that
 //! list at once. The subscription lives in the notifier (dialog, refresh, expiry, NOTIFY
 //! delivery); this module finds the list, negotiates `eventlist` and builds the multipart
-//! RLMI bodies from the members' composed state in the ESC (no back-end subscriptions).
+//! RLMI bodies from the members' composed state in the ESC (no back-end subscriptions). Each
+//! member's state is shown as that member's pres-rules let the list's subscriber see it
+//! (RFC 4662 §7.2, RFC 5025): `pending` while they ask for confirmation, `terminated` with
+//! reason `rejected` when they block, the neutral document under polite-block, else the
+//! document as their transformations allow; without pres-rules, the whole document.
 //!
 //! Modules: `lists` (resolution from XCAP), `rlmi` (RLMI documents and multipart bodies).
 
 mod lists;
 mod rlmi;
 
+use super::authz::{self, Decision, Handling, Watcher};
 use super::esc::Store;
 use super::notifier::NotifyBody;
 use super::pidf::PIDF_MEDIA_TYPE;
@@ -17,7 +22,7 @@ use super::shared::Shared;
 use super::xcap::XcapStore;
 use super::Fault;
 use crate::sip::SipMessage;
-use rlmi::{Deviations, Instance, Notification, Resource};
+use rlmi::{Deviations, Instance, InstanceState, Notification, Resource};
 
 /// The option tag of event lists (RFC 4662 §4.1).
 pub(super) const EVENTLIST: &str = "eventlist";
@@ -33,8 +38,21 @@ struct Member {
     uri: String,
     /// Its presentity in the ESC; `None` for URIs the ESC cannot hold (no instance then).
     who: Option<Presentity>,
-    /// The instance id, stable for the subscription.
+    /// The instance id, stable for the subscription while the member does not block the
+    /// subscriber.
     instance: String,
+    /// The member's pres-rules decision for the subscriber when last shown.
+    decision: Decision,
+}
+
+/// How a member is shown to the list's subscriber.
+enum View {
+    /// An active instance with this document.
+    Document(String),
+    /// A pending instance.
+    Pending,
+    /// A terminated instance (rejected).
+    Rejected,
 }
 
 /// The list side of a list subscription: the list, its members and the RLMI version counter.
@@ -57,6 +75,12 @@ pub(super) struct ListSubscription {
     deviations: Deviations,
     /// Fault switch: composed documents in a wrong namespace.
     wrong_namespace: bool,
+    /// The list's subscriber, as the members' pres-rules know watchers.
+    watcher: Watcher,
+    /// Fault switch: pres-rules are ignored.
+    ignore_rules: bool,
+    /// Fault switch: a politely blocked watcher gets the real document.
+    reveal: bool,
 }
 
 impl ListSubscription {
@@ -83,8 +107,11 @@ impl ListSubscription {
                 start_at_instance: shared.fault(Fault::RlsPidfRoot),
             },
             wrong_namespace: shared.fault(Fault::WrongPidfNamespace),
+            watcher: Watcher::of_request(request),
+            ignore_rules: shared.fault(Fault::IgnorePresRules),
+            reveal: shared.fault(Fault::PoliteBlockReveals),
         };
-        list.set_members(members);
+        list.set_members(members, xcap);
         Some(list)
     }
 
@@ -103,21 +130,22 @@ impl ListSubscription {
         if members.iter().eq(self.members.iter().map(|m| &m.uri)) {
             return false;
         }
-        self.set_members(members);
+        self.set_members(members, xcap);
         true
     }
 
     /// Replaces the members, keeping the instance ids of those already members.
-    fn set_members(&mut self, uris: Vec<String>) {
+    fn set_members(&mut self, uris: Vec<String>, xcap: &XcapStore) {
         let mut old = std::mem::take(&mut self.members);
         for uri in uris {
             let member = match old.iter().position(|m| m.uri == uri) {
                 Some(index) => old.swap_remove(index),
                 None => {
-                    self.instances += 1;
+                    let who = Presentity::from_uri(&uri);
                     Member {
-                        who: Presentity::from_uri(&uri),
-                        instance: format!("{}.i{}", self.token, self.instances),
+                        decision: self.decide(xcap, who.as_ref()),
+                        instance: self.next_instance(),
+                        who,
                         uri,
                     }
                 }
@@ -126,50 +154,114 @@ impl ListSubscription {
         }
     }
 
-    /// A full-state notification: every member with its composed document.
-    pub fn full_state(&mut self, esc: &Store) -> NotifyBody {
-        let documents: Vec<Option<String>> = self
-            .members
-            .iter()
-            .map(|m| m.who.as_ref().map(|w| esc.compose(w, self.wrong_namespace)))
-            .collect();
-        let chosen = (0..self.members.len()).zip(documents).collect();
+    /// A fresh instance id.
+    fn next_instance(&mut self) -> String {
+        self.instances += 1;
+        format!("{}.i{}", self.token, self.instances)
+    }
+
+    /// The pres-rules decision of member `who` for the subscriber (open under the
+    /// `IgnorePresRules` fault, and for URIs the ESC cannot hold).
+    fn decide(&self, xcap: &XcapStore, who: Option<&Presentity>) -> Decision {
+        match who {
+            Some(who) if !self.ignore_rules => authz::decide(xcap, who, &self.watcher),
+            _ => Decision::OPEN,
+        }
+    }
+
+    /// How member `index` is shown under `decision`, given its composed document.
+    fn view(&self, index: usize, decision: Decision, composed: &str) -> View {
+        match decision.handling {
+            Handling::Block => View::Rejected,
+            Handling::Confirm => View::Pending,
+            Handling::PoliteBlock if !self.reveal => {
+                let entity = self.members[index].who.as_ref().map(Presentity::entity);
+                View::Document(authz::neutral(&entity.unwrap_or_default()))
+            }
+            _ => View::Document(authz::filter(composed, decision.transformations)),
+        }
+    }
+
+    /// A full-state notification: every member as its pres-rules let the subscriber see it.
+    pub fn full_state(&mut self, esc: &Store, xcap: &XcapStore) -> NotifyBody {
+        let mut chosen = Vec::new();
+        for index in 0..self.members.len() {
+            let who = self.members[index].who.clone();
+            let decision = self.decide(xcap, who.as_ref());
+            self.members[index].decision = decision;
+            let view =
+                who.map(|w| self.view(index, decision, &esc.compose(&w, self.wrong_namespace)));
+            chosen.push((index, view));
+        }
         self.notification(true, chosen)
     }
 
     /// A partial notification after the presentity `who` changed to `document`: only the
-    /// members that are `who`. `None` when `who` is not a member.
+    /// members that are `who` and whose rules let the subscriber see their state. `None` when
+    /// no such member changed.
     pub fn member_changed(&mut self, who: &Presentity, document: &str) -> Option<NotifyBody> {
-        let chosen: Vec<(usize, Option<String>)> = self
+        let chosen: Vec<(usize, Option<View>)> = self
             .members
             .iter()
             .enumerate()
             .filter(|(_, m)| m.who.as_ref() == Some(who))
-            .map(|(index, _)| (index, Some(document.to_string())))
+            .filter(|(_, m)| {
+                m.decision.handling == Handling::Allow
+                    || (m.decision.handling == Handling::PoliteBlock && self.reveal)
+            })
+            .map(|(index, m)| (index, Some(self.view(index, m.decision, document))))
             .collect();
         (!chosen.is_empty()).then(|| self.notification(false, chosen))
     }
 
-    /// Builds the next body from chosen members (by index) and their documents; each body
-    /// takes the next version.
-    fn notification(
+    /// The pres-rules of `who` changed: a partial notification with the members that are `who`
+    /// and whose decision for the subscriber changed (RFC 4662 §5.2). A member that stops
+    /// blocking gets a new instance. `None` when nothing changed for the subscriber.
+    pub fn rules_changed(
         &mut self,
-        full_state: bool,
-        chosen: Vec<(usize, Option<String>)>,
-    ) -> NotifyBody {
+        who: &Presentity,
+        esc: &Store,
+        xcap: &XcapStore,
+    ) -> Option<NotifyBody> {
+        let decision = self.decide(xcap, Some(who));
+        let mut chosen = Vec::new();
+        for index in 0..self.members.len() {
+            let member = &self.members[index];
+            if member.who.as_ref() != Some(who) || member.decision == decision {
+                continue;
+            }
+            if member.decision.handling == Handling::Block {
+                self.members[index].instance = self.next_instance();
+            }
+            self.members[index].decision = decision;
+            let composed = esc.compose(who, self.wrong_namespace);
+            chosen.push((index, Some(self.view(index, decision, &composed))));
+        }
+        (!chosen.is_empty()).then(|| self.notification(false, chosen))
+    }
+
+    /// Builds the next body from chosen members (by index) and their views; each body takes
+    /// the next version.
+    fn notification(&mut self, full_state: bool, chosen: Vec<(usize, Option<View>)>) -> NotifyBody {
         self.built += 1;
         let prefix = format!("{}.{}", self.token, self.built);
         let resources = chosen
             .into_iter()
-            .filter_map(|(index, document)| {
+            .filter_map(|(index, view)| {
                 let member = self.members.get(index)?;
                 Some(Resource {
                     uri: &member.uri,
-                    instance: document.map(|document| Instance {
+                    instance: view.map(|view| Instance {
                         id: &member.instance,
-                        cid: format!("{prefix}.{index}@rls"),
-                        content_type: PIDF_MEDIA_TYPE,
-                        document,
+                        state: match view {
+                            View::Document(document) => InstanceState::Active {
+                                cid: format!("{prefix}.{index}@rls"),
+                                content_type: PIDF_MEDIA_TYPE,
+                                document,
+                            },
+                            View::Pending => InstanceState::Pending,
+                            View::Rejected => InstanceState::Terminated("rejected"),
+                        },
                     }),
                 })
             })

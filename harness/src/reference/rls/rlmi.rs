@@ -1,6 +1,7 @@
 //! RLMI documents (RFC 4662 §5) and the `multipart/related` bodies (RFC 2387, RFC 2046 §5.1)
 //! that carry them: the RLMI document is the root part, followed by one part per active
-//! instance holding that instance's state document.
+//! instance holding that instance's state document. Pending and terminated instances have no
+//! part (RFC 4662 §5.5).
 
 use quick_xml::escape::escape;
 
@@ -13,20 +14,33 @@ const RLMI_NS: &str = "urn:ietf:params:xml:ns:rlmi";
 pub(super) struct Resource<'a> {
     /// The resource's URI as the list names it.
     pub uri: &'a str,
-    /// Its active instance: stable id, Content-ID (without brackets) and state document.
+    /// Its instance, if it has one.
     pub instance: Option<Instance<'a>>,
 }
 
-/// An active instance of a resource and the document its body part carries.
+/// An instance of a resource (RFC 4662 §5.4).
 pub(super) struct Instance<'a> {
     /// The instance `id`, stable for the subscription.
     pub id: &'a str,
-    /// Content-ID of its body part, without angle brackets.
-    pub cid: String,
-    /// Media type of the document.
-    pub content_type: &'a str,
-    /// The document.
-    pub document: String,
+    /// Its state, and for an active instance its body part.
+    pub state: InstanceState<'a>,
+}
+
+/// The `state` of an instance (RFC 4662 §5.4).
+pub(super) enum InstanceState<'a> {
+    /// `active`, with the body part holding the resource's state.
+    Active {
+        /// Content-ID of its body part, without angle brackets.
+        cid: String,
+        /// Media type of the document.
+        content_type: &'a str,
+        /// The document.
+        document: String,
+    },
+    /// `pending`: no state to show yet (e.g. awaiting the resource's authorization).
+    Pending,
+    /// `terminated` with this `reason` (e.g. `rejected`).
+    Terminated(&'static str),
 }
 
 /// Deliberate deviations (fault switches) in a built body.
@@ -71,11 +85,19 @@ impl Notification<'_> {
         for resource in &self.resources {
             out.push_str(&format!("  <resource uri=\"{}\">", escape(resource.uri)));
             if let Some(instance) = &resource.instance {
-                let suffix = if dangling_cid { ".missing" } else { "" };
+                let attributes = match &instance.state {
+                    InstanceState::Active { cid, .. } => {
+                        let suffix = if dangling_cid { ".missing" } else { "" };
+                        format!("state=\"active\" cid=\"{}{suffix}\"", escape(cid))
+                    }
+                    InstanceState::Pending => "state=\"pending\"".to_string(),
+                    InstanceState::Terminated(reason) => {
+                        format!("state=\"terminated\" reason=\"{}\"", escape(*reason))
+                    }
+                };
                 out.push_str(&format!(
-                    "\r\n    <instance id=\"{}\" state=\"active\" cid=\"{}{suffix}\"/>\r\n  ",
-                    escape(instance.id),
-                    escape(&instance.cid)
+                    "\r\n    <instance id=\"{}\" {attributes}/>\r\n  ",
+                    escape(instance.id)
                 ));
             }
             out.push_str("</resource>\r\n");
@@ -92,7 +114,14 @@ impl Notification<'_> {
         let root_type = format!("{RLMI_MEDIA_TYPE};charset=\"UTF-8\"");
         let mut parts: Vec<(&str, &str, &str)> = vec![(root_cid, root_type.as_str(), &rlmi)];
         for instance in self.resources.iter().filter_map(|r| r.instance.as_ref()) {
-            parts.push((&instance.cid, instance.content_type, &instance.document));
+            if let InstanceState::Active {
+                cid,
+                content_type,
+                document,
+            } = &instance.state
+            {
+                parts.push((cid, content_type, document));
+            }
         }
         let mut boundary = format!("rls-{seed}");
         while parts.iter().any(|(_, _, text)| text.contains(&boundary)) {
@@ -132,14 +161,30 @@ mod tests {
                     uri: "sip:bob@example.com",
                     instance: Some(Instance {
                         id: "i1",
-                        cid: "c1@rls".into(),
-                        content_type: "application/pidf+xml",
-                        document: "<presence>--rls-seed</presence>".into(),
+                        state: InstanceState::Active {
+                            cid: "c1@rls".into(),
+                            content_type: "application/pidf+xml",
+                            document: "<presence>--rls-seed</presence>".into(),
+                        },
                     }),
                 },
                 Resource {
                     uri: "tel:+1&2",
                     instance: None,
+                },
+                Resource {
+                    uri: "sip:carol@example.com",
+                    instance: Some(Instance {
+                        id: "i2",
+                        state: InstanceState::Pending,
+                    }),
+                },
+                Resource {
+                    uri: "sip:dave@example.com",
+                    instance: Some(Instance {
+                        id: "i3",
+                        state: InstanceState::Terminated("rejected"),
+                    }),
                 },
             ],
         }
@@ -155,6 +200,8 @@ mod tests {
             "<resource uri=\"sip:bob@example.com\">\r\n    <instance id=\"i1\" state=\"active\" cid=\"c1@rls\"/>"
         ));
         assert!(rlmi.contains("<resource uri=\"tel:+1&amp;2\"></resource>"));
+        assert!(rlmi.contains("<instance id=\"i2\" state=\"pending\"/>"));
+        assert!(rlmi.contains("<instance id=\"i3\" state=\"terminated\" reason=\"rejected\"/>"));
         assert!(notification(0)
             .rlmi(true)
             .contains("cid=\"c1@rls.missing\""));
