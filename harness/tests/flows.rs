@@ -167,6 +167,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Subscription-State",
     ),
     (
+        "ignore-transformations",
+        "rfc5025-transformations",
+        "rfc5025-transformations",
+        "count",
+    ),
+    (
         "polite-block-reveals",
         "rfc5025-polite-block",
         "rfc3856-polite-block",

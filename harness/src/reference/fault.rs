@@ -55,6 +55,8 @@ pub enum Fault {
     XcapKeepDeleted,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
     IgnorePresRules,
+    /// Allowed watchers get the whole document: the rules' transformations are not applied.
+    IgnoreTransformations,
     /// A politely blocked watcher gets the presentity's real document.
     PoliteBlockReveals,
     /// Every watcherinfo document has version 0.
@@ -105,6 +107,7 @@ impl Fault {
             Fault::XcapAcceptDuplicate,
             Fault::XcapKeepDeleted,
             Fault::IgnorePresRules,
+            Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
             Fault::WinfoVersionStuck,
             Fault::WinfoNoPackage,
@@ -145,6 +148,7 @@ impl Fault {
             Fault::XcapAcceptDuplicate => "xcap-accept-duplicate",
             Fault::XcapKeepDeleted => "xcap-keep-deleted",
             Fault::IgnorePresRules => "ignore-pres-rules",
+            Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
             Fault::WinfoVersionStuck => "winfo-version-stuck",
             Fault::WinfoNoPackage => "winfo-no-package",
@@ -204,6 +208,9 @@ impl Fault {
             Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"
+            }
+            Fault::IgnoreTransformations => {
+                "the pres-rules transformations are not applied: an allowed watcher sees the whole document (RFC 5025 §3.3)"
             }
             Fault::PoliteBlockReveals => {
                 "a politely blocked watcher's NOTIFY carries the real presence document (RFC 3856 §6.6.2, SHOULD NOT reveal the block)"

@@ -369,12 +369,20 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
     pump(shared, pump_ids);
 }
 
-/// The pres-rules decision for `watcher` of `who` (everyone allowed under `IgnorePresRules`).
+/// The pres-rules decision for `watcher` of `who` (everyone allowed under `IgnorePresRules`,
+/// nothing filtered under `IgnoreTransformations`).
 fn decide(shared: &Shared, xcap: &XcapStore, who: &Presentity, watcher: &Watcher) -> Decision {
     if shared.fault(Fault::IgnorePresRules) {
-        Decision::OPEN
+        return Decision::OPEN;
+    }
+    let decision = authz::decide(xcap, who, watcher);
+    if shared.fault(Fault::IgnoreTransformations) {
+        Decision {
+            transformations: None,
+            ..decision
+        }
     } else {
-        authz::decide(xcap, who, watcher)
+        decision
     }
 }
 
