@@ -1,7 +1,7 @@
 //! The version counters of versioned notification bodies, checked on every NOTIFY of a dialog
 //! (the ones steps take and the intermediate ones alike): RLMI (RFC 4662 §5.2), watcherinfo
 //! (RFC 3858 §3) and reginfo (RFC 3680 §5.1) documents start at 0 and go up by one per
-//! document sent in the subscription.
+//! document sent in the subscription; the first RLMI document also carries full state.
 
 use super::evaluate::Observed;
 use super::{Delivered, Runner};
@@ -15,6 +15,9 @@ struct Versioned {
     start_req: &'static str,
     /// Requirement that each later document has the previous version plus one.
     step_req: &'static str,
+    /// Requirement that the first document carries full state (`fullState`), if the format
+    /// says so.
+    first_full_req: Option<&'static str>,
 }
 
 /// RLMI numbers its NOTIFYs itself (RFC 4662 §5.2); watcherinfo and reginfo carry deltas, so
@@ -25,25 +28,28 @@ const VERSIONED: &[Versioned] = &[
         name: "list",
         start_req: "rfc4662-rlmi-version",
         step_req: "rfc4662-rlmi-version",
+        first_full_req: Some("rfc4662-full-state-first"),
     },
     Versioned {
         ns: "urn:ietf:params:xml:ns:watcherinfo",
         name: "watcherinfo",
         start_req: "rfc3858-version-start",
         step_req: "rfc6665-delta-version",
+        first_full_req: None,
     },
     Versioned {
         ns: "urn:ietf:params:xml:ns:reginfo",
         name: "reginfo",
         start_req: "rfc3680-version-start",
         step_req: "rfc6665-delta-version",
+        first_full_req: None,
     },
 ];
 
 impl Runner<'_> {
     /// Checks the `version` of a NOTIFY's versioned document against the dialog's counter.
     pub(super) fn version_check(&mut self, path: &str, delivered: &Delivered, dialog: &str) {
-        let Some((version, kind)) = versioned_document(&delivered.msg) else {
+        let Some((version, full_state, kind)) = versioned_document(&delivered.msg) else {
             return;
         };
         let name = kind.name;
@@ -67,12 +73,25 @@ impl Runner<'_> {
             kind.step_req
         };
         self.push(path, Some(req), delivered.seq, observed);
+        if let (None, Some(req)) = (previous, kind.first_full_req) {
+            let observed = Observed::new(
+                format!("{name} of the first document has full state"),
+                full_state
+                    .as_deref()
+                    .is_some_and(|f| f == "true" || f == "1"),
+                "fullState true",
+                full_state.unwrap_or_else(|| "(no fullState)".into()),
+            );
+            self.push(path, Some(req), delivered.seq, observed);
+        }
     }
 }
 
-/// The version (if it is a number) and kind of the body's versioned document: the body
-/// itself, or the root part of a multipart body.
-fn versioned_document(msg: &crate::sip::SipMessage) -> Option<(Option<u64>, &'static Versioned)> {
+/// The version (if it is a number), the `fullState` attribute and the kind of the body's
+/// versioned document: the body itself, or the root part of a multipart body.
+fn versioned_document(
+    msg: &crate::sip::SipMessage,
+) -> Option<(Option<u64>, Option<String>, &'static Versioned)> {
     let content_type = msg.header("Content-Type")?;
     let root_bytes = if content_type
         .trim_start()
@@ -92,5 +111,6 @@ fn versioned_document(msg: &crate::sip::SipMessage) -> Option<(Option<u64>, &'st
         .iter()
         .find(|v| root.ns == v.ns && root.name == v.name)?;
     let version = root.attr("", "version").and_then(|v| v.trim().parse().ok());
-    Some((version, kind))
+    let full_state = root.attr("", "fullState").map(|f| f.trim().to_string());
+    Some((version, full_state, kind))
 }
