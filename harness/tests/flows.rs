@@ -244,7 +244,6 @@ fn profile(root: &Path) -> Result<Profile, String> {
     Profile::load(&path)
 }
 
-/// Plays one flow against a freshly started SUT (embedded: one server per test).
 /// Plays one flow over `transport` against a freshly started embedded server.
 fn play_one(
     loaded: &LoadedFlow,
