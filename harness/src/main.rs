@@ -5,7 +5,7 @@ use presence_harness::check::verdict::Gate;
 use presence_harness::flow::{load_dir, LoadedFlow};
 use presence_harness::report::console::Console;
 use presence_harness::report::RunRecord;
-use presence_harness::runner::{parse_faults, run_suite};
+use presence_harness::runner::{parse_faults, parse_variations, run_suite};
 use presence_harness::sut::Profile;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +51,10 @@ enum Command {
     },
     /// List the embedded reference server's fault switches.
     Faults,
+    /// List the embedded reference server's variation switches: legal behaviours (compact
+    /// headers, folding, foreign XML, NOTIFY before the 200...) under which every flow must
+    /// keep its verdict.
+    Variations,
     /// Render the reports of a run again from its run.json (into the same folder).
     Report {
         /// The run.json to render, e.g. reports/latest/run.json.
@@ -70,6 +74,10 @@ struct RunArgs {
     /// `presence-harness faults`).
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
+    /// Turn on a variation switch of the embedded reference server: something the RFCs allow
+    /// that must not change any verdict (repeatable; see `presence-harness variations`).
+    #[arg(long = "variation", value_name = "NAME")]
+    variations: Vec<String>,
     /// What breaks the gate: `must` (a broken MUST) or `strict` (a broken SHOULD too).
     #[arg(long, value_enum, default_value_t = Gate::Must)]
     gate: Gate,
@@ -121,6 +129,12 @@ fn main() -> ExitCode {
             }
             ExitCode::from(EXIT_PASS)
         }
+        Command::Variations => {
+            for variation in presence_harness::reference::Variation::all() {
+                println!("{:<24} {}", variation.name(), variation.description());
+            }
+            ExitCode::from(EXIT_PASS)
+        }
         Command::List { flows } => match load_dir(&root.join("flows"), &root) {
             Err(e) => {
                 eprintln!("error: {e}");
@@ -168,7 +182,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Loads the profile (with `--fault` switches added) and the selected flows.
+/// Loads the profile (with `--fault` and `--variation` switches added) and the selected flows.
 fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), String> {
     let profile_path = args
         .sut
@@ -182,6 +196,14 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), St
             .ok_or("--fault needs a profile with the embedded reference server")?;
         embedded.faults.extend(args.faults.iter().cloned());
         parse_faults(&embedded.faults)?;
+    }
+    if !args.variations.is_empty() {
+        let embedded = profile
+            .embedded
+            .as_mut()
+            .ok_or("--variation needs a profile with the embedded reference server")?;
+        embedded.variations.extend(args.variations.iter().cloned());
+        parse_variations(&embedded.variations)?;
     }
     let flows = select(
         load_dir(&root.join("flows"), root).map_err(|e| e.to_string())?,

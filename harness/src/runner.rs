@@ -7,7 +7,7 @@ use crate::core::Timers;
 use crate::flow::interp::{run_flow, FlowOutcome, RunSettings};
 use crate::flow::loader::LoadedFlow;
 use crate::net::Transport;
-use crate::reference::{Fault, ReferenceConfig, ReferenceServer};
+use crate::reference::{Fault, ReferenceConfig, ReferenceServer, Variation};
 use crate::report::{FlowRecord, RunRecord};
 use crate::sut::process::SutProcess;
 use crate::sut::profile::Parallel;
@@ -49,12 +49,21 @@ pub fn parse_faults(names: &[String]) -> Result<BTreeSet<Fault>, String> {
         .collect()
 }
 
+/// Parses variation names.
+pub fn parse_variations(names: &[String]) -> Result<BTreeSet<Variation>, String> {
+    names
+        .iter()
+        .map(|n| n.parse::<Variation>().map_err(|e| e.to_string()))
+        .collect()
+}
+
 /// Starts the SUT a profile describes (a managed process is reset, started and probed).
 pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, String> {
     match (&profile.embedded, profile.address) {
         (Some(embedded), _) => {
             let config = ReferenceConfig {
                 faults: parse_faults(&embedded.faults)?,
+                variations: parse_variations(&embedded.variations)?,
                 ..ReferenceConfig::default()
             };
             let server = ReferenceServer::start(config)
@@ -124,11 +133,16 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         user_map: profile.users.clone().into_iter().collect(),
         xcap_root: profile.xcap_root.clone(),
         xcap_credentials: profile.xcap_credentials.clone(),
-        skip_snapshots: profile
-            .embedded
-            .as_ref()
-            .filter(|e| !e.faults.is_empty())
-            .map(|_| "not compared: the reference server runs with fault switches".to_string()),
+        skip_snapshots: profile.embedded.as_ref().and_then(|e| {
+            let switches = match (e.faults.is_empty(), e.variations.is_empty()) {
+                (true, true) => return None,
+                (false, _) => "fault",
+                (true, false) => "variation",
+            };
+            Some(format!(
+                "not compared: the reference server runs with {switches} switches (snapshots record its plain behaviour)"
+            ))
+        }),
     }
 }
 

@@ -294,6 +294,7 @@ fn control_trial(
             let mut profile = Profile::load(&root.join("fixtures/suts/reference.yaml"))?;
             profile.embedded = Some(presence_harness::sut::profile::Embedded {
                 faults: vec![fault.to_string()],
+                ..Default::default()
             });
             let outcome = play_one(&loaded, &profile, &root, Transport::Udp)?;
             // The flow's verdict is graded by the broken requirement's level: fail for a MUST,

@@ -6,7 +6,7 @@
 use super::shared::{lock, Shared};
 use super::transaction::ServerKey;
 use super::transport::{self, ReplyPath, Transport};
-use super::Fault;
+use super::{Fault, Variation};
 use super::{esc, notifier, pidf, pna};
 use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
 use std::sync::Arc;
@@ -102,8 +102,21 @@ pub(super) async fn on_message(
         let keep = shared.config.t1.saturating_mul(64);
         lock(&shared.transactions).remember(key, handled.response.clone(), keep);
     }
-    transport::reply(shared, &path, handled.response).await;
-    notifier::pump(shared, handled.pump);
+    if method == "SUBSCRIBE"
+        && !handled.pump.is_empty()
+        && shared.variation(Variation::NotifyBefore200)
+    {
+        // The first NOTIFY leaves first (RFC 6665 §4.1.2.4 allows it); the wait is bounded.
+        let sent = shared.notify_sent.notified();
+        tokio::pin!(sent);
+        sent.as_mut().enable();
+        notifier::pump(shared, handled.pump);
+        let _ = tokio::time::timeout(shared.config.t1, sent).await;
+        transport::reply(shared, &path, handled.response).await;
+    } else {
+        transport::reply(shared, &path, handled.response).await;
+        notifier::pump(shared, handled.pump);
+    }
     if method == "REGISTER" {
         pna::after_reply(shared, &message);
     }

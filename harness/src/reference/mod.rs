@@ -5,7 +5,8 @@
 //!
 //! It is written from the RFCs on its own and shares no code with the harness's checks, so a
 //! misreading in one does not make both agree. Fault switches ([`Fault`]) each break one
-//! requirement on purpose, to show that the harness notices.
+//! requirement on purpose, to show that the harness notices; variation switches ([`Variation`])
+//! each do something the RFCs allow, to show that the harness does not object.
 //!
 //! Modules: `transport` (sockets, TCP framing), `dispatch` (request checks and routing),
 //! `transaction` (retransmission handling), `esc` (publications), `notifier` (subscriptions and
@@ -28,6 +29,7 @@ mod rls;
 mod shared;
 mod transaction;
 mod transport;
+mod variation;
 mod winfo;
 mod xcap;
 
@@ -35,6 +37,7 @@ mod xcap;
 mod tests;
 
 pub use fault::{Fault, UnknownFault};
+pub use variation::{UnknownVariation, Variation};
 
 use shared::Shared;
 use std::collections::BTreeSet;
@@ -49,6 +52,8 @@ use tokio::net::{TcpListener, UdpSocket};
 pub struct ReferenceConfig {
     /// Requirements to break on purpose (empty: a conformant server).
     pub faults: BTreeSet<Fault>,
+    /// Legal variations of behaviour (empty: the server's plain behaviour); see [`Variation`].
+    pub variations: BTreeSet<Variation>,
     /// Shortest PUBLISH lifetime accepted; a shorter non-zero Expires gets 423 (default 60).
     pub publish_min_expires: u64,
     /// Longest lifetime granted to a PUBLISH or SUBSCRIBE; longer requests are lowered (default 3600).
@@ -61,6 +66,7 @@ impl Default for ReferenceConfig {
     fn default() -> Self {
         ReferenceConfig {
             faults: BTreeSet::new(),
+            variations: BTreeSet::new(),
             publish_min_expires: 60,
             max_expires: 3600,
             t1: Duration::from_millis(500),
@@ -78,7 +84,10 @@ pub struct ReferenceServer {
 impl ReferenceServer {
     /// Binds UDP and TCP (SIP) and a second TCP port (XCAP over HTTP) on ephemeral ports of
     /// 127.0.0.1 and starts serving.
-    pub async fn start(config: ReferenceConfig) -> io::Result<ReferenceServer> {
+    pub async fn start(mut config: ReferenceConfig) -> io::Result<ReferenceServer> {
+        if config.variations.contains(&Variation::ShorterExpires) {
+            config.max_expires = config.max_expires.min(variation::SHORTER_MAX_EXPIRES);
+        }
         let udp = UdpSocket::bind("127.0.0.1:0").await?;
         let tcp = TcpListener::bind("127.0.0.1:0").await?;
         let http = TcpListener::bind("127.0.0.1:0").await?;
@@ -128,6 +137,7 @@ impl std::fmt::Debug for ReferenceServer {
             .field("tcp_addr", &self.shared.tcp_addr)
             .field("http_addr", &self.http_addr)
             .field("faults", &self.shared.config.faults)
+            .field("variations", &self.shared.config.variations)
             .finish()
     }
 }

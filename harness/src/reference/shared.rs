@@ -7,7 +7,7 @@ use super::pna::Pna;
 use super::transaction::Transactions;
 use super::transport::{Connections, Transport};
 use super::xcap::XcapStore;
-use super::{Fault, ReferenceConfig};
+use super::{Fault, ReferenceConfig, Variation};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,6 +53,8 @@ pub(super) struct Shared {
     pub transactions: Mutex<Transactions>,
     /// Open TCP connections by peer address.
     pub connections: Mutex<Connections>,
+    /// Signalled whenever a NOTIFY goes out (for the `notify-before-200` variation).
+    pub notify_sent: tokio::sync::Notify,
     tasks: Mutex<Tasks>,
     counter: AtomicU64,
     salt: u64,
@@ -87,6 +89,7 @@ impl Shared {
             state: Mutex::new(State::default()),
             transactions: Mutex::new(Transactions::default()),
             connections: Mutex::new(Connections::default()),
+            notify_sent: tokio::sync::Notify::new(),
             tasks: Mutex::new(Tasks::default()),
             counter: AtomicU64::new(1),
             salt,
@@ -96,6 +99,11 @@ impl Shared {
     /// Is this fault switched on?
     pub fn fault(&self, fault: Fault) -> bool {
         self.config.faults.contains(&fault)
+    }
+
+    /// Is this variation switched on?
+    pub fn variation(&self, variation: Variation) -> bool {
+        self.config.variations.contains(&variation)
     }
 
     /// A token never returned before by this server (tags, entity-tags, branches).

@@ -3,6 +3,7 @@
 
 use super::dispatch;
 use super::shared::{lock, Shared};
+use super::variation::{self, Variation};
 use crate::sip::framing::{next_frame, trim_keepalive, Frame};
 use std::collections::HashMap;
 use std::io;
@@ -135,6 +136,7 @@ async fn connection(
 
 /// Sends a response back the way its request came.
 pub(super) async fn reply(shared: &Shared, path: &ReplyPath, bytes: Vec<u8>) {
+    let bytes = variation::apply(&shared.config.variations, bytes);
     match path {
         ReplyPath::Udp(to) => {
             let _ = shared.udp.send_to(&bytes, to).await;
@@ -146,8 +148,27 @@ pub(super) async fn reply(shared: &Shared, path: &ReplyPath, bytes: Vec<u8>) {
 }
 
 /// Sends a request to `to`: over UDP from the server's socket, over TCP on an open connection
-/// to that address or a new one.
+/// to that address or a new one. The byte variations apply; a NOTIFY wakes whoever waits on
+/// `notify_sent`, and goes twice over UDP under `duplicate-notify`.
 pub(super) async fn send(
+    shared: &Arc<Shared>,
+    transport: Transport,
+    to: SocketAddr,
+    bytes: Vec<u8>,
+) -> io::Result<()> {
+    let notify = bytes.starts_with(b"NOTIFY ");
+    let bytes = variation::apply(&shared.config.variations, bytes);
+    let result = send_bytes(shared, transport, to, bytes.clone()).await;
+    if notify {
+        if transport == Transport::Udp && shared.variation(Variation::DuplicateNotify) {
+            let _ = shared.udp.send_to(&bytes, to).await;
+        }
+        shared.notify_sent.notify_waiters();
+    }
+    result
+}
+
+async fn send_bytes(
     shared: &Arc<Shared>,
     transport: Transport,
     to: SocketAddr,

@@ -15,7 +15,7 @@ pub struct Profile {
     /// What it is.
     #[serde(default)]
     pub description: String,
-    /// Run the embedded reference server in-process (with these fault switches).
+    /// Run the embedded reference server in-process (with these fault and variation switches).
     #[serde(default)]
     pub embedded: Option<Embedded>,
     /// Or: the SUT's SIP address (UDP, and TCP unless `tcp_address` says otherwise).
@@ -84,6 +84,9 @@ pub struct Embedded {
     /// Fault switches to turn on (names as `presence-harness run --help` lists).
     #[serde(default)]
     pub faults: Vec<String>,
+    /// Variation switches to turn on (names as `presence-harness variations` lists).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variations: Vec<String>,
 }
 
 /// How much of a suite runs at once against one SUT.
