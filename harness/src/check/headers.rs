@@ -3,7 +3,7 @@
 
 use crate::flow::model::{HeaderCheck, HeaderCheckSpec};
 use crate::flow::vars::Vars;
-use crate::sip::text::parse_params;
+use crate::sip::text::{parse_params, tighten_params};
 use crate::sip::SipMessage;
 
 /// The result of one assertion within a header check.
@@ -30,8 +30,15 @@ pub fn eval(
     vars: &Vars,
     captures: &mut Vec<(String, String)>,
 ) -> Vec<Assertion> {
-    let values = msg.header_values(name);
+    let values: Vec<String> = msg
+        .header_values(name)
+        .iter()
+        .map(|v| tighten_params(v))
+        .collect();
     let value = values.first().map(String::as_str);
+    let media_type = MEDIA_TYPE_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name));
     let mut out = Vec::new();
     for check in spec.checks().iter() {
         eval_value(
@@ -43,10 +50,15 @@ pub fn eval(
             captures,
             &mut out,
             Some(&values),
+            media_type,
         );
     }
     out
 }
+
+/// Headers whose value is a media type: `type/subtype` compares case-insensitively (RFC 2045
+/// §5.1, RFC 3261 §7.3.1).
+const MEDIA_TYPE_HEADERS: &[&str] = &["Content-Type", "Accept"];
 
 fn expand(vars: &Vars, text: &str) -> String {
     vars.substitute(text).unwrap_or_else(|e| format!("<{e}>"))
@@ -63,7 +75,15 @@ fn eval_value(
     captures: &mut Vec<(String, String)>,
     out: &mut Vec<Assertion>,
     list: Option<&[String]>,
+    media_type: bool,
 ) {
+    let same = |a: &str, b: &str| {
+        if media_type {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
     let req = check
         .req
         .clone()
@@ -104,7 +124,7 @@ fn eval_value(
     let full = value.unwrap_or_default();
     if let Some(expected) = &check.equals {
         let expected = expand(vars, expected);
-        push(format!("equals {expected:?}"), main == expected, expected);
+        push(format!("equals {expected:?}"), same(&main, &expected), expected);
     }
     if let Some(pattern) = &check.matches {
         let ok = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(full));
@@ -114,7 +134,7 @@ fn eval_value(
         let options: Vec<String> = options.iter().map(|o| expand(vars, o)).collect();
         push(
             format!("one of {options:?}"),
-            options.contains(&main),
+            options.iter().any(|o| same(o, &main)),
             options.join(" | "),
         );
     }
@@ -133,7 +153,7 @@ fn eval_value(
         let other = expand(vars, other);
         push(
             format!("differs from {other:?}"),
-            main != other,
+            !same(&main, &other),
             format!("not {other:?}"),
         );
     }
@@ -166,6 +186,7 @@ fn eval_value(
                     captures,
                     out,
                     None,
+                    false,
                 );
             }
         }
@@ -232,5 +253,28 @@ mod tests {
         assert!(ok("Min-Expires", "{ present: false }", &mut caps));
         assert!(!ok("Min-Expires", "'60'", &mut caps));
         assert!(ok("Expires", "{ matches: '^\\d+$' }", &mut caps));
+    }
+
+    #[test]
+    fn legal_spellings_match_and_other_values_still_fail() {
+        let m = SipMessage::parse(
+            b"SIP/2.0 200 OK\r\nTo: <sip:a@b;lr> ; tag = x1\r\nContent-Type: APPLICATION/PIDF+XML ; charset=UTF-8\r\n\r\n",
+        )
+        .unwrap();
+        let vars = Vars::default();
+        let holds = |name: &str, yaml: &str| {
+            eval(&m, name, &full(yaml), &vars, &mut Vec::new())
+                .iter()
+                .all(|a| a.ok)
+        };
+        // RFC 3261 §25.1: SWS around SEMI and EQUAL; RFC 2045 §5.1: media types ignore case.
+        assert!(holds("To", "{ matches: 'tag=x1$' }"));
+        assert!(holds("To", "{ params: { tag: x1 } }"));
+        assert!(holds("Content-Type", "application/pidf+xml"));
+        assert!(holds("Content-Type", "{ one_of: [text/plain, application/pidf+xml] }"));
+        assert!(!holds("Content-Type", "{ not_equal: application/pidf+xml }"));
+        // Negative controls: another media type, another tag.
+        assert!(!holds("Content-Type", "application/rlmi+xml"));
+        assert!(!holds("To", "{ matches: 'tag=x2$' }"));
     }
 }

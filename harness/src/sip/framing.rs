@@ -35,7 +35,10 @@ pub fn next_frame(buf: &[u8]) -> Frame {
             Frame::Incomplete
         };
     };
-    let head = String::from_utf8_lossy(&data[..end]);
+    // Continuation lines (RFC 3261 §7.3.1 LWS) belong to the header above them.
+    let head = String::from_utf8_lossy(&data[..end])
+        .replace("\r\n ", " ")
+        .replace("\r\n\t", " ");
     let mut length = None;
     for line in head.split("\r\n").skip(1) {
         if let Some((name, value)) = line.split_once(':') {
@@ -91,6 +94,9 @@ mod tests {
         assert!(two[..n].ends_with(b"abc"));
         assert_eq!(next_frame(&two[n..]), Frame::Complete(two.len() - n));
         assert_eq!(next_frame(&two[..10]), Frame::Incomplete);
+        // A folded Content-Length (LWS after HCOLON) still frames the message.
+        let folded = b"SIP/2.0 200 OK\r\nContent-Length:\r\n\t 2\r\n\r\nokNEXT";
+        assert_eq!(next_frame(folded), Frame::Complete(folded.len() - 4));
         assert!(matches!(
             next_frame(b"OPTIONS sip:a SIP/2.0\r\n\r\n"),
             Frame::Invalid(_)

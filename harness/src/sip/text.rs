@@ -124,3 +124,49 @@ mod tests {
         assert_eq!(p.param("x"), None);
     }
 }
+
+/// A header value with the optional whitespace around `;` and `=` outside quoted strings and
+/// `<...>` removed (RFC 3261 §25.1: SEMI and EQUAL are `SWS ";" SWS` and `SWS "=" SWS`), so
+/// `<sip:a@b> ; tag = 1` reads as `<sip:a@b>;tag=1`.
+pub fn tighten_params(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let (mut quoted, mut escaped, mut angle, mut after_separator) = (false, false, false, false);
+    for c in value.chars() {
+        let top = !quoted && !angle;
+        if top && after_separator && (c == ' ' || c == '\t') {
+            continue;
+        }
+        after_separator = false;
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' if !angle => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            ';' | '=' if top => {
+                while out.ends_with([' ', '\t']) {
+                    out.pop();
+                }
+                after_separator = true;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tighten_tests {
+    use super::tighten_params;
+
+    #[test]
+    fn whitespace_around_semi_and_equal_goes_outside_quotes_and_uris() {
+        assert_eq!(
+            tighten_params("<sip:a@b;lr> ; tag = 1;x=\"a ; b = c\""),
+            "<sip:a@b;lr>;tag=1;x=\"a ; b = c\""
+        );
+        assert_eq!(tighten_params("active ;\texpires =600"), "active;expires=600");
+        assert_eq!(tighten_params("SIP/2.0/UDP h:5 ; branch = z"), "SIP/2.0/UDP h:5;branch=z");
+    }
+}
