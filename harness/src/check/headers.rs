@@ -124,7 +124,11 @@ fn eval_value(
     let full = value.unwrap_or_default();
     if let Some(expected) = &check.equals {
         let expected = expand(vars, expected);
-        push(format!("equals {expected:?}"), same(&main, &expected), expected);
+        push(
+            format!("equals {expected:?}"),
+            same(&main, &expected),
+            expected,
+        );
     }
     if let Some(pattern) = &check.matches {
         let ok = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(full));
@@ -271,8 +275,14 @@ mod tests {
         assert!(holds("To", "{ matches: 'tag=x1$' }"));
         assert!(holds("To", "{ params: { tag: x1 } }"));
         assert!(holds("Content-Type", "application/pidf+xml"));
-        assert!(holds("Content-Type", "{ one_of: [text/plain, application/pidf+xml] }"));
-        assert!(!holds("Content-Type", "{ not_equal: application/pidf+xml }"));
+        assert!(holds(
+            "Content-Type",
+            "{ one_of: [text/plain, application/pidf+xml] }"
+        ));
+        assert!(!holds(
+            "Content-Type",
+            "{ not_equal: application/pidf+xml }"
+        ));
         // Negative controls: another media type, another tag.
         assert!(!holds("Content-Type", "application/rlmi+xml"));
         assert!(!holds("To", "{ matches: 'tag=x2$' }"));

@@ -6,8 +6,8 @@
 use super::shared::{lock, Shared};
 use super::transaction::ServerKey;
 use super::transport::{self, ReplyPath, Transport};
-use super::{Fault, Variation};
 use super::{esc, notifier, pidf, pna};
+use super::{Fault, Variation};
 use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
 use std::sync::Arc;
 

@@ -166,7 +166,13 @@ mod tighten_tests {
             tighten_params("<sip:a@b;lr> ; tag = 1;x=\"a ; b = c\""),
             "<sip:a@b;lr>;tag=1;x=\"a ; b = c\""
         );
-        assert_eq!(tighten_params("active ;\texpires =600"), "active;expires=600");
-        assert_eq!(tighten_params("SIP/2.0/UDP h:5 ; branch = z"), "SIP/2.0/UDP h:5;branch=z");
+        assert_eq!(
+            tighten_params("active ;\texpires =600"),
+            "active;expires=600"
+        );
+        assert_eq!(
+            tighten_params("SIP/2.0/UDP h:5 ; branch = z"),
+            "SIP/2.0/UDP h:5;branch=z"
+        );
     }
 }

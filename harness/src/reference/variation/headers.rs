@@ -93,7 +93,14 @@ const PROXY_HEADERS: &[&str] = &["Via", "Route", "Record-Route", "Max-Forwards"]
 /// Headers `combined-headers` writes as one comma-separated line.
 const COMBINABLE: &[&str] = &["Via", "Route", "Record-Route"];
 /// Token-list headers `split-headers` writes as one line per value.
-const SPLITTABLE: &[&str] = &["Allow", "Allow-Events", "Supported", "Require", "Accept", "Unsupported"];
+const SPLITTABLE: &[&str] = &[
+    "Allow",
+    "Allow-Events",
+    "Supported",
+    "Require",
+    "Accept",
+    "Unsupported",
+];
 /// Headers whose parameters `spaced-parameters` spaces out (their ABNF uses SEMI and EQUAL).
 const PARAMETERISED: &[&str] = &[
     "Via",
@@ -140,10 +147,13 @@ pub(super) fn rewrite(variations: &BTreeSet<Variation>, message: &mut Message) {
         } else {
             "Server"
         };
-        message.headers.push(("Date".into(), http_date(SystemTime::now())));
         message
             .headers
-            .push((agent.into(), "presence-harness-reference/0.1 (variations)".into()));
+            .push(("Date".into(), http_date(SystemTime::now())));
+        message.headers.push((
+            agent.into(),
+            "presence-harness-reference/0.1 (variations)".into(),
+        ));
     }
     if on(Variation::ExtensionHeaders) {
         message
@@ -185,14 +195,20 @@ fn render(variations: &BTreeSet<Variation>, name: &str, value: &str) -> (String,
         value = outside_quotes(&value, |c| (c == ',').then_some(",\r\n\t"));
     }
     if on(Variation::CompactHeaders) {
-        if let Some((_, short)) = COMPACT.iter().find(|(long, _)| long.eq_ignore_ascii_case(&name)) {
+        if let Some((_, short)) = COMPACT
+            .iter()
+            .find(|(long, _)| long.eq_ignore_ascii_case(&name))
+        {
             name = short.to_string();
         }
     }
     if on(Variation::LowerCaseHeaders) {
         name = name.to_ascii_lowercase();
     }
-    let separator = match (on(Variation::SpacedParameters), on(Variation::FoldedHeaders)) {
+    let separator = match (
+        on(Variation::SpacedParameters),
+        on(Variation::FoldedHeaders),
+    ) {
         (true, true) => " \t:\r\n  ",
         (true, false) => " \t:  ",
         (false, true) => ":\r\n ",
@@ -317,18 +333,16 @@ fn reorder(message: &mut Message) {
         .partition(|(n, _)| named(n, PROXY_HEADERS));
     let mut groups: Vec<Vec<(String, String)>> = Vec::new();
     for (name, value) in rest {
-        match groups
-            .iter_mut()
-            .find(|g| g.first().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&name)))
-        {
+        match groups.iter_mut().find(|g| {
+            g.first()
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(&name))
+        }) {
             Some(group) => group.push((name, value)),
             None => groups.push(vec![(name, value)]),
         }
     }
     message.headers = first;
-    message
-        .headers
-        .extend(groups.into_iter().rev().flatten());
+    message.headers.extend(groups.into_iter().rev().flatten());
 }
 
 /// An RFC 1123 date in GMT (RFC 3261 §20.17), e.g. `Sat, 13 Nov 2010 23:29:00 GMT`.
@@ -337,7 +351,10 @@ pub(super) fn http_date(at: SystemTime) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let secs = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = secs / 86_400;
     let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

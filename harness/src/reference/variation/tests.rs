@@ -34,7 +34,11 @@ fn with(variation: Variation, bytes: Vec<u8>) -> String {
         .header("Content-Length")
         .and_then(|l| l.trim().parse().ok())
         .expect("Content-Length");
-    assert_eq!(length, parsed.body.len(), "{variation}: Content-Length fits");
+    assert_eq!(
+        length,
+        parsed.body.len(),
+        "{variation}: Content-Length fits"
+    );
     String::from_utf8(out).expect("UTF-8")
 }
 
@@ -45,22 +49,72 @@ fn pidf() -> Vec<u8> {
 #[test]
 fn header_variations_show_on_the_wire() {
     let cases: &[(Variation, &[&str])] = &[
-        (Variation::CompactHeaders, &["\r\nv: SIP", "\r\nf: <", "\r\ni: c1", "\r\no: presence", "\r\nk: eventlist", "\r\nl: "]),
-        (Variation::LowerCaseHeaders, &["\r\nvia: ", "\r\ncall-id: c1", "\r\nsubscription-state: "]),
-        (Variation::FoldedHeaders, &["\r\nCall-ID:\r\n c1", "eventlist,\r\n\t foo"]),
-        (Variation::CombinedHeaders, &["Route: <sip:127.0.0.1:7;lr>, <sip:127.0.0.1:8;lr>"]),
-        (Variation::SplitHeaders, &["Supported: eventlist\r\nSupported: foo\r\n"]),
-        (Variation::SpacedParameters, &["Subscription-State \t:  active ; expires = 600", "<sip:p@h> ; tag = a"]),
-        (Variation::ExtensionHeaders, &["NOTIFY sip:w@127.0.0.1:5 SIP/2.0\r\nX-Reference-Trace: ", "\r\nVendor-Extension: "]),
-        (Variation::InformationalHeaders, &["\r\nDate: ", " GMT\r\n", "\r\nUser-Agent: "]),
+        (
+            Variation::CompactHeaders,
+            &[
+                "\r\nv: SIP",
+                "\r\nf: <",
+                "\r\ni: c1",
+                "\r\no: presence",
+                "\r\nk: eventlist",
+                "\r\nl: ",
+            ],
+        ),
+        (
+            Variation::LowerCaseHeaders,
+            &["\r\nvia: ", "\r\ncall-id: c1", "\r\nsubscription-state: "],
+        ),
+        (
+            Variation::FoldedHeaders,
+            &["\r\nCall-ID:\r\n c1", "eventlist,\r\n\t foo"],
+        ),
+        (
+            Variation::CombinedHeaders,
+            &["Route: <sip:127.0.0.1:7;lr>, <sip:127.0.0.1:8;lr>"],
+        ),
+        (
+            Variation::SplitHeaders,
+            &["Supported: eventlist\r\nSupported: foo\r\n"],
+        ),
+        (
+            Variation::SpacedParameters,
+            &[
+                "Subscription-State \t:  active ; expires = 600",
+                "<sip:p@h> ; tag = a",
+            ],
+        ),
+        (
+            Variation::ExtensionHeaders,
+            &[
+                "NOTIFY sip:w@127.0.0.1:5 SIP/2.0\r\nX-Reference-Trace: ",
+                "\r\nVendor-Extension: ",
+            ],
+        ),
+        (
+            Variation::InformationalHeaders,
+            &["\r\nDate: ", " GMT\r\n", "\r\nUser-Agent: "],
+        ),
         (Variation::PaddedContentLength, &["Content-Length: 000"]),
-        (Variation::DisplayNames, &["From: \"Presence Server, reference\" <sip:p@h>;tag=a", "To: \"Subscriber\" <", "Contact: \"Presence Server\" <sip:ps@127.0.0.1:6;transport=udp>;x-vendor=1"]),
-        (Variation::MediaTypeCase, &["Content-Type: APPLICATION/PIDF+XML;charset=UTF-8"]),
+        (
+            Variation::DisplayNames,
+            &[
+                "From: \"Presence Server, reference\" <sip:p@h>;tag=a",
+                "To: \"Subscriber\" <",
+                "Contact: \"Presence Server\" <sip:ps@127.0.0.1:6;transport=udp>;x-vendor=1",
+            ],
+        ),
+        (
+            Variation::MediaTypeCase,
+            &["Content-Type: APPLICATION/PIDF+XML;charset=UTF-8"],
+        ),
     ];
     for (variation, needles) in cases {
         let text = with(*variation, pidf());
         for needle in *needles {
-            assert!(text.contains(needle), "{variation}: no {needle:?} in\n{text}");
+            assert!(
+                text.contains(needle),
+                "{variation}: no {needle:?} in\n{text}"
+            );
         }
     }
 }
@@ -77,8 +131,19 @@ fn reordered_headers_keep_proxy_headers_first_and_same_name_order() {
     assert_eq!(
         names,
         [
-            "Via", "Max-Forwards", "Route", "Route", "Content-Length", "Content-Type",
-            "Supported", "Subscription-State", "Event", "Contact", "CSeq", "Call-ID", "To",
+            "Via",
+            "Max-Forwards",
+            "Route",
+            "Route",
+            "Content-Length",
+            "Content-Type",
+            "Supported",
+            "Subscription-State",
+            "Event",
+            "Contact",
+            "CSeq",
+            "Call-ID",
+            "To",
             "From"
         ]
     );
@@ -102,7 +167,10 @@ fn xml_variations_show_in_the_body() {
         let text = with(*variation, pidf());
         let body = text.split_once("\r\n\r\n").unwrap().1;
         for needle in *present {
-            assert!(text.contains(needle), "{variation}: no {needle:?} in\n{body}");
+            assert!(
+                text.contains(needle),
+                "{variation}: no {needle:?} in\n{body}"
+            );
         }
         for needle in *absent {
             let found = if *variation == Variation::CrlfXml {
@@ -124,7 +192,10 @@ fn multipart_variations_reach_every_part() {
     let first = text.find("Content-ID: <p1@h>").unwrap();
     assert!(root < second && second < first, "{text}");
     let text = with(Variation::PrefixedXml, multipart());
-    assert!(text.contains("<v0:list xmlns:v0=\"urn:ietf:params:xml:ns:rlmi\""), "{text}");
+    assert!(
+        text.contains("<v0:list xmlns:v0=\"urn:ietf:params:xml:ns:rlmi\""),
+        "{text}"
+    );
     assert_eq!(text.matches("<v0:presence ").count(), 2, "{text}");
     // RLMI has no extension point for elements; PIDF parts get the foreign element.
     let text = with(Variation::ForeignXml, multipart());

@@ -196,9 +196,8 @@ fn foreign_element(doc: &str) -> Option<String> {
     if !matches!(local(name), "presence" | "watcherinfo") {
         return None;
     }
-    let element = format!(
-        "<vx:trace xmlns:vx=\"{FOREIGN_NS}\" vx:hop=\"1\">ignored by receivers</vx:trace>"
-    );
+    let element =
+        format!("<vx:trace xmlns:vx=\"{FOREIGN_NS}\" vx:hop=\"1\">ignored by receivers</vx:trace>");
     if *empty {
         let open = &doc[root_tag.start..root_tag.end];
         let opened = format!("{}>", open.trim_end_matches('>').trim_end_matches('/'));
@@ -250,7 +249,8 @@ fn prefix_default_namespace(doc: &str) -> Option<String> {
                 if index == root_index {
                     text = text.replacen("xmlns=", &format!("xmlns:{prefix}="), 1);
                 }
-                prefixed.then(|| text.replacen(&format!("<{name}"), &format!("<{prefix}:{name}"), 1))
+                prefixed
+                    .then(|| text.replacen(&format!("<{name}"), &format!("<{prefix}:{name}"), 1))
             }
             Kind::Close { name } => {
                 let (_, prefixed) = stack.pop()?;
