@@ -1,5 +1,6 @@
 //! The command line as a CI gate sees it: exit codes for pass, fail, error and the strict
-//! gate; the JUnit report's counts; re-rendering reports from run.json.
+//! gate; the JUnit report's counts; re-rendering reports from run.json; bad flow and profile
+//! files refused with one located line and exit 2.
 
 use presence_harness::check::xml;
 use std::path::{Path, PathBuf};
@@ -108,4 +109,151 @@ fn reports_render_again_from_run_json() {
         before
     );
     std::fs::remove_dir_all(reports).ok();
+}
+
+/// A project root of its own: the real fixtures and a `flows/` folder holding only `name`
+/// with `text` (or, with `sparse`, a file of that many zero bytes that takes no disk space).
+fn root_with_flow(name: &str, text: &str, sparse: Option<u64>) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "presence-harness-flowfile-{}",
+        presence_harness::ids::token()
+    ));
+    std::fs::create_dir_all(dir.join("flows")).expect("flows folder");
+    std::os::unix::fs::symlink(root().join("fixtures"), dir.join("fixtures")).expect("fixtures");
+    let file = dir.join("flows").join(name);
+    match sparse {
+        Some(len) => std::fs::File::create(&file)
+            .and_then(|f| f.set_len(len))
+            .expect("sparse file"),
+        None => std::fs::write(&file, text).expect("flow file"),
+    }
+    dir
+}
+
+/// Runs `presence-harness` with `args`; returns the exit code and standard error.
+fn run_for_error(args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_presence-harness"))
+        .args(args)
+        .env("CI", "true")
+        .output()
+        .expect("the binary runs");
+    let code = output.status.code().expect("an exit code");
+    (code, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Asserts exit 2 and one line `error: <file>:<line>:<col>: ...` containing `words`.
+fn assert_located(code: i32, stderr: &str, file: &str, words: &str) {
+    assert_eq!(code, 2, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    let line = lines[0];
+    let rest = line
+        .strip_prefix("error: ")
+        .and_then(|l| l.split_once(file))
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no `error: ...{file}` in {line}"));
+    let mut fields = rest.splitn(4, ':');
+    assert_eq!(fields.next(), Some(""), "{line}");
+    for what in ["line", "column"] {
+        let number = fields.next().unwrap_or_default();
+        assert!(
+            number.parse::<usize>().is_ok_and(|n| n > 0),
+            "no {what} in {line}"
+        );
+    }
+    assert!(line.contains(words), "{words:?} not in {line}");
+}
+
+/// Plays `run` on a root whose only flow is `text`; asserts the located error.
+fn bad_flow(text: &str, words: &str) {
+    let dir = root_with_flow("bad.yaml", text, None);
+    let (code, stderr) = run_for_error(&[
+        "--root".as_ref(),
+        dir.as_os_str(),
+        "run".as_ref(),
+        "--quiet".as_ref(),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_located(code, &stderr, "bad.yaml", words);
+}
+
+const FLOW_HEAD: &str = r#"id: t
+title: t
+spec:
+  - { doc: RFC 3903, clause: "6", level: must }
+roles:
+  ue1: { kind: ue, user: alice, path: [] }
+  ps: { kind: sut }
+steps:
+  - send: PUBLISH
+    as: p
+    from: ue1
+    to: ps
+    uri: sip:x@home1.net
+"#;
+
+#[test]
+fn malformed_yaml_exits_2_with_its_location() {
+    bad_flow("id: t\ntitle: \"unclosed\nspec: []\n", "unexpected end");
+    bad_flow("id: t\n\tx: 1\n", "tab character");
+}
+
+#[test]
+fn a_wrong_type_exits_2_with_its_location() {
+    let text = format!("{FLOW_HEAD}  - expect: response\n    of: p\n    timeout: soon\n");
+    bad_flow(&text, "steps[1].timeout: invalid type");
+}
+
+#[test]
+fn an_unknown_key_exits_2_with_its_location() {
+    bad_flow(
+        &format!("{FLOW_HEAD}    colour: red\n"),
+        "unknown field `colour`",
+    );
+}
+
+#[test]
+fn circular_and_undefined_captures_exit_2_with_their_location() {
+    let own = format!(
+        "{FLOW_HEAD}  - expect: response\n    of: p\n    status: {{ one_of: [200], req: rfc3903-expires-in-2xx }}\n    headers:\n      SIP-ETag: {{ equals: \"${{etag}}\", capture: etag, req: rfc3903-etag-in-2xx }}\n"
+    );
+    bad_flow(&own, "undefined variable ${etag}");
+    let later = FLOW_HEAD.replace("uri: sip:x@home1.net", "uri: sip:${later}@home1.net");
+    bad_flow(&later, "undefined variable ${later}");
+}
+
+#[test]
+fn a_missing_fixture_exits_2_with_its_location() {
+    let text = format!("{FLOW_HEAD}    body: {{ file: fixtures/pidf/no-such.xml }}\n");
+    bad_flow(&text, "fixtures/pidf/no-such.xml");
+}
+
+#[test]
+fn a_100_mb_flow_file_is_refused_before_it_is_read() {
+    let dir = root_with_flow("big.yaml", "", Some(100 * 1024 * 1024));
+    let (code, stderr) = run_for_error(&[
+        "--root".as_ref(),
+        dir.as_os_str(),
+        "run".as_ref(),
+        "--quiet".as_ref(),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_located(code, &stderr, "big.yaml", "over the limit of 1048576 bytes");
+}
+
+#[test]
+fn a_malformed_profile_exits_2_with_its_location() {
+    let dir = root_with_flow("unused.yaml", "", None);
+    let profile = dir.join("bad-profile.yaml");
+    std::fs::write(&profile, "name: x\naddress: [oops\n").expect("profile");
+    let (code, stderr) = run_for_error(&[
+        "--root".as_ref(),
+        root().as_os_str(),
+        "run".as_ref(),
+        "--quiet".as_ref(),
+        "--sut".as_ref(),
+        profile.as_os_str(),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_located(code, &stderr, "bad-profile.yaml", "address");
 }

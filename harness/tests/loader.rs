@@ -126,6 +126,51 @@ fn a_check_without_a_requirement_is_rejected() {
 }
 
 #[test]
+fn a_wrong_type_is_located() {
+    let error = error_of(&GOOD.replace("    of: pub\n", "    of: pub\n    timeout: soon\n"));
+    assert!(
+        error.starts_with("flows/test.yaml:18:14: steps[1].timeout: invalid type"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_capture_used_by_its_own_step_is_undefined() {
+    let error = error_of(&GOOD.replace(
+        "SIP-ETag: { present: true, capture: etag",
+        "SIP-ETag: { equals: \"${etag}\", capture: etag",
+    ));
+    assert!(
+        error.starts_with("flows/test.yaml:20:28:") && error.contains("undefined variable ${etag}"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_capture_only_a_later_step_makes_is_undefined() {
+    let error = error_of(&GOOD.replace(
+        "    uri: ${ue1.aor}\n    headers: { Event: presence }",
+        "    uri: ${ue1.aor}\n    headers: { Event: presence, X-Later: \"${later}\" }",
+    ));
+    assert!(
+        error.starts_with("flows/test.yaml:15:") && error.contains("undefined variable ${later}"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_missing_fixture_is_located() {
+    let error = error_of(&GOOD.replace(
+        "    headers: { Event: presence }",
+        "    headers: { Event: presence }\n    body: { file: fixtures/pidf/no-such.xml }",
+    ));
+    assert!(
+        error.starts_with("flows/test.yaml:16:") && error.contains("fixtures/pidf/no-such.xml"),
+        "{error}"
+    );
+}
+
+#[test]
 fn every_flow_in_the_repository_loads() {
     let root = root();
     let flows = presence_harness::flow::load_dir(&root.join("flows"), &root).expect("flows load");

@@ -32,8 +32,7 @@ pub fn load(root: &Path) -> Result<BTreeMap<String, Requirement>, FlowError> {
         column,
         message,
     };
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| error(0, 0, format!("cannot read: {e}")))?;
+    let text = super::loader::read_source(&path)?;
     let mut map: BTreeMap<String, Requirement> =
         serde_yaml::from_str(&text).map_err(|e| FlowError::from_yaml(&path, &e))?;
     for key in BUILTIN_KEYS {

@@ -61,6 +61,51 @@ impl FlowError {
     }
 }
 
+/// Largest flow, profile or catalogue file read, in bytes; a larger one is refused before it
+/// is read.
+pub const MAX_SOURCE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a YAML source file (flow, profile, catalogue) of at most [`MAX_SOURCE_BYTES`]; the
+/// size is checked before anything is read, and the read itself stops at the limit (a file
+/// that grows meanwhile is refused too).
+pub fn read_source(path: &Path) -> Result<String, FlowError> {
+    use std::io::Read;
+    let error = |line, column, message: String| FlowError {
+        file: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let too_large = |size: u64| {
+        error(
+            1,
+            1,
+            format!("the file is {size} bytes, over the limit of {MAX_SOURCE_BYTES} bytes"),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(|e| error(0, 0, format!("cannot read: {e}")))?;
+    let size = file
+        .metadata()
+        .map_err(|e| error(0, 0, format!("cannot read: {e}")))?
+        .len();
+    if size > MAX_SOURCE_BYTES {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| error(0, 0, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
+        let (line, column) = line_col(&text, offset.min(text.len()));
+        error(line, column, "the file is not UTF-8".into())
+    })
+}
+
 /// A validated flow with where it came from.
 #[derive(Debug, Clone)]
 pub struct LoadedFlow {
@@ -94,12 +139,7 @@ pub fn load_dir(dir: &Path, root: &Path) -> Result<Vec<LoadedFlow>, FlowError> {
     let flows = files
         .iter()
         .map(|f| {
-            let source = std::fs::read_to_string(f).map_err(|e| FlowError {
-                file: f.clone(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read: {e}"),
-            })?;
+            let source = read_source(f)?;
             load_str(&source, f, root, &catalogue)
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -135,12 +175,7 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Loads and validates one flow file with the catalogue of `root`.
 pub fn load_file(path: &Path, root: &Path) -> Result<LoadedFlow, FlowError> {
     let catalogue = super::catalogue::load(root)?;
-    let source = std::fs::read_to_string(path).map_err(|e| FlowError {
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read: {e}"),
-    })?;
+    let source = read_source(path)?;
     load_str(&source, path, root, &catalogue)
 }
 

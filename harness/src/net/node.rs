@@ -60,6 +60,8 @@ pub struct Inbound {
     pub at: Instant,
     /// Transport it came on.
     pub transport: Transport,
+    /// Why the bytes could not be framed as a message on a stream, when they could not.
+    pub framing_error: Option<String>,
 }
 
 /// Where a node forwards what it receives; full means the datagram is counted as dropped.
@@ -71,13 +73,20 @@ struct Inbox {
 }
 
 impl Inbox {
-    fn deliver(&self, from: SocketAddr, bytes: Vec<u8>, transport: Transport) {
+    fn deliver(
+        &self,
+        from: SocketAddr,
+        bytes: Vec<u8>,
+        transport: Transport,
+        framing_error: Option<String>,
+    ) {
         let inbound = Inbound {
             node: self.node.clone(),
             from,
             bytes,
             at: Instant::now(),
             transport,
+            framing_error,
         };
         if self.sender.try_send(inbound).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -145,7 +154,7 @@ impl NodeSocket {
             loop {
                 // ICMP port unreachable surfaces here on Linux as an error; keep listening.
                 if let Ok((len, from)) = reader.recv_from(&mut buf).await {
-                    udp_inbox.deliver(from, buf[..len].to_vec(), Transport::Udp);
+                    udp_inbox.deliver(from, buf[..len].to_vec(), Transport::Udp, None);
                 }
             }
         });
@@ -218,7 +227,10 @@ fn adopt(
 }
 
 /// Frames messages on a stream by Content-Length (RFC 3261 §18.3). Bytes that cannot be
-/// framed are delivered once as they are (a malformed message) and the stream is closed.
+/// framed (beyond the header or body limit, bad Content-Length) are delivered once as they
+/// are, with the reason, and the stream is closed; so are the bytes of a message the peer cut
+/// off by closing the connection. The buffer never holds more than one message's limits
+/// plus one read.
 async fn read_stream(mut read: tokio::net::tcp::OwnedReadHalf, peer: SocketAddr, inbox: Inbox) {
     let mut buffer = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
@@ -228,18 +240,28 @@ async fn read_stream(mut read: tokio::net::tcp::OwnedReadHalf, peer: SocketAddr,
                 let frame: Vec<u8> = buffer.drain(..len).collect();
                 let message = trim_keepalive(&frame);
                 if !message.is_empty() {
-                    inbox.deliver(peer, message.to_vec(), Transport::Tcp);
+                    inbox.deliver(peer, message.to_vec(), Transport::Tcp, None);
                 }
                 continue;
             }
-            Frame::Invalid(_) => {
-                inbox.deliver(peer, std::mem::take(&mut buffer), Transport::Tcp);
+            Frame::Invalid(why) => {
+                inbox.deliver(peer, std::mem::take(&mut buffer), Transport::Tcp, Some(why));
                 return;
             }
             Frame::Incomplete => {}
         }
         match read.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => {
+                let rest = trim_keepalive(&buffer);
+                if !rest.is_empty() {
+                    let why = format!(
+                        "the connection closed after {} bytes of an incomplete message",
+                        rest.len()
+                    );
+                    inbox.deliver(peer, rest.to_vec(), Transport::Tcp, Some(why));
+                }
+                return;
+            }
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
         }
     }

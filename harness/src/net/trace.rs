@@ -62,12 +62,22 @@ pub struct Leg<'a> {
     pub transport: Transport,
 }
 
-/// The trace of one flow.
+/// Most messages one flow run's trace records; later ones are counted, not kept.
+pub const MAX_TRACE_ENTRIES: usize = 10_000;
+/// Most message bytes one flow run's trace records; later messages are counted, not kept.
+pub const MAX_TRACE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The trace of one flow, capped at [`MAX_TRACE_ENTRIES`] messages and [`MAX_TRACE_BYTES`]
+/// bytes so that a flood cannot exhaust memory.
 #[derive(Debug)]
 pub struct Trace {
     start: Instant,
     /// Entries in order.
     pub entries: Vec<TraceEntry>,
+    /// Bytes of the recorded messages.
+    bytes: usize,
+    /// Messages not recorded because the trace was full.
+    pub omitted: usize,
 }
 
 impl Trace {
@@ -76,10 +86,18 @@ impl Trace {
         Trace {
             start,
             entries: Vec::new(),
+            bytes: 0,
+            omitted: 0,
         }
     }
 
-    /// Records a message and returns its sequence number.
+    /// Whether the trace has reached one of its limits.
+    pub fn is_full(&self) -> bool {
+        self.entries.len() >= MAX_TRACE_ENTRIES || self.bytes >= MAX_TRACE_BYTES
+    }
+
+    /// Records a message and returns its sequence number; a full trace only counts it (the
+    /// number then names no entry) and notes on its last entry that it is full.
     pub fn record(
         &mut self,
         leg: Leg<'_>,
@@ -87,7 +105,18 @@ impl Trace {
         summary: String,
         note: Option<String>,
     ) -> usize {
-        let seq = self.entries.len();
+        let seq = self.entries.len() + self.omitted;
+        if self.is_full() {
+            if self.omitted == 0 {
+                let note = format!(
+                    "trace full ({MAX_TRACE_ENTRIES} messages or {MAX_TRACE_BYTES} bytes): later messages are not recorded"
+                );
+                self.annotate(self.entries.len().saturating_sub(1), &note);
+            }
+            self.omitted += 1;
+            return seq;
+        }
+        self.bytes += bytes.len();
         tracing::trace!(seq, from = leg.from.0, to = leg.to.0, direction = ?leg.direction, %summary, "message");
         self.entries.push(TraceEntry {
             seq,
@@ -114,5 +143,45 @@ impl Trace {
                 None => note.to_string(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leg(at: Instant) -> Leg<'static> {
+        Leg {
+            at,
+            direction: Direction::Received,
+            from: ("sut", "127.0.0.1:1".into()),
+            to: ("ue", "127.0.0.1:2".into()),
+            transport: Transport::Udp,
+        }
+    }
+
+    #[test]
+    fn a_flood_stops_at_the_entry_limit_with_a_note() {
+        let start = Instant::now();
+        let mut trace = Trace::new(start);
+        for _ in 0..MAX_TRACE_ENTRIES + 5 {
+            trace.record(leg(start), b"NOTIFY", "NOTIFY".into(), None);
+        }
+        assert_eq!(trace.entries.len(), MAX_TRACE_ENTRIES);
+        assert_eq!(trace.omitted, 5);
+        let last = trace.entries.last().and_then(|e| e.note.clone());
+        assert!(last.is_some_and(|n| n.contains("trace full")));
+    }
+
+    #[test]
+    fn large_messages_stop_at_the_byte_limit() {
+        let start = Instant::now();
+        let mut trace = Trace::new(start);
+        let big = vec![b'x'; 1024 * 1024];
+        for _ in 0..MAX_TRACE_BYTES / big.len() + 3 {
+            trace.record(leg(start), &big, "big".into(), None);
+        }
+        assert_eq!(trace.entries.len(), MAX_TRACE_BYTES / big.len());
+        assert_eq!(trace.omitted, 3);
     }
 }

@@ -98,7 +98,7 @@ impl SipMessage {
                 }
                 if len < rest.len() {
                     tolerated.push(format!(
-                        "{} bytes after the body were ignored",
+                        "{} bytes after the body (Content-Length {len}) were ignored",
                         rest.len() - len
                     ));
                 }

@@ -118,8 +118,7 @@ fn five_hundred() -> u64 {
 impl Profile {
     /// Reads a profile file; errors name the file, line and column.
     pub fn load(path: &Path) -> Result<Profile, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let text = crate::flow::loader::read_source(path).map_err(|e| e.to_string())?;
         let mut profile: Profile = serde_yaml::from_str(&text)
             .map_err(|e| crate::flow::FlowError::from_yaml(path, &e).to_string())?;
         if let Some(other) = &profile.deviations_from {

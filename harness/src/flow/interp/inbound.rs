@@ -66,7 +66,13 @@ impl Runner<'_> {
 
     /// Handles one message (a datagram, or one framed from a stream).
     async fn process(&mut self, inbound: Inbound) {
-        if is_keepalive(&inbound.bytes) {
+        if is_keepalive(&inbound.bytes) && inbound.framing_error.is_none() {
+            return;
+        }
+        if self.trace.is_full() {
+            // A flood: what the trace cannot hold is not processed either (bounded memory);
+            // the run becomes an error naming it.
+            self.unrecorded += 1;
             return;
         }
         let from = (self.sut_label(inbound.from), inbound.from.to_string());
@@ -75,7 +81,13 @@ impl Runner<'_> {
             .get(&inbound.node)
             .map(|n| n.addr.to_string())
             .unwrap_or_default();
-        let msg = match SipMessage::parse(&inbound.bytes) {
+        let parsed = match &inbound.framing_error {
+            Some(why) => Err(crate::sip::ParseError(format!(
+                "cannot frame the stream: {why}"
+            ))),
+            None => SipMessage::parse(&inbound.bytes),
+        };
+        let msg = match parsed {
             Ok(msg) => msg,
             Err(e) => {
                 let leg = Leg {
@@ -209,6 +221,27 @@ impl Runner<'_> {
                 // §4.1.2.4); later ones refresh the remote target.
                 state.dialog.establish(&msg);
             }
+        }
+        let method = msg.method().unwrap_or_default();
+        if dialog.is_none() && !self.uas_methods.contains(&method) {
+            // No step could take it (none opens a dialog with this method): a stray request,
+            // answered at once rather than kept (RFC 6665 §4.1.3: 481 to a NOTIFY that
+            // matches no subscription; RFC 3261 §12.2.2 for other requests).
+            self.strays += 1;
+            let delivered = Delivered {
+                msg,
+                node: inbound.node,
+                from: inbound.from,
+                transport: inbound.transport,
+                seq,
+                kind: Delivery::Request(None),
+                opens_dialog: false,
+            };
+            let note = Some(format!("answer to a stray {method}"));
+            self.trace
+                .annotate(seq, "stray: in no dialog of ours; answered 481");
+            self.respond(&delivered, 481, &[], note).await;
+            return;
         }
         self.make_ready(msg, inbound, seq, Delivery::Request(dialog));
     }

@@ -15,6 +15,7 @@ use crate::core::{ClientTransaction, Dialog, ServerTransactions, SubscriptionTra
 use crate::flow::loader::LoadedFlow;
 use crate::flow::model::{Alternative, Grade, RoleKind, Step, StepKind};
 use crate::flow::vars::Vars;
+use crate::net::trace::{MAX_TRACE_BYTES, MAX_TRACE_ENTRIES};
 use crate::net::{bind_node, Inbound, NodeSocket, Trace, TraceEntry, Transport};
 use crate::sip::{Event, SipMessage};
 use serde::Serialize;
@@ -25,6 +26,10 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// What a flow run may take beyond the sum of its steps' timeouts before it is stopped as an
+/// error (the bound on a run whose SUT holds the harness in a wait without a timeout).
+pub const FLOW_TIME_MARGIN: Duration = Duration::from_secs(5);
 
 /// Where the SUT listens and how to time the run.
 #[derive(Debug, Clone)]
@@ -217,6 +222,13 @@ struct Runner<'a> {
     http_failures: HashMap<String, String>,
     /// The flow's namespace prefixes, for XML selection.
     namespaces: HashMap<String, String>,
+    /// Methods of requests a step may take outside our dialogs (it opens a dialog with them);
+    /// other such requests are strays.
+    uas_methods: std::collections::HashSet<String>,
+    /// Stray requests answered 481.
+    strays: usize,
+    /// Messages from the SUT not processed because the trace was full.
+    unrecorded: usize,
 }
 
 /// Plays one flow. Never panics on SUT input; harness problems become an `error` verdict.
@@ -230,7 +242,16 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
     match Runner::start(loaded, settings, started).await {
         Err(e) => outcome.reason = Some(e),
         Ok(mut runner) => {
-            let result = runner.run_steps(&flow.steps, "").await;
+            let limit = runner.time_limit(&flow.steps) + FLOW_TIME_MARGIN;
+            let result = match tokio::time::timeout(limit, runner.run_steps(&flow.steps, "")).await
+            {
+                Ok(result) => result,
+                Err(_) => Err(format!(
+                    "the flow run did not finish within {:.1} s (its steps' timeouts plus {} s)",
+                    limit.as_secs_f64(),
+                    FLOW_TIME_MARGIN.as_secs()
+                )),
+            };
             let result = result.and(runner.note_leftovers());
             runner.finish_snapshots();
             outcome.checks = std::mem::take(&mut runner.checks);
@@ -329,6 +350,9 @@ impl<'a> Runner<'a> {
             snapshots: Vec::new(),
             http_failures: HashMap::new(),
             namespaces: loaded.flow.namespaces.clone().into_iter().collect(),
+            uas_methods: uas_methods(&loaded.flow.steps),
+            strays: 0,
+            unrecorded: 0,
         })
     }
 
@@ -373,6 +397,32 @@ impl<'a> Runner<'a> {
             }
             StepKind::Alternatives => Box::pin(self.alternatives(step, path)).await,
         }
+    }
+
+    /// The longest the steps may take when every wait runs to its timeout: each send, reply
+    /// and expect its timeout (an HTTP request two: a Digest challenge is answered once), a
+    /// group its longest, alternatives their wait plus their longest branch.
+    fn time_limit(&self, steps: &[Step]) -> Duration {
+        steps
+            .iter()
+            .map(|step| match step.kind() {
+                StepKind::Http => self.timeout_of(step) * 2,
+                StepKind::Send | StepKind::Reply | StepKind::Expect => self.timeout_of(step),
+                StepKind::AnyOrder => {
+                    self.time_limit(step.any_order.as_deref().unwrap_or_default())
+                }
+                StepKind::Alternatives => {
+                    self.timeout_of(step)
+                        + step
+                            .alternatives
+                            .iter()
+                            .flatten()
+                            .map(|b| self.time_limit(b.steps.get(1..).unwrap_or_default()))
+                            .max()
+                            .unwrap_or_default()
+                }
+            })
+            .sum()
     }
 
     fn timeout_of(&self, step: &Step) -> Duration {
@@ -629,17 +679,33 @@ impl<'a> Runner<'a> {
         });
     }
 
+    /// What arrived that no step took: the first few unmatched messages and the strays.
     fn unmatched_summary(&self) -> String {
-        if self.ready.is_empty() {
+        const SHOWN: usize = 10;
+        let mut text = if self.ready.is_empty() {
             "nothing arrived".to_string()
         } else {
             let list: Vec<String> = self
                 .ready
                 .iter()
+                .take(SHOWN)
                 .map(|d| format!("#{} {}", d.seq, d.msg.summary()))
                 .collect();
-            format!("unmatched: {}", list.join("; "))
+            let more = self.ready.len().saturating_sub(SHOWN);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("unmatched: {}{more}", list.join("; "))
+        };
+        if self.strays > 0 {
+            text.push_str(&format!(
+                "; {} stray requests in no dialog of ours (answered 481)",
+                self.strays
+            ));
         }
+        text
     }
 
     /// The requirement a key names (flow's own or the catalogue's).
@@ -674,11 +740,42 @@ impl<'a> Runner<'a> {
                 self.dialog_checks("- (unmatched)", &delivered, &dialog);
             }
         }
+        let mut lost = Vec::new();
         match self.dropped.load(std::sync::atomic::Ordering::Relaxed) {
-            0 => Ok(()),
-            dropped => Err(format!(
+            0 => {}
+            dropped => lost.push(format!(
                 "{dropped} messages from the SUT were dropped: the harness inbox was full"
             )),
         }
+        if self.unrecorded > 0 {
+            lost.push(format!(
+                "{} messages from the SUT were not processed: the trace reached its limit \
+                 ({MAX_TRACE_ENTRIES} messages or {MAX_TRACE_BYTES} bytes)",
+                self.unrecorded
+            ));
+        }
+        if lost.is_empty() {
+            Ok(())
+        } else {
+            Err(lost.join("; "))
+        }
     }
+}
+
+/// Methods of the requests that expect steps may take outside our dialogs: those of steps
+/// with `at` (they open a dialog with the request), at any depth.
+fn uas_methods(steps: &[Step]) -> std::collections::HashSet<String> {
+    let mut methods = std::collections::HashSet::new();
+    for step in steps {
+        if let (Some(method), Some(_)) = (&step.expect, &step.at) {
+            methods.insert(method.clone());
+        }
+        for group in step.any_order.iter() {
+            methods.extend(uas_methods(group));
+        }
+        for branch in step.alternatives.iter().flatten() {
+            methods.extend(uas_methods(&branch.steps));
+        }
+    }
+    methods
 }
