@@ -15,7 +15,7 @@ use crate::core::{ClientTransaction, Dialog, ServerTransactions, SubscriptionTra
 use crate::flow::loader::LoadedFlow;
 use crate::flow::model::{Alternative, Grade, RoleKind, Step, StepKind};
 use crate::flow::vars::Vars;
-use crate::net::{bind_node, Inbound, NodeSocket, Trace, TraceEntry, Transport};
+use crate::net::{bind_node, Chaos, Inbound, NodeChaos, NodeSocket, Trace, TraceEntry, Transport};
 use crate::sip::{Event, SipMessage};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -54,6 +54,8 @@ pub struct RunSettings {
     pub xcap_credentials: Option<crate::sut::profile::XcapCredentials>,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
     pub domain_map: HashMap<String, String>,
+    /// A lossy path for the emulated nodes' UDP datagrams (profile `chaos`), if any.
+    pub chaos: Option<Chaos>,
 }
 
 impl RunSettings {
@@ -260,6 +262,11 @@ impl<'a> Runner<'a> {
         let mut normaliser = Normaliser::default();
         let mut sut_name = "sut".to_string();
         let sut_uri = format!("sip:{}", settings.sut_addr);
+        let run = run_name(&loaded.flow.id, settings.transport);
+        let chaos = settings
+            .chaos
+            .as_ref()
+            .map(|chaos| NodeChaos { chaos, run: &run });
         for (name, role) in &loaded.flow.roles {
             let domain = role.domain.clone().unwrap_or_else(|| "home1.net".into());
             let domain = settings.domain_map.get(&domain).cloned().unwrap_or(domain);
@@ -277,7 +284,7 @@ impl<'a> Runner<'a> {
                 normaliser.addresses.insert(settings.sut_addr, name.clone());
                 continue;
             }
-            let node = bind_node(name, tx.clone(), dropped.clone())
+            let node = bind_node(name, tx.clone(), dropped.clone(), chaos)
                 .await
                 .map_err(|e| format!("cannot bind a loopback socket for {name}: {e}"))?;
             // The profile may map a flow's user to one the SUT has provisioned; runs of one
