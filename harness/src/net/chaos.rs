@@ -46,7 +46,9 @@ impl Chaos {
             ("reorder", self.reorder),
         ] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!("chaos.{name} is {p}; want a probability from 0 to 1"));
+                return Err(format!(
+                    "chaos.{name} is {p}; want a probability from 0 to 1"
+                ));
             }
         }
         if self.delay_ms > MAX_DELAY_MS {
@@ -305,7 +307,10 @@ mod tests {
         let first = fates(&c, "flow/ue/send", 200);
         assert_eq!(first, fates(&c, "flow/ue/send", 200));
         assert_ne!(first, fates(&c, "flow/ue/recv", 200));
-        let other_seed = Chaos { seed: 8, ..c.clone() };
+        let other_seed = Chaos {
+            seed: 8,
+            ..c.clone()
+        };
         assert_ne!(first, fates(&other_seed, "flow/ue/send", 200));
     }
 

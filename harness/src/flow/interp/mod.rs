@@ -233,7 +233,9 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
         Err(e) => outcome.reason = Some(e),
         Ok(mut runner) => {
             let result = runner.run_steps(&flow.steps, "").await;
-            let result = result.and(runner.note_leftovers());
+            let result = result
+                .and(runner.note_leftovers())
+                .and(runner.all_answered());
             runner.finish_snapshots();
             outcome.checks = std::mem::take(&mut runner.checks);
             outcome.trace = std::mem::take(&mut runner.trace.entries);
@@ -667,6 +669,25 @@ impl<'a> Runner<'a> {
                 },
             },
         }
+    }
+
+    /// Errs when a request of ours never got a final response by the end of the flow: the
+    /// SUT was unreachable or the path lost every copy (e.g. loss beyond Timer F), so the
+    /// harness cannot judge the flow, whatever the grade of the steps that waited for it.
+    fn all_answered(&self) -> Result<(), String> {
+        let unanswered: Vec<&str> = self
+            .pending
+            .iter()
+            .filter(|p| !p.tx.answered())
+            .map(|p| p.label.as_str())
+            .collect();
+        if unanswered.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "no final response from the SUT to {}: the SUT did not answer, or the path lost every copy (over UDP the harness retransmits by RFC 3261 timers E and F)",
+            unanswered.join(", ")
+        ))
     }
 
     /// Marks messages no step took, and fails the run when datagrams were dropped: the
