@@ -94,7 +94,18 @@ impl Namespace {
         let out = run(&[
             "ip", "netns", "exec", &self.name, "nft", "list", "chain", "inet", "loss", "input",
         ])?;
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        // The namespace's UDP counters (RcvbufErrors: datagrams a full socket buffer lost).
+        let snmp = run(&["ip", "netns", "exec", &self.name, "cat", "/proc/net/snmp"])?;
+        let udp: Vec<String> = String::from_utf8_lossy(&snmp.stdout)
+            .lines()
+            .filter(|l| l.starts_with("Udp:"))
+            .map(str::to_string)
+            .collect();
+        Ok(format!(
+            "{}{}\n",
+            String::from_utf8_lossy(&out.stdout),
+            udp.join("\n")
+        ))
     }
 }
 
@@ -146,12 +157,20 @@ fn kernel_loss() -> Result<(), Failed> {
     let record: serde_json::Value = std::fs::read_to_string(&run_json)
         .map_err(|e| format!("{}: {e}\n{stdout}", run_json.display()))
         .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))?;
-    let _ = std::fs::remove_dir_all(&reports);
     let flows = record["flows"].as_array().cloned().unwrap_or_default();
     let not_pass: Vec<String> = flows
         .iter()
         .filter(|f| f["verdict"] != "pass")
-        .map(|f| format!("{} {}", f["id"], f["verdict"]))
+        .map(|f| {
+            let failed: Vec<String> = f["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["outcome"] == "fail")
+                .map(|c| format!("step {}: {}: {}", c["step"], c["check"], c["actual"]))
+                .collect();
+            format!("{} {} {} {failed:?}", f["id"], f["verdict"], f["reason"])
+        })
         .collect();
     let retransmissions = flows
         .iter()
@@ -188,8 +207,11 @@ fn kernel_loss() -> Result<(), Failed> {
         ));
     }
     if problems.is_empty() {
+        let _ = std::fs::remove_dir_all(&reports);
+        println!("{rules}");
         Ok(())
     } else {
+        problems.push(format!("reports kept in {}\n{rules}", reports.display()));
         Err(problems.join("\n").into())
     }
 }
