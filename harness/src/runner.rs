@@ -64,6 +64,8 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
             let config = ReferenceConfig {
                 faults: parse_faults(&embedded.faults)?,
                 variations: parse_variations(&embedded.variations)?,
+                t1: Duration::from_millis(profile.t1_ms),
+                t2: Duration::from_millis(profile.t2_ms),
                 ..ReferenceConfig::default()
             };
             let server = ReferenceServer::start(config)
@@ -123,7 +125,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         transport: Transport::Udp,
         timers: Timers {
             t1,
-            ..Timers::default()
+            t2: Duration::from_millis(profile.t2_ms),
         },
         step_timeout: Duration::from_secs_f64(profile.step_timeout),
         timeout_scale: profile.timer_scale,
@@ -133,6 +135,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         user_map: profile.users.clone().into_iter().collect(),
         xcap_root: profile.xcap_root.clone(),
         xcap_credentials: profile.xcap_credentials.clone(),
+        chaos: profile.chaos.clone(),
         skip_snapshots: profile.embedded.as_ref().and_then(|e| {
             let switches = match (e.faults.is_empty(), e.variations.is_empty()) {
                 (true, true) => return None,

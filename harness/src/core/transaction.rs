@@ -40,6 +40,7 @@ pub struct ClientTransaction {
     deadline: Instant,
     completed: bool,
     proceeding: bool,
+    answered: bool,
 }
 
 impl ClientTransaction {
@@ -63,6 +64,7 @@ impl ClientTransaction {
             deadline: now + timers.transaction_timeout(),
             completed: false,
             proceeding: false,
+            answered: false,
         }
     }
 
@@ -83,8 +85,14 @@ impl ClientTransaction {
             return ResponseDisposition::Provisional;
         }
         self.completed = true;
+        self.answered = true;
         self.next_retransmit = None;
         ResponseDisposition::Final
+    }
+
+    /// True once a final response arrived (false while waiting and after Timer F).
+    pub fn answered(&self) -> bool {
+        self.answered
     }
 
     /// When the transaction next needs attention, if ever.
@@ -201,6 +209,7 @@ mod tests {
         let ms: Vec<u128> = sends.iter().take(5).map(|d| d.as_millis()).collect();
         assert_eq!(ms, vec![500, 1500, 3500, 7500, 11500]);
         assert_eq!(now - t0, Duration::from_secs(32));
+        assert!(!tx.answered());
     }
 
     #[test]
@@ -213,7 +222,9 @@ mod tests {
             tx.on_response(&response(100)),
             ResponseDisposition::Provisional
         );
+        assert!(!tx.answered());
         assert_eq!(tx.on_response(&response(200)), ResponseDisposition::Final);
+        assert!(tx.answered());
         assert_eq!(
             tx.on_response(&response(200)),
             ResponseDisposition::Duplicate

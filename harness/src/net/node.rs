@@ -2,6 +2,7 @@
 //! plus the TCP connections it opened or accepted. Everything received is framed (a datagram,
 //! or Content-Length on a stream) and forwarded to one channel; the node only moves bytes.
 
+use super::chaos::{Chaos, Emit, Lane};
 use crate::sip::framing::{next_frame, trim_keepalive, Frame};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -108,13 +109,27 @@ pub struct NodeSocket {
     inbox: mpsc::Sender<Inbound>,
     dropped: Arc<AtomicUsize>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// With chaos: the lane every datagram this node sends passes through.
+    send_lane: Option<Lane>,
 }
 
-/// Binds a node on an ephemeral loopback port, for UDP and TCP alike.
+/// Chaos on a node's UDP datagrams, both ways: the settings and the name of the run, which
+/// with the node's name seeds the node's lanes (`<run>/<node>/send`, `<run>/<node>/recv`).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeChaos<'a> {
+    /// The profile's chaos settings.
+    pub chaos: &'a Chaos,
+    /// The flow run's name.
+    pub run: &'a str,
+}
+
+/// Binds a node on an ephemeral loopback port, for UDP and TCP alike; with `chaos`, its
+/// UDP datagrams pass through lossy lanes.
 pub async fn bind_node(
     name: &str,
     inbox: mpsc::Sender<Inbound>,
     dropped: Arc<AtomicUsize>,
+    chaos: Option<NodeChaos<'_>>,
 ) -> std::io::Result<NodeSocket> {
     let mut last_error = None;
     for _ in 0..BIND_ATTEMPTS {
@@ -122,7 +137,12 @@ pub async fn bind_node(
         let addr = udp.local_addr()?;
         match TcpListener::bind(addr).await {
             Ok(listener) => {
-                return Ok(NodeSocket::start(name, udp, listener, addr, inbox, dropped))
+                let inbox = Inbox {
+                    node: name.to_string(),
+                    sender: inbox,
+                    dropped,
+                };
+                return Ok(NodeSocket::start(udp, listener, addr, inbox, chaos));
             }
             Err(e) => last_error = Some(e),
         }
@@ -132,21 +152,35 @@ pub async fn bind_node(
 
 impl NodeSocket {
     fn start(
-        name: &str,
         udp: UdpSocket,
         listener: TcpListener,
         addr: SocketAddr,
-        sender: mpsc::Sender<Inbound>,
-        dropped: Arc<AtomicUsize>,
+        inbox: Inbox,
+        chaos: Option<NodeChaos<'_>>,
     ) -> NodeSocket {
+        let name = inbox.node.clone();
         let udp = Arc::new(udp);
-        let inbox = Inbox {
-            node: name.to_string(),
-            sender: sender.clone(),
-            dropped: dropped.clone(),
-        };
         let connections: Connections = Arc::default();
         let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let lane = |side: &str, emit: Emit| {
+            chaos.map(|c| {
+                let lane_name = format!("{}/{name}/{side}", c.run);
+                Lane::new(c.chaos, &lane_name, emit, tasks.clone())
+            })
+        };
+        let deliver_inbox = inbox.clone();
+        let recv_lane = lane(
+            "recv",
+            Arc::new(move |bytes: &[u8], from| {
+                deliver_inbox.deliver(from, bytes.to_vec(), Transport::Udp, None);
+                Ok(())
+            }),
+        );
+        let out = udp.clone();
+        let send_lane = lane(
+            "send",
+            Arc::new(move |bytes: &[u8], dest| out.try_send_to(bytes, dest).map(|_| ())),
+        );
         let reader = udp.clone();
         let udp_inbox = inbox.clone();
         let udp_task = tokio::spawn(async move {
@@ -154,12 +188,17 @@ impl NodeSocket {
             loop {
                 // ICMP port unreachable surfaces here on Linux as an error; keep listening.
                 if let Ok((len, from)) = reader.recv_from(&mut buf).await {
-                    udp_inbox.deliver(from, buf[..len].to_vec(), Transport::Udp, None);
+                    match &recv_lane {
+                        // Delivering to the inbox never fails (a full inbox counts a drop).
+                        Some(lane) => drop(lane.pass(&buf[..len], from)),
+                        None => udp_inbox.deliver(from, buf[..len].to_vec(), Transport::Udp, None),
+                    }
                 }
             }
         });
         let accept_connections = connections.clone();
         let accept_tasks = tasks.clone();
+        let (sender, dropped) = (inbox.sender.clone(), inbox.dropped.clone());
         let accept_task = tokio::spawn(async move {
             while let Ok((stream, peer)) = listener.accept().await {
                 let task = adopt(stream, peer, inbox.clone(), accept_connections.clone());
@@ -168,25 +207,33 @@ impl NodeSocket {
         });
         lock(&tasks).extend([udp_task, accept_task]);
         NodeSocket {
-            name: name.to_string(),
+            name,
             addr,
             udp,
             connections,
             inbox: sender,
             dropped,
             tasks,
+            send_lane,
         }
     }
 
     /// Sends one message: a datagram, or on the TCP connection to `dest` (opened if none).
+    /// Returns what chaos did to a datagram, as a note for the trace.
     pub async fn send(
         &self,
         bytes: &[u8],
         dest: SocketAddr,
         transport: Transport,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<Option<String>> {
         match transport {
-            Transport::Udp => self.udp.send_to(bytes, dest).await.map(|_| ()),
+            Transport::Udp => match &self.send_lane {
+                Some(lane) => {
+                    let (result, note) = lane.pass(bytes, dest);
+                    result.map(|()| note)
+                }
+                None => self.udp.send_to(bytes, dest).await.map(|_| None),
+            },
             Transport::Tcp => {
                 let writer = lock(&self.connections).remove(&dest);
                 let mut writer = match writer {
@@ -208,7 +255,7 @@ impl NodeSocket {
                 if result.is_ok() {
                     lock(&self.connections).insert(dest, writer);
                 }
-                result
+                result.map(|()| None)
             }
         }
     }

@@ -60,6 +60,8 @@ pub struct ReferenceConfig {
     pub max_expires: u64,
     /// T1 for NOTIFY retransmission over UDP and the 64*T1 give-up time (default 500 ms).
     pub t1: Duration,
+    /// T2, the cap on the NOTIFY retransmission interval (RFC 3261 §17.1.2.2; default 4 s).
+    pub t2: Duration,
 }
 
 impl Default for ReferenceConfig {
@@ -70,6 +72,7 @@ impl Default for ReferenceConfig {
             publish_min_expires: 60,
             max_expires: 3600,
             t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
         }
     }
 }

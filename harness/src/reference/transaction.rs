@@ -19,8 +19,6 @@ use tokio::time::{sleep_until, Instant};
 const MAX_REMEMBERED: usize = 10_000;
 /// Shortest time an answered server transaction is remembered (Timer J with T1 = 500 ms).
 const MIN_REMEMBER: Duration = Duration::from_secs(32);
-/// T2: the cap on the non-INVITE retransmission interval (RFC 3261 §17.1.2.2).
-const T2: Duration = Duration::from_secs(4);
 
 /// A server transaction: top Via branch, top Via sent-by, method (RFC 3261 §17.2.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -139,7 +137,7 @@ async fn client_timers(
     responses: &mut UnboundedReceiver<SipMessage>,
 ) -> Option<SipMessage> {
     let t1 = shared.config.t1.max(Duration::from_millis(1));
-    let t2 = T2.max(t1);
+    let t2 = shared.config.t2.max(t1);
     let give_up = after(t1.saturating_mul(64));
     transport::send(shared, transport, to, request.clone())
         .await

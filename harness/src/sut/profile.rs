@@ -48,9 +48,18 @@ pub struct Profile {
     /// Default wait of an expect step, in seconds.
     #[serde(default = "two")]
     pub step_timeout: f64,
-    /// RFC 3261 T1 for the harness's retransmissions, in milliseconds.
+    /// RFC 3261 T1 for the harness's retransmissions, in milliseconds (and the embedded
+    /// reference server's).
     #[serde(default = "five_hundred")]
     pub t1_ms: u64,
+    /// RFC 3261 T2, the cap on the retransmission interval of non-INVITE requests, in
+    /// milliseconds (default 4000; at least `t1_ms`).
+    #[serde(default = "four_thousand")]
+    pub t2_ms: u64,
+    /// A seeded lossy path for the emulated nodes' UDP datagrams (drop, duplicate, reorder,
+    /// delay); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<crate::net::Chaos>,
     /// Flow domains mapped to the domains the SUT serves.
     #[serde(default)]
     pub domains: BTreeMap<String, String>,
@@ -114,6 +123,9 @@ fn two() -> f64 {
 fn five_hundred() -> u64 {
     500
 }
+fn four_thousand() -> u64 {
+    4000
+}
 
 impl Profile {
     /// Reads a profile file; errors name the file, line and column.
@@ -148,11 +160,17 @@ impl Profile {
         if !in_range(profile.timer_scale, 100.0)
             || !in_range(profile.step_timeout, 600.0)
             || !(1..=10_000).contains(&profile.t1_ms)
+            || !(profile.t1_ms..=60_000).contains(&profile.t2_ms)
         {
             return Err(format!(
-                "{}: want 0 < timer_scale <= 100, 0 < step_timeout <= 600 and 1 <= t1_ms <= 10000",
+                "{}: want 0 < timer_scale <= 100, 0 < step_timeout <= 600, 1 <= t1_ms <= 10000 and t1_ms <= t2_ms <= 60000",
                 path.display()
             ));
+        }
+        if let Some(chaos) = &profile.chaos {
+            chaos
+                .validate()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(profile)
     }

@@ -16,7 +16,7 @@ use crate::flow::loader::LoadedFlow;
 use crate::flow::model::{Alternative, Grade, RoleKind, Step, StepKind};
 use crate::flow::vars::Vars;
 use crate::net::trace::{MAX_TRACE_BYTES, MAX_TRACE_ENTRIES};
-use crate::net::{bind_node, Inbound, NodeSocket, Trace, TraceEntry, Transport};
+use crate::net::{bind_node, Chaos, Inbound, NodeChaos, NodeSocket, Trace, TraceEntry, Transport};
 use crate::sip::{Event, SipMessage};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -59,6 +59,8 @@ pub struct RunSettings {
     pub xcap_credentials: Option<crate::sut::profile::XcapCredentials>,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
     pub domain_map: HashMap<String, String>,
+    /// A lossy path for the emulated nodes' UDP datagrams (profile `chaos`), if any.
+    pub chaos: Option<Chaos>,
 }
 
 impl RunSettings {
@@ -252,7 +254,9 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
                     FLOW_TIME_MARGIN.as_secs()
                 )),
             };
-            let result = result.and(runner.note_leftovers());
+            let result = result
+                .and(runner.note_leftovers())
+                .and(runner.all_answered());
             runner.finish_snapshots();
             outcome.checks = std::mem::take(&mut runner.checks);
             outcome.trace = std::mem::take(&mut runner.trace.entries);
@@ -281,6 +285,11 @@ impl<'a> Runner<'a> {
         let mut normaliser = Normaliser::default();
         let mut sut_name = "sut".to_string();
         let sut_uri = format!("sip:{}", settings.sut_addr);
+        let run = run_name(&loaded.flow.id, settings.transport);
+        let chaos = settings
+            .chaos
+            .as_ref()
+            .map(|chaos| NodeChaos { chaos, run: &run });
         for (name, role) in &loaded.flow.roles {
             let domain = role.domain.clone().unwrap_or_else(|| "home1.net".into());
             let domain = settings.domain_map.get(&domain).cloned().unwrap_or(domain);
@@ -298,7 +307,7 @@ impl<'a> Runner<'a> {
                 normaliser.addresses.insert(settings.sut_addr, name.clone());
                 continue;
             }
-            let node = bind_node(name, tx.clone(), dropped.clone())
+            let node = bind_node(name, tx.clone(), dropped.clone(), chaos)
                 .await
                 .map_err(|e| format!("cannot bind a loopback socket for {name}: {e}"))?;
             // The profile may map a flow's user to one the SUT has provisioned; runs of one
@@ -726,6 +735,25 @@ impl<'a> Runner<'a> {
                 },
             },
         }
+    }
+
+    /// Errs when a request of ours never got a final response by the end of the flow: the
+    /// SUT was unreachable or the path lost every copy (e.g. loss beyond Timer F), so the
+    /// harness cannot judge the flow, whatever the grade of the steps that waited for it.
+    fn all_answered(&self) -> Result<(), String> {
+        let unanswered: Vec<&str> = self
+            .pending
+            .iter()
+            .filter(|p| !p.tx.answered())
+            .map(|p| p.label.as_str())
+            .collect();
+        if unanswered.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "no final response from the SUT to {}: the SUT did not answer, or the path lost every copy (over UDP the harness retransmits by RFC 3261 timers E and F)",
+            unanswered.join(", ")
+        ))
     }
 
     /// Marks messages no step took, and fails the run when datagrams were dropped: the

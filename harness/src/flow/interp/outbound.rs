@@ -392,7 +392,8 @@ impl Runner<'_> {
             .map(|m| m.summary())
             .unwrap_or_else(|_| "(raw)".into());
         let note = match socket.send(bytes, dest, transport).await {
-            Ok(()) => note,
+            Ok(None) => note,
+            Ok(Some(chaos)) => Some(note.map_or(chaos.clone(), |n| format!("{n}; {chaos}"))),
             Err(e) => Some(format!("send failed: {e}")),
         };
         let to_name = self.sut_name.clone();
