@@ -6,11 +6,13 @@
 //! never expands a DTD (a `<!DOCTYPE` is an error), limits depth and element count, and reports
 //! every problem as an [`XmlError`] instead of panicking.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::name::ResolveResult;
+use quick_xml::name::{Namespace, QName, ResolveResult};
 use quick_xml::reader::NsReader;
 use quick_xml::XmlVersion;
 
@@ -347,7 +349,7 @@ impl<'i> Parser<'i> {
         let resolver = self.reader.resolver();
         let (ns, local) = resolver.resolve_element(start.name());
         let ns = match ns {
-            ResolveResult::Bound(ns) => ns.as_ref().to_string(),
+            ResolveResult::Bound(ns) => self.namespace_uri(ns)?,
             ResolveResult::Unbound => String::new(),
             ResolveResult::Unknown(prefix) => {
                 return Err(self.err(format!(
@@ -364,7 +366,7 @@ impl<'i> Parser<'i> {
             }
             let (ns, local) = resolver.resolve_attribute(attr.key);
             let ns = match ns {
-                ResolveResult::Bound(ns) => ns.as_ref().to_string(),
+                ResolveResult::Bound(ns) => self.namespace_uri(ns)?,
                 ResolveResult::Unbound => String::new(),
                 ResolveResult::Unknown(prefix) => {
                     return Err(self.err(format!(
@@ -394,6 +396,20 @@ impl<'i> Parser<'i> {
         }
         element.attrs.sort();
         Ok(element)
+    }
+
+    /// The namespace URI a declaration binds: its attribute value with references resolved and
+    /// white space normalised (the resolver hands over the raw text), so that `a&amp;b` and
+    /// `a&#38;b` name the same namespace and the canonical form reads back unchanged.
+    fn namespace_uri(&self, raw: Namespace<'_>) -> Result<String, XmlError> {
+        let declaration = Attribute {
+            key: QName("xmlns"),
+            value: Cow::Borrowed(raw.as_ref()),
+        };
+        declaration
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map(Cow::into_owned)
+            .map_err(|e| self.err(format!("bad namespace URI {:?}: {e}", raw.as_ref())))
     }
 
     fn close(&mut self, element: XmlElement) -> Result<(), XmlError> {
@@ -1005,6 +1021,36 @@ mod tests {
                 value: "1".into()
             }]
         );
+    }
+
+    /// Reads `xml`, renders its canonical form, and asserts that the form reads back to itself.
+    fn assert_canonical_round_trip(xml: &[u8]) -> XmlElement {
+        let mut once = parse(xml).expect("parses");
+        canonicalize(&mut once, known_unordered());
+        let text = once.to_canonical_string();
+        let mut twice = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        canonicalize(&mut twice, known_unordered());
+        assert_eq!(twice.to_canonical_string(), text);
+        assert_eq!(once, twice);
+        once
+    }
+
+    /// Found by the `xml_canonical` fuzz target: the namespace URI was kept with its raw
+    /// escapes and line breaks, so each canonical rendering escaped it once more.
+    #[test]
+    fn namespace_uris_are_unescaped_and_normalised() {
+        let crash = b"<entry xmlns=\"urn:ietf:params:xml:nbasic></status>\n    <contact>${presentser}@${friend2.domain}\"/>\n";
+        let e = assert_canonical_round_trip(crash);
+        assert_eq!(
+            e.ns,
+            "urn:ietf:params:xml:nbasic></status>     <contact>${presentser}@${friend2.domain}"
+        );
+        let a = assert_canonical_round_trip(br#"<r xmlns="urn:a&amp;b" xmlns:p="urn:&lt;p&#10;" p:x="1"/>"#);
+        let b = assert_canonical_round_trip(br#"<q:r xmlns:q="urn:a&#38;b" xmlns:p="urn:<p&#xA;" p:x="1"/>"#);
+        assert_eq!(a, b);
+        assert_eq!(a.ns, "urn:a&b");
+        assert_eq!(a.attr("urn:<p\n", "x"), Some("1"));
+        assert!(parse(br#"<r xmlns="urn:&bogus;"/>"#).is_err());
     }
 
     #[test]
