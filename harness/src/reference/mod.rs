@@ -55,6 +55,9 @@ pub struct ReferenceConfig {
     pub max_expires: u64,
     /// T1 for NOTIFY retransmission over UDP and the 64*T1 give-up time (default 500 ms).
     pub t1: Duration,
+    /// Most subscriptions kept at once; a new SUBSCRIBE beyond them gets 503 with
+    /// Retry-After (default 100,000). Expiry, unsubscribing and failed NOTIFYs free them.
+    pub max_subscriptions: usize,
 }
 
 impl Default for ReferenceConfig {
@@ -64,6 +67,7 @@ impl Default for ReferenceConfig {
             publish_min_expires: 60,
             max_expires: 3600,
             t1: Duration::from_millis(500),
+            max_subscriptions: 100_000,
         }
     }
 }

@@ -446,6 +446,47 @@ async fn subscribe_errors() {
 }
 
 #[tokio::test]
+async fn subscriptions_beyond_the_limit_get_503_until_one_ends() {
+    let config = ReferenceConfig {
+        t1: Duration::from_millis(50),
+        max_subscriptions: 1,
+        ..ReferenceConfig::default()
+    };
+    let server = ReferenceServer::start(config).await.expect("server starts");
+    let ua = Peer::new(server.udp_addr()).await;
+    let (tag, _) = subscribe(&ua, "full-1").await;
+    let full = ua.request(&ua.subscribe("full-2", 1, None, "")).await;
+    assert_eq!(full.status(), Some(503));
+    assert_eq!(full.header("Retry-After"), Some("30"));
+    // A refresh of the existing subscription still works.
+    let refresh = ua
+        .request(&ua.subscribe("full-1", 2, Some(&tag), "Expires: 600\r\n"))
+        .await;
+    assert_eq!(refresh.status(), Some(200));
+    notified(&ua).await;
+    let bye = ua
+        .request(&ua.subscribe("full-1", 3, Some(&tag), "Expires: 0\r\n"))
+        .await;
+    assert_eq!(bye.status(), Some(200));
+    let last = notified(&ua).await;
+    assert!(last
+        .header("Subscription-State")
+        .is_some_and(|s| s.starts_with("terminated")));
+    // The room is freed when the final NOTIFY's 200 is processed; until then 503 again.
+    let mut status = None;
+    for n in 3..50 {
+        let again = ua.request(&ua.subscribe(&format!("full-{n}"), 1, None, "")).await;
+        status = again.status();
+        if status == Some(200) {
+            break;
+        }
+        assert_eq!(status, Some(503));
+    }
+    assert_eq!(status, Some(200));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn notify_retransmission_stops_after_the_200() {
     let server = server(&[]).await;
     let ua = Peer::new(server.udp_addr()).await;

@@ -32,6 +32,9 @@ use tokio::time::{sleep_until, Instant};
 /// The event packages this notifier serves, for `Allow-Events`.
 pub(super) const ALLOW_EVENTS: &str = "presence, presence.winfo";
 
+/// Seconds a subscriber refused for want of room is asked to wait (`Retry-After`).
+const FULL_RETRY_AFTER: u64 = 30;
+
 /// What a subscription is to.
 enum Kind {
     /// The presentity's presence, as the pres-rules let this watcher see it.
@@ -489,6 +492,13 @@ pub(super) fn handle_subscribe(
             let (Some(remote_target), Some(who)) = (contact, who) else {
                 return reject(400);
             };
+            if state.subs.by_id.len() >= shared.config.max_subscriptions {
+                // Full: the server cannot take the request now (RFC 3261 §21.5.4).
+                return Handled::only(
+                    response(request, 503, tag)
+                        .header("Retry-After", FULL_RETRY_AFTER.to_string()),
+                );
+            }
             let watcher = Watcher::of_request(request);
             // A list the subscriber defined (RFC 4826 §4) needs eventlist (RFC 4662 §4.1).
             let list = (!winfo)
