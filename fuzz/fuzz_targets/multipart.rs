@@ -35,7 +35,11 @@ fuzz_target!(|data: &[u8]| {
     for part in &split.parts {
         let _ = (part.content_type(), part.header("Content-ID"));
         if let Some(cid) = part.content_id() {
-            assert!(split.by_cid(&cid).is_some(), "a part's own cid does not find a part");
+            for reference in [cid.clone(), format!("<{cid}>")] {
+                let found = split.by_cid(&reference);
+                assert!(found.is_some(), "{reference:?} finds no part");
+                assert_eq!(found.and_then(|p| p.content_id()), Some(cid.clone()));
+            }
         }
     }
 });

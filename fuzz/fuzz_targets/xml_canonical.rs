@@ -10,7 +10,7 @@ use std::collections::HashMap;
 const PATHS: &[&str] = &[
     "/pidf:presence/pidf:tuple[@id='a1']/pidf:status/pidf:basic",
     "/pidf:presence/@entity",
-    "//pidf:tuple[pidf:status/pidf:basic='open']/pidf:contact/text()",
+    "//pidf:tuple[pidf:note='x'][pidf:status]/pidf:contact/text()",
     "//*",
     "//rlmi:resource[@uri]/rlmi:instance[1]/@state",
     "/rlmi:list/@version",

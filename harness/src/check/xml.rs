@@ -358,6 +358,12 @@ impl<'i> Parser<'i> {
                 )))
             }
         };
+        if !is_local_name(local.as_ref()) {
+            return Err(self.err(format!(
+                "element name {:?} is not an XML name",
+                start.name().as_ref()
+            )));
+        }
         let mut element = XmlElement::new(&ns, local.as_ref());
         for attr in start.attributes() {
             let attr = attr.map_err(|e| self.err(format!("bad attribute: {e}")))?;
@@ -375,6 +381,12 @@ impl<'i> Parser<'i> {
                     )))
                 }
             };
+            if !is_local_name(local.as_ref()) {
+                return Err(self.err(format!(
+                    "attribute name {:?} is not an XML name",
+                    attr.key.as_ref()
+                )));
+            }
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|e| {
@@ -420,6 +432,17 @@ impl<'i> Parser<'i> {
         }
         Ok(())
     }
+}
+
+/// Is `name` a local name (an XML NCName, roughly: a letter, `_` or a non-ASCII character,
+/// then also digits, `-` and `.`)? The reader lets e.g. `< />` through as a nameless element,
+/// which could not be written back.
+fn is_local_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || !c.is_ascii())
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_') || !c.is_ascii())
 }
 
 /// Sorts sibling elements whose `(ns, local name)` is in `unordered` so that documents differing
@@ -1051,6 +1074,18 @@ mod tests {
         assert_eq!(a.ns, "urn:a&b");
         assert_eq!(a.attr("urn:<p\n", "x"), Some("1"));
         assert!(parse(br#"<r xmlns="urn:&bogus;"/>"#).is_err());
+    }
+
+    /// Found by the `xml_canonical` fuzz target: `< />` read as an element without a name,
+    /// whose canonical form `</>` does not read back.
+    #[test]
+    fn names_must_be_xml_names() {
+        for bad in [&b"< />"[..], b"<a:/>", b"<a:b:c xmlns:a='u'/>", b"<1a/>", b"<a =''/>"] {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        for good in [&b"<a-b.c_d1/>"[..], b"<_x \xc3\xa9t\xc3\xa9='1'/>", b"<p:a xmlns:p='u' p:b='1'/>"] {
+            assert_canonical_round_trip(good);
+        }
     }
 
     #[test]
