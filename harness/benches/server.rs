@@ -131,8 +131,11 @@ async fn probe(socket: &UdpSocket, server: SocketAddr, n: u64) -> Option<Duratio
     for _ in 0..5 {
         socket.send_to(&request, server).await.ok()?;
         let deadline = Instant::now() + Duration::from_millis(500);
-        while let Ok(Ok((len, _))) =
-            timeout(deadline.saturating_duration_since(Instant::now()), socket.recv_from(&mut buf)).await
+        while let Ok(Ok((len, _))) = timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            socket.recv_from(&mut buf),
+        )
+        .await
         {
             let Ok(answer) = SipMessage::parse(&buf[..len]) else {
                 continue;
@@ -216,13 +219,18 @@ async fn sink(socket: UdpSocket, seen: Arc<Seen>) {
                 ok.push_header(name, value);
             }
         }
-        let _ = socket.send_to(&ok.header("Content-Length", "0").build(), from).await;
+        let _ = socket
+            .send_to(&ok.header("Content-Length", "0").build(), from)
+            .await;
     }
 }
 
 fn subscribe(round: u64, n: u64, from: SocketAddr, contact: SocketAddr) -> Vec<u8> {
     MessageBuilder::request("SUBSCRIBE", &format!("sip:p{}@home2.net", n % 1000))
-        .header("Via", format!("SIP/2.0/UDP {from};branch=z9hG4bKs{round}x{n}"))
+        .header(
+            "Via",
+            format!("SIP/2.0/UDP {from};branch=z9hG4bKs{round}x{n}"),
+        )
         .header("From", format!("<sip:w{n}@home1.net>;tag=t{round}x{n}"))
         .header("To", format!("<sip:p{}@home2.net>", n % 1000))
         .header("Call-ID", format!("sub-{round}-{n}"))
@@ -247,22 +255,26 @@ async fn subscriptions(server: &ReferenceServer, round: u64, seen: &Seen, contac
     while n < SUBSCRIPTIONS {
         let end = (n + SUBSCRIBE_WINDOW).min(SUBSCRIPTIONS);
         for i in n..end {
-            let _ = socket.send_to(&subscribe(round, i, from, contact), server.udp_addr()).await;
+            let _ = socket
+                .send_to(&subscribe(round, i, from, contact), server.udp_addr())
+                .await;
         }
         let mut answered = 0;
         while answered < end - n {
             match timeout(Duration::from_secs(2), socket.recv_from(&mut buf)).await {
-                Ok(Ok((len, _))) => match SipMessage::parse(&buf[..len]).ok().and_then(|r| r.status()) {
-                    Some(200) => {
-                        accepted += 1;
-                        answered += 1;
+                Ok(Ok((len, _))) => {
+                    match SipMessage::parse(&buf[..len]).ok().and_then(|r| r.status()) {
+                        Some(200) => {
+                            accepted += 1;
+                            answered += 1;
+                        }
+                        Some(_) => {
+                            refused += 1;
+                            answered += 1;
+                        }
+                        None => {}
                     }
-                    Some(_) => {
-                        refused += 1;
-                        answered += 1;
-                    }
-                    None => {}
-                },
+                }
                 _ => {
                     unanswered += end - n - answered;
                     break;

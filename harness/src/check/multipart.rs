@@ -668,8 +668,14 @@ mod tests {
             assert_eq!(mp.by_cid(&cid), Some(part), "{cid}");
             assert_eq!(mp.by_cid(&format!("<{cid}>")), Some(part), "{cid}");
         }
-        assert_eq!(mp.by_cid("cid:a%2540b").map(|p| &p.body[..]), Some(&b"z"[..]));
-        assert_eq!(mp.by_cid("cid:%3Cy@z%3E").map(|p| &p.body[..]), Some(&b"y"[..]));
+        assert_eq!(
+            mp.by_cid("cid:a%2540b").map(|p| &p.body[..]),
+            Some(&b"z"[..])
+        );
+        assert_eq!(
+            mp.by_cid("cid:%3Cy@z%3E").map(|p| &p.body[..]),
+            Some(&b"y"[..])
+        );
         assert_eq!(mp.by_cid("cid:nothing"), None);
     }
 

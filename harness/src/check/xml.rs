@@ -25,6 +25,8 @@ pub const ANY: &str = "{{any}}";
 
 /// Namespace of the `xml:` prefix (always bound, never declared).
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// Namespace of the `xmlns:` prefix, which no element may have (Namespaces in XML §3).
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 
 /// Namespaces shown with a fixed prefix in canonical output.
 const WELL_KNOWN: &[(&str, &str)] = &[
@@ -361,6 +363,12 @@ impl<'i> Parser<'i> {
         if !is_local_name(local.as_ref()) {
             return Err(self.err(format!(
                 "element name {:?} is not an XML name",
+                start.name().as_ref()
+            )));
+        }
+        if ns == XMLNS_NS {
+            return Err(self.err(format!(
+                "element <{}> has the reserved prefix xmlns",
                 start.name().as_ref()
             )));
         }
@@ -1068,8 +1076,12 @@ mod tests {
             e.ns,
             "urn:ietf:params:xml:nbasic></status>     <contact>${presentser}@${friend2.domain}"
         );
-        let a = assert_canonical_round_trip(br#"<r xmlns="urn:a&amp;b" xmlns:p="urn:&lt;p&#10;" p:x="1"/>"#);
-        let b = assert_canonical_round_trip(br#"<q:r xmlns:q="urn:a&#38;b" xmlns:p="urn:<p&#xA;" p:x="1"/>"#);
+        let a = assert_canonical_round_trip(
+            br#"<r xmlns="urn:a&amp;b" xmlns:p="urn:&lt;p&#10;" p:x="1"/>"#,
+        );
+        let b = assert_canonical_round_trip(
+            br#"<q:r xmlns:q="urn:a&#38;b" xmlns:p="urn:<p&#xA;" p:x="1"/>"#,
+        );
         assert_eq!(a, b);
         assert_eq!(a.ns, "urn:a&b");
         assert_eq!(a.attr("urn:<p\n", "x"), Some("1"));
@@ -1077,13 +1089,25 @@ mod tests {
     }
 
     /// Found by the `xml_canonical` fuzz target: `< />` read as an element without a name,
-    /// whose canonical form `</>` does not read back.
+    /// whose canonical form `</>` does not read back; so did an element with the prefix
+    /// `xmlns`, rendered as a declaration of the reserved namespace.
     #[test]
     fn names_must_be_xml_names() {
-        for bad in [&b"< />"[..], b"<a:/>", b"<a:b:c xmlns:a='u'/>", b"<1a/>", b"<a =''/>"] {
+        for bad in [
+            &b"< />"[..],
+            b"<a:/>",
+            b"<a:b:c xmlns:a='u'/>",
+            b"<1a/>",
+            b"<a =''/>",
+            b"<xmlns:ns1ent xymrlns='u'/>",
+        ] {
             assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
-        for good in [&b"<a-b.c_d1/>"[..], b"<_x \xc3\xa9t\xc3\xa9='1'/>", b"<p:a xmlns:p='u' p:b='1'/>"] {
+        for good in [
+            &b"<a-b.c_d1/>"[..],
+            b"<_x \xc3\xa9t\xc3\xa9='1'/>",
+            b"<p:a xmlns:p='u' p:b='1'/>",
+        ] {
             assert_canonical_round_trip(good);
         }
     }

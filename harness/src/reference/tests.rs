@@ -475,7 +475,9 @@ async fn subscriptions_beyond_the_limit_get_503_until_one_ends() {
     // The room is freed when the final NOTIFY's 200 is processed; until then 503 again.
     let mut status = None;
     for n in 3..50 {
-        let again = ua.request(&ua.subscribe(&format!("full-{n}"), 1, None, "")).await;
+        let again = ua
+            .request(&ua.subscribe(&format!("full-{n}"), 1, None, ""))
+            .await;
         status = again.status();
         if status == Some(200) {
             break;

@@ -106,7 +106,9 @@ mod tests {
     fn header_limit_holds_whatever_the_reads() {
         let mut long = b"OPTIONS sip:a SIP/2.0\r\n".to_vec();
         while long.len() <= MAX_HEADER_BYTES {
-            long.extend_from_slice(b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+            long.extend_from_slice(
+                b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+            );
         }
         long.extend_from_slice(b"Content-Length: 0\r\n\r\n");
         assert!(matches!(next_frame(&long), Frame::Invalid(_)));

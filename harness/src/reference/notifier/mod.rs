@@ -495,8 +495,7 @@ pub(super) fn handle_subscribe(
             if state.subs.by_id.len() >= shared.config.max_subscriptions {
                 // Full: the server cannot take the request now (RFC 3261 §21.5.4).
                 return Handled::only(
-                    response(request, 503, tag)
-                        .header("Retry-After", FULL_RETRY_AFTER.to_string()),
+                    response(request, 503, tag).header("Retry-After", FULL_RETRY_AFTER.to_string()),
                 );
             }
             let watcher = Watcher::of_request(request);
