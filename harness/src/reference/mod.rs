@@ -93,6 +93,7 @@ impl ReferenceServer {
         shared.spawn(transport::udp_loop(shared.clone()));
         shared.spawn(transport::accept_loop(shared.clone(), tcp));
         shared.spawn(xcap::accept_loop(shared.clone(), http));
+        shared.spawn(shared::reap_loop(shared.clone()));
         Ok(ReferenceServer { shared, http_addr })
     }
 

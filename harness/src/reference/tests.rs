@@ -489,6 +489,32 @@ async fn subscriptions_beyond_the_limit_get_503_until_one_ends() {
 }
 
 #[tokio::test]
+async fn finished_tasks_are_reaped_without_a_new_task() {
+    let server = server(&[]).await;
+    let shared = server.shared.clone();
+    let running = shared.task_count();
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..3 {
+        let done = done.clone();
+        shared.spawn(async move {
+            let _ = done.send(());
+        });
+    }
+    for _ in 0..3 {
+        finished.recv().await.expect("the task ran");
+    }
+    // The reaper runs once a second; wait for it, bounded.
+    let reaped = timeout(WAIT, async {
+        while shared.task_count() > running {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(reaped.is_ok(), "{} tasks kept", shared.task_count());
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn notify_retransmission_stops_after_the_200() {
     let server = server(&[]).await;
     let ua = Peer::new(server.udp_addr()).await;
