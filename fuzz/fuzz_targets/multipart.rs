@@ -35,11 +35,9 @@ fuzz_target!(|data: &[u8]| {
     for part in &split.parts {
         let _ = (part.content_type(), part.header("Content-ID"));
         if let Some(cid) = part.content_id() {
-            for reference in [cid.clone(), format!("<{cid}>")] {
-                let found = split.by_cid(&reference);
-                assert!(found.is_some(), "{reference:?} finds no part");
-                assert_eq!(found.and_then(|p| p.content_id()), Some(cid.clone()));
-            }
+            let found = split.by_cid(&format!("<{cid}>"));
+            assert!(found.is_some(), "<{cid}> finds no part");
+            assert_eq!(found.and_then(|p| p.content_id()), Some(cid));
         }
     }
 });

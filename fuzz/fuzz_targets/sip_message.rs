@@ -16,7 +16,15 @@ fn read(raw: &[u8]) {
     let _ = (message.is_request(), message.method(), message.status());
     let _ = (message.request_uri(), message.call_id(), message.cseq());
     let _ = (message.top_branch(), message.body_text(), message.summary());
-    for name in ["Via", "From", "To", "Contact", "Event", "Subscription-State", "Expires"] {
+    for name in [
+        "Via",
+        "From",
+        "To",
+        "Contact",
+        "Event",
+        "Subscription-State",
+        "Expires",
+    ] {
         let _ = message.header(name);
         let _ = message.header_lines(name);
         let _ = message.header_values(name);
@@ -34,7 +42,11 @@ fn frames(stream: &[u8], chunk: usize) -> (Vec<Vec<u8>>, bool) {
         loop {
             match next_frame(&buf) {
                 Frame::Complete(len) => {
-                    assert!(len > 0 && len <= buf.len(), "frame of {len} in {}", buf.len());
+                    assert!(
+                        len > 0 && len <= buf.len(),
+                        "frame of {len} in {}",
+                        buf.len()
+                    );
                     let frame: Vec<u8> = buf.drain(..len).collect();
                     found.push(trim_keepalive(&frame).to_vec());
                 }
@@ -54,7 +66,10 @@ fuzz_target!(|data: &[u8]| {
     let (whole, whole_invalid) = frames(stream, stream.len());
     let (chunked, chunked_invalid) = frames(stream, usize::from(first % 64) + 1);
     assert_eq!(whole, chunked, "framing depends on how the bytes arrive");
-    assert_eq!(whole_invalid, chunked_invalid, "framing depends on how the bytes arrive");
+    assert_eq!(
+        whole_invalid, chunked_invalid,
+        "framing depends on how the bytes arrive"
+    );
     for frame in &whole {
         read(frame);
     }

@@ -57,7 +57,14 @@ fuzz_target!(|data: &[u8]| {
     let mut again = xml::parse(canonical.as_bytes())
         .unwrap_or_else(|e| panic!("canonical form does not parse: {e}\n{canonical}"));
     xml::canonicalize(&mut again, xml::known_unordered());
-    assert_eq!(again.to_canonical_string(), canonical, "canonical form is not stable");
-    assert!(xml::matches(&root, &again), "a document does not match its canonical form");
+    assert_eq!(
+        again.to_canonical_string(),
+        canonical,
+        "canonical form is not stable"
+    );
+    assert!(
+        xml::matches(&root, &again),
+        "a document does not match its canonical form"
+    );
     assert!(xml::diff(&root, &again).is_none());
 });

@@ -232,10 +232,9 @@ impl Multipart {
         }
     }
 
-    /// The part with this Content-ID; accepts `id`, `<id>` or a `cid:` URL (RFC 2392,
-    /// percent-encoding decoded). The text as given is tried first, then without its angle
-    /// brackets, then as a URL, so every part's own [`Part::content_id`] finds it, even one
-    /// that begins with `cid:` or keeps brackets.
+    /// The part with this Content-ID; accepts `<id>`, `id` or a `cid:` URL (RFC 2392,
+    /// percent-encoding decoded), tried in that order, so `<id>` finds the first part whose
+    /// [`Part::content_id`] is `id` whatever `id` holds (a leading `cid:`, more brackets).
     pub fn by_cid(&self, cid: &str) -> Option<&Part> {
         let trimmed = cid.trim();
         let url = trimmed
@@ -243,7 +242,7 @@ impl Multipart {
             .filter(|scheme| scheme.eq_ignore_ascii_case("cid:"))
             .and(trimmed.get(4..))
             .map(percent_decode);
-        let mut candidates = vec![trimmed.to_string(), strip_brackets(trimmed)];
+        let mut candidates = vec![strip_brackets(trimmed), trimmed.to_string()];
         if let Some(url) = url {
             candidates.push(strip_brackets(&url));
             candidates.push(url);
@@ -656,26 +655,29 @@ mod tests {
     }
 
     /// Found by the `multipart` fuzz target: a part whose Content-ID began with `cid:` (or
-    /// had doubled angle brackets) was not found by its own Content-ID.
+    /// had doubled angle brackets, next to a part with the same id without them) was not
+    /// found by its own Content-ID in brackets.
     #[test]
     fn every_part_is_found_by_its_own_content_id() {
         let body = b"--b\r\nContent-ID: CID: C1<yln@ia\r\n\r\nx\r\n\
             --b\r\nContent-ID: <<y@z>>\r\n\r\ny\r\n\
+            --b\r\nContent-ID: y@z\r\n\r\nw\r\n\
             --b\r\nContent-ID: <a%40b>\r\n\r\nz\r\n--b--";
         let mp = split("multipart/related; boundary=b", body).expect("split");
         for part in &mp.parts {
             let cid = part.content_id().expect("has a Content-ID");
-            assert_eq!(mp.by_cid(&cid), Some(part), "{cid}");
             assert_eq!(mp.by_cid(&format!("<{cid}>")), Some(part), "{cid}");
         }
+        assert_eq!(mp.by_cid("a%40b").map(|p| &p.body[..]), Some(&b"z"[..]));
         assert_eq!(
             mp.by_cid("cid:a%2540b").map(|p| &p.body[..]),
             Some(&b"z"[..])
         );
         assert_eq!(
-            mp.by_cid("cid:%3Cy@z%3E").map(|p| &p.body[..]),
+            mp.by_cid("cid:%3C%3Cy@z%3E%3E").map(|p| &p.body[..]),
             Some(&b"y"[..])
         );
+        assert_eq!(mp.by_cid("cid:y@z").map(|p| &p.body[..]), Some(&b"w"[..]));
         assert_eq!(mp.by_cid("cid:nothing"), None);
     }
 
