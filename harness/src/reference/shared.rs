@@ -148,7 +148,7 @@ impl Shared {
     }
 
     /// Drops the finished tasks: until then each keeps its allocation, as large as its
-    /// future (after a burst of expiries, 100,000 finished NOTIFY deliveries held 250 MiB).
+    /// future, so without a new task a burst of finished NOTIFY deliveries would stay.
     pub fn reap(&self) {
         let mut tasks = lock(&self.tasks);
         while tasks.set.try_join_next().is_some() {}
