@@ -232,18 +232,26 @@ impl Multipart {
         }
     }
 
-    /// The part with this Content-ID; accepts `id`, `<id>` or a `cid:` URL (RFC 2392,
-    /// percent-encoding decoded).
+    /// The part with this Content-ID; accepts `<id>`, `id` or a `cid:` URL (RFC 2392,
+    /// percent-encoding decoded), tried in that order, so `<id>` finds the first part whose
+    /// [`Part::content_id`] is `id` whatever `id` holds (a leading `cid:`, more brackets).
     pub fn by_cid(&self, cid: &str) -> Option<&Part> {
         let trimmed = cid.trim();
-        let wanted = match trimmed.get(..4) {
-            Some(scheme) if scheme.eq_ignore_ascii_case("cid:") => percent_decode(&trimmed[4..]),
-            _ => strip_brackets(trimmed),
-        };
-        let wanted = strip_brackets(&wanted);
-        self.parts
-            .iter()
-            .find(|p| p.content_id().as_deref() == Some(wanted.as_str()))
+        let url = trimmed
+            .get(..4)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("cid:"))
+            .and(trimmed.get(4..))
+            .map(percent_decode);
+        let mut candidates = vec![strip_brackets(trimmed), trimmed.to_string()];
+        if let Some(url) = url {
+            candidates.push(strip_brackets(&url));
+            candidates.push(url);
+        }
+        candidates.iter().find_map(|id| {
+            self.parts
+                .iter()
+                .find(|p| p.content_id().as_deref() == Some(id.as_str()))
+        })
     }
 }
 
@@ -644,6 +652,33 @@ mod tests {
         assert_eq!(mp.parts[0].content_id(), None);
         let mp = split("multipart/mixed; boundary=q", b"--q\n\n\n--q--\n").expect("split");
         assert_eq!(mp.parts[0].body, b"");
+    }
+
+    /// Found by the `multipart` fuzz target: a part whose Content-ID began with `cid:` (or
+    /// had doubled angle brackets, next to a part with the same id without them) was not
+    /// found by its own Content-ID in brackets.
+    #[test]
+    fn every_part_is_found_by_its_own_content_id() {
+        let body = b"--b\r\nContent-ID: CID: C1<yln@ia\r\n\r\nx\r\n\
+            --b\r\nContent-ID: <<y@z>>\r\n\r\ny\r\n\
+            --b\r\nContent-ID: y@z\r\n\r\nw\r\n\
+            --b\r\nContent-ID: <a%40b>\r\n\r\nz\r\n--b--";
+        let mp = split("multipart/related; boundary=b", body).expect("split");
+        for part in &mp.parts {
+            let cid = part.content_id().expect("has a Content-ID");
+            assert_eq!(mp.by_cid(&format!("<{cid}>")), Some(part), "{cid}");
+        }
+        assert_eq!(mp.by_cid("a%40b").map(|p| &p.body[..]), Some(&b"z"[..]));
+        assert_eq!(
+            mp.by_cid("cid:a%2540b").map(|p| &p.body[..]),
+            Some(&b"z"[..])
+        );
+        assert_eq!(
+            mp.by_cid("cid:%3C%3Cy@z%3E%3E").map(|p| &p.body[..]),
+            Some(&b"y"[..])
+        );
+        assert_eq!(mp.by_cid("cid:y@z").map(|p| &p.body[..]), Some(&b"w"[..]));
+        assert_eq!(mp.by_cid("cid:nothing"), None);
     }
 
     #[test]

@@ -6,11 +6,13 @@
 //! never expands a DTD (a `<!DOCTYPE` is an error), limits depth and element count, and reports
 //! every problem as an [`XmlError`] instead of panicking.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::name::ResolveResult;
+use quick_xml::name::{Namespace, QName, ResolveResult};
 use quick_xml::reader::NsReader;
 use quick_xml::XmlVersion;
 
@@ -23,6 +25,8 @@ pub const ANY: &str = "{{any}}";
 
 /// Namespace of the `xml:` prefix (always bound, never declared).
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// Namespace of the `xmlns:` prefix, which no element may have (Namespaces in XML §3).
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 
 /// Namespaces shown with a fixed prefix in canonical output.
 const WELL_KNOWN: &[(&str, &str)] = &[
@@ -347,7 +351,7 @@ impl<'i> Parser<'i> {
         let resolver = self.reader.resolver();
         let (ns, local) = resolver.resolve_element(start.name());
         let ns = match ns {
-            ResolveResult::Bound(ns) => ns.as_ref().to_string(),
+            ResolveResult::Bound(ns) => self.namespace_uri(ns)?,
             ResolveResult::Unbound => String::new(),
             ResolveResult::Unknown(prefix) => {
                 return Err(self.err(format!(
@@ -356,6 +360,18 @@ impl<'i> Parser<'i> {
                 )))
             }
         };
+        if !is_local_name(local.as_ref()) {
+            return Err(self.err(format!(
+                "element name {:?} is not an XML name",
+                start.name().as_ref()
+            )));
+        }
+        if ns == XMLNS_NS {
+            return Err(self.err(format!(
+                "element <{}> has the reserved prefix xmlns",
+                start.name().as_ref()
+            )));
+        }
         let mut element = XmlElement::new(&ns, local.as_ref());
         for attr in start.attributes() {
             let attr = attr.map_err(|e| self.err(format!("bad attribute: {e}")))?;
@@ -364,7 +380,7 @@ impl<'i> Parser<'i> {
             }
             let (ns, local) = resolver.resolve_attribute(attr.key);
             let ns = match ns {
-                ResolveResult::Bound(ns) => ns.as_ref().to_string(),
+                ResolveResult::Bound(ns) => self.namespace_uri(ns)?,
                 ResolveResult::Unbound => String::new(),
                 ResolveResult::Unknown(prefix) => {
                     return Err(self.err(format!(
@@ -373,6 +389,12 @@ impl<'i> Parser<'i> {
                     )))
                 }
             };
+            if !is_local_name(local.as_ref()) {
+                return Err(self.err(format!(
+                    "attribute name {:?} is not an XML name",
+                    attr.key.as_ref()
+                )));
+            }
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|e| {
@@ -396,6 +418,20 @@ impl<'i> Parser<'i> {
         Ok(element)
     }
 
+    /// The namespace URI a declaration binds: its attribute value with references resolved and
+    /// white space normalised (the resolver hands over the raw text), so that `a&amp;b` and
+    /// `a&#38;b` name the same namespace and the canonical form reads back unchanged.
+    fn namespace_uri(&self, raw: Namespace<'_>) -> Result<String, XmlError> {
+        let declaration = Attribute {
+            key: QName("xmlns"),
+            value: Cow::Borrowed(raw.as_ref()),
+        };
+        declaration
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map(Cow::into_owned)
+            .map_err(|e| self.err(format!("bad namespace URI {:?}: {e}", raw.as_ref())))
+    }
+
     fn close(&mut self, element: XmlElement) -> Result<(), XmlError> {
         match self.stack.last_mut() {
             Some(parent) => parent.children.push(XmlNode::Element(element)),
@@ -404,6 +440,17 @@ impl<'i> Parser<'i> {
         }
         Ok(())
     }
+}
+
+/// Is `name` a local name (an XML NCName, roughly: a letter, `_` or a non-ASCII character,
+/// then also digits, `-` and `.`)? The reader lets e.g. `< />` through as a nameless element,
+/// which could not be written back.
+fn is_local_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || !c.is_ascii())
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_') || !c.is_ascii())
 }
 
 /// Sorts sibling elements whose `(ns, local name)` is in `unordered` so that documents differing
@@ -1005,6 +1052,64 @@ mod tests {
                 value: "1".into()
             }]
         );
+    }
+
+    /// Reads `xml`, renders its canonical form, and asserts that the form reads back to itself.
+    fn assert_canonical_round_trip(xml: &[u8]) -> XmlElement {
+        let mut once = parse(xml).expect("parses");
+        canonicalize(&mut once, known_unordered());
+        let text = once.to_canonical_string();
+        let mut twice = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        canonicalize(&mut twice, known_unordered());
+        assert_eq!(twice.to_canonical_string(), text);
+        assert_eq!(once, twice);
+        once
+    }
+
+    /// Found by the `xml_canonical` fuzz target: the namespace URI was kept with its raw
+    /// escapes and line breaks, so each canonical rendering escaped it once more.
+    #[test]
+    fn namespace_uris_are_unescaped_and_normalised() {
+        let crash = b"<entry xmlns=\"urn:ietf:params:xml:nbasic></status>\n    <contact>${presentser}@${friend2.domain}\"/>\n";
+        let e = assert_canonical_round_trip(crash);
+        assert_eq!(
+            e.ns,
+            "urn:ietf:params:xml:nbasic></status>     <contact>${presentser}@${friend2.domain}"
+        );
+        let a = assert_canonical_round_trip(
+            br#"<r xmlns="urn:a&amp;b" xmlns:p="urn:&lt;p&#10;" p:x="1"/>"#,
+        );
+        let b = assert_canonical_round_trip(
+            br#"<q:r xmlns:q="urn:a&#38;b" xmlns:p="urn:<p&#xA;" p:x="1"/>"#,
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.ns, "urn:a&b");
+        assert_eq!(a.attr("urn:<p\n", "x"), Some("1"));
+        assert!(parse(br#"<r xmlns="urn:&bogus;"/>"#).is_err());
+    }
+
+    /// Found by the `xml_canonical` fuzz target: `< />` read as an element without a name,
+    /// whose canonical form `</>` does not read back; so did an element with the prefix
+    /// `xmlns`, rendered as a declaration of the reserved namespace.
+    #[test]
+    fn names_must_be_xml_names() {
+        for bad in [
+            &b"< />"[..],
+            b"<a:/>",
+            b"<a:b:c xmlns:a='u'/>",
+            b"<1a/>",
+            b"<a =''/>",
+            b"<xmlns:ns1ent xymrlns='u'/>",
+        ] {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        for good in [
+            &b"<a-b.c_d1/>"[..],
+            b"<_x \xc3\xa9t\xc3\xa9='1'/>",
+            b"<p:a xmlns:p='u' p:b='1'/>",
+        ] {
+            assert_canonical_round_trip(good);
+        }
     }
 
     #[test]

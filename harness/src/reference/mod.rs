@@ -62,6 +62,9 @@ pub struct ReferenceConfig {
     pub t1: Duration,
     /// T2, the cap on the NOTIFY retransmission interval (RFC 3261 §17.1.2.2; default 4 s).
     pub t2: Duration,
+    /// Most subscriptions kept at once; a new SUBSCRIBE beyond them gets 503 with
+    /// Retry-After (default 100,000). Expiry, unsubscribing and failed NOTIFYs free them.
+    pub max_subscriptions: usize,
 }
 
 impl Default for ReferenceConfig {
@@ -73,6 +76,7 @@ impl Default for ReferenceConfig {
             max_expires: 3600,
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
+            max_subscriptions: 100_000,
         }
     }
 }
@@ -101,6 +105,7 @@ impl ReferenceServer {
         shared.spawn(transport::udp_loop(shared.clone()));
         shared.spawn(transport::accept_loop(shared.clone(), tcp));
         shared.spawn(xcap::accept_loop(shared.clone(), http));
+        shared.spawn(shared::reap_loop(shared.clone()));
         Ok(ReferenceServer { shared, http_addr })
     }
 

@@ -11,7 +11,8 @@ use super::{Fault, ReferenceConfig, Variation};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::{AbortHandle, JoinSet};
@@ -58,6 +59,18 @@ pub(super) struct Shared {
     tasks: Mutex<Tasks>,
     counter: AtomicU64,
     salt: u64,
+}
+
+/// How often finished tasks are reaped when no new task starts (starting one reaps too).
+const REAP_EVERY: Duration = Duration::from_secs(1);
+
+/// Reaps finished tasks every [`REAP_EVERY`] until the server stops.
+pub(super) async fn reap_loop(shared: Arc<Shared>) {
+    let mut every = tokio::time::interval(REAP_EVERY);
+    loop {
+        every.tick().await;
+        shared.reap();
+    }
 }
 
 /// Locks a mutex, carrying on with the data if another task panicked while holding it.
@@ -140,6 +153,19 @@ impl Shared {
         }
         while tasks.set.try_join_next().is_some() {}
         Some(tasks.set.spawn(future))
+    }
+
+    /// Drops the finished tasks: until then each keeps its allocation, as large as its
+    /// future, so without a new task a burst of finished NOTIFY deliveries would stay.
+    pub fn reap(&self) {
+        let mut tasks = lock(&self.tasks);
+        while tasks.set.try_join_next().is_some() {}
+    }
+
+    /// How many tasks are kept (running, or finished and not yet reaped).
+    #[cfg(test)]
+    pub fn task_count(&self) -> usize {
+        lock(&self.tasks).set.len()
     }
 
     /// Refuses new tasks and hands over the running ones.

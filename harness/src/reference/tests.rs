@@ -446,6 +446,75 @@ async fn subscribe_errors() {
 }
 
 #[tokio::test]
+async fn subscriptions_beyond_the_limit_get_503_until_one_ends() {
+    let config = ReferenceConfig {
+        t1: Duration::from_millis(50),
+        max_subscriptions: 1,
+        ..ReferenceConfig::default()
+    };
+    let server = ReferenceServer::start(config).await.expect("server starts");
+    let ua = Peer::new(server.udp_addr()).await;
+    let (tag, _) = subscribe(&ua, "full-1").await;
+    let full = ua.request(&ua.subscribe("full-2", 1, None, "")).await;
+    assert_eq!(full.status(), Some(503));
+    assert_eq!(full.header("Retry-After"), Some("30"));
+    // A refresh of the existing subscription still works.
+    let refresh = ua
+        .request(&ua.subscribe("full-1", 2, Some(&tag), "Expires: 600\r\n"))
+        .await;
+    assert_eq!(refresh.status(), Some(200));
+    notified(&ua).await;
+    let bye = ua
+        .request(&ua.subscribe("full-1", 3, Some(&tag), "Expires: 0\r\n"))
+        .await;
+    assert_eq!(bye.status(), Some(200));
+    let last = notified(&ua).await;
+    assert!(last
+        .header("Subscription-State")
+        .is_some_and(|s| s.starts_with("terminated")));
+    // The room is freed when the final NOTIFY's 200 is processed; until then 503 again.
+    let mut status = None;
+    for n in 3..50 {
+        let again = ua
+            .request(&ua.subscribe(&format!("full-{n}"), 1, None, ""))
+            .await;
+        status = again.status();
+        if status == Some(200) {
+            break;
+        }
+        assert_eq!(status, Some(503));
+    }
+    assert_eq!(status, Some(200));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn finished_tasks_are_reaped_without_a_new_task() {
+    let server = server(&[]).await;
+    let shared = server.shared.clone();
+    let running = shared.task_count();
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..3 {
+        let done = done.clone();
+        shared.spawn(async move {
+            let _ = done.send(());
+        });
+    }
+    for _ in 0..3 {
+        finished.recv().await.expect("the task ran");
+    }
+    // The reaper runs once a second; wait for it, bounded.
+    let reaped = timeout(WAIT, async {
+        while shared.task_count() > running {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(reaped.is_ok(), "{} tasks kept", shared.task_count());
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn notify_retransmission_stops_after_the_200() {
     let server = server(&[]).await;
     let ua = Peer::new(server.udp_addr()).await;

@@ -28,12 +28,14 @@ pub fn next_frame(buf: &[u8]) -> Frame {
         ));
     }
     let data = &buf[skip..];
-    let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return if data.len() > MAX_HEADER_BYTES {
-            Frame::Invalid(format!("no end of headers within {MAX_HEADER_BYTES} bytes"))
-        } else {
-            Frame::Incomplete
-        };
+    // The limit holds however the bytes arrived: a header section longer than the limit is
+    // invalid whether its end came in the same read or not.
+    let end = data.windows(4).position(|w| w == b"\r\n\r\n");
+    if end.unwrap_or(data.len()) > MAX_HEADER_BYTES {
+        return Frame::Invalid(format!("no end of headers within {MAX_HEADER_BYTES} bytes"));
+    }
+    let Some(end) = end else {
+        return Frame::Incomplete;
     };
     // Continuation lines (RFC 3261 §7.3.1 LWS) belong to the header above them.
     let head = String::from_utf8_lossy(&data[..end])
@@ -101,5 +103,29 @@ mod tests {
             next_frame(b"OPTIONS sip:a SIP/2.0\r\n\r\n"),
             Frame::Invalid(_)
         ));
+    }
+
+    /// The property the `sip_message` fuzz target checks: the frames do not depend on how the
+    /// bytes arrive. A header section over the limit used to be accepted when it arrived in
+    /// one read and refused when it arrived in pieces.
+    #[test]
+    fn header_limit_holds_whatever_the_reads() {
+        let mut long = b"OPTIONS sip:a SIP/2.0\r\n".to_vec();
+        while long.len() <= MAX_HEADER_BYTES {
+            long.extend_from_slice(
+                b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+            );
+        }
+        long.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        assert!(matches!(next_frame(&long), Frame::Invalid(_)));
+        assert!(matches!(
+            next_frame(&long[..MAX_HEADER_BYTES + 1]),
+            Frame::Invalid(_)
+        ));
+        let mut at_limit = b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 0\r\nX: ".to_vec();
+        at_limit.resize(MAX_HEADER_BYTES, b'a');
+        at_limit.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(next_frame(&at_limit), Frame::Complete(at_limit.len()));
+        assert_eq!(next_frame(&at_limit[..MAX_HEADER_BYTES]), Frame::Incomplete);
     }
 }

@@ -227,7 +227,7 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
         if !delivered || prepared.last {
             let mut guard = lock(&shared.state);
             let state = &mut *guard;
-            let Some(mut gone) = state.subs.by_id.remove(&id) else {
+            let Some(mut gone) = state.subs.remove(id) else {
                 return;
             };
             // A watcher whose NOTIFY failed is gone without having ended itself (RFC 3857

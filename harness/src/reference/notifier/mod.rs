@@ -23,7 +23,7 @@ use super::winfo::{self, Change, Entry, Scope, Snapshot, Status, WINFO_MEDIA_TYP
 use super::xcap::XcapStore;
 use super::Fault;
 use crate::sip::SipMessage;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::AbortHandle;
@@ -31,6 +31,9 @@ use tokio::time::{sleep_until, Instant};
 
 /// The event packages this notifier serves, for `Allow-Events`.
 pub(super) const ALLOW_EVENTS: &str = "presence, presence.winfo";
+
+/// Seconds a subscriber refused for want of room is asked to wait (`Retry-After`).
+const FULL_RETRY_AFTER: u64 = 30;
 
 /// What a subscription is to.
 enum Kind {
@@ -172,24 +175,73 @@ impl Subscription {
     }
 }
 
-/// All current subscriptions by internal id.
+/// All current subscriptions by internal id, indexed by presentity and by dialog so that no
+/// request has to look at every subscription.
 #[derive(Default)]
 pub(super) struct Subscriptions {
     by_id: HashMap<u64, Subscription>,
+    by_presentity: HashMap<Presentity, BTreeSet<u64>>,
+    by_dialog: HashMap<DialogKey, u64>,
     next_id: u64,
 }
 
+/// A dialog: Call-ID, our tag, the subscriber's tag.
+type DialogKey = (String, String, String);
+
+impl Subscription {
+    fn dialog_key(&self) -> DialogKey {
+        (
+            self.call_id.clone(),
+            self.local_tag.clone(),
+            self.remote_tag.clone(),
+        )
+    }
+}
+
 impl Subscriptions {
+    /// How many subscriptions there are.
+    fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Adds a subscription under `id`, in the indexes too.
+    fn insert(&mut self, id: u64, sub: Subscription) {
+        self.by_presentity
+            .entry(sub.presentity.clone())
+            .or_default()
+            .insert(id);
+        self.by_dialog.insert(sub.dialog_key(), id);
+        self.by_id.insert(id, sub);
+    }
+
+    /// Removes a subscription, from the indexes too.
+    fn remove(&mut self, id: u64) -> Option<Subscription> {
+        let sub = self.by_id.remove(&id)?;
+        if let Some(ids) = self.by_presentity.get_mut(&sub.presentity) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_presentity.remove(&sub.presentity);
+            }
+        }
+        self.by_dialog.remove(&sub.dialog_key());
+        Some(sub)
+    }
+
+    /// The ids of the subscriptions to `who`, in order.
+    fn ids_of(&self, who: &Presentity) -> Vec<u64> {
+        self.by_presentity
+            .get(who)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// The current watchers of `who` (pending or active presence subscriptions).
     fn watchers(&self, who: &Presentity) -> Vec<Entry> {
-        let mut ids: Vec<&u64> = self.by_id.keys().collect();
-        ids.sort();
-        ids.into_iter()
+        self.ids_of(who)
+            .into_iter()
             .filter_map(|id| {
-                let sub = &self.by_id[id];
-                (&sub.presentity == who && !sub.terminated)
-                    .then(|| sub.entry(*id))
-                    .flatten()
+                let sub = self.by_id.get(&id)?;
+                (!sub.terminated).then(|| sub.entry(id)).flatten()
             })
             .collect()
     }
@@ -200,19 +252,24 @@ impl Subscriptions {
         let Some(entry) = entry else {
             return Vec::new();
         };
-        self.by_id
-            .iter_mut()
-            .filter(|(_, s)| &s.presentity == who && matches!(s.kind, Kind::Winfo { .. }))
-            .filter_map(|(id, s)| {
-                let snapshot = Snapshot {
-                    resource: who.entity(),
-                    scope: Scope::Partial,
-                    entries: vec![entry.clone()],
-                };
-                s.enqueue(Body::Winfo(snapshot), Phase::Active)
-                    .then_some(*id)
-            })
-            .collect()
+        let mut pump = Vec::new();
+        for id in self.ids_of(who) {
+            let Some(s) = self.by_id.get_mut(&id) else {
+                continue;
+            };
+            if !matches!(s.kind, Kind::Winfo { .. }) {
+                continue;
+            }
+            let snapshot = Snapshot {
+                resource: who.entity(),
+                scope: Scope::Partial,
+                entries: vec![entry.clone()],
+            };
+            if s.enqueue(Body::Winfo(snapshot), Phase::Active) {
+                pump.push(id);
+            }
+        }
+        pump
     }
 
     /// For a watcherinfo subscription, the full watcherinfo document of its presentity.
@@ -231,12 +288,12 @@ impl Subscriptions {
     }
 
     fn find_dialog(&self, call_id: &str, local_tag: &str, remote_tag: &str) -> Option<u64> {
-        self.by_id
-            .iter()
-            .find(|(_, s)| {
-                s.call_id == call_id && s.local_tag == local_tag && s.remote_tag == remote_tag
-            })
-            .map(|(id, _)| *id)
+        let key = (
+            call_id.to_string(),
+            local_tag.to_string(),
+            remote_tag.to_string(),
+        );
+        self.by_dialog.get(&key).copied()
     }
 }
 
@@ -299,17 +356,9 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
     let composed = state
         .esc
         .compose(who, shared.fault(Fault::WrongPidfNamespace));
-    let mut ids: Vec<u64> = state
-        .subs
-        .by_id
-        .iter()
-        .filter(|(_, s)| &s.presentity == who && !s.terminated)
-        .map(|(id, _)| *id)
-        .collect();
-    ids.sort();
     let mut pump_ids = Vec::new();
-    for id in ids {
-        let Some(sub) = state.subs.by_id.get_mut(&id) else {
+    for id in state.subs.ids_of(who) {
+        let Some(sub) = state.subs.by_id.get_mut(&id).filter(|s| !s.terminated) else {
             continue;
         };
         let before = sub.entry(id);
@@ -467,7 +516,7 @@ pub(super) fn handle_subscribe(
                 sub.remote_target = target;
             }
             if granted == 0 && shared.fault(Fault::NoFinalNotify) {
-                state.subs.by_id.remove(&id);
+                state.subs.remove(id);
             } else if granted == 0 {
                 let who = sub.presentity.clone();
                 if sub.enqueue(body, Phase::Terminated("timeout")) {
@@ -489,6 +538,12 @@ pub(super) fn handle_subscribe(
             let (Some(remote_target), Some(who)) = (contact, who) else {
                 return reject(400);
             };
+            if state.subs.len() >= shared.config.max_subscriptions {
+                // Full: the server cannot take the request now (RFC 3261 §21.5.4).
+                return Handled::only(
+                    response(request, 503, tag).header("Retry-After", FULL_RETRY_AFTER.to_string()),
+                );
+            }
             let watcher = Watcher::of_request(request);
             // A list the subscriber defined (RFC 4826 §4) needs eventlist (RFC 4662 §4.1).
             let list = (!winfo)
@@ -555,7 +610,7 @@ pub(super) fn handle_subscribe(
             }
             // A fetch is over at once; only lasting subscriptions are watchers.
             let entry = (granted > 0).then(|| sub.entry(id)).flatten();
-            state.subs.by_id.insert(id, sub);
+            state.subs.insert(id, sub);
             pump.extend(state.subs.tell_watchers(&who, entry));
             if granted > 0 {
                 arm_timer(shared, state, id);
