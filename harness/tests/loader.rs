@@ -171,6 +171,18 @@ fn a_missing_fixture_is_located() {
 }
 
 #[test]
+fn an_endless_fixture_is_refused_at_the_size_limit() {
+    let error = error_of(&GOOD.replace(
+        "    headers: { Event: presence }",
+        "    headers: { Event: presence }\n    body: { file: /dev/zero }",
+    ));
+    assert!(
+        error.starts_with("flows/test.yaml:16:") && error.contains("over the limit"),
+        "{error}"
+    );
+}
+
+#[test]
 fn every_flow_in_the_repository_loads() {
     let root = root();
     let flows = presence_harness::flow::load_dir(&root.join("flows"), &root).expect("flows load");

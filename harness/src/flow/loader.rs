@@ -120,7 +120,9 @@ pub struct LoadedFlow {
 impl LoadedFlow {
     /// Reads a file a flow refers to (relative to the project root).
     pub fn read_fixture(&self, relative: &str) -> std::io::Result<String> {
-        std::fs::read_to_string(self.root.join(relative))
+        // Bounded like the flow itself: a fixture path may name anything (even /dev/zero).
+        read_source(&self.root.join(relative))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.message))
     }
 }
 
