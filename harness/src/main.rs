@@ -1,8 +1,11 @@
 //! `presence-harness`: plays the Annex A flows of 3GPP TS 24.141 against a presence server.
 
+mod commands;
+
 use clap::{Args, Parser, Subcommand};
 use presence_harness::check::verdict::Gate;
-use presence_harness::flow::{load_dir, LoadedFlow};
+use presence_harness::flow::loader::load_selected;
+use presence_harness::flow::LoadedFlow;
 use presence_harness::report::console::Console;
 use presence_harness::report::RunRecord;
 use presence_harness::runner::{parse_faults, parse_variations, run_suite};
@@ -55,6 +58,9 @@ enum Command {
     /// headers, folding, foreign XML, NOTIFY before the 200...) under which every flow must
     /// keep its verdict.
     Variations,
+    /// Run the embedded reference presence server alone, printing where it listens, until
+    /// Ctrl-C: for trying a client or a load against it.
+    Serve(commands::serve::ServeArgs),
     /// Render the reports of a run again from its run.json (into the same folder).
     Report {
         /// The run.json to render, e.g. reports/latest/run.json.
@@ -104,13 +110,6 @@ fn default_root() -> PathBuf {
     }
 }
 
-fn select(flows: Vec<LoadedFlow>, patterns: &[String]) -> Vec<LoadedFlow> {
-    flows
-        .into_iter()
-        .filter(|f| patterns.is_empty() || patterns.iter().any(|p| f.flow.id.contains(p.as_str())))
-        .collect()
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Debug logs go to standard error when RUST_LOG asks for them (e.g. RUST_LOG=debug).
@@ -120,7 +119,6 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    presence_harness::check::snapshot::quiet_insta();
     let root = cli.root.clone().unwrap_or_else(default_root);
     match cli.command {
         Command::Faults => {
@@ -135,28 +133,40 @@ fn main() -> ExitCode {
             }
             ExitCode::from(EXIT_PASS)
         }
-        Command::List { flows } => match load_dir(&root.join("flows"), &root) {
+        // `list` validates every flow, whatever it prints, so that it doubles as a check of the files.
+        Command::List { flows } => {
+            match presence_harness::flow::load_dir(&root.join("flows"), &root) {
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_ERROR)
+                }
+                Ok(all) => {
+                    for loaded in all.iter().filter(|f| {
+                        flows.is_empty() || flows.iter().any(|p| f.flow.id.contains(p.as_str()))
+                    }) {
+                        let clauses: Vec<String> = loaded
+                            .flow
+                            .spec
+                            .iter()
+                            .map(|c| format!("{} {}", c.doc, c.clause))
+                            .collect();
+                        println!(
+                            "{:<28} {}\n{:<28} {}",
+                            loaded.flow.id,
+                            loaded.flow.title,
+                            "",
+                            clauses.join("; ")
+                        );
+                    }
+                    ExitCode::from(EXIT_PASS)
+                }
+            }
+        }
+        Command::Serve(args) => match commands::serve::serve(&args) {
+            Ok(()) => ExitCode::from(EXIT_PASS),
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(EXIT_ERROR)
-            }
-            Ok(all) => {
-                for loaded in select(all, &flows) {
-                    let clauses: Vec<String> = loaded
-                        .flow
-                        .spec
-                        .iter()
-                        .map(|c| format!("{} {}", c.doc, c.clause))
-                        .collect();
-                    println!(
-                        "{:<28} {}\n{:<28} {}",
-                        loaded.flow.id,
-                        loaded.flow.title,
-                        "",
-                        clauses.join("; ")
-                    );
-                }
-                ExitCode::from(EXIT_PASS)
             }
         },
         Command::Report { run_json } => match RunRecord::read(&run_json).and_then(|record| {
@@ -205,10 +215,7 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), St
         embedded.variations.extend(args.variations.iter().cloned());
         parse_variations(&embedded.variations)?;
     }
-    let flows = select(
-        load_dir(&root.join("flows"), root).map_err(|e| e.to_string())?,
-        &args.flows,
-    );
+    let flows = load_selected(&root.join("flows"), root, &args.flows).map_err(|e| e.to_string())?;
     if flows.is_empty() {
         return Err(format!("no flow matches {:?}", args.flows));
     }
@@ -216,7 +223,10 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), St
 }
 
 fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -319,7 +319,6 @@ fn control_trial(
 
 fn main() {
     let args = Arguments::from_args();
-    presence_harness::check::snapshot::quiet_insta();
     let root = root();
     let mut trials = Vec::new();
     match (flows(), profile(&root)) {

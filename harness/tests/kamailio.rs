@@ -112,7 +112,6 @@ fn gate_trials(profile: &Profile, flows: &[presence_harness::flow::LoadedFlow]) 
 
 fn main() {
     let args = Arguments::from_args();
-    presence_harness::check::snapshot::quiet_insta();
     let root = root();
     let mut trials = Vec::new();
     if !on_path("kamailio") {

@@ -188,3 +188,39 @@ fn every_flow_in_the_repository_loads() {
     let flows = presence_harness::flow::load_dir(&root.join("flows"), &root).expect("flows load");
     assert!(flows.len() >= 8);
 }
+
+#[test]
+fn only_the_selected_flows_are_validated() {
+    let root = root();
+    let dir = std::env::temp_dir().join(format!(
+        "presence-harness-select-{}",
+        presence_harness::ids::token()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.yaml"), GOOD).unwrap();
+    std::fs::write(
+        dir.join("b.yaml"),
+        GOOD.replace("id: test-flow", "id: \"other-flow\""),
+    )
+    .unwrap();
+    std::fs::write(dir.join("c.yaml"), "id: broken-flow\ntitle: [unclosed\n").unwrap();
+    let load = |patterns: &[&str]| {
+        let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+        presence_harness::flow::loader::load_selected(&dir, &root, &patterns)
+    };
+    let ids = |flows: Vec<presence_harness::flow::LoadedFlow>| -> Vec<String> {
+        flows.into_iter().map(|f| f.flow.id).collect()
+    };
+    assert_eq!(
+        ids(load(&["test"]).expect("the broken file is not read")),
+        ["test-flow"]
+    );
+    assert_eq!(ids(load(&["other"]).expect("quoted id")), ["other-flow"]);
+    let error = load(&["broken"]).expect_err("the selected broken file is validated");
+    assert!(error.to_string().contains("c.yaml:2:"), "{error}");
+    assert!(
+        load(&[]).is_err(),
+        "with no pattern every file is validated"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

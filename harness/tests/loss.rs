@@ -197,7 +197,6 @@ fn all_lost(profile: Arc<Profile>, flows: Arc<Vec<LoadedFlow>>) -> Trial {
 
 fn main() {
     let args = Arguments::from_args();
-    presence_harness::check::snapshot::quiet_insta();
     let trials = match (flows(), lossy_profile()) {
         (Ok(flows), Ok(profile)) => {
             let (flows, profile) = (Arc::new(flows), Arc::new(profile));

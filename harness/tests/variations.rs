@@ -202,7 +202,6 @@ fn get<'a>(
 
 fn main() {
     let args = Arguments::from_args();
-    presence_harness::check::snapshot::quiet_insta();
     let flows = match flows() {
         Ok(flows) => Arc::new(flows),
         Err(e) => {

@@ -2,6 +2,7 @@
 
 pub mod headers;
 pub mod multipart;
+pub mod rules;
 pub mod snapshot;
 pub mod verdict;
 pub mod xml;

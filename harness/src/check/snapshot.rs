@@ -1,4 +1,4 @@
-//! Snapshots: each SUT message in a normalised form, compared with insta against the committed
+//! Snapshots: each SUT message in a normalised form, compared against the committed
 //! `fixtures/snapshots/<profile>/` files. Dynamic values become numbered placeholders that keep
 //! correlations (`SIP-If-Match: [etag#1]` equals the `[etag#1]` of an earlier SIP-ETag);
 //! addresses become the names of the nodes that own them.
@@ -155,24 +155,6 @@ impl Normaliser {
     }
 }
 
-/// Keeps insta's console output and its assertion panics out of the harness's own output: a
-/// snapshot result is reported as a check. Call once at start-up, before other threads run;
-/// a user's own `INSTA_OUTPUT` setting is kept.
-pub fn quiet_insta() {
-    if std::env::var_os("INSTA_OUTPUT").is_none() {
-        std::env::set_var("INSTA_OUTPUT", "none");
-    }
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let from_insta = info
-            .location()
-            .is_some_and(|l| l.file().contains("/insta-"));
-        if !from_insta {
-            default_hook(info);
-        }
-    }));
-}
-
 /// Where a flow's snapshots live for one SUT profile.
 pub fn snapshot_dir(root: &std::path::Path, profile: &str) -> PathBuf {
     root.join("fixtures").join("snapshots").join(profile)
@@ -194,25 +176,23 @@ pub enum SnapshotOutcome {
     Missing(String),
 }
 
-/// Compares `content` with the committed snapshot through insta. Outside CI insta writes a
-/// `.snap.new` file for `cargo insta review`; in CI it writes nothing.
+/// Compares `content` with the committed snapshot `<dir>/<name>.snap` (insta's format). Outside
+/// CI a difference or a missing snapshot is written beside it as `<name>.snap.new`, which
+/// `cargo insta review` (or `cargo insta accept`) takes; in CI nothing is written. The harness
+/// writes that file itself: no insta assertion runs, so no `cargo metadata` is ever started.
 pub fn compare(dir: &std::path::Path, name: &str, content: &str) -> SnapshotOutcome {
     let file = dir.join(format!("{name}.snap"));
+    let pending = dir.join(format!("{name}.snap.new"));
     let committed = std::fs::read_to_string(&file)
         .ok()
         .map(|text| snapshot_body(&text));
-    if committed.is_none() && is_ci() {
-        return SnapshotOutcome::Missing(format!(
-            "no committed snapshot {} (CI writes none)",
-            file.display()
-        ));
-    }
-    // The verdict comes from the committed text itself, so that insta settings such as
-    // INSTA_FORCE_PASS or INSTA_UPDATE=always cannot turn a difference into a match; insta
-    // only writes the pending snapshot for review.
     let verdict = match &committed {
         Some(expected) if expected.trim_end() == content.trim_end() => {
-            return SnapshotOutcome::Matches
+            if !is_ci() {
+                // A pending snapshot from an earlier run is stale now.
+                let _ = std::fs::remove_file(&pending);
+            }
+            return SnapshotOutcome::Matches;
         }
         Some(expected) => SnapshotOutcome::Differs(
             similar::TextDiff::from_lines(expected.trim_end(), content.trim_end())
@@ -220,23 +200,34 @@ pub fn compare(dir: &std::path::Path, name: &str, content: &str) -> SnapshotOutc
                 .header("snapshot", "actual")
                 .to_string(),
         ),
+        None if is_ci() => {
+            return SnapshotOutcome::Missing(format!(
+                "no committed snapshot {} (CI writes none)",
+                file.display()
+            ))
+        }
         None => SnapshotOutcome::Missing(format!(
-            "no committed snapshot {}; a .snap.new was written for `cargo insta review`",
-            file.display()
+            "no committed snapshot {}; {} was written for `cargo insta review`",
+            file.display(),
+            pending.display()
         )),
     };
     if !is_ci() {
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(dir);
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_omit_expression(true);
-        let _ = settings.bind(|| {
-            std::panic::catch_unwind(|| {
-                insta::assert_snapshot!(name.to_string(), content);
-            })
-        });
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&pending, snap_file(content)));
+        if let Err(e) = written {
+            tracing::warn!(file = %pending.display(), "cannot write the pending snapshot: {e}");
+        }
     }
     verdict
+}
+
+/// A snapshot file in insta's format: a metadata block naming the source, then the content.
+fn snap_file(content: &str) -> String {
+    format!(
+        "---\nsource: harness/src/check/snapshot.rs\n---\n{}\n",
+        content.trim_end()
+    )
 }
 
 fn is_ci() -> bool {
@@ -278,6 +269,37 @@ mod tests {
             ),
             other => panic!("expected a difference, got {other:?}"),
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A snapshot that does not exist yet is written as a pending `.snap.new` in insta's
+    /// format (outside CI), which a later matching run removes again.
+    #[test]
+    fn a_missing_snapshot_is_written_for_review() {
+        if is_ci() {
+            return;
+        }
+        let dir =
+            std::env::temp_dir().join(format!("presence-harness-snap-{}", crate::ids::token()));
+        let outcome = compare(&dir, "flow__new", "SIP/2.0 200 OK\nExpires: 600\n");
+        assert!(
+            matches!(outcome, SnapshotOutcome::Missing(_)),
+            "{outcome:?}"
+        );
+        let pending = std::fs::read_to_string(dir.join("flow__new.snap.new")).unwrap();
+        insta::assert_snapshot!(pending, @r"
+        ---
+        source: harness/src/check/snapshot.rs
+        ---
+        SIP/2.0 200 OK
+        Expires: 600
+        ");
+        std::fs::write(dir.join("flow__new.snap"), &pending).unwrap();
+        assert_eq!(
+            compare(&dir, "flow__new", "SIP/2.0 200 OK\nExpires: 600\n"),
+            SnapshotOutcome::Matches
+        );
+        assert!(!dir.join("flow__new.snap.new").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

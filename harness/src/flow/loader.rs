@@ -129,6 +129,19 @@ impl LoadedFlow {
 /// Loads every `*.yaml` below `dir`, sorted by path, with the catalogue of `root`.
 /// Stops at the first invalid flow.
 pub fn load_dir(dir: &Path, root: &Path) -> Result<Vec<LoadedFlow>, FlowError> {
+    load_selected(dir, root, &[])
+}
+
+/// Loads the flows below `dir` whose id contains one of `patterns` (every flow when there are
+/// none), sorted by path. Only those files are validated: a file is skipped unread beyond its
+/// top-level `id:` line when that id matches no pattern (a file whose id line cannot be read
+/// that way is loaded to learn its id). Stops at the first invalid flow it loads.
+pub fn load_selected(
+    dir: &Path,
+    root: &Path,
+    patterns: &[String],
+) -> Result<Vec<LoadedFlow>, FlowError> {
+    let wanted = |id: &str| patterns.is_empty() || patterns.iter().any(|p| id.contains(p.as_str()));
     let catalogue = super::catalogue::load(root)?;
     let mut files = Vec::new();
     collect_yaml(dir, &mut files).map_err(|e| FlowError {
@@ -138,13 +151,17 @@ pub fn load_dir(dir: &Path, root: &Path) -> Result<Vec<LoadedFlow>, FlowError> {
         message: format!("cannot read flow directory: {e}"),
     })?;
     files.sort();
-    let flows = files
-        .iter()
-        .map(|f| {
-            let source = read_source(f)?;
-            load_str(&source, f, root, &catalogue)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut flows = Vec::new();
+    for file in &files {
+        let source = read_source(file)?;
+        if scanned_id(&source).is_some_and(|id| !wanted(id)) {
+            continue;
+        }
+        let loaded = load_str(&source, file, root, &catalogue)?;
+        if wanted(&loaded.flow.id) {
+            flows.push(loaded);
+        }
+    }
     let mut ids = HashSet::new();
     for loaded in &flows {
         if !ids.insert(loaded.flow.id.clone()) {
@@ -160,6 +177,25 @@ pub fn load_dir(dir: &Path, root: &Path) -> Result<Vec<LoadedFlow>, FlowError> {
         }
     }
     Ok(flows)
+}
+
+/// The flow id on the file's one top-level `id:` line, when it is a plain or simply quoted
+/// scalar; `None` when there is no such line, several, or a value that needs YAML to read.
+fn scanned_id(source: &str) -> Option<&str> {
+    let mut lines = source.lines().filter_map(|l| l.strip_prefix("id:"));
+    let value = lines.next()?.trim();
+    if lines.next().is_some() {
+        return None;
+    }
+    let unquoted = ['"', '\'']
+        .iter()
+        .find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q))
+        .unwrap_or(value);
+    let plain = !unquoted.is_empty()
+        && unquoted
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c));
+    plain.then_some(unquoted)
 }
 
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -40,11 +40,22 @@ pub struct TraceEntry {
     pub summary: String,
     /// The bytes as text (lossy where not UTF-8).
     pub text: String,
-    /// The exact bytes, base64.
-    pub raw_base64: String,
+    /// The exact bytes, base64, only when they are not UTF-8 (`text` holds them otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_base64: Option<String>,
     /// What the harness made of it (absorbed retransmission, malformed, stray...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+impl TraceEntry {
+    /// The exact bytes of the message.
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw_base64
+            .as_ref()
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .unwrap_or_else(|| self.text.clone().into_bytes())
+    }
 }
 
 /// Where and when one message went.
@@ -129,7 +140,9 @@ impl Trace {
             transport: leg.transport,
             summary,
             text: String::from_utf8_lossy(bytes).into_owned(),
-            raw_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            raw_base64: std::str::from_utf8(bytes)
+                .is_err()
+                .then(|| base64::engine::general_purpose::STANDARD.encode(bytes)),
             note,
         });
         seq

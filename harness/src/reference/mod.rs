@@ -81,6 +81,29 @@ impl Default for ReferenceConfig {
     }
 }
 
+/// Where a reference server listens; port 0 takes an ephemeral port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    /// SIP over UDP.
+    pub udp: SocketAddr,
+    /// SIP over TCP.
+    pub tcp: SocketAddr,
+    /// XCAP over HTTP.
+    pub xcap: SocketAddr,
+}
+
+impl Default for Listen {
+    /// Ephemeral ports of 127.0.0.1.
+    fn default() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Listen {
+            udp: any,
+            tcp: any,
+            xcap: any,
+        }
+    }
+}
+
 /// A running reference server. Dropping it aborts all its tasks; [`ReferenceServer::stop`]
 /// also waits for them to end.
 pub struct ReferenceServer {
@@ -91,13 +114,21 @@ pub struct ReferenceServer {
 impl ReferenceServer {
     /// Binds UDP and TCP (SIP) and a second TCP port (XCAP over HTTP) on ephemeral ports of
     /// 127.0.0.1 and starts serving.
-    pub async fn start(mut config: ReferenceConfig) -> io::Result<ReferenceServer> {
+    pub async fn start(config: ReferenceConfig) -> io::Result<ReferenceServer> {
+        Self::start_at(config, &Listen::default()).await
+    }
+
+    /// Binds the addresses `listen` names and starts serving.
+    pub async fn start_at(
+        mut config: ReferenceConfig,
+        listen: &Listen,
+    ) -> io::Result<ReferenceServer> {
         if config.variations.contains(&Variation::ShorterExpires) {
             config.max_expires = config.max_expires.min(variation::SHORTER_MAX_EXPIRES);
         }
-        let udp = UdpSocket::bind("127.0.0.1:0").await?;
-        let tcp = TcpListener::bind("127.0.0.1:0").await?;
-        let http = TcpListener::bind("127.0.0.1:0").await?;
+        let udp = UdpSocket::bind(listen.udp).await?;
+        let tcp = TcpListener::bind(listen.tcp).await?;
+        let http = TcpListener::bind(listen.xcap).await?;
         let udp_addr = udp.local_addr()?;
         let tcp_addr = tcp.local_addr()?;
         let http_addr = http.local_addr()?;

@@ -10,6 +10,7 @@ use crate::check::{multipart, xml};
 use crate::net::{Direction, TraceEntry};
 use crate::sip::SipMessage;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// Longest message text shown; longer ones are cut with a note (the run.json keeps all).
 const MAX_SHOWN: usize = 64 * 1024;
@@ -101,11 +102,12 @@ struct Arrow {
     x1: usize,
     x2: usize,
     y: usize,
-    head: String,
     label_x: usize,
     label: String,
     time: String,
-    color: &'static str,
+    /// `sent`, `received` or `internal`: the stroke and arrowhead come from the page's CSS
+    /// and its one set of markers, not from each arrow.
+    class: &'static str,
 }
 
 #[derive(Serialize)]
@@ -121,6 +123,8 @@ struct MessageView {
     note: Option<String>,
     text: String,
     bodies: Vec<BodyView>,
+    /// The message whose indented body this one repeats byte for byte.
+    body_as_in: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -228,7 +232,9 @@ fn flow_view(flow: &FlowRecord) -> FlowView {
         messages: outcome
             .trace
             .iter()
-            .map(|e| message_view(e, &flow_anchor))
+            .scan(HashMap::new(), |first_seen, e| {
+                Some(message_view(e, &flow_anchor, first_seen))
+            })
             .collect(),
     }
 }
@@ -290,11 +296,6 @@ fn ladder(trace: &[TraceEntry], flow_anchor: &str) -> Ladder {
         .map(|(row, entry)| {
             let (x1, x2) = (x_of(&entry.from_node), x_of(&entry.to_node));
             let y = 44 + row * ROW;
-            let head = if x2 >= x1 {
-                format!("{x2},{y} {},{} {},{}", x2 - 7, y - 4, x2 - 7, y + 4)
-            } else {
-                format!("{x2},{y} {},{} {},{}", x2 + 7, y - 4, x2 + 7, y + 4)
-            };
             let mut label: String = entry.summary.chars().take(48).collect();
             if entry.summary.chars().count() > 48 {
                 label.push('…');
@@ -304,15 +305,10 @@ fn ladder(trace: &[TraceEntry], flow_anchor: &str) -> Ladder {
                 x1,
                 x2,
                 y,
-                head,
                 label_x: (x1 + x2) / 2,
                 label,
                 time: format!("{:.1} ms", entry.at_us as f64 / 1000.0),
-                color: match entry.direction {
-                    Direction::Sent => "#0b4fa6",
-                    Direction::Received => "#b34700",
-                    Direction::Internal => "#999999",
-                },
+                class: direction_name(entry.direction),
             }
         })
         .collect();
@@ -330,36 +326,61 @@ fn ladder(trace: &[TraceEntry], flow_anchor: &str) -> Ladder {
     }
 }
 
-fn message_view(entry: &TraceEntry, flow_anchor: &str) -> MessageView {
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Sent => "sent",
+        Direction::Received => "received",
+        Direction::Internal => "internal",
+    }
+}
+
+/// One message of the ladder's list. `first_seen` maps each body already shown indented to
+/// the message that showed it: a body passed on unchanged from hop to hop is indented once.
+fn message_view(
+    entry: &TraceEntry,
+    flow_anchor: &str,
+    first_seen: &mut HashMap<Vec<u8>, usize>,
+) -> MessageView {
+    let (bodies, body_as_in) = match parsed_body(entry) {
+        None => (Vec::new(), None),
+        Some((content_type, body)) => match first_seen.get(&body) {
+            Some(seq) => (Vec::new(), Some(*seq)),
+            None => {
+                let views = bodies(&content_type, &body);
+                first_seen.insert(body, entry.seq);
+                (views, None)
+            }
+        },
+    };
     MessageView {
         anchor: format!("{flow_anchor}-m{}", entry.seq),
         seq: entry.seq,
         time: format!("{:.1} ms", entry.at_us as f64 / 1000.0),
         from: entry.from_node.clone(),
         to: entry.to_node.clone(),
-        direction: match entry.direction {
-            Direction::Sent => "sent",
-            Direction::Received => "received",
-            Direction::Internal => "internal",
-        },
+        direction: direction_name(entry.direction),
         transport: entry.transport.name(),
         summary: entry.summary.clone(),
         note: entry.note.clone(),
         text: cut(&entry.text),
-        bodies: bodies(entry),
+        bodies,
+        body_as_in,
     }
 }
 
-/// The body pretty-printed: XML indented, multipart split into its parts.
-fn bodies(entry: &TraceEntry) -> Vec<BodyView> {
-    let Ok(msg) = SipMessage::parse(entry.text.as_bytes()) else {
-        return Vec::new();
-    };
+/// The Content-Type and body of a message that has a body.
+fn parsed_body(entry: &TraceEntry) -> Option<(String, Vec<u8>)> {
+    let msg = SipMessage::parse(&entry.raw()).ok()?;
     if msg.body.is_empty() {
-        return Vec::new();
+        return None;
     }
     let content_type = msg.header("Content-Type").unwrap_or_default().to_string();
-    match multipart::split(&content_type, &msg.body) {
+    Some((content_type, msg.body))
+}
+
+/// The body pretty-printed: XML indented, multipart split into its parts.
+fn bodies(content_type: &str, body: &[u8]) -> Vec<BodyView> {
+    match multipart::split(content_type, body) {
         Ok(parts) => parts
             .parts
             .iter()
@@ -375,7 +396,7 @@ fn bodies(entry: &TraceEntry) -> Vec<BodyView> {
             .collect(),
         Err(_) => vec![BodyView {
             title: format!("body ({content_type}), indented"),
-            text: pretty(&msg.body),
+            text: pretty(body),
         }],
     }
 }
@@ -409,7 +430,7 @@ mod tests {
             transport: Transport::Udp,
             summary: format!("NOTIFY {HOSTILE}"),
             text: format!("NOTIFY sip:a SIP/2.0\r\nX-Evil: {HOSTILE}\r\n\r\n"),
-            raw_base64: String::new(),
+            raw_base64: None,
             note: None,
         };
         let check = CheckResult {

@@ -4,8 +4,7 @@
 //! sequence numbers per direction (no handshake), so Wireshark and tshark decode them as SIP.
 
 use crate::flow::interp::FlowOutcome;
-use crate::net::{Direction, TraceEntry, Transport};
-use base64::Engine;
+use crate::net::{Direction, Transport};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::DataLink;
 use std::collections::HashMap;
@@ -42,7 +41,7 @@ pub fn render(outcome: &FlowOutcome, started: SystemTime) -> Result<Vec<u8>, Str
         let (SocketAddr::V4(src), SocketAddr::V4(dst)) = (from, to) else {
             continue;
         };
-        let payload = bytes(entry);
+        let payload = entry.raw();
         let time = base + Duration::from_micros(entry.at_us);
         let packets: Vec<Vec<u8>> = match entry.transport {
             Transport::Udp => vec![ipv4(
@@ -70,13 +69,6 @@ pub fn render(outcome: &FlowOutcome, started: SystemTime) -> Result<Vec<u8>, Str
         }
     }
     Ok(writer.into_writer())
-}
-
-/// The exact bytes of a trace entry.
-fn bytes(entry: &TraceEntry) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(&entry.raw_base64)
-        .unwrap_or_else(|_| entry.text.clone().into_bytes())
 }
 
 fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, payload: &[u8]) -> Vec<u8> {

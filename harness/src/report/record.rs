@@ -1,4 +1,4 @@
-//! `run.json`: schema `presence-harness/run/1`. Every flow with its verdict, checks (each with
+//! `run.json`: schema `presence-harness/run/2`. Every flow with its verdict, checks (each with
 //! its requirement, expected and actual) and every message (raw bytes, time, nodes).
 
 use crate::check::verdict::{Gate, Verdict};
@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Schema identifier written into every record.
-pub const SCHEMA: &str = "presence-harness/run/1";
+pub const SCHEMA: &str = "presence-harness/run/2";
+
+/// Older schemas `read` still takes: run/1 kept every message's bytes in base64 as well as
+/// its text; run/2 keeps base64 only for bytes that are not UTF-8.
+const READABLE_SCHEMAS: &[&str] = &[SCHEMA, "presence-harness/run/1"];
 
 /// One run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,9 +92,9 @@ impl RunRecord {
             std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let record: RunRecord = serde_json::from_slice(&text)
             .map_err(|e| format!("{}: not a run record: {e}", path.display()))?;
-        if record.schema != SCHEMA {
+        if !READABLE_SCHEMAS.contains(&record.schema.as_str()) {
             return Err(format!(
-                "{}: schema {} is not {SCHEMA}",
+                "{}: schema {} is not {SCHEMA} (or presence-harness/run/1)",
                 path.display(),
                 record.schema
             ));

@@ -357,7 +357,7 @@ impl Runner<'_> {
             .iter()
             .filter(|e| e.direction != crate::net::Direction::Received)
         {
-            if let Ok(msg) = crate::sip::SipMessage::parse(entry.text.as_bytes()) {
+            if let Ok(msg) = crate::sip::SipMessage::parse(&entry.raw()) {
                 normaliser.message(&msg);
             }
         }

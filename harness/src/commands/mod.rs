@@ -1,0 +1,3 @@
+//! Subcommands of the binary that are more than a few lines: `serve` and `load`.
+
+pub mod serve;

@@ -1,0 +1,70 @@
+//! `presence-harness serve`: the embedded reference presence server on its own, until Ctrl-C.
+
+use clap::Args;
+use presence_harness::reference::{Listen, ReferenceConfig, ReferenceServer};
+use presence_harness::runner::{parse_faults, parse_variations};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Arguments of `serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// SIP over UDP.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5060")]
+    udp: SocketAddr,
+    /// SIP over TCP (default: the UDP address).
+    #[arg(long, value_name = "ADDR")]
+    tcp: Option<SocketAddr>,
+    /// XCAP over HTTP; the XCAP root is http://ADDR/xcap-root.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    xcap: SocketAddr,
+    /// Turn on a fault switch (repeatable; see `presence-harness faults`).
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<String>,
+    /// Turn on a variation switch (repeatable; see `presence-harness variations`).
+    #[arg(long = "variation", value_name = "NAME")]
+    variations: Vec<String>,
+    /// RFC 3261 T1 in milliseconds, for NOTIFY retransmissions over UDP.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    t1_ms: u64,
+    /// Most subscriptions kept at once (a SUBSCRIBE beyond them gets 503).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    max_subscriptions: usize,
+}
+
+/// Starts the server, prints where it listens, and serves until Ctrl-C (or SIGTERM).
+pub fn serve(args: &ServeArgs) -> Result<(), String> {
+    let config = ReferenceConfig {
+        faults: parse_faults(&args.faults)?,
+        variations: parse_variations(&args.variations)?,
+        t1: Duration::from_millis(args.t1_ms.max(1)),
+        max_subscriptions: args.max_subscriptions,
+        ..ReferenceConfig::default()
+    };
+    let listen = Listen {
+        udp: args.udp,
+        tcp: args.tcp.unwrap_or(args.udp),
+        xcap: args.xcap,
+    };
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let server = ReferenceServer::start_at(config, &listen)
+            .await
+            .map_err(|e| format!("cannot start the reference server on {listen:?}: {e}"))?;
+        println!(
+            "reference server: SIP udp {} tcp {}, XCAP root {}; Ctrl-C stops it",
+            server.udp_addr(),
+            server.tcp_addr(),
+            server.xcap_root()
+        );
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        server.stop().await;
+        Ok(())
+    })
+}
