@@ -5,6 +5,7 @@ pub mod core;
 pub mod flow;
 pub mod ids;
 pub mod ims;
+pub mod load;
 pub mod net;
 pub mod reference;
 pub mod report;

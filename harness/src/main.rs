@@ -8,7 +8,7 @@ use presence_harness::flow::loader::load_selected;
 use presence_harness::flow::LoadedFlow;
 use presence_harness::report::console::Console;
 use presence_harness::report::RunRecord;
-use presence_harness::runner::{parse_faults, parse_variations, run_suite};
+use presence_harness::runner::{add_switches, run_suite};
 use presence_harness::sut::Profile;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,6 +58,12 @@ enum Command {
     /// headers, folding, foreign XML, NOTIFY before the 200...) under which every flow must
     /// keep its verdict.
     Variations,
+    /// Play a presence workload at a target rate against a SUT and judge it: latencies
+    /// (HDR histograms), errors, and the message rules on every message, idle and under load.
+    ///
+    /// Exit status: 0 when no requirement broke past the gate; 1 when one did; 2 when the
+    /// harness could not judge (bad arguments, the SUT unreachable or refusing the idle probe).
+    Load(commands::load::LoadArgs),
     /// Run the embedded reference presence server alone, printing where it listens, until
     /// Ctrl-C: for trying a client or a load against it.
     Serve(commands::serve::ServeArgs),
@@ -162,6 +168,14 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Load(args) => match commands::load::load(&root, &args) {
+            Ok(commands::load::LoadEnd::Held) => ExitCode::from(EXIT_PASS),
+            Ok(commands::load::LoadEnd::Broke) => ExitCode::from(EXIT_FAIL),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        },
         Command::Serve(args) => match commands::serve::serve(&args) {
             Ok(()) => ExitCode::from(EXIT_PASS),
             Err(e) => {
@@ -199,22 +213,7 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), St
         .clone()
         .unwrap_or_else(|| root.join("fixtures/suts/reference.yaml"));
     let mut profile = Profile::load(&profile_path)?;
-    if !args.faults.is_empty() {
-        let embedded = profile
-            .embedded
-            .as_mut()
-            .ok_or("--fault needs a profile with the embedded reference server")?;
-        embedded.faults.extend(args.faults.iter().cloned());
-        parse_faults(&embedded.faults)?;
-    }
-    if !args.variations.is_empty() {
-        let embedded = profile
-            .embedded
-            .as_mut()
-            .ok_or("--variation needs a profile with the embedded reference server")?;
-        embedded.variations.extend(args.variations.iter().cloned());
-        parse_variations(&embedded.variations)?;
-    }
+    add_switches(&mut profile, &args.faults, &args.variations)?;
     let flows = load_selected(&root.join("flows"), root, &args.flows).map_err(|e| e.to_string())?;
     if flows.is_empty() {
         return Err(format!("no flow matches {:?}", args.flows));

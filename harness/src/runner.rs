@@ -57,6 +57,31 @@ pub fn parse_variations(names: &[String]) -> Result<BTreeSet<Variation>, String>
         .collect()
 }
 
+/// Adds `--fault` and `--variation` switches to a profile of the embedded reference server.
+pub fn add_switches(
+    profile: &mut Profile,
+    faults: &[String],
+    variations: &[String],
+) -> Result<(), String> {
+    if !faults.is_empty() {
+        let embedded = profile
+            .embedded
+            .as_mut()
+            .ok_or("--fault needs a profile with the embedded reference server")?;
+        embedded.faults.extend(faults.iter().cloned());
+        parse_faults(&embedded.faults)?;
+    }
+    if !variations.is_empty() {
+        let embedded = profile
+            .embedded
+            .as_mut()
+            .ok_or("--variation needs a profile with the embedded reference server")?;
+        embedded.variations.extend(variations.iter().cloned());
+        parse_variations(&embedded.variations)?;
+    }
+    Ok(())
+}
+
 /// Starts the SUT a profile describes (a managed process is reset, started and probed).
 pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, String> {
     match (&profile.embedded, profile.address) {

@@ -4,6 +4,7 @@
 //! held, so a caller can count checks and failures per requirement.
 
 use crate::sip::text::parse_params;
+use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 
 /// The keys of the catalogue entries these rules cite.
@@ -68,15 +69,16 @@ pub struct Subscribed<'a> {
     pub accept: &'a [&'a str],
 }
 
+/// Reports one rule; what it expected and what it saw are only worked out when it failed.
 fn check(
     sink: &mut impl RuleSink,
     key: &'static str,
     held: bool,
-    expected: &str,
+    expected: impl FnOnce() -> String,
     actual: impl FnOnce() -> String,
 ) {
     let failure = (!held).then(|| RuleFailure {
-        expected: expected.to_string(),
+        expected: expected(),
         actual: actual(),
     });
     sink.outcome(key, failure);
@@ -86,41 +88,28 @@ fn shown(value: Option<&str>) -> String {
     value.map_or_else(|| "absent".to_string(), |v| format!("{v:?}"))
 }
 
-/// The addr-spec of a name-addr or addr-spec header value (`"x" <sip:a@b>;tag=1` gives `sip:a@b`).
-fn addr_spec(value: &str) -> &str {
-    match (value.find('<'), value.find('>')) {
-        (Some(open), Some(close)) if open < close => &value[open + 1..close],
-        _ => value.split(';').next().unwrap_or(value).trim(),
-    }
-}
-
-fn tag_of(value: &str) -> Option<String> {
-    let after = value.rfind('>').map_or(value, |close| &value[close..]);
-    parse_params(after)
-        .param("tag")
-        .flatten()
-        .map(str::to_string)
-}
-
 /// Rules on a response to `sent` (RFC 3261 §8.2.6.2, §12.1.1; RFC 3903 §6; RFC 6665 §3.1.1).
 pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl RuleSink) {
     let code = response.status().unwrap_or(0);
     let from = response.header("From");
-    let vias = response.header_values("Via");
-    let copies_held = from.is_some_and(|f| {
-        addr_spec(f) == sent.from_uri && tag_of(f).as_deref() == Some(sent.from_tag)
-    }) && response.call_id() == Some(sent.call_id)
+    let vias = response.header_lines("Via");
+    let copies_held = from.is_some_and(|f| uri_of(f) == sent.from_uri)
+        && response.from_tag().as_deref() == Some(sent.from_tag)
+        && response.call_id() == Some(sent.call_id)
         && response.cseq() == Some((sent.cseq, sent.method.to_string()))
         && vias.len() == 1
+        && !vias[0].contains(',')
         && response.top_branch().as_deref() == Some(sent.branch);
     check(
         sink,
         RESPONSE_COPIES,
         copies_held,
-        &format!(
-            "From <{}>;tag={}, Call-ID {}, CSeq {} {}, one Via with branch {}",
-            sent.from_uri, sent.from_tag, sent.call_id, sent.cseq, sent.method, sent.branch
-        ),
+        || {
+            format!(
+                "From <{}>;tag={}, Call-ID {}, CSeq {} {}, one Via with branch {}",
+                sent.from_uri, sent.from_tag, sent.call_id, sent.cseq, sent.method, sent.branch
+            )
+        },
         || {
             format!(
                 "From {}, Call-ID {}, CSeq {}, Via {:?}",
@@ -136,8 +125,8 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
         check(
             sink,
             "rfc3261-totag",
-            to.and_then(tag_of).is_some(),
-            "a To header with a tag",
+            response.to_tag().is_some(),
+            || "a To header with a tag".to_string(),
             || shown(to),
         );
     }
@@ -151,15 +140,15 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
                 sink,
                 "rfc3903-etag-in-2xx",
                 etags.len() == 1 && !etags[0].is_empty(),
-                "one SIP-ETag with a single entity-tag",
+                || "one SIP-ETag with a single entity-tag".to_string(),
                 || format!("{etags:?}"),
             );
             let expires = response.header("Expires");
             check(
                 sink,
                 "rfc3903-expires-in-2xx",
-                expires.is_some_and(|e| e.trim().parse::<u64>().is_ok()),
-                "an Expires header (delta-seconds)",
+                response.header_u64("Expires").is_some(),
+                || "an Expires header (delta-seconds)".to_string(),
                 || shown(expires),
             );
         }
@@ -168,8 +157,8 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
             check(
                 sink,
                 "rfc6665-2xx-expires",
-                expires.is_some_and(|e| e.trim().parse::<u64>().is_ok()),
-                "an Expires header (delta-seconds)",
+                response.header_u64("Expires").is_some(),
+                || "an Expires header (delta-seconds)".to_string(),
                 || shown(expires),
             );
             let contact = response.header("Contact");
@@ -177,7 +166,7 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
                 sink,
                 "rfc3261-contact-in-2xx",
                 contact.is_some_and(|c| !c.trim().is_empty()),
-                "a Contact header",
+                || "a Contact header".to_string(),
                 || shown(contact),
             );
         }
@@ -195,7 +184,7 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
         sink,
         REQUEST_HEADERS,
         missing.is_empty(),
-        "To, From, CSeq, Call-ID, Max-Forwards and Via",
+        || "To, From, CSeq, Call-ID, Max-Forwards and Via".to_string(),
         || format!("missing {}", missing.join(", ")),
     );
     let contact = notify.header("Contact");
@@ -203,35 +192,35 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
         sink,
         TARGET_REFRESH_CONTACT,
         contact.is_some(),
-        "a Contact header (NOTIFY is a target refresh request)",
+        || "a Contact header (NOTIFY is a target refresh request)".to_string(),
         || shown(contact),
     );
     let event = notify.header("Event");
-    let package = event.map(|e| parse_params(e).value);
     check(
         sink,
         "rfc6665-event-match",
-        package.as_deref() == Some(subscribed.event),
-        &format!("Event {}", subscribed.event),
+        notify
+            .event()
+            .is_some_and(|e| e.package == subscribed.event),
+        || format!("Event {}", subscribed.event),
         || shown(event),
     );
     let state = notify.header("Subscription-State");
-    let parsed = state.map(parse_params);
-    let value = parsed.as_ref().map(|p| p.value.to_ascii_lowercase());
+    let parsed = notify.subscription_state();
+    let value = parsed.as_ref().map(|p| p.state.as_str());
     check(
         sink,
         "rfc6665-substate-present",
-        matches!(value.as_deref(), Some("active" | "pending" | "terminated")),
-        "Subscription-State active, pending or terminated",
+        matches!(value, Some("active" | "pending" | "terminated")),
+        || "Subscription-State active, pending or terminated".to_string(),
         || shown(state),
     );
-    if matches!(value.as_deref(), Some("active" | "pending")) {
-        let expires = parsed.as_ref().and_then(|p| p.param("expires").flatten());
+    if matches!(value, Some("active" | "pending")) {
         check(
             sink,
             "rfc6665-substate-expires",
-            expires.is_some_and(|e| e.parse::<u64>().is_ok()),
-            "an expires parameter on an active or pending Subscription-State",
+            parsed.as_ref().is_some_and(|p| p.expires.is_some()),
+            || "an expires parameter on an active or pending Subscription-State".to_string(),
             || shown(state),
         );
     }
@@ -244,10 +233,12 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
             media
                 .as_deref()
                 .is_some_and(|m| subscribed.accept.iter().any(|a| a.eq_ignore_ascii_case(m))),
-            &format!(
-                "a body of a type the SUBSCRIBE accepted: {}",
-                subscribed.accept.join(", ")
-            ),
+            || {
+                format!(
+                    "a body of a type the SUBSCRIBE accepted: {}",
+                    subscribed.accept.join(", ")
+                )
+            },
             || format!("Content-Type {}", shown(content_type)),
         );
     }

@@ -68,6 +68,19 @@ pub(super) fn response(request: &SipMessage, code: u16, tag: &str) -> MessageBui
     builder
 }
 
+/// A copy of `request` whose CSeq number is one higher, for `ResponseWrongCseq`: the
+/// response copies it.
+fn with_next_cseq(request: &SipMessage) -> SipMessage {
+    let mut copy = request.clone();
+    if let (Some((number, method)), Some(header)) = (
+        request.cseq(),
+        copy.headers.iter_mut().find(|h| h.name == "CSeq"),
+    ) {
+        header.value = format!("{} {method}", number.wrapping_add(1));
+    }
+    copy
+}
+
 /// Handles one message from the network; anything that cannot be read is dropped.
 pub(super) async fn on_message(
     shared: &Arc<Shared>,
@@ -152,6 +165,9 @@ fn handle(
         ),
         // An empty tag makes `response` leave the To header as it came (fault NoToTag).
         "PUBLISH" if shared.fault(Fault::NoToTag) => esc::handle_publish(shared, request, ""),
+        "PUBLISH" if shared.fault(Fault::ResponseWrongCseq) => {
+            esc::handle_publish(shared, &with_next_cseq(request), &tag)
+        }
         "PUBLISH" => esc::handle_publish(shared, request, &tag),
         "SUBSCRIBE" => notifier::handle_subscribe(shared, request, &tag, transport),
         // The S-CSCF's third-party registration for the PNA (TS 24.141 §5.3.5).

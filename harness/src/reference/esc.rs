@@ -169,6 +169,7 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
         return reject(400);
     }
     let mut state = lock(&shared.state);
+    let busy = shared.fault(Fault::NoSipEtagUnderLoad) && under_load(&mut state);
     let current = etags
         .first()
         .and_then(|etag| state.esc.find(&who, etag))
@@ -279,7 +280,7 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     let mut ok = response(request, 200, tag);
     if shared.fault(Fault::HostileContent) {
         ok.push_header("SIP-ETag", HOSTILE_ETAG);
-    } else if !shared.fault(Fault::NoSipEtag) {
+    } else if !shared.fault(Fault::NoSipEtag) && !busy {
         ok.push_header("SIP-ETag", etag);
     }
     if !shared.fault(Fault::NoExpiresIn2xx) {
@@ -289,6 +290,20 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
         response: ok.build(),
         pump,
     }
+}
+
+/// Counts this PUBLISH and says whether more than 50 came in the last second.
+fn under_load(state: &mut State) -> bool {
+    let now = std::time::Instant::now();
+    let recent = &mut state.recent_publishes;
+    recent.push_back(now);
+    while recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1))
+    {
+        recent.pop_front();
+    }
+    recent.len() > 50
 }
 
 /// (Re)starts the expiry timer of a publication; the old timer, if any, is cancelled.

@@ -77,6 +77,18 @@ pub enum Fault {
     PnaRejectsNotify,
     /// The PNA never subscribes to the reg event after a third-party REGISTER.
     PnaNoSubscribe,
+    /// NOTIFYs carry no Max-Forwards header.
+    NotifyNoMaxForwards,
+    /// NOTIFYs carry no Contact header.
+    NotifyNoContact,
+    /// NOTIFY bodies are labelled `application/xml`, which no SUBSCRIBE accepts.
+    NotifyUnacceptedType,
+    /// Responses to PUBLISH carry the request's CSeq number plus one.
+    ResponseWrongCseq,
+    /// 2xx to SUBSCRIBE without Contact.
+    SubscribeNoContact,
+    /// 2xx to PUBLISH without `SIP-ETag` while more than 50 PUBLISH came in the last second.
+    NoSipEtagUnderLoad,
 }
 
 impl Fault {
@@ -118,6 +130,12 @@ impl Fault {
             Fault::PnaNoAccept,
             Fault::PnaRejectsNotify,
             Fault::PnaNoSubscribe,
+            Fault::NotifyNoMaxForwards,
+            Fault::NotifyNoContact,
+            Fault::NotifyUnacceptedType,
+            Fault::ResponseWrongCseq,
+            Fault::SubscribeNoContact,
+            Fault::NoSipEtagUnderLoad,
         ]
     }
 
@@ -159,6 +177,12 @@ impl Fault {
             Fault::PnaNoAccept => "pna-no-accept",
             Fault::PnaRejectsNotify => "pna-rejects-notify",
             Fault::PnaNoSubscribe => "pna-no-subscribe",
+            Fault::NotifyNoMaxForwards => "notify-no-max-forwards",
+            Fault::NotifyNoContact => "notify-no-contact",
+            Fault::NotifyUnacceptedType => "notify-unaccepted-type",
+            Fault::ResponseWrongCseq => "response-wrong-cseq",
+            Fault::SubscribeNoContact => "subscribe-no-contact",
+            Fault::NoSipEtagUnderLoad => "no-sip-etag-under-load",
         }
     }
 
@@ -240,6 +264,12 @@ impl Fault {
             Fault::PnaNoSubscribe => {
                 "the PNA accepts the third-party REGISTER but never subscribes to the reg event (TS 24.141 A.7 step 26)"
             }
+            Fault::NotifyNoMaxForwards => "NOTIFY without Max-Forwards (RFC 3261 §8.1.1, MUST)",
+            Fault::NotifyNoContact => "NOTIFY without Contact (RFC 3261 §12.2.1.1, SHOULD: NOTIFY is a target refresh request, RFC 6665 §3.2)",
+            Fault::NotifyUnacceptedType => "NOTIFY body labelled application/xml, a type the SUBSCRIBE's Accept did not list (RFC 6665 §3.2.1; RFC 3856 §6.7, MUST)",
+            Fault::ResponseWrongCseq => "responses to PUBLISH carry a CSeq number one higher than the request's (RFC 3261 §8.2.6.2, MUST)",
+            Fault::SubscribeNoContact => "2xx to SUBSCRIBE lacks Contact (RFC 3261 §12.1.1, MUST for a response that creates a dialog)",
+            Fault::NoSipEtagUnderLoad => "2xx to PUBLISH lacks SIP-ETag while more than 50 PUBLISH arrived in the last second; holds when idle (RFC 3903 §6 step 6, MUST)",
         }
     }
 }

@@ -29,6 +29,8 @@ pub(super) struct State {
     pub xcap: XcapStore,
     /// The presence network agent: third-party registrations and reg subscriptions.
     pub pna: Pna,
+    /// Arrival times of the PUBLISHes of the last second (kept for `NoSipEtagUnderLoad`).
+    pub recent_publishes: std::collections::VecDeque<std::time::Instant>,
 }
 
 /// Every task the server started, so stop (or drop) can end them all.

@@ -159,7 +159,7 @@ impl SipMessage {
 
     /// First value of header `name` (any spelling or compact form).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let wanted = names::canonical(name);
+        let wanted = names::canonical_cow(name);
         self.headers
             .iter()
             .find(|h| h.name == wanted)
@@ -168,7 +168,7 @@ impl SipMessage {
 
     /// All header lines named `name`, in order.
     pub fn header_lines(&self, name: &str) -> Vec<&str> {
-        let wanted = names::canonical(name);
+        let wanted = names::canonical_cow(name);
         self.headers
             .iter()
             .filter(|h| h.name == wanted)
@@ -208,7 +208,7 @@ impl SipMessage {
 
     /// Branch parameter of the top Via.
     pub fn top_branch(&self) -> Option<String> {
-        let via = self.header_values("Via").into_iter().next()?;
+        let via = split_list(self.header("Via")?).into_iter().next()?;
         parse_params(&via)
             .param("branch")
             .flatten()

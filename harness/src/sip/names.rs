@@ -1,5 +1,7 @@
 //! Header names: compact-form expansion (RFC 3261 §7.3.3 and later RFCs) and canonical spelling.
 
+use std::borrow::Cow;
+
 /// Compact forms and the full header names they stand for.
 const COMPACT: &[(&str, &str)] = &[
     ("a", "Accept-Contact"),
@@ -45,26 +47,46 @@ const SPELLING: &[&str] = &[
 /// Canonical name for a header name as received: compact forms expanded,
 /// case normalised (`call-id` → `Call-ID`, `sip-etag` → `SIP-ETag`, `x-foo` → `X-Foo`).
 pub fn canonical(name: &str) -> String {
+    canonical_cow(name).into_owned()
+}
+
+/// [`canonical`] without an allocation when `name` is already canonical (the usual case).
+pub fn canonical_cow(name: &str) -> Cow<'_, str> {
     if name.len() == 1 {
         if let Some((_, full)) = COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)) {
-            return (*full).to_string();
+            return Cow::Borrowed(full);
         }
     }
     if let Some(known) = SPELLING.iter().find(|k| k.eq_ignore_ascii_case(name)) {
-        return (*known).to_string();
+        return Cow::Borrowed(known);
     }
-    name.split('-')
-        .map(|word| {
-            let mut chars = word.chars();
-            match chars.next() {
-                Some(first) => {
-                    first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+    if is_title_case(name) {
+        return Cow::Borrowed(name);
+    }
+    Cow::Owned(
+        name.split('-')
+            .map(|word| {
+                let mut chars = word.chars();
+                match chars.next() {
+                    Some(first) => {
+                        first.to_ascii_uppercase().to_string()
+                            + &chars.as_str().to_ascii_lowercase()
+                    }
+                    None => String::new(),
                 }
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
+            })
+            .collect::<Vec<_>>()
+            .join("-"),
+    )
+}
+
+/// Every `-`-separated word starts with an upper-case letter and goes on in lower case.
+fn is_title_case(name: &str) -> bool {
+    name.split('-').all(|word| {
+        let mut chars = word.chars();
+        chars.next().is_some_and(|c| !c.is_ascii_lowercase())
+            && chars.all(|c| !c.is_ascii_uppercase())
+    })
 }
 
 /// True when `name` (as received) is a compact form.
@@ -113,6 +135,9 @@ mod tests {
         assert_eq!(canonical("sip-etag"), "SIP-ETag");
         assert_eq!(canonical("subscription-state"), "Subscription-State");
         assert_eq!(canonical("CSEQ"), "CSeq");
+        assert_eq!(canonical("Content-Length"), "Content-Length");
+        assert_eq!(canonical("content-LENGTH"), "Content-Length");
+        assert_eq!(canonical("X-"), "X-");
         assert!(is_compact("k"));
         assert!(!is_compact("Via"));
     }

@@ -134,15 +134,16 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         Some(id) => format!("{package};id={id}"),
         None => package.to_string(),
     };
-    let mut notify = MessageBuilder::request("NOTIFY", &sub.remote_target)
-        .header(
-            "Via",
-            format!(
-                "SIP/2.0/{} {local};branch={branch}",
-                sub.transport.via_name()
-            ),
-        )
-        .header("Max-Forwards", "70");
+    let mut notify = MessageBuilder::request("NOTIFY", &sub.remote_target).header(
+        "Via",
+        format!(
+            "SIP/2.0/{} {local};branch={branch}",
+            sub.transport.via_name()
+        ),
+    );
+    if !shared.fault(Fault::NotifyNoMaxForwards) {
+        notify.push_header("Max-Forwards", "70");
+    }
     for route in routes {
         notify.push_header("Route", route.as_str());
     }
@@ -150,9 +151,11 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         .header("From", sub.local_uri.as_str())
         .header("To", sub.remote_uri.as_str())
         .header("Call-ID", sub.call_id.as_str())
-        .header("CSeq", format!("{} NOTIFY", sub.cseq))
-        .header("Contact", shared.contact(sub.transport))
-        .header("Event", event);
+        .header("CSeq", format!("{} NOTIFY", sub.cseq));
+    if !shared.fault(Fault::NotifyNoContact) {
+        notify.push_header("Contact", shared.contact(sub.transport));
+    }
+    let mut notify = notify.header("Event", event);
     if !shared.fault(Fault::NoSubscriptionState) {
         notify.push_header("Subscription-State", state);
     }
@@ -181,6 +184,11 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         (Body::Winfo(_), Kind::Presence { .. } | Kind::List(_)) => None,
     };
     if let Some((media_type, document)) = body {
+        let media_type = if shared.fault(Fault::NotifyUnacceptedType) {
+            "application/xml".to_string()
+        } else {
+            media_type
+        };
         notify = notify.header("Content-Type", media_type).body(document);
     }
     Prepared {

@@ -622,7 +622,9 @@ pub(super) fn handle_subscribe(
     for record_route in request.header_lines("Record-Route") {
         ok.push_header("Record-Route", record_route);
     }
-    ok.push_header("Contact", shared.contact(transport));
+    if !shared.fault(Fault::SubscribeNoContact) {
+        ok.push_header("Contact", shared.contact(transport));
+    }
     if is_list && !shared.fault(Fault::RlsNoRequire) {
         ok.push_header("Require", rls::EVENTLIST);
     }

@@ -1,0 +1,706 @@
+//! The load engine, sans IO: the users' small state machines (publishers and watchers) and
+//! their client transactions, driven by bytes and time from outside. It queues the datagrams
+//! to send and records the figures, latencies and message checks.
+
+use super::conformance::{Conformance, Phase};
+use super::figures::Figures;
+use super::messages::{self, Envelope, PIDF};
+use super::metrics::{Recorder, Series};
+use super::workload::Workload;
+use crate::check::rules::{self, SentRequest, Subscribed};
+use crate::core::transaction::{ClientEvent, ClientTransaction, ResponseDisposition};
+use crate::core::Timers;
+use crate::sip::typed::uri_of;
+use crate::sip::SipMessage;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// How many recent published states a presentity remembers for end-to-end latency.
+const STATES_KEPT: usize = 64;
+
+/// Where the engine talks from and to, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    /// The harness's socket.
+    pub local: SocketAddr,
+    /// The SUT.
+    pub sut: SocketAddr,
+    /// RFC 3261 T1 and T2 for retransmissions (timers E and F).
+    pub timers: Timers,
+    /// Which phase the messages count into.
+    pub phase: Phase,
+}
+
+/// A publisher.
+#[derive(Debug)]
+struct Presentity {
+    uri: String,
+    call_id: String,
+    tag: String,
+    cseq: u32,
+    etag: Option<String>,
+    busy: bool,
+    /// A PUBLISH due while one was outstanding, with its intended time.
+    deferred: Option<Instant>,
+    publishes: u32,
+    /// Intended send times of recent states, by state number modulo `STATES_KEPT`.
+    states: [(u32, Option<Instant>); STATES_KEPT],
+    /// The newest state number sent, and the newest a 2xx accepted.
+    sent_state: u32,
+    accepted_state: u32,
+    removed: bool,
+}
+
+/// Where a watcher's subscription stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Idle,
+    Subscribing,
+    Active,
+    Ended,
+    Failed,
+}
+
+/// A watcher of one presentity.
+#[derive(Debug)]
+struct Watcher {
+    presentity: usize,
+    user: String,
+    uri: String,
+    call_id: String,
+    tag: String,
+    cseq: u32,
+    to_tag: Option<String>,
+    remote_target: Option<String>,
+    status: Status,
+    notified: bool,
+    last_notify_cseq: Option<u32>,
+    last_seen: u32,
+}
+
+/// What an outstanding transaction is for.
+#[derive(Debug, Clone, Copy)]
+enum Purpose {
+    Publish {
+        presentity: usize,
+        state: Option<u32>,
+    },
+    Unpublish {
+        presentity: usize,
+    },
+    Subscribe {
+        watcher: usize,
+    },
+    Unsubscribe {
+        watcher: usize,
+    },
+}
+
+#[derive(Debug)]
+struct Pending {
+    txn: ClientTransaction,
+    purpose: Purpose,
+    intended: Instant,
+    cseq: u32,
+}
+
+/// The engine of one load run (or of its idle probe).
+#[derive(Debug)]
+pub struct Engine {
+    workload: Workload,
+    config: EngineConfig,
+    presentities: Vec<Presentity>,
+    watchers: Vec<Watcher>,
+    pending: HashMap<u64, Pending>,
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    dialogs: HashMap<String, usize>,
+    branch_prefix: String,
+    next_transaction: u64,
+    outbox: Vec<(Vec<u8>, SocketAddr)>,
+    /// Counters of the run.
+    pub figures: Figures,
+    /// Latencies of the run.
+    pub recorder: Recorder,
+    /// Message checks of the run.
+    pub conformance: Conformance,
+    messages_seen: u64,
+}
+
+impl Engine {
+    /// An engine for the presentities `first..first + count` of `workload` and their watchers.
+    pub fn new(workload: &Workload, first: u64, count: u64, config: EngineConfig) -> Engine {
+        let domain = &workload.domain;
+        let presentities: Vec<Presentity> = (first..first + count)
+            .map(|global| {
+                let user = workload.presentity(global);
+                Presentity {
+                    uri: format!("sip:{user}@{domain}"),
+                    call_id: format!("{user}-publish"),
+                    tag: format!("{user}-p"),
+                    cseq: 0,
+                    etag: None,
+                    busy: false,
+                    deferred: None,
+                    publishes: 0,
+                    states: [(0, None); STATES_KEPT],
+                    sent_state: 0,
+                    accepted_state: 0,
+                    removed: false,
+                }
+            })
+            .collect();
+        let mut watchers = Vec::new();
+        let mut dialogs = HashMap::new();
+        for (local, global) in (first..first + count).enumerate() {
+            for j in 0..workload.watchers {
+                let user = workload.watcher(global, j);
+                let call_id = format!("{user}-subscribe");
+                dialogs.insert(call_id.clone(), watchers.len());
+                watchers.push(Watcher {
+                    presentity: local,
+                    uri: format!("sip:{user}@{domain}"),
+                    call_id,
+                    tag: format!("{user}-w"),
+                    user,
+                    cseq: 0,
+                    to_tag: None,
+                    remote_target: None,
+                    status: Status::Idle,
+                    notified: false,
+                    last_notify_cseq: None,
+                    last_seen: 0,
+                });
+            }
+        }
+        Engine {
+            branch_prefix: format!("z9hG4bKld{}x", workload.run),
+            workload: workload.clone(),
+            config,
+            presentities,
+            watchers,
+            pending: HashMap::new(),
+            timers: BinaryHeap::new(),
+            dialogs,
+            next_transaction: 0,
+            outbox: Vec::new(),
+            figures: Figures::default(),
+            recorder: Recorder::default(),
+            conformance: Conformance::default(),
+            messages_seen: 0,
+        }
+    }
+
+    /// Number of presentities.
+    pub fn presentities(&self) -> usize {
+        self.presentities.len()
+    }
+
+    /// Number of watchers.
+    pub fn watchers(&self) -> usize {
+        self.watchers.len()
+    }
+
+    /// The datagrams to send, with their destinations; the caller empties it.
+    pub fn outbox(&mut self) -> &mut Vec<(Vec<u8>, SocketAddr)> {
+        &mut self.outbox
+    }
+
+    /// No transaction is outstanding.
+    pub fn quiet(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Every watcher that subscribed has had its first NOTIFY, or failed or ended.
+    pub fn subscribed(&self) -> bool {
+        self.quiet()
+            && self
+                .watchers
+                .iter()
+                .all(|w| w.notified || !matches!(w.status, Status::Active | Status::Subscribing))
+    }
+
+    /// Published states accepted by the server that an active watcher has not been notified
+    /// of (yet).
+    pub fn states_behind(&self) -> u64 {
+        self.watchers
+            .iter()
+            .filter(|w| w.status == Status::Active)
+            .map(|w| {
+                let p = &self.presentities[w.presentity];
+                u64::from(p.accepted_state.saturating_sub(w.last_seen))
+            })
+            .sum()
+    }
+
+    /// Nothing outstanding and every accepted state reached every active watcher.
+    pub fn settled(&self) -> bool {
+        self.quiet() && self.states_behind() == 0
+    }
+
+    /// Every watcher's subscription has ended (after the teardown).
+    pub fn all_ended(&self) -> bool {
+        self.quiet()
+            && self
+                .watchers
+                .iter()
+                .all(|w| !matches!(w.status, Status::Active | Status::Subscribing))
+    }
+
+    /// When a timer next needs [`Engine::on_timers`].
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((at, _))| *at)
+    }
+
+    fn start(
+        &mut self,
+        purpose: Purpose,
+        intended: Instant,
+        now: Instant,
+        build: impl FnOnce(&str, &Self) -> (Vec<u8>, &'static str, u32),
+    ) {
+        let id = self.next_transaction;
+        self.next_transaction += 1;
+        let branch = format!("{}{id}", self.branch_prefix);
+        let (bytes, method, cseq) = build(&branch, self);
+        let txn = ClientTransaction::new(
+            &branch,
+            method,
+            bytes.clone(),
+            false,
+            self.config.timers,
+            now,
+        );
+        if let Some(at) = txn.next_deadline() {
+            self.timers.push(Reverse((at, id)));
+        }
+        self.pending.insert(
+            id,
+            Pending {
+                txn,
+                purpose,
+                intended,
+                cseq,
+            },
+        );
+        self.outbox.push((bytes, self.config.sut));
+    }
+
+    fn envelope<'a>(
+        &'a self,
+        uri: &'a str,
+        from: (&'a str, &'a str),
+        to: (&'a str, Option<&'a str>),
+        call_id: &'a str,
+        cseq: u32,
+        branch: &'a str,
+    ) -> Envelope<'a> {
+        Envelope {
+            uri,
+            from: from.0,
+            from_tag: from.1,
+            to: to.0,
+            to_tag: to.1,
+            call_id,
+            cseq,
+            branch,
+            local: self.config.local,
+        }
+    }
+
+    /// A PUBLISH of presentity `p` is due (intended at `intended`): initial, modify or
+    /// refresh as its state says; deferred while one of its PUBLISHes is outstanding.
+    pub fn publish(&mut self, p: usize, intended: Instant, now: Instant) {
+        let presentity = &mut self.presentities[p];
+        if presentity.removed {
+            return;
+        }
+        if presentity.busy {
+            match presentity.deferred {
+                Some(_) => self.figures.publish.coalesced += 1,
+                None => {
+                    presentity.deferred = Some(intended);
+                    self.figures.publish.deferred += 1;
+                }
+            }
+            return;
+        }
+        presentity.busy = true;
+        presentity.cseq += 1;
+        presentity.publishes += 1;
+        let every = self.workload.refresh_every;
+        let refresh =
+            presentity.etag.is_some() && every > 0 && (presentity.publishes - 1) % every == 0;
+        let state = (!refresh).then(|| {
+            presentity.sent_state += 1;
+            let n = presentity.sent_state;
+            presentity.states[n as usize % STATES_KEPT] = (n, Some(intended));
+            n
+        });
+        self.figures.publish.sent += 1;
+        let expires = self.workload.expires;
+        self.start(
+            Purpose::Publish {
+                presentity: p,
+                state,
+            },
+            intended,
+            now,
+            |branch, engine| {
+                let pr = &engine.presentities[p];
+                let e = engine.envelope(
+                    &pr.uri,
+                    (&pr.uri, &pr.tag),
+                    (&pr.uri, None),
+                    &pr.call_id,
+                    pr.cseq,
+                    branch,
+                );
+                let body = state.map(|n| messages::pidf(&pr.uri, &engine.workload.run, n));
+                (
+                    messages::publish(&e, expires, pr.etag.as_deref(), body.as_deref()),
+                    "PUBLISH",
+                    pr.cseq,
+                )
+            },
+        );
+    }
+
+    /// Removes presentity `p`'s publication (PUBLISH with Expires 0), if it has one.
+    pub fn unpublish(&mut self, p: usize, now: Instant) {
+        let presentity = &mut self.presentities[p];
+        if presentity.etag.is_none() || presentity.busy || presentity.removed {
+            return;
+        }
+        presentity.removed = true;
+        presentity.busy = true;
+        presentity.cseq += 1;
+        self.figures.teardown.sent += 1;
+        self.start(
+            Purpose::Unpublish { presentity: p },
+            now,
+            now,
+            |branch, engine| {
+                let pr = &engine.presentities[p];
+                let e = engine.envelope(
+                    &pr.uri,
+                    (&pr.uri, &pr.tag),
+                    (&pr.uri, None),
+                    &pr.call_id,
+                    pr.cseq,
+                    branch,
+                );
+                (
+                    messages::publish(&e, 0, pr.etag.as_deref(), None),
+                    "PUBLISH",
+                    pr.cseq,
+                )
+            },
+        );
+    }
+
+    /// Watcher `w` subscribes (intended at `intended`).
+    pub fn subscribe(&mut self, w: usize, intended: Instant, now: Instant) {
+        let watcher = &mut self.watchers[w];
+        if watcher.status != Status::Idle {
+            return;
+        }
+        watcher.status = Status::Subscribing;
+        watcher.cseq += 1;
+        self.figures.subscribe.sent += 1;
+        let expires = self.workload.expires;
+        self.start(
+            Purpose::Subscribe { watcher: w },
+            intended,
+            now,
+            |branch, engine| {
+                let wa = &engine.watchers[w];
+                let target = &engine.presentities[wa.presentity].uri;
+                let e = engine.envelope(
+                    target,
+                    (&wa.uri, &wa.tag),
+                    (target, None),
+                    &wa.call_id,
+                    wa.cseq,
+                    branch,
+                );
+                (
+                    messages::subscribe(&e, expires, &wa.user),
+                    "SUBSCRIBE",
+                    wa.cseq,
+                )
+            },
+        );
+    }
+
+    /// Watcher `w` unsubscribes (SUBSCRIBE with Expires 0 in its dialog), if it is active.
+    pub fn unsubscribe(&mut self, w: usize, now: Instant) {
+        let watcher = &mut self.watchers[w];
+        if watcher.status != Status::Active {
+            return;
+        }
+        watcher.cseq += 1;
+        self.figures.teardown.sent += 1;
+        self.start(
+            Purpose::Unsubscribe { watcher: w },
+            now,
+            now,
+            |branch, engine| {
+                let wa = &engine.watchers[w];
+                let target = &engine.presentities[wa.presentity].uri;
+                let uri = wa.remote_target.as_deref().unwrap_or(target);
+                let e = engine.envelope(
+                    uri,
+                    (&wa.uri, &wa.tag),
+                    (target, wa.to_tag.as_deref()),
+                    &wa.call_id,
+                    wa.cseq,
+                    branch,
+                );
+                (messages::subscribe(&e, 0, &wa.user), "SUBSCRIBE", wa.cseq)
+            },
+        );
+    }
+
+    /// Retransmits and times out transactions whose timers are due.
+    pub fn on_timers(&mut self, now: Instant) {
+        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(pending) = self.pending.get_mut(&id) else {
+                continue;
+            };
+            match pending.txn.on_timer(now) {
+                Some(ClientEvent::Retransmit(bytes)) => {
+                    self.figures
+                        .counts_for(pending.purpose_kind())
+                        .retransmissions += 1;
+                    self.outbox.push((bytes, self.config.sut));
+                }
+                Some(ClientEvent::TimedOut) => {
+                    if let Some(pending) = self.pending.remove(&id) {
+                        self.figures.counts_for(pending.purpose_kind()).timeouts += 1;
+                        self.finish(pending.purpose, None, now);
+                    }
+                    continue;
+                }
+                None => {}
+            }
+            if let Some(next) = self.pending.get(&id).and_then(|p| p.txn.next_deadline()) {
+                self.timers.push(Reverse((next, id)));
+            }
+        }
+    }
+
+    fn sampled(&mut self) -> bool {
+        self.messages_seen += 1;
+        (self.messages_seen - 1) % u64::from(self.workload.check_every) == 0
+    }
+
+    /// One datagram from the SUT.
+    pub fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) {
+        let checked = self.sampled();
+        let msg = match SipMessage::parse(bytes) {
+            Ok(msg) => msg,
+            Err(e) => {
+                self.figures.malformed += 1;
+                let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+                let first_line = String::from_utf8_lossy(first_line);
+                self.conformance
+                    .malformed(self.config.phase, first_line.trim(), e.to_string());
+                return;
+            }
+        };
+        if msg.is_request() {
+            self.on_request(&msg, from, now, checked);
+        } else {
+            self.on_response(&msg, now, checked);
+        }
+    }
+
+    fn on_response(&mut self, msg: &SipMessage, now: Instant, checked: bool) {
+        // The transaction number is in the branch; the CSeq method must match too (RFC 3261
+        // §17.1.3), which `ClientTransaction::matches` would read the message again to see.
+        let branch = msg.top_branch();
+        let id = branch
+            .as_deref()
+            .and_then(|b| b.strip_prefix(&self.branch_prefix))
+            .and_then(|n| n.parse::<u64>().ok());
+        let cseq = msg.cseq();
+        let Some(pending) = id.and_then(|id| self.pending.get_mut(&id)).filter(|p| {
+            cseq.as_ref()
+                .is_some_and(|(_, method)| *method == p.txn.method)
+        }) else {
+            self.figures.stray_responses += 1;
+            return;
+        };
+        match pending.txn.on_response(msg) {
+            ResponseDisposition::Provisional | ResponseDisposition::Duplicate => return,
+            ResponseDisposition::Final => {}
+        }
+        let Some(pending) = id.and_then(|id| self.pending.remove(&id)) else {
+            return;
+        };
+        let code = msg.status().unwrap_or(0);
+        *self
+            .figures
+            .counts_for(pending.purpose_kind())
+            .by_status
+            .entry(code)
+            .or_default() += 1;
+        match pending.purpose {
+            Purpose::Publish { .. } => self
+                .recorder
+                .record(Series::Publish, now - pending.intended),
+            Purpose::Subscribe { .. } => self
+                .recorder
+                .record(Series::Subscribe, now - pending.intended),
+            _ => {}
+        }
+        if checked {
+            let (from_uri, from_tag, call_id) = match pending.purpose {
+                Purpose::Publish { presentity, .. } | Purpose::Unpublish { presentity } => {
+                    let p = &self.presentities[presentity];
+                    (&p.uri, &p.tag, &p.call_id)
+                }
+                Purpose::Subscribe { watcher } | Purpose::Unsubscribe { watcher } => {
+                    let w = &self.watchers[watcher];
+                    (&w.uri, &w.tag, &w.call_id)
+                }
+            };
+            let sent = SentRequest {
+                method: &pending.txn.method,
+                from_uri,
+                from_tag,
+                call_id,
+                cseq: pending.cseq,
+                branch: &pending.txn.branch,
+            };
+            rules::check_response(
+                &sent,
+                msg,
+                &mut self.conformance.sink(self.config.phase, msg),
+            );
+        }
+        self.finish(pending.purpose, Some(msg), now);
+    }
+
+    /// A transaction ended: with its final response, or timed out (`None`).
+    fn finish(&mut self, purpose: Purpose, response: Option<&SipMessage>, now: Instant) {
+        let code = response.and_then(SipMessage::status);
+        let ok = code.is_some_and(|c| (200..300).contains(&c));
+        match purpose {
+            Purpose::Publish { presentity, state } => {
+                let p = &mut self.presentities[presentity];
+                p.busy = false;
+                if ok {
+                    if let Some(etag) = response.and_then(|r| r.header("SIP-ETag")) {
+                        p.etag = Some(etag.to_string());
+                    }
+                    if let Some(state) = state {
+                        p.accepted_state = p.accepted_state.max(state);
+                    }
+                } else if code == Some(412) {
+                    // The publication is gone (RFC 3903 §4.4): start a new one.
+                    p.etag = None;
+                }
+                if let Some(intended) = p.deferred.take() {
+                    self.publish(presentity, intended, now);
+                }
+            }
+            Purpose::Unpublish { presentity } => {
+                self.presentities[presentity].busy = false;
+            }
+            Purpose::Subscribe { watcher } => {
+                let w = &mut self.watchers[watcher];
+                if ok {
+                    let r = response.expect("a 2xx is a response");
+                    w.to_tag = r.to_tag();
+                    w.remote_target = r.header("Contact").map(uri_of);
+                    if w.status == Status::Subscribing {
+                        w.status = Status::Active;
+                    }
+                } else if w.status == Status::Subscribing {
+                    w.status = Status::Failed;
+                }
+            }
+            Purpose::Unsubscribe { .. } => {}
+        }
+    }
+
+    fn on_request(&mut self, msg: &SipMessage, from: SocketAddr, now: Instant, checked: bool) {
+        let method = msg.method().unwrap_or_default();
+        let watcher = msg.call_id().and_then(|c| self.dialogs.get(c)).copied();
+        let (Some(w), "NOTIFY") = (watcher, method.as_str()) else {
+            self.figures.notify.stray += 1;
+            let code = if method == "NOTIFY" { 481 } else { 501 };
+            self.outbox.push((messages::answer(msg, code), from));
+            return;
+        };
+        self.outbox.push((messages::answer(msg, 200), from));
+        self.figures.notify.received += 1;
+        let cseq = msg.cseq().map(|(n, _)| n);
+        let watcher = &mut self.watchers[w];
+        if cseq.is_some() && cseq <= watcher.last_notify_cseq {
+            self.figures.notify.duplicates += 1;
+            return;
+        }
+        watcher.last_notify_cseq = cseq;
+        watcher.notified = true;
+        if watcher.to_tag.is_none() {
+            // The NOTIFY came before the 200 (RFC 6665 §4.1.2.4): its From tag is the dialog's.
+            watcher.to_tag = msg.from_tag();
+        }
+        let state = msg.subscription_state();
+        if state.is_some_and(|s| s.state == "terminated") {
+            watcher.status = Status::Ended;
+            self.figures.notify.terminated += 1;
+        } else if watcher.status == Status::Subscribing {
+            watcher.status = Status::Active;
+        }
+        if checked {
+            let subscribed = Subscribed {
+                event: "presence",
+                accept: &[PIDF],
+            };
+            rules::check_notify(
+                &subscribed,
+                msg,
+                &mut self.conformance.sink(self.config.phase, msg),
+            );
+        }
+        let Some(seen) = messages::state_token(&msg.body, &self.workload.run) else {
+            return;
+        };
+        let watcher = &mut self.watchers[w];
+        if seen <= watcher.last_seen {
+            return;
+        }
+        let presentity = &self.presentities[watcher.presentity];
+        for n in watcher.last_seen + 1..=seen {
+            match presentity.states[n as usize % STATES_KEPT] {
+                (kept, Some(intended)) if kept == n => {
+                    self.recorder.record(Series::Presence, now - intended);
+                }
+                _ => self.figures.notify.states_forgotten += 1,
+            }
+        }
+        self.figures.notify.states_superseded += u64::from(seen - watcher.last_seen - 1);
+        self.figures.notify.states_delivered += 1;
+        watcher.last_seen = seen;
+    }
+}
+
+impl Pending {
+    fn purpose_kind(&self) -> super::figures::Kind {
+        use super::figures::Kind;
+        match self.purpose {
+            Purpose::Publish { .. } => Kind::Publish,
+            Purpose::Subscribe { .. } => Kind::Subscribe,
+            Purpose::Unpublish { .. } | Purpose::Unsubscribe { .. } => Kind::Teardown,
+        }
+    }
+}
