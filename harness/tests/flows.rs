@@ -6,6 +6,8 @@
 //! make the flows that cover it fail on the check naming the broken requirement.
 
 mod common;
+#[path = "common/load_controls.rs"]
+mod load_controls;
 
 use common::{explain, flows, recorded_trials, root, run_once, stale_trial};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -20,7 +22,8 @@ use std::path::{Path, PathBuf};
 
 /// Fault switch → (flow that must catch it, requirement key its failing check must name,
 /// text the failing check's description must contain, to pin the kind of check).
-/// A fault no flow catches is a missing flow: `fault::every-switch-has-a-control` guards that.
+/// A fault no flow (and no load control, `tests/load.rs`) catches is a missing control:
+/// `fault::every-switch-has-a-control` guards that.
 const CONTROLS: &[(&str, &str, &str, &str)] = &[
     ("no-sip-etag", "A.4.2.1", "rfc3903-etag-in-2xx", "present"),
     ("reuse-etag", "A.4.2.1", "rfc3903-new-etag", "differs from"),
@@ -342,11 +345,15 @@ fn main() {
                     .iter()
                     .map(|f| f.name())
                     .filter(|n| !CONTROLS.iter().any(|(f, _, _, _)| f == n))
+                    .filter(|n| !load_controls::LOAD_CONTROLS.iter().any(|(f, _, _)| f == n))
                     .collect();
                 if missing.is_empty() {
                     Ok(())
                 } else {
-                    Err(format!("fault switches no flow is shown to catch: {missing:?}").into())
+                    Err(format!(
+                        "fault switches no flow or load run is shown to catch: {missing:?}"
+                    )
+                    .into())
                 }
             }));
         }

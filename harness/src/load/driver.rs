@@ -1,4 +1,4 @@
-//! The I/O side of a load run: one non-blocking UDP socket on 127.0.0.1, the engine's timers
+//! The I/O side of a load run: one non-blocking UDP socket (on 127.0.0.1 for a local SUT), the engine's timers
 //! and the phase's arrivals, waited for with `ppoll` (nanosecond timeouts; epoll-based waits
 //! round to milliseconds, which would delay arrivals and inflate latencies).
 //!
@@ -37,8 +37,12 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// Binds an ephemeral port of 127.0.0.1.
-    pub fn bind() -> io::Result<Socket> {
+    /// Binds an ephemeral port of the local address the kernel routes `sut` from (127.0.0.1
+    /// for a SUT on loopback), so that the Via and Contact the SUT sees reach back.
+    pub fn bind_toward(sut: SocketAddr) -> io::Result<Socket> {
+        let probe = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0)))?;
+        probe.connect(sut)?;
+        let local_ip = probe.local_addr()?.ip();
         let socket = socket2::Socket::new(
             socket2::Domain::IPV4,
             socket2::Type::DGRAM,
@@ -47,7 +51,7 @@ impl Socket {
         // Best effort: the kernel caps the sizes at net.core.[rw]mem_max.
         let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
         let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
-        socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+        socket.bind(&SocketAddr::new(local_ip, 0).into())?;
         socket.set_nonblocking(true)?;
         let udp: UdpSocket = socket.into();
         setsockopt(&udp, sockopt::ReceiveTimestampns, &true)?;

@@ -179,7 +179,8 @@ fn idle_probe(
 pub fn run(plan: &LoadPlan, mut progress: impl FnMut(&Progress)) -> Result<LoadOutcome, String> {
     plan.workload.validate()?;
     let cpu_at_start = thread_cpu_s();
-    let mut socket = Socket::bind().map_err(io_error("cannot bind the load socket"))?;
+    let mut socket =
+        Socket::bind_toward(plan.sut).map_err(io_error("cannot bind the load socket"))?;
     let local = socket
         .local_addr()
         .map_err(io_error("cannot bind the load socket"))?;

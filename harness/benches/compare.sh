@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# compare.sh: SIPp and presence-harness side by side on one Kamailio (fixtures/suts/kamailio).
+#
+# Usage:  harness/benches/compare.sh            (from anywhere; needs a release build of
+#                                                presence-harness: cargo build --release)
+#   Debian packages: kamailio kamailio-presence-modules kamailio-sqlite-modules
+#   kamailio-xml-modules kamailio-utils-modules sqlite3 sip-tester hyperfine (and procps).
+#
+# What it does:
+#   - starts Kamailio as fixtures/suts/kamailio.yaml's `process` block does (reset with
+#     mkdb.sh into a fresh run dir, then kamailio -DD -E ... -A PERF), waits until it answers
+#     OPTIONS (harness/benches/sipp/options.xml) and stops it (by its PID) on exit;
+#   - flows: hyperfine (-N, WARMUP warm-ups, RUNS runs) of each SIPp scenario
+#     harness/benches/sipp/<flow>.xml as a whole process against
+#     `presence-harness run --sut <profile> --flow <flow> -q`, for A.4.2.1, A.3.2.1, A.5.2.1,
+#     then the three SIPp scenarios in sequence against one harness run of the three flows.
+#     <profile> is fixtures/suts/kamailio.yaml without its `process` block and with
+#     `transports: [udp]` (Kamailio is already running); medians of wall time, CPU = mean
+#     user + system (hyperfine gives no per-run CPU), ratios harness/SIPp;
+#   - load: SIPp publish.xml at RATE PUBLISH/s for DURATION s (every call a user of its own),
+#     then `presence-harness load` with the same workload; CPU (user+sys of the client, and of
+#     all Kamailio processes) per PUBLISH transaction, ratio harness/SIPp;
+#   - saturation: publish.xml at each of SAT_RATES for SAT_DURATION s; the highest rate with
+#     no failed call and no retransmission.
+#   Output: a table on stdout, and all figures as JSON in $OUT.
+#
+# Environment (defaults):
+#   RATE=2000 DURATION=10 PRESENTITIES=RATE*DURATION   the load part
+#   SAT_RATES="2000 2500 3000 4000 6000" SAT_DURATION=5 SAT_STOP_ON_FAIL=1
+#   WARMUP=3 RUNS=10                                   hyperfine
+#   PARTS="flows load saturation"                      which parts run
+#   SIPP_FLOW_OPTS="-r 1000"   extra SIPp options of the flow scenarios: at its default 10
+#                              calls/s SIPp waits 100 ms before its first (only) call
+#   KAM_SHM=512 KAM_PKG=16     kamailio -m / -M. The profile has -m 128, which runs out of
+#                              shared memory at 2000 PUBLISH/s: each PUBLISH transaction keeps
+#                              about 14 KB of shm for tm's 5 s wait timer (10,000 of them at
+#                              2000/s). KAM_SHM=128 starts it exactly as the profile does.
+#   RUNBASE=/dev/shm (else $TMPDIR or /tmp)  where the run dir goes; the sqlite database is in
+#                              it, and on a disk its commits (fsync) slow Kamailio down.
+#   HARNESS=<root>/target/release/presence-harness
+#   OUT=/tmp/compare-<date>.json   KEEP=1 keeps the temp dir (logs, hyperfine JSON, screens)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SIPP_DIR=$ROOT/harness/benches/sipp
+HARNESS=${HARNESS:-$ROOT/target/release/presence-harness}
+RATE=${RATE:-2000}
+DURATION=${DURATION:-10}
+PRESENTITIES=${PRESENTITIES:-$((RATE * DURATION))}
+SAT_RATES=${SAT_RATES:-"2000 2500 3000 4000 6000"}
+SAT_DURATION=${SAT_DURATION:-5}
+SAT_STOP_ON_FAIL=${SAT_STOP_ON_FAIL:-1}
+WARMUP=${WARMUP:-3}
+RUNS=${RUNS:-10}
+PARTS=${PARTS:-"flows load saturation"}
+SIPP_FLOW_OPTS=${SIPP_FLOW_OPTS:-"-r 1000"}
+KAM_SHM=${KAM_SHM:-512}
+KAM_PKG=${KAM_PKG:-16}
+if [[ -z ${RUNBASE:-} ]]; then
+  if [[ -d /dev/shm && -w /dev/shm ]]; then RUNBASE=/dev/shm; else RUNBASE=${TMPDIR:-/tmp}; fi
+fi
+OUT=${OUT:-/tmp/compare-$(date +%Y%m%dT%H%M%S).json}
+ADDR=127.0.0.1:5060
+FLOWS=(A.4.2.1 A.3.2.1 A.5.2.1)
+# transactions per run (requests sent or received), to read the ratios with
+declare -A TX_SIPP=([A.4.2.1]=4 [A.3.2.1]=5 [A.5.2.1]=8)
+declare -A TX_HARNESS=([A.4.2.1]=5 [A.3.2.1]=5 [A.5.2.1]=11)
+
+die() { echo "compare.sh: $*" >&2; exit 2; }
+for c in kamailio kamcmd sipp hyperfine sqlite3 ps awk; do
+  command -v "$c" >/dev/null || die "$c not found (see the package list at the top)"
+done
+HAVE_HARNESS=1
+if [[ ! -x $HARNESS ]]; then
+  HAVE_HARNESS=0
+  echo "presence-harness not found at $HARNESS (cargo build --release): SIPp only"
+fi
+has_part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/compare.XXXXXX")
+RUN=$(mktemp -d "$RUNBASE/compare-kam.XXXXXX")
+KPID=
+cleanup() {
+  local rc=$?
+  if [[ -n $KPID ]] && kill -0 "$KPID" 2>/dev/null; then
+    kill -TERM "$KPID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$KPID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$KPID" 2>/dev/null && kill -KILL "$KPID" 2>/dev/null || true
+  fi
+  if [[ ${KEEP:-0} == 1 ]]; then
+    echo "kept: $TMP (and the Kamailio run dir $RUN)"
+  else
+    rm -rf "$TMP" "$RUN"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------- helpers ----------
+calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+# ratio A B: A/B, or null
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || b + 0 == 0) print "null"; else printf "%.2f", a / b }'; }
+# one field of result number I (1-based) of a hyperfine JSON export
+hf() { awk -v i="$2" -v k="\"$3\":" '/"command":/ { n++ } n == i && $1 == k { gsub(/,/, "", $2); print $2; exit }' "$1"; }
+# run_timed LOG cmd...: runs cmd with stdout/stderr in LOG.out/LOG.err; sets T_RC, T_WALL,
+# T_CPU (user+sys of cmd and its children, from the shell builtin `times`)
+run_timed() {
+  local log=$1 t0 t1
+  shift
+  t0=$(date +%s%N)
+  set +e
+  ("$@" >"$log.out" 2>"$log.err"; rc=$?; times >"$log.times"; exit $rc)
+  T_RC=$?
+  set -e
+  t1=$(date +%s%N)
+  T_WALL=$(calc "($t1 - $t0) / 1e9")
+  T_CPU=$(awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub(/s$/, "", a[2]); s += a[1] * 60 + a[2] } printf "%.3f", s }' "$log.times")
+}
+# CPU seconds (user+sys) so far of Kamailio: its main process and its children
+TICK=$(getconf CLK_TCK)
+kam_cpu() {
+  local p t=0 f
+  for p in $KPID $(ps -o pid= --ppid "$KPID"); do
+    f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    f=${f##*) }  # after "(comm) "; fields from 3 (state) on
+    set -- $f
+    t=$((t + ${12} + ${13}))
+  done
+  calc "$t / $TICK"
+}
+kam() { kamcmd -s "unix:$RUN/kamailio_ctl" "$@"; }
+# wait until Kamailio's tm has no transaction left (wait timer), at most 20 s
+kam_drain() {
+  local w
+  for _ in $(seq 100); do
+    w=$(kam tm.stats 2>/dev/null | awk '$1 == "waiting:" { print $2 }')
+    [[ ${w:-0} == 0 ]] && return 0
+    sleep 0.2
+  done
+}
+shm_max() { kam core.shmmem 2>/dev/null | awk '$1 == "max_used:" { print $2 }'; }
+# figures of a SIPp run from its final screen (-trace_screen): sets S_OK S_FAIL S_RETRANS S_TIME S_CALLS
+sipp_screen() {
+  S_OK=$(awk '/Successful call/ { v = $(NF) } END { print v + 0 }' "$1")
+  S_FAIL=$(awk '/Failed call/ { v = $(NF) } END { print v + 0 }' "$1")
+  S_RETRANS=$(awk '/PUBLISH ---/ { v = $4 } END { print v + 0 }' "$1")
+  S_CALLS=$(awk '/PUBLISH ---/ { v = $3 } END { print v + 0 }' "$1")
+  S_TIME=$(awk '/Total-time/ { getline; print $(NF-3) + 0; exit }' "$1")
+}
+# sipp_publish TAG RATE COUNT: publish.xml load run, timed; sets T_* and S_*
+sipp_publish() {
+  run_timed "$TMP/$1" sipp "$ADDR" -sf "$SIPP_DIR/publish.xml" -set prefix "$1-$$" \
+    -r "$2" -rp 1000 -m "$3" -nostdin -trace_screen -screen_file "$TMP/$1.screen"
+  sipp_screen "$TMP/$1.screen"
+}
+
+# ---------- Kamailio ----------
+cd "$ROOT"
+mkdir -p "$RUN/sipdump"
+RUNDIR=$RUN bash fixtures/suts/kamailio/mkdb.sh >"$TMP/mkdb.log"
+kamailio -DD -E -f fixtures/suts/kamailio/kamailio.cfg -A "RUNDIR=\"$RUN\"" -A PERF \
+  -Y "$RUN" -P "$RUN/kamailio.pid" -m "$KAM_SHM" -M "$KAM_PKG" >"$RUN/kamailio.log" 2>&1 &
+KPID=$!
+ready=0
+for _ in $(seq 50); do
+  kill -0 "$KPID" 2>/dev/null || { tail -20 "$RUN/kamailio.log" >&2; die "kamailio exited"; }
+  if sipp "$ADDR" -sf "$SIPP_DIR/options.xml" -m 1 -r 1000 -nostdin >/dev/null 2>&1; then ready=1; break; fi
+  sleep 0.2
+done
+[[ $ready == 1 ]] || die "kamailio does not answer OPTIONS at $ADDR"
+KAM_VERSION=$( (kamailio -v 2>/dev/null || true) | awk 'NR == 1 { print $3 }')
+SIPP_VERSION=$( (sipp -v 2>/dev/null || true) | awk '/SIPp v/ { v = $2; sub(/^v/, "", v); sub(/[.]$/, "", v); print v; exit }')
+HF_VERSION=$(hyperfine --version | awk '{ print $2 }')
+HARNESS_VERSION=null
+[[ $HAVE_HARNESS == 1 ]] && HARNESS_VERSION="\"$("$HARNESS" --version 2>/dev/null | awk '{ print $2 }')\""
+echo "Kamailio $KAM_VERSION (pid $KPID, -m $KAM_SHM -M $KAM_PKG, run dir $RUN), SIPp $SIPP_VERSION, hyperfine $HF_VERSION"
+
+# the profile: kamailio.yaml without `process`, UDP only
+PROFILE=$TMP/kamailio.yaml
+awk '/^process:/ { skip = 1; next } skip && /^[^ #]/ { skip = 0 } skip { next }
+     /^transports:/ { print "transports: [udp]"; next } { print }' fixtures/suts/kamailio.yaml >"$PROFILE"
+grep -q '^process:' "$PROFILE" && die "could not strip the process block"
+
+JSON_FLOWS=
+JSON_LOAD=null
+JSON_SAT=null
+
+# ---------- flows ----------
+if has_part flows; then
+  q() { printf '%q' "$1"; }
+  harness_cmd() { # flows...
+    local c f
+    c="$(q "$HARNESS") --root $(q "$ROOT") run --sut $(q "$PROFILE")"
+    for f in "$@"; do c+=" --flow $f"; done
+    echo "$c -q --reports $(q "$TMP/reports")"
+  }
+  sipp_cmd() { echo "sipp $ADDR -sf $(q "$SIPP_DIR/$1.xml") -m 1 $SIPP_FLOW_OPTS -nostdin"; }
+  {
+    echo 'set -e'
+    for f in "${FLOWS[@]}"; do echo "$(sipp_cmd "$f") >/dev/null"; done
+  } >"$TMP/sipp-all.sh"
+  # each SIPp scenario and harness flow once, so a failing one stops here with its message
+  for f in "${FLOWS[@]}"; do
+    eval "$(sipp_cmd "$f")" >"$TMP/check-$f.out" 2>&1 || { cat "$TMP/check-$f.out" >&2; die "SIPp scenario $f failed"; }
+    if [[ $HAVE_HARNESS == 1 ]]; then
+      eval "$(harness_cmd "$f")" >"$TMP/check-h-$f.out" 2>&1 || { cat "$TMP/check-h-$f.out" >&2; die "presence-harness flow $f failed"; }
+    fi
+  done
+  echo
+  echo "flows: median wall ms, CPU ms (mean user+sys), hyperfine --warmup $WARMUP --runs $RUNS"
+  printf '%-10s %10s %10s %10s %10s %9s %9s %8s\n' flow sipp_wall sipp_cpu harn_wall harn_cpu r_wall r_cpu 'tx(s/h)'
+  for f in "${FLOWS[@]}" all; do
+    if [[ $f == all ]]; then
+      names=(-n sipp-all "bash $(q "$TMP/sipp-all.sh")")
+      [[ $HAVE_HARNESS == 1 ]] && names+=(-n harness-all "$(harness_cmd "${FLOWS[@]}")")
+      txs=$((TX_SIPP[A.4.2.1] + TX_SIPP[A.3.2.1] + TX_SIPP[A.5.2.1]))
+      txh=$((TX_HARNESS[A.4.2.1] + TX_HARNESS[A.3.2.1] + TX_HARNESS[A.5.2.1]))
+    else
+      names=(-n "sipp-$f" "$(sipp_cmd "$f")")
+      [[ $HAVE_HARNESS == 1 ]] && names+=(-n "harness-$f" "$(harness_cmd "$f")")
+      txs=${TX_SIPP[$f]} txh=${TX_HARNESS[$f]}
+    fi
+    hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$TMP/hf-$f.json" \
+      "${names[@]}" >>"$TMP/hyperfine.log" 2>&1 || { tail -20 "$TMP/hyperfine.log" >&2; die "hyperfine failed on $f"; }
+    sw=$(calc "$(hf "$TMP/hf-$f.json" 1 median) * 1000" 1)
+    sc=$(calc "($(hf "$TMP/hf-$f.json" 1 user) + $(hf "$TMP/hf-$f.json" 1 system)) * 1000" 1)
+    hw=null hc=null
+    if [[ $HAVE_HARNESS == 1 ]]; then
+      hw=$(calc "$(hf "$TMP/hf-$f.json" 2 median) * 1000" 1)
+      hc=$(calc "($(hf "$TMP/hf-$f.json" 2 user) + $(hf "$TMP/hf-$f.json" 2 system)) * 1000" 1)
+    fi
+    rw=$(ratio "$hw" "$sw") rc=$(ratio "$hc" "$sc")
+    printf '%-10s %10s %10s %10s %10s %9s %9s %8s\n' "$f" "$sw" "$sc" "$hw" "$hc" "$rw" "$rc" "$txs/$txh"
+    JSON_FLOWS+="${JSON_FLOWS:+,}
+    \"$f\": { \"sipp\": { \"wall_ms_median\": $sw, \"cpu_ms_mean\": $sc, \"transactions\": $txs },
+      \"harness\": { \"wall_ms_median\": $hw, \"cpu_ms_mean\": $hc, \"transactions\": $txh },
+      \"ratio_harness_sipp\": { \"wall\": $rw, \"cpu\": $rc } }"
+  done
+fi
+
+# ---------- load ----------
+if has_part load; then
+  kam_drain
+  echo
+  echo "load: $RATE PUBLISH/s for $DURATION s"
+  k0=$(kam_cpu)
+  sipp_publish load-sipp "$RATE" $((RATE * DURATION))
+  k1=$(kam_cpu)
+  sipp_rc=$T_RC sipp_wall=$T_WALL sipp_cpu=$T_CPU
+  sipp_us=$(calc "$T_CPU * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
+  kam_sipp=$(calc "$k1 - $k0") kam_sipp_us=$(calc "($k1 - $k0) * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
+  printf '%-8s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' client rc wall_s cpu_s calls ok failed retrans cpu_us/tx kam_cpu_us/tx
+  printf '%-8s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' sipp "$sipp_rc" "$sipp_wall" "$sipp_cpu" "$S_CALLS" "$S_OK" "$S_FAIL" "$S_RETRANS" "$sipp_us" "$kam_sipp_us"
+  JSON_LOAD="{ \"rate\": $RATE, \"duration_s\": $DURATION,
+    \"sipp\": { \"exit\": $sipp_rc, \"wall_s\": $sipp_wall, \"cpu_s\": $sipp_cpu, \"calls\": $S_CALLS,
+      \"successful\": $S_OK, \"failed\": $S_FAIL, \"retransmissions\": $S_RETRANS, \"sipp_total_time_s\": $S_TIME,
+      \"cpu_us_per_publish\": $sipp_us, \"kamailio_cpu_s\": $kam_sipp, \"kamailio_cpu_us_per_publish\": $kam_sipp_us,
+      \"kamailio_shm_max_used\": $(shm_max) }"
+  kam_drain
+  if [[ $HAVE_HARNESS == 1 ]] && "$HARNESS" load --help >/dev/null 2>&1; then
+    k0=$(kam_cpu)
+    run_timed "$TMP/load-harness" "$HARNESS" --root "$ROOT" load --sut "$PROFILE" \
+      --presentities "$PRESENTITIES" --watchers 0 --rate "$RATE" --duration "$DURATION" --no-teardown -q --out "$TMP/load"
+    k1=$(kam_cpu)
+    tx=$((RATE * DURATION))
+    h_us=$(calc "$T_CPU * 1e6 / $tx" 1)
+    kam_h_us=$(calc "($k1 - $k0) * 1e6 / $tx" 1)
+    r=$(ratio "$h_us" "$sipp_us")
+    printf '%-8s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' harness "$T_RC" "$T_WALL" "$T_CPU" "$tx" - - - "$h_us" "$kam_h_us"
+    echo "ratio harness/SIPp, client CPU per PUBLISH: $r   (harness transactions taken as RATE*DURATION = $tx; its summary: $(tail -1 "$TMP/load-harness.out" 2>/dev/null))"
+    summary=$(tail -3 "$TMP/load-harness.out" 2>/dev/null | tr '\n"\\' '   ')
+    JSON_LOAD+=",
+    \"harness\": { \"exit\": $T_RC, \"wall_s\": $T_WALL, \"cpu_s\": $T_CPU, \"transactions_nominal\": $tx,
+      \"cpu_us_per_publish\": $h_us, \"kamailio_cpu_s\": $(calc "$k1 - $k0"), \"kamailio_cpu_us_per_publish\": $kam_h_us,
+      \"summary\": \"$summary\" },
+    \"ratio_harness_sipp_cpu_per_publish\": $r }"
+  else
+    echo "presence-harness load not available"
+    JSON_LOAD+=",
+    \"harness\": null, \"ratio_harness_sipp_cpu_per_publish\": null }"
+  fi
+fi
+
+# ---------- saturation ----------
+if has_part saturation; then
+  echo
+  echo "saturation: publish.xml, $SAT_DURATION s per rate"
+  printf '%-8s %6s %8s %8s %8s %10s %10s %10s\n' rate rc calls ok failed retrans sipp_time achieved/s
+  best=null rows=
+  for r in $SAT_RATES; do
+    kam_drain
+    sipp_publish "sat-$r" "$r" $((r * SAT_DURATION))
+    achieved=$(calc "$S_CALLS / ($S_TIME > 0 ? $S_TIME : 1)" 0)
+    clean=false
+    [[ $T_RC == 0 && $S_FAIL == 0 && $S_RETRANS == 0 ]] && clean=true
+    printf '%-8s %6s %8s %8s %8s %10s %10s %10s\n' "$r" "$T_RC" "$S_CALLS" "$S_OK" "$S_FAIL" "$S_RETRANS" "$S_TIME" "$achieved"
+    rows+="${rows:+,}
+      { \"rate\": $r, \"exit\": $T_RC, \"calls\": $S_CALLS, \"successful\": $S_OK, \"failed\": $S_FAIL,
+        \"retransmissions\": $S_RETRANS, \"sipp_total_time_s\": $S_TIME, \"sipp_cpu_s\": $T_CPU, \"clean\": $clean,
+        \"kamailio_shm_max_used\": $(shm_max) }"
+    if [[ $clean == true ]]; then best=$r; elif [[ $SAT_STOP_ON_FAIL == 1 ]]; then break; fi
+  done
+  if [[ $best == null ]]; then
+    echo "highest clean rate (no failed call, no retransmission): none of these rates (below ${SAT_RATES%% *}/s)"
+  else
+    echo "highest clean rate (no failed call, no retransmission): $best PUBLISH/s"
+  fi
+  JSON_SAT="{ \"duration_s\": $SAT_DURATION, \"highest_clean_rate\": $best, \"runs\": [$rows ] }"
+fi
+
+kill -0 "$KPID" 2>/dev/null || echo "WARNING: kamailio is no longer running (see $RUN/kamailio.log; KEEP=1 keeps it)"
+errors=$(grep -c 'ERROR' "$RUN/kamailio.log" || true)
+echo
+echo "kamailio log: $errors ERROR lines"
+[[ $errors -gt 0 ]] && grep 'ERROR' "$RUN/kamailio.log" | sed 's/^ *[0-9]*([0-9]*) //; s/{[^}]*} //' | sort | uniq -c | sort -rn | head -5
+
+cat >"$OUT" <<EOF
+{
+  "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "host": { "cpus": $(nproc), "kernel": "$(uname -r)" },
+  "versions": { "kamailio": "$KAM_VERSION", "sipp": "$SIPP_VERSION", "hyperfine": "$HF_VERSION", "presence_harness": $HARNESS_VERSION },
+  "kamailio": { "shm_mb": $KAM_SHM, "pkg_mb": $KAM_PKG, "run_base": "$RUNBASE", "log_error_lines": $errors },
+  "settings": { "warmup": $WARMUP, "runs": $RUNS, "sipp_flow_opts": "$SIPP_FLOW_OPTS" },
+  "flows": { ${JSON_FLOWS}
+  },
+  "load": $JSON_LOAD,
+  "saturation": $JSON_SAT
+}
+EOF
+echo "JSON: $OUT"
