@@ -4,7 +4,8 @@
 # Usage:  harness/benches/compare.sh            (from anywhere; needs a release build of
 #                                                presence-harness: cargo build --release)
 #   Debian packages: kamailio kamailio-presence-modules kamailio-sqlite-modules
-#   kamailio-xml-modules kamailio-utils-modules sqlite3 sip-tester hyperfine (and procps).
+#   kamailio-xml-modules kamailio-utils-modules sqlite3 sip-tester hyperfine jq (and procps,
+#   util-linux for taskset).
 #
 # What it does:
 #   - starts Kamailio as fixtures/suts/kamailio.yaml's `process` block does (reset with
@@ -22,13 +23,23 @@
 #     all Kamailio processes) per PUBLISH transaction, ratio harness/SIPp;
 #   - saturation: publish.xml at each of SAT_RATES for SAT_DURATION s; the highest rate with
 #     no failed call and no retransmission.
+#   - reference: the embedded reference server as its own process (presence-harness serve):
+#     SIPp publish.xml and presence-harness load at RATE, then load at each of REF_RATES for
+#     SAT_DURATION s; the highest clean rate (no error, timeout or retransmission);
+#   - fanout: FANOUT_PRESENTITIES × FANOUT_WATCHERS watchers on the reference server, PUBLISH at
+#     FANOUT_RATE/s: end-to-end presence latency (PUBLISH until each watcher's NOTIFY) and the
+#     server's resident memory per subscription;
+#   - responder: the generator pinned to core 0 against harness/examples/stateless_responder.rs
+#     pinned to core 1, at RESPONDER_RATE PUBLISH/s: the generator's own limit.
 #   Output: a table on stdout, and all figures as JSON in $OUT.
 #
 # Environment (defaults):
 #   RATE=2000 DURATION=10 PRESENTITIES=RATE*DURATION   the load part
 #   SAT_RATES="2000 2500 3000 4000 6000" SAT_DURATION=5 SAT_STOP_ON_FAIL=1
 #   WARMUP=3 RUNS=10                                   hyperfine
-#   PARTS="flows load saturation"                      which parts run
+#   PARTS="flows load saturation reference fanout responder"   which parts run
+#   REF_RATES="5000 10000 20000 30000 40000"  FANOUT_PRESENTITIES=1000 FANOUT_WATCHERS=10
+#   FANOUT_RATE=500  RESPONDER_RATE=50000
 #   SIPP_FLOW_OPTS="-r 1000"   extra SIPp options of the flow scenarios: at its default 10
 #                              calls/s SIPp waits 100 ms before its first (only) call
 #   KAM_SHM=512 KAM_PKG=16     kamailio -m / -M. The profile has -m 128, which runs out of
@@ -52,7 +63,12 @@ SAT_DURATION=${SAT_DURATION:-5}
 SAT_STOP_ON_FAIL=${SAT_STOP_ON_FAIL:-1}
 WARMUP=${WARMUP:-3}
 RUNS=${RUNS:-10}
-PARTS=${PARTS:-"flows load saturation"}
+PARTS=${PARTS:-"flows load saturation reference fanout responder"}
+REF_RATES=${REF_RATES:-"5000 10000 20000 30000 40000"}
+FANOUT_PRESENTITIES=${FANOUT_PRESENTITIES:-1000}
+FANOUT_WATCHERS=${FANOUT_WATCHERS:-10}
+FANOUT_RATE=${FANOUT_RATE:-500}
+RESPONDER_RATE=${RESPONDER_RATE:-50000}
 SIPP_FLOW_OPTS=${SIPP_FLOW_OPTS:-"-r 1000"}
 KAM_SHM=${KAM_SHM:-512}
 KAM_PKG=${KAM_PKG:-16}
@@ -180,12 +196,32 @@ echo "Kamailio $KAM_VERSION (pid $KPID, -m $KAM_SHM -M $KAM_PKG, run dir $RUN), 
 # the profile: kamailio.yaml without `process`, UDP only
 PROFILE=$TMP/kamailio.yaml
 awk '/^process:/ { skip = 1; next } skip && /^[^ #]/ { skip = 0 } skip { next }
-     /^transports:/ { print "transports: [udp]"; next } { print }' fixtures/suts/kamailio.yaml >"$PROFILE"
+     /^transports:/ { print "transports: [udp]"; next }
+     /^parallel:/ { print "parallel: all   # UDP only: one Kamailio worker, no TCP or XCAP worker to lock the database"; next }
+     { print }' fixtures/suts/kamailio.yaml >"$PROFILE"
 grep -q '^process:' "$PROFILE" && die "could not strip the process block"
 
 JSON_FLOWS=
 JSON_LOAD=null
 JSON_SAT=null
+JSON_REF=null
+JSON_RESPONDER=null
+JSON_FANOUT=null
+# harness_load TAG PROFILE ARGS...: a load run, timed; sets T_* and H_* from its load.json
+harness_load() {
+  local tag=$1 profile=$2
+  shift 2
+  run_timed "$TMP/$tag" "$HARNESS" --root "$ROOT" load --sut "$profile" --no-teardown -q --out "$TMP/$tag" "$@"
+  H_JSON=$TMP/$tag/load.json
+  H_US=$(jq -r '.cpu_us_per_publish' "$H_JSON" 2>/dev/null || echo null)
+  H_RATE=$(jq -r '.publish_rate | floor' "$H_JSON" 2>/dev/null || echo null)
+  H_RETRANS=$(jq -r '.figures.publish.retransmissions' "$H_JSON" 2>/dev/null || echo null)
+  H_ERRORS=$(jq -r '[.figures.publish.by_status | to_entries[] | select((.key | tonumber) >= 300) | .value] | add // 0' "$H_JSON" 2>/dev/null || echo null)
+  H_TIMEOUTS=$(jq -r '.figures.publish.timeouts' "$H_JSON" 2>/dev/null || echo null)
+  H_P99=$(jq -r '.latency.publish.p99_us' "$H_JSON" 2>/dev/null || echo null)
+  H_E2E99=$(jq -r '.latency.presence.p99_us' "$H_JSON" 2>/dev/null || echo null)
+  H_BROKEN=$(jq -r '[.requirements[] | select(.idle.failed + .load.failed > 0) | .key] | join(",")' "$H_JSON" 2>/dev/null || echo "?")
+}
 
 # ---------- flows ----------
 if has_part flows; then
@@ -261,21 +297,21 @@ if has_part load; then
   kam_drain
   if [[ $HAVE_HARNESS == 1 ]] && "$HARNESS" load --help >/dev/null 2>&1; then
     k0=$(kam_cpu)
-    run_timed "$TMP/load-harness" "$HARNESS" --root "$ROOT" load --sut "$PROFILE" \
-      --presentities "$PRESENTITIES" --watchers 0 --rate "$RATE" --duration "$DURATION" --no-teardown -q --out "$TMP/load"
+    harness_load load-harness "$PROFILE" --presentities "$PRESENTITIES" --watchers 0 --rate "$RATE" --duration "$DURATION"
     k1=$(kam_cpu)
     tx=$((RATE * DURATION))
     h_us=$(calc "$T_CPU * 1e6 / $tx" 1)
     kam_h_us=$(calc "($k1 - $k0) * 1e6 / $tx" 1)
     r=$(ratio "$h_us" "$sipp_us")
-    printf '%-8s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' harness "$T_RC" "$T_WALL" "$T_CPU" "$tx" - - - "$h_us" "$kam_h_us"
-    echo "ratio harness/SIPp, client CPU per PUBLISH: $r   (harness transactions taken as RATE*DURATION = $tx; its summary: $(tail -1 "$TMP/load-harness.out" 2>/dev/null))"
-    summary=$(tail -3 "$TMP/load-harness.out" 2>/dev/null | tr '\n"\\' '   ')
+    r_thread=$(ratio "$H_US" "$sipp_us")
+    printf '%-8s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' harness "$T_RC" "$T_WALL" "$T_CPU" "$tx" - "$H_ERRORS" "$H_RETRANS" "$h_us" "$kam_h_us"
+    echo "ratio harness/SIPp, client CPU per PUBLISH (whole processes): $r"
+    echo "ratio harness/SIPp, CPU per PUBLISH of the harness's generator thread in its publish phase ($H_US µs): $r_thread"
     JSON_LOAD+=",
     \"harness\": { \"exit\": $T_RC, \"wall_s\": $T_WALL, \"cpu_s\": $T_CPU, \"transactions_nominal\": $tx,
-      \"cpu_us_per_publish\": $h_us, \"kamailio_cpu_s\": $(calc "$k1 - $k0"), \"kamailio_cpu_us_per_publish\": $kam_h_us,
-      \"summary\": \"$summary\" },
-    \"ratio_harness_sipp_cpu_per_publish\": $r }"
+      \"cpu_us_per_publish\": $h_us, \"generator_cpu_us_per_publish\": $H_US, \"errors\": $H_ERRORS, \"retransmissions\": $H_RETRANS,
+      \"p99_us\": $H_P99, \"kamailio_cpu_s\": $(calc "$k1 - $k0"), \"kamailio_cpu_us_per_publish\": $kam_h_us },
+    \"ratio_harness_sipp_cpu_per_publish\": $r, \"ratio_generator_thread_sipp_cpu_per_publish\": $r_thread }"
   else
     echo "presence-harness load not available"
     JSON_LOAD+=",
@@ -310,6 +346,81 @@ if has_part saturation; then
   JSON_SAT="{ \"duration_s\": $SAT_DURATION, \"highest_clean_rate\": $best, \"runs\": [$rows ] }"
 fi
 
+# ---------- the reference server (presence-harness serve) ----------
+# start_serve: the embedded reference server as its own process on ephemeral ports; sets SPID, SPROFILE
+start_serve() {
+  "$HARNESS" serve --udp 127.0.0.1:0 --xcap 127.0.0.1:0 --max-subscriptions 1000000 >"$TMP/serve.out" 2>&1 &
+  SPID=$!
+  for _ in $(seq 50); do grep -q 'udp' "$TMP/serve.out" 2>/dev/null && break; sleep 0.1; done
+  local udp
+  udp=$(awk '{ for (i = 1; i < NF; i++) if ($i == "udp") print $(i + 1) }' "$TMP/serve.out")
+  [[ -n $udp ]] || die "presence-harness serve did not start: $(cat "$TMP/serve.out")"
+  SADDR=$udp
+  SPROFILE=$TMP/serve.yaml
+  printf 'name: serve\naddress: %s\ncapabilities: [publish, subscribe, open-policy]\ntransports: [udp]\n' "$udp" >"$SPROFILE"
+}
+stop_serve() { kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; }
+rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
+
+if has_part reference && [[ $HAVE_HARNESS == 1 ]]; then
+  echo
+  echo "reference server: SIPp publish.xml and presence-harness load at $RATE/s for $DURATION s, then the harness's saturation search"
+  start_serve
+  run_timed "$TMP/ref-sipp" sipp "$SADDR" -sf "$SIPP_DIR/publish.xml" -set prefix "ref-$$" \
+    -r "$RATE" -rp 1000 -m "$((RATE * DURATION))" -nostdin -trace_screen -screen_file "$TMP/ref-sipp.screen"
+  sipp_screen "$TMP/ref-sipp.screen"
+  ref_sipp_us=$(calc "$T_CPU * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
+  harness_load ref-harness "$SPROFILE" --presentities "$PRESENTITIES" --rate "$RATE" --duration "$DURATION"
+  echo "SIPp $ref_sipp_us µs CPU per PUBLISH (whole process, $S_FAIL failed); harness generator $H_US µs (ratio $(ratio "$H_US" "$ref_sipp_us"))"
+  best=null rows=
+  for r in $REF_RATES; do
+    harness_load "ref-$r" "$SPROFILE" --presentities $((r * SAT_DURATION)) --rate "$r" --duration "$SAT_DURATION"
+    clean=false
+    [[ $T_RC == 0 && $H_ERRORS == 0 && $H_RETRANS == 0 && $H_TIMEOUTS == 0 ]] && clean=true
+    printf '%-8s achieved %8s/s errors %s retransmissions %s p99 %s µs clean %s\n' "$r" "$H_RATE" "$H_ERRORS" "$H_RETRANS" "$H_P99" "$clean"
+    rows+="${rows:+,} { \"rate\": $r, \"achieved\": $H_RATE, \"errors\": $H_ERRORS, \"retransmissions\": $H_RETRANS, \"p99_us\": $H_P99, \"clean\": $clean }"
+    if [[ $clean == true ]]; then best=$r; else break; fi
+  done
+  stop_serve
+  echo "reference server: highest clean PUBLISH rate $best/s"
+  JSON_REF="{ \"sipp_cpu_us_per_publish\": $ref_sipp_us, \"harness_generator_cpu_us_per_publish\": $H_US, \"highest_clean_rate\": $best, \"runs\": [$rows ] }"
+fi
+
+if has_part fanout && [[ $HAVE_HARNESS == 1 ]]; then
+  echo
+  echo "fan-out: $FANOUT_PRESENTITIES presentities × $FANOUT_WATCHERS watchers on the reference server, PUBLISH at $FANOUT_RATE/s"
+  start_serve
+  before=$(rss_kb "$SPID")
+  harness_load fanout "$SPROFILE" --presentities "$FANOUT_PRESENTITIES" --watchers "$FANOUT_WATCHERS" \
+    --rate "$FANOUT_RATE" --subscribe-rate 5000 --duration "$DURATION"
+  after=$(rss_kb "$SPID")
+  stop_serve
+  subs=$((FANOUT_PRESENTITIES * FANOUT_WATCHERS))
+  per_sub=$(calc "($after - $before) * 1024 / $subs" 0)
+  notify_rate=$(jq -r '.notify_rate | floor' "$H_JSON")
+  echo "presence p99 $H_E2E99 µs at $notify_rate NOTIFY/s; PUBLISH p99 $H_P99 µs; server RSS $before → $after KiB ($per_sub bytes per subscription, with its publications)"
+  JSON_FANOUT="{ \"watchers\": $subs, \"publish_rate\": $FANOUT_RATE, \"notify_rate\": $notify_rate, \"presence_p99_us\": $H_E2E99,
+    \"publish_p99_us\": $H_P99, \"rss_before_kib\": $before, \"rss_after_kib\": $after, \"bytes_per_subscription\": $per_sub }"
+fi
+
+if has_part responder; then
+  echo
+  echo "stateless responder (harness/examples/stateless_responder.rs): the generator's own limit on one core, $RESPONDER_RATE PUBLISH/s"
+  (cd "$ROOT" && cargo build --release --example stateless_responder >/dev/null 2>&1) || die "cannot build the responder"
+  taskset -c 1 "$ROOT/target/release/examples/stateless_responder" 127.0.0.1:0 >"$TMP/responder.out" 2>&1 &
+  RPID=$!
+  for _ in $(seq 50); do grep -q 'on' "$TMP/responder.out" 2>/dev/null && break; sleep 0.1; done
+  raddr=$(awk '{ print $NF }' "$TMP/responder.out")
+  printf 'name: responder\naddress: %s\ncapabilities: [publish]\ntransports: [udp]\n' "$raddr" >"$TMP/responder.yaml"
+  run_timed "$TMP/responder-load" taskset -c 0 "$HARNESS" --root "$ROOT" load --sut "$TMP/responder.yaml" --no-teardown -q \
+    --out "$TMP/responder-load" --presentities $((RESPONDER_RATE * 5)) --rate "$RESPONDER_RATE" --duration 5
+  kill "$RPID" 2>/dev/null || true
+  rj=$TMP/responder-load/load.json
+  echo "achieved $(jq -r '.publish_rate | floor' "$rj")/s, generator $(jq -r '.cpu_us_per_publish' "$rj") µs CPU per PUBLISH, retransmissions $(jq -r '.figures.publish.retransmissions' "$rj"), p99 $(jq -r '.latency.publish.p99_us' "$rj") µs"
+  JSON_RESPONDER="{ \"rate\": $RESPONDER_RATE, \"achieved\": $(jq -r '.publish_rate' "$rj"), \"generator_cpu_us_per_publish\": $(jq -r '.cpu_us_per_publish' "$rj"),
+    \"retransmissions\": $(jq -r '.figures.publish.retransmissions' "$rj"), \"p99_us\": $(jq -r '.latency.publish.p99_us' "$rj") }"
+fi
+
 kill -0 "$KPID" 2>/dev/null || echo "WARNING: kamailio is no longer running (see $RUN/kamailio.log; KEEP=1 keeps it)"
 errors=$(grep -c 'ERROR' "$RUN/kamailio.log" || true)
 echo
@@ -326,7 +437,10 @@ cat >"$OUT" <<EOF
   "flows": { ${JSON_FLOWS}
   },
   "load": $JSON_LOAD,
-  "saturation": $JSON_SAT
+  "saturation": $JSON_SAT,
+  "reference": $JSON_REF,
+  "fanout": $JSON_FANOUT,
+  "responder": $JSON_RESPONDER
 }
 EOF
 echo "JSON: $OUT"

@@ -354,11 +354,10 @@ fn report(result: &LoadResult, path: &Path, gate: Gate) -> LoadEnd {
         println!("{line}");
     }
     println!("result: {}", path.display());
-    let breaks = match (result.worst_broken(), gate) {
-        (Some(Level::Must), _) => true,
-        (Some(Level::Should), Gate::Strict) => true,
-        _ => false,
-    };
+    let breaks = matches!(
+        (result.worst_broken(), gate),
+        (Some(Level::Must), _) | (Some(Level::Should), Gate::Strict)
+    );
     if breaks {
         LoadEnd::Broke
     } else {

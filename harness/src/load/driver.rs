@@ -10,30 +10,38 @@
 use super::engine::Engine;
 use super::schedule::Schedule;
 use nix::poll::{ppoll, PollFd, PollFlags};
-use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn};
+use nix::sys::socket::{
+    recvmmsg, sendmmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
+    MultiHeaders, SockaddrIn,
+};
 use nix::sys::time::TimeSpec;
-use std::io::{self, IoSliceMut};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Largest datagram read.
 const MAX_DATAGRAM: usize = 65_535;
+/// Datagrams read by one `recvmmsg`.
+const READ_SLOTS: usize = 32;
 /// Datagrams read in a row before arrivals and timers get their turn again.
 const READ_BATCH: usize = 256;
+/// Datagrams sent by one `sendmmsg`.
+const SEND_SLOTS: usize = 64;
 /// Socket buffers asked for, so that bursts of answers and NOTIFYs are not dropped.
 const SOCKET_BUFFER: usize = 8 * 1024 * 1024;
 /// A wait this short or shorter is spun through rather than slept.
 const SPIN: Duration = Duration::from_micros(30);
 /// A wait up to this long sleeps without watching the socket: what arrives meanwhile keeps
 /// its kernel timestamp and is read at the wake-up.
-const SHORT_SLEEP: Duration = Duration::from_millis(1);
+const SHORT_SLEEP: Duration = Duration::from_millis(10);
 
 /// The harness's socket of a load run.
 pub struct Socket {
     udp: UdpSocket,
-    buffer: Vec<u8>,
-    control: Vec<u8>,
+    buffers: Vec<Vec<u8>>,
+    receive_headers: MultiHeaders<SockaddrIn>,
+    send_headers: MultiHeaders<SockaddrIn>,
 }
 
 impl Socket {
@@ -57,8 +65,12 @@ impl Socket {
         setsockopt(&udp, sockopt::ReceiveTimestampns, &true)?;
         Ok(Socket {
             udp,
-            buffer: vec![0; MAX_DATAGRAM],
-            control: nix::cmsg_space!(TimeSpec),
+            buffers: vec![vec![0; MAX_DATAGRAM]; READ_SLOTS],
+            receive_headers: MultiHeaders::preallocate(
+                READ_SLOTS,
+                Some(nix::cmsg_space!(TimeSpec)),
+            ),
+            send_headers: MultiHeaders::preallocate(SEND_SLOTS, None),
         })
     }
 
@@ -67,18 +79,36 @@ impl Socket {
         self.udp.local_addr()
     }
 
-    /// Sends what the engine queued; stops (keeping the rest) when the socket is full.
-    fn flush(&self, engine: &mut Engine) -> io::Result<()> {
+    /// Sends what the engine queued, up to [`SEND_SLOTS`] datagrams a system call; stops
+    /// (keeping the rest) when the socket is full.
+    fn flush(&mut self, engine: &mut Engine) -> io::Result<()> {
         let outbox = engine.outbox();
         let mut sent = 0;
-        for (bytes, to) in outbox.iter() {
-            match self.udp.send_to(bytes, to) {
-                Ok(_) => sent += 1,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+        while sent < outbox.len() {
+            let batch = &outbox[sent..(sent + SEND_SLOTS).min(outbox.len())];
+            let slices: Vec<[IoSlice; 1]> = batch.iter().map(|(b, _)| [IoSlice::new(b)]).collect();
+            let addresses: Vec<Option<SockaddrIn>> = batch
+                .iter()
+                .map(|(_, to)| match to {
+                    SocketAddr::V4(v4) => Some(SockaddrIn::from(*v4)),
+                    SocketAddr::V6(_) => None,
+                })
+                .collect();
+            let result = sendmmsg(
+                self.udp.as_raw_fd(),
+                &mut self.send_headers,
+                &slices,
+                &addresses,
+                [] as [ControlMessage; 0],
+                MsgFlags::MSG_DONTWAIT,
+            );
+            match result.map(|r| r.count()) {
+                Ok(0) | Err(nix::errno::Errno::EAGAIN) => break,
+                Ok(n) => sent += n,
                 // A refused or unreachable destination (ICMP) loses the datagram, as the
                 // network may; retransmissions and timeouts count it.
-                Err(e) if is_transient(&e) => sent += 1,
-                Err(e) => return Err(e),
+                Err(e) if is_transient(&io::Error::from(e)) => sent += 1,
+                Err(e) => return Err(e.into()),
             }
         }
         outbox.drain(..sent);
@@ -91,48 +121,57 @@ impl Socket {
         let (now, wall) = (Instant::now(), SystemTime::now());
         let mut count = 0;
         while count < READ_BATCH {
-            let mut iov = [IoSliceMut::new(&mut self.buffer)];
-            let received = recvmsg::<SockaddrIn>(
-                self.udp.as_raw_fd(),
-                &mut iov,
-                Some(&mut self.control),
-                MsgFlags::MSG_DONTWAIT,
-            );
-            let (len, from, stamp) = match received {
-                Ok(msg) => {
-                    let stamp = msg.cmsgs().ok().and_then(|mut cmsgs| {
-                        cmsgs.find_map(|c| match c {
-                            ControlMessageOwned::ScmTimestampns(ts) => Some(ts),
-                            _ => None,
-                        })
-                    });
-                    (
-                        msg.bytes,
-                        msg.address.map(|a| SocketAddr::V4(a.into())),
-                        stamp,
-                    )
+            let mut arrived: Vec<(usize, Option<SocketAddr>, Option<TimeSpec>)> = Vec::new();
+            {
+                let mut slices: Vec<[IoSliceMut; 1]> = self
+                    .buffers
+                    .iter_mut()
+                    .map(|b| [IoSliceMut::new(b)])
+                    .collect();
+                let received = recvmmsg(
+                    self.udp.as_raw_fd(),
+                    &mut self.receive_headers,
+                    slices.iter_mut(),
+                    MsgFlags::MSG_DONTWAIT,
+                    None,
+                );
+                match received {
+                    Ok(results) => arrived.extend(results.map(|msg| {
+                        let stamp = msg.cmsgs().ok().and_then(|mut cmsgs| {
+                            cmsgs.find_map(|c| match c {
+                                ControlMessageOwned::ScmTimestampns(ts) => Some(ts),
+                                _ => None,
+                            })
+                        });
+                        (
+                            msg.bytes,
+                            msg.address.map(|a| SocketAddr::V4(a.into())),
+                            stamp,
+                        )
+                    })),
+                    Err(nix::errno::Errno::EAGAIN) => break,
+                    Err(e) if is_transient(&io::Error::from(e)) => continue,
+                    Err(e) => return Err(e.into()),
                 }
-                Err(nix::errno::Errno::EAGAIN) => break,
-                Err(e) => {
-                    let e = io::Error::from(e);
-                    if is_transient(&e) {
-                        continue;
-                    }
-                    return Err(e);
-                }
-            };
-            count += 1;
-            let Some(from) = from else { continue };
-            let arrived = stamp.map_or(now, |ts| {
-                let at = SystemTime::UNIX_EPOCH
-                    + Duration::new(
-                        ts.tv_sec().max(0) as u64,
-                        ts.tv_nsec().clamp(0, 999_999_999) as u32,
-                    );
-                now.checked_sub(wall.duration_since(at).unwrap_or_default())
-                    .unwrap_or(now)
-            });
-            engine.on_datagram(&self.buffer[..len], from, arrived);
+            }
+            let full = arrived.len() == READ_SLOTS;
+            for (slot, (len, from, stamp)) in arrived.into_iter().enumerate() {
+                count += 1;
+                let Some(from) = from else { continue };
+                let at = stamp.map_or(now, |ts| {
+                    let at = SystemTime::UNIX_EPOCH
+                        + Duration::new(
+                            ts.tv_sec().max(0) as u64,
+                            ts.tv_nsec().clamp(0, 999_999_999) as u32,
+                        );
+                    now.checked_sub(wall.duration_since(at).unwrap_or_default())
+                        .unwrap_or(now)
+                });
+                engine.on_datagram(&self.buffers[slot][..len.min(MAX_DATAGRAM)], from, at);
+            }
+            if !full {
+                break;
+            }
         }
         Ok(count)
     }
@@ -249,6 +288,9 @@ impl Arrivals for NoArrivals {
     fn fire(&mut self, _: &mut Engine, _: Instant) {}
 }
 
+/// What a [`Ticker`] does: gets the engine and now.
+pub type TickAction<'a> = Box<dyn FnMut(&mut Engine, Instant) + 'a>;
+
 /// Something to do at a fixed period while a phase runs (interval roll-over, progress line).
 pub struct Ticker<'a> {
     /// The period.
@@ -256,7 +298,7 @@ pub struct Ticker<'a> {
     /// When it is next due.
     pub next: Instant,
     /// What to do.
-    pub action: Box<dyn FnMut(&mut Engine, Instant) + 'a>,
+    pub action: TickAction<'a>,
 }
 
 /// Plays one phase: fires its arrivals, the engine's timers and the tickers, and feeds the

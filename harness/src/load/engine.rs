@@ -248,9 +248,16 @@ impl Engine {
                 .all(|w| !matches!(w.status, Status::Active | Status::Subscribing))
     }
 
-    /// When a timer next needs [`Engine::on_timers`].
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((at, _))| *at)
+    /// When a timer next needs [`Engine::on_timers`]. Timers of transactions that have
+    /// ended are dropped here rather than waited for (nearly every one is: its answer came).
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
+            if self.pending.contains_key(&id) {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
     }
 
     fn start(
@@ -330,8 +337,9 @@ impl Engine {
         presentity.cseq += 1;
         presentity.publishes += 1;
         let every = self.workload.refresh_every;
-        let refresh =
-            presentity.etag.is_some() && every > 0 && (presentity.publishes - 1) % every == 0;
+        let refresh = presentity.etag.is_some()
+            && every > 0
+            && (presentity.publishes - 1).is_multiple_of(every);
         let state = (!refresh).then(|| {
             presentity.sent_state += 1;
             let n = presentity.sent_state;
@@ -497,7 +505,7 @@ impl Engine {
 
     fn sampled(&mut self) -> bool {
         self.messages_seen += 1;
-        (self.messages_seen - 1) % u64::from(self.workload.check_every) == 0
+        (self.messages_seen - 1).is_multiple_of(u64::from(self.workload.check_every))
     }
 
     /// One datagram from the SUT.

@@ -293,7 +293,6 @@ pub fn run(plan: &LoadPlan, mut progress: impl FnMut(&Progress)) -> Result<LoadO
         )
         .map_err(io_error("the load socket failed"))?;
         let publish_arrivals = arrivals.fired();
-        drop(arrivals);
         let publish_duration_s = (Instant::now() - publish_start)
             .as_secs_f64()
             .min(duration_s);
