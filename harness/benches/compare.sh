@@ -29,8 +29,9 @@
 #   - fanout: FANOUT_PRESENTITIES × FANOUT_WATCHERS watchers on the reference server, PUBLISH at
 #     FANOUT_RATE/s: end-to-end presence latency (PUBLISH until each watcher's NOTIFY) and the
 #     server's resident memory per subscription;
-#   - responder: the generator pinned to core 0 against harness/examples/stateless_responder.rs
-#     pinned to core 1, at RESPONDER_RATE PUBLISH/s: the generator's own limit.
+#   - responder: the generator pinned to core 0 (taskset) against
+#     harness/examples/stateless_responder.rs, at RESPONDER_RATE PUBLISH/s: the generator's own
+#     limit on one core.
 #   Output: a table on stdout, and all figures as JSON in $OUT.
 #
 # Environment (defaults):
@@ -407,7 +408,7 @@ if has_part responder; then
   echo
   echo "stateless responder (harness/examples/stateless_responder.rs): the generator's own limit on one core, $RESPONDER_RATE PUBLISH/s"
   (cd "$ROOT" && cargo build --release --example stateless_responder >/dev/null 2>&1) || die "cannot build the responder"
-  taskset -c 1 "$ROOT/target/release/examples/stateless_responder" 127.0.0.1:0 >"$TMP/responder.out" 2>&1 &
+  "$ROOT/target/release/examples/stateless_responder" 127.0.0.1:0 >"$TMP/responder.out" 2>&1 &
   RPID=$!
   for _ in $(seq 50); do grep -q 'on' "$TMP/responder.out" 2>/dev/null && break; sleep 0.1; done
   raddr=$(awk '{ print $NF }' "$TMP/responder.out")
