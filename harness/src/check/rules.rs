@@ -58,6 +58,8 @@ pub struct SentRequest<'a> {
     pub cseq: u32,
     /// The branch of its one Via.
     pub branch: &'a str,
+    /// It is sent outside a dialog and its 2xx creates one (an initial SUBSCRIBE).
+    pub creates_dialog: bool,
 }
 
 /// What a subscription asked for, against which its NOTIFYs are checked.
@@ -161,6 +163,9 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
                 || "an Expires header (delta-seconds)".to_string(),
                 || shown(expires),
             );
+            if !sent.creates_dialog {
+                return;
+            }
             let contact = response.header("Contact");
             check(
                 sink,
@@ -267,12 +272,17 @@ mod tests {
         call_id: "c1",
         cseq: 7,
         branch: "z9hG4bKb1",
+        creates_dialog: false,
     };
 
     fn response(extra: &str) -> SipMessage {
+        response_to("PUBLISH", extra)
+    }
+
+    fn response_to(method: &str, extra: &str) -> SipMessage {
         SipMessage::parse(
             format!(
-                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb1;received=127.0.0.1\r\nFrom: <sip:a@example.com>;tag=f1\r\nTo: <sip:a@example.com>;tag=t9\r\nCall-ID: c1\r\nCSeq: 7 PUBLISH\r\n{extra}Content-Length: 0\r\n\r\n"
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb1;received=127.0.0.1\r\nFrom: <sip:a@example.com>;tag=f1\r\nTo: <sip:a@example.com>;tag=t9\r\nCall-ID: c1\r\nCSeq: 7 {method}\r\n{extra}Content-Length: 0\r\n\r\n"
             )
             .as_bytes(),
         )
@@ -304,6 +314,32 @@ mod tests {
             &mut sink,
         );
         assert_eq!(sink.0, [RESPONSE_COPIES]);
+    }
+
+    #[test]
+    fn contact_is_asked_of_the_2xx_that_creates_the_dialog_only() {
+        let subscribe = SentRequest {
+            method: "SUBSCRIBE",
+            ..SENT
+        };
+        let ok = response_to("SUBSCRIBE", "Expires: 60\r\n");
+        let mut sink = Failed::default();
+        check_response(
+            &SentRequest {
+                creates_dialog: true,
+                ..subscribe
+            },
+            &ok,
+            &mut sink,
+        );
+        assert_eq!(sink.0, ["rfc3261-contact-in-2xx"]);
+        let mut sink = Failed::default();
+        check_response(&subscribe, &ok, &mut sink);
+        assert_eq!(
+            sink.0,
+            Vec::<&str>::new(),
+            "an unsubscribe's 2xx creates no dialog"
+        );
     }
 
     #[test]

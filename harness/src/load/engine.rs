@@ -586,6 +586,7 @@ impl Engine {
                 call_id,
                 cseq: pending.cseq,
                 branch: &pending.txn.branch,
+                creates_dialog: matches!(pending.purpose, Purpose::Subscribe { .. }),
             };
             rules::check_response(
                 &sent,
