@@ -372,7 +372,8 @@ if has_part reference && [[ $HAVE_HARNESS == 1 ]]; then
   sipp_screen "$TMP/ref-sipp.screen"
   ref_sipp_us=$(calc "$T_CPU * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
   harness_load ref-harness "$SPROFILE" --presentities "$PRESENTITIES" --rate "$RATE" --duration "$DURATION"
-  echo "SIPp $ref_sipp_us µs CPU per PUBLISH (whole process, $S_FAIL failed); harness generator $H_US µs (ratio $(ratio "$H_US" "$ref_sipp_us"))"
+  ref_h_us=$H_US
+  echo "SIPp $ref_sipp_us µs CPU per PUBLISH (whole process, $S_FAIL failed); harness generator $ref_h_us µs (ratio $(ratio "$ref_h_us" "$ref_sipp_us"))"
   best=null rows=
   for r in $REF_RATES; do
     harness_load "ref-$r" "$SPROFILE" --presentities $((r * SAT_DURATION)) --rate "$r" --duration "$SAT_DURATION"
@@ -384,7 +385,7 @@ if has_part reference && [[ $HAVE_HARNESS == 1 ]]; then
   done
   stop_serve
   echo "reference server: highest clean PUBLISH rate $best/s"
-  JSON_REF="{ \"sipp_cpu_us_per_publish\": $ref_sipp_us, \"harness_generator_cpu_us_per_publish\": $H_US, \"highest_clean_rate\": $best, \"runs\": [$rows ] }"
+  JSON_REF="{ \"sipp_cpu_us_per_publish\": $ref_sipp_us, \"harness_generator_cpu_us_per_publish\": $ref_h_us, \"highest_clean_rate\": $best, \"runs\": [$rows ] }"
 fi
 
 if has_part fanout && [[ $HAVE_HARNESS == 1 ]]; then
