@@ -8,7 +8,7 @@ use presence_harness::flow::loader::load_selected;
 use presence_harness::flow::LoadedFlow;
 use presence_harness::report::console::Console;
 use presence_harness::report::RunRecord;
-use presence_harness::runner::{add_switches, run_suite};
+use presence_harness::runner::{load_profile, run_suite};
 use presence_harness::sut::Profile;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -208,12 +208,7 @@ fn main() -> ExitCode {
 
 /// Loads the profile (with `--fault` and `--variation` switches added) and the selected flows.
 fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), String> {
-    let profile_path = args
-        .sut
-        .clone()
-        .unwrap_or_else(|| root.join("fixtures/suts/reference.yaml"));
-    let mut profile = Profile::load(&profile_path)?;
-    add_switches(&mut profile, &args.faults, &args.variations)?;
+    let profile = load_profile(root, args.sut.as_deref(), &args.faults, &args.variations)?;
     let flows = load_selected(&root.join("flows"), root, &args.flows).map_err(|e| e.to_string())?;
     if flows.is_empty() {
         return Err(format!("no flow matches {:?}", args.flows));

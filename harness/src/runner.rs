@@ -57,6 +57,20 @@ pub fn parse_variations(names: &[String]) -> Result<BTreeSet<Variation>, String>
         .collect()
 }
 
+/// Loads the SUT profile at `path` (default: the embedded reference server's) with the
+/// `--fault` and `--variation` switches added.
+pub fn load_profile(
+    root: &Path,
+    path: Option<&Path>,
+    faults: &[String],
+    variations: &[String],
+) -> Result<Profile, String> {
+    let default = root.join("fixtures/suts/reference.yaml");
+    let mut profile = Profile::load(path.unwrap_or(&default))?;
+    add_switches(&mut profile, faults, variations)?;
+    Ok(profile)
+}
+
 /// Adds `--fault` and `--variation` switches to a profile of the embedded reference server.
 pub fn add_switches(
     profile: &mut Profile,

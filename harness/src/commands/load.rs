@@ -10,8 +10,8 @@ use presence_harness::load::page;
 use presence_harness::load::result::{merge, LoadResult};
 use presence_harness::load::run::{run, LoadPlan, Progress};
 use presence_harness::load::workload::{Shard, Stop, Workload};
-use presence_harness::runner::{add_switches, start_sut};
-use presence_harness::sut::{probe::probe, Profile};
+use presence_harness::runner::{load_profile, start_sut};
+use presence_harness::sut::probe::probe;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -127,12 +127,7 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<LoadEnd, String> {
         let path = write(&merged, &intervals, out, started)?;
         return Ok(report(&merged, &path, args.gate));
     }
-    let profile_path = args
-        .sut
-        .clone()
-        .unwrap_or_else(|| root.join("fixtures/suts/reference.yaml"));
-    let mut profile = Profile::load(&profile_path)?;
-    add_switches(&mut profile, &args.faults, &args.variations)?;
+    let profile = load_profile(root, args.sut.as_deref(), &args.faults, &args.variations)?;
     let shard = args.shard.unwrap_or_default();
     if shard.count > 1 && args.run_id.is_none() {
         return Err(

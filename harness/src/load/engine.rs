@@ -356,21 +356,9 @@ impl Engine {
             intended,
             now,
             |branch, engine| {
-                let pr = &engine.presentities[p];
-                let e = engine.envelope(
-                    &pr.uri,
-                    (&pr.uri, &pr.tag),
-                    (&pr.uri, None),
-                    &pr.call_id,
-                    pr.cseq,
-                    branch,
-                );
-                let body = state.map(|n| messages::pidf(&pr.uri, &engine.workload.run, n));
-                (
-                    messages::publish(&e, expires, pr.etag.as_deref(), body.as_deref()),
-                    "PUBLISH",
-                    pr.cseq,
-                )
+                let body = state
+                    .map(|n| messages::pidf(&engine.presentities[p].uri, &engine.workload.run, n));
+                engine.publish_request(p, branch, expires, body.as_deref())
             },
         );
     }
@@ -389,23 +377,33 @@ impl Engine {
             Purpose::Unpublish { presentity: p },
             now,
             now,
-            |branch, engine| {
-                let pr = &engine.presentities[p];
-                let e = engine.envelope(
-                    &pr.uri,
-                    (&pr.uri, &pr.tag),
-                    (&pr.uri, None),
-                    &pr.call_id,
-                    pr.cseq,
-                    branch,
-                );
-                (
-                    messages::publish(&e, 0, pr.etag.as_deref(), None),
-                    "PUBLISH",
-                    pr.cseq,
-                )
-            },
+            |branch, engine| engine.publish_request(p, branch, 0, None),
         );
+    }
+
+    /// Presentity `p`'s next PUBLISH (its current entity-tag, if any, in SIP-If-Match), with
+    /// its method and CSeq number.
+    fn publish_request(
+        &self,
+        p: usize,
+        branch: &str,
+        expires: u32,
+        body: Option<&str>,
+    ) -> (Vec<u8>, &'static str, u32) {
+        let pr = &self.presentities[p];
+        let e = self.envelope(
+            &pr.uri,
+            (&pr.uri, &pr.tag),
+            (&pr.uri, None),
+            &pr.call_id,
+            pr.cseq,
+            branch,
+        );
+        (
+            messages::publish(&e, expires, pr.etag.as_deref(), body),
+            "PUBLISH",
+            pr.cseq,
+        )
     }
 
     /// Watcher `w` subscribes (intended at `intended`).
@@ -422,23 +420,7 @@ impl Engine {
             Purpose::Subscribe { watcher: w },
             intended,
             now,
-            |branch, engine| {
-                let wa = &engine.watchers[w];
-                let target = &engine.presentities[wa.presentity].uri;
-                let e = engine.envelope(
-                    target,
-                    (&wa.uri, &wa.tag),
-                    (target, None),
-                    &wa.call_id,
-                    wa.cseq,
-                    branch,
-                );
-                (
-                    messages::subscribe(&e, expires, &wa.user),
-                    "SUBSCRIBE",
-                    wa.cseq,
-                )
-            },
+            |branch, engine| engine.subscribe_request(w, branch, expires),
         );
     }
 
@@ -454,21 +436,34 @@ impl Engine {
             Purpose::Unsubscribe { watcher: w },
             now,
             now,
-            |branch, engine| {
-                let wa = &engine.watchers[w];
-                let target = &engine.presentities[wa.presentity].uri;
-                let uri = wa.remote_target.as_deref().unwrap_or(target);
-                let e = engine.envelope(
-                    uri,
-                    (&wa.uri, &wa.tag),
-                    (target, wa.to_tag.as_deref()),
-                    &wa.call_id,
-                    wa.cseq,
-                    branch,
-                );
-                (messages::subscribe(&e, 0, &wa.user), "SUBSCRIBE", wa.cseq)
-            },
+            |branch, engine| engine.subscribe_request(w, branch, 0),
         );
+    }
+
+    /// Watcher `w`'s next SUBSCRIBE: to the presentity before its dialog exists, then in the
+    /// dialog (to the notifier's Contact, with its To tag); with its method and CSeq number.
+    fn subscribe_request(
+        &self,
+        w: usize,
+        branch: &str,
+        expires: u32,
+    ) -> (Vec<u8>, &'static str, u32) {
+        let wa = &self.watchers[w];
+        let target = &self.presentities[wa.presentity].uri;
+        let uri = wa.remote_target.as_deref().unwrap_or(target);
+        let e = self.envelope(
+            uri,
+            (&wa.uri, &wa.tag),
+            (target, wa.to_tag.as_deref()),
+            &wa.call_id,
+            wa.cseq,
+            branch,
+        );
+        (
+            messages::subscribe(&e, expires, &wa.user),
+            "SUBSCRIBE",
+            wa.cseq,
+        )
     }
 
     /// Retransmits and times out transactions whose timers are due.
