@@ -13,4 +13,6 @@ pub mod page;
 pub mod result;
 pub mod run;
 pub mod schedule;
+#[cfg(test)]
+mod testing;
 pub mod workload;

@@ -182,10 +182,9 @@ pub fn render(result: &LoadResult, intervals: &[Interval]) -> Result<String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::conformance::{Conformance, FailureSample, RuleTallies, Tally};
-    use crate::load::figures::Figures;
-    use crate::load::run::LoadOutcome;
-    use crate::load::workload::{Shard, Stop, Workload};
+    use crate::load::conformance::{FailureSample, RuleTallies, Tally};
+    use crate::load::testing;
+    use crate::load::workload::Shard;
     use std::collections::BTreeMap;
     use std::time::SystemTime;
 
@@ -193,8 +192,8 @@ mod tests {
     #[test]
     fn what_the_sut_sent_is_escaped() {
         let hostile = "<script>alert(1)</script>";
-        let mut conformance = Conformance::default();
-        conformance.rules.insert(
+        let mut outcome = testing::outcome();
+        outcome.conformance.rules.insert(
             "rfc3903-etag-in-2xx".into(),
             RuleTallies {
                 idle: Tally::default(),
@@ -209,39 +208,9 @@ mod tests {
                 },
             },
         );
-        let mut recorder = metrics::Recorder::default();
-        recorder.record(Series::Publish, std::time::Duration::from_micros(300));
-        let outcome = LoadOutcome {
-            figures: Figures::default(),
-            intervals: recorder.into_intervals(1.0),
-            conformance,
-            publish_start_s: 0.0,
-            publish_duration_s: 1.0,
-            publish_arrivals: 1,
-            publish_cpu_s: 0.0,
-            cpu_s: 0.0,
-            max_send_lag_us: 0,
-            settled: true,
-        };
-        let workload = Workload {
-            run: "r".into(),
-            domain: "home1.net".into(),
-            presentities: 1,
-            watchers: 0,
-            rate: 1.0,
-            subscribe_rate: 1.0,
-            ramp_s: 0.0,
-            tick_us: 1000,
-            stop: Stop::Count(1),
-            expires: 3600,
-            refresh_every: 0,
-            drain_s: 1.0,
-            teardown: false,
-            check_every: 1,
-        };
         let result = LoadResult::new(
             &outcome,
-            &workload,
+            &testing::workload(),
             Shard::default(),
             "p",
             SystemTime::now(),

@@ -277,3 +277,45 @@ pub fn merge(
     merged.derive(&intervals, &conformance, catalogue);
     Ok((merged, intervals))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::testing;
+
+    fn shard(index: u32, workload: &Workload) -> (LoadResult, Vec<Interval>) {
+        let outcome = testing::outcome();
+        let shard = Shard { index, count: 2 };
+        let result = LoadResult::new(
+            &outcome,
+            workload,
+            shard,
+            "p",
+            SystemTime::now(),
+            &BTreeMap::new(),
+        );
+        (result, outcome.intervals)
+    }
+
+    #[test]
+    fn shards_add_up() {
+        let w = testing::workload();
+        let (merged, intervals) = merge(&[shard(0, &w), shard(1, &w)], &BTreeMap::new()).unwrap();
+        assert_eq!(merged.figures.publish.sent, 2);
+        assert_eq!(merged.latency[&Series::Publish].count, 2);
+        assert_eq!(intervals.len(), 2);
+    }
+
+    #[test]
+    fn only_the_shards_of_one_run_merge() {
+        let w = testing::workload();
+        let other = Workload {
+            run: "other".into(),
+            ..w.clone()
+        };
+        let error = merge(&[shard(0, &w), shard(1, &other)], &BTreeMap::new()).unwrap_err();
+        assert!(error.contains("different workloads"), "{error}");
+        let error = merge(&[shard(0, &w), shard(0, &w)], &BTreeMap::new()).unwrap_err();
+        assert!(error.contains("given twice"), "{error}");
+    }
+}
