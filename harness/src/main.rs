@@ -9,6 +9,7 @@ use presence_harness::flow::LoadedFlow;
 use presence_harness::report::console::Console;
 use presence_harness::report::RunRecord;
 use presence_harness::runner::{load_profile, run_suite};
+use presence_harness::sut::profile::Parallel;
 use presence_harness::sut::Profile;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -217,17 +218,20 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), St
 }
 
 fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runs = flows.len() * profile.transports.len();
+    // One run needs one thread (the cheapest start); several overlap on every core.
+    let mut builder = if runs > 1 && profile.parallel != Parallel::None {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let runs = flows.len() * profile.transports.len();
     let console = Console::new(runs, args.quiet, args.verbose);
     console.line(&format!(
         "presence-harness {} against {} ({} flows, {runs} runs)",
