@@ -162,6 +162,7 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<LoadEnd, String> {
         check_every: args.check_every,
     };
     workload.validate()?;
+    workload.fits(shard)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let mut name = format!("load-{}", workload.run);
         if shard.count > 1 {

@@ -684,7 +684,17 @@ impl Engine {
             return;
         }
         let presentity = &self.presentities[watcher.presentity];
-        for n in watcher.last_seen + 1..=seen {
+        if seen > presentity.sent_state {
+            // A state this run never published: the document is not one of ours to time.
+            self.figures.notify.states_unknown += 1;
+            return;
+        }
+        // Only the last `STATES_KEPT` states have their send times; older ones are counted.
+        let oldest_kept = seen
+            .saturating_sub(STATES_KEPT as u32 - 1)
+            .max(watcher.last_seen + 1);
+        self.figures.notify.states_forgotten += u64::from(oldest_kept - (watcher.last_seen + 1));
+        for n in oldest_kept..=seen {
             match presentity.states[n as usize % STATES_KEPT] {
                 (kept, Some(intended)) if kept == n => {
                     self.recorder.record(Series::Presence, now - intended);
@@ -706,5 +716,47 @@ impl Pending {
             Purpose::Subscribe { .. } => Kind::Subscribe,
             Purpose::Unpublish { .. } | Purpose::Unsubscribe { .. } => Kind::Teardown,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notify(cseq: u32, body: &str) -> Vec<u8> {
+        format!(
+            "NOTIFY sip:ldrp0w0@127.0.0.1:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn{cseq}\r\nMax-Forwards: 70\r\nFrom: <sip:ldrp0@home1.net>;tag=s1\r\nTo: <sip:ldrp0w0@home1.net>;tag=ldrp0w0-w\r\nCall-ID: ldrp0w0-subscribe\r\nCSeq: {cseq} NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Type: application/pidf+xml\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    /// A NOTIFY claiming a state the run never published is counted, not timed, and does
+    /// not make the engine walk billions of states; a real one is timed.
+    #[test]
+    fn a_state_never_published_is_not_timed() {
+        let workload = Workload {
+            watchers: 1,
+            ..crate::load::testing::workload()
+        };
+        let config = EngineConfig {
+            local: "127.0.0.1:5070".parse().unwrap(),
+            sut: "127.0.0.1:5060".parse().unwrap(),
+            timers: Timers::default(),
+            phase: Phase::Load,
+        };
+        let mut engine = Engine::new(&workload, 0, 1, config);
+        let sut = config.sut;
+        let now = Instant::now();
+        engine.subscribe(0, now, now);
+        engine.publish(0, now, now);
+        let bogus = messages::pidf("sip:ldrp0@home1.net", "r", 4_000_000_000);
+        engine.on_datagram(&notify(1, &bogus), sut, Instant::now());
+        assert_eq!(engine.figures.notify.states_unknown, 1);
+        let real = messages::pidf("sip:ldrp0@home1.net", "r", 1);
+        engine.on_datagram(&notify(2, &real), sut, Instant::now());
+        assert_eq!(engine.figures.notify.states_delivered, 1);
+        assert_eq!(engine.recorder.current(Series::Presence).len(), 1);
+        assert_eq!(engine.figures.notify.received, 2);
     }
 }

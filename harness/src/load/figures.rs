@@ -73,6 +73,8 @@ pub struct NotifyFigures {
     pub states_superseded: u64,
     /// States whose send time was no longer remembered (more than 64 behind).
     pub states_forgotten: u64,
+    /// NOTIFYs carrying a state number this run never published (not timed).
+    pub states_unknown: u64,
     /// States the server accepted that an active watcher had not been notified of when the
     /// run ended.
     pub states_missing: u64,
@@ -87,6 +89,7 @@ impl NotifyFigures {
         self.states_delivered += other.states_delivered;
         self.states_superseded += other.states_superseded;
         self.states_forgotten += other.states_forgotten;
+        self.states_unknown += other.states_unknown;
         self.states_missing += other.states_missing;
     }
 }

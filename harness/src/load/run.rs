@@ -178,6 +178,9 @@ fn idle_probe(
 /// Plays the run; `progress` is called four times a second.
 pub fn run(plan: &LoadPlan, mut progress: impl FnMut(&Progress)) -> Result<LoadOutcome, String> {
     plan.workload.validate()?;
+    let slice = plan.shard.slice(plan.workload.presentities);
+    let share = plan.workload.share(&slice);
+    plan.workload.fits(plan.shard)?;
     let cpu_at_start = thread_cpu_s();
     let mut socket =
         Socket::bind_toward(plan.sut).map_err(io_error("cannot bind the load socket"))?;
@@ -186,8 +189,6 @@ pub fn run(plan: &LoadPlan, mut progress: impl FnMut(&Progress)) -> Result<LoadO
         .map_err(io_error("cannot bind the load socket"))?;
     let idle = idle_probe(plan, &mut socket, local)?;
 
-    let slice = plan.shard.slice(plan.workload.presentities);
-    let share = plan.workload.share(&slice);
     let config = EngineConfig {
         local,
         sut: plan.sut,

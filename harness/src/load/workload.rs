@@ -157,6 +157,31 @@ impl Workload {
     }
 }
 
+/// Most users (presentities and watchers) one process plays: about 300 bytes each.
+const MAX_USERS_PER_SHARD: u64 = 10_000_000;
+/// Highest request rate one process is asked for (the generator manages about 50,000/s on
+/// a core).
+const MAX_RATE_PER_SHARD: f64 = 1_000_000.0;
+
+impl Workload {
+    /// Checks that one process can play `shard` of the workload.
+    pub fn fits(&self, shard: Shard) -> Result<(), String> {
+        let slice = shard.slice(self.presentities);
+        let users = (slice.end - slice.start).saturating_mul(1 + u64::from(self.watchers));
+        if users > MAX_USERS_PER_SHARD {
+            return Err(format!(
+                "this shard would play {users} users, more than {MAX_USERS_PER_SHARD}: use more shards (--shard)"
+            ));
+        }
+        if self.rate.max(self.subscribe_rate) * self.share(&slice) > MAX_RATE_PER_SHARD {
+            return Err(format!(
+                "a rate above {MAX_RATE_PER_SHARD} requests per second for one process: use more shards (--shard)"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How long the publish phase lasts for a shard, and how many arrivals it has.
 pub fn publish_arrivals(workload: &Workload, share: f64) -> (f64, Option<u64>) {
     let rate = workload.rate * share;
