@@ -18,6 +18,31 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc6665-notify-expires-not-longer",
 ];
 
+/// The catalogue as parsed at build time (`build.rs`).
+mod built {
+    use crate::flow::model::Level;
+    include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
+}
+
+/// The build-time entries, when `text` is the catalogue the binary was built with.
+fn built_entries(text: &str) -> Option<BTreeMap<String, Requirement>> {
+    let entries = built::ENTRIES.filter(|_| text == built::SOURCE)?;
+    Some(
+        entries
+            .iter()
+            .map(|(key, doc, clause, level, words)| {
+                let requirement = Requirement {
+                    doc: (*doc).to_string(),
+                    clause: (*clause).to_string(),
+                    level: *level,
+                    text: (*words).to_string(),
+                };
+                ((*key).to_string(), requirement)
+            })
+            .collect(),
+    )
+}
+
 /// Path of the catalogue below the project root.
 pub fn catalogue_path(root: &Path) -> PathBuf {
     root.join("fixtures").join("requirements.yaml")
@@ -33,8 +58,10 @@ pub fn load(root: &Path) -> Result<BTreeMap<String, Requirement>, FlowError> {
         message,
     };
     let text = super::loader::read_source(&path)?;
-    let mut map: BTreeMap<String, Requirement> =
-        serde_yaml::from_str(&text).map_err(|e| FlowError::from_yaml(&path, &e))?;
+    let mut map: BTreeMap<String, Requirement> = match built_entries(&text) {
+        Some(map) => map,
+        None => serde_yaml::from_str(&text).map_err(|e| FlowError::from_yaml(&path, &e))?,
+    };
     for key in BUILTIN_KEYS {
         if !map.contains_key(*key) {
             return Err(error(
@@ -63,4 +90,23 @@ pub fn load(root: &Path) -> Result<BTreeMap<String, Requirement>, FlowError> {
         },
     );
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The build-time entries are what parsing the same text gives, so taking them skips
+    /// nothing the parser would have checked (unknown fields, levels, duplicate keys).
+    #[test]
+    fn the_built_catalogue_is_the_parsed_one() {
+        let built = built_entries(built::SOURCE).expect("the catalogue converted at build time");
+        let parsed: BTreeMap<String, Requirement> =
+            serde_yaml::from_str(built::SOURCE).expect("the catalogue parses");
+        assert_eq!(built, parsed);
+        assert!(
+            built_entries("other: text").is_none(),
+            "another catalogue is parsed at run time"
+        );
+    }
 }

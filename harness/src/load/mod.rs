@@ -13,6 +13,7 @@ pub mod page;
 pub mod result;
 pub mod run;
 pub mod schedule;
+pub mod workload;
+
 #[cfg(test)]
 mod testing;
-pub mod workload;
