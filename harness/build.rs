@@ -17,10 +17,10 @@ fn main() {
         .and_then(|text| convert(&text));
     let code = match entries {
         Some(entries) => format!(
-            "/// The catalogue the binary was built with.\npub const SOURCE: &str = include_str!({:?});\n/// Its entries: key, document, clause, level, words.\npub const ENTRIES: Option<&[(&str, &str, &str, Level, &str)]> = Some(&[\n{entries}]);\n",
+            "/// The catalogue the binary was built with.\npub const SOURCE: &str = include_str!({:?});\n/// Its entries: key, document, clause, level, words.\npub const ENTRIES: Option<&[Entry]> = Some(&[\n{entries}]);\n",
             source.display().to_string()
         ),
-        None => "/// No catalogue could be converted at build time.\npub const SOURCE: &str = \"\";\n/// None: every run parses the catalogue.\npub const ENTRIES: Option<&[(&str, &str, &str, Level, &str)]> = None;\n".to_string(),
+        None => "/// No catalogue could be converted at build time.\npub const SOURCE: &str = \"\";\n/// None: every run parses the catalogue.\npub const ENTRIES: Option<&[Entry]> = None;\n".to_string(),
     };
     std::fs::write(&out, code).expect("OUT_DIR is writable");
 }

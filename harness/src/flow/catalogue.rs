@@ -21,6 +21,14 @@ pub const BUILTIN_KEYS: &[&str] = &[
 /// The catalogue as parsed at build time (`build.rs`).
 mod built {
     use crate::flow::model::Level;
+    /// Key, document, clause, level, words.
+    type Entry = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Level,
+        &'static str,
+    );
     include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
 }
 
