@@ -31,17 +31,20 @@ struct Found {
 /// two milliseconds, most of the CPU time of a one-flow run beyond the flow itself.
 fn find_param(text: &str, from: usize, name: &str, value: impl Fn(&str) -> usize) -> Option<Found> {
     let bytes = text.as_bytes();
+    let first = name.as_bytes().first()?.to_ascii_lowercase();
     let mut at = from;
-    while at + name.len() < bytes.len() + 1 {
-        let candidate = text.get(at..at + name.len());
-        let boundary = text[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-        if boundary && candidate.is_some_and(|c| c.eq_ignore_ascii_case(name)) {
-            let len = value(&text[at + name.len()..]);
+    while at + name.len() <= bytes.len() {
+        // `name` is ASCII, so a match starts at an ASCII byte: a char boundary.
+        if bytes[at].to_ascii_lowercase() == first
+            && bytes[at..at + name.len()].eq_ignore_ascii_case(name.as_bytes())
+            && text[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        {
+            let start = at + name.len();
+            let len = value(&text[start..]);
             if len > 0 {
-                let start = at + name.len();
                 return Some(Found {
                     start: at,
                     end: start + len,
@@ -49,7 +52,7 @@ fn find_param(text: &str, from: usize, name: &str, value: impl Fn(&str) -> usize
                 });
             }
         }
-        at += text[at..].chars().next().map_or(1, char::len_utf8);
+        at += 1;
     }
     None
 }
