@@ -105,12 +105,26 @@ impl RunRecord {
     /// Renders every report of the run into `dir`: `junit.xml`, `index.html` and one
     /// `<flow run>.pcap` per flow run.
     pub fn render_reports(&self, dir: &Path) -> Result<(), String> {
+        // The HTML page, the largest, is rendered on a second core while the rest is written.
+        std::thread::scope(|scope| {
+            let page = scope.spawn(|| {
+                let html = super::html::render(self)?;
+                std::fs::write(dir.join("index.html"), html)
+                    .map_err(|e| format!("cannot write index.html: {e}"))
+            });
+            let others = self.render_junit_and_pcaps(dir);
+            let page = page
+                .join()
+                .unwrap_or_else(|_| Err("the HTML report's renderer panicked".into()));
+            others.and(page)
+        })
+    }
+
+    /// Writes `junit.xml` and the pcap files.
+    fn render_junit_and_pcaps(&self, dir: &Path) -> Result<(), String> {
         let junit = super::junit::render(self)?;
         std::fs::write(dir.join("junit.xml"), junit)
             .map_err(|e| format!("cannot write junit.xml: {e}"))?;
-        let html = super::html::render(self)?;
-        std::fs::write(dir.join("index.html"), html)
-            .map_err(|e| format!("cannot write index.html: {e}"))?;
         let started =
             humantime::parse_rfc3339(&self.started).unwrap_or(std::time::SystemTime::UNIX_EPOCH);
         for flow in &self.flows {
