@@ -72,7 +72,7 @@ pub fn load_profile(
 }
 
 /// Adds `--fault` and `--variation` switches to a profile of the embedded reference server.
-pub fn add_switches(
+fn add_switches(
     profile: &mut Profile,
     faults: &[String],
     variations: &[String],

@@ -145,24 +145,10 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
                 || "one SIP-ETag with a single entity-tag".to_string(),
                 || format!("{etags:?}"),
             );
-            let expires = response.header("Expires");
-            check(
-                sink,
-                "rfc3903-expires-in-2xx",
-                response.header_u64("Expires").is_some(),
-                || "an Expires header (delta-seconds)".to_string(),
-                || shown(expires),
-            );
+            check_expires(response, "rfc3903-expires-in-2xx", sink);
         }
         "SUBSCRIBE" => {
-            let expires = response.header("Expires");
-            check(
-                sink,
-                "rfc6665-2xx-expires",
-                response.header_u64("Expires").is_some(),
-                || "an Expires header (delta-seconds)".to_string(),
-                || shown(expires),
-            );
+            check_expires(response, "rfc6665-2xx-expires", sink);
             if !sent.creates_dialog {
                 return;
             }
@@ -177,6 +163,17 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
         }
         _ => {}
     }
+}
+
+/// A 2xx carries Expires with delta-seconds (the rule `key` names which RFC asks it).
+fn check_expires(response: &SipMessage, key: &'static str, sink: &mut impl RuleSink) {
+    check(
+        sink,
+        key,
+        response.header_u64("Expires").is_some(),
+        || "an Expires header (delta-seconds)".to_string(),
+        || shown(response.header("Expires")),
+    );
 }
 
 /// Rules on a NOTIFY of a subscription (RFC 3261 §8.1.1, §12.2.1.1; RFC 6665 §3.2.1, §4.2.2).

@@ -90,7 +90,13 @@ impl Conformance {
     }
 
     fn count(&mut self, phase: Phase, key: &str, failure: Option<impl FnOnce() -> FailureSample>) {
-        let tallies = self.rules.entry(key.to_string()).or_default();
+        // The key is in the map after its first check: no allocation per message after that.
+        if !self.rules.contains_key(key) {
+            self.rules.insert(key.to_string(), RuleTallies::default());
+        }
+        let Some(tallies) = self.rules.get_mut(key) else {
+            return;
+        };
         let tally = match phase {
             Phase::Idle => &mut tallies.idle,
             Phase::Load => &mut tallies.load,

@@ -98,18 +98,9 @@ pub fn subscribe(e: &Envelope, expires: u32, contact_user: &str) -> Vec<u8> {
         .build()
 }
 
-/// A response to `req` with its Via, From, To, Call-ID and CSeq copied (RFC 3261 §8.2.6.2).
+/// A response to `req` (in its dialog: the To tag is already there).
 pub fn answer(req: &SipMessage, code: u16) -> Vec<u8> {
-    let mut m = MessageBuilder::response(code, crate::sip::builder::reason_phrase(code));
-    for header in &req.headers {
-        if matches!(
-            header.name.as_str(),
-            "Via" | "From" | "To" | "Call-ID" | "CSeq"
-        ) {
-            m.push_header(&header.name, header.value.clone());
-        }
-    }
-    m.build()
+    MessageBuilder::response_to(req, code, None).build()
 }
 
 #[cfg(test)]

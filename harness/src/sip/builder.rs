@@ -1,5 +1,7 @@
 //! Building outgoing SIP messages as text (headers in the order given, Content-Length added).
 
+use super::SipMessage;
+
 /// A message under construction.
 #[derive(Debug, Clone, Default)]
 pub struct MessageBuilder {
@@ -23,6 +25,24 @@ impl MessageBuilder {
             start: format!("SIP/2.0 {code} {reason}"),
             ..Default::default()
         }
+    }
+
+    /// A response to `request`: its Via lines in order, then its From, To (with `to_tag`
+    /// added, for a response that creates a dialog), Call-ID and CSeq (RFC 3261 §8.2.6.2).
+    pub fn response_to(request: &SipMessage, code: u16, to_tag: Option<&str>) -> Self {
+        let mut builder = MessageBuilder::response(code, reason_phrase(code));
+        for via in request.header_lines("Via") {
+            builder.push_header("Via", via);
+        }
+        for name in ["From", "To", "Call-ID", "CSeq"] {
+            if let Some(value) = request.header(name) {
+                match (to_tag, name) {
+                    (Some(tag), "To") => builder.push_header(name, format!("{value};tag={tag}")),
+                    _ => builder.push_header(name, value),
+                }
+            }
+        }
+        builder
     }
 
     /// Appends a header line.

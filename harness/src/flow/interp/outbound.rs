@@ -9,7 +9,7 @@ use crate::ids;
 use crate::ims::{forward, transport_param, Hop, NextHop, OutRequest};
 use crate::net::{Direction, Leg, Transport};
 use crate::sip::typed::{uri_of, uri_socket_addr};
-use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
+use crate::sip::{MessageBuilder, SipMessage};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -324,24 +324,13 @@ impl Runner<'_> {
         note: Option<String>,
     ) {
         let request = &delivered.msg;
-        let mut builder = MessageBuilder::response(code, reason_phrase(code));
-        for via in request.header_lines("Via") {
-            builder.push_header("Via", via);
-        }
         let our_tag = match &delivered.kind {
             Delivery::Request(Some(name)) if delivered.opens_dialog => {
                 self.dialogs.get(name).map(|s| s.dialog.local_tag.clone())
             }
             _ => None,
         };
-        for name in ["From", "To", "Call-ID", "CSeq"] {
-            if let Some(value) = request.header(name) {
-                match (&our_tag, name) {
-                    (Some(tag), "To") => builder.push_header(name, format!("{value};tag={tag}")),
-                    _ => builder.push_header(name, value),
-                }
-            }
-        }
+        let mut builder = MessageBuilder::response_to(request, code, our_tag.as_deref());
         for (name, value) in extra {
             builder.push_header(name, value.clone());
         }
