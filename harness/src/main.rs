@@ -14,6 +14,12 @@ use presence_harness::sut::Profile;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: the reference server and the load generator
+/// allocate per message on several threads, where glibc's malloc took a quarter of the
+/// server's CPU under load (the README's Performance section has the figures).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code when the gate holds.
 const EXIT_PASS: u8 = 0;
 /// Exit code when a flow broke the gate (or a listed deviation went stale).

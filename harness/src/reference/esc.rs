@@ -1,6 +1,7 @@
 //! The event state compositor for `presence` (RFC 3903 §6): PUBLISH processing, the store of
 //! publications with their entity-tags and lifetimes, and the composed state per presentity.
 
+use super::deadlines::{DeadlineKey, Deadlines};
 use super::dispatch::{response, Handled};
 use super::notifier;
 use super::pidf::{self, Element};
@@ -11,8 +12,7 @@ use crate::sip::SipMessage;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::AbortHandle;
-use tokio::time::{sleep_until, Instant};
+use tokio::time::Instant;
 
 /// Lifetime granted when a PUBLISH or SUBSCRIBE has no Expires (RFC 3903 §4.1, RFC 3856 §6.4).
 pub(super) const DEFAULT_EXPIRES: u64 = 3600;
@@ -30,15 +30,8 @@ struct Publication {
     etag: String,
     elements: Vec<Element>,
     expires_at: Instant,
-    timer: Option<AbortHandle>,
-}
-
-impl Drop for Publication {
-    fn drop(&mut self) {
-        if let Some(timer) = self.timer.take() {
-            timer.abort();
-        }
-    }
+    /// Its place among the store's deadlines (none for an agent's publication).
+    deadline: Option<DeadlineKey>,
 }
 
 /// All current publications, per presentity, in publication order.
@@ -46,6 +39,8 @@ impl Drop for Publication {
 pub(super) struct Store {
     by_presentity: HashMap<Presentity, Vec<Publication>>,
     next_id: u64,
+    /// When each publication with a lifetime expires.
+    deadlines: Deadlines<(Presentity, u64)>,
 }
 
 impl Store {
@@ -101,7 +96,7 @@ impl Store {
                         etag: etag.to_string(),
                         elements,
                         expires_at: after(Duration::MAX),
-                        timer: None,
+                        deadline: None,
                     });
                 true
             }
@@ -119,7 +114,18 @@ impl Store {
         if list.is_empty() {
             self.by_presentity.remove(who);
         }
+        self.deadlines.cancel(removed.deadline);
         Some(removed)
+    }
+
+    /// The earliest expiry among the publications.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first()
+    }
+
+    /// The publications whose lifetime ran out by `now`.
+    pub fn take_due(&mut self, now: Instant) -> Vec<(Presentity, u64)> {
+        self.deadlines.take_due(now)
     }
 }
 
@@ -232,7 +238,7 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
                 etag: etag.clone(),
                 elements,
                 expires_at: after(Duration::from_secs(granted)),
-                timer: None,
+                deadline: None,
             };
             state
                 .esc
@@ -240,7 +246,7 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
                 .entry(who.clone())
                 .or_default()
                 .push(publication);
-            arm_timer(shared, &mut state, &who, id);
+            arm_deadline(shared, &mut state, &who, id);
         }
         Action::Update(id, elements) => {
             if let Some(publication) = state
@@ -262,7 +268,7 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
                     None => changed = false,
                 }
             }
-            arm_timer(shared, &mut state, &who, id);
+            arm_deadline(shared, &mut state, &who, id);
         }
     }
     // Every new, modified or removed publication is a state change (a refresh is not).
@@ -306,30 +312,29 @@ fn under_load(state: &mut State) -> bool {
     recent.len() > 50
 }
 
-/// (Re)starts the expiry timer of a publication; the old timer, if any, is cancelled.
-fn arm_timer(shared: &Arc<Shared>, state: &mut State, who: &Presentity, id: u64) {
-    let Some(publication) = state
-        .esc
+/// (Re)sets the expiry deadline of a publication to its `expires_at`.
+fn arm_deadline(shared: &Arc<Shared>, state: &mut State, who: &Presentity, id: u64) {
+    let esc = &mut state.esc;
+    let Some(publication) = esc
         .by_presentity
         .get_mut(who)
         .and_then(|l| l.iter_mut().find(|p| p.id == id))
     else {
         return;
     };
-    if let Some(old) = publication.timer.take() {
-        old.abort();
+    let (key, earliest) = esc.deadlines.set(
+        publication.deadline,
+        publication.expires_at,
+        (who.clone(), id),
+    );
+    publication.deadline = Some(key);
+    if earliest {
+        shared.deadline_moved.notify_one();
     }
-    let at = publication.expires_at;
-    let task_shared = shared.clone();
-    let task_who = who.clone();
-    publication.timer = shared.spawn(async move {
-        sleep_until(at).await;
-        expire(&task_shared, &task_who, id);
-    });
 }
 
 /// A publication's lifetime ran out: it is removed, which changes the composed state.
-fn expire(shared: &Arc<Shared>, who: &Presentity, id: u64) {
+pub(super) fn expire(shared: &Arc<Shared>, who: &Presentity, id: u64) {
     let mut state = lock(&shared.state);
     let still_due = state
         .esc
@@ -340,10 +345,7 @@ fn expire(shared: &Arc<Shared>, who: &Presentity, id: u64) {
     if !still_due {
         return;
     }
-    if let Some(mut gone) = state.esc.remove(who, id) {
-        // This very task is the timer: do not abort it from inside.
-        gone.timer = None;
-    }
+    state.esc.remove(who, id);
     let body = state
         .esc
         .compose(who, shared.fault(Fault::WrongPidfNamespace));

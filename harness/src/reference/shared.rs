@@ -1,9 +1,10 @@
 //! State shared by every task of one reference server: configuration, sockets, the presence
-//! state behind one lock, the transaction tables, open TCP connections and the task set.
+//! state behind one lock, the transaction tables, open TCP connections, the task set, and the
+//! task that expires what outlived its lifetime.
 
-use super::esc::Store;
-use super::notifier::Subscriptions;
-use super::pna::Pna;
+use super::esc::{self, Store};
+use super::notifier::{self, Subscriptions};
+use super::pna::{self, Pna};
 use super::transaction::Transactions;
 use super::transport::{Connections, Transport};
 use super::xcap::XcapStore;
@@ -58,6 +59,9 @@ pub(super) struct Shared {
     pub connections: Mutex<Connections>,
     /// Signalled whenever a NOTIFY goes out (for the `notify-before-200` variation).
     pub notify_sent: tokio::sync::Notify,
+    /// Signalled when a deadline became the earliest of its store: the expiry task wakes to
+    /// sleep again until it.
+    pub deadline_moved: tokio::sync::Notify,
     tasks: Mutex<Tasks>,
     counter: AtomicU64,
     salt: u64,
@@ -72,6 +76,50 @@ pub(super) async fn reap_loop(shared: Arc<Shared>) {
     loop {
         every.tick().await;
         shared.reap();
+    }
+}
+
+/// Expires publications, subscriptions and registrations when their deadlines come, until
+/// the server stops: one task sleeping until the earliest deadline of the three stores.
+pub(super) async fn expiry_loop(shared: Arc<Shared>) {
+    loop {
+        let next = {
+            let state = lock(&shared.state);
+            [
+                state.esc.next_deadline(),
+                state.subs.next_deadline(),
+                state.pna.next_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+        };
+        let moved = shared.deadline_moved.notified();
+        match next {
+            Some(at) => tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = moved => {}
+            },
+            None => moved.await,
+        }
+        let now = tokio::time::Instant::now();
+        let (publications, subscriptions, registrations) = {
+            let mut state = lock(&shared.state);
+            (
+                state.esc.take_due(now),
+                state.subs.take_due(now),
+                state.pna.take_due(now),
+            )
+        };
+        for (who, id) in publications {
+            esc::expire(&shared, &who, id);
+        }
+        for id in subscriptions {
+            notifier::expire(&shared, id);
+        }
+        for who in registrations {
+            pna::expire(&shared, &who);
+        }
     }
 }
 
@@ -105,6 +153,7 @@ impl Shared {
             transactions: Mutex::new(Transactions::default()),
             connections: Mutex::new(Connections::default()),
             notify_sent: tokio::sync::Notify::new(),
+            deadline_moved: tokio::sync::Notify::new(),
             tasks: Mutex::new(Tasks::default()),
             counter: AtomicU64::new(1),
             salt,

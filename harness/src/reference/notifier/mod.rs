@@ -12,6 +12,7 @@ pub(super) use delivery::{pump, NotifyBody};
 use delivery::{Body, Pending, Phase};
 
 use super::authz::{self, Decision, Handling, Watcher};
+use super::deadlines::{DeadlineKey, Deadlines};
 use super::dispatch::{response, Handled};
 use super::esc::{after, requested_expires, Store, DEFAULT_EXPIRES};
 use super::pidf::PIDF_MEDIA_TYPE;
@@ -26,8 +27,7 @@ use crate::sip::SipMessage;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::AbortHandle;
-use tokio::time::{sleep_until, Instant};
+use tokio::time::Instant;
 
 /// The event packages this notifier serves, for `Allow-Events`.
 pub(super) const ALLOW_EVENTS: &str = "presence, presence.winfo";
@@ -81,15 +81,8 @@ struct Subscription {
     in_flight: bool,
     /// A final NOTIFY is queued or sent: no further NOTIFY and no refresh.
     terminated: bool,
-    timer: Option<AbortHandle>,
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        if let Some(timer) = self.timer.take() {
-            timer.abort();
-        }
-    }
+    /// Its place among the subscriptions' deadlines.
+    deadline: Option<DeadlineKey>,
 }
 
 impl Subscription {
@@ -183,6 +176,8 @@ pub(super) struct Subscriptions {
     by_presentity: HashMap<Presentity, BTreeSet<u64>>,
     by_dialog: HashMap<DialogKey, u64>,
     next_id: u64,
+    /// When each subscription expires.
+    deadlines: Deadlines<u64>,
 }
 
 /// A dialog: Call-ID, our tag, the subscriber's tag.
@@ -224,7 +219,18 @@ impl Subscriptions {
             }
         }
         self.by_dialog.remove(&sub.dialog_key());
+        self.deadlines.cancel(sub.deadline);
         Some(sub)
+    }
+
+    /// The earliest expiry among the subscriptions.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first()
+    }
+
+    /// The subscriptions whose lifetime ran out by `now`.
+    pub fn take_due(&mut self, now: Instant) -> Vec<u64> {
+        self.deadlines.take_due(now)
     }
 
     /// The ids of the subscriptions to `who`, in order.
@@ -530,7 +536,7 @@ pub(super) fn handle_subscribe(
                 if sub.enqueue(body, phase) {
                     pump.push(id);
                 }
-                arm_timer(shared, state, id);
+                arm_deadline(shared, state, id);
             }
         }
         None => {
@@ -596,7 +602,7 @@ pub(super) fn handle_subscribe(
                 queue: VecDeque::new(),
                 in_flight: false,
                 terminated: false,
-                timer: None,
+                deadline: None,
             };
             let watchers = matches!(sub.kind, Kind::Winfo { .. }).then(|| state.subs.full(&who));
             let (body, phase) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
@@ -613,7 +619,7 @@ pub(super) fn handle_subscribe(
             state.subs.insert(id, sub);
             pump.extend(state.subs.tell_watchers(&who, entry));
             if granted > 0 {
-                arm_timer(shared, state, id);
+                arm_deadline(shared, state, id);
             }
         }
     }
@@ -661,24 +667,21 @@ fn raw_event_id(event: &str) -> Option<String> {
     })
 }
 
-/// (Re)starts the expiry timer of a subscription; the old timer, if any, is cancelled.
-fn arm_timer(shared: &Arc<Shared>, state: &mut State, id: u64) {
-    let Some(sub) = state.subs.by_id.get_mut(&id) else {
+/// (Re)sets the expiry deadline of a subscription to its `expires_at`.
+fn arm_deadline(shared: &Arc<Shared>, state: &mut State, id: u64) {
+    let subs = &mut state.subs;
+    let Some(sub) = subs.by_id.get_mut(&id) else {
         return;
     };
-    if let Some(old) = sub.timer.take() {
-        old.abort();
+    let (key, earliest) = subs.deadlines.set(sub.deadline, sub.expires_at, id);
+    sub.deadline = Some(key);
+    if earliest {
+        shared.deadline_moved.notify_one();
     }
-    let at = sub.expires_at;
-    let task_shared = shared.clone();
-    sub.timer = shared.spawn(async move {
-        sleep_until(at).await;
-        expire(&task_shared, id);
-    });
 }
 
 /// A subscription's lifetime ran out: final NOTIFY with `terminated;reason=timeout`.
-fn expire(shared: &Arc<Shared>, id: u64) {
+pub(super) fn expire(shared: &Arc<Shared>, id: u64) {
     let mut guard = lock(&shared.state);
     let state = &mut *guard;
     let Some(who) = state
@@ -693,8 +696,7 @@ fn expire(shared: &Arc<Shared>, id: u64) {
     let watchers = state.subs.watchers_of(id);
     let mut pump_ids = Vec::new();
     if let Some(sub) = state.subs.by_id.get_mut(&id) {
-        // This very task is the timer: do not abort it from inside.
-        sub.timer = None;
+        sub.deadline = None;
         let (body, _) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
         if sub.enqueue(body, Phase::Terminated("timeout")) {
             pump_ids.push(id);

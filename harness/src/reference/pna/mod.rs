@@ -8,6 +8,7 @@
 
 mod reginfo;
 
+use super::deadlines::{DeadlineKey, Deadlines};
 use super::dispatch::{response, Handled};
 use super::esc::{after, requested_expires};
 use super::notifier;
@@ -25,8 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::AbortHandle;
-use tokio::time::{sleep, sleep_until, Instant};
+use tokio::time::{sleep, Instant};
 
 /// Longest third-party registration lifetime granted (seconds); longer requests are lowered.
 const MAX_REGISTRATION: u64 = 600_000;
@@ -46,19 +46,12 @@ struct ThirdParty {
     /// The lifetime granted (seconds), also asked for the reg subscription.
     lifetime: u64,
     expires_at: Instant,
-    timer: Option<AbortHandle>,
+    /// Its place among the registrations' deadlines.
+    deadline: Option<DeadlineKey>,
     /// Answered but not yet subscribed: the reg SUBSCRIBE goes out after the 200.
     subscribe_pending: bool,
     /// The reg subscription of this registration, once started.
     dialog: Option<u64>,
-}
-
-impl Drop for ThirdParty {
-    fn drop(&mut self) {
-        if let Some(timer) = self.timer.take() {
-            timer.abort();
-        }
-    }
 }
 
 /// One reg subscription and its dialog, subscriber side (RFC 3261 §12.1.2, RFC 6665 §4.1).
@@ -94,6 +87,20 @@ pub(super) struct Pna {
     dialogs: HashMap<u64, RegDialog>,
     next_id: u64,
     publications: HashMap<Presentity, String>,
+    /// When each registration expires.
+    deadlines: Deadlines<Presentity>,
+}
+
+impl Pna {
+    /// The earliest expiry among the registrations.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first()
+    }
+
+    /// The registrations whose lifetime ran out by `now`.
+    pub fn take_due(&mut self, now: Instant) -> Vec<Presentity> {
+        self.deadlines.take_due(now)
+    }
 }
 
 /// Handles a REGISTER as the S-CSCF's third-party registration (TS 24.229,
@@ -169,7 +176,7 @@ pub(super) fn handle_register(
             transport,
             lifetime,
             expires_at,
-            timer: None,
+            deadline: None,
             subscribe_pending: false,
             dialog: None,
         });
@@ -179,15 +186,14 @@ pub(super) fn handle_register(
     registration.expires_at = expires_at;
     // A new registration, or one whose reg subscription is gone: subscribe (again).
     registration.subscribe_pending = registration.dialog.is_none();
-    if let Some(old) = registration.timer.take() {
-        old.abort();
+    let (key, earliest) = state
+        .pna
+        .deadlines
+        .set(registration.deadline, expires_at, who.clone());
+    registration.deadline = Some(key);
+    if earliest {
+        shared.deadline_moved.notify_one();
     }
-    let task_shared = shared.clone();
-    let task_who = who.clone();
-    registration.timer = shared.spawn(async move {
-        sleep_until(expires_at).await;
-        expire(&task_shared, &task_who);
-    });
     drop(guard);
     Handled::only(
         response(request, 200, tag)
@@ -216,18 +222,16 @@ fn uri_transport(uri: &str, default: Transport) -> Transport {
 }
 
 /// The registration's lifetime ran out: as a deregistration.
-fn expire(shared: &Arc<Shared>, who: &Presentity) {
+pub(super) fn expire(shared: &Arc<Shared>, who: &Presentity) {
     let mut guard = lock(&shared.state);
-    let Some(registration) = guard
+    let due = guard
         .pna
         .registrations
-        .get_mut(who)
-        .filter(|r| r.expires_at <= Instant::now())
-    else {
+        .get(who)
+        .is_some_and(|r| r.expires_at <= Instant::now());
+    if !due {
         return;
-    };
-    // This very task is the timer: do not abort it from inside.
-    registration.timer = None;
+    }
     let pump = deregister(shared, &mut guard, who);
     drop(guard);
     notifier::pump(shared, pump);
@@ -240,6 +244,7 @@ fn deregister(shared: &Arc<Shared>, state: &mut State, who: &Presentity) -> Vec<
     let Some(registration) = state.pna.registrations.remove(who) else {
         return Vec::new();
     };
+    state.pna.deadlines.cancel(registration.deadline);
     if let Some(dialog) = registration
         .dialog
         .and_then(|id| state.pna.dialogs.get_mut(&id).map(|d| (id, d)))
