@@ -19,13 +19,15 @@
 #     `transports: [udp]` (Kamailio is already running); medians of wall time, CPU = mean
 #     user + system (hyperfine gives no per-run CPU), ratios harness/SIPp;
 #   - load: SIPp publish.xml at RATE PUBLISH/s for DURATION s (every call a user of its own),
-#     then `presence-harness load` with the same workload; CPU (user+sys of the client, and of
-#     all Kamailio processes) per PUBLISH transaction, ratio harness/SIPp;
+#     then `presence-harness load` with the same workload, LOAD_ROUNDS times in turn; CPU
+#     (user+sys of the client, and of all Kamailio processes) per PUBLISH transaction, the
+#     ratio harness/SIPp of each round and their median;
 #   - saturation: publish.xml at each of SAT_RATES for SAT_DURATION s; the highest rate with
 #     no failed call and no retransmission.
 #   - reference: the embedded reference server as its own process (presence-harness serve):
 #     SIPp publish.xml and presence-harness load at RATE, then load at each of REF_RATES for
-#     SAT_DURATION s; the highest clean rate (no error, timeout or retransmission);
+#     SAT_DURATION s, each rate on a fresh server pinned to core 1 with the generator on
+#     core 0; the highest clean rate (no error, timeout or retransmission);
 #   - fanout: FANOUT_PRESENTITIES × FANOUT_WATCHERS watchers on the reference server, PUBLISH at
 #     FANOUT_RATE/s: end-to-end presence latency (PUBLISH until each watcher's NOTIFY) and the
 #     server's resident memory per subscription;
@@ -35,7 +37,7 @@
 #   Output: a table on stdout, and all figures as JSON in $OUT.
 #
 # Environment (defaults):
-#   RATE=2000 DURATION=10 PRESENTITIES=RATE*DURATION   the load part
+#   RATE=2000 DURATION=10 PRESENTITIES=RATE*DURATION LOAD_ROUNDS=3   the load part
 #   SAT_RATES="2000 2500 3000 4000 6000" SAT_DURATION=5 SAT_STOP_ON_FAIL=1
 #   WARMUP=3 RUNS=10                                   hyperfine
 #   PARTS="flows load saturation reference fanout responder"   which parts run
@@ -58,6 +60,7 @@ SIPP_DIR=$ROOT/harness/benches/sipp
 HARNESS=${HARNESS:-$ROOT/target/release/presence-harness}
 RATE=${RATE:-2000}
 DURATION=${DURATION:-10}
+LOAD_ROUNDS=${LOAD_ROUNDS:-3}
 PRESENTITIES=${PRESENTITIES:-$((RATE * DURATION))}
 SAT_RATES=${SAT_RATES:-"2000 2500 3000 4000 6000"}
 SAT_DURATION=${SAT_DURATION:-5}
@@ -119,6 +122,8 @@ trap 'exit 143' TERM
 calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 # ratio A B: A/B, or null
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || b + 0 == 0) print "null"; else printf "%.2f", a / b }'; }
+# median X...: the median of numbers (null ones left out), or null
+median() { printf '%s\n' "$@" | grep -v '^null$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # one field of result number I (1-based) of a hyperfine JSON export
 hf() { awk -v i="$2" -v k="\"$3\":" '/"command":/ { n++ } n == i && $1 == k { gsub(/,/, "", $2); print $2; exit }' "$1"; }
 # run_timed LOG cmd...: runs cmd with stdout/stderr in LOG.out/LOG.err; sets T_RC, T_WALL,
@@ -208,11 +213,13 @@ JSON_SAT=null
 JSON_REF=null
 JSON_RESPONDER=null
 JSON_FANOUT=null
-# harness_load TAG PROFILE ARGS...: a load run, timed; sets T_* and H_* from its load.json
+# harness_load TAG PROFILE ARGS...: a load run, timed (on core $LOAD_CORE if set); sets T_* and
+# H_* from its load.json
 harness_load() {
-  local tag=$1 profile=$2
+  local tag=$1 profile=$2 wrap=()
   shift 2
-  run_timed "$TMP/$tag" "$HARNESS" --root "$ROOT" load --sut "$profile" --no-teardown -q --out "$TMP/$tag" "$@"
+  [[ -n ${LOAD_CORE:-} ]] && wrap=(taskset -c "$LOAD_CORE")
+  run_timed "$TMP/$tag" "${wrap[@]}" "$HARNESS" --root "$ROOT" load --sut "$profile" --no-teardown -q --out "$TMP/$tag" "$@"
   H_JSON=$TMP/$tag/load.json
   H_US=$(jq -r '.cpu_us_per_publish' "$H_JSON" 2>/dev/null || echo null)
   H_RATE=$(jq -r '.publish_rate | floor' "$H_JSON" 2>/dev/null || echo null)
@@ -278,46 +285,48 @@ if has_part flows; then
 fi
 
 # ---------- load ----------
+# LOAD_ROUNDS rounds of SIPp then the harness, each on its own users; the ratios are per round
+# and their median is the figure (the machine is noisy: one round is not enough).
 if has_part load; then
-  kam_drain
   echo
-  echo "load: $RATE PUBLISH/s for $DURATION s"
-  k0=$(kam_cpu)
-  sipp_publish load-sipp "$RATE" $((RATE * DURATION))
-  k1=$(kam_cpu)
-  sipp_rc=$T_RC sipp_wall=$T_WALL sipp_cpu=$T_CPU
-  sipp_us=$(calc "$T_CPU * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
-  kam_sipp=$(calc "$k1 - $k0") kam_sipp_us=$(calc "($k1 - $k0) * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
-  printf '%-8s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' client rc wall_s cpu_s calls ok failed retrans cpu_us/tx kam_cpu_us/tx
-  printf '%-8s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' sipp "$sipp_rc" "$sipp_wall" "$sipp_cpu" "$S_CALLS" "$S_OK" "$S_FAIL" "$S_RETRANS" "$sipp_us" "$kam_sipp_us"
-  JSON_LOAD="{ \"rate\": $RATE, \"duration_s\": $DURATION,
-    \"sipp\": { \"exit\": $sipp_rc, \"wall_s\": $sipp_wall, \"cpu_s\": $sipp_cpu, \"calls\": $S_CALLS,
-      \"successful\": $S_OK, \"failed\": $S_FAIL, \"retransmissions\": $S_RETRANS, \"sipp_total_time_s\": $S_TIME,
-      \"cpu_us_per_publish\": $sipp_us, \"kamailio_cpu_s\": $kam_sipp, \"kamailio_cpu_us_per_publish\": $kam_sipp_us,
-      \"kamailio_shm_max_used\": $(shm_max) }"
-  kam_drain
-  if [[ $HAVE_HARNESS == 1 ]] && "$HARNESS" load --help >/dev/null 2>&1; then
+  echo "load: $RATE PUBLISH/s for $DURATION s, $LOAD_ROUNDS rounds"
+  printf '%-8s %5s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' client round rc wall_s cpu_s calls ok failed retrans cpu_us/tx kam_cpu_us/tx
+  rounds_json= ratios= thread_ratios=
+  if ! { [[ $HAVE_HARNESS == 1 ]] && "$HARNESS" load --help >/dev/null 2>&1; }; then
+    die "presence-harness load not available"
+  fi
+  for round in $(seq "$LOAD_ROUNDS"); do
+    kam_drain
     k0=$(kam_cpu)
-    harness_load load-harness "$PROFILE" --presentities "$PRESENTITIES" --watchers 0 --rate "$RATE" --duration "$DURATION"
+    sipp_publish "load-sipp-$round" "$RATE" $((RATE * DURATION))
+    k1=$(kam_cpu)
+    sipp_us=$(calc "$T_CPU * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
+    kam_sipp_us=$(calc "($k1 - $k0) * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
+    printf '%-8s %5s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' sipp "$round" "$T_RC" "$T_WALL" "$T_CPU" "$S_CALLS" "$S_OK" "$S_FAIL" "$S_RETRANS" "$sipp_us" "$kam_sipp_us"
+    sipp_json="{ \"exit\": $T_RC, \"wall_s\": $T_WALL, \"cpu_s\": $T_CPU, \"calls\": $S_CALLS,
+      \"successful\": $S_OK, \"failed\": $S_FAIL, \"retransmissions\": $S_RETRANS, \"sipp_total_time_s\": $S_TIME,
+      \"cpu_us_per_publish\": $sipp_us, \"kamailio_cpu_us_per_publish\": $kam_sipp_us, \"kamailio_shm_max_used\": $(shm_max) }"
+    kam_drain
+    k0=$(kam_cpu)
+    harness_load "load-harness-$round" "$PROFILE" --presentities "$PRESENTITIES" --watchers 0 --rate "$RATE" --duration "$DURATION"
     k1=$(kam_cpu)
     tx=$((RATE * DURATION))
     h_us=$(calc "$T_CPU * 1e6 / $tx" 1)
     kam_h_us=$(calc "($k1 - $k0) * 1e6 / $tx" 1)
-    r=$(ratio "$h_us" "$sipp_us")
-    r_thread=$(ratio "$H_US" "$sipp_us")
-    printf '%-8s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' harness "$T_RC" "$T_WALL" "$T_CPU" "$tx" - "$H_ERRORS" "$H_RETRANS" "$h_us" "$kam_h_us"
-    echo "ratio harness/SIPp, client CPU per PUBLISH (whole processes): $r"
-    echo "ratio harness/SIPp, CPU per PUBLISH of the harness's generator thread in its publish phase ($H_US µs): $r_thread"
-    JSON_LOAD+=",
-    \"harness\": { \"exit\": $T_RC, \"wall_s\": $T_WALL, \"cpu_s\": $T_CPU, \"transactions_nominal\": $tx,
-      \"cpu_us_per_publish\": $h_us, \"generator_cpu_us_per_publish\": $H_US, \"errors\": $H_ERRORS, \"retransmissions\": $H_RETRANS,
-      \"p99_us\": $H_P99, \"kamailio_cpu_s\": $(calc "$k1 - $k0"), \"kamailio_cpu_us_per_publish\": $kam_h_us },
-    \"ratio_harness_sipp_cpu_per_publish\": $r, \"ratio_generator_thread_sipp_cpu_per_publish\": $r_thread }"
-  else
-    echo "presence-harness load not available"
-    JSON_LOAD+=",
-    \"harness\": null, \"ratio_harness_sipp_cpu_per_publish\": null }"
-  fi
+    r=$(ratio "$h_us" "$sipp_us") r_thread=$(ratio "$H_US" "$sipp_us")
+    printf '%-8s %5s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' harness "$round" "$T_RC" "$T_WALL" "$T_CPU" "$tx" - "$H_ERRORS" "$H_RETRANS" "$h_us" "$kam_h_us"
+    echo "round $round: harness/SIPp client CPU per PUBLISH $r (whole processes), $r_thread (generator thread, $(calc "$H_US" 1) µs)"
+    ratios+="$r " thread_ratios+="$r_thread "
+    rounds_json+="${rounds_json:+,} { \"sipp\": $sipp_json,
+      \"harness\": { \"exit\": $T_RC, \"wall_s\": $T_WALL, \"cpu_s\": $T_CPU, \"transactions_nominal\": $tx,
+        \"cpu_us_per_publish\": $h_us, \"generator_cpu_us_per_publish\": $H_US, \"errors\": $H_ERRORS,
+        \"retransmissions\": $H_RETRANS, \"p99_us\": $H_P99, \"kamailio_cpu_us_per_publish\": $kam_h_us },
+      \"ratio_cpu_per_publish\": $r, \"ratio_generator_thread_cpu_per_publish\": $r_thread }"
+  done
+  r=$(median $ratios) r_thread=$(median $thread_ratios)
+  echo "median over $LOAD_ROUNDS rounds, harness/SIPp client CPU per PUBLISH: $r (whole processes), $r_thread (generator thread in its publish phase)"
+  JSON_LOAD="{ \"rate\": $RATE, \"duration_s\": $DURATION, \"rounds\": [$rounds_json ],
+    \"median_ratio_cpu_per_publish\": $r, \"median_ratio_generator_thread_cpu_per_publish\": $r_thread }"
 fi
 
 # ---------- saturation ----------
@@ -349,8 +358,9 @@ fi
 
 # ---------- the reference server (presence-harness serve) ----------
 # start_serve: the embedded reference server as its own process on ephemeral ports; sets SPID, SPROFILE
+# start_serve [CMD...]: the reference server as its own process, behind CMD (e.g. taskset -c 1).
 start_serve() {
-  "$HARNESS" serve --udp 127.0.0.1:0 --xcap 127.0.0.1:0 --max-subscriptions 1000000 >"$TMP/serve.out" 2>&1 &
+  "$@" "$HARNESS" serve --udp 127.0.0.1:0 --xcap 127.0.0.1:0 --max-subscriptions 1000000 >"$TMP/serve.out" 2>&1 &
   SPID=$!
   for _ in $(seq 50); do grep -q 'udp' "$TMP/serve.out" 2>/dev/null && break; sleep 0.1; done
   local udp
@@ -374,16 +384,20 @@ if has_part reference && [[ $HAVE_HARNESS == 1 ]]; then
   harness_load ref-harness "$SPROFILE" --presentities "$PRESENTITIES" --rate "$RATE" --duration "$DURATION"
   ref_h_us=$H_US
   echo "SIPp $ref_sipp_us µs CPU per PUBLISH (whole process, $S_FAIL failed); harness generator $ref_h_us µs (ratio $(ratio "$ref_h_us" "$ref_sipp_us"))"
+  stop_serve
+  # The search: a fresh server per rate on core 1, the generator on core 0, so neither
+  # takes the other's core and no rate inherits the publications of the one before.
   best=null rows=
   for r in $REF_RATES; do
-    harness_load "ref-$r" "$SPROFILE" --presentities $((r * SAT_DURATION)) --rate "$r" --duration "$SAT_DURATION"
+    start_serve taskset -c 1
+    LOAD_CORE=0 harness_load "ref-$r" "$SPROFILE" --presentities $((r * SAT_DURATION)) --rate "$r" --duration "$SAT_DURATION"
+    stop_serve
     clean=false
     [[ $T_RC == 0 && $H_ERRORS == 0 && $H_RETRANS == 0 && $H_TIMEOUTS == 0 ]] && clean=true
     printf '%-8s achieved %8s/s errors %s retransmissions %s p99 %s µs clean %s\n' "$r" "$H_RATE" "$H_ERRORS" "$H_RETRANS" "$H_P99" "$clean"
     rows+="${rows:+,} { \"rate\": $r, \"achieved\": $H_RATE, \"errors\": $H_ERRORS, \"retransmissions\": $H_RETRANS, \"p99_us\": $H_P99, \"clean\": $clean }"
     if [[ $clean == true ]]; then best=$r; else break; fi
   done
-  stop_serve
   echo "reference server: highest clean PUBLISH rate $best/s"
   JSON_REF="{ \"sipp_cpu_us_per_publish\": $ref_sipp_us, \"harness_generator_cpu_us_per_publish\": $ref_h_us, \"highest_clean_rate\": $best, \"runs\": [$rows ] }"
 fi

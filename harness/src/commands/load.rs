@@ -9,7 +9,7 @@ use presence_harness::load::metrics::{Interval, Series};
 use presence_harness::load::page;
 use presence_harness::load::result::{merge, LoadResult};
 use presence_harness::load::run::{run, LoadPlan, Progress};
-use presence_harness::load::workload::{Shard, Stop, Workload};
+use presence_harness::load::workload::{default_tick_us, Shard, Stop, Workload};
 use presence_harness::runner::{load_profile, start_sut};
 use presence_harness::sut::probe::probe;
 use std::path::{Path, PathBuf};
@@ -50,8 +50,9 @@ pub struct LoadArgs {
     /// Arrivals are due on a grid of this many microseconds (those due between two points
     /// come together at the later one; 0: each exactly when due). Bursts of rate × tick, as
     /// from many clients, let the generator wake once per tick rather than per request.
-    #[arg(long, value_name = "MICROSECONDS", default_value_t = 1000)]
-    tick_us: u32,
+    /// Default: the time in which 10 requests come due, between 1000 and 10000.
+    #[arg(long, value_name = "MICROSECONDS")]
+    tick_us: Option<u32>,
     /// Seconds of PUBLISH arrivals (ramp included; default 10 unless --count is given).
     #[arg(long, value_name = "SECONDS", conflicts_with = "count")]
     duration: Option<f64>,
@@ -150,7 +151,9 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<LoadEnd, String> {
         rate: args.rate,
         subscribe_rate: args.subscribe_rate.unwrap_or(args.rate),
         ramp_s: args.ramp,
-        tick_us: args.tick_us,
+        tick_us: args.tick_us.unwrap_or_else(|| {
+            default_tick_us(args.rate, args.subscribe_rate.unwrap_or(args.rate))
+        }),
         stop: match (args.count, args.duration) {
             (Some(count), _) => Stop::Count(count),
             (None, duration) => Stop::Duration(duration.unwrap_or(10.0)),

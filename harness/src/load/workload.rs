@@ -182,6 +182,23 @@ impl Workload {
     }
 }
 
+/// Arrivals per grid point the default tick aims at.
+const ARRIVALS_PER_TICK: f64 = 10.0;
+/// Finest default grid, in microseconds.
+const FINEST_TICK_US: f64 = 1_000.0;
+/// Coarsest default grid, in microseconds: SIPp's default timer resolution (`-timer_resol`).
+const COARSEST_TICK_US: f64 = 10_000.0;
+
+/// The grid used when none is asked for: the time in which [`ARRIVALS_PER_TICK`] requests of
+/// the faster of the two rates come due, between 1 and 10 ms. A wake-up of the generator
+/// costs about as much CPU as handling a few transactions, so at moderate rates a finer grid
+/// would spend most of the generator's CPU on waking; latency still counts from each grid
+/// point, so a coarser grid hides nothing.
+pub fn default_tick_us(rate: f64, subscribe_rate: f64) -> u32 {
+    let fastest = rate.max(subscribe_rate).max(f64::MIN_POSITIVE);
+    (ARRIVALS_PER_TICK / fastest * 1e6).clamp(FINEST_TICK_US, COARSEST_TICK_US) as u32
+}
+
 /// How long the publish phase lasts for a shard, and how many arrivals it has.
 pub fn publish_arrivals(workload: &Workload, share: f64) -> (f64, Option<u64>) {
     let rate = workload.rate * share;
@@ -200,6 +217,15 @@ pub fn publish_arrivals(workload: &Workload, share: f64) -> (f64, Option<u64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_grid_holds_ten_arrivals_between_one_and_ten_ms() {
+        assert_eq!(default_tick_us(2_000.0, 2_000.0), 5_000);
+        assert_eq!(default_tick_us(100.0, 100.0), 10_000);
+        assert_eq!(default_tick_us(50_000.0, 1.0), 1_000);
+        assert_eq!(default_tick_us(500.0, 5_000.0), 2_000);
+        assert_eq!(default_tick_us(0.0, 0.0), 10_000);
+    }
 
     #[test]
     fn shards_cover_the_users_once() {

@@ -219,7 +219,8 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     };
     // Step 6: apply, answer with a new entity-tag, notify watchers of a changed state.
     let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
-    let before = state.esc.compose(&who, wrong_ns);
+    let stale_notify = shared.fault(Fault::StaleNotifyAfterModify);
+    let before = stale_notify.then(|| state.esc.compose(&who, wrong_ns));
     let mut etag = shared.token();
     let mut expires = granted;
     let mut modified = false;
@@ -273,12 +274,10 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     }
     // Every new, modified or removed publication is a state change (a refresh is not).
     let pump = if changed {
-        let body = if modified && shared.fault(Fault::StaleNotifyAfterModify) {
-            before
-        } else {
-            state.esc.compose(&who, wrong_ns)
-        };
-        notifier::state_changed(&mut state, &who, &body)
+        let stale = before.filter(|_| modified);
+        notifier::state_changed(&mut state, &who, |esc| {
+            stale.unwrap_or_else(|| esc.compose(&who, wrong_ns))
+        })
     } else {
         Vec::new()
     };
@@ -346,10 +345,8 @@ pub(super) fn expire(shared: &Arc<Shared>, who: &Presentity, id: u64) {
         return;
     }
     state.esc.remove(who, id);
-    let body = state
-        .esc
-        .compose(who, shared.fault(Fault::WrongPidfNamespace));
-    let pump = notifier::state_changed(&mut state, who, &body);
+    let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
+    let pump = notifier::state_changed(&mut state, who, |esc| esc.compose(who, wrong_ns));
     drop(state);
     notifier::pump(shared, pump);
 }

@@ -2,7 +2,7 @@
 
 /// Splits a header value on commas that are outside quotes and angle brackets.
 pub fn split_list(value: &str) -> Vec<String> {
-    split_outside(value, ',')
+    split_outside(value, b',')
         .into_iter()
         .map(|item| item.trim().to_string())
         .filter(|item| !item.is_empty())
@@ -30,7 +30,7 @@ impl Parameterised {
 
 /// Splits `value;a=1;b="x;y";c` at semicolons outside quotes and angle brackets.
 pub fn parse_params(input: &str) -> Parameterised {
-    let pieces = split_outside(input, ';');
+    let pieces = split_outside(input, b';');
     let mut iter = pieces.into_iter();
     let value = iter.next().unwrap_or_default().trim().to_string();
     let params = iter
@@ -43,41 +43,32 @@ pub fn parse_params(input: &str) -> Parameterised {
     Parameterised { value, params }
 }
 
-/// Splits on `sep` outside quoted strings and angle brackets.
-fn split_outside(input: &str, sep: char) -> Vec<String> {
+/// Splits on `sep` (an ASCII byte) outside quoted strings and angle brackets, borrowing
+/// the pieces. The delimiters are ASCII, so scanning bytes never splits a UTF-8 character.
+fn split_outside(input: &str, sep: u8) -> Vec<&str> {
     let mut out = Vec::new();
-    let mut current = String::new();
+    let mut start = 0;
     let mut in_quotes = false;
     let mut in_angle = false;
     let mut escaped = false;
-    for ch in input.chars() {
+    for (i, byte) in input.bytes().enumerate() {
         if escaped {
             escaped = false;
-            current.push(ch);
             continue;
         }
-        match ch {
-            '\\' if in_quotes => {
-                escaped = true;
-                current.push(ch);
+        match byte {
+            b'\\' if in_quotes => escaped = true,
+            b'"' => in_quotes = !in_quotes,
+            b'<' if !in_quotes => in_angle = true,
+            b'>' if !in_quotes => in_angle = false,
+            c if c == sep && !in_quotes && !in_angle => {
+                out.push(&input[start..i]);
+                start = i + 1;
             }
-            '"' => {
-                in_quotes = !in_quotes;
-                current.push(ch);
-            }
-            '<' if !in_quotes => {
-                in_angle = true;
-                current.push(ch);
-            }
-            '>' if !in_quotes => {
-                in_angle = false;
-                current.push(ch);
-            }
-            c if c == sep && !in_quotes && !in_angle => out.push(std::mem::take(&mut current)),
-            _ => current.push(ch),
+            _ => {}
         }
     }
-    out.push(current);
+    out.push(&input[start..]);
     out
 }
 

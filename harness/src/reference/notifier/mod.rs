@@ -178,6 +178,8 @@ pub(super) struct Subscriptions {
     next_id: u64,
     /// When each subscription expires.
     deadlines: Deadlines<u64>,
+    /// The list subscriptions (RFC 4662), which any presentity's change may concern.
+    lists: BTreeSet<u64>,
 }
 
 /// A dialog: Call-ID, our tag, the subscriber's tag.
@@ -206,6 +208,9 @@ impl Subscriptions {
             .or_default()
             .insert(id);
         self.by_dialog.insert(sub.dialog_key(), id);
+        if matches!(sub.kind, Kind::List(_)) {
+            self.lists.insert(id);
+        }
         self.by_id.insert(id, sub);
     }
 
@@ -219,6 +224,7 @@ impl Subscriptions {
             }
         }
         self.by_dialog.remove(&sub.dialog_key());
+        self.lists.remove(&id);
         self.deadlines.cancel(sub.deadline);
         Some(sub)
     }
@@ -303,27 +309,35 @@ impl Subscriptions {
     }
 }
 
-/// The presentity's state changed to the composed document `body`: queues a NOTIFY with each
-/// allowed presence watcher's view of it, and a partial RLMI notification for each list
-/// subscription it is a member of. Returns the subscriptions that need a delivery task
-/// ([`pump`]).
-pub(super) fn state_changed(state: &mut State, who: &Presentity, body: &str) -> Vec<u64> {
-    state
-        .subs
-        .by_id
-        .iter_mut()
-        .filter(|(_, s)| !s.terminated)
-        .filter_map(|(id, s)| {
+/// The presentity's state changed to the document `body` composes (called only when a
+/// subscription may be told: the presentity's own and the list subscriptions are looked at,
+/// not all of them): queues a NOTIFY with each allowed presence watcher's view of it, and a
+/// partial RLMI notification for each list subscription it is a member of. Returns the
+/// subscriptions that need a delivery task ([`pump`]).
+pub(super) fn state_changed(
+    state: &mut State,
+    who: &Presentity,
+    body: impl FnOnce(&Store) -> String,
+) -> Vec<u64> {
+    let mut ids: BTreeSet<u64> = state.subs.ids_of(who).into_iter().collect();
+    ids.extend(state.subs.lists.iter().copied());
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let body = body(&state.esc);
+    ids.into_iter()
+        .filter_map(|id| {
+            let s = state.subs.by_id.get_mut(&id).filter(|s| !s.terminated)?;
             let (body, phase) = match &mut s.kind {
-                Kind::List(list) => (Body::Ready(list.member_changed(who, body)?), Phase::Active),
+                Kind::List(list) => (Body::Ready(list.member_changed(who, &body)?), Phase::Active),
                 Kind::Presence { decision, .. }
                     if &s.presentity == who && decision.handling == Handling::Allow =>
                 {
-                    s.view(body, false)?
+                    s.view(&body, false)?
                 }
                 _ => return None,
             };
-            s.enqueue(body, phase).then_some(*id)
+            s.enqueue(body, phase).then_some(id)
         })
         .collect()
 }

@@ -567,8 +567,9 @@ fn publish(shared: &Arc<Shared>, state: &mut State) -> Vec<u64> {
             state.pna.publications.remove(&who);
         }
         if changed {
-            let body = state.esc.compose(&who, wrong_ns);
-            pump.extend(notifier::state_changed(state, &who, &body));
+            pump.extend(notifier::state_changed(state, &who, |esc| {
+                esc.compose(&who, wrong_ns)
+            }));
         }
     }
     pump
