@@ -30,23 +30,21 @@ impl<T> Default for Deadlines<T> {
 }
 
 impl<T> Deadlines<T> {
-    /// Adds `what` due at `at`, replacing the deadline `old` if given. Returns the new key and
-    /// whether it is now the earliest (the expiry task then has to wake sooner).
-    pub fn set(&mut self, old: Option<DeadlineKey>, at: Instant, what: T) -> (DeadlineKey, bool) {
-        if let Some(old) = old {
-            self.by_time.remove(&old);
-        }
+    /// Puts `what` due at `at`, in place of the deadline `slot` names (if any), and names the
+    /// new one in `slot`. Returns whether it is now the earliest (the expiry task then has to
+    /// wake sooner).
+    pub fn set(&mut self, slot: &mut Option<DeadlineKey>, at: Instant, what: T) -> bool {
+        self.cancel(slot.take());
         let key = DeadlineKey {
             at,
             seq: self.next_seq,
         };
         self.next_seq += 1;
         self.by_time.insert(key, what);
-        let earliest = self
-            .by_time
+        *slot = Some(key);
+        self.by_time
             .first_key_value()
-            .is_some_and(|(k, _)| *k == key);
-        (key, earliest)
+            .is_some_and(|(k, _)| *k == key)
     }
 
     /// Forgets a deadline (its owner is gone).
@@ -89,14 +87,15 @@ mod tests {
     fn due_items_come_out_in_time_order_and_moved_ones_only_once() {
         let now = Instant::now();
         let mut deadlines = Deadlines::default();
-        let (a, first) = deadlines.set(None, now + Duration::from_secs(5), "a");
-        assert!(first);
-        let (_, first) = deadlines.set(None, now + Duration::from_secs(9), "b");
-        assert!(!first, "a later deadline is not the earliest");
-        let (_, first) = deadlines.set(None, now + Duration::from_secs(1), "c");
-        assert!(first);
+        let (mut a, mut b, mut c) = (None, None, None);
+        assert!(deadlines.set(&mut a, now + Duration::from_secs(5), "a"));
+        assert!(
+            !deadlines.set(&mut b, now + Duration::from_secs(9), "b"),
+            "a later deadline is not the earliest"
+        );
+        assert!(deadlines.set(&mut c, now + Duration::from_secs(1), "c"));
         // "a" moves past "b": it must come out once, at its new place.
-        deadlines.set(Some(a), now + Duration::from_secs(10), "a");
+        deadlines.set(&mut a, now + Duration::from_secs(10), "a");
         assert_eq!(deadlines.len(), 3);
         assert_eq!(deadlines.first(), Some(now + Duration::from_secs(1)));
         assert_eq!(
@@ -114,8 +113,9 @@ mod tests {
     fn a_cancelled_deadline_never_comes_due() {
         let now = Instant::now();
         let mut deadlines = Deadlines::default();
-        let (key, _) = deadlines.set(None, now, 1u64);
-        deadlines.cancel(Some(key));
+        let mut key = None;
+        deadlines.set(&mut key, now, 1u64);
+        deadlines.cancel(key);
         deadlines.cancel(None);
         assert_eq!(deadlines.first(), None);
         assert!(deadlines.take_due(now + Duration::from_secs(1)).is_empty());

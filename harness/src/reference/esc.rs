@@ -40,7 +40,7 @@ pub(super) struct Store {
     by_presentity: HashMap<Presentity, Vec<Publication>>,
     next_id: u64,
     /// When each publication with a lifetime expires.
-    deadlines: Deadlines<(Presentity, u64)>,
+    pub deadlines: Deadlines<(Presentity, u64)>,
 }
 
 impl Store {
@@ -116,16 +116,6 @@ impl Store {
         }
         self.deadlines.cancel(removed.deadline);
         Some(removed)
-    }
-
-    /// The earliest expiry among the publications.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.first()
-    }
-
-    /// The publications whose lifetime ran out by `now`.
-    pub fn take_due(&mut self, now: Instant) -> Vec<(Presentity, u64)> {
-        self.deadlines.take_due(now)
     }
 }
 
@@ -219,8 +209,9 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     };
     // Step 6: apply, answer with a new entity-tag, notify watchers of a changed state.
     let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
-    let stale_notify = shared.fault(Fault::StaleNotifyAfterModify);
-    let before = stale_notify.then(|| state.esc.compose(&who, wrong_ns));
+    let before = shared
+        .fault(Fault::StaleNotifyAfterModify)
+        .then(|| state.esc.compose(&who, wrong_ns));
     let mut etag = shared.token();
     let mut expires = granted;
     let mut modified = false;
@@ -321,13 +312,11 @@ fn arm_deadline(shared: &Arc<Shared>, state: &mut State, who: &Presentity, id: u
     else {
         return;
     };
-    let (key, earliest) = esc.deadlines.set(
-        publication.deadline,
-        publication.expires_at,
-        (who.clone(), id),
-    );
-    publication.deadline = Some(key);
-    if earliest {
+    let at = publication.expires_at;
+    if esc
+        .deadlines
+        .set(&mut publication.deadline, at, (who.clone(), id))
+    {
         shared.deadline_moved.notify_one();
     }
 }

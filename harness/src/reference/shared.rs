@@ -86,9 +86,9 @@ pub(super) async fn expiry_loop(shared: Arc<Shared>) {
         let next = {
             let state = lock(&shared.state);
             [
-                state.esc.next_deadline(),
-                state.subs.next_deadline(),
-                state.pna.next_deadline(),
+                state.esc.deadlines.first(),
+                state.subs.deadlines.first(),
+                state.pna.deadlines.first(),
             ]
             .into_iter()
             .flatten()
@@ -106,9 +106,9 @@ pub(super) async fn expiry_loop(shared: Arc<Shared>) {
         let (publications, subscriptions, registrations) = {
             let mut state = lock(&shared.state);
             (
-                state.esc.take_due(now),
-                state.subs.take_due(now),
-                state.pna.take_due(now),
+                state.esc.deadlines.take_due(now),
+                state.subs.deadlines.take_due(now),
+                state.pna.deadlines.take_due(now),
             )
         };
         for (who, id) in publications {

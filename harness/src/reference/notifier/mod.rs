@@ -177,7 +177,7 @@ pub(super) struct Subscriptions {
     by_dialog: HashMap<DialogKey, u64>,
     next_id: u64,
     /// When each subscription expires.
-    deadlines: Deadlines<u64>,
+    pub deadlines: Deadlines<u64>,
     /// The list subscriptions (RFC 4662), which any presentity's change may concern.
     lists: BTreeSet<u64>,
 }
@@ -227,16 +227,6 @@ impl Subscriptions {
         self.lists.remove(&id);
         self.deadlines.cancel(sub.deadline);
         Some(sub)
-    }
-
-    /// The earliest expiry among the subscriptions.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.first()
-    }
-
-    /// The subscriptions whose lifetime ran out by `now`.
-    pub fn take_due(&mut self, now: Instant) -> Vec<u64> {
-        self.deadlines.take_due(now)
     }
 
     /// The ids of the subscriptions to `who`, in order.
@@ -687,9 +677,7 @@ fn arm_deadline(shared: &Arc<Shared>, state: &mut State, id: u64) {
     let Some(sub) = subs.by_id.get_mut(&id) else {
         return;
     };
-    let (key, earliest) = subs.deadlines.set(sub.deadline, sub.expires_at, id);
-    sub.deadline = Some(key);
-    if earliest {
+    if subs.deadlines.set(&mut sub.deadline, sub.expires_at, id) {
         shared.deadline_moved.notify_one();
     }
 }

@@ -88,19 +88,7 @@ pub(super) struct Pna {
     next_id: u64,
     publications: HashMap<Presentity, String>,
     /// When each registration expires.
-    deadlines: Deadlines<Presentity>,
-}
-
-impl Pna {
-    /// The earliest expiry among the registrations.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.first()
-    }
-
-    /// The registrations whose lifetime ran out by `now`.
-    pub fn take_due(&mut self, now: Instant) -> Vec<Presentity> {
-        self.deadlines.take_due(now)
-    }
+    pub deadlines: Deadlines<Presentity>,
 }
 
 /// Handles a REGISTER as the S-CSCF's third-party registration (TS 24.229,
@@ -186,12 +174,11 @@ pub(super) fn handle_register(
     registration.expires_at = expires_at;
     // A new registration, or one whose reg subscription is gone: subscribe (again).
     registration.subscribe_pending = registration.dialog.is_none();
-    let (key, earliest) = state
+    if state
         .pna
         .deadlines
-        .set(registration.deadline, expires_at, who.clone());
-    registration.deadline = Some(key);
-    if earliest {
+        .set(&mut registration.deadline, expires_at, who.clone())
+    {
         shared.deadline_moved.notify_one();
     }
     drop(guard);
