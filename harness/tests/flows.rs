@@ -230,6 +230,93 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     ("pna-no-subscribe", "A.7", "ts24141-a7-subscribe", "arrives"),
+    // RFC 6665 4.1.2.3 makes an unsubscribe a refresh, and 4.2.1.2 a NOTIFY after it a MUST,
+    // for list subscriptions too.
+    (
+        "no-final-notify",
+        "A.3.3.2",
+        "rfc6665-immediate-notify",
+        "arrives",
+    ),
+    (
+        "no-final-notify",
+        "rfc6665-481",
+        "rfc6665-immediate-notify",
+        "arrives",
+    ),
+    // The message rules on every SUT message (check::audit), whatever the flow's steps ask.
+    (
+        "notify-no-max-forwards",
+        "A.3.2.1",
+        "rfc3261-request-headers",
+        "message rule",
+    ),
+    (
+        "notify-no-contact",
+        "A.3.2.1",
+        "rfc3261-target-refresh-contact",
+        "message rule",
+    ),
+    (
+        "notify-unaccepted-type",
+        "A.3.2.1",
+        "rfc6665-notify-accept",
+        "message rule",
+    ),
+    (
+        "response-wrong-cseq",
+        "A.4.2.1",
+        "rfc3261-response-copies",
+        "message rule",
+    ),
+    (
+        "subscribe-no-contact",
+        "A.3.2.1",
+        "rfc3261-contact-in-2xx",
+        "message rule",
+    ),
+    (
+        "notify-cseq-method",
+        "A.3.2.1",
+        "rfc3261-cseq-method",
+        "message rule",
+    ),
+    (
+        "notify-branch-without-cookie",
+        "A.3.2.1",
+        "rfc3261-branch-cookie",
+        "message rule",
+    ),
+    (
+        "notify-no-content-type",
+        "A.3.2.1",
+        "rfc3261-content-type",
+        "message rule",
+    ),
+    (
+        "notify-no-from-tag",
+        "A.3.2.1",
+        "rfc3261-from-tag",
+        "message rule",
+    ),
+    (
+        "bad-event-no-allow-events",
+        "rfc3903-489",
+        "rfc3903-489-allow-events",
+        "message rule",
+    ),
+    (
+        "bad-event-no-allow-events",
+        "rfc6665-489",
+        "rfc6665-allow-events",
+        "message rule",
+    ),
+    (
+        "pna-no-contact",
+        "A.7",
+        "rfc3261-dialog-request-contact",
+        "message rule",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -1,5 +1,6 @@
 //! Checks: header matchers, XML canonicalisation and paths, multipart bodies, snapshots, verdicts.
 
+pub mod audit;
 pub mod headers;
 pub mod multipart;
 pub mod rules;

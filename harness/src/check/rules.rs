@@ -7,26 +7,94 @@ use crate::sip::text::parse_params;
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 
-/// The keys of the catalogue entries these rules cite.
-pub const KEYS: &[&str] = &[
-    REQUEST_HEADERS,
-    RESPONSE_COPIES,
-    "rfc3261-totag",
-    "rfc3903-etag-in-2xx",
-    "rfc3903-expires-in-2xx",
-    "rfc6665-2xx-expires",
-    "rfc3261-contact-in-2xx",
-    "rfc6665-event-match",
-    "rfc6665-substate-present",
-    "rfc6665-substate-expires",
-    NOTIFY_ACCEPT,
-    TARGET_REFRESH_CONTACT,
+/// The catalogue entries these rules cite, each with what it asks in a few words.
+pub const RULES: &[(&str, &str)] = &[
+    (
+        REQUEST_HEADERS,
+        "a request carries To, From, CSeq, Call-ID, Max-Forwards and Via",
+    ),
+    (
+        RESPONSE_COPIES,
+        "a response copies From, Call-ID, CSeq and the Vias of its request",
+    ),
+    ("rfc3261-totag", "a non-100 response carries a To tag"),
+    (
+        "rfc3903-etag-in-2xx",
+        "a 2xx to PUBLISH carries one SIP-ETag",
+    ),
+    ("rfc3903-expires-in-2xx", "a 2xx to PUBLISH carries Expires"),
+    ("rfc6665-2xx-expires", "a 2xx to SUBSCRIBE carries Expires"),
+    (
+        "rfc3261-contact-in-2xx",
+        "the 2xx that creates a dialog carries Contact",
+    ),
+    (
+        "rfc6665-event-match",
+        "a NOTIFY's Event matches its SUBSCRIBE's",
+    ),
+    (
+        "rfc6665-substate-present",
+        "a NOTIFY carries Subscription-State",
+    ),
+    (
+        "rfc6665-substate-expires",
+        "an active or pending Subscription-State has expires",
+    ),
+    (
+        NOTIFY_ACCEPT,
+        "a NOTIFY body is of a type its SUBSCRIBE accepted",
+    ),
+    (
+        TARGET_REFRESH_CONTACT,
+        "a NOTIFY or in-dialog SUBSCRIBE carries Contact",
+    ),
+    (CSEQ_METHOD, "a request's CSeq method is its method"),
+    (
+        BRANCH_COOKIE,
+        "a request's top Via branch begins with z9hG4bK",
+    ),
+    (CONTENT_TYPE, "a request with a body carries Content-Type"),
+    (FROM_TAG, "a request's From carries a tag"),
+    (
+        PUBLISH_489_ALLOW_EVENTS,
+        "a 489 to PUBLISH carries Allow-Events",
+    ),
+    (
+        SUBSCRIBE_489_ALLOW_EVENTS,
+        "a 489 to SUBSCRIBE carries Allow-Events",
+    ),
+    (
+        DIALOG_REQUEST_CONTACT,
+        "a SUBSCRIBE outside a dialog carries Contact",
+    ),
 ];
+
+/// The keys of [`RULES`].
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    RULES.iter().map(|(key, _)| *key)
+}
+
+/// What rule `key` asks, in a few words (the key itself for an unknown one).
+pub fn summary(key: &str) -> &str {
+    RULES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(key, |(_, words)| words)
+}
 
 const REQUEST_HEADERS: &str = "rfc3261-request-headers";
 const RESPONSE_COPIES: &str = "rfc3261-response-copies";
 const NOTIFY_ACCEPT: &str = "rfc6665-notify-accept";
 const TARGET_REFRESH_CONTACT: &str = "rfc3261-target-refresh-contact";
+const CSEQ_METHOD: &str = "rfc3261-cseq-method";
+const BRANCH_COOKIE: &str = "rfc3261-branch-cookie";
+const CONTENT_TYPE: &str = "rfc3261-content-type";
+const FROM_TAG: &str = "rfc3261-from-tag";
+const PUBLISH_489_ALLOW_EVENTS: &str = "rfc3903-489-allow-events";
+const SUBSCRIBE_489_ALLOW_EVENTS: &str = "rfc6665-allow-events";
+const DIALOG_REQUEST_CONTACT: &str = "rfc3261-dialog-request-contact";
+/// The magic cookie an RFC 3261 branch begins with (§8.1.1.7).
+const MAGIC_COOKIE: &str = "z9hG4bK";
 
 /// How a rule that did not hold failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +124,8 @@ pub struct SentRequest<'a> {
     pub call_id: &'a str,
     /// Its CSeq number.
     pub cseq: u32,
-    /// The branch of its one Via.
-    pub branch: &'a str,
+    /// The branches of its Vias, top first.
+    pub branches: &'a [&'a str],
     /// It is sent outside a dialog and its 2xx creates one (an initial SUBSCRIBE).
     pub creates_dialog: bool,
 }
@@ -94,22 +162,29 @@ fn shown(value: Option<&str>) -> String {
 pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl RuleSink) {
     let code = response.status().unwrap_or(0);
     let from = response.header("From");
-    let vias = response.header_lines("Via");
+    let branches = via_branches(response);
     let copies_held = from.is_some_and(|f| uri_of(f) == sent.from_uri)
         && response.from_tag().as_deref() == Some(sent.from_tag)
         && response.call_id() == Some(sent.call_id)
         && response.cseq() == Some((sent.cseq, sent.method.to_string()))
-        && vias.len() == 1
-        && !vias[0].contains(',')
-        && response.top_branch().as_deref() == Some(sent.branch);
+        && branches.len() == sent.branches.len()
+        && branches
+            .iter()
+            .zip(sent.branches)
+            .all(|(got, sent)| got.as_deref() == Some(*sent));
     check(
         sink,
         RESPONSE_COPIES,
         copies_held,
         || {
             format!(
-                "From <{}>;tag={}, Call-ID {}, CSeq {} {}, one Via with branch {}",
-                sent.from_uri, sent.from_tag, sent.call_id, sent.cseq, sent.method, sent.branch
+                "From <{}>;tag={}, Call-ID {}, CSeq {} {}, Vias with branches {}",
+                sent.from_uri,
+                sent.from_tag,
+                sent.call_id,
+                sent.cseq,
+                sent.method,
+                sent.branches.join(", ")
             )
         },
         || {
@@ -118,7 +193,7 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
                 shown(from),
                 shown(response.call_id()),
                 shown(response.header("CSeq")),
-                vias
+                response.header_values("Via")
             )
         },
     );
@@ -130,6 +205,21 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
             response.to_tag().is_some(),
             || "a To header with a tag".to_string(),
             || shown(to),
+        );
+    }
+    let allow_events_key = match sent.method {
+        "PUBLISH" => Some(PUBLISH_489_ALLOW_EVENTS),
+        "SUBSCRIBE" => Some(SUBSCRIBE_489_ALLOW_EVENTS),
+        _ => None,
+    };
+    if let (489, Some(key)) = (code, allow_events_key) {
+        let allow = response.header("Allow-Events");
+        check(
+            sink,
+            key,
+            allow.is_some_and(|a| !a.trim().is_empty()),
+            || format!("Allow-Events in the 489 to {}", sent.method),
+            || shown(allow),
         );
     }
     if !(200..300).contains(&code) {
@@ -176,11 +266,25 @@ fn check_expires(response: &SipMessage, key: &'static str, sink: &mut impl RuleS
     );
 }
 
-/// Rules on a NOTIFY of a subscription (RFC 3261 §8.1.1, §12.2.1.1; RFC 6665 §3.2.1, §4.2.2).
-pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut impl RuleSink) {
+/// The branch of each Via of `msg`, top first (`None` for a Via without one).
+fn via_branches(msg: &SipMessage) -> Vec<Option<String>> {
+    msg.header_values("Via")
+        .iter()
+        .map(|via| {
+            parse_params(via)
+                .param("branch")
+                .flatten()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// Rules on every request the SUT sends (RFC 3261 §8.1.1, §8.1.1.3, §8.1.1.5, §8.1.1.7,
+/// §20.15).
+pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
     let missing: Vec<&str> = ["To", "From", "CSeq", "Call-ID", "Max-Forwards", "Via"]
         .into_iter()
-        .filter(|name| notify.header(name).is_none())
+        .filter(|name| request.header(name).is_none())
         .collect();
     check(
         sink,
@@ -189,6 +293,67 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
         || "To, From, CSeq, Call-ID, Max-Forwards and Via".to_string(),
         || format!("missing {}", missing.join(", ")),
     );
+    let method = request.method().unwrap_or_default();
+    if let Some((_, cseq_method)) = request.cseq() {
+        check(
+            sink,
+            CSEQ_METHOD,
+            cseq_method == method,
+            || format!("CSeq method {method}"),
+            || shown(request.header("CSeq")),
+        );
+    }
+    if let Some(Some(branch)) = via_branches(request).into_iter().next() {
+        check(
+            sink,
+            BRANCH_COOKIE,
+            branch.starts_with(MAGIC_COOKIE),
+            || format!("a top Via branch beginning with {MAGIC_COOKIE}"),
+            || format!("branch {branch}"),
+        );
+    }
+    if request.header("From").is_some() {
+        check(
+            sink,
+            FROM_TAG,
+            request.from_tag().is_some(),
+            || "a From tag".to_string(),
+            || shown(request.header("From")),
+        );
+    }
+    if !request.body.is_empty() {
+        let content_type = request.header("Content-Type");
+        check(
+            sink,
+            CONTENT_TYPE,
+            content_type.is_some_and(|c| !c.trim().is_empty()),
+            || format!("a Content-Type for the {}-byte body", request.body.len()),
+            || shown(content_type),
+        );
+    }
+}
+
+/// Rules on a SUBSCRIBE the SUT sends (a PNA's reg subscription): outside a dialog it can
+/// establish one, and Contact is a MUST (RFC 3261 §8.1.1.8); inside, it is a target refresh
+/// request (RFC 6665 §3.1), and Contact a SHOULD (RFC 3261 §12.2.1.1).
+pub fn check_subscribe(subscribe: &SipMessage, sink: &mut impl RuleSink) {
+    let contact = subscribe.header("Contact");
+    let key = match subscribe.to_tag() {
+        None => DIALOG_REQUEST_CONTACT,
+        Some(_) => TARGET_REFRESH_CONTACT,
+    };
+    check(
+        sink,
+        key,
+        contact.is_some_and(|c| !c.trim().is_empty()),
+        || "a Contact header".to_string(),
+        || shown(contact),
+    );
+}
+
+/// Rules on a NOTIFY of a subscription (RFC 3261 §12.2.1.1; RFC 6665 §3.2.1, §4.2.2), besides
+/// those of [`check_request`].
+pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut impl RuleSink) {
     let contact = notify.header("Contact");
     check(
         sink,
@@ -268,7 +433,7 @@ mod tests {
         from_tag: "f1",
         call_id: "c1",
         cseq: 7,
-        branch: "z9hG4bKb1",
+        branches: &["z9hG4bKb1"],
         creates_dialog: false,
     };
 
@@ -347,7 +512,50 @@ mod tests {
             event: "presence",
             accept: &["application/pidf+xml"],
         };
+        check_request(&notify, &mut sink);
         check_notify(&subscribed, &notify, &mut sink);
         assert_eq!(sink.0, [REQUEST_HEADERS, NOTIFY_ACCEPT]);
+    }
+
+    #[test]
+    fn a_request_with_the_wrong_cseq_method_old_branch_and_untyped_body_breaks_each_rule() {
+        let request = SipMessage::parse(b"NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=old1\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>\r\nTo: <sip:w@example.com>;tag=f1\r\nCall-ID: c1\r\nCSeq: 2 SUBSCRIBE\r\nContent-Length: 2\r\n\r\nhi").unwrap();
+        let mut sink = Failed::default();
+        check_request(&request, &mut sink);
+        assert_eq!(sink.0, [CSEQ_METHOD, BRANCH_COOKIE, FROM_TAG, CONTENT_TYPE]);
+    }
+
+    #[test]
+    fn a_489_names_the_events_it_allows() {
+        let bad_event = |extra: &str| {
+            SipMessage::parse(
+                format!(
+                    "SIP/2.0 489 Bad Event\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb1\r\nFrom: <sip:a@example.com>;tag=f1\r\nTo: <sip:a@example.com>;tag=t9\r\nCall-ID: c1\r\nCSeq: 7 PUBLISH\r\n{extra}Content-Length: 0\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .unwrap()
+        };
+        let mut sink = Failed::default();
+        check_response(&SENT, &bad_event(""), &mut sink);
+        assert_eq!(sink.0, [PUBLISH_489_ALLOW_EVENTS]);
+        let mut sink = Failed::default();
+        check_response(&SENT, &bad_event("Allow-Events: presence\r\n"), &mut sink);
+        assert_eq!(sink.0, Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_response_must_copy_every_via() {
+        let two = SentRequest {
+            branches: &["z9hG4bKb1", "z9hG4bKue"],
+            ..SENT
+        };
+        let mut sink = Failed::default();
+        check_response(
+            &two,
+            &response("SIP-ETag: e1\r\nExpires: 60\r\n"),
+            &mut sink,
+        );
+        assert_eq!(sink.0, [RESPONSE_COPIES]);
     }
 }

@@ -70,8 +70,12 @@ pub fn load(root: &Path) -> Result<BTreeMap<String, Requirement>, FlowError> {
         Some(map) => map,
         None => serde_yaml::from_str(&text).map_err(|e| FlowError::from_yaml(&path, &e))?,
     };
-    for key in BUILTIN_KEYS {
-        if !map.contains_key(*key) {
+    for key in BUILTIN_KEYS
+        .iter()
+        .copied()
+        .chain(crate::check::rules::keys())
+    {
+        if !map.contains_key(key) {
             return Err(error(
                 1,
                 1,

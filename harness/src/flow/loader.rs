@@ -316,7 +316,34 @@ impl Validator<'_> {
                 ));
             }
         }
+        self.validate_exemptions()?;
         self.validate_steps(&self.flow().steps, &mut scope, false)
+    }
+
+    /// An exemption names a message rule and cites a requirement the flow knows.
+    fn validate_exemptions(&self) -> Result<(), FlowError> {
+        for exemption in &self.flow().exempt {
+            if !crate::check::rules::keys().any(|k| k == exemption.rule) {
+                return Err(self.error(
+                    std::slice::from_ref(&exemption.rule),
+                    format!(
+                        "exempt: {} is not a message rule (one of {})",
+                        exemption.rule,
+                        crate::check::rules::keys().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            if !self.flow().requirements.contains_key(&exemption.because) {
+                return Err(self.error(
+                    std::slice::from_ref(&exemption.because),
+                    format!(
+                        "exempt: {} cites {}, which is not a requirement of the flow or the catalogue",
+                        exemption.rule, exemption.because
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_roles(&self) -> Result<(), FlowError> {

@@ -30,6 +30,20 @@ pub struct Flow {
     pub roles: BTreeMap<String, Role>,
     /// The script.
     pub steps: Vec<Step>,
+    /// Message rules (`check::rules`) this flow's messages are exempt from, each with the
+    /// requirement that permits it.
+    #[serde(default)]
+    pub exempt: Vec<Exemption>,
+}
+
+/// A message rule a flow is exempt from, and why.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Exemption {
+    /// The rule's requirement key, e.g. `rfc3261-target-refresh-contact`.
+    pub rule: String,
+    /// The key of the requirement that permits what the rule would fail.
+    pub because: String,
 }
 
 /// A reference to a clause of a specification.

@@ -13,7 +13,7 @@ use crate::core::Timers;
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -45,8 +45,9 @@ struct Presentity {
     /// A PUBLISH due while one was outstanding, with its intended time.
     deferred: Option<Instant>,
     publishes: u32,
-    /// Intended send times of recent states, by state number modulo `STATES_KEPT`.
-    states: [(u32, Option<Instant>); STATES_KEPT],
+    /// Intended send times of the newest states, up to `STATES_KEPT`: the last is that of
+    /// `sent_state` (grown as states are sent, so a presentity that publishes once keeps one).
+    states: VecDeque<Instant>,
     /// The newest state number sent, and the newest a 2xx accepted.
     sent_state: u32,
     accepted_state: u32,
@@ -144,7 +145,7 @@ impl Engine {
                     busy: false,
                     deferred: None,
                     publishes: 0,
-                    states: [(0, None); STATES_KEPT],
+                    states: VecDeque::new(),
                     sent_state: 0,
                     accepted_state: 0,
                     removed: false,
@@ -342,9 +343,11 @@ impl Engine {
             && (presentity.publishes - 1).is_multiple_of(every);
         let state = (!refresh).then(|| {
             presentity.sent_state += 1;
-            let n = presentity.sent_state;
-            presentity.states[n as usize % STATES_KEPT] = (n, Some(intended));
-            n
+            if presentity.states.len() == STATES_KEPT {
+                presentity.states.pop_front();
+            }
+            presentity.states.push_back(intended);
+            presentity.sent_state
         });
         self.figures.publish.sent += 1;
         let expires = self.workload.expires;
@@ -580,7 +583,7 @@ impl Engine {
                 from_tag,
                 call_id,
                 cseq: pending.cseq,
-                branch: &pending.txn.branch,
+                branches: &[pending.txn.branch.as_str()],
                 creates_dialog: matches!(pending.purpose, Purpose::Subscribe { .. }),
             };
             rules::check_response(
@@ -670,11 +673,9 @@ impl Engine {
                 event: "presence",
                 accept: &[PIDF],
             };
-            rules::check_notify(
-                &subscribed,
-                msg,
-                &mut self.conformance.sink(self.config.phase, msg),
-            );
+            let mut sink = self.conformance.sink(self.config.phase, msg);
+            rules::check_request(msg, &mut sink);
+            rules::check_notify(&subscribed, msg, &mut sink);
         }
         let Some(seen) = messages::state_token(&msg.body, &self.workload.run) else {
             return;
@@ -694,12 +695,14 @@ impl Engine {
             .saturating_sub(STATES_KEPT as u32 - 1)
             .max(watcher.last_seen + 1);
         self.figures.notify.states_forgotten += u64::from(oldest_kept - (watcher.last_seen + 1));
+        let first_kept = presentity.sent_state + 1 - presentity.states.len() as u32;
         for n in oldest_kept..=seen {
-            match presentity.states[n as usize % STATES_KEPT] {
-                (kept, Some(intended)) if kept == n => {
-                    self.recorder.record(Series::Presence, now - intended);
-                }
-                _ => self.figures.notify.states_forgotten += 1,
+            match n
+                .checked_sub(first_kept)
+                .and_then(|i| presentity.states.get(i as usize))
+            {
+                Some(intended) => self.recorder.record(Series::Presence, now - *intended),
+                None => self.figures.notify.states_forgotten += 1,
             }
         }
         self.figures.notify.states_superseded += u64::from(seen - watcher.last_seen - 1);

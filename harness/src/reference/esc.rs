@@ -150,7 +150,12 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     };
     // Step 2: the event package.
     if request.event().is_none_or(|e| e.package != "presence") {
-        return Handled::only(response(request, 489, tag).header("Allow-Events", "presence"));
+        let bad_event = response(request, 489, tag);
+        return Handled::only(if shared.fault(Fault::BadEventNoAllowEvents) {
+            bad_event
+        } else {
+            bad_event.header("Allow-Events", "presence")
+        });
     }
     // Step 3: SIP-If-Match names exactly one current entity-tag.
     let etags: Vec<String> = request

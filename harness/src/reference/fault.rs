@@ -89,6 +89,18 @@ pub enum Fault {
     SubscribeNoContact,
     /// 2xx to PUBLISH without `SIP-ETag` while more than 50 PUBLISH came in the last second.
     NoSipEtagUnderLoad,
+    /// NOTIFYs carry `SUBSCRIBE` as their CSeq method.
+    NotifyCseqMethod,
+    /// NOTIFYs carry a Via branch without the `z9hG4bK` cookie.
+    NotifyBranchWithoutCookie,
+    /// NOTIFY bodies carry no Content-Type header.
+    NotifyNoContentType,
+    /// NOTIFYs carry a From header without a tag.
+    NotifyNoFromTag,
+    /// 489 responses carry no Allow-Events header.
+    BadEventNoAllowEvents,
+    /// The PNA's reg SUBSCRIBE carries no Contact header.
+    PnaNoContact,
 }
 
 impl Fault {
@@ -136,6 +148,12 @@ impl Fault {
             Fault::ResponseWrongCseq,
             Fault::SubscribeNoContact,
             Fault::NoSipEtagUnderLoad,
+            Fault::NotifyCseqMethod,
+            Fault::NotifyBranchWithoutCookie,
+            Fault::NotifyNoContentType,
+            Fault::NotifyNoFromTag,
+            Fault::BadEventNoAllowEvents,
+            Fault::PnaNoContact,
         ]
     }
 
@@ -183,6 +201,12 @@ impl Fault {
             Fault::ResponseWrongCseq => "response-wrong-cseq",
             Fault::SubscribeNoContact => "subscribe-no-contact",
             Fault::NoSipEtagUnderLoad => "no-sip-etag-under-load",
+            Fault::NotifyCseqMethod => "notify-cseq-method",
+            Fault::NotifyBranchWithoutCookie => "notify-branch-without-cookie",
+            Fault::NotifyNoContentType => "notify-no-content-type",
+            Fault::NotifyNoFromTag => "notify-no-from-tag",
+            Fault::BadEventNoAllowEvents => "bad-event-no-allow-events",
+            Fault::PnaNoContact => "pna-no-contact",
         }
     }
 
@@ -270,6 +294,12 @@ impl Fault {
             Fault::ResponseWrongCseq => "responses to PUBLISH carry a CSeq number one higher than the request's (RFC 3261 §8.2.6.2, MUST)",
             Fault::SubscribeNoContact => "2xx to SUBSCRIBE lacks Contact (RFC 3261 §12.1.1, MUST for a response that creates a dialog)",
             Fault::NoSipEtagUnderLoad => "2xx to PUBLISH lacks SIP-ETag while more than 50 PUBLISH arrived in the last second; holds when idle (RFC 3903 §6 step 6, MUST)",
+            Fault::NotifyCseqMethod => "NOTIFY's CSeq names the method SUBSCRIBE (RFC 3261 §8.1.1.5, MUST match the request's)",
+            Fault::NotifyBranchWithoutCookie => "NOTIFY's Via branch lacks the z9hG4bK magic cookie (RFC 3261 §8.1.1.7, MUST)",
+            Fault::NotifyNoContentType => "NOTIFY with a body but no Content-Type (RFC 3261 §20.15, MUST)",
+            Fault::NotifyNoFromTag => "NOTIFY's From carries no tag (RFC 3261 §8.1.1.3, MUST)",
+            Fault::BadEventNoAllowEvents => "489 to PUBLISH or SUBSCRIBE lacks Allow-Events (RFC 3903 §11.1.1 table, MUST; RFC 6665 §4.4.4, SHOULD)",
+            Fault::PnaNoContact => "the PNA's initial reg SUBSCRIBE lacks Contact (RFC 3261 §8.1.1.8, MUST)",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::names;
 use super::text::{parse_params, split_list, Parameterised};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Largest header section accepted, in bytes.
@@ -256,7 +257,7 @@ fn parse_head(
         .next()
         .ok_or_else(|| ParseError("empty message".into()))?;
     let start = start_line(&first)?;
-    let mut headers = Vec::new();
+    let mut headers = Vec::with_capacity(lines.len());
     for line in lines {
         let (name, value) = line
             .split_once(':')
@@ -311,29 +312,30 @@ fn find_header_end(raw: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
-/// Splits the header section into logical lines, joining folded continuation lines.
-fn logical_lines(head: &str, tolerated: &mut Vec<String>) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
+/// Splits the header section into logical lines, joining folded continuation lines (only a
+/// folded line is copied).
+fn logical_lines<'a>(head: &'a str, tolerated: &mut Vec<String>) -> Vec<Cow<'a, str>> {
+    let mut lines: Vec<Cow<'a, str>> = Vec::with_capacity(16);
     let mut bare_lf = false;
-    let physical_lines: Vec<&str> = head.split('\n').collect();
-    let last = physical_lines.len().saturating_sub(1);
-    for (index, physical) in physical_lines.into_iter().enumerate() {
+    let mut physical_lines = head.split('\n').peekable();
+    while let Some(physical) = physical_lines.next() {
         // The last line's CRLF belongs to the blank line that ends the header section.
         let line = match physical.strip_suffix('\r') {
             Some(l) => l,
             None => {
-                bare_lf |= index < last;
+                bare_lf |= physical_lines.peek().is_some();
                 physical
             }
         };
         if (line.starts_with(' ') || line.starts_with('\t')) && lines.len() > 1 {
             tolerated.push("folded header line".into());
             if let Some(previous) = lines.last_mut() {
+                let previous = previous.to_mut();
                 previous.push(' ');
                 previous.push_str(line.trim());
             }
         } else {
-            lines.push(line.to_string());
+            lines.push(Cow::Borrowed(line));
         }
     }
     if bare_lf {

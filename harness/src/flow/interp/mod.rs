@@ -9,6 +9,7 @@ mod parts;
 mod select_body;
 mod versions;
 
+use crate::check::audit;
 use crate::check::snapshot::Normaliser;
 use crate::check::verdict::{flow_verdict, CheckResult, Outcome, RequirementRef, Verdict};
 use crate::core::{ClientTransaction, Dialog, ServerTransactions, SubscriptionTracker, Timers};
@@ -30,6 +31,9 @@ use tokio::sync::mpsc;
 /// What a flow run may take beyond the sum of its steps' timeouts before it is stopped as an
 /// error (the bound on a run whose SUT holds the harness in a wait without a timeout).
 pub const FLOW_TIME_MARGIN: Duration = Duration::from_secs(5);
+
+/// The step path of the checks the message rules make on the whole run.
+pub const MESSAGE_RULES_STEP: &str = "every message";
 
 /// Where the SUT listens and how to time the run.
 #[derive(Debug, Clone)]
@@ -258,6 +262,7 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
                 .and(runner.note_leftovers())
                 .and(runner.all_answered());
             runner.finish_snapshots();
+            runner.apply_message_rules();
             outcome.checks = std::mem::take(&mut runner.checks);
             outcome.trace = std::mem::take(&mut runner.trace.entries);
             outcome.branches = std::mem::take(&mut runner.branches);
@@ -715,6 +720,60 @@ impl<'a> Runner<'a> {
             ));
         }
         text
+    }
+
+    /// The message rules on every SIP message of the run the SUT sent: one check per rule that
+    /// held on every message it applies to, one per message that broke it (the first
+    /// [`audit::FAILURES_SHOWN`]; the last says how many more).
+    fn apply_message_rules(&mut self) {
+        let exempt: Vec<String> = self
+            .loaded
+            .flow
+            .exempt
+            .iter()
+            .map(|e| e.rule.clone())
+            .collect();
+        for (key, tally) in audit::audit(&self.trace.entries, &exempt) {
+            let requirement = self.requirement(Some(key));
+            let words = crate::check::rules::summary(key);
+            if tally.broken_count == 0 {
+                self.checks.push(CheckResult {
+                    step: MESSAGE_RULES_STEP.into(),
+                    check: format!("message rule: {words}"),
+                    requirement,
+                    outcome: Outcome::Pass,
+                    expected: words.to_string(),
+                    actual: format!("held on the {} SUT messages it applies to", tally.held),
+                    diff: None,
+                    message: None,
+                    deviation: None,
+                });
+                continue;
+            }
+            let more = tally.broken_count - tally.broken.len();
+            let shown = tally.broken.len();
+            for (i, broken) in tally.broken.into_iter().enumerate() {
+                let tail = if i + 1 == shown && more > 0 {
+                    format!(" (and {more} more messages)")
+                } else {
+                    String::new()
+                };
+                self.checks.push(CheckResult {
+                    step: MESSAGE_RULES_STEP.into(),
+                    check: format!(
+                        "message rule: {words}, on #{} {}",
+                        broken.message, broken.summary
+                    ),
+                    requirement: requirement.clone(),
+                    outcome: Outcome::Fail,
+                    expected: broken.failure.expected,
+                    actual: format!("{}{tail}", broken.failure.actual),
+                    diff: None,
+                    message: Some(broken.message),
+                    deviation: None,
+                });
+            }
+        }
     }
 
     /// The requirement a key names (flow's own or the catalogue's).

@@ -134,10 +134,15 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         Some(id) => format!("{package};id={id}"),
         None => package.to_string(),
     };
+    let via_branch = if shared.fault(Fault::NotifyBranchWithoutCookie) {
+        branch.trim_start_matches("z9hG4bK").to_string()
+    } else {
+        branch.clone()
+    };
     let mut notify = MessageBuilder::request("NOTIFY", &sub.remote_target).header(
         "Via",
         format!(
-            "SIP/2.0/{} {local};branch={branch}",
+            "SIP/2.0/{} {local};branch={via_branch}",
             sub.transport.via_name()
         ),
     );
@@ -147,11 +152,23 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     for route in routes {
         notify.push_header("Route", route.as_str());
     }
+    let from = if shared.fault(Fault::NotifyNoFromTag) {
+        sub.local_uri
+            .split_once(";tag=")
+            .map_or(sub.local_uri.as_str(), |(uri, _)| uri)
+    } else {
+        sub.local_uri.as_str()
+    };
+    let cseq_method = if shared.fault(Fault::NotifyCseqMethod) {
+        "SUBSCRIBE"
+    } else {
+        "NOTIFY"
+    };
     let mut notify = notify
-        .header("From", sub.local_uri.as_str())
+        .header("From", from)
         .header("To", sub.remote_uri.as_str())
         .header("Call-ID", sub.call_id.as_str())
-        .header("CSeq", format!("{} NOTIFY", sub.cseq));
+        .header("CSeq", format!("{} {cseq_method}", sub.cseq));
     if !shared.fault(Fault::NotifyNoContact) {
         notify.push_header("Contact", shared.contact(sub.transport));
     }
@@ -189,7 +206,10 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         } else {
             media_type
         };
-        notify = notify.header("Content-Type", media_type).body(document);
+        if !shared.fault(Fault::NotifyNoContentType) {
+            notify.push_header("Content-Type", media_type);
+        }
+        notify = notify.body(document);
     }
     Prepared {
         bytes: notify.build(),

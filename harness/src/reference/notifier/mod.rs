@@ -464,7 +464,12 @@ pub(super) fn handle_subscribe(
         Some("presence") => (false, PIDF_MEDIA_TYPE),
         Some("presence.winfo") => (true, WINFO_MEDIA_TYPE),
         _ => {
-            return Handled::only(response(request, 489, tag).header("Allow-Events", ALLOW_EVENTS))
+            let bad_event = response(request, 489, tag);
+            return Handled::only(if shared.fault(Fault::BadEventNoAllowEvents) {
+                bad_event
+            } else {
+                bad_event.header("Allow-Events", ALLOW_EVENTS)
+            });
         }
     };
     let event_id = raw_event_id(request.header("Event").unwrap_or_default());

@@ -341,15 +341,17 @@ fn build_subscribe(shared: &Shared, dialog: &mut RegDialog, expires: u64) -> Pre
         .header("From", dialog.local_uri.as_str())
         .header("To", to_header)
         .header("Call-ID", dialog.call_id.as_str())
-        .header("CSeq", format!("{} SUBSCRIBE", dialog.cseq))
-        .header(
+        .header("CSeq", format!("{} SUBSCRIBE", dialog.cseq));
+    if !shared.fault(Fault::PnaNoContact) {
+        request.push_header(
             "Contact",
             format!(
                 "<sip:pna@{local};transport={}>",
                 dialog.transport.uri_param()
             ),
-        )
-        .header("Event", "reg");
+        );
+    }
+    let mut request = request.header("Event", "reg");
     if !shared.fault(Fault::PnaNoAccept) {
         request.push_header("Accept", REGINFO_MEDIA_TYPE);
     }

@@ -1,0 +1,281 @@
+//! The message rules ([`rules`]) on a whole flow run: every SIP message the SUT sent (the
+//! trace's received entries) is checked, whatever the flow's steps ask. The harness's own
+//! requests in the trace give the rules their context: the request a response answers, the
+//! Event and Accept of the SUBSCRIBE a NOTIFY belongs to.
+
+use super::rules::{self, RuleFailure, RuleSink, SentRequest, Subscribed};
+use crate::net::trace::{Direction, TraceEntry};
+use crate::sip::text::{parse_params, split_list};
+use crate::sip::SipMessage;
+use std::collections::{BTreeMap, HashMap};
+
+/// Failures of one rule shown one by one in a run; more are counted.
+pub const FAILURES_SHOWN: usize = 5;
+
+/// One message that broke a rule.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    /// Trace sequence number of the message.
+    pub message: usize,
+    /// Its one-line summary.
+    pub summary: String,
+    /// What the rule expected and what the message had.
+    pub failure: RuleFailure,
+}
+
+/// What one rule found over a run.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Messages the rule held on.
+    pub held: usize,
+    /// The first [`FAILURES_SHOWN`] messages that broke it.
+    pub broken: Vec<Broken>,
+    /// How many broke it in all.
+    pub broken_count: usize,
+}
+
+/// A request the harness sent, kept to judge the SUT's answers to it.
+#[derive(Debug)]
+struct Sent {
+    method: String,
+    from_uri: String,
+    from_tag: String,
+    call_id: String,
+    cseq: u32,
+    branches: Vec<String>,
+    creates_dialog: bool,
+}
+
+/// The media types a subscription accepts and its event package.
+#[derive(Debug)]
+struct Subscription {
+    event: String,
+    accept: Vec<String>,
+}
+
+/// The types a SUBSCRIBE without Accept asks for, by package (RFC 3856 §6.7, RFC 3857 §4.7,
+/// RFC 3680 §5.7, RFC 6665 §4.1.2: the package's default).
+fn default_accept(event: &str) -> Option<&'static str> {
+    match event {
+        "presence" => Some("application/pidf+xml"),
+        "presence.winfo" => Some("application/watcherinfo+xml"),
+        "reg" => Some("application/reginfo+xml"),
+        _ => None,
+    }
+}
+
+/// Runs the rules over `trace`; rules named in `exempt` are left out. Keyed by rule.
+pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, Tally> {
+    let mut auditor = Auditor::default();
+    for entry in trace {
+        let Ok(msg) = SipMessage::parse(&entry.raw()) else {
+            // Unreadable messages are the syntax check's (rfc3261-message-syntax).
+            continue;
+        };
+        match entry.direction {
+            Direction::Sent => auditor.remember(&msg),
+            Direction::Received => auditor.judge(&msg, entry.seq),
+            Direction::Internal => {}
+        }
+    }
+    auditor
+        .tallies
+        .retain(|key, _| !exempt.iter().any(|e| e == key));
+    auditor.tallies
+}
+
+#[derive(Default)]
+struct Auditor {
+    sent: HashMap<(String, String), Sent>,
+    subscriptions: HashMap<String, Subscription>,
+    tallies: BTreeMap<&'static str, Tally>,
+}
+
+impl Auditor {
+    /// Keeps what the SUT's answers to a request of the harness are judged against.
+    fn remember(&mut self, msg: &SipMessage) {
+        let (Some(method), Some(top)) = (msg.method(), msg.top_branch()) else {
+            return;
+        };
+        if !msg.is_request() {
+            return;
+        }
+        let branches = msg
+            .header_values("Via")
+            .iter()
+            .filter_map(|via| {
+                parse_params(via)
+                    .param("branch")
+                    .flatten()
+                    .map(str::to_string)
+            })
+            .collect();
+        let creates_dialog = method == "SUBSCRIBE" && msg.to_tag().is_none();
+        if method == "SUBSCRIBE" {
+            if let (Some(call_id), Some(event)) = (msg.call_id(), msg.event()) {
+                let accept: Vec<String> = match msg.header("Accept") {
+                    Some(_) => msg
+                        .header_lines("Accept")
+                        .into_iter()
+                        .flat_map(split_list)
+                        .map(|a| parse_params(&a).value.to_ascii_lowercase())
+                        .collect(),
+                    None => default_accept(&event.package)
+                        .map(str::to_string)
+                        .into_iter()
+                        .collect(),
+                };
+                self.subscriptions.insert(
+                    call_id.to_string(),
+                    Subscription {
+                        event: event.package,
+                        accept,
+                    },
+                );
+            }
+        }
+        let sent = Sent {
+            from_uri: msg
+                .header("From")
+                .map(crate::sip::typed::uri_of)
+                .unwrap_or_default(),
+            from_tag: msg.from_tag().unwrap_or_default(),
+            call_id: msg.call_id().unwrap_or_default().to_string(),
+            cseq: msg.cseq().map_or(0, |(n, _)| n),
+            method: method.clone(),
+            branches,
+            creates_dialog,
+        };
+        self.sent.insert((top, method), sent);
+    }
+
+    /// Applies the rules to one message from the SUT.
+    fn judge(&mut self, msg: &SipMessage, seq: usize) {
+        let mut sink = TallySink {
+            tallies: &mut self.tallies,
+            message: seq,
+            summary: msg.summary(),
+        };
+        if msg.is_request() {
+            rules::check_request(msg, &mut sink);
+            match msg.method().as_deref() {
+                Some("NOTIFY") => {
+                    let subscription = msg.call_id().and_then(|c| self.subscriptions.get(c));
+                    if let Some(subscription) = subscription {
+                        let accept: Vec<&str> =
+                            subscription.accept.iter().map(String::as_str).collect();
+                        let subscribed = Subscribed {
+                            event: &subscription.event,
+                            accept: &accept,
+                        };
+                        rules::check_notify(&subscribed, msg, &mut sink);
+                    }
+                }
+                Some("SUBSCRIBE") => rules::check_subscribe(msg, &mut sink),
+                _ => {}
+            }
+            return;
+        }
+        let key = msg.top_branch().zip(msg.method());
+        let Some(sent) = key.and_then(|key| self.sent.get(&key)) else {
+            // A response to no request of ours: nothing to compare it with.
+            return;
+        };
+        let branches: Vec<&str> = sent.branches.iter().map(String::as_str).collect();
+        let request = SentRequest {
+            method: &sent.method,
+            from_uri: &sent.from_uri,
+            from_tag: &sent.from_tag,
+            call_id: &sent.call_id,
+            cseq: sent.cseq,
+            branches: &branches,
+            creates_dialog: sent.creates_dialog,
+        };
+        rules::check_response(&request, msg, &mut sink);
+    }
+}
+
+/// Counts the outcomes of the rules applied to one message.
+struct TallySink<'a> {
+    tallies: &'a mut BTreeMap<&'static str, Tally>,
+    message: usize,
+    summary: String,
+}
+
+impl RuleSink for TallySink<'_> {
+    fn outcome(&mut self, key: &'static str, failure: Option<RuleFailure>) {
+        let tally = self.tallies.entry(key).or_default();
+        match failure {
+            None => tally.held += 1,
+            Some(failure) => {
+                tally.broken_count += 1;
+                if tally.broken.len() < FAILURES_SHOWN {
+                    tally.broken.push(Broken {
+                        message: self.message,
+                        summary: self.summary.clone(),
+                        failure,
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Transport;
+
+    fn entry(seq: usize, direction: Direction, text: &str) -> TraceEntry {
+        TraceEntry {
+            seq,
+            at_us: 0,
+            direction,
+            from_node: String::new(),
+            to_node: String::new(),
+            from_addr: String::new(),
+            to_addr: String::new(),
+            transport: Transport::Udp,
+            summary: String::new(),
+            text: text.to_string(),
+            raw_base64: None,
+            note: None,
+        }
+    }
+
+    const SUBSCRIBE: &str = "SUBSCRIBE sip:p@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKs1\r\nMax-Forwards: 70\r\nFrom: <sip:w@example.com>;tag=w1\r\nTo: <sip:p@example.com>\r\nCall-ID: c1\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:w@127.0.0.1:5070>\r\nEvent: presence\r\nAccept: application/pidf+xml\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n";
+
+    fn notify(content_type: &str) -> String {
+        format!("NOTIFY sip:w@127.0.0.1:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn1\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=p1\r\nTo: <sip:w@example.com>;tag=w1\r\nCall-ID: c1\r\nCSeq: 1 NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Type: {content_type}\r\nContent-Length: 2\r\n\r\nhi")
+    }
+
+    const OK: &str = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKs1\r\nFrom: <sip:w@example.com>;tag=w1\r\nTo: <sip:p@example.com>;tag=p1\r\nCall-ID: c1\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:127.0.0.1:5060>\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n";
+
+    #[test]
+    fn a_notify_is_judged_against_its_subscribe() {
+        let trace = [
+            entry(0, Direction::Sent, SUBSCRIBE),
+            entry(1, Direction::Received, OK),
+            entry(2, Direction::Received, &notify("application/pidf+xml")),
+            entry(3, Direction::Received, &notify("text/plain")),
+        ];
+        let tallies = audit(&trace, &[]);
+        let accept = &tallies["rfc6665-notify-accept"];
+        assert_eq!((accept.held, accept.broken_count), (1, 1));
+        assert_eq!(accept.broken[0].message, 3);
+        let copies = &tallies["rfc3261-response-copies"];
+        assert_eq!((copies.held, copies.broken_count), (1, 0));
+        assert_eq!(tallies["rfc3261-request-headers"].held, 2);
+    }
+
+    #[test]
+    fn an_exempt_rule_is_left_out() {
+        let trace = [
+            entry(0, Direction::Sent, SUBSCRIBE),
+            entry(1, Direction::Received, &notify("text/plain")),
+        ];
+        let tallies = audit(&trace, &["rfc6665-notify-accept".to_string()]);
+        assert!(!tallies.contains_key("rfc6665-notify-accept"));
+        assert!(tallies.contains_key("rfc3261-request-headers"));
+    }
+}
