@@ -224,3 +224,28 @@ fn only_the_selected_flows_are_validated() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_exemption_names_a_message_rule_and_cites_a_known_requirement() {
+    let with = |exempt: &str| format!("{GOOD}exempt:\n  - {exempt}\n");
+    let root = root();
+    let catalogue = catalogue::load(&root).expect("catalogue loads");
+    let good = with("{ rule: rfc3261-target-refresh-contact, because: rfc3903-etag-in-2xx }");
+    let loaded = load_str(&good, Path::new("flows/test.yaml"), &root, &catalogue).expect("loads");
+    assert_eq!(loaded.flow.exempt.len(), 1);
+    let no_rule = error_of(&with(
+        "{ rule: no-such-rule, because: rfc3903-etag-in-2xx }",
+    ));
+    assert!(
+        no_rule.contains("no-such-rule is not a message rule"),
+        "{no_rule}"
+    );
+    assert!(no_rule.starts_with("flows/test.yaml:28:"), "{no_rule}");
+    let no_reason = error_of(&with(
+        "{ rule: rfc3261-target-refresh-contact, because: no-such-requirement }",
+    ));
+    assert!(
+        no_reason.contains("cites no-such-requirement"),
+        "{no_reason}"
+    );
+}
