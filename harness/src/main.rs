@@ -224,7 +224,11 @@ fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), St
 }
 
 fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> ExitCode {
-    let runs = flows.len() * profile.transports.len();
+    let runs = profile
+        .transports
+        .iter()
+        .map(|t| flows.iter().filter(|f| f.flow.runs_over(*t)).count())
+        .sum::<usize>();
     // One run needs one thread (the cheapest start); several overlap on every core.
     let mut builder = if runs > 1 && profile.parallel != Parallel::None {
         tokio::runtime::Builder::new_multi_thread()

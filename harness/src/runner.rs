@@ -268,7 +268,12 @@ pub async fn run_suite(
     let plan: Vec<(&LoadedFlow, Transport)> = profile
         .transports
         .iter()
-        .flat_map(|t| flows.iter().map(move |f| (f, *t)))
+        .flat_map(|t| {
+            flows
+                .iter()
+                .filter(|f| f.flow.runs_over(*t))
+                .map(move |f| (f, *t))
+        })
         .collect();
     let all_error = |reason: &str| -> Vec<FlowOutcome> {
         plan.iter()

@@ -244,6 +244,25 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc6665-immediate-notify",
         "arrives",
     ),
+    // The SUT's own client transaction: a withheld answer (RFC 3261 §17.1.2.2, RFC 6665 §4.2.2).
+    (
+        "no-retransmissions",
+        "rfc6665-notify-timeout",
+        "rfc3261-timer-e",
+        "retransmitted",
+    ),
+    (
+        "retransmit-past-timer-f",
+        "rfc6665-notify-timeout",
+        "rfc3261-timer-f",
+        "timer F",
+    ),
+    (
+        "keep-subscription-after-timeout",
+        "rfc6665-notify-timeout",
+        "rfc6665-notify-timeout-removes",
+        "does not arrive",
+    ),
     // The message rules on every SUT message (check::audit), whatever the flow's steps ask.
     (
         "notify-no-max-forwards",
@@ -415,7 +434,7 @@ fn main() {
         (Ok(flows), Ok(profile)) if profile.embedded.is_some() => {
             // The embedded server: one isolated server per test, tests in parallel.
             for transport in &profile.transports {
-                for loaded in &flows {
+                for loaded in flows.iter().filter(|f| f.flow.runs_over(*transport)) {
                     trials.push(flow_trial(
                         loaded.clone(),
                         profile.clone(),

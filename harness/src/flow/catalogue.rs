@@ -16,6 +16,9 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc6665-event-match",
     "rfc6665-substate-present",
     "rfc6665-notify-expires-not-longer",
+    "rfc3261-timer-e",
+    "rfc3261-timer-e-backoff",
+    "rfc3261-timer-f",
 ];
 
 /// The catalogue as parsed at build time (`build.rs`).

@@ -465,6 +465,7 @@ impl Validator<'_> {
             StepKind::Http => self.validate_http(step, scope),
             StepKind::Expect => self.validate_expect(step, scope),
             StepKind::Reply => self.validate_reply(step, scope),
+            StepKind::Withhold => self.validate_withhold(step, scope),
             StepKind::AnyOrder => {
                 let group = step.any_order.as_deref().unwrap_or_default();
                 self.validate_steps(group, scope, true)
@@ -822,6 +823,17 @@ impl Validator<'_> {
             self.check_vars(&text, scope)?;
         }
         Ok(())
+    }
+
+    fn validate_withhold(&self, step: &Step, scope: &Scope) -> Result<(), FlowError> {
+        let label = step.withhold.as_deref().unwrap_or_default();
+        if scope.received_labels.contains(label) {
+            return Ok(());
+        }
+        Err(self.error(
+            &[format!("withhold: {label}")],
+            format!("`withhold: {label}`: no earlier expected request has `as: {label}`"),
+        ))
     }
 
     fn validate_alternatives(&self, step: &Step, scope: &mut Scope) -> Result<(), FlowError> {

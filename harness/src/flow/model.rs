@@ -34,6 +34,17 @@ pub struct Flow {
     /// requirement that permits it.
     #[serde(default)]
     pub exempt: Vec<Exemption>,
+    /// The transports the flow runs over (default: every one the profile lists), e.g. `[udp]`
+    /// for a flow about retransmissions.
+    #[serde(default)]
+    pub transports: Vec<crate::net::Transport>,
+}
+
+impl Flow {
+    /// True when the flow runs over `transport` (its `transports`, or every one).
+    pub fn runs_over(&self, transport: crate::net::Transport) -> bool {
+        self.transports.is_empty() || self.transports.contains(&transport)
+    }
 }
 
 /// A message rule a flow is exempt from, and why.
@@ -355,8 +366,8 @@ pub struct PartCheck {
     pub xml: Vec<XmlCheck>,
 }
 
-/// One step of a flow. Exactly one of `send`, `http`, `expect`, `reply`, `any_order`,
-/// `alternatives`.
+/// One step of a flow. Exactly one of `send`, `http`, `expect`, `reply`, `withhold`,
+/// `any_order`, `alternatives`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
@@ -370,6 +381,10 @@ pub struct Step {
     /// Expect `response` (to the request labelled `of`) or a request method (e.g. `NOTIFY`).
     #[serde(default)]
     pub expect: Option<String>,
+    /// Leave the request labelled so unanswered and watch the SUT's client transaction until
+    /// its timer F (RFC 3261 §17.1.2.2): over UDP, its retransmissions (timer E) and their end.
+    #[serde(default)]
+    pub withhold: Option<String>,
     /// Answer the request labelled `of` with this status.
     #[serde(default)]
     pub reply: Option<u16>,
@@ -471,6 +486,8 @@ pub enum StepKind {
     Expect,
     /// Answer a request.
     Reply,
+    /// Leave a request unanswered and watch its retransmissions.
+    Withhold,
     /// Group of expectations in any order.
     AnyOrder,
     /// Branches.
@@ -492,6 +509,9 @@ impl Step {
         }
         if self.reply.is_some() {
             kinds.push(StepKind::Reply);
+        }
+        if self.withhold.is_some() {
+            kinds.push(StepKind::Withhold);
         }
         if self.any_order.is_some() {
             kinds.push(StepKind::AnyOrder);
@@ -535,6 +555,10 @@ impl Step {
                 "reply {} to {}",
                 self.reply.unwrap_or(0),
                 self.of.as_deref().unwrap_or("?")
+            ),
+            StepKind::Withhold => format!(
+                "withhold the answer to {}",
+                self.withhold.as_deref().unwrap_or("?")
             ),
             StepKind::AnyOrder => "any order".to_string(),
             StepKind::Alternatives => "alternatives".to_string(),

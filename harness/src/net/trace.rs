@@ -92,6 +92,11 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// When the trace (and its flow run) started: `at_us` counts from it.
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
     /// A new trace starting now.
     pub fn new(start: Instant) -> Self {
         Trace {

@@ -101,6 +101,12 @@ pub enum Fault {
     BadEventNoAllowEvents,
     /// The PNA's reg SUBSCRIBE carries no Contact header.
     PnaNoContact,
+    /// Client transactions over UDP send their request once: no timer E retransmissions.
+    NoRetransmissions,
+    /// Client transactions over UDP go on retransmitting for 2*T2 after timer F.
+    RetransmitPastTimerF,
+    /// A NOTIFY that fails by timer F leaves the subscription in place.
+    KeepSubscriptionAfterTimeout,
 }
 
 impl Fault {
@@ -154,6 +160,9 @@ impl Fault {
             Fault::NotifyNoFromTag,
             Fault::BadEventNoAllowEvents,
             Fault::PnaNoContact,
+            Fault::NoRetransmissions,
+            Fault::RetransmitPastTimerF,
+            Fault::KeepSubscriptionAfterTimeout,
         ]
     }
 
@@ -207,6 +216,9 @@ impl Fault {
             Fault::NotifyNoFromTag => "notify-no-from-tag",
             Fault::BadEventNoAllowEvents => "bad-event-no-allow-events",
             Fault::PnaNoContact => "pna-no-contact",
+            Fault::NoRetransmissions => "no-retransmissions",
+            Fault::RetransmitPastTimerF => "retransmit-past-timer-f",
+            Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
         }
     }
 
@@ -300,6 +312,9 @@ impl Fault {
             Fault::NotifyNoFromTag => "NOTIFY's From carries no tag (RFC 3261 §8.1.1.3, MUST)",
             Fault::BadEventNoAllowEvents => "489 to PUBLISH or SUBSCRIBE lacks Allow-Events (RFC 3903 §11.1.1 table, MUST; RFC 6665 §4.4.4, SHOULD)",
             Fault::PnaNoContact => "the PNA's initial reg SUBSCRIBE lacks Contact (RFC 3261 §8.1.1.8, MUST)",
+            Fault::NoRetransmissions => "a NOTIFY (any client request) over UDP is never retransmitted (RFC 3261 §17.1.2.2, MUST set timer E)",
+            Fault::RetransmitPastTimerF => "retransmissions go on for 2*T2 past timer F (RFC 3261 §17.1.2.2, SHOULD set timer F to 64*T1)",
+            Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
         }
     }
 }

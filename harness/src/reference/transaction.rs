@@ -6,6 +6,7 @@
 use super::esc::after;
 use super::shared::{lock, Shared};
 use super::transport::{self, Transport};
+use super::Fault;
 use crate::sip::text::parse_params;
 use crate::sip::SipMessage;
 use std::collections::{HashMap, VecDeque};
@@ -138,7 +139,13 @@ async fn client_timers(
 ) -> Option<SipMessage> {
     let t1 = shared.config.t1.max(Duration::from_millis(1));
     let t2 = shared.config.t2.max(t1);
-    let give_up = after(t1.saturating_mul(64));
+    let timer_f = if shared.fault(Fault::RetransmitPastTimerF) {
+        t1.saturating_mul(64) + t2.saturating_mul(2)
+    } else {
+        t1.saturating_mul(64)
+    };
+    let give_up = after(timer_f);
+    let retransmit = transport == Transport::Udp && !shared.fault(Fault::NoRetransmissions);
     transport::send(shared, transport, to, request.clone())
         .await
         .ok()?;
@@ -156,7 +163,7 @@ async fn client_timers(
                 }
                 None => return None,
             },
-            _ = sleep_until(next), if transport == Transport::Udp => {
+            _ = sleep_until(next), if retransmit => {
                 let _ = transport::send(shared, transport, to, request.clone()).await;
                 interval = interval.saturating_mul(2).min(t2);
                 next = after(interval);

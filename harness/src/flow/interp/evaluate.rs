@@ -24,7 +24,7 @@ pub(super) struct XmlTarget<'a> {
 /// The outcome of one assertion before it is tied to a requirement.
 pub(super) struct Observed {
     check: String,
-    ok: bool,
+    pub(super) ok: bool,
     expected: String,
     actual: String,
     diff: Option<String>,

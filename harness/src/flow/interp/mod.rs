@@ -6,6 +6,7 @@ mod http;
 mod inbound;
 mod outbound;
 mod parts;
+mod retransmissions;
 mod select_body;
 mod versions;
 
@@ -396,6 +397,10 @@ impl<'a> Runner<'a> {
         }
         match step.kind() {
             StepKind::Send | StepKind::Http | StepKind::Reply => Ok(()),
+            StepKind::Withhold => {
+                self.withhold(step, path).await;
+                Ok(())
+            }
             StepKind::Expect if step.absent == Some(true) => {
                 self.expect_absent(step, path).await;
                 Ok(())
@@ -422,6 +427,9 @@ impl<'a> Runner<'a> {
             .map(|step| match step.kind() {
                 StepKind::Http => self.timeout_of(step) * 2,
                 StepKind::Send | StepKind::Reply | StepKind::Expect => self.timeout_of(step),
+                StepKind::Withhold => {
+                    retransmissions::window(self.settings.timers.t1, self.settings.timers.t2)
+                }
                 StepKind::AnyOrder => {
                     self.time_limit(step.any_order.as_deref().unwrap_or_default())
                 }

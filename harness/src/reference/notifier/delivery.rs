@@ -251,7 +251,8 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
             None => None,
         };
         let delivered = outcome.is_some_and(|code| (200..300).contains(&code))
-            || (outcome == Some(481) && shared.fault(Fault::KeepSubscriptionAfter481));
+            || (outcome == Some(481) && shared.fault(Fault::KeepSubscriptionAfter481))
+            || (outcome.is_none() && shared.fault(Fault::KeepSubscriptionAfterTimeout));
         if !delivered || prepared.last {
             let mut guard = lock(&shared.state);
             let state = &mut *guard;
