@@ -263,6 +263,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc6665-notify-timeout-removes",
         "does not arrive",
     ),
+    (
+        "retransmission-as-new-request",
+        "rfc3261-retransmission",
+        "rfc3261-server-retransmit",
+        "final response again",
+    ),
     // The message rules on every SUT message (check::audit), whatever the flow's steps ask.
     (
         "notify-no-max-forwards",

@@ -90,6 +90,11 @@ impl ClientTransaction {
         ResponseDisposition::Final
     }
 
+    /// The request as sent.
+    pub fn request(&self) -> &[u8] {
+        &self.request
+    }
+
     /// True once a final response arrived (false while waiting and after Timer F).
     pub fn answered(&self) -> bool {
         self.answered

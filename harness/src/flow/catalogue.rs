@@ -19,6 +19,7 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc3261-timer-e",
     "rfc3261-timer-e-backoff",
     "rfc3261-timer-f",
+    "rfc3261-server-retransmit",
 ];
 
 /// The catalogue as parsed at build time (`build.rs`).

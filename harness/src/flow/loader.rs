@@ -466,6 +466,7 @@ impl Validator<'_> {
             StepKind::Expect => self.validate_expect(step, scope),
             StepKind::Reply => self.validate_reply(step, scope),
             StepKind::Withhold => self.validate_withhold(step, scope),
+            StepKind::Resend => self.validate_resend(step, scope),
             StepKind::AnyOrder => {
                 let group = step.any_order.as_deref().unwrap_or_default();
                 self.validate_steps(group, scope, true)
@@ -833,6 +834,17 @@ impl Validator<'_> {
         Err(self.error(
             &[format!("withhold: {label}")],
             format!("`withhold: {label}`: no earlier expected request has `as: {label}`"),
+        ))
+    }
+
+    fn validate_resend(&self, step: &Step, scope: &Scope) -> Result<(), FlowError> {
+        let label = step.resend.as_deref().unwrap_or_default();
+        if scope.sent_labels.contains(label) {
+            return Ok(());
+        }
+        Err(self.error(
+            &[format!("resend: {label}")],
+            format!("`resend: {label}`: no earlier send step has `as: {label}`"),
         ))
     }
 

@@ -366,7 +366,7 @@ pub struct PartCheck {
     pub xml: Vec<XmlCheck>,
 }
 
-/// One step of a flow. Exactly one of `send`, `http`, `expect`, `reply`, `withhold`,
+/// One step of a flow. Exactly one of `send`, `http`, `expect`, `reply`, `withhold`, `resend`,
 /// `any_order`, `alternatives`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -385,6 +385,11 @@ pub struct Step {
     /// its timer F (RFC 3261 §17.1.2.2): over UDP, its retransmissions (timer E) and their end.
     #[serde(default)]
     pub withhold: Option<String>,
+    /// Send the request labelled so again, byte for byte (a retransmission, same branch), after
+    /// its final response: the SUT's server transaction must answer with that response again
+    /// (RFC 3261 §17.2.2).
+    #[serde(default)]
+    pub resend: Option<String>,
     /// Answer the request labelled `of` with this status.
     #[serde(default)]
     pub reply: Option<u16>,
@@ -488,6 +493,8 @@ pub enum StepKind {
     Reply,
     /// Leave a request unanswered and watch its retransmissions.
     Withhold,
+    /// Send a request again and expect its final response again.
+    Resend,
     /// Group of expectations in any order.
     AnyOrder,
     /// Branches.
@@ -512,6 +519,9 @@ impl Step {
         }
         if self.withhold.is_some() {
             kinds.push(StepKind::Withhold);
+        }
+        if self.resend.is_some() {
+            kinds.push(StepKind::Resend);
         }
         if self.any_order.is_some() {
             kinds.push(StepKind::AnyOrder);
@@ -560,6 +570,7 @@ impl Step {
                 "withhold the answer to {}",
                 self.withhold.as_deref().unwrap_or("?")
             ),
+            StepKind::Resend => format!("send {} again", self.resend.as_deref().unwrap_or("?")),
             StepKind::AnyOrder => "any order".to_string(),
             StepKind::Alternatives => "alternatives".to_string(),
         }

@@ -105,6 +105,7 @@ pub(super) async fn on_message(
     let key = ServerKey::of(&message);
     if let Some(previous) = key
         .as_ref()
+        .filter(|_| !shared.fault(Fault::RetransmissionAsNewRequest))
         .and_then(|k| lock(&shared.transactions).answered(k))
     {
         transport::reply(shared, &path, previous).await;

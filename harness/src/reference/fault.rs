@@ -107,6 +107,8 @@ pub enum Fault {
     RetransmitPastTimerF,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
+    /// A retransmitted request is handled as a new one instead of getting its response again.
+    RetransmissionAsNewRequest,
 }
 
 impl Fault {
@@ -163,6 +165,7 @@ impl Fault {
             Fault::NoRetransmissions,
             Fault::RetransmitPastTimerF,
             Fault::KeepSubscriptionAfterTimeout,
+            Fault::RetransmissionAsNewRequest,
         ]
     }
 
@@ -219,6 +222,7 @@ impl Fault {
             Fault::NoRetransmissions => "no-retransmissions",
             Fault::RetransmitPastTimerF => "retransmit-past-timer-f",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
+            Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
         }
     }
 
@@ -315,6 +319,7 @@ impl Fault {
             Fault::NoRetransmissions => "a NOTIFY (any client request) over UDP is never retransmitted (RFC 3261 §17.1.2.2, MUST set timer E)",
             Fault::RetransmitPastTimerF => "retransmissions go on for 2*T2 past timer F (RFC 3261 §17.1.2.2, SHOULD set timer F to 64*T1)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
+            Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",
         }
     }
 }

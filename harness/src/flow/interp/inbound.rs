@@ -166,10 +166,13 @@ impl Runner<'_> {
             ResponseDisposition::Provisional => {
                 self.trace.annotate(seq, "provisional response, absorbed")
             }
-            ResponseDisposition::Duplicate => self
-                .trace
-                .annotate(seq, "retransmitted final response, absorbed"),
+            ResponseDisposition::Duplicate => {
+                pending.answers.push(seq);
+                self.trace
+                    .annotate(seq, "retransmitted final response, absorbed")
+            }
             ResponseDisposition::Final => {
+                pending.answers.push(seq);
                 let label = pending.label.clone();
                 if let Some(name) = pending.dialog.clone() {
                     if msg.status().is_some_and(|c| (200..300).contains(&c)) {

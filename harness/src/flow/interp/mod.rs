@@ -6,6 +6,7 @@ mod http;
 mod inbound;
 mod outbound;
 mod parts;
+mod repeat;
 mod retransmissions;
 mod select_body;
 mod versions;
@@ -184,6 +185,8 @@ struct Pending {
     /// Node that sent it on the wire.
     node: String,
     dialog: Option<String>,
+    /// Trace numbers of its final response and of every copy of it that came again.
+    answers: Vec<usize>,
 }
 
 /// A dialog of the flow.
@@ -401,6 +404,10 @@ impl<'a> Runner<'a> {
                 self.withhold(step, path).await;
                 Ok(())
             }
+            StepKind::Resend => {
+                self.resend(step, path).await;
+                Ok(())
+            }
             StepKind::Expect if step.absent == Some(true) => {
                 self.expect_absent(step, path).await;
                 Ok(())
@@ -426,7 +433,9 @@ impl<'a> Runner<'a> {
             .iter()
             .map(|step| match step.kind() {
                 StepKind::Http => self.timeout_of(step) * 2,
-                StepKind::Send | StepKind::Reply | StepKind::Expect => self.timeout_of(step),
+                StepKind::Send | StepKind::Reply | StepKind::Expect | StepKind::Resend => {
+                    self.timeout_of(step)
+                }
                 StepKind::Withhold => {
                     retransmissions::window(self.settings.timers.t1, self.settings.timers.t2)
                 }

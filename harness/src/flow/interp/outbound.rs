@@ -296,6 +296,7 @@ impl Runner<'_> {
             tx,
             node,
             dialog: step.dialog.clone(),
+            answers: Vec::new(),
         });
         Ok(())
     }
