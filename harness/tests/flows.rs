@@ -269,6 +269,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3261-server-retransmit",
         "final response again",
     ),
+    (
+        "rlmi-partial-after-subscribe",
+        "A.3.3.2",
+        "rfc4662-full-state-first",
+        "after our SUBSCRIBE has full state",
+    ),
     // The message rules on every SUT message (check::audit), whatever the flow's steps ask.
     (
         "notify-no-max-forwards",

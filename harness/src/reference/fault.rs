@@ -109,6 +109,8 @@ pub enum Fault {
     KeepSubscriptionAfterTimeout,
     /// A retransmitted request is handled as a new one instead of getting its response again.
     RetransmissionAsNewRequest,
+    /// The RLMI document after a refresh or unsubscribe of a list subscription says `fullState="false"`.
+    RlmiPartialAfterSubscribe,
 }
 
 impl Fault {
@@ -166,6 +168,7 @@ impl Fault {
             Fault::RetransmitPastTimerF,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::RetransmissionAsNewRequest,
+            Fault::RlmiPartialAfterSubscribe,
         ]
     }
 
@@ -223,6 +226,7 @@ impl Fault {
             Fault::RetransmitPastTimerF => "retransmit-past-timer-f",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
+            Fault::RlmiPartialAfterSubscribe => "rlmi-partial-after-subscribe",
         }
     }
 
@@ -320,6 +324,7 @@ impl Fault {
             Fault::RetransmitPastTimerF => "retransmissions go on for 2*T2 past timer F (RFC 3261 §17.1.2.2, SHOULD set timer F to 64*T1)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",
+            Fault::RlmiPartialAfterSubscribe => "the RLMI document of the NOTIFY after a refresh or unsubscribe says fullState=false (RFC 4662 §5.2, MUST: full state after every SUBSCRIBE)",
         }
     }
 }

@@ -299,6 +299,7 @@ impl Runner<'_> {
             remote_uri: uri_of(msg.header("From").unwrap_or_default()),
             local_uri: Some(uri_of(msg.header("To").unwrap_or_default())),
             last_version: None,
+            full_state_due: false,
         };
         self.dialogs.insert(name.clone(), state);
         delivered.kind = Delivery::Request(Some(name.clone()));

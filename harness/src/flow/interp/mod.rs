@@ -202,6 +202,9 @@ struct DialogState {
     remote_uri: String,
     /// The version of the last versioned document (RLMI, watcherinfo, reginfo) it carried.
     last_version: Option<u64>,
+    /// A SUBSCRIBE of ours went out in the dialog after its last versioned document: the next
+    /// one must carry full state (RFC 4662 §5.2).
+    full_state_due: bool,
     /// Our URI when we are the UAS (the To of the request that opened the dialog); `None`
     /// when our UE opened it and its own AOR is used.
     local_uri: Option<String>,

@@ -275,9 +275,17 @@ impl Runner<'_> {
                         remote_uri: uri_of(sent.header("To").unwrap_or_default()),
                         local_uri: None,
                         last_version: None,
+                        full_state_due: false,
                     },
                 );
             }
+        }
+        if let (true, "SUBSCRIBE", Some(state)) = (
+            in_dialog,
+            method.as_str(),
+            step.dialog.as_ref().and_then(|d| self.dialogs.get_mut(d)),
+        ) {
+            state.full_state_due = true;
         }
         let node = previous.0.clone();
         let transport = self.settings.transport;

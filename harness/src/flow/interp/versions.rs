@@ -1,7 +1,8 @@
 //! The version counters of versioned notification bodies, checked on every NOTIFY of a dialog
 //! (the ones steps take and the intermediate ones alike): RLMI (RFC 4662 §5.2), watcherinfo
 //! (RFC 3858 §3) and reginfo (RFC 3680 §5.1) documents start at 0 and go up by one per
-//! document sent in the subscription; the first RLMI document also carries full state.
+//! document sent in the subscription; the first RLMI document, and the first after each
+//! SUBSCRIBE of ours in the dialog (a refresh, an unsubscribe), also carries full state.
 
 use super::evaluate::Observed;
 use super::{Delivered, Runner};
@@ -57,6 +58,7 @@ impl Runner<'_> {
             return;
         };
         let previous = state.last_version.replace(version.unwrap_or(u64::MAX));
+        let after_subscribe = std::mem::take(&mut state.full_state_due);
         let expected = previous.map_or(0, |p| p.wrapping_add(1));
         let observed = Observed::new(
             match previous {
@@ -73,9 +75,14 @@ impl Runner<'_> {
             kind.step_req
         };
         self.push(path, Some(req), delivered.seq, observed);
-        if let (None, Some(req)) = (previous, kind.first_full_req) {
+        let due = match (previous, after_subscribe) {
+            (None, _) => Some("the first document"),
+            (Some(_), true) => Some("the first document after our SUBSCRIBE"),
+            (Some(_), false) => None,
+        };
+        if let (Some(which), Some(req)) = (due, kind.first_full_req) {
             let observed = Observed::new(
-                format!("{name} of the first document has full state"),
+                format!("{name} of {which} has full state"),
                 full_state
                     .as_deref()
                     .is_some_and(|f| f == "true" || f == "1"),

@@ -81,6 +81,8 @@ pub(super) struct ListSubscription {
     ignore_rules: bool,
     /// Fault switch: a politely blocked watcher gets the real document.
     reveal: bool,
+    /// Fault switch: full-state documents after the first say `fullState="false"`.
+    partial_after_first: bool,
 }
 
 impl ListSubscription {
@@ -110,6 +112,7 @@ impl ListSubscription {
             watcher: Watcher::of_request(request),
             ignore_rules: shared.fault(Fault::IgnorePresRules),
             reveal: shared.fault(Fault::PoliteBlockReveals),
+            partial_after_first: shared.fault(Fault::RlmiPartialAfterSubscribe),
         };
         list.set_members(members, xcap);
         Some(list)
@@ -193,7 +196,8 @@ impl ListSubscription {
                 who.map(|w| self.view(index, decision, &esc.compose(&w, self.wrong_namespace)));
             chosen.push((index, view));
         }
-        self.notification(true, chosen)
+        let labelled_full = !(self.partial_after_first && self.built > 0);
+        self.notification(labelled_full, chosen)
     }
 
     /// A partial notification after the presentity `who` changed to `document`: only the
