@@ -175,6 +175,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         xcap_root: profile.xcap_root.clone(),
         xcap_credentials: profile.xcap_credentials.clone(),
         chaos: profile.chaos.clone(),
+        lossy: profile.lossy || profile.chaos.is_some(),
         skip_snapshots: profile.embedded.as_ref().and_then(|e| {
             let switches = match (e.faults.is_empty(), e.variations.is_empty()) {
                 (true, true) => return None,

@@ -60,6 +60,11 @@ pub struct Profile {
     /// delay); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chaos: Option<crate::net::Chaos>,
+    /// The path to the SUT loses datagrams of its own (a lossy link, a kernel drop rule): the
+    /// harness then does not judge retransmission timing (`withhold`, `resend`), which a lost
+    /// datagram would distort. Implied by `chaos`.
+    #[serde(default)]
+    pub lossy: bool,
     /// Flow domains mapped to the domains the SUT serves.
     #[serde(default)]
     pub domains: BTreeMap<String, String>,

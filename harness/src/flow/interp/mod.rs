@@ -67,6 +67,9 @@ pub struct RunSettings {
     pub domain_map: HashMap<String, String>,
     /// A lossy path for the emulated nodes' UDP datagrams (profile `chaos`), if any.
     pub chaos: Option<Chaos>,
+    /// The path loses datagrams (profile `lossy`, or `chaos`): retransmission timing is not
+    /// judged.
+    pub lossy: bool,
 }
 
 impl RunSettings {

@@ -52,6 +52,10 @@ impl Runner<'_> {
             );
             return;
         }
+        if self.settings.lossy {
+            self.record_skip(step, path, super::retransmissions::LOSSY.into());
+            return;
+        }
         let pending = &self.pending[index];
         let (node, bytes, seen) = (
             pending.node.clone(),

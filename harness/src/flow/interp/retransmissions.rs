@@ -16,6 +16,9 @@ pub(super) const BACKOFF: &str = "rfc3261-timer-e-backoff";
 /// The requirement of the end of the retransmissions by timer F.
 pub(super) const TIMER_F: &str = "rfc3261-timer-f";
 
+/// Why the retransmission checks are not made on a lossy path.
+pub(super) const LOSSY: &str = "the path is lossy (profile `lossy` or `chaos`): what arrives when cannot show the SUT's retransmission timers";
+
 /// How far from its expected time a retransmission may come: a quarter of the interval and
 /// 100 ms, for the SUT's timer granularity and scheduling.
 fn slack(expected: Duration) -> Duration {
@@ -145,6 +148,10 @@ impl Runner<'_> {
                 path,
                 "timer E retransmits over unreliable transports only (RFC 3261 §17.1.2.2)".into(),
             );
+            return;
+        }
+        if self.settings.lossy {
+            self.record_skip(step, path, LOSSY.into());
             return;
         }
         let identity = transaction_of(&request);
