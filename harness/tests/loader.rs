@@ -249,3 +249,22 @@ fn an_exemption_names_a_message_rule_and_cites_a_known_requirement() {
         "{no_reason}"
     );
 }
+
+#[test]
+fn withhold_and_resend_name_earlier_labels() {
+    let withhold = error_of(&format!("{GOOD}  - withhold: nothing-came\n"));
+    assert!(
+        withhold.contains("`withhold: nothing-came`: no earlier expected request"),
+        "{withhold}"
+    );
+    let resend = error_of(&format!("{GOOD}  - resend: never-sent\n"));
+    assert!(
+        resend.contains("`resend: never-sent`: no earlier send step"),
+        "{resend}"
+    );
+    let root = root();
+    let catalogue = catalogue::load(&root).expect("catalogue loads");
+    let good = format!("{GOOD}  - resend: pub\n");
+    load_str(&good, Path::new("flows/test.yaml"), &root, &catalogue)
+        .expect("resend of a sent label loads");
+}

@@ -465,8 +465,18 @@ impl Validator<'_> {
             StepKind::Http => self.validate_http(step, scope),
             StepKind::Expect => self.validate_expect(step, scope),
             StepKind::Reply => self.validate_reply(step, scope),
-            StepKind::Withhold => self.validate_withhold(step, scope),
-            StepKind::Resend => self.validate_resend(step, scope),
+            StepKind::Withhold => self.require_earlier(
+                "withhold",
+                step.withhold.as_deref().unwrap_or_default(),
+                &scope.received_labels,
+                "expected request",
+            ),
+            StepKind::Resend => self.require_earlier(
+                "resend",
+                step.resend.as_deref().unwrap_or_default(),
+                &scope.sent_labels,
+                "send step",
+            ),
             StepKind::AnyOrder => {
                 let group = step.any_order.as_deref().unwrap_or_default();
                 self.validate_steps(group, scope, true)
@@ -826,25 +836,20 @@ impl Validator<'_> {
         Ok(())
     }
 
-    fn validate_withhold(&self, step: &Step, scope: &Scope) -> Result<(), FlowError> {
-        let label = step.withhold.as_deref().unwrap_or_default();
-        if scope.received_labels.contains(label) {
+    /// A `key: label` step names a label an earlier step gave (`known`, steps of `what`).
+    fn require_earlier(
+        &self,
+        key: &str,
+        label: &str,
+        known: &BTreeSet<String>,
+        what: &str,
+    ) -> Result<(), FlowError> {
+        if known.contains(label) {
             return Ok(());
         }
         Err(self.error(
-            &[format!("withhold: {label}")],
-            format!("`withhold: {label}`: no earlier expected request has `as: {label}`"),
-        ))
-    }
-
-    fn validate_resend(&self, step: &Step, scope: &Scope) -> Result<(), FlowError> {
-        let label = step.resend.as_deref().unwrap_or_default();
-        if scope.sent_labels.contains(label) {
-            return Ok(());
-        }
-        Err(self.error(
-            &[format!("resend: {label}")],
-            format!("`resend: {label}`: no earlier send step has `as: {label}`"),
+            &[format!("{key}: {label}")],
+            format!("`{key}: {label}`: no earlier {what} has `as: {label}`"),
         ))
     }
 
