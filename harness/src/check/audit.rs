@@ -100,16 +100,7 @@ impl Auditor {
         if !msg.is_request() {
             return;
         }
-        let branches = msg
-            .header_values("Via")
-            .iter()
-            .filter_map(|via| {
-                parse_params(via)
-                    .param("branch")
-                    .flatten()
-                    .map(str::to_string)
-            })
-            .collect();
+        let branches = rules::via_branches(msg).into_iter().flatten().collect();
         let creates_dialog = method == "SUBSCRIBE" && msg.to_tag().is_none();
         if method == "SUBSCRIBE" {
             if let (Some(call_id), Some(event)) = (msg.call_id(), msg.event()) {

@@ -267,7 +267,7 @@ fn check_expires(response: &SipMessage, key: &'static str, sink: &mut impl RuleS
 }
 
 /// The branch of each Via of `msg`, top first (`None` for a Via without one).
-fn via_branches(msg: &SipMessage) -> Vec<Option<String>> {
+pub fn via_branches(msg: &SipMessage) -> Vec<Option<String>> {
     msg.header_values("Via")
         .iter()
         .map(|via| {
