@@ -7,6 +7,7 @@ use super::rules::{self, RuleFailure, RuleSink, SentRequest, Subscribed};
 use crate::net::trace::{Direction, TraceEntry};
 use crate::sip::text::{parse_params, split_list};
 use crate::sip::SipMessage;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// Failures of one rule shown one by one in a run; more are counted.
@@ -100,14 +101,17 @@ impl Auditor {
         if !msg.is_request() {
             return;
         }
-        let branches = rules::via_branches(msg).into_iter().flatten().collect();
+        let branches = rules::via_branches(msg)
+            .into_iter()
+            .flatten()
+            .map(Cow::into_owned)
+            .collect();
         let creates_dialog = method == "SUBSCRIBE" && msg.to_tag().is_none();
         if method == "SUBSCRIBE" {
             if let (Some(call_id), Some(event)) = (msg.call_id(), msg.event()) {
                 let accept: Vec<String> = match msg.header("Accept") {
                     Some(_) => msg
                         .header_lines("Accept")
-                        .into_iter()
                         .flat_map(split_list)
                         .map(|a| parse_params(&a).value.to_ascii_lowercase())
                         .collect(),
@@ -130,14 +134,14 @@ impl Auditor {
                 .header("From")
                 .map(crate::sip::typed::uri_of)
                 .unwrap_or_default(),
-            from_tag: msg.from_tag().unwrap_or_default(),
+            from_tag: msg.from_tag().unwrap_or_default().into_owned(),
             call_id: msg.call_id().unwrap_or_default().to_string(),
             cseq: msg.cseq().map_or(0, |(n, _)| n),
             method: method.clone(),
             branches,
             creates_dialog,
         };
-        self.sent.insert((top, method), sent);
+        self.sent.insert((top.into_owned(), method), sent);
     }
 
     /// Applies the rules to one message from the SUT.
@@ -167,7 +171,7 @@ impl Auditor {
             }
             return;
         }
-        let key = msg.top_branch().zip(msg.method());
+        let key = msg.top_branch().map(Cow::into_owned).zip(msg.method());
         let Some(sent) = key.and_then(|key| self.sent.get(&key)) else {
             // A response to no request of ours: nothing to compare it with.
             return;

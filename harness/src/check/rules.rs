@@ -3,9 +3,10 @@
 //! (`fixtures/requirements.yaml`), named by key, and reports to a [`RuleSink`] whether it
 //! held, so a caller can count checks and failures per requirement.
 
-use crate::sip::text::parse_params;
+use crate::sip::text::{param_of, parse_params};
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
+use std::borrow::Cow;
 
 /// The catalogue entries these rules cite, each with what it asks in a few words.
 pub const RULES: &[(&str, &str)] = &[
@@ -166,7 +167,7 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
     let copies_held = from.is_some_and(|f| uri_of(f) == sent.from_uri)
         && response.from_tag().as_deref() == Some(sent.from_tag)
         && response.call_id() == Some(sent.call_id)
-        && response.cseq() == Some((sent.cseq, sent.method.to_string()))
+        && response.cseq() == Some((sent.cseq, sent.method))
         && branches.len() == sent.branches.len()
         && branches
             .iter()
@@ -267,15 +268,9 @@ fn check_expires(response: &SipMessage, key: &'static str, sink: &mut impl RuleS
 }
 
 /// The branch of each Via of `msg`, top first (`None` for a Via without one).
-pub fn via_branches(msg: &SipMessage) -> Vec<Option<String>> {
-    msg.header_values("Via")
-        .iter()
-        .map(|via| {
-            parse_params(via)
-                .param("branch")
-                .flatten()
-                .map(str::to_string)
-        })
+pub fn via_branches(msg: &SipMessage) -> Vec<Option<Cow<'_, str>>> {
+    msg.header_items("Via")
+        .map(|via| param_of(via, "branch").flatten())
         .collect()
 }
 

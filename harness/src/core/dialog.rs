@@ -3,6 +3,7 @@
 
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
+use std::borrow::Cow;
 
 /// A dialog as the emulated node sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +49,7 @@ impl Dialog {
         Dialog {
             call_id: request.call_id().unwrap_or_default().to_string(),
             local_tag: local_tag.to_string(),
-            remote_tag: request.from_tag(),
+            remote_tag: request.from_tag().map(Cow::into_owned),
             local_cseq: 0,
             remote_cseq: request.cseq().map(|(n, _)| n),
             route_set: request.header_values("Record-Route"),
@@ -84,11 +85,11 @@ impl Dialog {
             return;
         }
         if message.is_request() {
-            self.remote_tag = message.from_tag();
+            self.remote_tag = message.from_tag().map(Cow::into_owned);
             self.route_set = self.sut_route_set.iter().rev().cloned().collect();
             self.route_set.extend(message.header_values("Record-Route"));
         } else {
-            self.remote_tag = message.to_tag();
+            self.remote_tag = message.to_tag().map(Cow::into_owned);
             self.route_set = message
                 .header_values("Record-Route")
                 .into_iter()

@@ -71,7 +71,7 @@ impl ClientTransaction {
     /// True when `response` belongs to this transaction (branch and CSeq method, RFC 3261 §17.1.3).
     pub fn matches(&self, response: &SipMessage) -> bool {
         response.top_branch().as_deref() == Some(self.branch.as_str())
-            && response.cseq().map(|(_, m)| m) == Some(self.method.clone())
+            && response.cseq().map(|(_, m)| m) == Some(self.method.as_str())
     }
 
     /// Feeds a matching response.
@@ -180,7 +180,7 @@ impl ServerTransactions {
 
     fn key(request: &SipMessage) -> Option<(String, String)> {
         let branch = request.top_branch().filter(|b| b.starts_with("z9hG4bK"))?;
-        Some((branch, request.method().unwrap_or_default()))
+        Some((branch.into_owned(), request.method().unwrap_or_default()))
     }
 }
 

@@ -12,6 +12,7 @@ use crate::core::transaction::{ClientEvent, ClientTransaction, ResponseDispositi
 use crate::core::Timers;
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -118,6 +119,8 @@ pub struct Engine {
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     dialogs: HashMap<String, usize>,
     branch_prefix: String,
+    /// `config.local` as text, for the Via and Contact of every request.
+    local: String,
     next_transaction: u64,
     outbox: Vec<(Vec<u8>, SocketAddr)>,
     /// Counters of the run.
@@ -177,6 +180,7 @@ impl Engine {
         }
         Engine {
             branch_prefix: format!("z9hG4bKld{}x", workload.run),
+            local: config.local.to_string(),
             workload: workload.clone(),
             config,
             presentities,
@@ -270,7 +274,7 @@ impl Engine {
     ) {
         let id = self.next_transaction;
         self.next_transaction += 1;
-        let branch = format!("{}{id}", self.branch_prefix);
+        let branch = [&self.branch_prefix, itoa::Buffer::new().format(id)].concat();
         let (bytes, method, cseq) = build(&branch, self);
         let txn = ClientTransaction::new(
             &branch,
@@ -313,7 +317,7 @@ impl Engine {
             call_id,
             cseq,
             branch,
-            local: self.config.local,
+            local: &self.local,
         }
     }
 
@@ -625,7 +629,7 @@ impl Engine {
                 let w = &mut self.watchers[watcher];
                 if ok {
                     let r = response.expect("a 2xx is a response");
-                    w.to_tag = r.to_tag();
+                    w.to_tag = r.to_tag().map(Cow::into_owned);
                     w.remote_target = r.header("Contact").map(uri_of);
                     if w.status == Status::Subscribing {
                         w.status = Status::Active;
@@ -659,7 +663,7 @@ impl Engine {
         watcher.notified = true;
         if watcher.to_tag.is_none() {
             // The NOTIFY came before the 200 (RFC 6665 §4.1.2.4): its From tag is the dialog's.
-            watcher.to_tag = msg.from_tag();
+            watcher.to_tag = msg.from_tag().map(Cow::into_owned);
         }
         let state = msg.subscription_state();
         if state.is_some_and(|s| s.state == "terminated") {

@@ -160,7 +160,6 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     // Step 3: SIP-If-Match names exactly one current entity-tag.
     let etags: Vec<String> = request
         .header_lines("SIP-If-Match")
-        .iter()
         .flat_map(|line| line.split(','))
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())

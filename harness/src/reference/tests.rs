@@ -168,7 +168,7 @@ async fn subscribe(ua: &Peer, call_id: &str) -> (String, SipMessage) {
         .request(&ua.subscribe(call_id, 1, None, "Expires: 600\r\n"))
         .await;
     assert_eq!(ok.status(), Some(200));
-    let tag = ok.to_tag().expect("To-tag");
+    let tag = ok.to_tag().expect("To-tag").into_owned();
     let (notify, from) = ua.recv_within(WAIT).await.expect("first NOTIFY");
     assert_eq!(notify.method().as_deref(), Some("NOTIFY"));
     ua.answer(&notify, 200, from).await;
@@ -318,7 +318,7 @@ async fn notify_follows_the_record_route_in_order() {
     let subscribe = subscribe.replacen("Event: presence\r\n", "", 1);
     let ok = ua.request(&subscribe).await;
     assert_eq!(ok.status(), Some(200));
-    let tag = ok.to_tag().expect("To-tag");
+    let tag = ok.to_tag().expect("To-tag").into_owned();
     assert_eq!(ok.header_u64("Expires"), Some(3600));
     assert!(ok
         .header("Contact")
@@ -336,9 +336,12 @@ async fn notify_follows_the_record_route_in_order() {
     );
     assert_eq!(notify.header_values("Route"), record_route);
     assert_eq!(notify.call_id(), Some("rr-1"));
-    assert_eq!(notify.cseq(), Some((1, "NOTIFY".to_string())));
-    assert_eq!(notify.from_tag(), Some(tag));
-    assert_eq!(notify.to_tag(), Some(format!("w{}", ua.addr().port())));
+    assert_eq!(notify.cseq(), Some((1, "NOTIFY")));
+    assert_eq!(notify.from_tag().as_deref(), Some(tag.as_str()));
+    assert_eq!(
+        notify.to_tag().as_deref(),
+        Some(format!("w{}", ua.addr().port()).as_str())
+    );
     assert_eq!(notify.header("Event"), Some("presence;id=\"7\""));
     let event = notify.event().expect("Event");
     assert_eq!(
@@ -376,7 +379,7 @@ async fn state_changes_notify_and_unsubscribe_terminates() {
     assert!(!first.body_text().contains("<tuple"), "no publication yet");
     let etag = publish(&publisher, PIDF).await;
     let (update, from) = ua.recv_within(WAIT).await.expect("NOTIFY after PUBLISH");
-    assert_eq!(update.cseq(), Some((2, "NOTIFY".to_string())));
+    assert_eq!(update.cseq(), Some((2, "NOTIFY")));
     assert!(update.body_text().contains("<basic>open</basic>"));
     let first_expires = first
         .subscription_state()
@@ -411,7 +414,7 @@ async fn state_changes_notify_and_unsubscribe_terminates() {
         (state.state.as_str(), state.reason.as_deref()),
         ("terminated", Some("timeout"))
     );
-    assert_eq!(last.cseq(), Some((4, "NOTIFY".to_string())));
+    assert_eq!(last.cseq(), Some((4, "NOTIFY")));
     assert!(last.body_text().contains("<basic>closed</basic>"));
     ua.answer(&last, 200, from).await;
     let after = ua
@@ -542,7 +545,7 @@ async fn error_response_to_notify_deletes_the_subscription() {
     let server = server(&[]).await;
     let ua = Peer::new(server.udp_addr()).await;
     let ok = ua.request(&ua.subscribe("del-1", 1, None, "")).await;
-    let tag = ok.to_tag().expect("To-tag");
+    let tag = ok.to_tag().expect("To-tag").into_owned();
     let (notify, from) = ua.recv_within(WAIT).await.expect("NOTIFY");
     ua.answer(&notify, 481, from).await;
     // The deletion happens when the 481 is processed; until then a refresh may still be
@@ -900,7 +903,7 @@ async fn list_subscription_negotiates_eventlist_numbers_versions_and_follows_the
         .await;
     assert_eq!(ok.status(), Some(200));
     assert_eq!(ok.tokens("Require"), vec!["eventlist".to_string()]);
-    let tag = ok.to_tag().expect("To-tag");
+    let tag = ok.to_tag().expect("To-tag").into_owned();
     let first = notify_answered(&ua, 200).await;
     assert_eq!(first.tokens("Require"), vec!["eventlist".to_string()]);
     let content_type = first.header("Content-Type").unwrap_or_default();

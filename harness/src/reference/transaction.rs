@@ -32,7 +32,7 @@ pub(super) struct ServerKey {
 impl ServerKey {
     /// The key of a request, if its top Via has a branch.
     pub fn of(request: &SipMessage) -> Option<ServerKey> {
-        let branch = request.top_branch()?;
+        let branch = request.top_branch()?.into_owned();
         let via = request.header_values("Via").into_iter().next()?;
         let sent_by = parse_params(&via)
             .value
@@ -83,7 +83,7 @@ impl Transactions {
         let (Some(_), Some(branch)) = (response.status(), response.top_branch()) else {
             return;
         };
-        if let Some(waiter) = self.waiting.get(&branch) {
+        if let Some(waiter) = self.waiting.get(&*branch) {
             let _ = waiter.send(response.clone());
         }
     }

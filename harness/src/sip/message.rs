@@ -2,7 +2,7 @@
 //! The raw bytes stay the source of truth; what the reader tolerated is recorded.
 
 use super::names;
-use super::text::{parse_params, split_list, Parameterised};
+use super::text::{list_items, param_of, parse_params, Parameterised};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -35,8 +35,6 @@ pub enum StartLine {
 pub struct Header {
     /// Canonical name (compact form expanded, conventional case).
     pub name: String,
-    /// Name exactly as received.
-    pub wire_name: String,
     /// Value with folding removed and surrounding whitespace trimmed.
     pub value: String,
 }
@@ -138,7 +136,7 @@ impl SipMessage {
     pub fn method(&self) -> Option<String> {
         match &self.start {
             StartLine::Request { method, .. } => Some(method.clone()),
-            StartLine::Response { .. } => self.cseq().map(|(_, m)| m),
+            StartLine::Response { .. } => self.cseq().map(|(_, m)| m.to_string()),
         }
     }
 
@@ -160,37 +158,42 @@ impl SipMessage {
 
     /// First value of header `name` (any spelling or compact form).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let wanted = names::canonical_cow(name);
-        self.headers
-            .iter()
-            .find(|h| h.name == wanted)
-            .map(|h| h.value.as_str())
+        self.header_lines(name).next()
     }
 
     /// All header lines named `name`, in order.
-    pub fn header_lines(&self, name: &str) -> Vec<&str> {
-        let wanted = names::canonical_cow(name);
+    pub fn header_lines<'s, 'n>(
+        &'s self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
+        let wanted = names::Wanted::new(name);
         self.headers
             .iter()
-            .filter(|h| h.name == wanted)
+            .filter(move |h| wanted.matches(&h.name))
             .map(|h| h.value.as_str())
-            .collect()
     }
 
     /// All values of header `name`: list headers split on commas across all their lines.
     pub fn header_values(&self, name: &str) -> Vec<String> {
-        let wanted = names::canonical(name);
-        let lines = self.header_lines(&wanted);
-        if names::is_list_header(&wanted) {
-            lines.into_iter().flat_map(split_list).collect()
-        } else {
-            lines.into_iter().map(str::to_string).collect()
-        }
+        self.header_items(name).map(str::to_string).collect()
+    }
+
+    /// [`SipMessage::header_values`], borrowed.
+    pub fn header_items<'s, 'n>(
+        &'s self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
+        let list = names::is_list_header(&names::canonical_cow(name));
+        self.header_lines(name).flat_map(move |line| {
+            let whole = (!list).then_some(line);
+            let items = list.then(|| list_items(line)).into_iter().flatten();
+            whole.into_iter().chain(items)
+        })
     }
 
     /// First value of `name` split into value and parameters.
     pub fn header_params(&self, name: &str) -> Option<Parameterised> {
-        self.header_values(name).first().map(|v| parse_params(v))
+        self.header_items(name).next().map(parse_params)
     }
 
     /// Call-ID.
@@ -199,21 +202,17 @@ impl SipMessage {
     }
 
     /// CSeq as (number, method).
-    pub fn cseq(&self) -> Option<(u32, String)> {
+    pub fn cseq(&self) -> Option<(u32, &str)> {
         let value = self.header("CSeq")?;
         let mut parts = value.split_whitespace();
         let number = parts.next()?.parse().ok()?;
-        let method = parts.next()?.to_string();
+        let method = parts.next()?;
         Some((number, method))
     }
 
     /// Branch parameter of the top Via.
-    pub fn top_branch(&self) -> Option<String> {
-        let via = split_list(self.header("Via")?).into_iter().next()?;
-        parse_params(&via)
-            .param("branch")
-            .flatten()
-            .map(str::to_string)
+    pub fn top_branch(&self) -> Option<Cow<'_, str>> {
+        param_of(self.header_items("Via").next()?, "branch").flatten()
     }
 
     /// Body as text (lossy for invalid UTF-8).
@@ -262,16 +261,15 @@ fn parse_head(
         let (name, value) = line
             .split_once(':')
             .ok_or_else(|| ParseError(format!("header line without a colon: {line:?}")))?;
-        let wire_name = name.trim_end().to_string();
+        let wire_name = name.trim_end();
         if wire_name.is_empty() || wire_name.contains(char::is_whitespace) {
             return Err(ParseError(format!("bad header name in line {line:?}")));
         }
-        if names::is_compact(&wire_name) {
+        if names::is_compact(wire_name) {
             tolerated.push(format!("compact header name '{wire_name}'"));
         }
         headers.push(Header {
-            name: names::canonical(&wire_name),
-            wire_name,
+            name: names::canonical(wire_name),
             value: value.trim().to_string(),
         });
     }

@@ -89,6 +89,26 @@ fn is_title_case(name: &str) -> bool {
     })
 }
 
+/// A header name looked up among parsed headers, whose names are canonical. A canonical
+/// name differs from the names it stands for only in case, except that a compact form
+/// stands for its full name; so matching needs no new string.
+pub struct Wanted<'a>(Cow<'a, str>);
+
+impl<'a> Wanted<'a> {
+    /// The name as a caller gives it (any case, compact or full).
+    pub fn new(name: &'a str) -> Wanted<'a> {
+        match name.len() {
+            1 => Wanted(canonical_cow(name)),
+            _ => Wanted(Cow::Borrowed(name)),
+        }
+    }
+
+    /// True when a header of canonical name `canonical_name` is the one wanted.
+    pub fn matches(&self, canonical_name: &str) -> bool {
+        self.0.eq_ignore_ascii_case(canonical_name)
+    }
+}
+
 /// True when `name` (as received) is a compact form.
 pub fn is_compact(name: &str) -> bool {
     name.len() == 1 && COMPACT.iter().any(|(c, _)| c.eq_ignore_ascii_case(name))
@@ -125,6 +145,18 @@ pub fn is_list_header(canonical_name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_wanted_name_matches_its_canonical_header_in_any_case_or_compact_form() {
+        assert!(Wanted::new("v").matches("Via"));
+        assert!(Wanted::new("VIA").matches("Via"));
+        assert!(Wanted::new("call-id").matches("Call-ID"));
+        assert!(Wanted::new("sip-etag").matches("SIP-ETag"));
+        assert!(!Wanted::new("t").matches("Via"));
+        assert!(!Wanted::new("Vias").matches("Via"));
+        assert!(Wanted::new("z").matches(&canonical("z")));
+    }
+
     use super::*;
 
     #[test]

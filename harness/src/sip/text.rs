@@ -1,12 +1,18 @@
 //! Low-level text helpers for SIP header values: list splitting and parameters (RFC 3261 §25.1).
+//! They borrow from the value where they can: the load generator reads every answer with them.
+
+use std::borrow::Cow;
 
 /// Splits a header value on commas that are outside quotes and angle brackets.
 pub fn split_list(value: &str) -> Vec<String> {
+    list_items(value).map(str::to_string).collect()
+}
+
+/// The items of a list header value ([`split_list`]), trimmed and borrowed; empty ones skipped.
+pub fn list_items(value: &str) -> impl Iterator<Item = &str> {
     split_outside(value, b',')
-        .into_iter()
-        .map(|item| item.trim().to_string())
+        .map(str::trim)
         .filter(|item| !item.is_empty())
-        .collect()
 }
 
 /// A header value split into its leading part and its `;name=value` parameters.
@@ -30,53 +36,99 @@ impl Parameterised {
 
 /// Splits `value;a=1;b="x;y";c` at semicolons outside quotes and angle brackets.
 pub fn parse_params(input: &str) -> Parameterised {
-    let pieces = split_outside(input, b';');
-    let mut iter = pieces.into_iter();
-    let value = iter.next().unwrap_or_default().trim().to_string();
-    let params = iter
+    Parameterised {
+        value: leading_value(input).to_string(),
+        params: raw_params(input)
+            .map(|(name, value)| {
+                (
+                    name.to_ascii_lowercase(),
+                    value.map(|v| unquote(v).into_owned()),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The part of `input` before its first parameter, trimmed.
+pub fn leading_value(input: &str) -> &str {
+    split_outside(input, b';').next().unwrap_or_default().trim()
+}
+
+/// The value of parameter `name` of `input` (case-insensitive, the first of that name), as
+/// [`Parameterised::param`] gives it, without building a [`Parameterised`].
+pub fn param_of<'a>(input: &'a str, name: &str) -> Option<Option<Cow<'a, str>>> {
+    raw_params(input)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.map(unquote))
+}
+
+/// The parameters of `input` as written: names and values trimmed, values still quoted.
+fn raw_params(input: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    split_outside(input, b';')
+        .skip(1)
         .filter(|p| !p.trim().is_empty())
         .map(|p| match p.split_once('=') {
-            Some((name, val)) => (name.trim().to_ascii_lowercase(), Some(unquote(val.trim()))),
-            None => (p.trim().to_ascii_lowercase(), None),
+            Some((name, value)) => (name.trim(), Some(value.trim())),
+            None => (p.trim(), None),
         })
-        .collect();
-    Parameterised { value, params }
 }
 
 /// Splits on `sep` (an ASCII byte) outside quoted strings and angle brackets, borrowing
 /// the pieces. The delimiters are ASCII, so scanning bytes never splits a UTF-8 character.
-fn split_outside(input: &str, sep: u8) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut in_quotes = false;
-    let mut in_angle = false;
-    let mut escaped = false;
-    for (i, byte) in input.bytes().enumerate() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match byte {
-            b'\\' if in_quotes => escaped = true,
-            b'"' => in_quotes = !in_quotes,
-            b'<' if !in_quotes => in_angle = true,
-            b'>' if !in_quotes => in_angle = false,
-            c if c == sep && !in_quotes && !in_angle => {
-                out.push(&input[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
+fn split_outside(input: &str, sep: u8) -> SplitOutside<'_> {
+    SplitOutside {
+        input,
+        start: Some(0),
+        sep,
     }
-    out.push(&input[start..]);
-    out
 }
 
-/// Removes surrounding double quotes and backslash escapes.
-pub fn unquote(s: &str) -> String {
+/// The iterator of [`split_outside`]: `start` is where the next piece begins, `None` once
+/// the last piece is out.
+struct SplitOutside<'a> {
+    input: &'a str,
+    start: Option<usize>,
+    sep: u8,
+}
+
+impl<'a> Iterator for SplitOutside<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let start = self.start?;
+        // A separator that splits is outside quotes and brackets, so each piece starts fresh.
+        let (mut in_quotes, mut in_angle, mut escaped) = (false, false, false);
+        for (offset, byte) in self.input.as_bytes()[start..].iter().enumerate() {
+            if escaped {
+                escaped = false;
+                continue;
+            }
+            match *byte {
+                b'\\' if in_quotes => escaped = true,
+                b'"' => in_quotes = !in_quotes,
+                b'<' if !in_quotes => in_angle = true,
+                b'>' if !in_quotes => in_angle = false,
+                c if c == self.sep && !in_quotes && !in_angle => {
+                    let end = start + offset;
+                    self.start = Some(end + 1);
+                    return Some(&self.input[start..end]);
+                }
+                _ => {}
+            }
+        }
+        self.start = None;
+        Some(&self.input[start..])
+    }
+}
+
+/// Removes surrounding double quotes and backslash escapes (borrowed when there are none).
+pub fn unquote(s: &str) -> Cow<'_, str> {
     let Some(inner) = s.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
-        return s.to_string();
+        return Cow::Borrowed(s);
     };
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
+    }
     let mut out = String::with_capacity(inner.len());
     let mut escaped = false;
     for ch in inner.chars() {
@@ -89,7 +141,7 @@ pub fn unquote(s: &str) -> String {
             out.push(ch);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -113,6 +165,30 @@ mod tests {
         assert_eq!(p.param("reason"), Some(Some("a;b")));
         assert_eq!(p.param("lr"), Some(None));
         assert_eq!(p.param("x"), None);
+    }
+
+    #[test]
+    fn param_of_reads_what_parse_params_reads() {
+        for input in [
+            r#"active ; expires=600;reason="a;b";lr"#,
+            r#"SIP/2.0/UDP h:5;BRANCH=z9hG4bK1;rport"#,
+            r#"<sip:a@b;tag=no>;tag="x\"y";tag=second"#,
+            "plain",
+        ] {
+            let parsed = parse_params(input);
+            for name in ["expires", "reason", "lr", "branch", "rport", "tag", "x"] {
+                assert_eq!(
+                    param_of(input, name).map(|v| v.map(Cow::into_owned)),
+                    parsed.param(name).map(|v| v.map(str::to_string)),
+                    "{name} in {input}"
+                );
+            }
+        }
+        assert_eq!(leading_value(" active ;expires=1"), "active");
+        assert_eq!(
+            list_items(" a , ,<sip:b,c>;q=1,").collect::<Vec<_>>(),
+            vec!["a", "<sip:b,c>;q=1"]
+        );
     }
 }
 

@@ -3,7 +3,8 @@
 //! P-Charging-Vector and integer headers. URIs are read with rsip where it can.
 
 use super::message::SipMessage;
-use super::text::{parse_params, Parameterised};
+use super::text::{leading_value, param_of, parse_params, unquote, Parameterised};
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 /// `Event: package;id=x` (RFC 6665 §8.2.1).
@@ -42,35 +43,38 @@ pub struct NameAddr {
 impl NameAddr {
     /// Parses `"Name" <sip:u@h;lr>;tag=1` or `sip:u@h;tag=1`.
     pub fn parse(value: &str) -> Option<NameAddr> {
-        let value = value.trim();
-        if let Some(open) = value.find('<') {
-            let close = value[open..].find('>')? + open;
-            let display = value[..open].trim();
-            let display = (!display.is_empty()).then(|| super::text::unquote(display));
-            let uri = value[open + 1..close].trim().to_string();
-            let params = parse_params(&value[close + 1..]);
-            Some(NameAddr {
-                display,
-                uri,
-                params,
-            })
-        } else {
-            // addr-spec: parameters after the URI belong to the header (RFC 3261 §20.10).
-            let parsed = parse_params(value);
-            if parsed.value.is_empty() {
-                return None;
-            }
-            Some(NameAddr {
-                display: None,
-                uri: parsed.value.clone(),
-                params: parsed,
-            })
-        }
+        let (display, uri, params) = name_addr_parts(value)?;
+        Some(NameAddr {
+            display: display.map(|d| unquote(d).into_owned()),
+            uri: uri.to_string(),
+            params: parse_params(params),
+        })
     }
 
     /// The `tag` parameter.
     pub fn tag(&self) -> Option<&str> {
         self.params.param("tag").flatten()
+    }
+}
+
+/// A name-addr or addr-spec split without copying: the display name as written, the URI,
+/// and the text that holds the header parameters (for [`parse_params`] or [`param_of`]: its
+/// part before the first `;` is not a parameter).
+fn name_addr_parts(value: &str) -> Option<(Option<&str>, &str, &str)> {
+    let value = value.trim();
+    if let Some(open) = value.find('<') {
+        let close = value[open..].find('>')? + open;
+        let display = value[..open].trim();
+        let uri = value[open + 1..close].trim();
+        Some((
+            (!display.is_empty()).then_some(display),
+            uri,
+            &value[close + 1..],
+        ))
+    } else {
+        // addr-spec: parameters after the URI belong to the header (RFC 3261 §20.10).
+        let uri = leading_value(value);
+        (!uri.is_empty()).then_some((None, uri, value))
     }
 }
 
@@ -154,9 +158,9 @@ impl ComparableUri {
 
 /// The URI inside a name-addr value, or the value itself.
 pub fn uri_of(value: &str) -> String {
-    NameAddr::parse(value)
-        .map(|n| n.uri)
-        .unwrap_or_else(|| value.trim().to_string())
+    name_addr_parts(value)
+        .map_or(value.trim(), |(_, uri, _)| uri)
+        .to_string()
 }
 
 impl SipMessage {
@@ -195,13 +199,19 @@ impl SipMessage {
     }
 
     /// The tag of From.
-    pub fn from_tag(&self) -> Option<String> {
-        self.name_addrs("From").first()?.tag().map(str::to_string)
+    pub fn from_tag(&self) -> Option<Cow<'_, str>> {
+        self.tag_of("From")
     }
 
     /// The tag of To.
-    pub fn to_tag(&self) -> Option<String> {
-        self.name_addrs("To").first()?.tag().map(str::to_string)
+    pub fn to_tag(&self) -> Option<Cow<'_, str>> {
+        self.tag_of("To")
+    }
+
+    /// The tag of the first readable `name` header, read without building a [`NameAddr`].
+    fn tag_of(&self, name: &str) -> Option<Cow<'_, str>> {
+        let (_, _, params) = self.header_items(name).find_map(name_addr_parts)?;
+        param_of(params, "tag").flatten()
     }
 
     /// Token list headers (Allow-Events, Require, Supported, Accept): values lowercased,

@@ -596,7 +596,7 @@ pub(super) fn handle_subscribe(
                 kind,
                 call_id: call_id.to_string(),
                 local_tag: tag.to_string(),
-                remote_tag,
+                remote_tag: remote_tag.into_owned(),
                 event_id,
                 local_uri: format!("{};tag={tag}", request.header("To").unwrap_or_default()),
                 remote_uri: request.header("From").unwrap_or_default().to_string(),

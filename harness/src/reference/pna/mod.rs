@@ -22,6 +22,7 @@ use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::{MessageBuilder, SipMessage};
 use quick_xml::escape::escape;
 use reginfo::{is_reginfo_media_type, RegState, REGINFO_MEDIA_TYPE};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -395,7 +396,7 @@ async fn run_subscribe(shared: Arc<Shared>, id: u64, mut expires: u64) {
                 (Some(ok), Some(dialog)) if expires > 0 => {
                     // The dialog as the 2xx establishes it (RFC 3261 §12.1.2).
                     if dialog.remote_tag.is_none() {
-                        dialog.remote_tag = ok.to_tag();
+                        dialog.remote_tag = ok.to_tag().map(Cow::into_owned);
                     }
                     if let Some(contact) = ok.name_addrs("Contact").into_iter().next() {
                         dialog.remote_target = contact.uri;
@@ -480,7 +481,7 @@ pub(super) fn handle_notify(shared: &Arc<Shared>, request: &SipMessage, tag: &st
         }
     };
     dialog.remote_cseq = Some(cseq);
-    dialog.remote_tag.get_or_insert(from_tag);
+    dialog.remote_tag.get_or_insert(from_tag.into_owned());
     if let Some(contact) = request.name_addrs("Contact").into_iter().next() {
         dialog.remote_target = contact.uri;
     }
