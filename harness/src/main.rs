@@ -59,6 +59,14 @@ enum Command {
         #[arg(long = "flow", value_name = "PATTERN")]
         flows: Vec<String>,
     },
+    /// List every MUST and SHOULD that binds a server role (fixtures/coverage/*.yaml, read
+    /// from RFC 3261, 3680, 3856, 3857, 3858, 3903, 4662, 4825, 4826, 5025, 6665 and TS
+    /// 24.141) with the checks that enforce it, or why none does.
+    Coverage {
+        /// Print the Markdown of the README's coverage section instead of the terminal table.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// List the embedded reference server's fault switches.
     Faults,
     /// List the embedded reference server's variation switches: legal behaviours (compact
@@ -123,6 +131,13 @@ fn default_root() -> PathBuf {
     }
 }
 
+/// Writes a listing to standard output. A reader that stops early (`| head`) is not an error.
+fn print_listing(text: &str) -> ExitCode {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::from(EXIT_PASS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Debug logs go to standard error when RUST_LOG asks for them (e.g. RUST_LOG=debug).
@@ -134,18 +149,33 @@ fn main() -> ExitCode {
         .init();
     let root = cli.root.clone().unwrap_or_else(default_root);
     match cli.command {
-        Command::Faults => {
-            for fault in presence_harness::reference::Fault::all() {
-                println!("{:<36} {}", fault.name(), fault.description());
+        Command::Coverage { markdown } => {
+            let coverage =
+                presence_harness::flow::load_dir(&root.join("flows"), &root).and_then(|flows| {
+                    let enforcers = presence_harness::report::coverage::enforcers(&flows);
+                    presence_harness::report::coverage::load(&root, enforcers)
+                });
+            match coverage {
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_ERROR)
+                }
+                Ok(coverage) if markdown => print_listing(&coverage.render_markdown()),
+                Ok(coverage) => print_listing(&coverage.render_text()),
             }
-            ExitCode::from(EXIT_PASS)
         }
-        Command::Variations => {
-            for variation in presence_harness::reference::Variation::all() {
-                println!("{:<24} {}", variation.name(), variation.description());
-            }
-            ExitCode::from(EXIT_PASS)
-        }
+        Command::Faults => print_listing(
+            &presence_harness::reference::Fault::all()
+                .iter()
+                .map(|fault| format!("{:<36} {}\n", fault.name(), fault.description()))
+                .collect::<String>(),
+        ),
+        Command::Variations => print_listing(
+            &presence_harness::reference::Variation::all()
+                .iter()
+                .map(|v| format!("{:<24} {}\n", v.name(), v.description()))
+                .collect::<String>(),
+        ),
         // `list` validates every flow, whatever it prints, so that it doubles as a check of the files.
         Command::List { flows } => {
             match presence_harness::flow::load_dir(&root.join("flows"), &root) {
@@ -154,6 +184,7 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_ERROR)
                 }
                 Ok(all) => {
+                    let mut listing = String::new();
                     for loaded in all.iter().filter(|f| {
                         flows.is_empty() || flows.iter().any(|p| f.flow.id.contains(p.as_str()))
                     }) {
@@ -163,15 +194,15 @@ fn main() -> ExitCode {
                             .iter()
                             .map(|c| format!("{} {}", c.doc, c.clause))
                             .collect();
-                        println!(
-                            "{:<28} {}\n{:<28} {}",
+                        listing.push_str(&format!(
+                            "{:<28} {}\n{:<28} {}\n",
                             loaded.flow.id,
                             loaded.flow.title,
                             "",
                             clauses.join("; ")
-                        );
+                        ));
                     }
-                    ExitCode::from(EXIT_PASS)
+                    print_listing(&listing)
                 }
             }
         }

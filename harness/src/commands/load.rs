@@ -129,10 +129,6 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<LoadEnd, String> {
         return Ok(report(&merged, &path, args.gate));
     }
     let profile = load_profile(root, args.sut.as_deref(), &args.faults, &args.variations)?;
-    // Transparent huge pages cost a small process like this more than they save: the kernel
-    // zeroes a whole 2 MiB page when the heap first touches it, inside the measured phase
-    // (on the benchmark machine 2.3 ms per MiB against 0.5 ms with 4 KiB pages). Best effort.
-    let _ = nix::sys::prctl::set_thp_disable(true);
     let shard = args.shard.unwrap_or_default();
     if shard.count > 1 && args.run_id.is_none() {
         return Err(

@@ -20,6 +20,12 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc3261-timer-e-backoff",
     "rfc3261-timer-f",
     "rfc3261-server-retransmit",
+    // the version counters of RLMI, watcherinfo and reginfo documents (interp/versions.rs)
+    "rfc4662-rlmi-version",
+    "rfc4662-full-state-first",
+    "rfc3858-version-start",
+    "rfc3680-version-start",
+    "rfc6665-delta-version",
 ];
 
 /// The catalogue as parsed at build time (`build.rs`).

@@ -6,6 +6,7 @@ use super::model::{
     Flow, HeaderCheck, HeaderCheckSpec, Requirement, RoleKind, Step, StepKind, XmlCheck,
 };
 use super::vars::{referenced, ROLE_ATTRIBUTES};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
@@ -115,6 +116,8 @@ pub struct LoadedFlow {
     pub path: PathBuf,
     /// The project root that `file:` references are relative to.
     pub root: PathBuf,
+    /// The requirement keys the flow's checks name with `req` (its own and the catalogue's).
+    pub cited: BTreeSet<String>,
 }
 
 impl LoadedFlow {
@@ -243,22 +246,27 @@ pub fn load_str(
         }
         flow.requirements.insert(key.clone(), requirement.clone());
     }
-    let loaded = LoadedFlow {
+    let mut loaded = LoadedFlow {
         flow,
         path: path.to_path_buf(),
         root: root.to_path_buf(),
+        cited: BTreeSet::new(),
     };
-    Validator {
+    let validator = Validator {
         loaded: &loaded,
         source,
-    }
-    .validate()?;
+        cited: RefCell::default(),
+    };
+    validator.validate()?;
+    loaded.cited = validator.cited.into_inner();
     Ok(loaded)
 }
 
 struct Validator<'a> {
     loaded: &'a LoadedFlow,
     source: &'a str,
+    /// The keys the checks validated so far name.
+    cited: RefCell<BTreeSet<String>>,
 }
 
 /// Names defined so far while walking the steps in order.
@@ -950,7 +958,11 @@ impl Validator<'_> {
                 &[format!("req: {key}")],
                 format!("`req: {key}`: no such key in `requirements`"),
             )),
-            _ => Ok(()),
+            Some(key) => {
+                self.cited.borrow_mut().insert(key.clone());
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 

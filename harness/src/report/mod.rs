@@ -2,6 +2,7 @@
 //! reports rendered from it.
 
 pub mod console;
+pub mod coverage;
 pub mod html;
 pub mod junit;
 pub mod pcap;

@@ -65,6 +65,7 @@ impl SutProcess {
         addr: SocketAddr,
         t1: Duration,
     ) -> Result<SutProcess, String> {
+        refuse_a_taken_address(addr)?;
         let rundir =
             std::env::temp_dir().join(format!("presence-harness-sut-{}", crate::ids::token()));
         std::fs::create_dir_all(&rundir)
@@ -183,5 +184,41 @@ fn signal_group(pid: i32, signal: i32) {
         unsafe {
             libc::kill(-pid, signal);
         }
+    }
+}
+
+/// Fails when a socket is already bound at the SUT's address: the server started there would
+/// fail to bind while the other one answered the readiness probe and every flow in its place.
+fn refuse_a_taken_address(addr: SocketAddr) -> Result<(), String> {
+    match std::net::UdpSocket::bind(addr) {
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(format!(
+            "{addr} is in use before the SUT was started: another server there would answer in \
+             its place (stop it, or give the profile another address)"
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_already_at_the_address_stops_the_start() {
+        let squatter = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = squatter.local_addr().unwrap();
+        let spec = ProcessSpec {
+            reset: Vec::new(),
+            start: vec!["true".into()],
+            ready_timeout: 1.0,
+            stop_timeout: 1.0,
+        };
+        let error = SutProcess::start(&spec, Path::new("."), addr, Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert!(
+            error.contains("is in use before the SUT was started"),
+            "{error}"
+        );
     }
 }

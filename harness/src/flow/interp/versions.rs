@@ -121,3 +121,23 @@ fn versioned_document(
     let full_state = root.attr("", "fullState").map(|f| f.trim().to_string());
     Some((version, full_state, kind))
 }
+
+#[cfg(test)]
+mod builtin_tests {
+    use super::VERSIONED;
+    use crate::flow::catalogue::BUILTIN_KEYS;
+
+    #[test]
+    fn the_version_checks_cite_builtin_keys() {
+        for kind in VERSIONED {
+            let keys = [
+                Some(kind.start_req),
+                Some(kind.step_req),
+                kind.first_full_req,
+            ];
+            for key in keys.into_iter().flatten() {
+                assert!(BUILTIN_KEYS.contains(&key), "{key} is not in BUILTIN_KEYS");
+            }
+        }
+    }
+}
