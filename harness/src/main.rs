@@ -63,9 +63,13 @@ enum Command {
     /// from RFC 3261, 3680, 3856, 3857, 3858, 3903, 4662, 4825, 4826, 5025, 6665 and TS
     /// 24.141) with the checks that enforce it, or why none does.
     Coverage {
-        /// Print the Markdown of the README's coverage section instead of the terminal table.
+        /// Print the full table as Markdown (fixtures/coverage/README.md) instead of the
+        /// terminal listing.
         #[arg(long)]
         markdown: bool,
+        /// Print only the per-document summary as Markdown (the README's coverage section).
+        #[arg(long, conflicts_with = "markdown")]
+        summary: bool,
     },
     /// List the embedded reference server's fault switches.
     Faults,
@@ -149,7 +153,7 @@ fn main() -> ExitCode {
         .init();
     let root = cli.root.clone().unwrap_or_else(default_root);
     match cli.command {
-        Command::Coverage { markdown } => {
+        Command::Coverage { markdown, summary } => {
             let coverage =
                 presence_harness::flow::load_dir(&root.join("flows"), &root).and_then(|flows| {
                     let enforcers = presence_harness::report::coverage::enforcers(&flows);
@@ -161,6 +165,7 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_ERROR)
                 }
                 Ok(coverage) if markdown => print_listing(&coverage.render_markdown()),
+                Ok(coverage) if summary => print_listing(&coverage.render_summary()),
                 Ok(coverage) => print_listing(&coverage.render_text()),
             }
         }
