@@ -237,7 +237,7 @@ impl Normaliser {
         out.push_str(&self.text(start.trim_end()));
         out.push('\n');
         for header in &msg.headers {
-            let value = match header.name.as_str() {
+            let value = match &*header.name {
                 "Call-ID" => self.placeholder("call-id", &header.value),
                 "SIP-ETag" | "SIP-If-Match" | "ETag" | "If-Match" => {
                     self.placeholder("etag", &header.value)

@@ -335,7 +335,9 @@ pub fn drive(
         if now >= deadline {
             return Ok(false);
         }
-        if received > 0 {
+        // A full batch may have left more behind; a short one drained the socket, and
+        // reading again at once would only cost a system call that finds nothing.
+        if received >= READ_BATCH {
             continue;
         }
         let wake = [

@@ -34,7 +34,7 @@ pub enum StartLine {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     /// Canonical name (compact form expanded, conventional case).
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// Value with folding removed and surrounding whitespace trimmed.
     pub value: String,
 }
@@ -166,11 +166,13 @@ impl SipMessage {
         &'s self,
         name: &'n str,
     ) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
+        self.named(name).map(|h| h.value.as_str())
+    }
+
+    /// The headers named `name` (any case, compact or full), in order.
+    fn named<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s Header> + use<'s, 'n> {
         let wanted = names::Wanted::new(name);
-        self.headers
-            .iter()
-            .filter(move |h| wanted.matches(&h.name))
-            .map(|h| h.value.as_str())
+        self.headers.iter().filter(move |h| wanted.matches(&h.name))
     }
 
     /// All values of header `name`: list headers split on commas across all their lines.
@@ -183,8 +185,8 @@ impl SipMessage {
         &'s self,
         name: &'n str,
     ) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
-        let list = names::is_list_header(&names::canonical_cow(name));
-        self.header_lines(name).flat_map(move |line| {
+        self.named(name).flat_map(|h| {
+            let (line, list) = (h.value.as_str(), names::is_list_header(&h.name));
             let whole = (!list).then_some(line);
             let items = list.then(|| list_items(line)).into_iter().flatten();
             whole.into_iter().chain(items)
@@ -269,7 +271,7 @@ fn parse_head(
             tolerated.push(format!("compact header name '{wire_name}'"));
         }
         headers.push(Header {
-            name: names::canonical(wire_name),
+            name: names::canonical_static(wire_name),
             value: value.trim().to_string(),
         });
     }

@@ -44,6 +44,62 @@ const SPELLING: &[&str] = &[
     "Content-ID",
 ];
 
+/// Title-case names common enough that a parsed message refers to them rather than copying
+/// them (the other canonical names need nothing special).
+const COMMON: &[&str] = &[
+    "Via",
+    "From",
+    "To",
+    "Contact",
+    "Max-Forwards",
+    "Expires",
+    "Event",
+    "Content-Length",
+    "Content-Type",
+    "Subscription-State",
+    "Allow",
+    "Allow-Events",
+    "Supported",
+    "Require",
+    "Record-Route",
+    "Route",
+    "Server",
+    "User-Agent",
+    "Accept",
+    "Min-Expires",
+];
+
+/// [`canonical`] as a parsed header keeps it: a static string for the compact forms, the
+/// special spellings and the common names, otherwise a new one.
+pub fn canonical_static(name: &str) -> Cow<'static, str> {
+    // Most names arrive spelt as listed: an exact comparison finds them soonest.
+    let exact = || COMMON.iter().chain(SPELLING).copied().find(|k| *k == name);
+    let common = || {
+        COMMON
+            .iter()
+            .copied()
+            .find(|k| k.eq_ignore_ascii_case(name))
+    };
+    match exact().or_else(|| fixed_spelling(name)).or_else(common) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(canonical(name)),
+    }
+}
+
+/// The full name of a compact form, or the spelling of a name that is not plain title case.
+fn fixed_spelling(name: &str) -> Option<&'static str> {
+    let compact = (name.len() == 1)
+        .then(|| COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)))
+        .flatten()
+        .map(|(_, full)| *full);
+    compact.or_else(|| {
+        SPELLING
+            .iter()
+            .copied()
+            .find(|k| k.eq_ignore_ascii_case(name))
+    })
+}
+
 /// Canonical name for a header name as received: compact forms expanded,
 /// case normalised (`call-id` → `Call-ID`, `sip-etag` → `SIP-ETag`, `x-foo` → `X-Foo`).
 pub fn canonical(name: &str) -> String {
@@ -52,12 +108,7 @@ pub fn canonical(name: &str) -> String {
 
 /// [`canonical`] without an allocation when `name` is already canonical (the usual case).
 pub fn canonical_cow(name: &str) -> Cow<'_, str> {
-    if name.len() == 1 {
-        if let Some((_, full)) = COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)) {
-            return Cow::Borrowed(full);
-        }
-    }
-    if let Some(known) = SPELLING.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+    if let Some(known) = fixed_spelling(name) {
         return Cow::Borrowed(known);
     }
     if is_title_case(name) {
@@ -145,6 +196,22 @@ pub fn is_list_header(canonical_name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_static_spelling_is_the_canonical_one() {
+        for name in [
+            "v",
+            "VIA",
+            "call-id",
+            "sip-etag",
+            "content-length",
+            "x-foo",
+            "Route",
+            "T",
+        ] {
+            assert_eq!(canonical_static(name), canonical(name), "{name}");
+        }
+    }
 
     #[test]
     fn a_wanted_name_matches_its_canonical_header_in_any_case_or_compact_form() {
