@@ -218,7 +218,7 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "root part is",
     ),
     (
-        "pna-no-accept",
+        "pna-wrong-accept",
         "A.7",
         "rfc3680-reginfo-content-type",
         "Accept",

@@ -186,6 +186,10 @@ fn shows(variation: Variation, baseline: &Run, varied: &Run) -> bool {
                         .is_some_and(|n| n.contains("retransmission"))
             })
         }),
+        PnaNoAccept => {
+            any_text(varied, r"\r\nEvent: reg\r\n")
+                && !any_text(varied, r"\r\nAccept: application/reginfo\+xml")
+        }
         ShorterExpires => any_text(varied, r"\r\nExpires: 3000\r\n"),
     }
 }

@@ -115,6 +115,11 @@ fn eval_value(
             true,
             "absent or another value".into(),
         ),
+        None if check.if_present && value.is_none() => push(
+            "absent, which leaves the value to its default".into(),
+            true,
+            "absent, or present with the value below".into(),
+        ),
         None if has_value_check && value.is_none() => {
             push("present".into(), false, "present".into())
         }

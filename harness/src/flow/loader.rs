@@ -784,6 +784,12 @@ impl Validator<'_> {
         scope: &mut Scope,
     ) -> Result<(), FlowError> {
         self.check_requirement_ref(&check.req)?;
+        if check.if_present && (check.present.is_some() || !check.checks_value()) {
+            return Err(self.error(
+                &[format!("{name}:")],
+                format!("{name}: if_present goes with a value check and without present"),
+            ));
+        }
         let asserts = check.present.is_some() || check.checks_value();
         if asserts {
             self.require_req(check.req.clone(), step, name)?;

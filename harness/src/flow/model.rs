@@ -226,6 +226,10 @@ pub struct HeaderCheck {
     /// The header must be present (true) or absent (false).
     #[serde(default)]
     pub present: Option<bool>,
+    /// The value checks apply only when the header is there: its absence passes (e.g. an
+    /// Accept whose absence stands for the event package's default type).
+    #[serde(default)]
+    pub if_present: bool,
     /// The value (without parameters) equals this.
     #[serde(default)]
     pub equals: Option<String>,

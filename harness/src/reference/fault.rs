@@ -71,8 +71,8 @@ pub enum Fault {
     RlmiDanglingCid,
     /// The multipart `start` parameter names a PIDF part instead of the RLMI root.
     RlsPidfRoot,
-    /// The PNA's reg SUBSCRIBE carries no Accept header.
-    PnaNoAccept,
+    /// The PNA's reg SUBSCRIBE accepts only application/pidf+xml.
+    PnaWrongAccept,
     /// The PNA answers the NOTIFYs of its reg subscription with 500.
     PnaRejectsNotify,
     /// The PNA never subscribes to the reg event after a third-party REGISTER.
@@ -149,7 +149,7 @@ impl Fault {
             Fault::RlsNoRequire,
             Fault::RlmiDanglingCid,
             Fault::RlsPidfRoot,
-            Fault::PnaNoAccept,
+            Fault::PnaWrongAccept,
             Fault::PnaRejectsNotify,
             Fault::PnaNoSubscribe,
             Fault::NotifyNoMaxForwards,
@@ -207,7 +207,7 @@ impl Fault {
             Fault::RlsNoRequire => "rls-no-require",
             Fault::RlmiDanglingCid => "rlmi-dangling-cid",
             Fault::RlsPidfRoot => "rls-pidf-root",
-            Fault::PnaNoAccept => "pna-no-accept",
+            Fault::PnaWrongAccept => "pna-wrong-accept",
             Fault::PnaRejectsNotify => "pna-rejects-notify",
             Fault::PnaNoSubscribe => "pna-no-subscribe",
             Fault::NotifyNoMaxForwards => "notify-no-max-forwards",
@@ -299,8 +299,8 @@ impl Fault {
             Fault::RlsPidfRoot => {
                 "multipart/related start names the PIDF part, not the RLMI root (RFC 4662 §5.1; RFC 2387 §3.2)"
             }
-            Fault::PnaNoAccept => {
-                "the PNA's reg SUBSCRIBE lacks Accept: application/reginfo+xml (RFC 3680 §4.5)"
+            Fault::PnaWrongAccept => {
+                "the PNA's reg SUBSCRIBE has an Accept without application/reginfo+xml (RFC 3680 §4.5: if present, it MUST include it)"
             }
             Fault::PnaRejectsNotify => {
                 "the PNA answers reg NOTIFYs of its subscription with 500 instead of 200 (RFC 6665 §4.1.3, SHOULD)"

@@ -17,7 +17,7 @@ use super::presentity::Presentity;
 use super::shared::{lock, Shared, State};
 use super::transaction::run_client_response;
 use super::transport::Transport;
-use super::Fault;
+use super::{Fault, Variation};
 use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::{MessageBuilder, SipMessage};
 use quick_xml::escape::escape;
@@ -353,7 +353,10 @@ fn build_subscribe(shared: &Shared, dialog: &mut RegDialog, expires: u64) -> Pre
         );
     }
     let mut request = request.header("Event", "reg");
-    if !shared.fault(Fault::PnaNoAccept) {
+    // RFC 3680 §4.5: an absent Accept stands for application/reginfo+xml.
+    if shared.fault(Fault::PnaWrongAccept) {
+        request.push_header("Accept", "application/pidf+xml");
+    } else if !shared.variation(Variation::PnaNoAccept) {
         request.push_header("Accept", REGINFO_MEDIA_TYPE);
     }
     Prepared {

@@ -61,6 +61,8 @@ pub enum Variation {
     NotifyBefore200,
     /// Every NOTIFY over UDP sent twice with the same branch.
     DuplicateNotify,
+    /// The PNA's reg SUBSCRIBE without Accept.
+    PnaNoAccept,
     /// Lifetimes granted to PUBLISH and SUBSCRIBE capped at 3000 s rather than 3600 s.
     ShorterExpires,
 }
@@ -93,6 +95,7 @@ impl Variation {
             MultipartNoStart,
             NotifyBefore200,
             DuplicateNotify,
+            PnaNoAccept,
             ShorterExpires,
         ]
     }
@@ -121,6 +124,7 @@ impl Variation {
             MultipartNoStart => "multipart-no-start",
             NotifyBefore200 => "notify-before-200",
             DuplicateNotify => "duplicate-notify",
+            PnaNoAccept => "pna-no-accept",
             ShorterExpires => "shorter-expires",
         }
     }
@@ -149,6 +153,7 @@ impl Variation {
             MultipartNoStart => "multipart/related without start, the root first and the other parts in reverse order (RFC 2387 §3.2: without start the root is the first part; RFC 4662 §5.1)",
             NotifyBefore200 => "the first NOTIFY of a subscription leaves before the 200 to its SUBSCRIBE (RFC 6665 §4.1.2.4: the subscriber must be prepared for that order)",
             DuplicateNotify => "every NOTIFY over UDP sent twice with the same branch (RFC 3261 §17.2.2: a retransmitted request is absorbed by its server transaction)",
+            PnaNoAccept => "the PNA's reg SUBSCRIBE carries no Accept (RFC 3680 §4.5: its absence stands for application/reginfo+xml)",
             ShorterExpires => "PUBLISH and SUBSCRIBE lifetimes granted at most 3000 s (RFC 6665 §4.2.1.1 and RFC 3903 §6 step 5: the notifier and the ESC may shorten the interval)",
         }
     }
