@@ -195,11 +195,11 @@ impl Coverage {
         let mut out = String::new();
         for inventory in &self.inventories {
             let [(must, musts), (should, shoulds)] = Self::counts(inventory);
-            let _ = writeln!(
-                out,
-                "{}: MUST {must} of {musts} covered, SHOULD {should} of {shoulds}\n  ({})",
-                inventory.doc, inventory.scope
-            );
+            let counts = match inventory.requirements.is_empty() {
+                true => "not inventoried".to_string(),
+                false => format!("MUST {must} of {musts} covered, SHOULD {should} of {shoulds}"),
+            };
+            let _ = writeln!(out, "{}: {counts}\n  ({})", inventory.doc, inventory.scope);
             for entry in &inventory.requirements {
                 let _ = writeln!(
                     out,
