@@ -5,7 +5,6 @@
 
 use super::rules::{self, RuleFailure, RuleSink, SentRequest, Subscribed};
 use crate::net::trace::{Direction, TraceEntry};
-use crate::sip::text::{parse_params, split_list};
 use crate::sip::SipMessage;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -110,11 +109,7 @@ impl Auditor {
         if method == "SUBSCRIBE" {
             if let (Some(call_id), Some(event)) = (msg.call_id(), msg.event()) {
                 let accept: Vec<String> = match msg.header("Accept") {
-                    Some(_) => msg
-                        .header_lines("Accept")
-                        .flat_map(split_list)
-                        .map(|a| parse_params(&a).value.to_ascii_lowercase())
-                        .collect(),
+                    Some(_) => msg.tokens("Accept"),
                     None => default_accept(&event.package)
                         .map(str::to_string)
                         .into_iter()

@@ -72,15 +72,13 @@ const COMMON: &[&str] = &[
 /// [`canonical`] as a parsed header keeps it: a static string for the compact forms, the
 /// special spellings and the common names, otherwise a new one.
 pub fn canonical_static(name: &str) -> Cow<'static, str> {
-    // Most names arrive spelt as listed: an exact comparison finds them soonest.
-    let exact = || COMMON.iter().chain(SPELLING).copied().find(|k| *k == name);
     let common = || {
         COMMON
             .iter()
             .copied()
             .find(|k| k.eq_ignore_ascii_case(name))
     };
-    match exact().or_else(|| fixed_spelling(name)).or_else(common) {
+    match fixed_spelling(name).or_else(common) {
         Some(known) => Cow::Borrowed(known),
         None => Cow::Owned(canonical(name)),
     }

@@ -217,9 +217,8 @@ impl SipMessage {
     /// Token list headers (Allow-Events, Require, Supported, Accept): values lowercased,
     /// parameters dropped.
     pub fn tokens(&self, name: &str) -> Vec<String> {
-        self.header_values(name)
-            .iter()
-            .map(|v| parse_params(v).value.to_ascii_lowercase())
+        self.header_items(name)
+            .map(|v| leading_value(v).to_ascii_lowercase())
             .collect()
     }
 }
