@@ -228,13 +228,14 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
     }
     match sent.method {
         "PUBLISH" => {
-            let etags = response.header_values("SIP-ETag");
+            let mut etags = response.header_items("SIP-ETag");
+            let single = matches!((etags.next(), etags.next()), (Some(e), None) if !e.is_empty());
             check(
                 sink,
                 "rfc3903-etag-in-2xx",
-                etags.len() == 1 && !etags[0].is_empty(),
+                single,
                 || "one SIP-ETag with a single entity-tag".to_string(),
-                || format!("{etags:?}"),
+                || format!("{:?}", response.header_values("SIP-ETag")),
             );
             check_expires(response, "rfc3903-expires-in-2xx", sink);
         }

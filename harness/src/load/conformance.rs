@@ -91,11 +91,9 @@ impl Conformance {
 
     fn count(&mut self, phase: Phase, key: &str, failure: Option<impl FnOnce() -> FailureSample>) {
         // The key is in the map after its first check: no allocation per message after that.
-        if !self.rules.contains_key(key) {
-            self.rules.insert(key.to_string(), RuleTallies::default());
-        }
-        let Some(tallies) = self.rules.get_mut(key) else {
-            return;
+        let tallies = match self.rules.get_mut(key) {
+            Some(tallies) => tallies,
+            None => self.rules.entry(key.to_string()).or_default(),
         };
         let tally = match phase {
             Phase::Idle => &mut tallies.idle,

@@ -140,9 +140,9 @@ impl Engine {
             .map(|global| {
                 let user = workload.presentity(global);
                 Presentity {
-                    uri: format!("sip:{user}@{domain}"),
-                    call_id: format!("{user}-publish"),
-                    tag: format!("{user}-p"),
+                    uri: ["sip:", &user, "@", domain].concat(),
+                    call_id: [&user, "-publish"].concat(),
+                    tag: [&user, "-p"].concat(),
                     cseq: 0,
                     etag: None,
                     busy: false,
@@ -160,13 +160,13 @@ impl Engine {
         for (local, global) in (first..first + count).enumerate() {
             for j in 0..workload.watchers {
                 let user = workload.watcher(global, j);
-                let call_id = format!("{user}-subscribe");
+                let call_id = [&user, "-subscribe"].concat();
                 dialogs.insert(call_id.clone(), watchers.len());
                 watchers.push(Watcher {
                     presentity: local,
-                    uri: format!("sip:{user}@{domain}"),
+                    uri: ["sip:", &user, "@", domain].concat(),
                     call_id,
-                    tag: format!("{user}-w"),
+                    tag: [&user, "-w"].concat(),
                     user,
                     cseq: 0,
                     to_tag: None,

@@ -1,7 +1,7 @@
 //! A SIP message read from raw bytes: start line, unfolded headers with canonical names, body.
 //! The raw bytes stay the source of truth; what the reader tolerated is recorded.
 
-use super::names;
+use super::names::{self, Known};
 use super::text::{list_items, param_of, parse_params, Parameterised};
 use std::borrow::Cow;
 use std::fmt;
@@ -37,6 +37,8 @@ pub struct Header {
     pub name: Cow<'static, str>,
     /// Value with folding removed and surrounding whitespace trimmed.
     pub value: String,
+    /// The name's entry in the known table, if it has one (for lookups by number).
+    known: Option<Known>,
 }
 
 /// Why bytes could not be read as a SIP message.
@@ -71,15 +73,13 @@ impl SipMessage {
     pub fn parse(raw: &[u8]) -> Result<SipMessage, ParseError> {
         let (start, headers, mut tolerated, body_start) = parse_head(raw, parse_start_line)?;
         let rest = &raw[body_start..];
-        if headers
-            .iter()
-            .filter(|h| h.name == "Content-Length")
-            .count()
-            > 1
-        {
+        let content_length = Known::of("Content-Length");
+        let mut lengths = headers.iter().filter(|h| h.known == content_length);
+        let length = lengths.next();
+        if lengths.next().is_some() {
             return Err(ParseError("more than one Content-Length header".into()));
         }
-        let body = match headers.iter().find(|h| h.name == "Content-Length") {
+        let body = match length {
             Some(h) => {
                 let len: usize = h.value.parse().map_err(|_| {
                     ParseError(format!("Content-Length is not a number: {:?}", h.value))
@@ -172,7 +172,9 @@ impl SipMessage {
     /// The headers named `name` (any case, compact or full), in order.
     fn named<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s Header> + use<'s, 'n> {
         let wanted = names::Wanted::new(name);
-        self.headers.iter().filter(move |h| wanted.matches(&h.name))
+        self.headers
+            .iter()
+            .filter(move |h| wanted.matches(h.known, &h.name))
     }
 
     /// All values of header `name`: list headers split on commas across all their lines.
@@ -186,7 +188,7 @@ impl SipMessage {
         name: &'n str,
     ) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
         self.named(name).flat_map(|h| {
-            let (line, list) = (h.value.as_str(), names::is_list_header(&h.name));
+            let (line, list) = (h.value.as_str(), h.known.is_some_and(Known::is_list));
             let whole = (!list).then_some(line);
             let items = list.then(|| list_items(line)).into_iter().flatten();
             whole.into_iter().chain(items)
@@ -206,7 +208,7 @@ impl SipMessage {
     /// CSeq as (number, method).
     pub fn cseq(&self) -> Option<(u32, &str)> {
         let value = self.header("CSeq")?;
-        let mut parts = value.split_whitespace();
+        let mut parts = value.split_ascii_whitespace();
         let number = parts.next()?.parse().ok()?;
         let method = parts.next()?;
         Some((number, method))
@@ -260,19 +262,24 @@ fn parse_head(
     let start = start_line(&first)?;
     let mut headers = Vec::with_capacity(lines.len());
     for line in lines {
-        let (name, value) = line
-            .split_once(':')
+        let colon = memchr::memchr(b':', line.as_bytes())
             .ok_or_else(|| ParseError(format!("header line without a colon: {line:?}")))?;
-        let wire_name = name.trim_end();
+        let (wire_name, value) = (line[..colon].trim_end(), &line[colon + 1..]);
         if wire_name.is_empty() || wire_name.contains(char::is_whitespace) {
             return Err(ParseError(format!("bad header name in line {line:?}")));
         }
-        if names::is_compact(wire_name) {
+        let known = Known::of(wire_name);
+        // A one-letter name has an entry only as a compact form.
+        if known.is_some() && wire_name.len() == 1 {
             tolerated.push(format!("compact header name '{wire_name}'"));
         }
         headers.push(Header {
-            name: names::canonical_static(wire_name),
-            value: value.trim().to_string(),
+            name: known.map_or_else(
+                || Cow::Owned(names::canonical(wire_name)),
+                |k| Cow::Borrowed(k.name()),
+            ),
+            value: value.trim_ascii().to_string(),
+            known,
         });
     }
     Ok((start, headers, tolerated, header_end.1))
@@ -297,19 +304,13 @@ fn parse_http_status_line(line: &str) -> Result<StartLine, ParseError> {
 }
 
 /// Byte offsets of the end of the header section: (end of last header line, start of body).
+/// The section ends at the first empty line, CRLF or bare LF.
 fn find_header_end(raw: &[u8]) -> Option<(usize, usize)> {
-    let crlf = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| (p, p + 4));
-    let lf = raw
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map(|p| (p, p + 2));
-    match (crlf, lf) {
-        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-        (a, b) => a.or(b),
-    }
+    memchr::memchr_iter(b'\n', raw).find_map(|nl| match raw.get(nl + 1..) {
+        Some([b'\n', ..]) => Some((nl, nl + 2)),
+        Some([b'\r', b'\n', ..]) if nl > 0 && raw[nl - 1] == b'\r' => Some((nl - 1, nl + 3)),
+        _ => None,
+    })
 }
 
 /// Splits the header section into logical lines, joining folded continuation lines (only a
@@ -317,13 +318,15 @@ fn find_header_end(raw: &[u8]) -> Option<(usize, usize)> {
 fn logical_lines<'a>(head: &'a str, tolerated: &mut Vec<String>) -> Vec<Cow<'a, str>> {
     let mut lines: Vec<Cow<'a, str>> = Vec::with_capacity(16);
     let mut bare_lf = false;
-    let mut physical_lines = head.split('\n').peekable();
-    while let Some(physical) = physical_lines.next() {
+    let mut start = 0;
+    loop {
+        let end = memchr::memchr(b'\n', &head.as_bytes()[start..]).map(|i| start + i);
+        let physical = &head[start..end.unwrap_or(head.len())];
         // The last line's CRLF belongs to the blank line that ends the header section.
         let line = match physical.strip_suffix('\r') {
             Some(l) => l,
             None => {
-                bare_lf |= physical_lines.peek().is_some();
+                bare_lf |= end.is_some();
                 physical
             }
         };
@@ -336,6 +339,10 @@ fn logical_lines<'a>(head: &'a str, tolerated: &mut Vec<String>) -> Vec<Cow<'a, 
             }
         } else {
             lines.push(Cow::Borrowed(line));
+        }
+        match end {
+            Some(end) => start = end + 1,
+            None => break,
         }
     }
     if bare_lf {

@@ -69,33 +69,113 @@ const COMMON: &[&str] = &[
     "Min-Expires",
 ];
 
-/// [`canonical`] as a parsed header keeps it: a static string for the compact forms, the
-/// special spellings and the common names, otherwise a new one.
-pub fn canonical_static(name: &str) -> Cow<'static, str> {
-    let common = || {
-        COMMON
-            .iter()
-            .copied()
-            .find(|k| k.eq_ignore_ascii_case(name))
-    };
-    match fixed_spelling(name).or_else(common) {
-        Some(known) => Cow::Borrowed(known),
-        None => Cow::Owned(canonical(name)),
+/// Headers whose value is a comma-separated list that may also be split over several header
+/// lines (RFC 3261 §7.3.1). Other headers are never split on commas.
+const LISTS: &[&str] = &[
+    "Via",
+    "Route",
+    "Record-Route",
+    "Contact",
+    "Allow",
+    "Allow-Events",
+    "Supported",
+    "Require",
+    "Proxy-Require",
+    "Unsupported",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "P-Asserted-Identity",
+    "P-Preferred-Identity",
+    "P-Associated-URI",
+    "Path",
+    "Service-Route",
+    "Security-Verify",
+    "Security-Client",
+    "Security-Server",
+];
+
+/// A header name that has an entry in the table of known names (the compact forms' full
+/// names, the special spellings, the common and the list headers): compared as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known(u8);
+
+/// The known names, in canonical spelling, without repeats, each marked when it is a list
+/// header; a [`Known`] is an index.
+static KNOWN: std::sync::LazyLock<Vec<(&'static str, bool)>> = std::sync::LazyLock::new(|| {
+    let mut names: Vec<(&'static str, bool)> = Vec::new();
+    let all = COMPACT.iter().map(|(_, full)| *full);
+    for name in all.chain(SPELLING.iter().chain(COMMON).chain(LISTS).copied()) {
+        if !names.iter().any(|(known, _)| *known == name) {
+            names.push((name, LISTS.contains(&name)));
+        }
+    }
+    assert!(
+        names.len() <= usize::from(u8::MAX),
+        "too many known header names"
+    );
+    names
+});
+
+/// A known name's bytes and its entry.
+type Spelled = (&'static [u8], Known);
+
+/// The known names by length, each with its index: a lookup compares only names of the
+/// right length.
+static BY_LENGTH: std::sync::LazyLock<Vec<Vec<Spelled>>> = std::sync::LazyLock::new(|| {
+    let longest = KNOWN.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let mut buckets = vec![Vec::new(); longest + 1];
+    for (index, (name, _)) in KNOWN.iter().enumerate() {
+        buckets[name.len()].push((name.as_bytes(), Known(index as u8)));
+    }
+    buckets
+});
+
+impl Known {
+    /// The entry for `name` (any case, compact or full), if it has one.
+    pub fn of(name: &str) -> Option<Known> {
+        if name.is_empty() {
+            return None;
+        }
+        if name.len() == 1 {
+            let full = COMPACT
+                .iter()
+                .find(|(c, _)| c.eq_ignore_ascii_case(name))?
+                .1;
+            return Known::of(full);
+        }
+        let wanted = name.as_bytes();
+        let bucket = BY_LENGTH.get(wanted.len())?;
+        // Names come in their canonical spelling nearly always: an exact comparison first.
+        let exact = bucket.iter().find(|(known, _)| *known == wanted);
+        let first = wanted[0].to_ascii_lowercase();
+        exact
+            .or_else(|| {
+                bucket.iter().find(|(known, _)| {
+                    known[0].to_ascii_lowercase() == first && known.eq_ignore_ascii_case(wanted)
+                })
+            })
+            .map(|(_, k)| *k)
+    }
+
+    /// The canonical spelling.
+    pub fn name(self) -> &'static str {
+        KNOWN[usize::from(self.0)].0
+    }
+
+    /// True for a list header (its lines split on commas, RFC 3261 §7.3.1).
+    pub fn is_list(self) -> bool {
+        KNOWN[usize::from(self.0)].1
     }
 }
 
-/// The full name of a compact form, or the spelling of a name that is not plain title case.
-fn fixed_spelling(name: &str) -> Option<&'static str> {
-    let compact = (name.len() == 1)
-        .then(|| COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)))
-        .flatten()
-        .map(|(_, full)| *full);
-    compact.or_else(|| {
-        SPELLING
-            .iter()
-            .copied()
-            .find(|k| k.eq_ignore_ascii_case(name))
-    })
+/// [`canonical`] as a parsed header keeps it: a static string for a known name, otherwise a
+/// new one.
+pub fn canonical_static(name: &str) -> Cow<'static, str> {
+    match Known::of(name) {
+        Some(known) => Cow::Borrowed(known.name()),
+        None => Cow::Owned(canonical(name)),
+    }
 }
 
 /// Canonical name for a header name as received: compact forms expanded,
@@ -106,8 +186,8 @@ pub fn canonical(name: &str) -> String {
 
 /// [`canonical`] without an allocation when `name` is already canonical (the usual case).
 pub fn canonical_cow(name: &str) -> Cow<'_, str> {
-    if let Some(known) = fixed_spelling(name) {
-        return Cow::Borrowed(known);
+    if let Some(known) = Known::of(name) {
+        return Cow::Borrowed(known.name());
     }
     if is_title_case(name) {
         return Cow::Borrowed(name);
@@ -138,58 +218,38 @@ fn is_title_case(name: &str) -> bool {
     })
 }
 
-/// A header name looked up among parsed headers, whose names are canonical. A canonical
-/// name differs from the names it stands for only in case, except that a compact form
-/// stands for its full name; so matching needs no new string.
-pub struct Wanted<'a>(Cow<'a, str>);
+/// A header name looked up among parsed headers: a known name compares as its number, any
+/// other case-insensitively with the header's canonical name (a canonical name differs from
+/// the names it stands for only in case, once compact forms are expanded).
+pub enum Wanted<'a> {
+    /// A name of the known table.
+    Known(Known),
+    /// Any other name, as the caller gave it.
+    Other(&'a str),
+}
 
 impl<'a> Wanted<'a> {
     /// The name as a caller gives it (any case, compact or full).
     pub fn new(name: &'a str) -> Wanted<'a> {
-        match name.len() {
-            1 => Wanted(canonical_cow(name)),
-            _ => Wanted(Cow::Borrowed(name)),
+        match Known::of(name) {
+            Some(known) => Wanted::Known(known),
+            None => Wanted::Other(name),
         }
     }
 
-    /// True when a header of canonical name `canonical_name` is the one wanted.
-    pub fn matches(&self, canonical_name: &str) -> bool {
-        self.0.eq_ignore_ascii_case(canonical_name)
+    /// True when a header of canonical name `canonical_name` (whose entry in the known table
+    /// is `known`) is the one wanted.
+    pub fn matches(&self, known: Option<Known>, canonical_name: &str) -> bool {
+        match self {
+            Wanted::Known(wanted) => known == Some(*wanted),
+            Wanted::Other(name) => known.is_none() && name.eq_ignore_ascii_case(canonical_name),
+        }
     }
 }
 
 /// True when `name` (as received) is a compact form.
 pub fn is_compact(name: &str) -> bool {
     name.len() == 1 && COMPACT.iter().any(|(c, _)| c.eq_ignore_ascii_case(name))
-}
-
-/// Headers whose value is a comma-separated list that may also be split over several header lines
-/// (RFC 3261 §7.3.1). Other headers are never split on commas.
-pub fn is_list_header(canonical_name: &str) -> bool {
-    matches!(
-        canonical_name,
-        "Via"
-            | "Route"
-            | "Record-Route"
-            | "Contact"
-            | "Allow"
-            | "Allow-Events"
-            | "Supported"
-            | "Require"
-            | "Proxy-Require"
-            | "Unsupported"
-            | "Accept"
-            | "Accept-Encoding"
-            | "Accept-Language"
-            | "P-Asserted-Identity"
-            | "P-Preferred-Identity"
-            | "P-Associated-URI"
-            | "Path"
-            | "Service-Route"
-            | "Security-Verify"
-            | "Security-Client"
-            | "Security-Server"
-    )
 }
 
 #[cfg(test)]
@@ -211,15 +271,35 @@ mod tests {
         }
     }
 
+    /// Whether looking up `wanted` finds a parsed header of canonical name `header`.
+    fn finds(wanted: &str, header: &str) -> bool {
+        Wanted::new(wanted).matches(Known::of(header), header)
+    }
+
     #[test]
     fn a_wanted_name_matches_its_canonical_header_in_any_case_or_compact_form() {
-        assert!(Wanted::new("v").matches("Via"));
-        assert!(Wanted::new("VIA").matches("Via"));
-        assert!(Wanted::new("call-id").matches("Call-ID"));
-        assert!(Wanted::new("sip-etag").matches("SIP-ETag"));
-        assert!(!Wanted::new("t").matches("Via"));
-        assert!(!Wanted::new("Vias").matches("Via"));
-        assert!(Wanted::new("z").matches(&canonical("z")));
+        assert!(finds("v", "Via"));
+        assert!(finds("VIA", "Via"));
+        assert!(finds("call-id", "Call-ID"));
+        assert!(finds("sip-etag", "SIP-ETag"));
+        assert!(!finds("t", "Via"));
+        assert!(!finds("Vias", "Via"));
+        assert!(finds("z", &canonical("z")));
+        assert!(finds("x-FOO", &canonical("X-Foo")));
+        assert!(!finds("x-foo", "Via"));
+    }
+
+    #[test]
+    fn every_known_name_is_found_by_its_own_spelling_and_lists_are_marked() {
+        for (name, _) in KNOWN.iter() {
+            let known = Known::of(name).unwrap();
+            assert_eq!(known.name(), *name);
+            assert_eq!(Known::of(&name.to_ascii_lowercase()), Some(known));
+            assert_eq!(known.is_list(), LISTS.contains(name), "{name}");
+        }
+        assert!(Known::of("v").unwrap().is_list());
+        assert!(!Known::of("CSeq").unwrap().is_list());
+        assert_eq!(Known::of("X-Unknown"), None);
     }
 
     use super::*;

@@ -11,7 +11,7 @@ pub fn split_list(value: &str) -> Vec<String> {
 /// The items of a list header value ([`split_list`]), trimmed and borrowed; empty ones skipped.
 pub fn list_items(value: &str) -> impl Iterator<Item = &str> {
     split_outside(value, b',')
-        .map(str::trim)
+        .map(str::trim_ascii)
         .filter(|item| !item.is_empty())
 }
 
@@ -51,7 +51,10 @@ pub fn parse_params(input: &str) -> Parameterised {
 
 /// The part of `input` before its first parameter, trimmed.
 pub fn leading_value(input: &str) -> &str {
-    split_outside(input, b';').next().unwrap_or_default().trim()
+    split_outside(input, b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii()
 }
 
 /// The value of parameter `name` of `input` (case-insensitive, the first of that name), as
@@ -66,10 +69,10 @@ pub fn param_of<'a>(input: &'a str, name: &str) -> Option<Option<Cow<'a, str>>> 
 fn raw_params(input: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
     split_outside(input, b';')
         .skip(1)
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((name, value)) => (name.trim(), Some(value.trim())),
-            None => (p.trim(), None),
+        .filter(|p| !p.trim_ascii().is_empty())
+        .map(|p| match memchr::memchr(b'=', p.as_bytes()) {
+            Some(eq) => (p[..eq].trim_ascii(), Some(p[eq + 1..].trim_ascii())),
+            None => (p.trim_ascii(), None),
         })
 }
 
@@ -96,24 +99,33 @@ impl<'a> Iterator for SplitOutside<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         let start = self.start?;
+        let bytes = self.input.as_bytes();
         // A separator that splits is outside quotes and brackets, so each piece starts fresh.
-        let (mut in_quotes, mut in_angle, mut escaped) = (false, false, false);
-        for (offset, byte) in self.input.as_bytes()[start..].iter().enumerate() {
-            if escaped {
-                escaped = false;
-                continue;
-            }
-            match *byte {
-                b'\\' if in_quotes => escaped = true,
+        // Between the bytes that change the state nothing matters: memchr jumps over them.
+        let (mut in_quotes, mut in_angle) = (false, false);
+        let mut at = start;
+        loop {
+            let rest = &bytes[at..];
+            let found = if in_quotes {
+                memchr::memchr2(b'"', b'\\', rest)
+            } else if in_angle {
+                memchr::memchr2(b'>', b'"', rest)
+            } else {
+                memchr::memchr3(self.sep, b'"', b'<', rest)
+            };
+            let Some(offset) = found else { break };
+            let byte = bytes[at + offset];
+            at += offset + 1;
+            match byte {
+                // A backslash in quotes escapes the byte after it, whatever it is.
+                b'\\' => at = (at + 1).min(bytes.len()),
                 b'"' => in_quotes = !in_quotes,
-                b'<' if !in_quotes => in_angle = true,
-                b'>' if !in_quotes => in_angle = false,
-                c if c == self.sep && !in_quotes && !in_angle => {
-                    let end = start + offset;
-                    self.start = Some(end + 1);
-                    return Some(&self.input[start..end]);
+                b'<' => in_angle = true,
+                b'>' => in_angle = false,
+                _ => {
+                    self.start = Some(at);
+                    return Some(&self.input[start..at - 1]);
                 }
-                _ => {}
             }
         }
         self.start = None;
@@ -155,6 +167,22 @@ mod tests {
             items,
             vec![r#""Doe, J" <sip:a@b;x=1,2>;q=0.5"#, "<sip:c@d>"]
         );
+    }
+
+    #[test]
+    fn separators_in_quotes_in_brackets_or_escaped_do_not_split() {
+        let pieces = |input| split_outside(input, b';').collect::<Vec<_>>();
+        assert_eq!(pieces(r#"a;b="x;\"y;";c"#), vec!["a", r#"b="x;\"y;""#, "c"]);
+        assert_eq!(pieces("<sip:a;lr>;c"), vec!["<sip:a;lr>", "c"]);
+        // A quote inside brackets hides a `>` until it closes.
+        assert_eq!(pieces(r#"<"a>;b">;c"#), vec![r#"<"a>;b">"#, "c"]);
+        // Outside quotes a backslash is an ordinary byte; a `>` outside brackets too.
+        assert_eq!(pieces(r"a\;b>;c"), vec![r"a\", "b>", "c"]);
+        // An unterminated quote or bracket, or a trailing escape, runs to the end.
+        assert_eq!(pieces(r#"a;"b;c\"#), vec!["a", r#""b;c\"#]);
+        assert_eq!(pieces("a;<b;c"), vec!["a", "<b;c"]);
+        assert_eq!(pieces(";"), vec!["", ""]);
+        assert_eq!(pieces("é;ü"), vec!["é", "ü"]);
     }
 
     #[test]

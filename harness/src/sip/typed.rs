@@ -61,11 +61,11 @@ impl NameAddr {
 /// and the text that holds the header parameters (for [`parse_params`] or [`param_of`]: its
 /// part before the first `;` is not a parameter).
 fn name_addr_parts(value: &str) -> Option<(Option<&str>, &str, &str)> {
-    let value = value.trim();
-    if let Some(open) = value.find('<') {
-        let close = value[open..].find('>')? + open;
-        let display = value[..open].trim();
-        let uri = value[open + 1..close].trim();
+    let value = value.trim_ascii();
+    if let Some(open) = memchr::memchr(b'<', value.as_bytes()) {
+        let close = memchr::memchr(b'>', &value.as_bytes()[open..])? + open;
+        let display = value[..open].trim_ascii();
+        let uri = value[open + 1..close].trim_ascii();
         Some((
             (!display.is_empty()).then_some(display),
             uri,
