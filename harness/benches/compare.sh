@@ -19,9 +19,9 @@
 #     `transports: [udp]` (Kamailio is already running); medians of wall time, CPU = mean
 #     user + system (hyperfine gives no per-run CPU), ratios harness/SIPp;
 #   - load: SIPp publish.xml at RATE PUBLISH/s for DURATION s (every call a user of its own),
-#     then `presence-harness load` with the same workload, LOAD_ROUNDS times in turn; CPU
-#     (user+sys of the client, and of all Kamailio processes) per PUBLISH transaction, the
-#     ratio harness/SIPp of each round and their median;
+#     then `presence-harness load` with the same workload on each grid of LOAD_TICKS,
+#     LOAD_ROUNDS times in turn; CPU (user+sys of the client, and of all Kamailio processes)
+#     per PUBLISH transaction, the ratio harness/SIPp of each round and grid, their medians;
 #   - saturation: publish.xml at each of SAT_RATES for SAT_DURATION s; the highest rate with
 #     no failed call and no retransmission.
 #   - reference: the embedded reference server as its own process (presence-harness serve):
@@ -38,6 +38,9 @@
 #
 # Environment (defaults):
 #   RATE=2000 DURATION=10 PRESENTITIES=RATE*DURATION LOAD_ROUNDS=3   the load part
+#   LOAD_TICKS="default 10000"   the harness's arrival grids (--tick-us) in the load part, each
+#                              played every round: its default (5 ms at 2,000/s) and 10 ms,
+#                              SIPp's default -timer_resol
 #   SAT_RATES="2000 2500 3000 4000 6000" SAT_DURATION=5 SAT_STOP_ON_FAIL=1
 #   WARMUP=3 RUNS=10                                   hyperfine
 #   PARTS="flows load saturation reference fanout responder"   which parts run
@@ -61,6 +64,7 @@ HARNESS=${HARNESS:-$ROOT/target/release/presence-harness}
 RATE=${RATE:-2000}
 DURATION=${DURATION:-10}
 LOAD_ROUNDS=${LOAD_ROUNDS:-3}
+LOAD_TICKS=${LOAD_TICKS:-"default 10000"}
 PRESENTITIES=${PRESENTITIES:-$((RATE * DURATION))}
 SAT_RATES=${SAT_RATES:-"2000 2500 3000 4000 6000"}
 SAT_DURATION=${SAT_DURATION:-5}
@@ -289,9 +293,10 @@ fi
 # and their median is the figure (the machine is noisy: one round is not enough).
 if has_part load; then
   echo
-  echo "load: $RATE PUBLISH/s for $DURATION s, $LOAD_ROUNDS rounds"
-  printf '%-8s %5s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' client round rc wall_s cpu_s calls ok failed retrans cpu_us/tx kam_cpu_us/tx
-  rounds_json= ratios= thread_ratios=
+  echo "load: $RATE PUBLISH/s for $DURATION s, $LOAD_ROUNDS rounds, harness grids: $LOAD_TICKS"
+  printf '%-8s %5s %6s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' client round grid rc wall_s cpu_s calls ok failed retrans cpu_us/tx kam_cpu_us/tx
+  rounds_json=
+  declare -A ratios=() thread_ratios=()
   if ! { [[ $HAVE_HARNESS == 1 ]] && "$HARNESS" load --help >/dev/null 2>&1; }; then
     die "presence-harness load not available"
   fi
@@ -302,31 +307,40 @@ if has_part load; then
     k1=$(kam_cpu)
     sipp_us=$(calc "$T_CPU * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
     kam_sipp_us=$(calc "($k1 - $k0) * 1e6 / ($S_CALLS > 0 ? $S_CALLS : 1)" 1)
-    printf '%-8s %5s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' sipp "$round" "$T_RC" "$T_WALL" "$T_CPU" "$S_CALLS" "$S_OK" "$S_FAIL" "$S_RETRANS" "$sipp_us" "$kam_sipp_us"
+    printf '%-8s %5s %6s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' sipp "$round" - "$T_RC" "$T_WALL" "$T_CPU" "$S_CALLS" "$S_OK" "$S_FAIL" "$S_RETRANS" "$sipp_us" "$kam_sipp_us"
     sipp_json="{ \"exit\": $T_RC, \"wall_s\": $T_WALL, \"cpu_s\": $T_CPU, \"calls\": $S_CALLS,
       \"successful\": $S_OK, \"failed\": $S_FAIL, \"retransmissions\": $S_RETRANS, \"sipp_total_time_s\": $S_TIME,
       \"cpu_us_per_publish\": $sipp_us, \"kamailio_cpu_us_per_publish\": $kam_sipp_us, \"kamailio_shm_max_used\": $(shm_max) }"
-    kam_drain
-    k0=$(kam_cpu)
-    harness_load "load-harness-$round" "$PROFILE" --presentities "$PRESENTITIES" --watchers 0 --rate "$RATE" --duration "$DURATION"
-    k1=$(kam_cpu)
-    tx=$((RATE * DURATION))
-    h_us=$(calc "$T_CPU * 1e6 / $tx" 1)
-    kam_h_us=$(calc "($k1 - $k0) * 1e6 / $tx" 1)
-    r=$(ratio "$h_us" "$sipp_us") r_thread=$(ratio "$H_US" "$sipp_us")
-    printf '%-8s %5s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' harness "$round" "$T_RC" "$T_WALL" "$T_CPU" "$tx" - "$H_ERRORS" "$H_RETRANS" "$h_us" "$kam_h_us"
-    echo "round $round: harness/SIPp client CPU per PUBLISH $r (whole processes), $r_thread (generator thread, $(calc "$H_US" 1) µs)"
-    ratios+="$r " thread_ratios+="$r_thread "
-    rounds_json+="${rounds_json:+,} { \"sipp\": $sipp_json,
-      \"harness\": { \"exit\": $T_RC, \"wall_s\": $T_WALL, \"cpu_s\": $T_CPU, \"transactions_nominal\": $tx,
+    harness_json=
+    for tick in $LOAD_TICKS; do
+      tick_args=()
+      [[ $tick != default ]] && tick_args=(--tick-us "$tick")
+      kam_drain
+      k0=$(kam_cpu)
+      harness_load "load-harness-$round-$tick" "$PROFILE" --presentities "$PRESENTITIES" --watchers 0 --rate "$RATE" --duration "$DURATION" "${tick_args[@]}"
+      k1=$(kam_cpu)
+      tx=$((RATE * DURATION))
+      h_us=$(calc "$T_CPU * 1e6 / $tx" 1)
+      kam_h_us=$(calc "($k1 - $k0) * 1e6 / $tx" 1)
+      r=$(ratio "$h_us" "$sipp_us") r_thread=$(ratio "$H_US" "$sipp_us")
+      printf '%-8s %5s %6s %6s %9s %9s %8s %8s %8s %10s %12s %12s\n' harness "$round" "$tick" "$T_RC" "$T_WALL" "$T_CPU" "$tx" - "$H_ERRORS" "$H_RETRANS" "$h_us" "$kam_h_us"
+      echo "round $round, grid $tick: harness/SIPp client CPU per PUBLISH $r (whole processes), $r_thread (generator thread, $(calc "$H_US" 1) µs), PUBLISH p99 $H_P99 µs"
+      ratios[$tick]+="$r " thread_ratios[$tick]+="$r_thread "
+      harness_json+="${harness_json:+,} { \"tick_us\": \"$tick\", \"exit\": $T_RC, \"wall_s\": $T_WALL, \"cpu_s\": $T_CPU, \"transactions_nominal\": $tx,
         \"cpu_us_per_publish\": $h_us, \"generator_cpu_us_per_publish\": $H_US, \"errors\": $H_ERRORS,
-        \"retransmissions\": $H_RETRANS, \"p99_us\": $H_P99, \"kamailio_cpu_us_per_publish\": $kam_h_us },
-      \"ratio_cpu_per_publish\": $r, \"ratio_generator_thread_cpu_per_publish\": $r_thread }"
+        \"retransmissions\": $H_RETRANS, \"p99_us\": $H_P99, \"kamailio_cpu_us_per_publish\": $kam_h_us,
+        \"ratio_cpu_per_publish\": $r, \"ratio_generator_thread_cpu_per_publish\": $r_thread }"
+    done
+    rounds_json+="${rounds_json:+,} { \"sipp\": $sipp_json, \"harness\": [$harness_json ] }"
   done
-  r=$(median $ratios) r_thread=$(median $thread_ratios)
-  echo "median over $LOAD_ROUNDS rounds, harness/SIPp client CPU per PUBLISH: $r (whole processes), $r_thread (generator thread in its publish phase)"
-  JSON_LOAD="{ \"rate\": $RATE, \"duration_s\": $DURATION, \"rounds\": [$rounds_json ],
-    \"median_ratio_cpu_per_publish\": $r, \"median_ratio_generator_thread_cpu_per_publish\": $r_thread }"
+  medians_json=
+  for tick in $LOAD_TICKS; do
+    # shellcheck disable=SC2086
+    r=$(median ${ratios[$tick]}) r_thread=$(median ${thread_ratios[$tick]})
+    echo "median over $LOAD_ROUNDS rounds, grid $tick: harness/SIPp client CPU per PUBLISH $r (whole processes), $r_thread (generator thread in its publish phase)"
+    medians_json+="${medians_json:+,} { \"tick_us\": \"$tick\", \"median_ratio_cpu_per_publish\": $r, \"median_ratio_generator_thread_cpu_per_publish\": $r_thread }"
+  done
+  JSON_LOAD="{ \"rate\": $RATE, \"duration_s\": $DURATION, \"rounds\": [$rounds_json ], \"medians\": [$medians_json ] }"
 fi
 
 # ---------- saturation ----------
