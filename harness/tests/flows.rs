@@ -277,6 +277,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
     ),
     // The message rules on every SUT message (check::audit), whatever the flow's steps ask.
     (
+        "xcap-delete-no-etag",
+        "A.8.2",
+        "rfc4825-etag-every-2xx",
+        "message rule",
+    ),
+    (
+        "xcap-put-200-content",
+        "A.8.3",
+        "rfc4825-put-200-no-content",
+        "message rule",
+    ),
+    (
         "notify-no-max-forwards",
         "A.3.2.1",
         "rfc3261-request-headers",

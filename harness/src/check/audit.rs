@@ -1,9 +1,10 @@
-//! The message rules ([`rules`]) on a whole flow run: every SIP message the SUT sent (the
-//! trace's received entries) is checked, whatever the flow's steps ask. The harness's own
+//! The message rules ([`rules`]) on a whole flow run: every SIP message and XCAP response the
+//! SUT sent (the trace's received entries) is checked, whatever the flow's steps ask. The harness's own
 //! requests in the trace give the rules their context: the request a response answers, the
 //! Event and Accept of the SUBSCRIBE a NOTIFY belongs to.
 
 use super::rules::{self, RuleFailure, RuleSink, SentRequest, Subscribed};
+use crate::net::http;
 use crate::net::trace::{Direction, TraceEntry};
 use crate::sip::SipMessage;
 use std::borrow::Cow;
@@ -68,8 +69,11 @@ fn default_accept(event: &str) -> Option<&'static str> {
 pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, Tally> {
     let mut auditor = Auditor::default();
     for entry in trace {
-        let Ok(msg) = SipMessage::parse(&entry.raw()) else {
-            // Unreadable messages are the syntax check's (rfc3261-message-syntax).
+        let raw = entry.raw();
+        let Ok(msg) = SipMessage::parse(&raw) else {
+            // Not SIP: an XCAP exchange, or an unreadable message (the syntax check's,
+            // rfc3261-message-syntax).
+            auditor.xcap(entry, &raw);
             continue;
         };
         match entry.direction {
@@ -87,6 +91,9 @@ pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, 
 #[derive(Default)]
 struct Auditor {
     sent: HashMap<(String, String), Sent>,
+    /// The method and target of the XCAP request last sent on each connection (local and
+    /// remote address): the next response on it answers that request.
+    xcap_sent: HashMap<(String, String), (String, String)>,
     subscriptions: HashMap<String, Subscription>,
     tallies: BTreeMap<&'static str, Tally>,
 }
@@ -137,6 +144,35 @@ impl Auditor {
             creates_dialog,
         };
         self.sent.insert((top.into_owned(), method), sent);
+    }
+
+    /// An XCAP request of the harness is kept by connection; the SUT's response on that
+    /// connection is judged against it.
+    fn xcap(&mut self, entry: &TraceEntry, raw: &[u8]) {
+        match entry.direction {
+            Direction::Sent => {
+                if let Some(request) = http::recorded_request_line(raw) {
+                    let connection = (entry.from_addr.clone(), entry.to_addr.clone());
+                    self.xcap_sent.insert(connection, request);
+                }
+            }
+            Direction::Received => {
+                let connection = (entry.to_addr.clone(), entry.from_addr.clone());
+                let Some((method, target)) = self.xcap_sent.remove(&connection) else {
+                    return;
+                };
+                let Some(response) = http::recorded_response(raw) else {
+                    return;
+                };
+                let mut sink = TallySink {
+                    tallies: &mut self.tallies,
+                    message: entry.seq,
+                    summary: format!("{} (XCAP {method})", response.summary()),
+                };
+                rules::check_xcap_response(&method, &target, &response, &mut sink);
+            }
+            Direction::Internal => {}
+        }
     }
 
     /// Applies the rules to one message from the SUT.

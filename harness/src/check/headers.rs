@@ -136,7 +136,7 @@ fn eval_value(
         );
     }
     if let Some(pattern) = &check.matches {
-        let ok = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(full));
+        let ok = super::pattern::is_match(pattern, full);
         push(format!("matches /{pattern}/"), ok, format!("/{pattern}/"));
     }
     if let Some(options) = &check.one_of {

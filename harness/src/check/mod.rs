@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod headers;
 pub mod multipart;
+pub mod pattern;
 pub mod rules;
 pub mod snapshot;
 pub mod verdict;

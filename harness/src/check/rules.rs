@@ -68,6 +68,11 @@ pub const RULES: &[(&str, &str)] = &[
         DIALOG_REQUEST_CONTACT,
         "a SUBSCRIBE outside a dialog carries Contact",
     ),
+    (
+        XCAP_ETAG,
+        "a 200 or 201 to an XCAP PUT, GET or DELETE carries ETag (unless the document was deleted)",
+    ),
+    (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
 ];
 
 /// The keys of [`RULES`].
@@ -94,6 +99,10 @@ const FROM_TAG: &str = "rfc3261-from-tag";
 const PUBLISH_489_ALLOW_EVENTS: &str = "rfc3903-489-allow-events";
 const SUBSCRIBE_489_ALLOW_EVENTS: &str = "rfc6665-allow-events";
 const DIALOG_REQUEST_CONTACT: &str = "rfc3261-dialog-request-contact";
+const XCAP_ETAG: &str = "rfc4825-etag-every-2xx";
+const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
+/// Where an XCAP URI's node selector begins (RFC 4825 §6).
+const NODE_SELECTOR_SEPARATOR: &str = "/~~/";
 /// The magic cookie an RFC 3261 branch begins with (§8.1.1.7).
 const MAGIC_COOKIE: &str = "z9hG4bK";
 
@@ -273,6 +282,44 @@ pub fn via_branches(msg: &SipMessage) -> Vec<Option<Cow<'_, str>>> {
     msg.header_items("Via")
         .map(|via| param_of(via, "branch").flatten())
         .collect()
+}
+
+/// Rules on an XCAP server's response to a request of `method` for `target` (the request's
+/// path): RFC 4825 §8.5 (ETag) and §8.2.7 (no content in a 200 to PUT).
+pub fn check_xcap_response(
+    method: &str,
+    target: &str,
+    response: &SipMessage,
+    sink: &mut impl RuleSink,
+) {
+    let code = response.status().unwrap_or(0);
+    // A DELETE of a whole document (no node selector) leaves no document to tag.
+    let document_gone = method == "DELETE" && !target.contains(NODE_SELECTOR_SEPARATOR);
+    if matches!(code, 200 | 201) && matches!(method, "PUT" | "GET" | "DELETE") && !document_gone {
+        let etag = response.header("ETag");
+        check(
+            sink,
+            XCAP_ETAG,
+            etag.is_some_and(|e| !e.trim().is_empty()),
+            || format!("an ETag header in the {code} to {method}"),
+            || shown(etag),
+        );
+    }
+    if code == 200 && method == "PUT" {
+        check(
+            sink,
+            XCAP_PUT_200_EMPTY,
+            response.body.is_empty(),
+            || "no content".to_string(),
+            || {
+                format!(
+                    "{} bytes of {}",
+                    response.body.len(),
+                    shown(response.header("Content-Type"))
+                )
+            },
+        );
+    }
 }
 
 /// Rules on every request the SUT sends (RFC 3261 §8.1.1, §8.1.1.3, §8.1.1.5, §8.1.1.7,
@@ -553,5 +600,37 @@ mod tests {
             &mut sink,
         );
         assert_eq!(sink.0, [RESPONSE_COPIES]);
+    }
+
+    #[test]
+    fn xcap_answers_carry_an_etag_while_the_document_exists_and_a_200_to_put_no_content() {
+        let http = |head: &str, body: &[u8]| {
+            SipMessage::parse_http_response(head.as_bytes(), body.to_vec()).unwrap()
+        };
+        let tagged = http(
+            "HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nContent-Length: 0\r\n\r\n",
+            b"",
+        );
+        let untagged = http("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", b"");
+        let document = "/xcap-root/resource-lists/users/sip:a@x/index";
+        let element = "/xcap-root/resource-lists/users/sip:a@x/index/~~/resource-lists/list";
+        let failed = |method, target, response: &SipMessage| {
+            let mut sink = Failed::default();
+            check_xcap_response(method, target, response, &mut sink);
+            sink.0
+        };
+        assert_eq!(failed("PUT", document, &tagged), Vec::<&str>::new());
+        assert_eq!(failed("GET", element, &untagged), [XCAP_ETAG]);
+        assert_eq!(failed("DELETE", element, &untagged), [XCAP_ETAG]);
+        // The document itself is gone: no entity-tag is owed.
+        assert_eq!(failed("DELETE", document, &untagged), Vec::<&str>::new());
+        let with_content = http(
+            "HTTP/1.1 200 OK\r\nETag: \"e2\"\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+            b"ok",
+        );
+        assert_eq!(failed("PUT", document, &with_content), [XCAP_PUT_200_EMPTY]);
+        assert_eq!(failed("GET", document, &with_content), Vec::<&str>::new());
+        let not_found = http("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", b"");
+        assert_eq!(failed("GET", document, &not_found), Vec::<&str>::new());
     }
 }

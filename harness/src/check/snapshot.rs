@@ -34,8 +34,13 @@ fn find_param(text: &str, from: usize, name: &str, value: impl Fn(&str) -> usize
     let first = name.as_bytes().first()?.to_ascii_lowercase();
     let mut at = from;
     while at + name.len() <= bytes.len() {
+        // Jump to the next byte that can start `name`, in either case.
+        let Some(offset) = memchr::memchr2(first, first.to_ascii_uppercase(), &bytes[at..]) else {
+            break;
+        };
+        at += offset;
         // `name` is ASCII, so a match starts at an ASCII byte: a char boundary.
-        if bytes[at].to_ascii_lowercase() == first
+        if bytes.len() - at >= name.len()
             && bytes[at..at + name.len()].eq_ignore_ascii_case(name.as_bytes())
             && text[..at]
                 .chars()
@@ -143,6 +148,11 @@ fn timestamp_len(text: &str) -> usize {
 fn find_timestamp(text: &str, from: usize) -> Option<Found> {
     let mut at = from;
     while at < text.len() {
+        // A timestamp starts with a digit (an ASCII byte, so a char boundary).
+        let Some(offset) = text.as_bytes()[at..].iter().position(u8::is_ascii_digit) else {
+            break;
+        };
+        at += offset;
         let len = timestamp_len(&text[at..]);
         if len > 0 {
             return Some(Found {

@@ -953,7 +953,7 @@ impl Validator<'_> {
     }
 
     fn check_regex(&self, re: &str) -> Result<(), FlowError> {
-        regex::Regex::new(re)
+        crate::check::pattern::compiled(re)
             .map(|_| ())
             .map_err(|e| self.error(&[re.to_string()], format!("bad regular expression: {e}")))
     }

@@ -2,6 +2,7 @@
 //! exact bytes that went each way kept for the trace (hyper frames the messages; a recording
 //! stream underneath keeps what was on the wire).
 
+use crate::sip::SipMessage;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::rt::{Read, ReadBufCursor, Write};
@@ -254,6 +255,57 @@ impl Write for Recording {
     }
 }
 
+/// The request line of an HTTP request as recorded in a trace: its method and target.
+pub fn recorded_request_line(raw: &[u8]) -> Option<(String, String)> {
+    let line = raw.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?.trim_end();
+    let mut parts = line.split(' ');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(method), Some(target), Some(version), None) if version.starts_with("HTTP/1.") => {
+            Some((method.to_string(), target.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// An HTTP/1.1 response as recorded in a trace (the bytes read from the connection, framing
+/// included), with its body de-framed: chunked, Content-Length bytes, or the rest.
+pub fn recorded_response(raw: &[u8]) -> Option<SipMessage> {
+    let body_start = memchr::memmem::find(raw, b"\r\n\r\n")? + 4;
+    let mut response = SipMessage::parse_http_response(raw, Vec::new()).ok()?;
+    let rest = &raw[body_start..];
+    let chunked = response
+        .header_items("Transfer-Encoding")
+        .flat_map(|v| v.split(','))
+        .any(|coding| coding.trim().eq_ignore_ascii_case("chunked"));
+    let length = response
+        .header("Content-Length")
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    response.body = match (chunked, length) {
+        (true, _) => dechunk(rest)?,
+        (false, Some(length)) => rest.get(..length)?.to_vec(),
+        (false, None) => rest.to_vec(),
+    };
+    Some(response)
+}
+
+/// The data of a chunked body (RFC 9112 §7.1); `None` when the framing is broken.
+fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = memchr::memmem::find(rest, b"\r\n")?;
+        let size = std::str::from_utf8(&rest[..line_end]).ok()?;
+        let size = size.split(';').next()?.trim();
+        let size = usize::from_str_radix(size, 16).ok()?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(rest.get(..size)?);
+        rest = rest.get(size + 2..)?;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,5 +406,33 @@ mod tests {
             .expect_err("no answer");
         assert!(failure.reason.contains("within"), "{}", failure.reason);
         drop(listener);
+    }
+
+    #[test]
+    fn recorded_exchanges_read_back_with_their_bodies_deframed() {
+        assert_eq!(
+            recorded_request_line(b"PUT /xcap-root/a/~~/b HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Some(("PUT".into(), "/xcap-root/a/~~/b".into()))
+        );
+        assert_eq!(
+            recorded_request_line(b"SUBSCRIBE sip:a SIP/2.0\r\n\r\n"),
+            None
+        );
+        let chunked = recorded_response(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(chunked.body, b"abcde");
+        let sized =
+            recorded_response(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nokEXTRA").unwrap();
+        assert_eq!(
+            (sized.status(), sized.body.as_slice()),
+            (Some(201), &b"ok"[..])
+        );
+        assert!(recorded_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort").is_none());
+        assert!(
+            recorded_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+                .is_none()
+        );
     }
 }

@@ -53,6 +53,10 @@ pub enum Fault {
     XcapAcceptDuplicate,
     /// XCAP DELETE of a document answers 200 but keeps the document.
     XcapKeepDeleted,
+    /// The 200 to an XCAP DELETE of an element or attribute carries no ETag.
+    XcapDeleteNoEtag,
+    /// The 200 to an XCAP PUT that replaces a resource carries a body.
+    XcapPut200Content,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
     IgnorePresRules,
     /// Allowed watchers get the whole document: the rules' transformations are not applied.
@@ -140,6 +144,8 @@ impl Fault {
             Fault::XcapGenericContentType,
             Fault::XcapAcceptDuplicate,
             Fault::XcapKeepDeleted,
+            Fault::XcapDeleteNoEtag,
+            Fault::XcapPut200Content,
             Fault::IgnorePresRules,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
@@ -198,6 +204,8 @@ impl Fault {
             Fault::XcapGenericContentType => "xcap-generic-content-type",
             Fault::XcapAcceptDuplicate => "xcap-accept-duplicate",
             Fault::XcapKeepDeleted => "xcap-keep-deleted",
+            Fault::XcapDeleteNoEtag => "xcap-delete-no-etag",
+            Fault::XcapPut200Content => "xcap-put-200-content",
             Fault::IgnorePresRules => "ignore-pres-rules",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
@@ -274,6 +282,8 @@ impl Fault {
                 "XCAP document breaking a uniqueness constraint is stored instead of 409 uniqueness-failure (RFC 4825 §8.2, RFC 4826)"
             }
             Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
+            Fault::XcapDeleteNoEtag => "the 200 to an XCAP DELETE of an element lacks the document's ETag (RFC 4825 §8.4, §8.5)",
+            Fault::XcapPut200Content => "the 200 to an XCAP PUT that replaces a resource carries content (RFC 4825 §8.2.7, MUST not)",
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"
             }

@@ -265,7 +265,11 @@ fn parse_head(
         let colon = memchr::memchr(b':', line.as_bytes())
             .ok_or_else(|| ParseError(format!("header line without a colon: {line:?}")))?;
         let (wire_name, value) = (line[..colon].trim_end(), &line[colon + 1..]);
-        if wire_name.is_empty() || wire_name.contains(char::is_whitespace) {
+        let spaced = match wire_name.is_ascii() {
+            true => wire_name.bytes().any(|b| b.is_ascii_whitespace()),
+            false => wire_name.contains(char::is_whitespace),
+        };
+        if wire_name.is_empty() || spaced {
             return Err(ParseError(format!("bad header name in line {line:?}")));
         }
         let known = Known::of(wire_name);

@@ -275,7 +275,7 @@ impl Runner<'_> {
             if let Some(pattern) = &check.matches {
                 let ok = first
                     .as_deref()
-                    .is_some_and(|t| regex::Regex::new(pattern).is_ok_and(|re| re.is_match(t)));
+                    .is_some_and(|t| crate::check::pattern::is_match(pattern, t));
                 self.push(
                     path,
                     req,

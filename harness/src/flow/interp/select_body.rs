@@ -64,6 +64,6 @@ fn check_holds(
             .as_ref()
             .is_none_or(|options| options.iter().any(text_is))
         && check.matches.as_ref().is_none_or(|pattern| {
-            regex::Regex::new(pattern).is_ok_and(|re| first.is_some_and(|f| re.is_match(f)))
+            first.is_some_and(|f| crate::check::pattern::is_match(pattern, f))
         })
 }

@@ -150,13 +150,21 @@ pub(super) struct Operation<'a, F: Fn(Fault) -> bool> {
 }
 
 impl<F: Fn(Fault) -> bool> Operation<'_, F> {
-    /// Adds the ETag header to a PUT or DELETE response (unless the fault drops it).
+    /// Adds the ETag header to a PUT or DELETE response (unless a fault drops it, or gives a
+    /// 200 to PUT content).
     pub fn with_etag(&self, response: XcapResponse, etag: &str) -> XcapResponse {
-        if (self.faults)(Fault::XcapNoEtag) {
+        let method = self.request.method.as_str();
+        let dropped = (self.faults)(Fault::XcapNoEtag)
+            || (method == "DELETE" && (self.faults)(Fault::XcapDeleteNoEtag));
+        let response = if dropped {
             response
         } else {
             response.header("ETag", etag)
+        };
+        if method == "PUT" && response.status == 200 && (self.faults)(Fault::XcapPut200Content) {
+            return response.body("text/plain", "replaced\n");
         }
+        response
     }
 
     /// Checks a document against its usage: the 409 to send if it breaks a rule.
