@@ -14,7 +14,9 @@
 #   - flows: hyperfine (-N, WARMUP warm-ups, RUNS runs) of each SIPp scenario
 #     harness/benches/sipp/<flow>.xml as a whole process against
 #     `presence-harness run --sut <profile> --flow <flow> -q`, for A.4.2.1, A.3.2.1, A.5.2.1,
-#     then the three SIPp scenarios in sequence against one harness run of the three flows.
+#     then the three SIPp scenarios in sequence against one harness run of the three flows;
+#     each client's block of runs starts on a freshly started Kamailio with a new database
+#     (Kamailio slows down as the runs' state accumulates, which favoured whichever came first).
 #     <profile> is fixtures/suts/kamailio.yaml without its `process` block and with
 #     `transports: [udp]` (Kamailio is already running); medians of wall time, CPU = mean
 #     user + system (hyperfine gives no per-run CPU), ratios harness/SIPp;
@@ -104,13 +106,18 @@ has_part() { [[ " $PARTS " == *" $1 "* ]]; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/compare.XXXXXX")
 RUN=$(mktemp -d "$RUNBASE/compare-kam.XXXXXX")
 KPID=
-cleanup() {
-  local rc=$?
+# kam_stop: stops the Kamailio this script started, by its PID
+kam_stop() {
   if [[ -n $KPID ]] && kill -0 "$KPID" 2>/dev/null; then
     kill -TERM "$KPID" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$KPID" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$KPID" 2>/dev/null && kill -KILL "$KPID" 2>/dev/null || true
   fi
+  KPID=
+}
+cleanup() {
+  local rc=$?
+  kam_stop
   if [[ ${KEEP:-0} == 1 ]]; then
     echo "kept: $TMP (and the Kamailio run dir $RUN)"
   else
@@ -184,18 +191,25 @@ sipp_publish() {
 
 # ---------- Kamailio ----------
 cd "$ROOT"
-mkdir -p "$RUN/sipdump"
-RUNDIR=$RUN bash fixtures/suts/kamailio/mkdb.sh >"$TMP/mkdb.log"
-kamailio -DD -E -f fixtures/suts/kamailio/kamailio.cfg -A "RUNDIR=\"$RUN\"" -A PERF \
-  -Y "$RUN" -P "$RUN/kamailio.pid" -m "$KAM_SHM" -M "$KAM_PKG" >"$RUN/kamailio.log" 2>&1 &
-KPID=$!
-ready=0
-for _ in $(seq 50); do
-  kill -0 "$KPID" 2>/dev/null || { tail -20 "$RUN/kamailio.log" >&2; die "kamailio exited"; }
-  if sipp "$ADDR" -sf "$SIPP_DIR/options.xml" -m 1 -r 1000 -nostdin >/dev/null 2>&1; then ready=1; break; fi
-  sleep 0.2
-done
-[[ $ready == 1 ]] || die "kamailio does not answer OPTIONS at $ADDR"
+# kam_start: a fresh database and Kamailio, waited for until it answers OPTIONS
+kam_start() {
+  local ready=0
+  rm -rf "$RUN" && mkdir -p "$RUN/sipdump"
+  RUNDIR=$RUN bash fixtures/suts/kamailio/mkdb.sh >"$TMP/mkdb.log"
+  kamailio -DD -E -f fixtures/suts/kamailio/kamailio.cfg -A "RUNDIR=\"$RUN\"" -A PERF \
+    -Y "$RUN" -P "$RUN/kamailio.pid" -m "$KAM_SHM" -M "$KAM_PKG" >>"$TMP/kamailio.log" 2>&1 &
+  KPID=$!
+  for _ in $(seq 50); do
+    kill -0 "$KPID" 2>/dev/null || { tail -20 "$TMP/kamailio.log" >&2; die "kamailio exited"; }
+    if sipp "$ADDR" -sf "$SIPP_DIR/options.xml" -m 1 -r 1000 -nostdin >/dev/null 2>&1; then ready=1; break; fi
+    sleep 0.2
+  done
+  [[ $ready == 1 ]] || die "kamailio does not answer OPTIONS at $ADDR"
+}
+# kam_restart: Kamailio slows down as a run's state accumulates (a later block of runs is
+# slower), so each timed block starts on a fresh one
+kam_restart() { kam_stop; kam_start; }
+kam_start
 KAM_VERSION=$( (kamailio -v 2>/dev/null || true) | awk 'NR == 1 { print $3 }')
 SIPP_VERSION=$( (sipp -v 2>/dev/null || true) | awk '/SIPp v/ { v = $2; sub(/^v/, "", v); sub(/[.]$/, "", v); print v; exit }')
 HF_VERSION=$(hyperfine --version | awk '{ print $2 }')
@@ -270,14 +284,18 @@ if has_part flows; then
       [[ $HAVE_HARNESS == 1 ]] && names+=(-n "harness-$f" "$(harness_cmd "$f")")
       txs=${TX_SIPP[$f]} txh=${TX_HARNESS[$f]}
     fi
-    hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$TMP/hf-$f.json" \
-      "${names[@]}" >>"$TMP/hyperfine.log" 2>&1 || { tail -20 "$TMP/hyperfine.log" >&2; die "hyperfine failed on $f"; }
-    sw=$(calc "$(hf "$TMP/hf-$f.json" 1 median) * 1000" 1)
-    sc=$(calc "($(hf "$TMP/hf-$f.json" 1 user) + $(hf "$TMP/hf-$f.json" 1 system)) * 1000" 1)
+    # one block per client, each on a fresh Kamailio (kam_restart)
+    for i in $(seq 0 3 $((${#names[@]} - 1))); do
+      kam_restart
+      hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$TMP/hf-$f-$i.json" \
+        "${names[@]:i:3}" >>"$TMP/hyperfine.log" 2>&1 || { tail -20 "$TMP/hyperfine.log" >&2; die "hyperfine failed on $f"; }
+    done
+    sw=$(calc "$(hf "$TMP/hf-$f-0.json" 1 median) * 1000" 1)
+    sc=$(calc "($(hf "$TMP/hf-$f-0.json" 1 user) + $(hf "$TMP/hf-$f-0.json" 1 system)) * 1000" 1)
     hw=null hc=null
     if [[ $HAVE_HARNESS == 1 ]]; then
-      hw=$(calc "$(hf "$TMP/hf-$f.json" 2 median) * 1000" 1)
-      hc=$(calc "($(hf "$TMP/hf-$f.json" 2 user) + $(hf "$TMP/hf-$f.json" 2 system)) * 1000" 1)
+      hw=$(calc "$(hf "$TMP/hf-$f-3.json" 1 median) * 1000" 1)
+      hc=$(calc "($(hf "$TMP/hf-$f-3.json" 1 user) + $(hf "$TMP/hf-$f-3.json" 1 system)) * 1000" 1)
     fi
     rw=$(ratio "$hw" "$sw") rc=$(ratio "$hc" "$sc")
     printf '%-10s %10s %10s %10s %10s %9s %9s %8s\n' "$f" "$sw" "$sc" "$hw" "$hc" "$rw" "$rc" "$txs/$txh"
@@ -451,11 +469,11 @@ if has_part responder; then
     \"retransmissions\": $(jq -r '.figures.publish.retransmissions' "$rj"), \"p99_us\": $(jq -r '.latency.publish.p99_us' "$rj") }"
 fi
 
-kill -0 "$KPID" 2>/dev/null || echo "WARNING: kamailio is no longer running (see $RUN/kamailio.log; KEEP=1 keeps it)"
-errors=$(grep -c 'ERROR' "$RUN/kamailio.log" || true)
+kill -0 "$KPID" 2>/dev/null || echo "WARNING: kamailio is no longer running (see $TMP/kamailio.log; KEEP=1 keeps it)"
+errors=$(grep -c 'ERROR' "$TMP/kamailio.log" || true)
 echo
 echo "kamailio log: $errors ERROR lines"
-[[ $errors -gt 0 ]] && grep 'ERROR' "$RUN/kamailio.log" | sed 's/^ *[0-9]*([0-9]*) //; s/{[^}]*} //' | sort | uniq -c | sort -rn | head -5
+[[ $errors -gt 0 ]] && grep 'ERROR' "$TMP/kamailio.log" | sed 's/^ *[0-9]*([0-9]*) //; s/{[^}]*} //' | sort | uniq -c | sort -rn | head -5
 
 cat >"$OUT" <<EOF
 {
