@@ -277,6 +277,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
     ),
     // The message rules on every SUT message (check::audit), whatever the flow's steps ask.
     (
+        "response-body-without-content-type",
+        "A.4.2.1",
+        "rfc3261-content-type",
+        "message rule",
+    ),
+    (
         "xcap-delete-no-etag",
         "A.8.2",
         "rfc4825-etag-every-2xx",

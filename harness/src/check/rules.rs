@@ -54,7 +54,7 @@ pub const RULES: &[(&str, &str)] = &[
         BRANCH_COOKIE,
         "a request's top Via branch begins with z9hG4bK",
     ),
-    (CONTENT_TYPE, "a request with a body carries Content-Type"),
+    (CONTENT_TYPE, "a message with a body carries Content-Type"),
     (FROM_TAG, "a request's From carries a tag"),
     (
         PUBLISH_489_ALLOW_EVENTS,
@@ -232,6 +232,7 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
             || shown(allow),
         );
     }
+    check_content_type(response, sink);
     if !(200..300).contains(&code) {
         return;
     }
@@ -364,16 +365,22 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
             || shown(request.header("From")),
         );
     }
-    if !request.body.is_empty() {
-        let content_type = request.header("Content-Type");
-        check(
-            sink,
-            CONTENT_TYPE,
-            content_type.is_some_and(|c| !c.trim().is_empty()),
-            || format!("a Content-Type for the {}-byte body", request.body.len()),
-            || shown(content_type),
-        );
+    check_content_type(request, sink);
+}
+
+/// RFC 3261 §20.15: a message (request or response) with a body carries Content-Type.
+fn check_content_type(msg: &SipMessage, sink: &mut impl RuleSink) {
+    if msg.body.is_empty() {
+        return;
     }
+    let content_type = msg.header("Content-Type");
+    check(
+        sink,
+        CONTENT_TYPE,
+        content_type.is_some_and(|c| !c.trim().is_empty()),
+        || format!("a Content-Type for the {}-byte body", msg.body.len()),
+        || shown(content_type),
+    );
 }
 
 /// Rules on a SUBSCRIBE the SUT sends (a PNA's reg subscription): outside a dialog it can
@@ -485,9 +492,22 @@ mod tests {
     }
 
     fn response_to(method: &str, extra: &str) -> SipMessage {
+        answer("200 OK", method, extra, "")
+    }
+
+    /// The rules `response` to [`SENT`] breaks.
+    fn broken(response: &SipMessage) -> Vec<&'static str> {
+        let mut sink = Failed::default();
+        check_response(&SENT, response, &mut sink);
+        sink.0
+    }
+
+    /// An answer to [`SENT`]'s transaction with `status`, the `extra` header lines and `body`.
+    fn answer(status: &str, method: &str, extra: &str, body: &str) -> SipMessage {
         SipMessage::parse(
             format!(
-                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb1;received=127.0.0.1\r\nFrom: <sip:a@example.com>;tag=f1\r\nTo: <sip:a@example.com>;tag=t9\r\nCall-ID: c1\r\nCSeq: 7 {method}\r\n{extra}Content-Length: 0\r\n\r\n"
+                "SIP/2.0 {status}\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb1;received=127.0.0.1\r\nFrom: <sip:a@example.com>;tag=f1\r\nTo: <sip:a@example.com>;tag=t9\r\nCall-ID: c1\r\nCSeq: 7 {method}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+                body.len()
             )
             .as_bytes(),
         )
@@ -570,21 +590,9 @@ mod tests {
 
     #[test]
     fn a_489_names_the_events_it_allows() {
-        let bad_event = |extra: &str| {
-            SipMessage::parse(
-                format!(
-                    "SIP/2.0 489 Bad Event\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb1\r\nFrom: <sip:a@example.com>;tag=f1\r\nTo: <sip:a@example.com>;tag=t9\r\nCall-ID: c1\r\nCSeq: 7 PUBLISH\r\n{extra}Content-Length: 0\r\n\r\n"
-                )
-                .as_bytes(),
-            )
-            .unwrap()
-        };
-        let mut sink = Failed::default();
-        check_response(&SENT, &bad_event(""), &mut sink);
-        assert_eq!(sink.0, [PUBLISH_489_ALLOW_EVENTS]);
-        let mut sink = Failed::default();
-        check_response(&SENT, &bad_event("Allow-Events: presence\r\n"), &mut sink);
-        assert_eq!(sink.0, Vec::<&str>::new());
+        let bad_event = |extra: &str| answer("489 Bad Event", "PUBLISH", extra, "");
+        assert_eq!(broken(&bad_event("")), [PUBLISH_489_ALLOW_EVENTS]);
+        assert!(broken(&bad_event("Allow-Events: presence\r\n")).is_empty());
     }
 
     #[test]
@@ -632,5 +640,15 @@ mod tests {
         assert_eq!(failed("GET", document, &with_content), Vec::<&str>::new());
         let not_found = http("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", b"");
         assert_eq!(failed("GET", document, &not_found), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_response_with_a_body_names_its_type() {
+        let with_body = |extra: &str| {
+            let extra = format!("SIP-ETag: e1\r\nExpires: 60\r\n{extra}");
+            answer("200 OK", "PUBLISH", &extra, "ok")
+        };
+        assert_eq!(broken(&with_body("")), [CONTENT_TYPE]);
+        assert!(broken(&with_body("Content-Type: text/plain\r\n")).is_empty());
     }
 }

@@ -286,6 +286,9 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     if !shared.fault(Fault::NoExpiresIn2xx) {
         ok.push_header("Expires", expires.to_string());
     }
+    if shared.fault(Fault::ResponseBodyWithoutContentType) {
+        ok = ok.body("ok");
+    }
     Handled {
         response: ok.build(),
         pump,

@@ -99,6 +99,8 @@ pub enum Fault {
     NotifyBranchWithoutCookie,
     /// NOTIFY bodies carry no Content-Type header.
     NotifyNoContentType,
+    /// The 2xx to PUBLISH carries a body without a Content-Type header.
+    ResponseBodyWithoutContentType,
     /// NOTIFYs carry a From header without a tag.
     NotifyNoFromTag,
     /// 489 responses carry no Allow-Events header.
@@ -167,6 +169,7 @@ impl Fault {
             Fault::NotifyCseqMethod,
             Fault::NotifyBranchWithoutCookie,
             Fault::NotifyNoContentType,
+            Fault::ResponseBodyWithoutContentType,
             Fault::NotifyNoFromTag,
             Fault::BadEventNoAllowEvents,
             Fault::PnaNoContact,
@@ -227,6 +230,7 @@ impl Fault {
             Fault::NotifyCseqMethod => "notify-cseq-method",
             Fault::NotifyBranchWithoutCookie => "notify-branch-without-cookie",
             Fault::NotifyNoContentType => "notify-no-content-type",
+            Fault::ResponseBodyWithoutContentType => "response-body-without-content-type",
             Fault::NotifyNoFromTag => "notify-no-from-tag",
             Fault::BadEventNoAllowEvents => "bad-event-no-allow-events",
             Fault::PnaNoContact => "pna-no-contact",
@@ -327,6 +331,9 @@ impl Fault {
             Fault::NotifyCseqMethod => "NOTIFY's CSeq names the method SUBSCRIBE (RFC 3261 §8.1.1.5, MUST match the request's)",
             Fault::NotifyBranchWithoutCookie => "NOTIFY's Via branch lacks the z9hG4bK magic cookie (RFC 3261 §8.1.1.7, MUST)",
             Fault::NotifyNoContentType => "NOTIFY with a body but no Content-Type (RFC 3261 §20.15, MUST)",
+            Fault::ResponseBodyWithoutContentType => {
+                "a 2xx to PUBLISH with a body but no Content-Type (RFC 3261 §20.15, MUST)"
+            }
             Fault::NotifyNoFromTag => "NOTIFY's From carries no tag (RFC 3261 §8.1.1.3, MUST)",
             Fault::BadEventNoAllowEvents => "489 to PUBLISH or SUBSCRIBE lacks Allow-Events (RFC 3903 §11.1.1 table, MUST; RFC 6665 §4.4.4, SHOULD)",
             Fault::PnaNoContact => "the PNA's initial reg SUBSCRIBE lacks Contact (RFC 3261 §8.1.1.8, MUST)",
