@@ -337,6 +337,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "notify-via-without-branch",
+        "A.3.2.1",
+        "rfc3261-via-branch",
+        "message rule",
+    ),
+    (
+        "notify-via-wrong-protocol",
+        "A.3.2.1",
+        "rfc3261-via-protocol",
+        "message rule",
+    ),
+    (
         "notify-no-content-type",
         "A.3.2.1",
         "rfc3261-content-type",

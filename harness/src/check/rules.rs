@@ -54,6 +54,8 @@ pub const RULES: &[(&str, &str)] = &[
         BRANCH_COOKIE,
         "a request's top Via branch begins with z9hG4bK",
     ),
+    (VIA_BRANCH, "a request's top Via carries a branch parameter"),
+    (VIA_PROTOCOL, "a request's top Via names SIP/2.0"),
     (CONTENT_TYPE, "a message with a body carries Content-Type"),
     (FROM_TAG, "a request's From carries a tag"),
     (
@@ -94,6 +96,10 @@ const NOTIFY_ACCEPT: &str = "rfc6665-notify-accept";
 const TARGET_REFRESH_CONTACT: &str = "rfc3261-target-refresh-contact";
 const CSEQ_METHOD: &str = "rfc3261-cseq-method";
 const BRANCH_COOKIE: &str = "rfc3261-branch-cookie";
+const VIA_BRANCH: &str = "rfc3261-via-branch";
+const VIA_PROTOCOL: &str = "rfc3261-via-protocol";
+/// The protocol name and version a Via's sent-protocol begins with (§8.1.1.7).
+const SIP_2_0: &str = "SIP/2.0/";
 const CONTENT_TYPE: &str = "rfc3261-content-type";
 const FROM_TAG: &str = "rfc3261-from-tag";
 const PUBLISH_489_ALLOW_EVENTS: &str = "rfc3903-489-allow-events";
@@ -347,14 +353,32 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
             || shown(request.header("CSeq")),
         );
     }
-    if let Some(Some(branch)) = via_branches(request).into_iter().next() {
+    if let Some(top) = request.header_items("Via").next() {
         check(
             sink,
-            BRANCH_COOKIE,
-            branch.starts_with(MAGIC_COOKIE),
-            || format!("a top Via branch beginning with {MAGIC_COOKIE}"),
-            || format!("branch {branch}"),
+            VIA_PROTOCOL,
+            top.get(..SIP_2_0.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(SIP_2_0)),
+            || format!("a top Via whose sent-protocol begins with {SIP_2_0}"),
+            || format!("Via {top:?}"),
         );
+        let branch = param_of(top, "branch").flatten();
+        check(
+            sink,
+            VIA_BRANCH,
+            branch.as_deref().is_some_and(|b| !b.is_empty()),
+            || "a branch parameter in the top Via".to_string(),
+            || format!("Via {top:?}"),
+        );
+        if let Some(branch) = branch {
+            check(
+                sink,
+                BRANCH_COOKIE,
+                branch.starts_with(MAGIC_COOKIE),
+                || format!("a top Via branch beginning with {MAGIC_COOKIE}"),
+                || format!("branch {branch}"),
+            );
+        }
     }
     if request.header("From").is_some() {
         check(
@@ -586,6 +610,27 @@ mod tests {
         let mut sink = Failed::default();
         check_request(&request, &mut sink);
         assert_eq!(sink.0, [CSEQ_METHOD, BRANCH_COOKIE, FROM_TAG, CONTENT_TYPE]);
+    }
+
+    #[test]
+    fn a_top_via_names_sip_2_0_and_carries_a_branch() {
+        let notify = |via: &str| {
+            let text = format!("NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=p1\r\nTo: <sip:w@example.com>;tag=f1\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContent-Length: 0\r\n\r\n");
+            let mut sink = Failed::default();
+            check_request(&SipMessage::parse(text.as_bytes()).unwrap(), &mut sink);
+            sink.0
+        };
+        assert!(notify("SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1").is_empty());
+        assert!(notify("sip/2.0/udp 127.0.0.1:5060;branch=z9hG4bK1").is_empty());
+        assert_eq!(notify("SIP/2.0/UDP 127.0.0.1:5060"), [VIA_BRANCH]);
+        assert_eq!(
+            notify("SIP/2.0/UDP 127.0.0.1:5060;branch="),
+            [VIA_BRANCH, BRANCH_COOKIE]
+        );
+        assert_eq!(
+            notify("SIP/3.0/UDP 127.0.0.1:5060;branch=z9hG4bK1"),
+            [VIA_PROTOCOL]
+        );
     }
 
     #[test]

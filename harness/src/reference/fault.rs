@@ -97,6 +97,10 @@ pub enum Fault {
     NotifyCseqMethod,
     /// NOTIFYs carry a Via branch without the `z9hG4bK` cookie.
     NotifyBranchWithoutCookie,
+    /// NOTIFYs carry a top Via without a branch parameter.
+    NotifyViaWithoutBranch,
+    /// NOTIFYs carry a top Via whose sent-protocol says SIP/3.0.
+    NotifyViaWrongProtocol,
     /// NOTIFY bodies carry no Content-Type header.
     NotifyNoContentType,
     /// The 2xx to PUBLISH carries a body without a Content-Type header.
@@ -168,6 +172,8 @@ impl Fault {
             Fault::NoSipEtagUnderLoad,
             Fault::NotifyCseqMethod,
             Fault::NotifyBranchWithoutCookie,
+            Fault::NotifyViaWithoutBranch,
+            Fault::NotifyViaWrongProtocol,
             Fault::NotifyNoContentType,
             Fault::ResponseBodyWithoutContentType,
             Fault::NotifyNoFromTag,
@@ -229,6 +235,8 @@ impl Fault {
             Fault::NoSipEtagUnderLoad => "no-sip-etag-under-load",
             Fault::NotifyCseqMethod => "notify-cseq-method",
             Fault::NotifyBranchWithoutCookie => "notify-branch-without-cookie",
+            Fault::NotifyViaWithoutBranch => "notify-via-without-branch",
+            Fault::NotifyViaWrongProtocol => "notify-via-wrong-protocol",
             Fault::NotifyNoContentType => "notify-no-content-type",
             Fault::ResponseBodyWithoutContentType => "response-body-without-content-type",
             Fault::NotifyNoFromTag => "notify-no-from-tag",
@@ -330,6 +338,8 @@ impl Fault {
             Fault::NoSipEtagUnderLoad => "2xx to PUBLISH lacks SIP-ETag while more than 50 PUBLISH arrived in the last second; holds when idle (RFC 3903 §6 step 6, MUST)",
             Fault::NotifyCseqMethod => "NOTIFY's CSeq names the method SUBSCRIBE (RFC 3261 §8.1.1.5, MUST match the request's)",
             Fault::NotifyBranchWithoutCookie => "NOTIFY's Via branch lacks the z9hG4bK magic cookie (RFC 3261 §8.1.1.7, MUST)",
+            Fault::NotifyViaWithoutBranch => "NOTIFY's Via has no branch parameter (RFC 3261 §8.1.1.7, MUST)",
+            Fault::NotifyViaWrongProtocol => "NOTIFY's Via says SIP/3.0, not SIP/2.0 (RFC 3261 §8.1.1.7, MUST)",
             Fault::NotifyNoContentType => "NOTIFY with a body but no Content-Type (RFC 3261 §20.15, MUST)",
             Fault::ResponseBodyWithoutContentType => {
                 "a 2xx to PUBLISH with a body but no Content-Type (RFC 3261 §20.15, MUST)"

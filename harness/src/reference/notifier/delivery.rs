@@ -139,10 +139,20 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     } else {
         branch.clone()
     };
+    let protocol = if shared.fault(Fault::NotifyViaWrongProtocol) {
+        "SIP/3.0"
+    } else {
+        "SIP/2.0"
+    };
+    let branch_param = if shared.fault(Fault::NotifyViaWithoutBranch) {
+        String::new()
+    } else {
+        format!(";branch={via_branch}")
+    };
     let mut notify = MessageBuilder::request("NOTIFY", &sub.remote_target).header(
         "Via",
         format!(
-            "SIP/2.0/{} {local};branch={via_branch}",
+            "{protocol}/{} {local}{branch_param}",
             sub.transport.via_name()
         ),
     );
