@@ -283,6 +283,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "xcap-generic-content-type",
+        "A.8.2",
+        "rfc4825-get-content-type",
+        "message rule",
+    ),
+    (
         "xcap-delete-no-etag",
         "A.8.2",
         "rfc4825-etag-every-2xx",

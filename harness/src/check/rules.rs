@@ -75,6 +75,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a 200 or 201 to an XCAP PUT, GET or DELETE carries ETag (unless the document was deleted)",
     ),
     (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
+    (
+        XCAP_GET_CONTENT_TYPE,
+        "a 200 to an XCAP GET has the MIME type of what it selects",
+    ),
 ];
 
 /// The keys of [`RULES`].
@@ -107,6 +111,7 @@ const SUBSCRIBE_489_ALLOW_EVENTS: &str = "rfc6665-allow-events";
 const DIALOG_REQUEST_CONTACT: &str = "rfc3261-dialog-request-contact";
 const XCAP_ETAG: &str = "rfc4825-etag-every-2xx";
 const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
+const XCAP_GET_CONTENT_TYPE: &str = "rfc4825-get-content-type";
 /// Where an XCAP URI's node selector begins (RFC 4825 §6).
 const NODE_SELECTOR_SEPARATOR: &str = "/~~/";
 /// The magic cookie an RFC 3261 branch begins with (§8.1.1.7).
@@ -291,8 +296,54 @@ pub fn via_branches(msg: &SipMessage) -> Vec<Option<Cow<'_, str>>> {
         .collect()
 }
 
+/// The MIME type of a document of each application usage, as its RFC defines it: RFC 4826
+/// §3.4.2 and §4.4.2, RFC 5025 §9.2 (OMA's pres-rules usage takes the same), RFC 4825 §12.2.
+const XCAP_DOCUMENT_TYPES: &[(&str, &str)] = &[
+    ("resource-lists", "application/resource-lists+xml"),
+    ("rls-services", "application/rls-services+xml"),
+    ("pres-rules", "application/auth-policy+xml"),
+    (
+        "org.openmobilealliance.pres-rules",
+        "application/auth-policy+xml",
+    ),
+    ("xcap-caps", "application/xcap-caps+xml"),
+];
+
+/// The MIME type a 200 to a GET of `target` (an XCAP URI's path) must have (RFC 4825 §8.3):
+/// the usage's for a document, `application/xcap-el+xml` for an element,
+/// `application/xcap-att+xml` for an attribute. `None` for a usage not in
+/// [`XCAP_DOCUMENT_TYPES`] and for a namespace selector.
+fn xcap_media_type(target: &str) -> Option<&'static str> {
+    let path = target.split(['?', '#']).next().unwrap_or_default();
+    match path.split_once(NODE_SELECTOR_SEPARATOR) {
+        Some((_, selector)) => {
+            let last = selector.rsplit('/').next().unwrap_or_default();
+            match last {
+                _ if last.starts_with("namespace::") => None,
+                _ if last.starts_with('@') || last.starts_with("%40") => {
+                    Some("application/xcap-att+xml")
+                }
+                _ => Some("application/xcap-el+xml"),
+            }
+        }
+        None => {
+            // The AUID is the segment before the `users` or `global` tree (RFC 4825 §6.2).
+            let segments: Vec<&str> = path.split('/').collect();
+            let tree = segments
+                .iter()
+                .position(|s| *s == "users" || *s == "global")?;
+            let auid = *segments.get(tree.checked_sub(1)?)?;
+            XCAP_DOCUMENT_TYPES
+                .iter()
+                .find(|(usage, _)| *usage == auid)
+                .map(|(_, media)| *media)
+        }
+    }
+}
+
 /// Rules on an XCAP server's response to a request of `method` for `target` (the request's
-/// path): RFC 4825 §8.5 (ETag) and §8.2.7 (no content in a 200 to PUT).
+/// path): RFC 4825 §8.5 (ETag), §8.3 (the MIME type of a 200 to GET) and §8.2.7 (no content
+/// in a 200 to PUT).
 pub fn check_xcap_response(
     method: &str,
     target: &str,
@@ -311,6 +362,19 @@ pub fn check_xcap_response(
             || format!("an ETag header in the {code} to {method}"),
             || shown(etag),
         );
+    }
+    if code == 200 && method == "GET" {
+        if let Some(expected) = xcap_media_type(target) {
+            let content_type = response.header("Content-Type");
+            let media = content_type.map(|c| parse_params(c).value.to_ascii_lowercase());
+            check(
+                sink,
+                XCAP_GET_CONTENT_TYPE,
+                media.as_deref() == Some(expected),
+                || format!("Content-Type {expected}"),
+                || shown(content_type),
+            );
+        }
     }
     if code == 200 && method == "PUT" {
         check(
@@ -673,7 +737,10 @@ mod tests {
             sink.0
         };
         assert_eq!(failed("PUT", document, &tagged), Vec::<&str>::new());
-        assert_eq!(failed("GET", element, &untagged), [XCAP_ETAG]);
+        assert_eq!(
+            failed("GET", element, &untagged),
+            [XCAP_ETAG, XCAP_GET_CONTENT_TYPE]
+        );
         assert_eq!(failed("DELETE", element, &untagged), [XCAP_ETAG]);
         // The document itself is gone: no entity-tag is owed.
         assert_eq!(failed("DELETE", document, &untagged), Vec::<&str>::new());
@@ -682,7 +749,10 @@ mod tests {
             b"ok",
         );
         assert_eq!(failed("PUT", document, &with_content), [XCAP_PUT_200_EMPTY]);
-        assert_eq!(failed("GET", document, &with_content), Vec::<&str>::new());
+        assert_eq!(
+            failed("GET", document, &with_content),
+            [XCAP_GET_CONTENT_TYPE]
+        );
         let not_found = http("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", b"");
         assert_eq!(failed("GET", document, &not_found), Vec::<&str>::new());
     }
@@ -695,5 +765,46 @@ mod tests {
         };
         assert_eq!(broken(&with_body("")), [CONTENT_TYPE]);
         assert!(broken(&with_body("Content-Type: text/plain\r\n")).is_empty());
+    }
+
+    #[test]
+    fn a_get_answer_has_the_type_of_what_the_uri_selects() {
+        let root = "/xcap-root";
+        let cases = [
+            (
+                "/resource-lists/users/sip:a@x/index",
+                Some("application/resource-lists+xml"),
+            ),
+            (
+                "/pres-rules/users/sip:a@x/index",
+                Some("application/auth-policy+xml"),
+            ),
+            (
+                "/rls-services/global/index",
+                Some("application/rls-services+xml"),
+            ),
+            ("/xcap-caps/global/index", Some("application/xcap-caps+xml")),
+            (
+                "/resource-lists/users/sip:a@x/index/~~/resource-lists/list%5b@name=%22f%22%5d",
+                Some("application/xcap-el+xml"),
+            ),
+            (
+                "/resource-lists/users/sip:a@x/index/~~/resource-lists/list/entry/@uri",
+                Some("application/xcap-att+xml"),
+            ),
+            (
+                "/resource-lists/users/sip:a@x/index/~~/resource-lists/namespace::*",
+                None,
+            ),
+            ("/unknown-usage/users/sip:a@x/index", None),
+            ("/no-tree-here", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(
+                xcap_media_type(&format!("{root}{path}")),
+                expected,
+                "{path}"
+            );
+        }
     }
 }
