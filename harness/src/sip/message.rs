@@ -272,16 +272,12 @@ fn parse_head(
         if wire_name.is_empty() || spaced {
             return Err(ParseError(format!("bad header name in line {line:?}")));
         }
-        let known = Known::of(wire_name);
-        // A one-letter name has an entry only as a compact form.
-        if known.is_some() && wire_name.len() == 1 {
+        if names::is_compact(wire_name) {
             tolerated.push(format!("compact header name '{wire_name}'"));
         }
+        let known = Known::of(wire_name);
         headers.push(Header {
-            name: known.map_or_else(
-                || Cow::Owned(names::canonical(wire_name)),
-                |k| Cow::Borrowed(k.name()),
-            ),
+            name: names::canonical_static(wire_name, known),
             value: value.trim_ascii().to_string(),
             known,
         });

@@ -147,10 +147,11 @@ impl Known {
         let wanted = name.as_bytes();
         let bucket = BY_LENGTH.get(wanted.len())?;
         // Names come in their canonical spelling nearly always: an exact comparison first.
-        let exact = bucket.iter().find(|(known, _)| *known == wanted);
-        let first = wanted[0].to_ascii_lowercase();
-        exact
+        bucket
+            .iter()
+            .find(|(known, _)| *known == wanted)
             .or_else(|| {
+                let first = wanted[0].to_ascii_lowercase();
                 bucket.iter().find(|(known, _)| {
                     known[0].to_ascii_lowercase() == first && known.eq_ignore_ascii_case(wanted)
                 })
@@ -169,10 +170,10 @@ impl Known {
     }
 }
 
-/// [`canonical`] as a parsed header keeps it: a static string for a known name, otherwise a
-/// new one.
-pub fn canonical_static(name: &str) -> Cow<'static, str> {
-    match Known::of(name) {
+/// [`canonical`] as a parsed header keeps it, given the name's entry (`Known::of(name)`): a
+/// static string for a known name, otherwise a new one.
+pub fn canonical_static(name: &str, known: Option<Known>) -> Cow<'static, str> {
+    match known {
         Some(known) => Cow::Borrowed(known.name()),
         None => Cow::Owned(canonical(name)),
     }
@@ -267,7 +268,11 @@ mod tests {
             "Route",
             "T",
         ] {
-            assert_eq!(canonical_static(name), canonical(name), "{name}");
+            assert_eq!(
+                canonical_static(name, Known::of(name)),
+                canonical(name),
+                "{name}"
+            );
         }
     }
 
