@@ -1,13 +1,20 @@
-//! Parses the requirement catalogue (`fixtures/requirements.yaml`) at build time, so that a
-//! run whose catalogue is the one the binary was built with does not parse 30 KB of YAML
-//! again (it was 40% of the instructions of a one-flow run). The run compares the file with
-//! the embedded copy byte for byte and parses it itself when they differ; a catalogue this
-//! script cannot convert is always parsed at run time, where its errors are located.
+//! Parses the requirement catalogue (`fixtures/requirements.yaml`) and the flows (`flows/`)
+//! at build time, so that a run whose files are the ones the binary was built with does not
+//! parse their YAML again (the catalogue's was 40% of the instructions of a one-flow run, the
+//! flows' half of what is left of a three-flow run's start). The run compares each file with
+//! the embedded copy byte for byte and parses it itself when they differ; a file this script
+//! cannot convert is always parsed at run time, where its errors are located.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 fn main() {
+    catalogue();
+    flows();
+}
+
+/// Writes `catalogue.rs`: the catalogue's source and its entries as Rust tuples.
+fn catalogue() {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/requirements.yaml");
     println!("cargo:rerun-if-changed={}", source.display());
     let out =
@@ -23,6 +30,69 @@ fn main() {
         None => "/// No catalogue could be converted at build time.\npub const SOURCE: &str = \"\";\n/// None: every run parses the catalogue.\npub const ENTRIES: Option<&[Entry]> = None;\n".to_string(),
     };
     std::fs::write(&out, code).expect("OUT_DIR is writable");
+}
+
+/// Writes `flows.rs`: each flow file's source with the same document as JSON, which the run
+/// deserializes instead of the YAML when the file on disk is the built one.
+fn flows() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../flows");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files = Vec::new();
+    collect_yaml(&dir, &mut files);
+    files.sort();
+    let mut code = String::from(
+        "/// Flow files the binary was built with: source and the same document as JSON.\npub const FLOWS: &[(&str, &str)] = &[\n",
+    );
+    for file in files {
+        let Some(json) = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| as_json(&t))
+        else {
+            continue;
+        };
+        code.push_str(&format!(
+            "    (include_str!({:?}), {json:?}),\n",
+            file.display().to_string()
+        ));
+    }
+    code.push_str("];\n");
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("flows.rs");
+    std::fs::write(&out, code).expect("OUT_DIR is writable");
+}
+
+/// The YAML document as JSON, or `None` when it does not parse or holds what JSON cannot say
+/// the same way (tags, merge keys, non-string keys).
+fn as_json(text: &str) -> Option<String> {
+    let value: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    if !plain(&value) {
+        return None;
+    }
+    serde_json::to_string(&value).ok()
+}
+
+/// True when the value has no tag, no merge key and only string keys.
+fn plain(value: &serde_yaml::Value) -> bool {
+    match value {
+        serde_yaml::Value::Tagged(_) => false,
+        serde_yaml::Value::Sequence(items) => items.iter().all(plain),
+        serde_yaml::Value::Mapping(map) => map
+            .iter()
+            .all(|(k, v)| k.as_str().is_some_and(|k| k != "<<") && plain(v)),
+        _ => true,
+    }
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        if path.is_dir() {
+            collect_yaml(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
 }
 
 /// The entries as Rust tuples, or `None` when any entry is not exactly doc, clause, level and

@@ -297,13 +297,7 @@ fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> 
         return ExitCode::from(EXIT_INTERRUPTED);
     };
     console.summary(&record, args.gate);
-    let written = record
-        .write(&root.join(&args.reports))
-        .map_err(|e| e.to_string())
-        .and_then(|path| {
-            let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-            record.render_reports(&dir).map(|()| path)
-        });
+    let written = record.write(&root.join(&args.reports));
     match written {
         Ok(path) => println!("report: {}", path.display()),
         Err(e) => {

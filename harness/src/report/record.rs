@@ -105,18 +105,35 @@ impl RunRecord {
     /// Renders every report of the run into `dir`: `junit.xml`, `index.html` and one
     /// `<flow run>.pcap` per flow run.
     pub fn render_reports(&self, dir: &Path) -> Result<(), String> {
-        // The HTML page, the largest, is rendered on a second core while the rest is written.
+        self.write_files(dir, None)
+    }
+
+    /// Writes the reports into `dir`, and `run.json` at `run_json` when given. The HTML page
+    /// (the largest) and run.json are written on their own threads while this one writes the
+    /// JUnit and pcap files.
+    fn write_files(&self, dir: &Path, run_json: Option<&Path>) -> Result<(), String> {
         std::thread::scope(|scope| {
             let page = scope.spawn(|| {
                 let html = super::html::render(self)?;
                 std::fs::write(dir.join("index.html"), html)
                     .map_err(|e| format!("cannot write index.html: {e}"))
             });
+            let json = run_json.map(|path| {
+                scope.spawn(move || {
+                    let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+                    std::fs::write(path, json)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+                })
+            });
             let others = self.render_junit_and_pcaps(dir);
-            let page = page
-                .join()
-                .unwrap_or_else(|_| Err("the HTML report's renderer panicked".into()));
-            others.and(page)
+            let joined = |handle: std::thread::ScopedJoinHandle<'_, Result<(), String>>| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err("a report writer panicked".into()))
+            };
+            let page = joined(page);
+            let json = json.map_or(Ok(()), joined);
+            json.and(others).and(page)
         })
     }
 
@@ -136,17 +153,19 @@ impl RunRecord {
         Ok(())
     }
 
-    /// Writes `run.json` into `reports_dir/<run_id>/` and points `reports_dir/latest` at it.
-    pub fn write(&self, reports_dir: &Path) -> std::io::Result<PathBuf> {
+    /// Writes `run.json` and every report into `reports_dir/<run_id>/` and points
+    /// `reports_dir/latest` at it; returns the path of run.json.
+    pub fn write(&self, reports_dir: &Path) -> Result<PathBuf, String> {
         let dir = reports_dir.join(&self.run_id);
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let path = dir.join("run.json");
-        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(&path, json)?;
+        self.write_files(&dir, Some(&path))?;
         let latest = reports_dir.join("latest");
         let _ = std::fs::remove_file(&latest);
         #[cfg(unix)]
-        std::os::unix::fs::symlink(&self.run_id, &latest)?;
+        std::os::unix::fs::symlink(&self.run_id, &latest)
+            .map_err(|e| format!("cannot point {} at the run: {e}", latest.display()))?;
         Ok(path)
     }
 }
