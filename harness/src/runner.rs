@@ -14,6 +14,7 @@ use crate::sut::profile::Parallel;
 use crate::sut::{deviations, probe::probe, Profile};
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// A started SUT: its address and the handle that stops it (embedded server or managed
@@ -206,13 +207,13 @@ pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings
 /// Plays every run (a flow over a transport) concurrently against a SUT that answered the
 /// probe; outcomes come back in the order of `runs`.
 async fn play_all(
-    runs: &[(LoadedFlow, RunSettings)],
+    runs: &[(Arc<LoadedFlow>, RunSettings)],
     profile: &Profile,
     on_flow: &mut impl FnMut(&FlowOutcome),
 ) -> Vec<FlowOutcome> {
     let mut tasks = tokio::task::JoinSet::new();
     for (index, (loaded, settings)) in runs.iter().enumerate() {
-        let (loaded, profile, settings) = (loaded.clone(), profile.clone(), settings.clone());
+        let (loaded, profile, settings) = (Arc::clone(loaded), profile.clone(), settings.clone());
         tasks.spawn(async move { (index, play(&loaded, &profile, &settings).await) });
     }
     let mut slots: Vec<Option<FlowOutcome>> = vec![None; runs.len()];
@@ -241,9 +242,9 @@ async fn play_all(
 /// Splits the runs (in plan order: by transport, then flow) into batches played one after
 /// the other, as the profile's `parallel` allows.
 fn batches(
-    runs: &[(LoadedFlow, RunSettings)],
+    runs: &[(Arc<LoadedFlow>, RunSettings)],
     parallel: Parallel,
-) -> Vec<&[(LoadedFlow, RunSettings)]> {
+) -> Vec<&[(Arc<LoadedFlow>, RunSettings)]> {
     match parallel {
         Parallel::All => vec![runs],
         Parallel::None => runs.chunks(1).collect(),
@@ -266,19 +267,21 @@ pub async fn run_suite(
     let run_id = humantime::format_rfc3339_millis(started_wall)
         .to_string()
         .replace(':', "-");
-    let plan: Vec<(&LoadedFlow, Transport)> = profile
+    // The runs: a flow (its index in `flows`) over a transport.
+    let plan: Vec<(usize, Transport)> = profile
         .transports
         .iter()
         .flat_map(|t| {
             flows
                 .iter()
-                .filter(|f| f.flow.runs_over(*t))
-                .map(move |f| (f, *t))
+                .enumerate()
+                .filter(|(_, f)| f.flow.runs_over(*t))
+                .map(move |(i, _)| (i, *t))
         })
         .collect();
     let all_error = |reason: &str| -> Vec<FlowOutcome> {
         plan.iter()
-            .map(|(f, t)| FlowOutcome::not_run(f, *t, Verdict::Error, reason.to_string()))
+            .map(|(i, t)| FlowOutcome::not_run(&flows[*i], *t, Verdict::Error, reason.to_string()))
             .collect()
     };
     tracing::debug!(profile = %profile.name, runs = plan.len(), "starting the SUT");
@@ -291,9 +294,14 @@ pub async fn run_suite(
             let result = match probe(sut.addr, settings.timers.t1, probe_limit).await {
                 Err(e) => (all_error(&e), e),
                 Ok(answer) => {
-                    let runs: Vec<(LoadedFlow, RunSettings)> = plan
+                    // One copy of each flow, shared by its runs' tasks.
+                    let shared: Vec<Arc<LoadedFlow>> =
+                        flows.iter().cloned().map(Arc::new).collect();
+                    let runs: Vec<(Arc<LoadedFlow>, RunSettings)> = plan
                         .iter()
-                        .map(|(f, t)| ((*f).clone(), settings.over(*t, sut.addr_for(*t))))
+                        .map(|(i, t)| {
+                            (Arc::clone(&shared[*i]), settings.over(*t, sut.addr_for(*t)))
+                        })
                         .collect();
                     let mut outcomes = Vec::with_capacity(runs.len());
                     for batch in batches(&runs, profile.parallel) {
@@ -310,7 +318,8 @@ pub async fn run_suite(
     let mut records: Vec<FlowRecord> = plan
         .iter()
         .zip(outcomes)
-        .map(|((loaded, _), outcome)| FlowRecord {
+        .map(|((i, _), outcome)| (&flows[*i], outcome))
+        .map(|(loaded, outcome)| FlowRecord {
             file: loaded
                 .path
                 .strip_prefix(root)

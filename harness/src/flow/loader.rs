@@ -92,7 +92,9 @@ pub fn read_source(path: &Path) -> Result<String, FlowError> {
     if size > MAX_SOURCE_BYTES {
         return Err(too_large(size));
     }
-    let mut bytes = Vec::new();
+    // Sized from the metadata, so that the file is read in one call (plus the one that sees
+    // its end) rather than in growing probes.
+    let mut bytes = Vec::with_capacity(size as usize + 1);
     file.take(MAX_SOURCE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| error(0, 0, format!("cannot read: {e}")))?;
