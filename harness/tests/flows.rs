@@ -313,6 +313,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "notify-no-contact",
+        "A.3.2.1",
+        "rfc3261-dialog-request-contact",
+        "message rule",
+    ),
+    (
         "notify-unaccepted-type",
         "A.3.2.1",
         "rfc6665-notify-accept",

@@ -52,6 +52,9 @@ struct Sent {
 struct Subscription {
     event: String,
     accept: Vec<String>,
+    /// A NOTIFY of it came already, or it was made in an existing dialog: the next NOTIFY
+    /// creates no dialog.
+    in_dialog: bool,
 }
 
 /// The types a SUBSCRIBE without Accept asks for, by package (RFC 3856 §6.7, RFC 3857 §4.7,
@@ -127,6 +130,7 @@ impl Auditor {
                     Subscription {
                         event: event.package,
                         accept,
+                        in_dialog: msg.to_tag().is_some(),
                     },
                 );
             }
@@ -186,15 +190,17 @@ impl Auditor {
             rules::check_request(msg, &mut sink);
             match msg.method().as_deref() {
                 Some("NOTIFY") => {
-                    let subscription = msg.call_id().and_then(|c| self.subscriptions.get(c));
+                    let subscription = msg.call_id().and_then(|c| self.subscriptions.get_mut(c));
                     if let Some(subscription) = subscription {
                         let accept: Vec<&str> =
                             subscription.accept.iter().map(String::as_str).collect();
                         let subscribed = Subscribed {
                             event: &subscription.event,
                             accept: &accept,
+                            first_notify: !subscription.in_dialog,
                         };
                         rules::check_notify(&subscribed, msg, &mut sink);
+                        subscription.in_dialog = true;
                     }
                 }
                 Some("SUBSCRIBE") => rules::check_subscribe(msg, &mut sink),

@@ -47,7 +47,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         TARGET_REFRESH_CONTACT,
-        "a NOTIFY or in-dialog SUBSCRIBE carries Contact",
+        "a later NOTIFY or an in-dialog SUBSCRIBE carries Contact",
     ),
     (CSEQ_METHOD, "a request's CSeq method is its method"),
     (
@@ -68,7 +68,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         DIALOG_REQUEST_CONTACT,
-        "a SUBSCRIBE outside a dialog carries Contact",
+        "a SUBSCRIBE outside a dialog, and a subscription's first NOTIFY unless it ends it, carry Contact",
     ),
     (
         XCAP_ETAG,
@@ -158,6 +158,9 @@ pub struct Subscribed<'a> {
     pub event: &'a str,
     /// The media types its Accept listed.
     pub accept: &'a [&'a str],
+    /// This NOTIFY is the subscription's first: unless it ends the subscription, it creates
+    /// the dialog (RFC 6665 §4.4.1), so its Contact is a MUST (RFC 3261 §8.1.1.8).
+    pub first_notify: bool,
 }
 
 /// Reports one rule; what it expected and what it saw are only worked out when it failed.
@@ -492,12 +495,23 @@ pub fn check_subscribe(subscribe: &SipMessage, sink: &mut impl RuleSink) {
 /// Rules on a NOTIFY of a subscription (RFC 3261 §12.2.1.1; RFC 6665 §3.2.1, §4.2.2), besides
 /// those of [`check_request`].
 pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut impl RuleSink) {
+    let state = notify.header("Subscription-State");
+    let parsed = notify.subscription_state();
+    let value = parsed.as_ref().map(|p| p.state.as_str());
     let contact = notify.header("Contact");
+    let (key, why) = if subscribed.first_notify && value != Some("terminated") {
+        (
+            DIALOG_REQUEST_CONTACT,
+            "the first NOTIFY creates the dialog",
+        )
+    } else {
+        (TARGET_REFRESH_CONTACT, "NOTIFY is a target refresh request")
+    };
     check(
         sink,
-        TARGET_REFRESH_CONTACT,
-        contact.is_some(),
-        || "a Contact header (NOTIFY is a target refresh request)".to_string(),
+        key,
+        contact.is_some_and(|c| !c.trim().is_empty()),
+        || format!("a Contact header ({why})"),
         || shown(contact),
     );
     let event = notify.header("Event");
@@ -510,9 +524,6 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
         || format!("Event {}", subscribed.event),
         || shown(event),
     );
-    let state = notify.header("Subscription-State");
-    let parsed = notify.subscription_state();
-    let value = parsed.as_ref().map(|p| p.state.as_str());
     check(
         sink,
         "rfc6665-substate-present",
@@ -662,10 +673,36 @@ mod tests {
         let subscribed = Subscribed {
             event: "presence",
             accept: &["application/pidf+xml"],
+            first_notify: false,
         };
         check_request(&notify, &mut sink);
         check_notify(&subscribed, &notify, &mut sink);
         assert_eq!(sink.0, [REQUEST_HEADERS, NOTIFY_ACCEPT]);
+    }
+
+    #[test]
+    fn a_notify_without_contact_breaks_the_must_when_it_creates_the_dialog() {
+        let notify = |state: &str| {
+            let text = format!("NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>;tag=f1\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nEvent: presence\r\nSubscription-State: {state}\r\nContent-Length: 0\r\n\r\n");
+            SipMessage::parse(text.as_bytes()).unwrap()
+        };
+        let broken = |state: &str, first_notify: bool| {
+            let subscribed = Subscribed {
+                event: "presence",
+                accept: &["application/pidf+xml"],
+                first_notify,
+            };
+            let mut sink = Failed::default();
+            check_notify(&subscribed, &notify(state), &mut sink);
+            sink.0
+        };
+        assert_eq!(broken("active;expires=60", true), [DIALOG_REQUEST_CONTACT]);
+        assert_eq!(broken("active;expires=60", false), [TARGET_REFRESH_CONTACT]);
+        assert_eq!(
+            broken("terminated;reason=timeout", true),
+            [TARGET_REFRESH_CONTACT],
+            "a first NOTIFY that ends the subscription creates no dialog"
+        );
     }
 
     #[test]

@@ -660,6 +660,7 @@ impl Engine {
             return;
         }
         watcher.last_notify_cseq = cseq;
+        let first_notify = !watcher.notified;
         watcher.notified = true;
         if watcher.to_tag.is_none() {
             // The NOTIFY came before the 200 (RFC 6665 §4.1.2.4): its From tag is the dialog's.
@@ -676,6 +677,7 @@ impl Engine {
             let subscribed = Subscribed {
                 event: "presence",
                 accept: &[PIDF],
+                first_notify,
             };
             let mut sink = self.conformance.sink(self.config.phase, msg);
             rules::check_request(msg, &mut sink);

@@ -331,7 +331,7 @@ impl Fault {
                 "the PNA accepts the third-party REGISTER but never subscribes to the reg event (TS 24.141 A.7 step 26)"
             }
             Fault::NotifyNoMaxForwards => "NOTIFY without Max-Forwards (RFC 3261 §8.1.1, MUST)",
-            Fault::NotifyNoContact => "NOTIFY without Contact (RFC 3261 §12.2.1.1, SHOULD: NOTIFY is a target refresh request, RFC 6665 §3.2)",
+            Fault::NotifyNoContact => "NOTIFY without Contact (RFC 3261 §8.1.1.8, MUST for a subscription's first NOTIFY, which creates the dialog, RFC 6665 §4.4.1; §12.2.1.1, SHOULD for later ones: NOTIFY is a target refresh request, RFC 6665 §3.2)",
             Fault::NotifyUnacceptedType => "NOTIFY body labelled application/xml, a type the SUBSCRIBE's Accept did not list (RFC 6665 §3.2.1; RFC 3856 §6.7, MUST)",
             Fault::ResponseWrongCseq => "responses to PUBLISH carry a CSeq number one higher than the request's (RFC 3261 §8.2.6.2, MUST)",
             Fault::SubscribeNoContact => "2xx to SUBSCRIBE lacks Contact (RFC 3261 §12.1.1, MUST for a response that creates a dialog)",

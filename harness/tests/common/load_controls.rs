@@ -13,6 +13,7 @@ pub const LOAD_CONTROLS: &[(&str, &str, bool)] = &[
     ("subscribe-no-contact", "rfc3261-contact-in-2xx", false),
     ("notify-no-max-forwards", "rfc3261-request-headers", false),
     ("notify-no-contact", "rfc3261-target-refresh-contact", false),
+    ("notify-no-contact", "rfc3261-dialog-request-contact", false),
     ("notify-unaccepted-type", "rfc6665-notify-accept", false),
     ("no-subscription-state", "rfc6665-substate-present", false),
     (
