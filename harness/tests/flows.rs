@@ -206,6 +206,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Require",
     ),
     (
+        "rls-notify-no-require",
+        "A.3.3.2",
+        "rfc3261-require-in-request",
+        "Require",
+    ),
+    (
         "rlmi-dangling-cid",
         "A.3.3.2",
         "rfc4662-cid-names-part",

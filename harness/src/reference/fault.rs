@@ -71,6 +71,8 @@ pub enum Fault {
     RlmiVersionFromOne,
     /// The 2xx to a list SUBSCRIBE lacks `Require: eventlist`.
     RlsNoRequire,
+    /// The NOTIFYs of a list subscription lack `Require: eventlist`.
+    RlsNotifyNoRequire,
     /// RLMI instance `cid`s name no body part.
     RlmiDanglingCid,
     /// The multipart `start` parameter names a PIDF part instead of the RLMI root.
@@ -159,6 +161,7 @@ impl Fault {
             Fault::WinfoNoPackage,
             Fault::RlmiVersionFromOne,
             Fault::RlsNoRequire,
+            Fault::RlsNotifyNoRequire,
             Fault::RlmiDanglingCid,
             Fault::RlsPidfRoot,
             Fault::PnaWrongAccept,
@@ -222,6 +225,7 @@ impl Fault {
             Fault::WinfoNoPackage => "winfo-no-package",
             Fault::RlmiVersionFromOne => "rlmi-version-from-one",
             Fault::RlsNoRequire => "rls-no-require",
+            Fault::RlsNotifyNoRequire => "rls-notify-no-require",
             Fault::RlmiDanglingCid => "rlmi-dangling-cid",
             Fault::RlsPidfRoot => "rls-pidf-root",
             Fault::PnaWrongAccept => "pna-wrong-accept",
@@ -314,6 +318,9 @@ impl Fault {
             }
             Fault::RlsNoRequire => {
                 "2xx to a list SUBSCRIBE lacks Require: eventlist (RFC 4662 §4.1; RFC 3261 §8.2.4, MUST)"
+            }
+            Fault::RlsNotifyNoRequire => {
+                "NOTIFYs of a list subscription lack Require: eventlist (RFC 4662 §4.1; RFC 3261 §8.1.1.9, MUST)"
             }
             Fault::RlmiDanglingCid => {
                 "RLMI instance cid names no body part of the NOTIFY (RFC 4662 §5.5, MUST)"

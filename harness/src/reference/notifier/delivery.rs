@@ -189,7 +189,7 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     if shared.fault(Fault::MalformedNotify) {
         notify.push_header("Broken header line without a colon", "");
     }
-    if matches!(sub.kind, Kind::List(_)) {
+    if matches!(sub.kind, Kind::List(_)) && !shared.fault(Fault::RlsNotifyNoRequire) {
         notify.push_header("Require", rls::EVENTLIST);
     }
     let body = match (pending.body, &mut sub.kind) {
