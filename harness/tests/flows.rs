@@ -206,6 +206,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Require",
     ),
     (
+        "winfo-watcher-no-id",
+        "A.6.2",
+        "rfc3858-watcher-attrs",
+        "watcher id",
+    ),
+    (
         "rls-notify-no-require",
         "A.3.3.2",
         "rfc3261-require-in-request",

@@ -67,6 +67,8 @@ pub enum Fault {
     WinfoVersionStuck,
     /// The watcherinfo `watcher-list` lacks the `package` attribute.
     WinfoNoPackage,
+    /// The watcherinfo `watcher` elements lack the `id` attribute.
+    WinfoWatcherNoId,
     /// The first RLMI document of a list subscription has version 1.
     RlmiVersionFromOne,
     /// The 2xx to a list SUBSCRIBE lacks `Require: eventlist`.
@@ -159,6 +161,7 @@ impl Fault {
             Fault::PoliteBlockReveals,
             Fault::WinfoVersionStuck,
             Fault::WinfoNoPackage,
+            Fault::WinfoWatcherNoId,
             Fault::RlmiVersionFromOne,
             Fault::RlsNoRequire,
             Fault::RlsNotifyNoRequire,
@@ -223,6 +226,7 @@ impl Fault {
             Fault::PoliteBlockReveals => "polite-block-reveals",
             Fault::WinfoVersionStuck => "winfo-version-stuck",
             Fault::WinfoNoPackage => "winfo-no-package",
+            Fault::WinfoWatcherNoId => "winfo-watcher-no-id",
             Fault::RlmiVersionFromOne => "rlmi-version-from-one",
             Fault::RlsNoRequire => "rls-no-require",
             Fault::RlsNotifyNoRequire => "rls-notify-no-require",
@@ -313,6 +317,7 @@ impl Fault {
                 "every watcherinfo NOTIFY has version 0 (RFC 6665 §5.3.2, MUST increase by exactly one)"
             }
             Fault::WinfoNoPackage => "watcherinfo watcher-list lacks the package attribute (RFC 3858 §3, MUST)",
+            Fault::WinfoWatcherNoId => "watcherinfo watcher elements lack the id attribute (RFC 3858 §3, MUST)",
             Fault::RlmiVersionFromOne => {
                 "the first RLMI document of a list subscription has version 1, not 0 (RFC 4662 §5.2, MUST)"
             }

@@ -99,10 +99,18 @@ pub(super) fn authorized(who: &Presentity, watcher: &Watcher) -> bool {
     watcher.is(who)
 }
 
+/// Mandatory attributes a document leaves out (fault switches).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Omitted {
+    /// The watcher-list's `package` (fault `WinfoNoPackage`).
+    pub package: bool,
+    /// Each watcher's `id` (fault `WinfoWatcherNoId`).
+    pub watcher_id: bool,
+}
+
 impl Snapshot {
-    /// The document with `version`; `with_package` false leaves out the mandatory `package`
-    /// attribute (fault `WinfoNoPackage`).
-    pub fn render(&self, version: u64, with_package: bool) -> String {
+    /// The document with `version`, without the attributes `omitted` names.
+    pub fn render(&self, version: u64, omitted: Omitted) -> String {
         let state = match self.scope {
             Scope::Full => "full",
             Scope::Partial => "partial",
@@ -115,7 +123,7 @@ impl Snapshot {
             "  <watcher-list resource=\"{}\"",
             escape(self.resource.as_str())
         ));
-        if with_package {
+        if !omitted.package {
             out.push_str(" package=\"presence\"");
         }
         if self.entries.is_empty() {
@@ -123,9 +131,12 @@ impl Snapshot {
         } else {
             out.push_str(">\n");
             for entry in &self.entries {
+                let id = match omitted.watcher_id {
+                    true => String::new(),
+                    false => format!(" id=\"{}\"", escape(entry.id.as_str())),
+                };
                 out.push_str(&format!(
-                    "    <watcher id=\"{}\" status=\"{}\" event=\"{}\">{}</watcher>\n",
-                    escape(entry.id.as_str()),
+                    "    <watcher{id} status=\"{}\" event=\"{}\">{}</watcher>\n",
                     entry.status.name(),
                     entry.event.name(),
                     escape(entry.uri.as_str())
@@ -162,7 +173,7 @@ mod tests {
                 },
             ],
         };
-        let doc = snapshot.render(3, true);
+        let doc = snapshot.render(3, Omitted::default());
         assert!(doc.contains(
             "<watcherinfo xmlns=\"urn:ietf:params:xml:ns:watcherinfo\" version=\"3\" state=\"full\">"
         ));
@@ -181,7 +192,13 @@ mod tests {
             }],
             ..snapshot.clone()
         };
-        let doc = partial.render(0, false);
+        let doc = partial.render(
+            0,
+            Omitted {
+                package: true,
+                ..Omitted::default()
+            },
+        );
         assert!(doc.contains("version=\"0\" state=\"partial\""));
         assert!(doc.contains("<watcher-list resource=\"sip:p@example.com\">"));
         assert!(doc.contains("status=\"terminated\" event=\"rejected\""));
@@ -190,7 +207,7 @@ mod tests {
             ..snapshot
         };
         assert!(empty
-            .render(1, true)
+            .render(1, Omitted::default())
             .contains("package=\"presence\"/>\n</watcherinfo>"));
     }
 

@@ -8,7 +8,7 @@ use crate::reference::rls;
 use crate::reference::shared::{lock, Shared};
 use crate::reference::transaction::run_client;
 use crate::reference::transport::Transport;
-use crate::reference::winfo::{Change, Snapshot, WINFO_MEDIA_TYPE};
+use crate::reference::winfo::{Change, Omitted, Snapshot, WINFO_MEDIA_TYPE};
 use crate::reference::Fault;
 use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::MessageBuilder;
@@ -202,10 +202,13 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
                 *version
             };
             *version += 1;
-            let with_package = !shared.fault(Fault::WinfoNoPackage);
+            let omitted = Omitted {
+                package: shared.fault(Fault::WinfoNoPackage),
+                watcher_id: shared.fault(Fault::WinfoWatcherNoId),
+            };
             Some((
                 WINFO_MEDIA_TYPE.to_string(),
-                snapshot.render(number, with_package),
+                snapshot.render(number, omitted),
             ))
         }
         (Body::Winfo(_), Kind::Presence { .. } | Kind::List(_)) => None,
