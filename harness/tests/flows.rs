@@ -212,6 +212,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "watcher id",
     ),
     (
+        "xcap-error-no-content-type",
+        "rfc4825-409",
+        "rfc7231-content-type",
+        "message rule",
+    ),
+    (
         "rls-notify-no-require",
         "A.3.3.2",
         "rfc3261-require-in-request",

@@ -76,6 +76,10 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
     (
+        HTTP_CONTENT_TYPE,
+        "an XCAP response with a body carries Content-Type",
+    ),
+    (
         XCAP_GET_CONTENT_TYPE,
         "a 200 to an XCAP GET has the MIME type of what it selects",
     ),
@@ -112,6 +116,7 @@ const DIALOG_REQUEST_CONTACT: &str = "rfc3261-dialog-request-contact";
 const XCAP_ETAG: &str = "rfc4825-etag-every-2xx";
 const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
 const XCAP_GET_CONTENT_TYPE: &str = "rfc4825-get-content-type";
+const HTTP_CONTENT_TYPE: &str = "rfc7231-content-type";
 /// Where an XCAP URI's node selector begins (RFC 4825 §6).
 const NODE_SELECTOR_SEPARATOR: &str = "/~~/";
 /// The magic cookie an RFC 3261 branch begins with (§8.1.1.7).
@@ -246,7 +251,7 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
             || shown(allow),
         );
     }
-    check_content_type(response, sink);
+    check_content_type(response, CONTENT_TYPE, sink);
     if !(200..300).contains(&code) {
         return;
     }
@@ -354,6 +359,7 @@ pub fn check_xcap_response(
     sink: &mut impl RuleSink,
 ) {
     let code = response.status().unwrap_or(0);
+    check_content_type(response, HTTP_CONTENT_TYPE, sink);
     // A DELETE of a whole document (no node selector) leaves no document to tag.
     let document_gone = method == "DELETE" && !target.contains(NODE_SELECTOR_SEPARATOR);
     if matches!(code, 200 | 201) && matches!(method, "PUT" | "GET" | "DELETE") && !document_gone {
@@ -456,18 +462,19 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
             || shown(request.header("From")),
         );
     }
-    check_content_type(request, sink);
+    check_content_type(request, CONTENT_TYPE, sink);
 }
 
-/// RFC 3261 §20.15: a message (request or response) with a body carries Content-Type.
-fn check_content_type(msg: &SipMessage, sink: &mut impl RuleSink) {
+/// A message with a body carries Content-Type: SIP's (RFC 3261 §20.15, `CONTENT_TYPE`) or
+/// HTTP's (RFC 7231 §3.1.1.5, `HTTP_CONTENT_TYPE`), as `key` says.
+fn check_content_type(msg: &SipMessage, key: &'static str, sink: &mut impl RuleSink) {
     if msg.body.is_empty() {
         return;
     }
     let content_type = msg.header("Content-Type");
     check(
         sink,
-        CONTENT_TYPE,
+        key,
         content_type.is_some_and(|c| !c.trim().is_empty()),
         || format!("a Content-Type for the {}-byte body", msg.body.len()),
         || shown(content_type),
@@ -792,6 +799,17 @@ mod tests {
         );
         let not_found = http("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", b"");
         assert_eq!(failed("GET", document, &not_found), Vec::<&str>::new());
+        let report = b"<xcap-error xmlns=\"urn:ietf:params:xml:ns:xcap-error\"/>";
+        let untyped = http(
+            "HTTP/1.1 409 Conflict\r\nContent-Length: 55\r\n\r\n",
+            report,
+        );
+        assert_eq!(failed("PUT", document, &untyped), [HTTP_CONTENT_TYPE]);
+        let typed = http(
+            "HTTP/1.1 409 Conflict\r\nContent-Type: application/xcap-error+xml\r\nContent-Length: 55\r\n\r\n",
+            report,
+        );
+        assert_eq!(failed("PUT", document, &typed), Vec::<&str>::new());
     }
 
     #[test]

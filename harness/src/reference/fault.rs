@@ -57,6 +57,8 @@ pub enum Fault {
     XcapDeleteNoEtag,
     /// The 200 to an XCAP PUT that replaces a resource carries a body.
     XcapPut200Content,
+    /// XCAP 409 error reports carry no Content-Type.
+    XcapErrorNoContentType,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
     IgnorePresRules,
     /// Allowed watchers get the whole document: the rules' transformations are not applied.
@@ -156,6 +158,7 @@ impl Fault {
             Fault::XcapKeepDeleted,
             Fault::XcapDeleteNoEtag,
             Fault::XcapPut200Content,
+            Fault::XcapErrorNoContentType,
             Fault::IgnorePresRules,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
@@ -221,6 +224,7 @@ impl Fault {
             Fault::XcapKeepDeleted => "xcap-keep-deleted",
             Fault::XcapDeleteNoEtag => "xcap-delete-no-etag",
             Fault::XcapPut200Content => "xcap-put-200-content",
+            Fault::XcapErrorNoContentType => "xcap-error-no-content-type",
             Fault::IgnorePresRules => "ignore-pres-rules",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
@@ -304,6 +308,7 @@ impl Fault {
             Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
             Fault::XcapDeleteNoEtag => "the 200 to an XCAP DELETE of an element lacks the document's ETag (RFC 4825 §8.4, §8.5)",
             Fault::XcapPut200Content => "the 200 to an XCAP PUT that replaces a resource carries content (RFC 4825 §8.2.7, MUST not)",
+            Fault::XcapErrorNoContentType => "XCAP 409 error reports carry no Content-Type (RFC 7231 §3.1.1.5, SHOULD; RFC 4825 §11 names application/xcap-error+xml)",
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"
             }

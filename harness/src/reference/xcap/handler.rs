@@ -23,6 +23,22 @@ pub fn handle(
     faults: impl Fn(Fault) -> bool,
     request: &XcapRequest,
 ) -> (XcapResponse, Option<DocumentKey>) {
+    let untyped_errors = faults(Fault::XcapErrorNoContentType);
+    let (mut response, changed) = respond(store, faults, request);
+    if untyped_errors && response.status == 409 {
+        response
+            .headers
+            .retain(|(name, _)| !name.eq_ignore_ascii_case("Content-Type"));
+    }
+    (response, changed)
+}
+
+/// The response to one request, before faults that reshape whole responses.
+fn respond(
+    store: &mut XcapStore,
+    faults: impl Fn(Fault) -> bool,
+    request: &XcapRequest,
+) -> (XcapResponse, Option<DocumentKey>) {
     let method = request.method.as_str();
     if !matches!(method, "GET" | "PUT" | "DELETE") {
         return (XcapResponse::status(405).header("Allow", ALLOW), None);
