@@ -218,6 +218,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "expiry-reason-not-timeout",
+        "rfc6665-expiry",
+        "rfc6665-terminated-reason-timeout",
+        "Subscription-State reason",
+    ),
+    (
         "rls-notify-no-require",
         "A.3.3.2",
         "rfc3261-require-in-request",

@@ -123,6 +123,8 @@ pub enum Fault {
     RetransmitPastTimerF,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
+    /// The NOTIFY that ends an expired subscription says `reason=noresource`.
+    ExpiryReasonNotTimeout,
     /// A retransmitted request is handled as a new one instead of getting its response again.
     RetransmissionAsNewRequest,
     /// The RLMI document after a refresh or unsubscribe of a list subscription says `fullState="false"`.
@@ -191,6 +193,7 @@ impl Fault {
             Fault::NoRetransmissions,
             Fault::RetransmitPastTimerF,
             Fault::KeepSubscriptionAfterTimeout,
+            Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
             Fault::RlmiPartialAfterSubscribe,
         ]
@@ -257,6 +260,7 @@ impl Fault {
             Fault::NoRetransmissions => "no-retransmissions",
             Fault::RetransmitPastTimerF => "retransmit-past-timer-f",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
+            Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
             Fault::RlmiPartialAfterSubscribe => "rlmi-partial-after-subscribe",
         }
@@ -367,6 +371,7 @@ impl Fault {
             Fault::NoRetransmissions => "a NOTIFY (any client request) over UDP is never retransmitted (RFC 3261 §17.1.2.2, MUST set timer E)",
             Fault::RetransmitPastTimerF => "retransmissions go on for 2*T2 past timer F (RFC 3261 §17.1.2.2, SHOULD set timer F to 64*T1)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
+            Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",
             Fault::RlmiPartialAfterSubscribe => "the RLMI document of the NOTIFY after a refresh or unsubscribe says fullState=false (RFC 4662 §5.2, MUST: full state after every SUBSCRIBE)",
         }

@@ -705,7 +705,11 @@ pub(super) fn expire(shared: &Arc<Shared>, id: u64) {
     if let Some(sub) = state.subs.by_id.get_mut(&id) {
         sub.deadline = None;
         let (body, _) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
-        if sub.enqueue(body, Phase::Terminated("timeout")) {
+        let reason = match shared.fault(Fault::ExpiryReasonNotTimeout) {
+            true => "noresource",
+            false => "timeout",
+        };
+        if sub.enqueue(body, Phase::Terminated(reason)) {
             pump_ids.push(id);
         }
     }
