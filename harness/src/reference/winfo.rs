@@ -131,9 +131,10 @@ impl Snapshot {
         } else {
             out.push_str(">\n");
             for entry in &self.entries {
-                let id = match omitted.watcher_id {
-                    true => String::new(),
-                    false => format!(" id=\"{}\"", escape(entry.id.as_str())),
+                let id = if omitted.watcher_id {
+                    String::new()
+                } else {
+                    format!(" id=\"{}\"", escape(entry.id.as_str()))
                 };
                 out.push_str(&format!(
                     "    <watcher{id} status=\"{}\" event=\"{}\">{}</watcher>\n",

@@ -705,9 +705,10 @@ pub(super) fn expire(shared: &Arc<Shared>, id: u64) {
     if let Some(sub) = state.subs.by_id.get_mut(&id) {
         sub.deadline = None;
         let (body, _) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
-        let reason = match shared.fault(Fault::ExpiryReasonNotTimeout) {
-            true => "noresource",
-            false => "timeout",
+        let reason = if shared.fault(Fault::ExpiryReasonNotTimeout) {
+            "noresource"
+        } else {
+            "timeout"
         };
         if sub.enqueue(body, Phase::Terminated(reason)) {
             pump_ids.push(id);
