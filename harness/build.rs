@@ -3,7 +3,8 @@
 //! parse their YAML again (the catalogue's was 40% of the instructions of a one-flow run, the
 //! flows' half of what is left of a three-flow run's start). The run compares each file with
 //! the embedded copy byte for byte and parses it itself when they differ; a file this script
-//! cannot convert is always parsed at run time, where its errors are located.
+//! cannot convert is always parsed at run time, where its errors are located. A flow file
+//! whose size and modification time are still those recorded here is not read at all.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,8 +33,9 @@ fn catalogue() {
     std::fs::write(&out, code).expect("OUT_DIR is writable");
 }
 
-/// Writes `flows.rs`: each flow file's source with the same document as JSON, which the run
-/// deserializes instead of the YAML when the file on disk is the built one.
+/// Writes `flows.rs`: each flow file's path below `flows/`, size, modification time, id,
+/// source, and the same document as JSON, which the run deserializes instead of the YAML when
+/// the file on disk is the built one.
 fn flows() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../flows");
     println!("cargo:rerun-if-changed={}", dir.display());
@@ -41,17 +43,26 @@ fn flows() {
     collect_yaml(&dir, &mut files);
     files.sort();
     let mut code = String::from(
-        "/// Flow files the binary was built with: source and the same document as JSON.\npub const FLOWS: &[(&str, &str)] = &[\n",
+        "/// Flow files the binary was built with.\npub const FLOWS: &[BuiltFlow] = &[\n",
     );
     for file in files {
-        let Some(json) = std::fs::read_to_string(&file)
-            .ok()
-            .and_then(|t| as_json(&t))
+        let (Ok(text), Ok(meta)) = (std::fs::read_to_string(&file), std::fs::metadata(&file))
         else {
             continue;
         };
+        let Some((id, json)) = as_json(&text) else {
+            continue;
+        };
+        let modified_ns = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let relative = file.strip_prefix(&dir).unwrap_or(&file);
         code.push_str(&format!(
-            "    (include_str!({:?}), {json:?}),\n",
+            "    BuiltFlow {{ path: {:?}, len: {}, modified_ns: {modified_ns}, id: {id:?}, source: include_str!({:?}), json: {json:?} }},\n",
+            relative.display().to_string(),
+            meta.len(),
             file.display().to_string()
         ));
     }
@@ -60,14 +71,16 @@ fn flows() {
     std::fs::write(&out, code).expect("OUT_DIR is writable");
 }
 
-/// The YAML document as JSON, or `None` when it does not parse or holds what JSON cannot say
-/// the same way (tags, merge keys, non-string keys).
-fn as_json(text: &str) -> Option<String> {
+/// The flow's id (`None` when it has no string id) and the YAML document as JSON, or `None`
+/// when it does not parse or holds what JSON cannot say the same way (tags, merge keys,
+/// non-string keys).
+fn as_json(text: &str) -> Option<(Option<String>, String)> {
     let value: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
     if !plain(&value) {
         return None;
     }
-    serde_json::to_string(&value).ok()
+    let id = value.get("id").and_then(|v| v.as_str()).map(str::to_string);
+    Some((id, serde_json::to_string(&value).ok()?))
 }
 
 /// True when the value has no tag, no merge key and only string keys.

@@ -4,11 +4,10 @@ mod commands;
 
 use clap::{Args, Parser, Subcommand};
 use presence_harness::check::verdict::Gate;
-use presence_harness::flow::loader::load_selected;
-use presence_harness::flow::LoadedFlow;
+use presence_harness::flow::loader::Selection;
 use presence_harness::report::console::Console;
 use presence_harness::report::RunRecord;
-use presence_harness::runner::{load_profile, run_suite};
+use presence_harness::runner::{load_profile, play_suite, ready_sut};
 use presence_harness::sut::profile::Parallel;
 use presence_harness::sut::Profile;
 use std::path::{Path, PathBuf};
@@ -155,13 +154,7 @@ fn print_listing(text: &str) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Debug logs go to standard error when RUST_LOG asks for them (e.g. RUST_LOG=debug).
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    log_to_stderr_if_asked();
     if !matches!(cli.command, Command::Load(_) | Command::Serve(_)) {
         no_purging_for_a_short_command();
     }
@@ -253,64 +246,52 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ERROR)
             }
         },
-        Command::Run(args) => match prepare(&root, &args) {
-            Ok((profile, flows)) => run(&root, &args, &profile, &flows),
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_ERROR)
-            }
-        },
+        Command::Run(args) => run(&root, &args),
     }
 }
 
-/// Loads the profile (with `--fault` and `--variation` switches added) and the selected flows.
-fn prepare(root: &Path, args: &RunArgs) -> Result<(Profile, Vec<LoadedFlow>), String> {
-    let profile = load_profile(root, args.sut.as_deref(), &args.faults, &args.variations)?;
-    let flows = load_selected(&root.join("flows"), root, &args.flows).map_err(|e| e.to_string())?;
-    if flows.is_empty() {
-        return Err(format!("no flow matches {:?}", args.flows));
-    }
-    Ok((profile, flows))
-}
-
-fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> ExitCode {
+/// Loads the profile (with `--fault` and `--variation` switches added) and plays the selected
+/// flows against its SUT, which starts while the flow files are parsed.
+fn run(root: &Path, args: &RunArgs) -> ExitCode {
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_ERROR)
+    };
+    let profile = match load_profile(root, args.sut.as_deref(), &args.faults, &args.variations) {
+        Ok(profile) => profile,
+        Err(e) => return fail(e),
+    };
+    let selection = match Selection::scan(&root.join("flows"), root, &args.flows) {
+        Ok(selection) => selection,
+        Err(e) => return fail(e.to_string()),
+    };
     // The report's template compiles while the flows wait on the SUT.
     std::thread::spawn(presence_harness::report::html::prepare);
-    let runs = profile
-        .transports
-        .iter()
-        .map(|t| flows.iter().filter(|f| f.flow.runs_over(*t)).count())
-        .sum::<usize>();
     // One run needs one thread (the cheapest start); several overlap on every core.
-    let mut builder = if runs > 1 && profile.parallel != Parallel::None {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
+    let one_run = selection.candidates() * profile.transports.len() <= 1;
+    let mut builder = if one_run || profile.parallel == Parallel::None {
         tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
     };
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_ERROR);
-        }
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
-    let console = Console::new(runs, args.quiet, args.verbose);
-    console.line(&format!(
-        "presence-harness {} against {} ({} flows, {runs} runs)",
-        env!("CARGO_PKG_VERSION"),
-        profile.name,
-        flows.len()
-    ));
-    let record = runtime.block_on(async {
+    let played = runtime.block_on(async {
         tokio::select! {
-            record = run_suite(profile, flows, root, |outcome| console.flow_done(outcome)) => Some(record),
+            played = ready_and_play(&profile, selection, root, args) => Some(played),
             // Dropping the suite stops what it started (the SUT's process group is killed).
             _ = tokio::signal::ctrl_c() => None,
         }
     });
-    let Some(record) = record else {
-        eprintln!("interrupted; the SUT the harness started has been stopped");
-        return ExitCode::from(EXIT_INTERRUPTED);
+    let (record, console) = match played {
+        None => {
+            eprintln!("interrupted; the SUT the harness started has been stopped");
+            return ExitCode::from(EXIT_INTERRUPTED);
+        }
+        Some(Err(e)) => return fail(e),
+        Some(Ok(played)) => played,
     };
     console.summary(&record, args.gate);
     let written = record.write(&root.join(&args.reports));
@@ -329,6 +310,84 @@ fn run(root: &Path, args: &RunArgs, profile: &Profile, flows: &[LoadedFlow]) -> 
         EXIT_FAIL
     };
     exit_without_cleanup(code)
+}
+
+/// Starts the SUT while the flows are parsed (on other threads), then plays them with the
+/// console reporting each run; a flow file that does not load stops the SUT and is the error.
+async fn ready_and_play(
+    profile: &Profile,
+    selection: Selection,
+    root: &Path,
+    args: &RunArgs,
+) -> Result<(RunRecord, Console), String> {
+    let mut parsed = tokio::task::spawn_blocking(move || selection.load());
+    let sut = ready_sut(profile, root);
+    tokio::pin!(sut);
+    let mut ready = None;
+    let parsed = tokio::select! {
+        parsed = &mut parsed => parsed,
+        readied = &mut sut => {
+            ready = Some(readied);
+            parsed.await
+        }
+    };
+    let flows = match parsed {
+        Ok(Ok(flows)) if !flows.is_empty() => Ok(flows),
+        Ok(Ok(_)) => Err(format!("no flow matches {:?}", args.flows)),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the flow loader panicked".to_string()),
+    };
+    let flows = match flows {
+        Ok(flows) => flows,
+        Err(e) => {
+            // A SUT still starting is stopped by dropping its start (its process is killed).
+            if let Some(ready) = ready {
+                ready.stop().await;
+            }
+            return Err(e);
+        }
+    };
+    let ready = match ready {
+        Some(ready) => ready,
+        None => sut.await,
+    };
+    let runs = profile
+        .transports
+        .iter()
+        .map(|t| flows.iter().filter(|f| f.flow.runs_over(*t)).count())
+        .sum::<usize>();
+    let console = Console::new(runs, args.quiet, args.verbose);
+    console.line(&format!(
+        "presence-harness {} against {} ({} flows, {runs} runs)",
+        env!("CARGO_PKG_VERSION"),
+        profile.name,
+        flows.len()
+    ));
+    let record = play_suite(ready, profile, flows, root, |outcome| {
+        console.flow_done(outcome)
+    })
+    .await;
+    Ok((record, console))
+}
+
+/// Sends debug logs to standard error when RUST_LOG asks for them (`debug`, or per target:
+/// `presence_harness=debug,tokio=info`). Without RUST_LOG no subscriber is installed.
+fn log_to_stderr_if_asked() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let Some(spec) = std::env::var_os("RUST_LOG") else {
+        return;
+    };
+    match spec
+        .to_string_lossy()
+        .parse::<tracing_subscriber::filter::Targets>()
+    {
+        Ok(targets) => tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(targets)
+            .init(),
+        Err(e) => eprintln!("warning: RUST_LOG={spec:?} is not a log filter ({e}); no logs"),
+    }
 }
 
 /// Ends the process once everything is written, without freeing the run's record or joining

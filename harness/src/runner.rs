@@ -260,13 +260,74 @@ pub async fn run_suite(
     profile: &Profile,
     flows: &[LoadedFlow],
     root: &Path,
-    mut on_flow: impl FnMut(&FlowOutcome),
+    on_flow: impl FnMut(&FlowOutcome),
 ) -> RunRecord {
+    let ready = ready_sut(profile, root).await;
+    play_suite(ready, profile, flows.to_vec(), root, on_flow).await
+}
+
+/// A SUT started and probed, or why it could not be; and when the run began.
+pub struct ReadySut {
+    started_wall: SystemTime,
+    started: Instant,
+    sut: Result<(StartedSut, String), String>,
+}
+
+impl ReadySut {
+    /// Stops the SUT without playing anything (the flows could not be loaded).
+    pub async fn stop(self) {
+        if let Ok((sut, _)) = self.sut {
+            sut.stop().await;
+        }
+    }
+}
+
+/// Starts the SUT and waits for its answer to the probe: the first half of [`run_suite`],
+/// which `run` overlaps with parsing the flows.
+pub async fn ready_sut(profile: &Profile, root: &Path) -> ReadySut {
     let started_wall = SystemTime::now();
     let started = Instant::now();
+    tracing::debug!(profile = %profile.name, "starting the SUT");
+    let sut = match start_sut(profile, root).await {
+        Err(e) => Err(e),
+        Ok(sut) => {
+            tracing::debug!(udp = %sut.addr, tcp = %sut.tcp_addr, "SUT started");
+            let probe_limit = Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0));
+            match probe(sut.addr, Duration::from_millis(profile.t1_ms), probe_limit).await {
+                Ok(answer) => Ok((sut, answer)),
+                Err(e) => {
+                    sut.stop().await;
+                    Err(e)
+                }
+            }
+        }
+    };
+    ReadySut {
+        started_wall,
+        started,
+        sut,
+    }
+}
+
+/// Plays `flows` against a readied SUT, stops it and gathers the run record: the second
+/// half of [`run_suite`].
+pub async fn play_suite(
+    ready: ReadySut,
+    profile: &Profile,
+    flows: Vec<LoadedFlow>,
+    root: &Path,
+    mut on_flow: impl FnMut(&FlowOutcome),
+) -> RunRecord {
+    let ReadySut {
+        started_wall,
+        started,
+        sut,
+    } = ready;
     let run_id = humantime::format_rfc3339_millis(started_wall)
         .to_string()
         .replace(':', "-");
+    // One copy of each flow, shared by its runs' tasks.
+    let flows: Vec<Arc<LoadedFlow>> = flows.into_iter().map(Arc::new).collect();
     // The runs: a flow (its index in `flows`) over a transport.
     let plan: Vec<(usize, Transport)> = profile
         .transports
@@ -284,35 +345,21 @@ pub async fn run_suite(
             .map(|(i, t)| FlowOutcome::not_run(&flows[*i], *t, Verdict::Error, reason.to_string()))
             .collect()
     };
-    tracing::debug!(profile = %profile.name, runs = plan.len(), "starting the SUT");
-    let (outcomes, probe_result) = match start_sut(profile, root).await {
+    let (outcomes, probe_result) = match sut {
         Err(e) => (all_error(&e), e),
-        Ok(sut) => {
-            tracing::debug!(udp = %sut.addr, tcp = %sut.tcp_addr, "SUT started");
+        Ok((sut, answer)) => {
             let settings = sut.settings(profile, root);
-            let probe_limit = Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0));
-            let result = match probe(sut.addr, settings.timers.t1, probe_limit).await {
-                Err(e) => (all_error(&e), e),
-                Ok(answer) => {
-                    // One copy of each flow, shared by its runs' tasks.
-                    let shared: Vec<Arc<LoadedFlow>> =
-                        flows.iter().cloned().map(Arc::new).collect();
-                    let runs: Vec<(Arc<LoadedFlow>, RunSettings)> = plan
-                        .iter()
-                        .map(|(i, t)| {
-                            (Arc::clone(&shared[*i]), settings.over(*t, sut.addr_for(*t)))
-                        })
-                        .collect();
-                    let mut outcomes = Vec::with_capacity(runs.len());
-                    for batch in batches(&runs, profile.parallel) {
-                        outcomes.extend(play_all(batch, profile, &mut on_flow).await);
-                    }
-                    (outcomes, answer)
-                }
-            };
+            let runs: Vec<(Arc<LoadedFlow>, RunSettings)> = plan
+                .iter()
+                .map(|(i, t)| (Arc::clone(&flows[*i]), settings.over(*t, sut.addr_for(*t))))
+                .collect();
+            let mut outcomes = Vec::with_capacity(runs.len());
+            for batch in batches(&runs, profile.parallel) {
+                outcomes.extend(play_all(batch, profile, &mut on_flow).await);
+            }
             sut.stop().await;
             tracing::debug!("SUT stopped");
-            result
+            (outcomes, answer)
         }
     };
     let mut records: Vec<FlowRecord> = plan

@@ -257,3 +257,34 @@ fn a_malformed_profile_exits_2_with_its_location() {
     std::fs::remove_dir_all(&dir).ok();
     assert_located(code, &stderr, "bad-profile.yaml", "address");
 }
+
+/// Runs one flow with RUST_LOG set; returns the exit code and standard error.
+fn run_with_rust_log(filter: &str) -> (i32, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_presence-harness"))
+        .arg("--root")
+        .arg(root())
+        .args(["run", "--quiet", "--flow", "rfc3903-412", "--reports"])
+        .arg(std::env::temp_dir().join(format!(
+            "presence-harness-cli-{}",
+            presence_harness::ids::token()
+        )))
+        .env("RUST_LOG", filter)
+        .output()
+        .expect("the binary runs");
+    let code = output.status.code().expect("an exit code");
+    (code, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn rust_log_asks_for_debug_logs_and_a_bad_filter_is_named() {
+    let (code, stderr) = run_with_rust_log("presence_harness=debug");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("starting the SUT"), "debug logs: {stderr}");
+    let (code, stderr) = run_with_rust_log("presence_harness=loudly");
+    assert_eq!(code, 0, "a bad filter does not stop the run: {stderr}");
+    assert!(
+        stderr.contains("RUST_LOG=\"presence_harness=loudly\" is not a log filter"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("starting the SUT"), "no logs: {stderr}");
+}

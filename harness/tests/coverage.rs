@@ -40,11 +40,11 @@ fn every_check_on_an_inventoried_document_is_in_the_table() {
         .collect();
     let missing: Vec<String> = catalogue::load(&root())
         .expect("catalogue")
-        .into_iter()
+        .iter()
         .filter(|(key, r)| {
             matches!(r.level, Level::Must | Level::Should)
                 && docs.contains(r.doc.as_str())
-                && coverage.enforcers.contains_key(key)
+                && coverage.enforcers.contains_key(*key)
                 && !listed.contains(key.as_str())
         })
         .map(|(key, r)| format!("{key} ({} §{})", r.doc, r.clause))

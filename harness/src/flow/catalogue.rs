@@ -6,6 +6,10 @@ use super::loader::FlowError;
 use super::model::{Level, Requirement};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The shared requirements by key, loaded once per process and shared by every flow.
+pub type Catalogue = BTreeMap<String, Requirement>;
 
 /// Keys the interpreter's built-in checks cite; the catalogue must define them.
 pub const BUILTIN_KEYS: &[&str] = &[
@@ -67,7 +71,7 @@ pub fn catalogue_path(root: &Path) -> PathBuf {
 }
 
 /// Loads the catalogue and adds the harness's own entries.
-pub fn load(root: &Path) -> Result<BTreeMap<String, Requirement>, FlowError> {
+pub fn load(root: &Path) -> Result<Arc<Catalogue>, FlowError> {
     let path = catalogue_path(root);
     let error = |line, column, message| FlowError {
         file: path.clone(),
@@ -111,7 +115,7 @@ pub fn load(root: &Path) -> Result<BTreeMap<String, Requirement>, FlowError> {
             text: "A step that needs what an earlier failed step should have provided (a captured value, a request to answer) is not run".into(),
         },
     );
-    Ok(map)
+    Ok(Arc::new(map))
 }
 
 #[cfg(test)]

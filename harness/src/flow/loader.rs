@@ -2,15 +2,17 @@
 //! variables, requirements, regular expressions and paths, all before anything is sent.
 //! Every error names the file, line and column.
 
+use super::catalogue::Catalogue;
 use super::model::{
     Flow, HeaderCheck, HeaderCheckSpec, Requirement, RoleKind, Step, StepKind, XmlCheck,
 };
 use super::vars::{referenced, ROLE_ATTRIBUTES};
+use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A flow that failed to load, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,8 @@ pub fn read_source(path: &Path) -> Result<String, FlowError> {
 pub struct LoadedFlow {
     /// The flow.
     pub flow: Flow,
+    /// The shared requirement catalogue, which the flow's checks cite beside its own entries.
+    pub catalogue: Arc<Catalogue>,
     /// Its file.
     pub path: PathBuf,
     /// The project root that `file:` references are relative to.
@@ -123,6 +127,14 @@ pub struct LoadedFlow {
 }
 
 impl LoadedFlow {
+    /// The requirement `key` names: the flow's own entry or the catalogue's.
+    pub fn requirement(&self, key: &str) -> Option<&Requirement> {
+        self.flow
+            .requirements
+            .get(key)
+            .or_else(|| self.catalogue.get(key))
+    }
+
     /// Reads a file a flow refers to (relative to the project root).
     pub fn read_fixture(&self, relative: &str) -> std::io::Result<String> {
         // Bounded like the flow itself: a fixture path may name anything (even /dev/zero).
@@ -146,55 +158,100 @@ pub fn load_selected(
     root: &Path,
     patterns: &[String],
 ) -> Result<Vec<LoadedFlow>, FlowError> {
-    let wanted = |id: &str| patterns.is_empty() || patterns.iter().any(|p| id.contains(p.as_str()));
-    let catalogue = super::catalogue::load(root)?;
-    let mut files = Vec::new();
-    collect_yaml(dir, &mut files).map_err(|e| FlowError {
-        file: dir.to_path_buf(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read flow directory: {e}"),
-    })?;
-    files.sort();
-    let mut candidates = Vec::new();
-    for file in &files {
-        let source = read_source(file)?;
-        if scanned_id(&source).is_none_or(wanted) {
-            candidates.push((file.as_path(), source));
-        }
-    }
-    let mut flows = Vec::new();
-    for loaded in load_all(&candidates, root, &catalogue)? {
-        if wanted(&loaded.flow.id) {
-            flows.push(loaded);
-        }
-    }
-    let mut ids = HashSet::new();
-    for loaded in &flows {
-        if !ids.insert(loaded.flow.id.clone()) {
-            return Err(FlowError {
-                file: loaded.path.clone(),
-                line: 1,
-                column: 1,
-                message: format!(
-                    "flow id {} is used by another flow file too",
-                    loaded.flow.id
+    Selection::scan(dir, root, patterns)?.load()
+}
+
+/// The flow files a selection may load, read but not yet parsed: the cheap half of
+/// [`load_selected`], so that a run can start its SUT while the files are parsed.
+pub struct Selection {
+    root: PathBuf,
+    patterns: Vec<String>,
+    catalogue: Arc<Catalogue>,
+    candidates: Vec<(PathBuf, Cow<'static, str>)>,
+}
+
+impl Selection {
+    /// Reads the catalogue of `root` and the files below `dir` whose id may match `patterns`.
+    pub fn scan(dir: &Path, root: &Path, patterns: &[String]) -> Result<Self, FlowError> {
+        let catalogue = super::catalogue::load(root)?;
+        let mut files = Vec::new();
+        collect_yaml(dir, &mut files).map_err(|e| FlowError {
+            file: dir.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read flow directory: {e}"),
+        })?;
+        files.sort();
+        let mut selection = Selection {
+            root: root.to_path_buf(),
+            patterns: patterns.to_vec(),
+            catalogue,
+            candidates: Vec::new(),
+        };
+        for file in files {
+            let (wanted, source) = match unchanged_built(dir, &file) {
+                Some(built) => (
+                    built.id.is_none_or(|id| selection.wants(id)),
+                    Cow::Borrowed(built.source),
                 ),
-            });
+                None => {
+                    let source = read_source(&file)?;
+                    let wanted = scanned_id(&source).is_none_or(|id| selection.wants(id));
+                    (wanted, Cow::Owned(source))
+                }
+            };
+            if wanted {
+                selection.candidates.push((file, source));
+            }
         }
+        Ok(selection)
     }
-    Ok(flows)
+
+    /// How many files may hold a selected flow (an upper bound on the flows loaded).
+    pub fn candidates(&self) -> usize {
+        self.candidates.len()
+    }
+
+    fn wants(&self, id: &str) -> bool {
+        self.patterns.is_empty() || self.patterns.iter().any(|p| id.contains(p.as_str()))
+    }
+
+    /// Parses and validates the candidates; keeps the flows whose id is selected.
+    pub fn load(self) -> Result<Vec<LoadedFlow>, FlowError> {
+        let mut flows = Vec::new();
+        for loaded in load_all(&self.candidates, &self.root, &self.catalogue)? {
+            if self.wants(&loaded.flow.id) {
+                flows.push(loaded);
+            }
+        }
+        let mut ids = HashSet::new();
+        for loaded in &flows {
+            if !ids.insert(loaded.flow.id.clone()) {
+                return Err(FlowError {
+                    file: loaded.path.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "flow id {} is used by another flow file too",
+                        loaded.flow.id
+                    ),
+                });
+            }
+        }
+        Ok(flows)
+    }
 }
 
 /// Parses and validates `(file, source)` pairs, in order, on every core (YAML parsing and
 /// regular expression compiling are most of a short run's start); the first error in file
 /// order wins.
 fn load_all(
-    candidates: &[(&Path, String)],
+    candidates: &[(PathBuf, Cow<'static, str>)],
     root: &Path,
-    catalogue: &BTreeMap<String, Requirement>,
+    catalogue: &Arc<Catalogue>,
 ) -> Result<Vec<LoadedFlow>, FlowError> {
-    let load = |(file, source): &(&Path, String)| load_str(source, file, root, catalogue);
+    let load =
+        |(file, source): &(PathBuf, Cow<'static, str>)| load_str(source, file, root, catalogue);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if candidates.len() < 2 || cores < 2 {
         return candidates.iter().map(load).collect();
@@ -212,7 +269,7 @@ fn load_all(
                     .iter()
                     .map(|(file, _)| {
                         Err(FlowError {
-                            file: file.to_path_buf(),
+                            file: file.clone(),
                             line: 0,
                             column: 0,
                             message: "the flow loader panicked".into(),
@@ -249,8 +306,11 @@ fn scanned_id(source: &str) -> Option<&str> {
 
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let path = entry.path();
+        // The entry's type comes with the listing; only a symbolic link needs a stat.
+        let kind = entry.file_type()?;
+        if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
             collect_yaml(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             out.push(path);
@@ -268,7 +328,38 @@ pub fn load_file(path: &Path, root: &Path) -> Result<LoadedFlow, FlowError> {
 
 /// The flow files as parsed at build time (`build.rs`).
 mod built {
+    /// A flow file the binary was built with.
+    pub struct BuiltFlow {
+        /// Its path below `flows/`.
+        pub path: &'static str,
+        /// Its size in bytes.
+        pub len: u64,
+        /// Its modification time, in nanoseconds since the Unix epoch.
+        pub modified_ns: u128,
+        /// The flow's id.
+        pub id: Option<&'static str>,
+        /// Its text.
+        pub source: &'static str,
+        /// The same document as JSON.
+        pub json: &'static str,
+    }
+
     include!(concat!(env!("OUT_DIR"), "/flows.rs"));
+}
+
+/// The built copy of `file` (a file below `dir`) when the file's size and modification time
+/// are those it had when the binary was built: an edited file has a newer time and is read.
+fn unchanged_built(dir: &Path, file: &Path) -> Option<&'static built::BuiltFlow> {
+    let relative = file.strip_prefix(dir).ok()?.to_str()?;
+    let flow = built::FLOWS.iter().find(|f| f.path == relative)?;
+    let meta = std::fs::metadata(file).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    (meta.len() == flow.len && modified == flow.modified_ns).then_some(flow)
 }
 
 /// The flow in `source`: from its build-time JSON when `source` is byte for byte a file the
@@ -277,8 +368,8 @@ mod built {
 fn parse_flow(source: &str) -> Result<Flow, serde_yaml::Error> {
     built::FLOWS
         .iter()
-        .find(|(built, _)| *built == source)
-        .and_then(|(_, json)| serde_json::from_str(json).ok())
+        .find(|built| built.source == source)
+        .and_then(|built| serde_json::from_str(built.json).ok())
         .map_or_else(|| serde_yaml::from_str(source), Ok)
 }
 
@@ -288,11 +379,11 @@ pub fn load_str(
     source: &str,
     path: &Path,
     root: &Path,
-    catalogue: &BTreeMap<String, Requirement>,
+    catalogue: &Arc<Catalogue>,
 ) -> Result<LoadedFlow, FlowError> {
-    let mut flow = parse_flow(source).map_err(|e| FlowError::from_yaml(path, &e))?;
-    for (key, requirement) in catalogue {
-        if flow.requirements.contains_key(key) {
+    let flow = parse_flow(source).map_err(|e| FlowError::from_yaml(path, &e))?;
+    for key in flow.requirements.keys() {
+        if catalogue.contains_key(key) {
             let (line, column) = source
                 .find(&format!("{key}:"))
                 .map_or((1, 1), |o| line_col(source, o));
@@ -305,10 +396,10 @@ pub fn load_str(
                 ),
             });
         }
-        flow.requirements.insert(key.clone(), requirement.clone());
     }
     let mut loaded = LoadedFlow {
         flow,
+        catalogue: Arc::clone(catalogue),
         path: path.to_path_buf(),
         root: root.to_path_buf(),
         cited: BTreeSet::new(),
@@ -402,7 +493,7 @@ impl Validator<'_> {
                     ),
                 ));
             }
-            if !self.flow().requirements.contains_key(&exemption.because) {
+            if self.loaded.requirement(&exemption.because).is_none() {
                 return Err(self.error(
                     std::slice::from_ref(&exemption.because),
                     format!(
@@ -943,7 +1034,7 @@ impl Validator<'_> {
         let level = step
             .req
             .as_ref()
-            .and_then(|k| self.flow().requirements.get(k))
+            .and_then(|k| self.loaded.requirement(k))
             .map(|r| r.level);
         if has_non_strict && level != Some(super::model::Level::Should) {
             return Err(self.error(
@@ -1021,7 +1112,7 @@ impl Validator<'_> {
 
     fn check_requirement_ref(&self, req: &Option<String>) -> Result<(), FlowError> {
         match req {
-            Some(key) if !self.flow().requirements.contains_key(key) => Err(self.error(
+            Some(key) if self.loaded.requirement(key).is_none() => Err(self.error(
                 &[format!("req: {key}")],
                 format!("`req: {key}`: no such key in `requirements`"),
             )),
@@ -1077,23 +1168,58 @@ mod tests {
             "the build converted the flows: {}",
             built::FLOWS.len()
         );
-        for (source, json) in built::FLOWS {
-            let from_json: Flow = serde_json::from_str(json).expect("the built JSON reads");
-            let from_yaml: Flow = serde_yaml::from_str(source).expect("the flow parses");
+        for built in built::FLOWS {
+            let from_json: Flow = serde_json::from_str(built.json).expect("the built JSON reads");
+            let from_yaml: Flow = serde_yaml::from_str(built.source).expect("the flow parses");
             pretty_assertions::assert_eq!(format!("{from_json:#?}"), format!("{from_yaml:#?}"));
+            assert_eq!(built.id, Some(from_yaml.id.as_str()), "{}", built.path);
+            assert_eq!(built.len, built.source.len() as u64, "{}", built.path);
         }
     }
 
     #[test]
     fn an_edited_flow_is_read_from_its_yaml() {
-        let (source, _) = built::FLOWS[0];
+        let source = built::FLOWS[0].source;
         let edited = format!("{source}\n# edited\n");
         let flow = parse_flow(&edited).expect("the edited flow parses");
-        let built: Flow = serde_json::from_str(built::FLOWS[0].1).expect("the built JSON reads");
+        let built: Flow = serde_json::from_str(built::FLOWS[0].json).expect("the built JSON reads");
         assert_eq!(flow.id, built.id);
         assert!(
             parse_flow("id: [").is_err(),
             "bad YAML is an error, not a built flow"
         );
+    }
+
+    #[test]
+    fn a_flow_file_is_trusted_unread_only_with_its_built_size_and_time() {
+        let built = &built::FLOWS[0];
+        let dir = std::env::temp_dir().join(format!("flows-built-{}", std::process::id()));
+        let file = dir.join(built.path);
+        std::fs::create_dir_all(file.parent().expect("a flow file is in a folder")).unwrap();
+        let built_time =
+            std::time::UNIX_EPOCH + std::time::Duration::from_nanos(built.modified_ns as u64);
+        let write = |text: &str, modified: Option<std::time::SystemTime>| {
+            std::fs::write(&file, text).unwrap();
+            if let Some(time) = modified {
+                std::fs::File::options()
+                    .write(true)
+                    .open(&file)
+                    .and_then(|f| f.set_modified(time))
+                    .unwrap();
+            }
+        };
+        write(built.source, None);
+        assert!(
+            unchanged_built(&dir, &file).is_none(),
+            "a copy written now has another time: it is read"
+        );
+        write(built.source, Some(built_time));
+        assert!(unchanged_built(&dir, &file).is_some());
+        write(&built.source.replace("id:", "id: x"), Some(built_time));
+        assert!(
+            unchanged_built(&dir, &file).is_none(),
+            "an edit of another size is read, whatever its time"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -802,7 +802,7 @@ impl<'a> Runner<'a> {
     /// The requirement a key names (flow's own or the catalogue's).
     fn requirement(&self, key: Option<&str>) -> RequirementRef {
         let key = key.unwrap_or("harness-unnamed");
-        match self.loaded.flow.requirements.get(key) {
+        match self.loaded.requirement(key) {
             Some(requirement) => RequirementRef {
                 key: key.to_string(),
                 requirement: requirement.clone(),
