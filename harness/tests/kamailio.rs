@@ -1,6 +1,7 @@
-//! Kamailio 5.6 as the system under test, in two configurations: `fixtures/suts/kamailio.yaml`
-//! (open policy, XCAP, RLS) and `fixtures/suts/kamailio-xcapauth.yaml` (authorization by
-//! pres-rules, watcher information). For each, the harness starts it from the profile, plays
+//! Kamailio 5.6 as the system under test, in three configurations: `fixtures/suts/kamailio.yaml`
+//! (open policy, XCAP, RLS), `fixtures/suts/kamailio-xcapauth.yaml` (authorization by
+//! pres-rules, watcher information) and `fixtures/suts/kamailio-pna.yaml` (the PNA of A.7,
+//! by pua_reginfo). For each, the harness starts it from the profile, plays
 //! every flow once, stops it, and judges each flow by the gate with the profile's expected
 //! deviations. Two more runs prove the gate: without a listed deviation the run breaks it;
 //! with a deviation that does not occur, it is reported. The configurations use the same
@@ -22,13 +23,22 @@ const FIXED: &[&str] = &[
     "kamailio::gate-breaks-without-a-listed-deviation",
     "kamailio::stale-deviation-is-reported",
     "kamailio-xcapauth::deviations-none-stale",
+    "kamailio-pna::deviations-none-stale",
 ];
 
-/// The second configuration's profile and the prefix of its trial names.
-const XCAPAUTH: (&str, &str) = (
-    "fixtures/suts/kamailio-xcapauth.yaml",
-    "kamailio-xcapauth::",
-);
+/// The other configurations: profile, prefix of their trial names, name of their stale trial.
+const OTHERS: &[(&str, &str, &str)] = &[
+    (
+        "fixtures/suts/kamailio-xcapauth.yaml",
+        "kamailio-xcapauth::",
+        FIXED[3],
+    ),
+    (
+        "fixtures/suts/kamailio-pna.yaml",
+        "kamailio-pna::",
+        FIXED[4],
+    ),
+];
 
 /// True when a filtered `cargo test` selects any trial of this file, so that a filter that
 /// selects none does not start Kamailio.
@@ -46,7 +56,9 @@ fn wanted(args: &Arguments, flows: &[presence_harness::flow::LoadedFlow]) -> boo
     FIXED.iter().any(|n| matches(n))
         || flows.iter().any(|f| {
             matches(&format!("kamailio::{}", f.flow.id))
-                || matches(&format!("{}{}", XCAPAUTH.1, f.flow.id))
+                || OTHERS
+                    .iter()
+                    .any(|(_, prefix, _)| matches(&format!("{prefix}{}", f.flow.id)))
         })
 }
 
@@ -136,16 +148,18 @@ fn main() {
                         trials.push(Trial::test("kamailio::run", move || Err(e.clone().into())))
                     }
                 }
-                let second = Profile::load(&root.join(XCAPAUTH.0))
-                    .and_then(|profile| run_once(&profile, &flows));
-                match second {
-                    Ok(record) => {
-                        trials.extend(recorded_trials(XCAPAUTH.1, &record));
-                        trials.push(stale_trial(FIXED[3], &record));
+                for (path, prefix, stale) in OTHERS {
+                    let other = Profile::load(&root.join(path))
+                        .and_then(|profile| run_once(&profile, &flows));
+                    match other {
+                        Ok(record) => {
+                            trials.extend(recorded_trials(prefix, &record));
+                            trials.push(stale_trial(stale, &record));
+                        }
+                        Err(e) => trials.push(Trial::test(format!("{prefix}run"), move || {
+                            Err(e.clone().into())
+                        })),
                     }
-                    Err(e) => trials.push(Trial::test("kamailio-xcapauth::run", move || {
-                        Err(e.clone().into())
-                    })),
                 }
             }
             (Err(e), _) | (_, Err(e)) => {
