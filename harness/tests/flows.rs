@@ -254,6 +254,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     ("pna-no-subscribe", "A.7", "ts24141-a7-subscribe", "arrives"),
+    (
+        "pna-register-no-contact",
+        "A.7",
+        "rfc3261-register-200-contact",
+        "Contact",
+    ),
     // RFC 6665 4.1.2.3 makes an unsubscribe a refresh, and 4.2.1.2 a NOTIFY after it a MUST,
     // for list subscriptions too.
     (

@@ -87,6 +87,8 @@ pub enum Fault {
     PnaRejectsNotify,
     /// The PNA never subscribes to the reg event after a third-party REGISTER.
     PnaNoSubscribe,
+    /// The PNA's 200 to a REGISTER lists no Contact binding.
+    PnaRegisterNoContact,
     /// NOTIFYs carry no Max-Forwards header.
     NotifyNoMaxForwards,
     /// NOTIFYs carry no Contact header.
@@ -175,6 +177,7 @@ impl Fault {
             Fault::PnaWrongAccept,
             Fault::PnaRejectsNotify,
             Fault::PnaNoSubscribe,
+            Fault::PnaRegisterNoContact,
             Fault::NotifyNoMaxForwards,
             Fault::NotifyNoContact,
             Fault::NotifyUnacceptedType,
@@ -242,6 +245,7 @@ impl Fault {
             Fault::PnaWrongAccept => "pna-wrong-accept",
             Fault::PnaRejectsNotify => "pna-rejects-notify",
             Fault::PnaNoSubscribe => "pna-no-subscribe",
+            Fault::PnaRegisterNoContact => "pna-register-no-contact",
             Fault::NotifyNoMaxForwards => "notify-no-max-forwards",
             Fault::NotifyNoContact => "notify-no-contact",
             Fault::NotifyUnacceptedType => "notify-unaccepted-type",
@@ -350,6 +354,9 @@ impl Fault {
             }
             Fault::PnaNoSubscribe => {
                 "the PNA accepts the third-party REGISTER but never subscribes to the reg event (TS 24.141 A.7 step 26)"
+            }
+            Fault::PnaRegisterNoContact => {
+                "the PNA's 200 to a REGISTER lists no Contact binding (RFC 3261 §10.3, MUST)"
             }
             Fault::NotifyNoMaxForwards => "NOTIFY without Max-Forwards (RFC 3261 §8.1.1, MUST)",
             Fault::NotifyNoContact => "NOTIFY without Contact (RFC 3261 §8.1.1.8, MUST for a subscription's first NOTIFY, which creates the dialog, RFC 6665 §4.4.1; §12.2.1.1, SHOULD for later ones: NOTIFY is a target refresh request, RFC 6665 §3.2)",

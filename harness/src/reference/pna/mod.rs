@@ -183,10 +183,11 @@ pub(super) fn handle_register(
         shared.deadline_moved.notify_one();
     }
     drop(guard);
-    Handled::only(
-        response(request, 200, tag)
-            .header("Contact", format!("<{}>;expires={lifetime}", contact.uri)),
-    )
+    let ok = response(request, 200, tag);
+    if shared.fault(Fault::PnaRegisterNoContact) {
+        return Handled::only(ok);
+    }
+    Handled::only(ok.header("Contact", format!("<{}>;expires={lifetime}", contact.uri)))
 }
 
 /// Reads a URI parameter (lowercased value), e.g. `transport` of `sip:h;transport=TCP`.
