@@ -337,6 +337,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "pidf-tuple-no-id",
+        "A.3.2.1",
+        "rfc3863-tuple-id",
+        "message rule",
+    ),
+    (
         "notify-no-contact",
         "A.3.2.1",
         "rfc3261-target-refresh-contact",

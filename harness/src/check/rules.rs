@@ -3,6 +3,7 @@
 //! (`fixtures/requirements.yaml`), named by key, and reports to a [`RuleSink`] whether it
 //! held, so a caller can count checks and failures per requirement.
 
+use crate::check::{multipart, xml};
 use crate::sip::text::{param_of, parse_params};
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
@@ -83,6 +84,10 @@ pub const RULES: &[(&str, &str)] = &[
         XCAP_GET_CONTENT_TYPE,
         "a 200 to an XCAP GET has the MIME type of what it selects",
     ),
+    (
+        PIDF_TUPLE_ID,
+        "every tuple of a NOTIFY's PIDF document has an id, unique in the document",
+    ),
 ];
 
 /// The keys of [`RULES`].
@@ -117,6 +122,10 @@ const XCAP_ETAG: &str = "rfc4825-etag-every-2xx";
 const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
 const XCAP_GET_CONTENT_TYPE: &str = "rfc4825-get-content-type";
 const HTTP_CONTENT_TYPE: &str = "rfc7231-content-type";
+const PIDF_TUPLE_ID: &str = "rfc3863-tuple-id";
+/// The PIDF namespace and media type (RFC 3863 §4.1, §7).
+const PIDF_NS: &str = "urn:ietf:params:xml:ns:pidf";
+const PIDF_MEDIA_TYPE: &str = "application/pidf+xml";
 /// Where an XCAP URI's node selector begins (RFC 4825 §6).
 const NODE_SELECTOR_SEPARATOR: &str = "/~~/";
 /// The magic cookie an RFC 3261 branch begins with (§8.1.1.7).
@@ -564,6 +573,67 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
             },
             || format!("Content-Type {}", shown(content_type)),
         );
+        if let Some(media) = &media {
+            check_pidf_tuple_ids(media, content_type.unwrap_or_default(), &notify.body, sink);
+        }
+    }
+}
+
+/// The PIDF documents of a NOTIFY body of type `media` (whole `content_type` value): the body
+/// itself, or the PIDF parts of a multipart one (an RLS's, RFC 4662 §5.3). A body that does
+/// not split yields none: the flows' own checks report it.
+fn pidf_documents<'a>(media: &str, content_type: &str, body: &'a [u8]) -> Vec<Cow<'a, [u8]>> {
+    if media == PIDF_MEDIA_TYPE {
+        return vec![Cow::Borrowed(body)];
+    }
+    if !media.starts_with("multipart/") {
+        return Vec::new();
+    }
+    let Ok(split) = multipart::split(content_type, body) else {
+        return Vec::new();
+    };
+    split
+        .parts
+        .into_iter()
+        .filter(|part| {
+            part.content_type()
+                .is_some_and(|c| parse_params(c).value.eq_ignore_ascii_case(PIDF_MEDIA_TYPE))
+        })
+        .map(|part| Cow::Owned(part.body))
+        .collect()
+}
+
+/// Every `<tuple>` of each PIDF document carries an `id`, unique among the document's tuples
+/// (RFC 3863 §4.1.2). A document that is not well-formed XML is left to the flows' checks.
+fn check_pidf_tuple_ids(media: &str, content_type: &str, body: &[u8], sink: &mut impl RuleSink) {
+    for document in pidf_documents(media, content_type, body) {
+        let Ok(root) = xml::parse(&document) else {
+            continue;
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        let mut broken: Option<String> = None;
+        let tuples = root
+            .elements()
+            .filter(|e| e.ns == PIDF_NS && e.name == "tuple");
+        for (n, tuple) in tuples.enumerate() {
+            match tuple.attr("", "id").filter(|id| !id.is_empty()) {
+                None => broken = Some(format!("tuple {} has no id", n + 1)),
+                Some(id) if seen.contains(&id) => {
+                    broken = Some(format!("id {id:?} on more than one tuple"));
+                }
+                Some(id) => seen.push(id),
+            }
+            if broken.is_some() {
+                break;
+            }
+        }
+        check(
+            sink,
+            PIDF_TUPLE_ID,
+            broken.is_none(),
+            || "every <tuple> with an id attribute, unique among the document's tuples".to_string(),
+            move || broken.unwrap_or_default(),
+        );
     }
 }
 
@@ -710,6 +780,62 @@ mod tests {
             [TARGET_REFRESH_CONTACT],
             "a first NOTIFY that ends the subscription creates no dialog"
         );
+    }
+
+    #[test]
+    fn every_tuple_of_each_pidf_document_needs_its_own_id() {
+        let notify = |content_type: &str, body: &str| {
+            let text = format!("NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>;tag=f1\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            SipMessage::parse(text.as_bytes()).unwrap()
+        };
+        let outcomes = |content_type: &str, body: &str| {
+            let subscribed = Subscribed {
+                event: "presence",
+                accept: &["application/pidf+xml", "multipart/related"],
+                first_notify: false,
+            };
+            let mut sink = Failed::default();
+            check_notify(&subscribed, &notify(content_type, body), &mut sink);
+            (sink.0, sink.1)
+        };
+        let pidf = |tuples: &str| {
+            format!("<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='pres:p@example.com'>{tuples}</presence>")
+        };
+        let pidf_type = "application/pidf+xml";
+        assert_eq!(
+            outcomes(pidf_type, &pidf("<tuple id='a'/><tuple id='b'/>")),
+            (vec![], 6)
+        );
+        for tuples in [
+            "<tuple/>",
+            "<tuple id=''/>",
+            "<tuple id='a'/><tuple id='a'/>",
+        ] {
+            assert_eq!(
+                outcomes(pidf_type, &pidf(tuples)).0,
+                [PIDF_TUPLE_ID],
+                "{tuples}"
+            );
+        }
+        let part = |tuples: &str| {
+            format!(
+                "--b\r\nContent-Type: application/pidf+xml\r\n\r\n{}\r\n",
+                pidf(tuples)
+            )
+        };
+        let related = "multipart/related;type=\"application/pidf+xml\";boundary=b";
+        let both = format!(
+            "{}{}--b--\r\n",
+            part("<tuple id='a'/>"),
+            part("<tuple id='a'/>")
+        );
+        assert_eq!(
+            outcomes(related, &both),
+            (vec![], 7),
+            "the same id in two members' documents is no clash"
+        );
+        let clash = format!("{}{}--b--\r\n", part("<tuple id='a'/>"), part("<tuple/>"));
+        assert_eq!(outcomes(related, &clash).0, [PIDF_TUPLE_ID]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::deadlines::{DeadlineKey, Deadlines};
 use super::dispatch::{response, Handled};
 use super::notifier;
-use super::pidf::{self, Element};
+use super::pidf::{self, ComposeFaults, Element};
 use super::presentity::Presentity;
 use super::shared::{lock, Shared, State};
 use super::Fault;
@@ -22,6 +22,14 @@ pub(super) fn after(delay: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(delay)
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+/// The fault switches that change the documents this server composes.
+pub(super) fn compose_faults(shared: &Shared) -> ComposeFaults {
+    ComposeFaults {
+        wrong_namespace: shared.fault(Fault::WrongPidfNamespace),
+        no_tuple_ids: shared.fault(Fault::PidfTupleNoId),
+    }
 }
 
 /// One publication: its current entity-tag, document elements and lifetime.
@@ -45,7 +53,7 @@ pub(super) struct Store {
 
 impl Store {
     /// The composed document of a presentity (an empty `<presence/>` without publications).
-    pub fn compose(&self, who: &Presentity, wrong_namespace: bool) -> String {
+    pub fn compose(&self, who: &Presentity, faults: ComposeFaults) -> String {
         let publications = self
             .by_presentity
             .get(who)
@@ -54,7 +62,7 @@ impl Store {
         pidf::compose(
             &who.entity(),
             publications.iter().map(|p| p.elements.as_slice()),
-            wrong_namespace,
+            faults,
         )
     }
 
@@ -212,10 +220,10 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
         (None, None) => return reject(400),
     };
     // Step 6: apply, answer with a new entity-tag, notify watchers of a changed state.
-    let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
+    let faults = compose_faults(shared);
     let before = shared
         .fault(Fault::StaleNotifyAfterModify)
-        .then(|| state.esc.compose(&who, wrong_ns));
+        .then(|| state.esc.compose(&who, faults));
     let mut etag = shared.token();
     let mut expires = granted;
     let mut modified = false;
@@ -271,7 +279,7 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     let pump = if changed {
         let stale = before.filter(|_| modified);
         notifier::state_changed(&mut state, &who, |esc| {
-            stale.unwrap_or_else(|| esc.compose(&who, wrong_ns))
+            stale.unwrap_or_else(|| esc.compose(&who, faults))
         })
     } else {
         Vec::new()
@@ -341,8 +349,8 @@ pub(super) fn expire(shared: &Arc<Shared>, who: &Presentity, id: u64) {
         return;
     }
     state.esc.remove(who, id);
-    let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
-    let pump = notifier::state_changed(&mut state, who, |esc| esc.compose(who, wrong_ns));
+    let faults = compose_faults(shared);
+    let pump = notifier::state_changed(&mut state, who, |esc| esc.compose(who, faults));
     drop(state);
     notifier::pump(shared, pump);
 }

@@ -131,6 +131,8 @@ pub enum Fault {
     RetransmissionAsNewRequest,
     /// The RLMI document after a refresh or unsubscribe of a list subscription says `fullState="false"`.
     RlmiPartialAfterSubscribe,
+    /// The composed document's tuples have no `id` attribute.
+    PidfTupleNoId,
 }
 
 impl Fault {
@@ -199,6 +201,7 @@ impl Fault {
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
             Fault::RlmiPartialAfterSubscribe,
+            Fault::PidfTupleNoId,
         ]
     }
 
@@ -267,6 +270,7 @@ impl Fault {
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
             Fault::RlmiPartialAfterSubscribe => "rlmi-partial-after-subscribe",
+            Fault::PidfTupleNoId => "pidf-tuple-no-id",
         }
     }
 
@@ -381,6 +385,7 @@ impl Fault {
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",
             Fault::RlmiPartialAfterSubscribe => "the RLMI document of the NOTIFY after a refresh or unsubscribe says fullState=false (RFC 4662 §5.2, MUST: full state after every SUBSCRIBE)",
+            Fault::PidfTupleNoId => "the tuples of a composed presence document carry no id attribute (RFC 3863 §4.1.2, MUST)",
         }
     }
 }

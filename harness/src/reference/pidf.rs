@@ -59,9 +59,9 @@ impl Element {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Serialises the element, with `id` replaced by `new_id` when given; `root_default` is the
+    /// Serialises the element with its `id` written as `id` says; `root_default` is the
     /// default namespace of the composed root (a copy of the same declaration is left out).
-    fn write(&self, out: &mut String, new_id: Option<&str>, root_default: &str) {
+    fn write(&self, out: &mut String, id: IdWritten<'_>, root_default: &str) {
         out.push('<');
         out.push_str(&self.name);
         for (key, value) in &self.inherited {
@@ -71,8 +71,9 @@ impl Element {
             push_attribute(out, key, value);
         }
         for (key, value) in &self.attributes {
-            match new_id {
-                Some(id) if key == "id" => push_attribute(out, key, id),
+            match id {
+                IdWritten::Renamed(new) if key == "id" => push_attribute(out, key, new),
+                IdWritten::Dropped if key == "id" => {}
                 _ => push_attribute(out, key, value),
             }
         }
@@ -84,6 +85,17 @@ impl Element {
             }
         }
     }
+}
+
+/// How a composed element's `id` attribute is written.
+#[derive(Debug, Clone, Copy)]
+enum IdWritten<'a> {
+    /// As the publication had it.
+    AsPublished,
+    /// Replaced, to keep it unique in the document.
+    Renamed(&'a str),
+    /// Left out (the `PidfTupleNoId` fault).
+    Dropped,
 }
 
 /// Appends ` key="value"` where `value` is raw attribute text (already escaped, but maybe
@@ -304,16 +316,25 @@ fn top_level(
     }
 }
 
+/// The fault switches that change a composed document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ComposeFaults {
+    /// `WrongPidfNamespace`: the root in another namespace.
+    pub wrong_namespace: bool,
+    /// `PidfTupleNoId`: tuples without their `id` attribute.
+    pub no_tuple_ids: bool,
+}
+
 /// Composes the document for `entity` from the elements of each current publication, given in
 /// publication order. Tuples come first, then notes, then other elements (RFC 3863 §4.1 order),
 /// each group in publication order. Repeated ids get a `-N` suffix so they stay unique
-/// (RFC 3863 §4.1.2). `wrong_namespace` is the `WrongPidfNamespace` fault.
+/// (RFC 3863 §4.1.2), unless `faults` say otherwise.
 pub fn compose<'a>(
     entity: &str,
     publications: impl IntoIterator<Item = &'a [Element]>,
-    wrong_namespace: bool,
+    faults: ComposeFaults,
 ) -> String {
-    let ns = if wrong_namespace {
+    let ns = if faults.wrong_namespace {
         WRONG_PIDF_NS
     } else {
         PIDF_NS
@@ -348,7 +369,12 @@ pub fn compose<'a>(
             }
         });
         out.push_str("  ");
-        element.write(&mut out, new_id.as_deref(), ns);
+        let id = match (faults.no_tuple_ids && element.slot == Slot::Tuple, &new_id) {
+            (true, _) => IdWritten::Dropped,
+            (false, Some(id)) => IdWritten::Renamed(id),
+            (false, None) => IdWritten::AsPublished,
+        };
+        element.write(&mut out, id, ns);
         out.push('\n');
     }
     out.push_str("</presence>\n");
@@ -432,7 +458,7 @@ mod tests {
         let doc = compose(
             "sip:user1@home1.net",
             [first.as_slice(), second.as_slice()],
-            false,
+            ComposeFaults::default(),
         );
         assert!(doc.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:user1@home1.net\">"));
         let pidf = Some(PIDF_NS.to_string());
@@ -453,14 +479,31 @@ mod tests {
 
     #[test]
     fn empty_and_faulty_documents() {
-        let empty = compose("sip:a@b", [], false);
+        let empty = compose("sip:a@b", [], ComposeFaults::default());
         assert!(empty
             .ends_with("<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"/>\n"));
         let elements = parse(DOC.as_bytes()).unwrap();
-        let wrong = compose("sip:a@b", [elements.as_slice()], true);
+        let faults = ComposeFaults {
+            wrong_namespace: true,
+            ..ComposeFaults::default()
+        };
+        let wrong = compose("sip:a@b", [elements.as_slice()], faults);
         assert!(wrong.contains("<presence xmlns=\"urn:ietf:params:xml:ns:pidf-wrong\""));
         // The children keep the real namespace; only the root is wrong.
         assert_eq!(reparse(&wrong)[0].0.as_deref(), Some(PIDF_NS));
+        let faults = ComposeFaults {
+            no_tuple_ids: true,
+            ..ComposeFaults::default()
+        };
+        let ids: Vec<_> = reparse(&compose("sip:a@b", [elements.as_slice()], faults))
+            .into_iter()
+            .map(|(_, name, id)| (name, id))
+            .collect();
+        assert_eq!(ids[0], ("tuple".into(), None), "the tuple lost its id");
+        assert!(
+            ids.contains(&("person".into(), Some("p1".into()))),
+            "only tuples lose theirs"
+        );
         assert!(is_pidf_media_type("Application/PIDF+XML; charset=utf-8"));
         assert!(!is_pidf_media_type("application/xml"));
     }
@@ -497,7 +540,11 @@ mod tests {
         }
         assert!(accepted.len() > 100, "{}", accepted.len());
         let total: usize = accepted.iter().map(Vec::len).sum();
-        let doc = compose("sip:a@b", accepted.iter().map(Vec::as_slice), false);
+        let doc = compose(
+            "sip:a@b",
+            accepted.iter().map(Vec::as_slice),
+            ComposeFaults::default(),
+        );
         let again = parse(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}: {doc}"));
         assert_eq!(again.len(), total);
     }

@@ -14,7 +14,7 @@ use delivery::{Body, Pending, Phase};
 use super::authz::{self, Decision, Handling, Watcher};
 use super::deadlines::{DeadlineKey, Deadlines};
 use super::dispatch::{response, Handled};
-use super::esc::{after, requested_expires, Store, DEFAULT_EXPIRES};
+use super::esc::{self, after, requested_expires, Store, DEFAULT_EXPIRES};
 use super::pidf::PIDF_MEDIA_TYPE;
 use super::presentity::Presentity;
 use super::rls::{self, ListSubscription};
@@ -135,8 +135,7 @@ impl Subscription {
             Kind::List(list) => (Body::Ready(list.full_state(esc, xcap)), Phase::Active),
             Kind::Winfo { .. } => (watchers.unwrap_or(Body::Empty), Phase::Active),
             Kind::Presence { .. } => {
-                let composed =
-                    esc.compose(&self.presentity, shared.fault(Fault::WrongPidfNamespace));
+                let composed = esc.compose(&self.presentity, esc::compose_faults(shared));
                 self.view(&composed, shared.fault(Fault::PoliteBlockReveals))
                     .unwrap_or((Body::Empty, Phase::Active))
             }
@@ -363,9 +362,7 @@ pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
 pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
     let mut guard = lock(&shared.state);
     let state = &mut *guard;
-    let composed = state
-        .esc
-        .compose(who, shared.fault(Fault::WrongPidfNamespace));
+    let composed = state.esc.compose(who, esc::compose_faults(shared));
     let mut pump_ids = Vec::new();
     for id in state.subs.ids_of(who) {
         let Some(sub) = state.subs.by_id.get_mut(&id).filter(|s| !s.terminated) else {

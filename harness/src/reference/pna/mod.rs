@@ -10,7 +10,7 @@ mod reginfo;
 
 use super::deadlines::{DeadlineKey, Deadlines};
 use super::dispatch::{response, Handled};
-use super::esc::{after, requested_expires};
+use super::esc::{self, after, requested_expires};
 use super::notifier;
 use super::pidf::{self, PIDF_NS};
 use super::presentity::Presentity;
@@ -542,7 +542,7 @@ fn publish(shared: &Arc<Shared>, state: &mut State) -> Vec<u64> {
             .filter(|who| !active.contains_key(*who))
             .cloned(),
     );
-    let wrong_ns = shared.fault(Fault::WrongPidfNamespace);
+    let faults = esc::compose_faults(shared);
     let mut pump = Vec::new();
     for who in everyone {
         let elements = active
@@ -562,7 +562,7 @@ fn publish(shared: &Arc<Shared>, state: &mut State) -> Vec<u64> {
         }
         if changed {
             pump.extend(notifier::state_changed(state, &who, |esc| {
-                esc.compose(&who, wrong_ns)
+                esc.compose(&who, faults)
             }));
         }
     }

@@ -1,5 +1,6 @@
 //! The PNA over real sockets: a UDP socket plays the S-CSCF.
 
+use crate::reference::pidf::ComposeFaults;
 use crate::reference::presentity::Presentity;
 use crate::reference::shared::lock;
 use crate::reference::{ReferenceConfig, ReferenceServer};
@@ -139,7 +140,9 @@ Content-Length: {len}\r\n\r\n{body}",
 
 fn composed(server: &ReferenceServer) -> String {
     let who = Presentity::from_uri(AOR).expect("presentity");
-    lock(&server.shared.state).esc.compose(&who, false)
+    lock(&server.shared.state)
+        .esc
+        .compose(&who, ComposeFaults::default())
 }
 
 async fn server() -> ReferenceServer {

@@ -14,9 +14,9 @@ mod lists;
 mod rlmi;
 
 use super::authz::{self, Decision, Handling, Watcher};
-use super::esc::Store;
+use super::esc::{self, Store};
 use super::notifier::NotifyBody;
-use super::pidf::PIDF_MEDIA_TYPE;
+use super::pidf::{ComposeFaults, PIDF_MEDIA_TYPE};
 use super::presentity::Presentity;
 use super::shared::Shared;
 use super::xcap::XcapStore;
@@ -73,8 +73,8 @@ pub(super) struct ListSubscription {
     instances: u64,
     /// Fault switches that change the bodies.
     deviations: Deviations,
-    /// Fault switch: composed documents in a wrong namespace.
-    wrong_namespace: bool,
+    /// Fault switches that change the members' composed documents.
+    compose_faults: ComposeFaults,
     /// The list's subscriber, as the members' pres-rules know watchers.
     watcher: Watcher,
     /// Fault switch: pres-rules are ignored.
@@ -108,7 +108,7 @@ impl ListSubscription {
                 dangling_cid: shared.fault(Fault::RlmiDanglingCid),
                 start_at_instance: shared.fault(Fault::RlsPidfRoot),
             },
-            wrong_namespace: shared.fault(Fault::WrongPidfNamespace),
+            compose_faults: esc::compose_faults(shared),
             watcher: Watcher::of_request(request),
             ignore_rules: shared.fault(Fault::IgnorePresRules),
             reveal: shared.fault(Fault::PoliteBlockReveals),
@@ -193,7 +193,7 @@ impl ListSubscription {
             let decision = self.decide(xcap, who.as_ref());
             self.members[index].decision = decision;
             let view =
-                who.map(|w| self.view(index, decision, &esc.compose(&w, self.wrong_namespace)));
+                who.map(|w| self.view(index, decision, &esc.compose(&w, self.compose_faults)));
             chosen.push((index, view));
         }
         let labelled_full = !(self.partial_after_first && self.built > 0);
@@ -238,7 +238,7 @@ impl ListSubscription {
                 self.members[index].instance = self.next_instance();
             }
             self.members[index].decision = decision;
-            let composed = esc.compose(who, self.wrong_namespace);
+            let composed = esc.compose(who, self.compose_faults);
             chosen.push((index, Some(self.view(index, decision, &composed))));
         }
         (!chosen.is_empty()).then(|| self.notification(false, chosen))
