@@ -337,6 +337,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "unknown-dialog-404",
+        "rfc3261-481-no-dialog",
+        "rfc3261-481-no-dialog",
+        "status",
+    ),
+    (
+        "accept-out-of-order-cseq",
+        "rfc3261-500-cseq",
+        "rfc3261-500-out-of-order",
+        "status",
+    ),
+    (
         "pidf-tuple-no-id",
         "A.3.2.1",
         "rfc3863-tuple-id",

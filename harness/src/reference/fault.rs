@@ -133,6 +133,10 @@ pub enum Fault {
     RlmiPartialAfterSubscribe,
     /// The composed document's tuples have no `id` attribute.
     PidfTupleNoId,
+    /// A SUBSCRIBE inside a dialog the server does not know is answered 404, not 481.
+    UnknownDialog404,
+    /// A SUBSCRIBE inside a dialog whose CSeq is below the last one is accepted, not answered 500.
+    AcceptOutOfOrderCseq,
 }
 
 impl Fault {
@@ -202,6 +206,8 @@ impl Fault {
             Fault::RetransmissionAsNewRequest,
             Fault::RlmiPartialAfterSubscribe,
             Fault::PidfTupleNoId,
+            Fault::UnknownDialog404,
+            Fault::AcceptOutOfOrderCseq,
         ]
     }
 
@@ -271,6 +277,8 @@ impl Fault {
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
             Fault::RlmiPartialAfterSubscribe => "rlmi-partial-after-subscribe",
             Fault::PidfTupleNoId => "pidf-tuple-no-id",
+            Fault::UnknownDialog404 => "unknown-dialog-404",
+            Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
         }
     }
 
@@ -386,6 +394,8 @@ impl Fault {
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",
             Fault::RlmiPartialAfterSubscribe => "the RLMI document of the NOTIFY after a refresh or unsubscribe says fullState=false (RFC 4662 §5.2, MUST: full state after every SUBSCRIBE)",
             Fault::PidfTupleNoId => "the tuples of a composed presence document carry no id attribute (RFC 3863 §4.1.2, MUST)",
+            Fault::UnknownDialog404 => "a SUBSCRIBE inside a dialog the server does not know is rejected with 404 instead of 481 (RFC 3261 §12.2.2, MUST)",
+            Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
         }
     }
 }

@@ -504,7 +504,12 @@ pub(super) fn handle_subscribe(
         Some(local_tag) => {
             // A refresh or unsubscribe inside an existing dialog (RFC 6665 §4.2.1.2, §4.2.1.4).
             let Some(id) = state.subs.find_dialog(call_id, &local_tag, &remote_tag) else {
-                return reject(481);
+                let unknown = if shared.fault(Fault::UnknownDialog404) {
+                    404
+                } else {
+                    481
+                };
+                return reject(unknown);
             };
             // A watcherinfo refresh carries the full watcher list (RFC 3857 §4.3).
             let watchers = state.subs.watchers_of(id);
@@ -518,7 +523,7 @@ pub(super) fn handle_subscribe(
                 return reject(481);
             }
             // Before the body: building a list's body takes an RLMI version.
-            if cseq < sub.remote_cseq {
+            if cseq < sub.remote_cseq && !shared.fault(Fault::AcceptOutOfOrderCseq) {
                 return reject(500);
             }
             is_list = matches!(sub.kind, Kind::List(_));
