@@ -349,6 +349,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "subscribe-no-record-route",
+        "A.3.2.1",
+        "rfc3261-rr-copy",
+        "message rule",
+    ),
+    (
         "pidf-tuple-no-id",
         "A.3.2.1",
         "rfc3863-tuple-id",

@@ -45,6 +45,7 @@ struct Sent {
     cseq: u32,
     branches: Vec<String>,
     creates_dialog: bool,
+    record_routes: Vec<String>,
 }
 
 /// The media types a subscription accepts and its event package.
@@ -146,6 +147,7 @@ impl Auditor {
             method: method.clone(),
             branches,
             creates_dialog,
+            record_routes: msg.header_values("Record-Route"),
         };
         self.sent.insert((top.into_owned(), method), sent);
     }
@@ -214,6 +216,7 @@ impl Auditor {
             return;
         };
         let branches: Vec<&str> = sent.branches.iter().map(String::as_str).collect();
+        let record_routes: Vec<&str> = sent.record_routes.iter().map(String::as_str).collect();
         let request = SentRequest {
             method: &sent.method,
             from_uri: &sent.from_uri,
@@ -222,6 +225,7 @@ impl Auditor {
             cseq: sent.cseq,
             branches: &branches,
             creates_dialog: sent.creates_dialog,
+            record_routes: &record_routes,
         };
         rules::check_response(&request, msg, &mut sink);
     }

@@ -85,6 +85,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a 200 to an XCAP GET has the MIME type of what it selects",
     ),
     (
+        RR_COPY,
+        "the 2xx that creates a dialog copies the request's Record-Route values in order",
+    ),
+    (
         PIDF_TUPLE_ID,
         "every tuple of a NOTIFY's PIDF document has an id, unique in the document",
     ),
@@ -123,6 +127,7 @@ const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
 const XCAP_GET_CONTENT_TYPE: &str = "rfc4825-get-content-type";
 const HTTP_CONTENT_TYPE: &str = "rfc7231-content-type";
 const PIDF_TUPLE_ID: &str = "rfc3863-tuple-id";
+const RR_COPY: &str = "rfc3261-rr-copy";
 /// The PIDF namespace and media type (RFC 3863 §4.1, §7).
 const PIDF_NS: &str = "urn:ietf:params:xml:ns:pidf";
 const PIDF_MEDIA_TYPE: &str = "application/pidf+xml";
@@ -163,6 +168,8 @@ pub struct SentRequest<'a> {
     pub branches: &'a [&'a str],
     /// It is sent outside a dialog and its 2xx creates one (an initial SUBSCRIBE).
     pub creates_dialog: bool,
+    /// Its Record-Route values as the SUT received them, in order.
+    pub record_routes: &'a [&'a str],
 }
 
 /// What a subscription asked for, against which its NOTIFYs are checked.
@@ -290,9 +297,26 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
                 || "a Contact header".to_string(),
                 || shown(contact),
             );
+            check_record_route_copy(sent, response, sink);
         }
         _ => {}
     }
+}
+
+/// The 2xx that creates a dialog copies every Record-Route value of its request, in order
+/// (RFC 3261 §12.1.1); a request without Record-Route leaves nothing to copy.
+fn check_record_route_copy(sent: &SentRequest, response: &SipMessage, sink: &mut impl RuleSink) {
+    if sent.record_routes.is_empty() {
+        return;
+    }
+    let copied: Vec<&str> = response.header_items("Record-Route").collect();
+    check(
+        sink,
+        RR_COPY,
+        copied == sent.record_routes,
+        || format!("Record-Route {:?}", sent.record_routes),
+        || format!("Record-Route {copied:?}"),
+    );
 }
 
 /// A 2xx carries Expires with delta-seconds (the rule `key` names which RFC asks it).
@@ -661,6 +685,7 @@ mod tests {
         cseq: 7,
         branches: &["z9hG4bKb1"],
         creates_dialog: false,
+        record_routes: &[],
     };
 
     fn response(extra: &str) -> SipMessage {
@@ -740,6 +765,36 @@ mod tests {
             sink.0,
             Vec::<&str>::new(),
             "an unsubscribe's 2xx creates no dialog"
+        );
+    }
+
+    #[test]
+    fn the_2xx_that_creates_a_dialog_copies_the_record_routes_in_order() {
+        let initial = SentRequest {
+            method: "SUBSCRIBE",
+            creates_dialog: true,
+            record_routes: &["<sip:p1;lr>", "<sip:p2;lr>"],
+            ..SENT
+        };
+        let broken = |record_route: &str| {
+            let extra = format!("Expires: 60\r\nContact: <sip:ps@127.0.0.1>\r\n{record_route}");
+            let mut sink = Failed::default();
+            check_response(&initial, &response_to("SUBSCRIBE", &extra), &mut sink);
+            sink.0
+        };
+        assert_eq!(
+            broken("Record-Route: <sip:p1;lr>\r\nRecord-Route: <sip:p2;lr>\r\n"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            broken("Record-Route: <sip:p1;lr>, <sip:p2;lr>\r\n"),
+            Vec::<&str>::new(),
+            "one header line or several"
+        );
+        assert_eq!(broken(""), [RR_COPY]);
+        assert_eq!(
+            broken("Record-Route: <sip:p2;lr>, <sip:p1;lr>\r\n"),
+            [RR_COPY]
         );
     }
 

@@ -589,6 +589,8 @@ impl Engine {
                 cseq: pending.cseq,
                 branches: &[pending.txn.branch.as_str()],
                 creates_dialog: matches!(pending.purpose, Purpose::Subscribe { .. }),
+                // The load's requests go straight to the SUT, through no proxy.
+                record_routes: &[],
             };
             rules::check_response(
                 &sent,

@@ -137,6 +137,8 @@ pub enum Fault {
     UnknownDialog404,
     /// A SUBSCRIBE inside a dialog whose CSeq is below the last one is accepted, not answered 500.
     AcceptOutOfOrderCseq,
+    /// The 2xx to SUBSCRIBE does not copy the request's Record-Route values.
+    SubscribeNoRecordRoute,
 }
 
 impl Fault {
@@ -208,6 +210,7 @@ impl Fault {
             Fault::PidfTupleNoId,
             Fault::UnknownDialog404,
             Fault::AcceptOutOfOrderCseq,
+            Fault::SubscribeNoRecordRoute,
         ]
     }
 
@@ -279,6 +282,7 @@ impl Fault {
             Fault::PidfTupleNoId => "pidf-tuple-no-id",
             Fault::UnknownDialog404 => "unknown-dialog-404",
             Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
+            Fault::SubscribeNoRecordRoute => "subscribe-no-record-route",
         }
     }
 
@@ -395,6 +399,7 @@ impl Fault {
             Fault::RlmiPartialAfterSubscribe => "the RLMI document of the NOTIFY after a refresh or unsubscribe says fullState=false (RFC 4662 §5.2, MUST: full state after every SUBSCRIBE)",
             Fault::PidfTupleNoId => "the tuples of a composed presence document carry no id attribute (RFC 3863 §4.1.2, MUST)",
             Fault::UnknownDialog404 => "a SUBSCRIBE inside a dialog the server does not know is rejected with 404 instead of 481 (RFC 3261 §12.2.2, MUST)",
+            Fault::SubscribeNoRecordRoute => "the 2xx to SUBSCRIBE leaves out the request's Record-Route values (RFC 3261 §12.1.1, MUST copy them in order)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
         }
     }

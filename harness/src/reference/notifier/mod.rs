@@ -636,8 +636,10 @@ pub(super) fn handle_subscribe(
     }
     drop(guard);
     let mut ok = response(request, 200, tag);
-    for record_route in request.header_lines("Record-Route") {
-        ok.push_header("Record-Route", record_route);
+    if !shared.fault(Fault::SubscribeNoRecordRoute) {
+        for record_route in request.header_lines("Record-Route") {
+            ok.push_header("Record-Route", record_route);
+        }
     }
     if !shared.fault(Fault::SubscribeNoContact) {
         ok.push_header("Contact", shared.contact(transport));
