@@ -1,5 +1,6 @@
 //! Load mode against the embedded reference server: a clean run holds every requirement and
-//! delivers every state; each load control's fault switch breaks exactly the requirement it
+//! delivers every state, to watchers, list subscribers (through the RLS) and
+//! watcher-information subscribers alike; each load control's fault switch breaks exactly the requirement it
 //! names (and the under-load one only under load); shards played by separate processes merge
 //! into one result whose histograms are those of all their samples.
 
@@ -9,6 +10,7 @@ mod load_controls;
 use load_controls::LOAD_CONTROLS;
 use presence_harness::core::Timers;
 use presence_harness::load::metrics::{self, Series};
+use presence_harness::load::provision::XcapAccess;
 use presence_harness::load::result::LoadResult;
 use presence_harness::load::run::{run, LoadOutcome, LoadPlan};
 use presence_harness::load::workload::{Shard, Stop, Workload};
@@ -41,6 +43,9 @@ fn workload(presentities: u64, watchers: u32, rate: f64, seconds: f64) -> Worklo
         drain_s: 2.0,
         teardown: true,
         check_every: 1,
+        list_size: 0,
+        list_watchers: 0,
+        winfo: false,
     }
 }
 
@@ -67,6 +72,10 @@ fn play(faults: &[&str], workload: Workload) -> LoadOutcome {
             t2: Duration::from_millis(400),
         },
         notify_wait: Duration::from_secs(2),
+        xcap: Some(XcapAccess {
+            root: server.xcap_root(),
+            credentials: None,
+        }),
     };
     let outcome = run(&plan, |_| {}).expect("the load run");
     runtime.block_on(server.stop());
@@ -121,6 +130,71 @@ fn a_conformant_server_holds_every_requirement_and_every_state_arrives() {
         f.notify.terminated >= 100,
         "the teardown ends each subscription: {:?}",
         f.notify
+    );
+}
+
+/// Lists of 4 presentities with 2 subscribers each, and every presentity watching its own
+/// watcher information.
+fn lists_and_winfo(presentities: u64) -> Workload {
+    Workload {
+        list_size: 4,
+        list_watchers: 2,
+        winfo: true,
+        ..workload(presentities, 1, 100.0, 1.0)
+    }
+}
+
+#[test]
+fn list_subscribers_get_every_state_and_every_watcher_is_listed() {
+    let w = lists_and_winfo(10);
+    let outcome = play(&[], w);
+    let failed: Vec<&String> = outcome
+        .conformance
+        .rules
+        .iter()
+        .filter(|(_, t)| t.idle.failed + t.load.failed > 0)
+        .map(|(k, _)| k)
+        .collect();
+    assert!(failed.is_empty(), "requirements broken: {failed:?}");
+    let f = &outcome.figures;
+    // 10 winfo subscriptions, 10 watchers, 3 lists (4, 4, 2) with 2 subscribers each.
+    assert_eq!(
+        f.subscribe.by_status.get(&200),
+        Some(&26),
+        "{:?}",
+        f.subscribe
+    );
+    assert!(outcome.settled, "{:?}", f.notify);
+    assert_eq!(f.notify.states_missing, 0);
+    // Every state published reaches its watcher once and each of its list's two subscribers.
+    let timed = |series| metrics::total(&outcome.intervals, series).len();
+    assert_eq!(timed(Series::Presence), f.publish.sent, "{:?}", f.notify);
+    assert_eq!(timed(Series::List), 2 * f.publish.sent, "{:?}", f.notify);
+    assert_eq!(f.notify.watchers_listed, 10);
+    assert_eq!(timed(Series::Winfo), 10);
+    assert_eq!(f.notify.watchers_unlisted, 0);
+    assert_eq!(f.lists_left, 0, "the teardown deletes the lists");
+}
+
+/// The list figures can fail: a notifier that sends the state before a modify leaves list
+/// subscribers with states missing.
+#[test]
+fn a_stale_rls_leaves_list_subscribers_behind() {
+    let outcome = play(
+        &["stale-notify-after-modify"],
+        Workload {
+            watchers: 0,
+            winfo: false,
+            teardown: false,
+            drain_s: 1.0,
+            ..lists_and_winfo(4)
+        },
+    );
+    assert!(!outcome.settled);
+    assert!(
+        outcome.figures.notify.states_missing > 0,
+        "{:?}",
+        outcome.figures.notify
     );
 }
 

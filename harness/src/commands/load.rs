@@ -7,6 +7,7 @@ use presence_harness::core::Timers;
 use presence_harness::flow::model::Level;
 use presence_harness::load::metrics::{Interval, Series};
 use presence_harness::load::page;
+use presence_harness::load::provision::XcapAccess;
 use presence_harness::load::result::{merge, LoadResult};
 use presence_harness::load::run::{run, LoadPlan, Progress};
 use presence_harness::load::workload::{default_tick_us, Shard, Stop, Workload};
@@ -37,6 +38,20 @@ pub struct LoadArgs {
     /// Watchers subscribed to each presentity (distinct users).
     #[arg(long, value_name = "W", default_value_t = 0)]
     watchers: u32,
+    /// Presentities per resource list (0: none): each shard's presentities, in order, form
+    /// lists of this size, each subscribed to through the RLS (Supported: eventlist) by
+    /// --list-watchers users, after their rls-services documents are stored over XCAP.
+    /// Needs a profile with the `rls` capability.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    list_size: u32,
+    /// List subscribers per resource list (distinct users).
+    #[arg(long, value_name = "L", default_value_t = 1)]
+    list_watchers: u32,
+    /// Each presentity subscribes to its own watcher information (presence.winfo) before the
+    /// watchers subscribe, and the time until it lists each watcher is measured. Needs a
+    /// profile with the `winfo` capability.
+    #[arg(long)]
+    winfo: bool,
     /// PUBLISH arrivals per second over all shards (open loop: sent when due, whatever the
     /// server does; latency counts from when each was due).
     #[arg(long, value_name = "PER_SECOND", default_value_t = 100.0)]
@@ -163,7 +178,21 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<LoadEnd, String> {
         drain_s: args.drain,
         teardown: !args.no_teardown,
         check_every: args.check_every,
+        list_size: args.list_size,
+        list_watchers: args.list_watchers,
+        winfo: args.winfo,
     };
+    for (asked, capability, flag) in [
+        (args.list_size > 0, "rls", "--list-size"),
+        (args.winfo, "winfo", "--winfo"),
+    ] {
+        if asked && !profile.capabilities.iter().any(|c| c == capability) {
+            return Err(format!(
+                "{flag} needs a SUT with the `{capability}` capability, which profile {} does not declare",
+                profile.name
+            ));
+        }
+    }
     workload.validate()?;
     workload.fits(shard)?;
     let out = args.out.clone().unwrap_or_else(|| {
@@ -195,6 +224,10 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<LoadEnd, String> {
             notify_wait: Duration::from_secs_f64(
                 (profile.step_timeout * profile.timer_scale).clamp(0.1, 600.0),
             ),
+            xcap: sut.xcap_root.clone().map(|root| XcapAccess {
+                root,
+                credentials: profile.xcap_credentials.clone(),
+            }),
         };
         let bar = (!args.quiet).then(progress_bar);
         let outcome = run(&plan, |p| {
@@ -302,6 +335,21 @@ fn report(result: &LoadResult, path: &Path, gate: Gate) -> LoadEnd {
         f.subscribe.errors(),
         f.subscribe.timeouts
     );
+    if result.workload.winfo {
+        println!(
+            "  watcher information: {} watchers listed, {} active ones not listed at the end",
+            f.notify.watchers_listed, f.notify.watchers_unlisted
+        );
+    }
+    if result.workload.teardown {
+        println!(
+            "  teardown: {} unsubscribes and removals, errors {:?}, timeouts {}; resource lists left on the XCAP server {}",
+            f.teardown.sent,
+            f.teardown.by_status.iter().filter(|(c, _)| !(200..300).contains(*c)).collect::<Vec<_>>(),
+            f.teardown.timeouts,
+            f.lists_left
+        );
+    }
     println!(
         "  generator: {:.1} µs CPU per PUBLISH transaction, at most {} behind the intended send times",
         result.cpu_us_per_publish,

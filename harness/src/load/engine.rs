@@ -1,11 +1,12 @@
-//! The load engine, sans IO: the users' small state machines (publishers and watchers) and
-//! their client transactions, driven by bytes and time from outside. It queues the datagrams
+//! The load engine, sans IO: the users' small state machines (publishers, watchers, list
+//! subscribers and watcher-information subscribers) and their client transactions, driven by bytes and time from outside. It queues the datagrams
 //! to send and records the figures, latencies and message checks.
 
 use super::conformance::{Conformance, Phase};
 use super::figures::Figures;
-use super::messages::{self, Envelope, PIDF};
+use super::messages::{self, Envelope, Package, LIST, PRESENCE, WINFO};
 use super::metrics::{Recorder, Series};
+use super::provision::ListDocument;
 use super::workload::Workload;
 use crate::check::rules::{self, SentRequest, Subscribed};
 use crate::core::transaction::{ClientEvent, ClientTransaction, ResponseDisposition};
@@ -65,10 +66,40 @@ enum Status {
     Failed,
 }
 
-/// A watcher of one presentity.
+/// What a subscription watches.
+#[derive(Debug)]
+enum Target {
+    /// One presentity's presence, and the newest state a NOTIFY brought.
+    Presence { presentity: usize, last_seen: u32 },
+    /// The resource list `uri` of the presentities `first..first + last_seen.len()`, through
+    /// the RLS, and the newest state of each that a NOTIFY brought.
+    List {
+        first: usize,
+        uri: String,
+        last_seen: Box<[u32]>,
+    },
+    /// A presentity's own watcher information, and which of its watchers a NOTIFY listed.
+    Winfo {
+        presentity: usize,
+        listed: Box<[bool]>,
+    },
+}
+
+impl Target {
+    fn package(&self) -> &'static Package {
+        match self {
+            Target::Presence { .. } => &PRESENCE,
+            Target::List { .. } => &LIST,
+            Target::Winfo { .. } => &WINFO,
+        }
+    }
+}
+
+/// A subscriber: a watcher of one presentity, a list subscriber or a presentity watching its
+/// watcher information.
 #[derive(Debug)]
 struct Watcher {
-    presentity: usize,
+    target: Target,
     user: String,
     uri: String,
     call_id: String,
@@ -79,7 +110,8 @@ struct Watcher {
     status: Status,
     notified: bool,
     last_notify_cseq: Option<u32>,
-    last_seen: u32,
+    /// The intended send time of its initial SUBSCRIBE.
+    subscribed_at: Option<Instant>,
 }
 
 /// What an outstanding transaction is for.
@@ -114,7 +146,13 @@ pub struct Engine {
     workload: Workload,
     config: EngineConfig,
     presentities: Vec<Presentity>,
+    /// Watcher-information subscribers first (one per presentity, when asked for), then the
+    /// watchers (`workload.watchers` per presentity, from `first_watcher`), then the list
+    /// subscribers: the order they subscribe in.
     watchers: Vec<Watcher>,
+    first_watcher: usize,
+    /// The number of the first presentity (over all shards).
+    first_presentity: u64,
     pending: HashMap<u64, Pending>,
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     dialogs: HashMap<String, usize>,
@@ -157,25 +195,57 @@ impl Engine {
             .collect();
         let mut watchers = Vec::new();
         let mut dialogs = HashMap::new();
+        let mut add = |user: String, call_id: String, target: Target| {
+            dialogs.insert(call_id.clone(), watchers.len());
+            watchers.push(Watcher {
+                target,
+                uri: ["sip:", &user, "@", domain].concat(),
+                call_id,
+                tag: [&user, "-w"].concat(),
+                user,
+                cseq: 0,
+                to_tag: None,
+                remote_target: None,
+                status: Status::Idle,
+                notified: false,
+                last_notify_cseq: None,
+                subscribed_at: None,
+            });
+        };
+        if workload.winfo {
+            for (local, global) in (first..first + count).enumerate() {
+                let user = workload.presentity(global);
+                let call_id = [&user, "-winfo"].concat();
+                let listed = vec![false; workload.watchers as usize].into_boxed_slice();
+                let target = Target::Winfo {
+                    presentity: local,
+                    listed,
+                };
+                add(user, call_id, target);
+            }
+        }
+        let first_watcher = if workload.winfo { count as usize } else { 0 };
         for (local, global) in (first..first + count).enumerate() {
             for j in 0..workload.watchers {
                 let user = workload.watcher(global, j);
                 let call_id = [&user, "-subscribe"].concat();
-                dialogs.insert(call_id.clone(), watchers.len());
-                watchers.push(Watcher {
+                let target = Target::Presence {
                     presentity: local,
-                    uri: ["sip:", &user, "@", domain].concat(),
-                    call_id,
-                    tag: [&user, "-w"].concat(),
-                    user,
-                    cseq: 0,
-                    to_tag: None,
-                    remote_target: None,
-                    status: Status::Idle,
-                    notified: false,
-                    last_notify_cseq: None,
                     last_seen: 0,
-                });
+                };
+                add(user, call_id, target);
+            }
+        }
+        for (list_first, len) in workload.lists(count as usize) {
+            for j in 0..workload.list_watchers {
+                let user = workload.list_watcher(first + list_first as u64, j);
+                let call_id = [&user, "-subscribe"].concat();
+                let target = Target::List {
+                    first: list_first,
+                    uri: ["sip:", &user, "-list@", domain].concat(),
+                    last_seen: vec![0; len].into_boxed_slice(),
+                };
+                add(user, call_id, target);
             }
         }
         Engine {
@@ -185,6 +255,8 @@ impl Engine {
             config,
             presentities,
             watchers,
+            first_watcher,
+            first_presentity: first,
             pending: HashMap::new(),
             timers: BinaryHeap::new(),
             dialogs,
@@ -202,9 +274,34 @@ impl Engine {
         self.presentities.len()
     }
 
-    /// Number of watchers.
+    /// Number of subscribers (watchers, list subscribers and watcher-information
+    /// subscribers), in the order they subscribe.
     pub fn watchers(&self) -> usize {
         self.watchers.len()
+    }
+
+    /// The rls-services document of each list subscriber, to store before they subscribe.
+    pub fn list_documents(&self) -> Vec<ListDocument> {
+        self.watchers
+            .iter()
+            .filter_map(|w| match &w.target {
+                Target::List {
+                    first,
+                    uri,
+                    last_seen,
+                } => {
+                    let members: Vec<String> = (*first..first + last_seen.len())
+                        .map(|p| self.presentities[p].uri.clone())
+                        .collect();
+                    Some(ListDocument {
+                        owner: w.uri.clone(),
+                        user: w.user.clone(),
+                        body: messages::rls_services(uri, &members),
+                    })
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The datagrams to send, with their destinations; the caller empties it.
@@ -226,22 +323,73 @@ impl Engine {
                 .all(|w| w.notified || !matches!(w.status, Status::Active | Status::Subscribing))
     }
 
-    /// Published states accepted by the server that an active watcher has not been notified
-    /// of (yet).
+    /// Published states accepted by the server that an active watcher or list subscriber
+    /// has not been notified of (yet).
     pub fn states_behind(&self) -> u64 {
+        let behind = |p: usize, seen: u32| {
+            u64::from(self.presentities[p].accepted_state.saturating_sub(seen))
+        };
         self.watchers
             .iter()
             .filter(|w| w.status == Status::Active)
-            .map(|w| {
-                let p = &self.presentities[w.presentity];
-                u64::from(p.accepted_state.saturating_sub(w.last_seen))
+            .map(|w| match &w.target {
+                Target::Presence {
+                    presentity,
+                    last_seen,
+                } => behind(*presentity, *last_seen),
+                Target::List {
+                    first, last_seen, ..
+                } => last_seen
+                    .iter()
+                    .enumerate()
+                    .map(|(i, seen)| behind(first + i, *seen))
+                    .sum(),
+                Target::Winfo { .. } => 0,
             })
             .sum()
     }
 
-    /// Nothing outstanding and every accepted state reached every active watcher.
+    /// Active watchers that their presentity's active watcher-information subscription has
+    /// not seen listed (yet).
+    pub fn watchers_unlisted(&self) -> u64 {
+        let per = self.workload.watchers as usize;
+        self.watchers
+            .iter()
+            .filter(|w| w.status == Status::Active)
+            .map(|w| match &w.target {
+                Target::Winfo { presentity, listed } => listed
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, seen)| {
+                        !**seen
+                            && self.watchers[self.first_watcher + presentity * per + j].status
+                                == Status::Active
+                    })
+                    .count() as u64,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Nothing outstanding and every accepted state reached every active watcher and list
+    /// subscriber.
     pub fn settled(&self) -> bool {
         self.quiet() && self.states_behind() == 0
+    }
+
+    /// Settled, and every active watcher was listed to its presentity's watcher-information
+    /// subscription (which RFC 3857 §4.7.2 leaves to the server's policy: a MAY).
+    pub fn drained(&self) -> bool {
+        self.settled() && self.watchers_unlisted() == 0
+    }
+
+    /// Nothing is outstanding and subscriber `w`'s subscription is not (or no longer) active.
+    pub fn ended(&self, w: usize) -> bool {
+        self.quiet()
+            && !matches!(
+                self.watchers[w].status,
+                Status::Active | Status::Subscribing
+            )
     }
 
     /// Every watcher's subscription has ended (after the teardown).
@@ -420,6 +568,7 @@ impl Engine {
             return;
         }
         watcher.status = Status::Subscribing;
+        watcher.subscribed_at = Some(intended);
         watcher.cseq += 1;
         self.figures.subscribe.sent += 1;
         let expires = self.workload.expires;
@@ -447,8 +596,9 @@ impl Engine {
         );
     }
 
-    /// Watcher `w`'s next SUBSCRIBE: to the presentity before its dialog exists, then in the
-    /// dialog (to the notifier's Contact, with its To tag); with its method and CSeq number.
+    /// Subscriber `w`'s next SUBSCRIBE: to the presentity or list before its dialog exists,
+    /// then in the dialog (to the notifier's Contact, with its To tag); with its method and
+    /// CSeq number.
     fn subscribe_request(
         &self,
         w: usize,
@@ -456,7 +606,12 @@ impl Engine {
         expires: u32,
     ) -> (Vec<u8>, &'static str, u32) {
         let wa = &self.watchers[w];
-        let target = &self.presentities[wa.presentity].uri;
+        let target = match &wa.target {
+            Target::Presence { presentity, .. } | Target::Winfo { presentity, .. } => {
+                &self.presentities[*presentity].uri
+            }
+            Target::List { uri, .. } => uri,
+        };
         let uri = wa.remote_target.as_deref().unwrap_or(target);
         let e = self.envelope(
             uri,
@@ -467,7 +622,7 @@ impl Engine {
             branch,
         );
         (
-            messages::subscribe(&e, expires, &wa.user),
+            messages::subscribe(&e, wa.target.package(), expires, &wa.user),
             "SUBSCRIBE",
             wa.cseq,
         )
@@ -676,46 +831,112 @@ impl Engine {
             watcher.status = Status::Active;
         }
         if checked {
+            let package = watcher.target.package();
             let subscribed = Subscribed {
-                event: "presence",
-                accept: &[PIDF],
+                event: package.event,
+                accept: package.accept,
                 first_notify,
             };
             let mut sink = self.conformance.sink(self.config.phase, msg);
             rules::check_request(msg, &mut sink);
             rules::check_notify(&subscribed, msg, &mut sink);
         }
-        let Some(seen) = messages::state_token(&msg.body, &self.workload.run) else {
-            return;
+        let run = &self.workload.run;
+        let mut delivery = Delivery {
+            figures: &mut self.figures,
+            recorder: &mut self.recorder,
+            now,
         };
-        let watcher = &mut self.watchers[w];
-        if seen <= watcher.last_seen {
+        match &mut self.watchers[w].target {
+            Target::Presence {
+                presentity,
+                last_seen,
+            } => {
+                if let Some(seen) = messages::state_token(&msg.body, run) {
+                    let p = &self.presentities[*presentity];
+                    delivery.state(p, last_seen, seen, Series::Presence);
+                }
+            }
+            Target::List {
+                first, last_seen, ..
+            } => {
+                for (global, seen) in messages::list_states(&msg.body, run) {
+                    let member = global
+                        .checked_sub(self.first_presentity)
+                        .and_then(|local| (local as usize).checked_sub(*first))
+                        .filter(|i| *i < last_seen.len());
+                    match member {
+                        Some(i) => {
+                            let p = &self.presentities[*first + i];
+                            delivery.state(p, &mut last_seen[i], seen, Series::List);
+                        }
+                        // A presentity the list does not hold.
+                        None => delivery.figures.notify.states_unknown += 1,
+                    }
+                }
+            }
+            Target::Winfo { presentity, listed } => {
+                let global = self.first_presentity + *presentity as u64;
+                let per = listed.len();
+                let first = self.first_watcher + *presentity * per;
+                let newly: Vec<usize> = messages::winfo_watchers(&msg.body, run, global)
+                    .into_iter()
+                    .map(|j| j as usize)
+                    .filter(|j| *j < per && !listed[*j])
+                    .collect();
+                for j in &newly {
+                    listed[*j] = true;
+                }
+                for j in newly {
+                    delivery.figures.notify.watchers_listed += 1;
+                    if let Some(at) = self.watchers[first + j].subscribed_at {
+                        delivery.recorder.record(Series::Winfo, now - at);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a NOTIFY's news is counted and timed.
+struct Delivery<'a> {
+    figures: &'a mut Figures,
+    recorder: &'a mut Recorder,
+    now: Instant,
+}
+
+impl Delivery<'_> {
+    /// A NOTIFY brought state `seen` of `presentity` to a subscriber that had seen
+    /// `last_seen`: times every newer state into `series` (a state a newer one superseded
+    /// counts until now) and moves `last_seen` on.
+    fn state(&mut self, presentity: &Presentity, last_seen: &mut u32, seen: u32, series: Series) {
+        if seen <= *last_seen {
             return;
         }
-        let presentity = &self.presentities[watcher.presentity];
+        let notify = &mut self.figures.notify;
         if seen > presentity.sent_state {
             // A state this run never published: the document is not one of ours to time.
-            self.figures.notify.states_unknown += 1;
+            notify.states_unknown += 1;
             return;
         }
         // Only the last `STATES_KEPT` states have their send times; older ones are counted.
         let oldest_kept = seen
             .saturating_sub(STATES_KEPT as u32 - 1)
-            .max(watcher.last_seen + 1);
-        self.figures.notify.states_forgotten += u64::from(oldest_kept - (watcher.last_seen + 1));
+            .max(*last_seen + 1);
+        notify.states_forgotten += u64::from(oldest_kept - (*last_seen + 1));
         let first_kept = presentity.sent_state + 1 - presentity.states.len() as u32;
         for n in oldest_kept..=seen {
             match n
                 .checked_sub(first_kept)
                 .and_then(|i| presentity.states.get(i as usize))
             {
-                Some(intended) => self.recorder.record(Series::Presence, now - *intended),
-                None => self.figures.notify.states_forgotten += 1,
+                Some(intended) => self.recorder.record(series, self.now - *intended),
+                None => notify.states_forgotten += 1,
             }
         }
-        self.figures.notify.states_superseded += u64::from(seen - watcher.last_seen - 1);
-        self.figures.notify.states_delivered += 1;
-        watcher.last_seen = seen;
+        notify.states_superseded += u64::from(seen - *last_seen - 1);
+        notify.states_delivered += 1;
+        *last_seen = seen;
     }
 }
 

@@ -78,6 +78,13 @@ pub struct NotifyFigures {
     /// States the server accepted that an active watcher had not been notified of when the
     /// run ended.
     pub states_missing: u64,
+    /// Watchers that a watcher-information NOTIFY listed to their presentity.
+    #[serde(default)]
+    pub watchers_listed: u64,
+    /// Active watchers that their presentity's watcher-information subscription had not
+    /// seen listed when the run ended.
+    #[serde(default)]
+    pub watchers_unlisted: u64,
 }
 
 impl NotifyFigures {
@@ -91,6 +98,8 @@ impl NotifyFigures {
         self.states_forgotten += other.states_forgotten;
         self.states_unknown += other.states_unknown;
         self.states_missing += other.states_missing;
+        self.watchers_listed += other.watchers_listed;
+        self.watchers_unlisted += other.watchers_unlisted;
     }
 }
 
@@ -109,6 +118,9 @@ pub struct Figures {
     pub stray_responses: u64,
     /// Datagrams that were not SIP.
     pub malformed: u64,
+    /// Resource lists the teardown could not delete from the XCAP server.
+    #[serde(default)]
+    pub lists_left: u64,
 }
 
 impl Figures {
@@ -129,5 +141,6 @@ impl Figures {
         self.notify.add(&other.notify);
         self.stray_responses += other.stray_responses;
         self.malformed += other.malformed;
+        self.lists_left += other.lists_left;
     }
 }

@@ -7,6 +7,45 @@ use crate::sip::SipMessage;
 /// The media type the watchers accept (RFC 3856 §6.5: it must be listed).
 pub const PIDF: &str = "application/pidf+xml";
 
+/// What a kind of subscription asks for: its event package, the media types it accepts and
+/// the extension it supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Package {
+    /// The Event header's package.
+    pub event: &'static str,
+    /// The media types of its Accept header.
+    pub accept: &'static [&'static str],
+    /// The Accept header's value (the types joined).
+    accept_header: &'static str,
+    /// An option tag for Supported.
+    supported: Option<&'static str>,
+}
+
+/// A watcher's subscription to one presentity (RFC 3856).
+pub const PRESENCE: Package = Package {
+    event: "presence",
+    accept: &[PIDF],
+    accept_header: PIDF,
+    supported: None,
+};
+
+/// A subscription to a resource list through the RLS (RFC 4662 §4: Supported eventlist; the
+/// RLMI document and the multipart/related body that carries it with the PIDF parts).
+pub const LIST: Package = Package {
+    event: "presence",
+    accept: &[PIDF, "application/rlmi+xml", "multipart/related"],
+    accept_header: "application/pidf+xml, application/rlmi+xml, multipart/related",
+    supported: Some("eventlist"),
+};
+
+/// A presentity's subscription to its own watcher information (RFC 3857, RFC 3858).
+pub const WINFO: Package = Package {
+    event: "presence.winfo",
+    accept: &["application/watcherinfo+xml"],
+    accept_header: "application/watcherinfo+xml",
+    supported: None,
+};
+
 /// The marker before a state token in a published document's `<note>`.
 const TOKEN_MARK: &str = "ph-load ";
 
@@ -104,6 +143,71 @@ pub fn state_token(body: &[u8], run: &str) -> Option<u32> {
         .max()
 }
 
+/// The states that documents published by [`pidf`] in run `run` carry in a list's NOTIFY
+/// body: for each PIDF part, the number of the presentity it is about (from the user name
+/// `ld<run>p<number>` of its `entity`) and the newest state number it carries.
+pub fn list_states(body: &[u8], run: &str) -> Vec<(u64, u32)> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Vec::new();
+    };
+    let user = ["ld", run, "p"].concat();
+    let mut found: Vec<(u64, u32)> = Vec::new();
+    for (at, _) in text.match_indices(TOKEN_MARK) {
+        let Some(seq) = text[at + TOKEN_MARK.len()..]
+            .strip_prefix(run)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .and_then(leading_number)
+            .and_then(|n| u32::try_from(n).ok())
+        else {
+            continue;
+        };
+        let Some(entity) = text[..at].rfind("entity=\"").map(|e| &text[e + 8..at]) else {
+            continue;
+        };
+        let Some(presentity) = entity
+            .strip_prefix("sip:")
+            .and_then(|rest| rest.strip_prefix(&user))
+            .and_then(leading_number)
+        else {
+            continue;
+        };
+        match found.iter_mut().find(|(p, _)| *p == presentity) {
+            Some((_, newest)) => *newest = (*newest).max(seq),
+            None => found.push((presentity, seq)),
+        }
+    }
+    found
+}
+
+/// The watchers of presentity `presentity` (numbers `j` of the users `ld<run>p<presentity>w<j>`)
+/// that a watcher-information document lists.
+pub fn winfo_watchers(body: &[u8], run: &str, presentity: u64) -> Vec<u32> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Vec::new();
+    };
+    let user = ["ld", run, "p", itoa::Buffer::new().format(presentity), "w"].concat();
+    let mut found: Vec<u32> = text
+        .match_indices(&user)
+        .filter_map(|(at, _)| {
+            let rest = &text[at + user.len()..];
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            // The user part ends there: `@`, not more of a longer name.
+            (rest.as_bytes().get(digits) == Some(&b'@'))
+                .then(|| rest[..digits].parse().ok())
+                .flatten()
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+/// The decimal number at the start of `text`, if any.
+fn leading_number(text: &str) -> Option<u64> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    text[..digits].parse().ok()
+}
+
 /// A PUBLISH: initial (`etag` none, with a body), modify (both) or refresh (`etag` only).
 pub fn publish(e: &Envelope, expires: u32, etag: Option<&str>, body: Option<&str>) -> Vec<u8> {
     let mut r = Request::new("PUBLISH", e);
@@ -121,14 +225,37 @@ pub fn publish(e: &Envelope, expires: u32, etag: Option<&str>, body: Option<&str
     }
 }
 
-/// A SUBSCRIBE to presence accepting PIDF (initial, or in the dialog with its To tag).
-pub fn subscribe(e: &Envelope, expires: u32, contact_user: &str) -> Vec<u8> {
+/// A SUBSCRIBE to `package` (initial, or in the dialog with its To tag).
+pub fn subscribe(e: &Envelope, package: &Package, expires: u32, contact_user: &str) -> Vec<u8> {
     let mut r = Request::new("SUBSCRIBE", e);
     r.line(&["Contact: <sip:", contact_user, "@", e.local, ">"]);
-    r.line(&["Event: presence"]);
-    r.line(&["Accept: ", PIDF]);
+    r.line(&["Event: ", package.event]);
+    r.line(&["Accept: ", package.accept_header]);
+    if let Some(tag) = package.supported {
+        r.line(&["Supported: ", tag]);
+    }
     r.line(&["Expires: ", itoa::Buffer::new().format(expires)]);
     r.finish(b"")
+}
+
+/// An rls-services document (RFC 4826 §4) with one service, `list_uri`, for presence, whose
+/// list holds `members`.
+pub fn rls_services(list_uri: &str, members: &[String]) -> String {
+    let mut doc = [
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rls-services xmlns=\"urn:ietf:params:xml:ns:rls-services\" xmlns:rl=\"urn:ietf:params:xml:ns:resource-lists\"><service uri=\"",
+        list_uri,
+        "\"><list name=\"load\">",
+    ]
+    .concat();
+    for member in members {
+        doc.push_str("<rl:entry uri=\"");
+        doc.push_str(member);
+        doc.push_str("\"/>");
+    }
+    doc.push_str(
+        "</list><packages><package>presence</package></packages></service></rls-services>\n",
+    );
+    doc
 }
 
 /// A response to `req` (in its dialog: the To tag is already there).
@@ -148,6 +275,26 @@ mod tests {
         assert_eq!(state_token(b"<presence/>", "r1"), None);
         let two = format!("{}{}", pidf("sip:a@x", "r1", 7), pidf("sip:a@x", "r1", 3));
         assert_eq!(state_token(two.as_bytes(), "r1"), Some(7));
+    }
+
+    #[test]
+    fn list_states_name_the_presentity_of_each_part() {
+        let body = format!(
+            "--b\r\nContent-Type: application/rlmi+xml\r\n\r\n<list uri=\"sip:ldrl0s0-list@x\"><resource uri=\"sip:ldrp3@x\"/></list>\r\n--b\r\n\r\n{}\r\n--b\r\n\r\n{}\r\n--b\r\n\r\n{}--b--",
+            pidf("sip:ldrp3@x", "r", 5),
+            pidf("sip:ldrp12@x", "r", 2),
+            pidf("sip:other@x", "r", 9),
+        );
+        assert_eq!(list_states(body.as_bytes(), "r"), [(3, 5), (12, 2)]);
+        assert!(list_states(b"<presence/>", "r").is_empty());
+    }
+
+    #[test]
+    fn winfo_watchers_are_read_by_user_name() {
+        let body = b"<watcherinfo><watcher-list resource=\"sip:ldrp1@x\"><watcher>sip:ldrp1w0@x</watcher><watcher>sip:ldrp1w3@x</watcher><watcher>sip:ldrp10w1@x</watcher><watcher>sip:ldrp1w0@x</watcher></watcher-list></watcherinfo>";
+        assert_eq!(winfo_watchers(body, "r", 1), [0, 3]);
+        assert_eq!(winfo_watchers(body, "r", 10), [1]);
+        assert!(winfo_watchers(body, "r", 2).is_empty());
     }
 
     #[test]

@@ -29,11 +29,22 @@ pub enum Series {
     /// A published state, from its PUBLISH's intended send time until a watcher's NOTIFY
     /// carries it (or a newer state).
     Presence,
+    /// The same for a list subscriber: until the RLS's NOTIFY of the list carries it.
+    List,
+    /// A watcher's subscription, from its SUBSCRIBE's intended send time until the
+    /// presentity's watcher-information NOTIFY lists that watcher.
+    Winfo,
 }
 
 impl Series {
     /// Every series, in report order.
-    pub const ALL: [Series; 3] = [Series::Publish, Series::Subscribe, Series::Presence];
+    pub const ALL: [Series; 5] = [
+        Series::Publish,
+        Series::Subscribe,
+        Series::Presence,
+        Series::List,
+        Series::Winfo,
+    ];
 
     /// The tag of its intervals in the log.
     pub fn tag(self) -> &'static str {
@@ -41,6 +52,8 @@ impl Series {
             Series::Publish => "publish",
             Series::Subscribe => "subscribe",
             Series::Presence => "presence",
+            Series::List => "list",
+            Series::Winfo => "winfo",
         }
     }
 
@@ -75,7 +88,7 @@ pub struct Interval {
 /// Records latencies into the current interval of each series.
 #[derive(Debug)]
 pub struct Recorder {
-    current: [Histogram<u64>; 3],
+    current: [Histogram<u64>; Series::ALL.len()],
     current_start_s: f64,
     intervals: Vec<Interval>,
 }
@@ -83,7 +96,7 @@ pub struct Recorder {
 impl Default for Recorder {
     fn default() -> Self {
         Recorder {
-            current: [histogram(), histogram(), histogram()],
+            current: std::array::from_fn(|_| histogram()),
             current_start_s: 0.0,
             intervals: Vec::new(),
         }

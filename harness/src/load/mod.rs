@@ -10,6 +10,7 @@ pub mod figures;
 pub mod messages;
 pub mod metrics;
 pub mod page;
+pub mod provision;
 pub mod result;
 pub mod run;
 pub mod schedule;

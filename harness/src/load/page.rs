@@ -78,7 +78,13 @@ fn over_time(intervals: &[Interval]) -> Plot {
     let max_us = seconds.values().map(|h| h.max()).max().unwrap_or(1);
     let axis = LatencyAxis::new(max_us);
     let mut lines = Vec::new();
-    for series in [Series::Publish, Series::Presence, Series::Subscribe] {
+    for series in [
+        Series::Publish,
+        Series::Presence,
+        Series::List,
+        Series::Winfo,
+        Series::Subscribe,
+    ] {
         for (quantile, label, dashed) in [(0.5, "p50", true), (0.99, "p99", false)] {
             let points: Vec<String> = seconds
                 .iter()

@@ -1,12 +1,13 @@
-//! One load run, phase by phase: the idle probe (one presentity and one watcher, one request
-//! at a time), the subscriptions, the publications at the target rate, the drain, and the
-//! teardown.
+//! One load run, phase by phase: the idle probe (one presentity with one of each kind of
+//! subscriber, one request at a time), the resource lists stored over XCAP, the
+//! subscriptions, the publications at the target rate, the drain, and the teardown.
 
 use super::conformance::{Conformance, Phase};
 use super::driver::{drive, NoArrivals, Paced, Socket, Ticker};
 use super::engine::{Engine, EngineConfig};
 use super::figures::Figures;
 use super::metrics::{Interval, Series};
+use super::provision::XcapAccess;
 use super::schedule::Schedule;
 use super::workload::{publish_arrivals, Shard, Workload};
 use crate::core::Timers;
@@ -26,6 +27,9 @@ pub struct LoadPlan {
     pub timers: Timers,
     /// How long the idle probe waits for a NOTIFY that should follow a request.
     pub notify_wait: Duration,
+    /// The SUT's XCAP server, where list subscribers' rls-services documents go (needed
+    /// only when the workload has lists).
+    pub xcap: Option<XcapAccess>,
 }
 
 /// A snapshot for the live progress line.
@@ -87,8 +91,40 @@ fn io_error(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
-/// Plays the idle probe: a subscription, three publications, the unsubscribe and the
-/// removal, one at a time. Each request must get a final response, or the SUT cannot be
+/// Stores the engine's resource lists on the SUT's XCAP server.
+fn store_lists(plan: &LoadPlan, engine: &Engine) -> Result<(), String> {
+    let documents = engine.list_documents();
+    if documents.is_empty() {
+        return Ok(());
+    }
+    let xcap = plan.xcap.as_ref().ok_or(
+        "list subscriptions need the SUT's XCAP server (xcap_root in the profile) to store the lists",
+    )?;
+    xcap.put_all(&documents)
+}
+
+/// Deletes the engine's resource lists from the SUT's XCAP server; returns how many stayed.
+fn delete_lists(plan: &LoadPlan, engine: &Engine) -> u64 {
+    let documents = engine.list_documents();
+    match (&plan.xcap, documents.is_empty()) {
+        (Some(xcap), false) => match xcap.delete_all(&documents) {
+            Ok(failures) => {
+                for why in failures.iter().take(3) {
+                    tracing::warn!("a resource list stayed on the XCAP server: {why}");
+                }
+                failures.len() as u64
+            }
+            Err(why) => {
+                tracing::warn!("the resource lists stayed on the XCAP server: {why}");
+                documents.len() as u64
+            }
+        },
+        _ => 0,
+    }
+}
+
+/// Plays the idle probe: the subscriptions (of each kind the workload has), three
+/// publications, the unsubscribes and the removal, one at a time. Each request must get a final response, or the SUT cannot be
 /// judged; the NOTIFYs that should follow are waited for up to `plan.notify_wait` (their
 /// absence is the SUT's to answer for, not a reason to stop).
 fn idle_probe(
@@ -110,6 +146,7 @@ fn idle_probe(
         phase: Phase::Idle,
     };
     let mut engine = Engine::new(&workload, 0, 1, config);
+    store_lists(plan, &engine)?;
     let answer_wait = plan.timers.transaction_timeout() + Duration::from_secs(1);
     let mut play = |engine: &mut Engine,
                     what: &str,
@@ -140,12 +177,14 @@ fn idle_probe(
         drive(socket, engine, &mut NoArrivals, then, until, &mut []).map_err(failed)?;
         Ok(())
     };
-    play(
-        &mut engine,
-        "SUBSCRIBE",
-        &|e, now| e.subscribe(0, now, now),
-        &Engine::subscribed,
-    )?;
+    for w in 0..engine.watchers() {
+        play(
+            &mut engine,
+            "SUBSCRIBE",
+            &|e, now| e.subscribe(w, now, now),
+            &Engine::subscribed,
+        )?;
+    }
     for n in 1..=3 {
         play(
             &mut engine,
@@ -154,18 +193,21 @@ fn idle_probe(
             &Engine::settled,
         )?;
     }
-    play(
-        &mut engine,
-        "unsubscribe",
-        &|e, now| e.unsubscribe(0, now),
-        &Engine::all_ended,
-    )?;
+    for w in 0..engine.watchers() {
+        play(
+            &mut engine,
+            "unsubscribe",
+            &|e, now| e.unsubscribe(w, now),
+            &|e| e.ended(w),
+        )?;
+    }
     play(
         &mut engine,
         "removal",
         &|e, now| e.unpublish(0, now),
         &Engine::quiet,
     )?;
+    delete_lists(plan, &engine);
     if engine.figures.publish.errors() > 0 || engine.figures.subscribe.errors() > 0 {
         return Err(format!(
             "the SUT refused the idle probe (PUBLISH {:?}, SUBSCRIBE {:?}), so the load cannot be judged",
@@ -197,6 +239,7 @@ pub fn run(plan: &LoadPlan, mut progress: impl FnMut(&Progress)) -> Result<LoadO
     };
     let mut engine = Engine::new(&plan.workload, slice.start, slice.end - slice.start, config);
     engine.conformance = idle;
+    store_lists(plan, &engine)?;
     let started = Instant::now();
     let phase = std::cell::Cell::new("subscribe");
     let mut max_lag = Duration::ZERO;
@@ -299,17 +342,19 @@ pub fn run(plan: &LoadPlan, mut progress: impl FnMut(&Progress)) -> Result<LoadO
             .min(duration_s);
 
         phase.set("drain");
-        let settled = drive(
+        drive(
             &mut socket,
             &mut engine,
             &mut NoArrivals,
-            &Engine::settled,
+            &Engine::drained,
             Instant::now() + drain,
             &mut tickers,
         )
         .map_err(io_error("the load socket failed"))?;
+        let settled = engine.settled();
         let publish_cpu_s = thread_cpu_s() - cpu_before_publish;
         engine.figures.notify.states_missing = engine.states_behind();
+        engine.figures.notify.watchers_unlisted = engine.watchers_unlisted();
 
         if plan.workload.teardown {
             phase.set("teardown");
@@ -341,6 +386,7 @@ pub fn run(plan: &LoadPlan, mut progress: impl FnMut(&Progress)) -> Result<LoadO
                 &mut tickers,
             )
             .map_err(io_error("the load socket failed"))?;
+            engine.figures.lists_left = delete_lists(plan, &engine);
         }
         let publish_start_s = (publish_start - started).as_secs_f64();
         let intervals_end = (Instant::now() - started).as_secs_f64();

@@ -24,6 +24,9 @@ pub fn workload() -> Workload {
         drain_s: 1.0,
         teardown: false,
         check_every: 1,
+        list_size: 0,
+        list_watchers: 0,
+        winfo: false,
     }
 }
 

@@ -1,7 +1,9 @@
 //! The workload model: P presentities, each publishing (an initial PUBLISH, then modifies and
-//! optional refreshes), and W watchers per presentity subscribed to it, all distinct users;
-//! open-loop arrivals at a target rate. A shard plays one slice of the presentities (with
-//! their watchers) at its share of the rates.
+//! optional refreshes), W watchers per presentity subscribed to it, optionally resource lists
+//! of consecutive presentities watched through the RLS and each presentity watching its own
+//! watcher information, all distinct users; open-loop arrivals at a target rate. A shard
+//! plays one slice of the presentities (with their watchers and lists) at its share of the
+//! rates.
 
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -89,6 +91,18 @@ pub struct Workload {
     pub teardown: bool,
     /// Run the message checks on every Nth message the SUT sends (1: every message).
     pub check_every: u32,
+    /// Presentities per resource list (0: no lists): a shard's presentities, taken in order,
+    /// form lists of this size (the last may be shorter), each served by the RLS.
+    #[serde(default)]
+    pub list_size: u32,
+    /// List subscribers per resource list (distinct users, each with its own rls-services
+    /// document).
+    #[serde(default)]
+    pub list_watchers: u32,
+    /// Each presentity subscribes to its own watcher information (presence.winfo) before
+    /// the watchers subscribe.
+    #[serde(default)]
+    pub winfo: bool,
 }
 
 impl Workload {
@@ -100,6 +114,37 @@ impl Workload {
     /// The user name of watcher `watcher` of presentity `presentity`.
     pub fn watcher(&self, presentity: u64, watcher: u32) -> String {
         format!("ld{}p{presentity}w{watcher}", self.run)
+    }
+
+    /// The user name of list subscriber `subscriber` of the list whose first member is
+    /// presentity `first`.
+    pub fn list_watcher(&self, first: u64, subscriber: u32) -> String {
+        format!("ld{}l{first}s{subscriber}", self.run)
+    }
+
+    /// The lists of a shard holding `presentities` presentities, as (first, length) in the
+    /// shard's own numbering.
+    pub fn lists(&self, presentities: usize) -> Vec<(usize, usize)> {
+        if self.list_size == 0 || self.list_watchers == 0 {
+            return Vec::new();
+        }
+        let size = self.list_size as usize;
+        (0..presentities)
+            .step_by(size)
+            .map(|first| (first, size.min(presentities - first)))
+            .collect()
+    }
+
+    /// Subscriptions a shard holding `presentities` presentities makes: watchers, list
+    /// subscribers and watcher-information subscribers.
+    pub fn subscriptions(&self, presentities: u64) -> u64 {
+        let lists = match self.list_size {
+            0 => 0,
+            size => presentities.div_ceil(u64::from(size)),
+        };
+        presentities * u64::from(self.watchers)
+            + lists * u64::from(self.list_watchers)
+            + if self.winfo { presentities } else { 0 }
     }
 
     /// The share of the rates and counts that a shard holding `part` presentities plays.
@@ -118,7 +163,9 @@ impl Workload {
         if !(self.rate > 0.0 && self.rate.is_finite()) {
             return Err("--rate must be a positive number of PUBLISH per second".into());
         }
-        if self.watchers > 0 && !(self.subscribe_rate > 0.0 && self.subscribe_rate.is_finite()) {
+        if self.subscriptions(self.presentities) > 0
+            && !(self.subscribe_rate > 0.0 && self.subscribe_rate.is_finite())
+        {
             return Err(
                 "--subscribe-rate must be a positive number of SUBSCRIBE per second".into(),
             );
@@ -137,7 +184,10 @@ impl Workload {
             Stop::Count(0) => return Err("--count must be at least 1".into()),
             Stop::Count(n) => self.ramp_s + n as f64 / self.rate,
         };
-        let subscribe_s = self.presentities as f64 * f64::from(self.watchers)
+        if self.list_size > 0 && self.list_watchers == 0 {
+            return Err("--list-size needs at least one list subscriber (--list-watchers)".into());
+        }
+        let subscribe_s = self.subscriptions(self.presentities) as f64
             / self.subscribe_rate.max(f64::MIN_POSITIVE);
         // No refreshes are sent: every publication and subscription must outlive the run.
         if f64::from(self.expires) < 1.2 * (run_s + subscribe_s + self.drain_s) + 10.0 {
@@ -157,7 +207,7 @@ impl Workload {
     }
 }
 
-/// Most users (presentities and watchers) one process plays: about 300 bytes each.
+/// Most users (presentities, watchers and list subscribers) one process plays: about 300 bytes each.
 const MAX_USERS_PER_SHARD: u64 = 10_000_000;
 /// Highest request rate one process is asked for (the generator manages about 50,000/s on
 /// a core).
@@ -167,7 +217,7 @@ impl Workload {
     /// Checks that one process can play `shard` of the workload.
     pub fn fits(&self, shard: Shard) -> Result<(), String> {
         let slice = shard.slice(self.presentities);
-        let users = (slice.end - slice.start).saturating_mul(1 + u64::from(self.watchers));
+        let users = (slice.end - slice.start) + self.subscriptions(slice.end - slice.start);
         if users > MAX_USERS_PER_SHARD {
             return Err(format!(
                 "this shard would play {users} users, more than {MAX_USERS_PER_SHARD}: use more shards (--shard)"
@@ -241,5 +291,24 @@ mod tests {
         assert!("3/3".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().is_err());
         assert_eq!("1/4".parse::<Shard>(), Ok(Shard { index: 1, count: 4 }));
+    }
+
+    #[test]
+    fn lists_take_the_presentities_in_order_and_count_as_subscriptions() {
+        let workload = Workload {
+            watchers: 2,
+            list_size: 4,
+            list_watchers: 3,
+            winfo: true,
+            ..crate::load::testing::workload()
+        };
+        assert_eq!(workload.lists(10), [(0, 4), (4, 4), (8, 2)]);
+        assert_eq!(workload.subscriptions(10), 20 + 3 * 3 + 10);
+        let none = Workload {
+            list_watchers: 0,
+            ..workload.clone()
+        };
+        assert!(none.lists(10).is_empty());
+        assert!(none.validate().is_err(), "lists without subscribers");
     }
 }
