@@ -128,19 +128,22 @@ pub fn pidf(entity: &str, run: &str, seq: u32) -> String {
     .concat()
 }
 
+/// The state tokens of run `run` in `text`: where each begins, and its state number.
+fn tokens<'a>(text: &'a str, run: &'a str) -> impl Iterator<Item = (usize, u32)> + 'a {
+    text.match_indices(TOKEN_MARK).filter_map(move |(at, _)| {
+        let seq = text[at + TOKEN_MARK.len()..]
+            .strip_prefix(run)?
+            .strip_prefix(' ')
+            .and_then(leading_number)?;
+        Some((at, u32::try_from(seq).ok()?))
+    })
+}
+
 /// The newest state number that documents published by [`pidf`] in run `run` carry in a
 /// body (a composed document may hold several publications' tuples).
 pub fn state_token(body: &[u8], run: &str) -> Option<u32> {
     let text = std::str::from_utf8(body).ok()?;
-    text.match_indices(TOKEN_MARK)
-        .filter_map(|(at, _)| {
-            let rest = text[at + TOKEN_MARK.len()..]
-                .strip_prefix(run)?
-                .strip_prefix(' ')?;
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            rest[..digits].parse().ok()
-        })
-        .max()
+    tokens(text, run).map(|(_, seq)| seq).max()
 }
 
 /// The states that documents published by [`pidf`] in run `run` carry in a list's NOTIFY
@@ -152,15 +155,7 @@ pub fn list_states(body: &[u8], run: &str) -> Vec<(u64, u32)> {
     };
     let user = ["ld", run, "p"].concat();
     let mut found: Vec<(u64, u32)> = Vec::new();
-    for (at, _) in text.match_indices(TOKEN_MARK) {
-        let Some(seq) = text[at + TOKEN_MARK.len()..]
-            .strip_prefix(run)
-            .and_then(|rest| rest.strip_prefix(' '))
-            .and_then(leading_number)
-            .and_then(|n| u32::try_from(n).ok())
-        else {
-            continue;
-        };
+    for (at, seq) in tokens(text, run) {
         let Some(entity) = text[..at].rfind("entity=\"").map(|e| &text[e + 8..at]) else {
             continue;
         };
