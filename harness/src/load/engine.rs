@@ -1,6 +1,7 @@
 //! The load engine, sans IO: the users' small state machines (publishers, watchers, list
-//! subscribers and watcher-information subscribers) and their client transactions, driven by bytes and time from outside. It queues the datagrams
-//! to send and records the figures, latencies and message checks.
+//! subscribers and watcher-information subscribers) and their client transactions, driven by
+//! bytes and time from outside. It queues the datagrams to send and records the figures,
+//! latencies and message checks.
 
 use super::conformance::{Conformance, Phase};
 use super::figures::Figures;
@@ -352,7 +353,6 @@ impl Engine {
     /// Active watchers that their presentity's active watcher-information subscription has
     /// not seen listed (yet).
     pub fn watchers_unlisted(&self) -> u64 {
-        let per = self.workload.watchers as usize;
         self.watchers
             .iter()
             .filter(|w| w.status == Status::Active)
@@ -362,13 +362,18 @@ impl Engine {
                     .enumerate()
                     .filter(|(j, seen)| {
                         !**seen
-                            && self.watchers[self.first_watcher + presentity * per + j].status
+                            && self.watchers[self.watcher_of(*presentity, *j)].status
                                 == Status::Active
                     })
                     .count() as u64,
                 _ => 0,
             })
             .sum()
+    }
+
+    /// The index in `watchers` of watcher `j` of presentity `presentity`.
+    fn watcher_of(&self, presentity: usize, j: usize) -> usize {
+        self.first_watcher + presentity * self.workload.watchers as usize + j
     }
 
     /// Nothing outstanding and every accepted state reached every active watcher and list

@@ -40,13 +40,7 @@ impl XcapAccess {
 
     fn credentials(&self, document: &ListDocument) -> Option<Credentials> {
         let template = self.credentials.as_ref()?;
-        Some(Credentials {
-            username: template
-                .username
-                .replace("${user}", &document.user)
-                .replace("${aor}", &document.owner),
-            password: template.password.clone(),
-        })
+        Some(template.resolve(&document.user, &document.owner))
     }
 
     /// Stores every document; the first one the server does not take is an error naming its

@@ -91,6 +91,19 @@ pub struct XcapCredentials {
     pub password: String,
 }
 
+impl XcapCredentials {
+    /// The credentials of the user `user` whose AoR is `aor`.
+    pub fn resolve(&self, user: &str, aor: &str) -> crate::net::http::Credentials {
+        crate::net::http::Credentials {
+            username: self
+                .username
+                .replace("${user}", user)
+                .replace("${aor}", aor),
+            password: self.password.clone(),
+        }
+    }
+}
+
 /// The embedded reference server's settings.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -65,13 +65,7 @@ impl Runner<'_> {
         let template = self.settings.xcap_credentials.as_ref()?;
         let user = self.vars.get(&format!("{role}.user")).unwrap_or_default();
         let aor = self.vars.get(&format!("{role}.aor")).unwrap_or_default();
-        Some(Credentials {
-            username: template
-                .username
-                .replace("${user}", user)
-                .replace("${aor}", aor),
-            password: template.password.clone(),
-        })
+        Some(template.resolve(user, aor))
     }
 
     /// One exchange, recorded in the trace: the response read as a message with its trace
