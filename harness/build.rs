@@ -12,6 +12,18 @@ use std::path::Path;
 fn main() {
     catalogue();
     flows();
+    link_the_binary_without_pie();
+}
+
+/// Links `presence-harness` as a position-dependent executable where the toolchain links with
+/// gcc on Linux: the loader then has no relative relocations to apply and no relocated pages
+/// to copy at each start (about 14,000 relocations and 70 page faults of a run's 650, 0.2 ms
+/// of a one-flow run's 4). The code stays position-independent; only the final link changes.
+fn link_the_binary_without_pie() {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    if var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu" {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
 }
 
 /// Writes `catalogue.rs`: the catalogue's source and its entries as Rust tuples.
