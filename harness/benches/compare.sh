@@ -15,11 +15,14 @@
 #     harness/benches/sipp/<flow>.xml as a whole process against
 #     `presence-harness run --sut <profile> --flow <flow> -q`, for A.4.2.1, A.3.2.1, A.5.2.1,
 #     then the three SIPp scenarios in sequence against one harness run of the three flows;
-#     each client's block of runs starts on a freshly started Kamailio with a new database
-#     (Kamailio slows down as the runs' state accumulates, which favoured whichever came first).
+#     FLOW_ROUNDS rounds, each on a freshly started Kamailio with a new database (Kamailio
+#     slows down as the runs' state accumulates) playing both clients, SIPp first in odd
+#     rounds and the harness first in even ones; per round the median wall time and CPU =
+#     mean user + system (hyperfine gives no per-run CPU) of each client and their ratios
+#     harness/SIPp; printed: the medians over the rounds (the machine drifts by a quarter
+#     over minutes, so only ratios of one round compare like with like).
 #     <profile> is fixtures/suts/kamailio.yaml without its `process` block and with
-#     `transports: [udp]` (Kamailio is already running); medians of wall time, CPU = mean
-#     user + system (hyperfine gives no per-run CPU), ratios harness/SIPp;
+#     `transports: [udp]` (Kamailio is already running);
 #   - load: SIPp publish.xml at RATE PUBLISH/s for DURATION s (every call a user of its own),
 #     then `presence-harness load` with the same workload on each grid of LOAD_TICKS,
 #     LOAD_ROUNDS times in turn; CPU (user+sys of the client, and of all Kamailio processes)
@@ -44,7 +47,7 @@
 #                              played every round: its default (5 ms at 2,000/s) and 10 ms,
 #                              SIPp's default -timer_resol
 #   SAT_RATES="2000 2500 3000 4000 6000" SAT_DURATION=5 SAT_STOP_ON_FAIL=1
-#   WARMUP=3 RUNS=10                                   hyperfine
+#   WARMUP=3 RUNS=10 FLOW_ROUNDS=5                     hyperfine, per client and round
 #   PARTS="flows load saturation reference fanout responder"   which parts run
 #   REF_RATES="5000 10000 20000 30000 40000"  FANOUT_PRESENTITIES=1000 FANOUT_WATCHERS=10
 #   FANOUT_RATE=500  RESPONDER_RATE=50000
@@ -73,6 +76,7 @@ SAT_DURATION=${SAT_DURATION:-5}
 SAT_STOP_ON_FAIL=${SAT_STOP_ON_FAIL:-1}
 WARMUP=${WARMUP:-3}
 RUNS=${RUNS:-10}
+FLOW_ROUNDS=${FLOW_ROUNDS:-5}
 PARTS=${PARTS:-"flows load saturation reference fanout responder"}
 REF_RATES=${REF_RATES:-"5000 10000 20000 30000 40000"}
 FANOUT_PRESENTITIES=${FANOUT_PRESENTITIES:-1000}
@@ -271,38 +275,50 @@ if has_part flows; then
     fi
   done
   echo
-  echo "flows: median wall ms, CPU ms (mean user+sys), hyperfine --warmup $WARMUP --runs $RUNS"
+  echo "flows: $FLOW_ROUNDS rounds of hyperfine --warmup $WARMUP --runs $RUNS per client; medians over the rounds"
+  echo "  (wall: median ms, CPU: mean user+sys ms, ratio: harness/SIPp of the same round)"
   printf '%-10s %10s %10s %10s %10s %9s %9s %8s\n' flow sipp_wall sipp_cpu harn_wall harn_cpu r_wall r_cpu 'tx(s/h)'
   for f in "${FLOWS[@]}" all; do
     if [[ $f == all ]]; then
-      names=(-n sipp-all "bash $(q "$TMP/sipp-all.sh")")
-      [[ $HAVE_HARNESS == 1 ]] && names+=(-n harness-all "$(harness_cmd "${FLOWS[@]}")")
+      sipp=(-n sipp-all "bash $(q "$TMP/sipp-all.sh")")
+      harness=(-n harness-all "$(harness_cmd "${FLOWS[@]}")")
       txs=$((TX_SIPP[A.4.2.1] + TX_SIPP[A.3.2.1] + TX_SIPP[A.5.2.1]))
       txh=$((TX_HARNESS[A.4.2.1] + TX_HARNESS[A.3.2.1] + TX_HARNESS[A.5.2.1]))
     else
-      names=(-n "sipp-$f" "$(sipp_cmd "$f")")
-      [[ $HAVE_HARNESS == 1 ]] && names+=(-n "harness-$f" "$(harness_cmd "$f")")
+      sipp=(-n "sipp-$f" "$(sipp_cmd "$f")")
+      harness=(-n "harness-$f" "$(harness_cmd "$f")")
       txs=${TX_SIPP[$f]} txh=${TX_HARNESS[$f]}
     fi
-    # one block per client, each on a fresh Kamailio (kam_restart)
-    for i in $(seq 0 3 $((${#names[@]} - 1))); do
+    [[ $HAVE_HARNESS == 1 ]] || harness=()
+    sws=() scs=() hws=() hcs=() rws=() rcs=()
+    # Each round plays both clients on one freshly started Kamailio, in turn first, so that
+    # neither Kamailio's accumulating state nor the machine's drift over the minutes of the
+    # run favours one client: the ratio of each round compares runs minutes apart at most.
+    for round in $(seq "$FLOW_ROUNDS"); do
       kam_restart
-      hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$TMP/hf-$f-$i.json" \
-        "${names[@]:i:3}" >>"$TMP/hyperfine.log" 2>&1 || { tail -20 "$TMP/hyperfine.log" >&2; die "hyperfine failed on $f"; }
+      hf_json=$TMP/hf-$f-$round.json
+      if ((round % 2)); then order=("${sipp[@]}" "${harness[@]}"); si=1 hi=2; else order=("${harness[@]}" "${sipp[@]}"); si=2 hi=1; fi
+      [[ $HAVE_HARNESS == 1 ]] || si=1
+      hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$hf_json" \
+        "${order[@]}" >>"$TMP/hyperfine.log" 2>&1 || { tail -20 "$TMP/hyperfine.log" >&2; die "hyperfine failed on $f"; }
+      sws+=("$(calc "$(hf "$hf_json" "$si" median) * 1000" 2)")
+      scs+=("$(calc "($(hf "$hf_json" "$si" user) + $(hf "$hf_json" "$si" system)) * 1000" 2)")
+      if [[ $HAVE_HARNESS == 1 ]]; then
+        hws+=("$(calc "$(hf "$hf_json" "$hi" median) * 1000" 2)")
+        hcs+=("$(calc "($(hf "$hf_json" "$hi" user) + $(hf "$hf_json" "$hi" system)) * 1000" 2)")
+        rws+=("$(ratio "${hws[-1]}" "${sws[-1]}")")
+        rcs+=("$(ratio "${hcs[-1]}" "${scs[-1]}")")
+      fi
     done
-    sw=$(calc "$(hf "$TMP/hf-$f-0.json" 1 median) * 1000" 1)
-    sc=$(calc "($(hf "$TMP/hf-$f-0.json" 1 user) + $(hf "$TMP/hf-$f-0.json" 1 system)) * 1000" 1)
-    hw=null hc=null
-    if [[ $HAVE_HARNESS == 1 ]]; then
-      hw=$(calc "$(hf "$TMP/hf-$f-3.json" 1 median) * 1000" 1)
-      hc=$(calc "($(hf "$TMP/hf-$f-3.json" 1 user) + $(hf "$TMP/hf-$f-3.json" 1 system)) * 1000" 1)
-    fi
-    rw=$(ratio "$hw" "$sw") rc=$(ratio "$hc" "$sc")
+    sw=$(median "${sws[@]}") sc=$(median "${scs[@]}")
+    hw=$(median "${hws[@]}") hc=$(median "${hcs[@]}")
+    rw=$(median "${rws[@]}") rc=$(median "${rcs[@]}")
     printf '%-10s %10s %10s %10s %10s %9s %9s %8s\n' "$f" "$sw" "$sc" "$hw" "$hc" "$rw" "$rc" "$txs/$txh"
     JSON_FLOWS+="${JSON_FLOWS:+,}
     \"$f\": { \"sipp\": { \"wall_ms_median\": $sw, \"cpu_ms_mean\": $sc, \"transactions\": $txs },
       \"harness\": { \"wall_ms_median\": $hw, \"cpu_ms_mean\": $hc, \"transactions\": $txh },
-      \"ratio_harness_sipp\": { \"wall\": $rw, \"cpu\": $rc } }"
+      \"ratio_harness_sipp\": { \"wall\": $rw, \"cpu\": $rc },
+      \"rounds\": { \"ratio_wall\": [$(IFS=,; echo "${rws[*]}")], \"ratio_cpu\": [$(IFS=,; echo "${rcs[*]}")] } }"
   done
 fi
 

@@ -265,8 +265,6 @@ fn run(root: &Path, args: &RunArgs) -> ExitCode {
         Ok(selection) => selection,
         Err(e) => return fail(e.to_string()),
     };
-    // The report's template compiles while the flows wait on the SUT.
-    std::thread::spawn(presence_harness::report::html::prepare);
     // One run needs one thread (the cheapest start); several overlap on every core.
     let one_run = selection.candidates() * profile.transports.len() <= 1;
     let mut builder = if one_run || profile.parallel == Parallel::None {
@@ -312,7 +310,7 @@ fn run(root: &Path, args: &RunArgs) -> ExitCode {
     exit_without_cleanup(code)
 }
 
-/// Starts the SUT while the flows are parsed (on other threads), then plays them with the
+/// Starts the SUT while the flows are parsed, then plays them with the
 /// console reporting each run; a flow file that does not load stops the SUT and is the error.
 async fn ready_and_play(
     profile: &Profile,
@@ -320,22 +318,26 @@ async fn ready_and_play(
     root: &Path,
     args: &RunArgs,
 ) -> Result<(RunRecord, Console), String> {
-    let mut parsed = tokio::task::spawn_blocking(move || selection.load());
+    let parse = async move { selection.load() };
+    tokio::pin!(parse);
     let sut = ready_sut(profile, root);
     tokio::pin!(sut);
     let mut ready = None;
+    // Biased: the SUT's start is polled first (it spawns the process or opens the probe's
+    // socket, then waits), and the flows parse on this thread while it waits: no thread of
+    // their own to start.
     let parsed = tokio::select! {
-        parsed = &mut parsed => parsed,
+        biased;
         readied = &mut sut => {
             ready = Some(readied);
-            parsed.await
+            parse.await
         }
+        parsed = &mut parse => parsed,
     };
     let flows = match parsed {
-        Ok(Ok(flows)) if !flows.is_empty() => Ok(flows),
-        Ok(Ok(_)) => Err(format!("no flow matches {:?}", args.flows)),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("the flow loader panicked".to_string()),
+        Ok(flows) if !flows.is_empty() => Ok(flows),
+        Ok(_) => Err(format!("no flow matches {:?}", args.flows)),
+        Err(e) => Err(e.to_string()),
     };
     let flows = match flows {
         Ok(flows) => flows,

@@ -493,7 +493,7 @@ async fn body_that_is_not_utf8_and_its_report_escapes_the_markup() {
     };
     let html = presence_harness::report::html::render(&record).expect("the report renders");
     assert!(
-        html.contains("&lt;script&gt;alert(1)"),
+        html.contains("&#60;script&#62;alert(1)"),
         "the markup is shown"
     );
     assert!(!html.contains("<script>alert(1)"), "the markup is not run");

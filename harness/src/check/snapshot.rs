@@ -5,6 +5,7 @@
 
 use crate::check::xml;
 use crate::sip::SipMessage;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +17,10 @@ pub struct Normaliser {
     counters: HashMap<&'static str, usize>,
     /// Known addresses and the node names that stand for them.
     pub addresses: HashMap<SocketAddr, String>,
+    /// Each body normalised so far, by its bytes: a body passed on from hop to hop is
+    /// canonicalised once. Its second normalisation would be the same text, since every value
+    /// in it already has its placeholder.
+    bodies: HashMap<Vec<u8>, String>,
 }
 
 /// A match of one normalising pattern: its whole span and the span of the value it replaces.
@@ -166,25 +171,42 @@ fn find_timestamp(text: &str, from: usize) -> Option<Found> {
     None
 }
 
+/// `text` after `step`: `step`'s own text when it changed anything, else `text` itself.
+fn then<'t>(text: Cow<'t, str>, step: impl FnOnce(&str) -> Cow<'_, str>) -> Cow<'t, str> {
+    let changed = match step(&text) {
+        Cow::Owned(changed) => Some(changed),
+        Cow::Borrowed(_) => None,
+    };
+    changed.map_or(text, Cow::Owned)
+}
+
 /// Replaces every match `find` finds (left to right, not overlapping) with what `replace`
-/// makes of the matched value.
-fn replace_all(
-    text: &str,
+/// makes of the matched value; borrows `text` when nothing matches (most header values).
+fn replace_all<'t>(
+    text: &'t str,
     find: impl Fn(&str, usize) -> Option<Found>,
     mut replace: impl FnMut(&str) -> String,
-) -> String {
-    let mut out = String::with_capacity(text.len());
+) -> Cow<'t, str> {
+    let Some(mut next) = find(text, 0) else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len() + 16);
     let mut last = 0;
-    while let Some(found) = find(text, last) {
+    loop {
+        let found = next;
         out.push_str(&text[last..found.start]);
         out.push_str(&replace(&text[found.value.0..found.value.1]));
         last = found.end.max(found.start + 1).min(text.len());
         if found.end == found.start {
             break;
         }
+        match find(text, last) {
+            Some(found) => next = found,
+            None => break,
+        }
     }
     out.push_str(&text[last..]);
-    out
+    Cow::Owned(out)
 }
 
 impl Normaliser {
@@ -201,13 +223,13 @@ impl Normaliser {
     }
 
     /// Replaces each `name` parameter's value by a placeholder of `kind`.
-    fn replace_param(
+    fn replace_param<'t>(
         &mut self,
-        text: &str,
+        text: &'t str,
         name: &'static str,
         value: fn(&str) -> usize,
         kind: &'static str,
-    ) -> String {
+    ) -> Cow<'t, str> {
         replace_all(
             text,
             |t, from| find_param(t, from, name, value),
@@ -215,7 +237,7 @@ impl Normaliser {
         )
     }
 
-    fn replace_addresses(&mut self, text: &str) -> String {
+    fn replace_addresses<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
         replace_all(text, find_address, |port| {
             let address = format!("127.0.0.1:{port}");
             match address
@@ -229,41 +251,51 @@ impl Normaliser {
         })
     }
 
-    /// Normalises one header value or line of text.
-    fn text(&mut self, text: &str) -> String {
-        let text = self.replace_param(text, "tag=", token_value, "tag");
-        let text = self.replace_param(&text, "branch=", token_value, "branch");
-        let text = self.replace_param(&text, "icid-value=", icid_value, "icid");
-        let text = self.replace_addresses(&text);
-        replace_all(&text, find_timestamp, |_| "[timestamp]".to_string())
+    /// Normalises one header value or line of text; borrows it when nothing in it is dynamic.
+    fn text<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
+        let text = then(Cow::Borrowed(text), |t| {
+            self.replace_param(t, "tag=", token_value, "tag")
+        });
+        let text = then(text, |t| {
+            self.replace_param(t, "branch=", token_value, "branch")
+        });
+        let text = then(text, |t| {
+            self.replace_param(t, "icid-value=", icid_value, "icid")
+        });
+        let text = then(text, |t| self.replace_addresses(t));
+        then(text, |t| {
+            replace_all(t, find_timestamp, |_| "[timestamp]".to_string())
+        })
     }
 
     /// The normalised form of a message: start line, headers with canonical names in wire
     /// order, then the body (XML canonicalised).
     pub fn message(&mut self, msg: &SipMessage) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(msg.raw.len() + 64);
         let start =
             String::from_utf8_lossy(msg.raw.split(|b| *b == b'\n').next().unwrap_or_default());
         out.push_str(&self.text(start.trim_end()));
         out.push('\n');
         for header in &msg.headers {
             let value = match &*header.name {
-                "Call-ID" => self.placeholder("call-id", &header.value),
+                "Call-ID" => Cow::Owned(self.placeholder("call-id", &header.value)),
                 "SIP-ETag" | "SIP-If-Match" | "ETag" | "If-Match" => {
-                    self.placeholder("etag", &header.value)
+                    Cow::Owned(self.placeholder("etag", &header.value))
                 }
-                "Date" => "[date]".to_string(),
-                "Subscription-State" => {
-                    let value = self.text(&header.value);
+                "Date" => Cow::Borrowed("[date]"),
+                "Subscription-State" => then(self.text(&header.value), |t| {
                     replace_all(
-                        &value,
+                        t,
                         |t, from| find_param(t, from, "expires=", digits),
                         |_| "expires=[n]".to_string(),
                     )
-                }
+                }),
                 _ => self.text(&header.value),
             };
-            out.push_str(&format!("{}: {}\n", header.name, value));
+            out.push_str(&header.name);
+            out.push_str(": ");
+            out.push_str(&value);
+            out.push('\n');
         }
         if !msg.body.is_empty() {
             out.push('\n');
@@ -273,13 +305,18 @@ impl Normaliser {
     }
 
     fn body(&mut self, body: &[u8]) -> String {
-        match xml::parse(body) {
+        if let Some(done) = self.bodies.get(body) {
+            return done.clone();
+        }
+        let done = match xml::parse(body) {
             Ok(mut root) => {
                 xml::canonicalize(&mut root, xml::known_unordered());
-                self.text(&root.to_canonical_string())
+                self.text(&root.to_canonical_string()).into_owned()
             }
-            Err(_) => self.text(&String::from_utf8_lossy(body)),
-        }
+            Err(_) => self.text(&String::from_utf8_lossy(body)).into_owned(),
+        };
+        self.bodies.insert(body.to_vec(), done.clone());
+        done
     }
 }
 

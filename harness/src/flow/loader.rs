@@ -181,7 +181,13 @@ impl Selection {
             column: 0,
             message: format!("cannot read flow directory: {e}"),
         })?;
-        files.sort();
+        // In path order, each path split into its components once (comparing paths splits
+        // both at every comparison).
+        files.sort_by_cached_key(|path| {
+            path.components()
+                .map(|c| c.as_os_str().to_owned())
+                .collect::<Vec<_>>()
+        });
         let mut selection = Selection {
             root: root.to_path_buf(),
             patterns: patterns.to_vec(),

@@ -113,28 +113,28 @@ impl RunRecord {
     /// JUnit and pcap files.
     fn write_files(&self, dir: &Path, run_json: Option<&Path>) -> Result<(), String> {
         std::thread::scope(|scope| {
+            // The page, the longest to make, on a thread of its own; the rest on this one.
             let page = scope.spawn(|| {
                 let html = super::html::render(self)?;
                 std::fs::write(dir.join("index.html"), html)
                     .map_err(|e| format!("cannot write index.html: {e}"))
             });
-            let json = run_json.map(|path| {
-                scope.spawn(move || {
-                    let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-                    std::fs::write(path, json)
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()))
-                })
-            });
+            let json = run_json.map_or(Ok(()), |path| self.write_json(path));
             let others = self.render_junit_and_pcaps(dir);
-            let joined = |handle: std::thread::ScopedJoinHandle<'_, Result<(), String>>| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err("a report writer panicked".into()))
-            };
-            let page = joined(page);
-            let json = json.map_or(Ok(()), joined);
+            let page = page
+                .join()
+                .unwrap_or_else(|_| Err("the HTML report's writer panicked".into()));
             json.and(others).and(page)
         })
+    }
+
+    /// Writes `run.json`, streamed to the file (a buffer of the whole document grew by copying).
+    fn write_json(&self, path: &Path) -> Result<(), String> {
+        let cannot = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
+        let file = std::fs::File::create(path).map_err(|e| cannot(&e))?;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+        serde_json::to_writer_pretty(&mut out, self).map_err(|e| cannot(&e))?;
+        std::io::Write::flush(&mut out).map_err(|e| cannot(&e))
     }
 
     /// Writes `junit.xml` and the pcap files.
