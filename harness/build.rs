@@ -1,7 +1,8 @@
-//! Parses the requirement catalogue (`fixtures/requirements.yaml`) and the flows (`flows/`)
-//! at build time, so that a run whose files are the ones the binary was built with does not
-//! parse their YAML again (the catalogue's was 40% of the instructions of a one-flow run, the
-//! flows' half of what is left of a three-flow run's start). The run compares each file with
+//! Parses the requirement catalogue (`fixtures/requirements.yaml`), the flows (`flows/`) and
+//! the SUT profiles (`fixtures/suts/`) at build time, so that a run whose files are the ones
+//! the binary was built with does not parse their YAML again (the catalogue's was 40% of the
+//! instructions of a one-flow run, the flows' half of what is left of a three-flow run's start,
+//! Kamailio's profile with its list of deviations a sixth of a one-flow run). The run compares each file with
 //! the embedded copy byte for byte and parses it itself when they differ; a file this script
 //! cannot convert is always parsed at run time, where its errors are located. A flow file
 //! whose size and modification time are still those recorded here is not read at all.
@@ -12,6 +13,7 @@ use std::path::Path;
 fn main() {
     catalogue();
     flows();
+    profiles();
     link_the_binary_without_pie();
 }
 
@@ -80,6 +82,41 @@ fn flows() {
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("flows.rs");
+    std::fs::write(&out, code).expect("OUT_DIR is writable");
+}
+
+/// Writes `profiles.rs`: each SUT profile of `fixtures/suts/` as its text and the same document
+/// as JSON, which a run deserializes instead of the YAML when the profile it is given is byte
+/// for byte a built one (a profile that takes its deviations from another reads both).
+fn profiles() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/suts");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut code = String::from(
+        "/// SUT profiles the binary was built with.\npub const PROFILES: &[BuiltProfile] = &[\n",
+    );
+    for file in files {
+        let Some((_, json)) = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| as_json(&t))
+        else {
+            continue;
+        };
+        code.push_str(&format!(
+            "    BuiltProfile {{ source: include_str!({:?}), json: {json:?} }},\n",
+            file.display().to_string()
+        ));
+    }
+    code.push_str("];\n");
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("profiles.rs");
     std::fs::write(&out, code).expect("OUT_DIR is writable");
 }
 

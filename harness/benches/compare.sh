@@ -57,6 +57,11 @@
 #                              shared memory at 2000 PUBLISH/s: each PUBLISH transaction keeps
 #                              about 14 KB of shm for tm's 5 s wait timer (10,000 of them at
 #                              2000/s). KAM_SHM=128 starts it exactly as the profile does.
+#   REPORTS_BASE=$RUNBASE      where the harness writes its reports in the flows part (a folder
+#                              made there). On this project's machines / is ext4 without a
+#                              journal, whose inode allocator skips every inode deleted in the
+#                              last minutes: creating a run's folder and files there cost a fifth
+#                              of a one-flow run's CPU after a build. REPORTS_BASE=/tmp measures it.
 #   RUNBASE=/dev/shm (else $TMPDIR or /tmp)  where the run dir goes; the sqlite database is in
 #                              it, and on a disk its commits (fsync) slow Kamailio down.
 #   HARNESS=<root>/target/release/presence-harness
@@ -109,6 +114,7 @@ has_part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/compare.XXXXXX")
 RUN=$(mktemp -d "$RUNBASE/compare-kam.XXXXXX")
+REPORTS=$(mktemp -d "${REPORTS_BASE:-$RUNBASE}/compare-reports.XXXXXX")
 KPID=
 # kam_stop: stops the Kamailio this script started, by its PID
 kam_stop() {
@@ -123,9 +129,9 @@ cleanup() {
   local rc=$?
   kam_stop
   if [[ ${KEEP:-0} == 1 ]]; then
-    echo "kept: $TMP (and the Kamailio run dir $RUN)"
+    echo "kept: $TMP (and the Kamailio run dir $RUN, the reports $REPORTS)"
   else
-    rm -rf "$TMP" "$RUN"
+    rm -rf "$TMP" "$RUN" "$REPORTS"
   fi
   exit "$rc"
 }
@@ -221,13 +227,16 @@ HARNESS_VERSION=null
 [[ $HAVE_HARNESS == 1 ]] && HARNESS_VERSION="\"$("$HARNESS" --version 2>/dev/null | awk '{ print $2 }')\""
 echo "Kamailio $KAM_VERSION (pid $KPID, -m $KAM_SHM -M $KAM_PKG, run dir $RUN), SIPp $SIPP_VERSION, hyperfine $HF_VERSION"
 
-# the profile: kamailio.yaml without `process`, UDP only
+# the profile: kamailio.yaml without `process`, UDP only, taking its deviations from
+# kamailio.yaml (deviations_from) as a profile for a Kamailio one runs oneself would
 PROFILE=$TMP/kamailio.yaml
-awk '/^process:/ { skip = 1; next } skip && /^[^ #]/ { skip = 0 } skip { next }
+awk -v shipped="$ROOT/fixtures/suts/kamailio.yaml" '
+     /^process:|^deviations:/ { skip = 1; next } skip && /^[^ #]/ { skip = 0 } skip { next }
      /^transports:/ { print "transports: [udp]"; next }
      /^parallel:/ { print "parallel: all   # UDP only: one Kamailio worker, no TCP or XCAP worker to lock the database"; next }
-     { print }' fixtures/suts/kamailio.yaml >"$PROFILE"
-grep -q '^process:' "$PROFILE" && die "could not strip the process block"
+     { print }
+     END { print "deviations_from: " shipped }' fixtures/suts/kamailio.yaml >"$PROFILE"
+grep -q '^process:\|^deviations:' "$PROFILE" && die "could not strip the process and deviations blocks"
 
 JSON_FLOWS=
 JSON_LOAD=null
@@ -260,7 +269,7 @@ if has_part flows; then
     local c f
     c="$(q "$HARNESS") --root $(q "$ROOT") run --sut $(q "$PROFILE")"
     for f in "$@"; do c+=" --flow $f"; done
-    echo "$c -q --reports $(q "$TMP/reports")"
+    echo "$c -q --reports $(q "$REPORTS")"
   }
   sipp_cmd() { echo "sipp $ADDR -sf $(q "$SIPP_DIR/$1.xml") -m 1 $SIPP_FLOW_OPTS -nostdin"; }
   {
@@ -496,7 +505,7 @@ cat >"$OUT" <<EOF
   "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "host": { "cpus": $(nproc), "kernel": "$(uname -r)" },
   "versions": { "kamailio": "$KAM_VERSION", "sipp": "$SIPP_VERSION", "hyperfine": "$HF_VERSION", "presence_harness": $HARNESS_VERSION },
-  "kamailio": { "shm_mb": $KAM_SHM, "pkg_mb": $KAM_PKG, "run_base": "$RUNBASE", "log_error_lines": $errors },
+  "kamailio": { "shm_mb": $KAM_SHM, "pkg_mb": $KAM_PKG, "run_base": "$RUNBASE", "reports_base": "${REPORTS_BASE:-$RUNBASE}", "log_error_lines": $errors },
   "settings": { "warmup": $WARMUP, "runs": $RUNS, "sipp_flow_opts": "$SIPP_FLOW_OPTS" },
   "flows": { ${JSON_FLOWS}
   },

@@ -1,5 +1,6 @@
 //! Conformance test harness for IMS presence (3GPP TS 24.141 and the IETF SIMPLE RFCs).
 
+pub mod built;
 pub mod check;
 pub mod core;
 pub mod flow;

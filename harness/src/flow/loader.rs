@@ -372,11 +372,7 @@ fn unchanged_built(dir: &Path, file: &Path) -> Option<&'static built::BuiltFlow>
 /// binary was built with (deserializing JSON costs a tenth of parsing the YAML), else from the
 /// YAML, whose errors are located.
 fn parse_flow(source: &str) -> Result<Flow, serde_yaml::Error> {
-    built::FLOWS
-        .iter()
-        .find(|built| built.source == source)
-        .and_then(|built| serde_json::from_str(built.json).ok())
-        .map_or_else(|| serde_yaml::from_str(source), Ok)
+    crate::built::parse(source, built::FLOWS.iter().map(|f| (f.source, f.json)))
 }
 
 /// Loads and validates a flow from text (`path` names it in errors); catalogue entries are

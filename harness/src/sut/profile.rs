@@ -145,12 +145,26 @@ fn four_thousand() -> u64 {
     4000
 }
 
+/// The profiles of `fixtures/suts/` as parsed at build time (`build.rs`).
+mod built {
+    /// A profile the binary was built with.
+    pub struct BuiltProfile {
+        /// Its text.
+        pub source: &'static str,
+        /// The same document as JSON.
+        pub json: &'static str,
+    }
+
+    include!(concat!(env!("OUT_DIR"), "/profiles.rs"));
+}
+
 impl Profile {
     /// Reads a profile file; errors name the file, line and column.
     pub fn load(path: &Path) -> Result<Profile, String> {
         let text = crate::flow::loader::read_source(path).map_err(|e| e.to_string())?;
-        let mut profile: Profile = serde_yaml::from_str(&text)
-            .map_err(|e| crate::flow::FlowError::from_yaml(path, &e).to_string())?;
+        let mut profile: Profile =
+            crate::built::parse(&text, built::PROFILES.iter().map(|p| (p.source, p.json)))
+                .map_err(|e| crate::flow::FlowError::from_yaml(path, &e).to_string())?;
         if let Some(other) = &profile.deviations_from {
             let other_path = path.parent().unwrap_or(Path::new(".")).join(other);
             let shared = Profile::load(&other_path)
@@ -200,5 +214,25 @@ impl Profile {
             .filter(|c| !self.capabilities.contains(c))
             .cloned()
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_profile_reads_from_its_json_as_from_its_yaml() {
+        assert!(
+            built::PROFILES.len() >= 6,
+            "the build converted the profiles: {}",
+            built::PROFILES.len()
+        );
+        for profile in built::PROFILES {
+            let from_json: Profile =
+                serde_json::from_str(profile.json).expect("the built JSON reads");
+            let from_yaml: Profile = serde_yaml::from_str(profile.source).expect("it parses");
+            pretty_assertions::assert_eq!(format!("{from_json:#?}"), format!("{from_yaml:#?}"));
+        }
     }
 }
