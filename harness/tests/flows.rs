@@ -355,6 +355,36 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "publish-response-contact",
+        "A.4.2.1",
+        "rfc3903-response-not-applicable",
+        "message rule",
+    ),
+    (
+        "subscribe-response-event",
+        "A.3.2.1",
+        "rfc6665-event-placement",
+        "message rule",
+    ),
+    (
+        "subscribe-response-substate",
+        "A.3.2.1",
+        "rfc6665-substate-placement",
+        "message rule",
+    ),
+    (
+        "terminated-without-reason",
+        "rfc6665-unsubscribe",
+        "rfc6665-terminated-reason",
+        "message rule",
+    ),
+    (
+        "terminated-with-expires",
+        "rfc6665-unsubscribe",
+        "rfc6665-terminated-no-expires",
+        "message rule",
+    ),
+    (
         "pidf-tuple-no-id",
         "A.3.2.1",
         "rfc3863-tuple-id",

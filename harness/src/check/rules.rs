@@ -92,6 +92,26 @@ pub const RULES: &[(&str, &str)] = &[
         PIDF_TUPLE_ID,
         "every tuple of a NOTIFY's PIDF document has an id, unique in the document",
     ),
+    (
+        PUBLISH_NOT_APPLICABLE,
+        "a response to PUBLISH carries no header field RFC 3903's tables mark not applicable for its status",
+    ),
+    (
+        EVENT_PLACEMENT,
+        "Event appears only in SUBSCRIBE, NOTIFY and PUBLISH requests, never in a response",
+    ),
+    (
+        SUBSTATE_PLACEMENT,
+        "Subscription-State appears only in NOTIFY requests",
+    ),
+    (
+        TERMINATED_REASON,
+        "a terminated Subscription-State carries a reason",
+    ),
+    (
+        TERMINATED_NO_EXPIRES,
+        "a terminated Subscription-State carries no expires",
+    ),
 ];
 
 /// The keys of [`RULES`].
@@ -128,6 +148,28 @@ const XCAP_GET_CONTENT_TYPE: &str = "rfc4825-get-content-type";
 const HTTP_CONTENT_TYPE: &str = "rfc7231-content-type";
 const PIDF_TUPLE_ID: &str = "rfc3863-tuple-id";
 const RR_COPY: &str = "rfc3261-rr-copy";
+const PUBLISH_NOT_APPLICABLE: &str = "rfc3903-response-not-applicable";
+const EVENT_PLACEMENT: &str = "rfc6665-event-placement";
+const SUBSTATE_PLACEMENT: &str = "rfc6665-substate-placement";
+const TERMINATED_REASON: &str = "rfc6665-terminated-reason";
+const TERMINATED_NO_EXPIRES: &str = "rfc6665-terminated-no-expires";
+
+/// The header fields RFC 3903's Tables 2 and 3 mark not applicable ("-") in responses to
+/// PUBLISH, each with the status classes the mark is given for (1 for 1xx and so on; every
+/// class where the table names no status).
+const PUBLISH_RESPONSE_NOT_APPLICABLE: &[(&str, &[u16])] = &[
+    ("Accept", &[2]),
+    ("Accept-Encoding", &[2]),
+    ("Accept-Language", &[2]),
+    ("Alert-Info", EVERY_CLASS),
+    ("Contact", &[1, 2]),
+    ("Record-Route", EVERY_CLASS),
+    ("Reply-To", EVERY_CLASS),
+];
+const EVERY_CLASS: &[u16] = &[1, 2, 3, 4, 5, 6];
+/// The requests that may carry Event: SUBSCRIBE and NOTIFY (RFC 6665 §8.2.1) and PUBLISH,
+/// whose definition calls for it (RFC 3903 §4).
+const EVENT_METHODS: &[&str] = &["SUBSCRIBE", "NOTIFY", "PUBLISH"];
 /// The PIDF namespace and media type (RFC 3863 §4.1, §7).
 const PIDF_NS: &str = "urn:ietf:params:xml:ns:pidf";
 const PIDF_MEDIA_TYPE: &str = "application/pidf+xml";
@@ -199,11 +241,33 @@ fn check(
     sink.outcome(key, failure);
 }
 
+/// Reports `key`: `msg` (`what` names it) carries none of the header fields `names`.
+fn check_absent<'n>(
+    sink: &mut impl RuleSink,
+    key: &'static str,
+    msg: &SipMessage,
+    names: impl IntoIterator<Item = &'n str>,
+    what: impl FnOnce() -> String,
+) {
+    let present: Vec<String> = names
+        .into_iter()
+        .filter_map(|name| msg.header(name).map(|value| format!("{name}: {value}")))
+        .collect();
+    check(
+        sink,
+        key,
+        present.is_empty(),
+        || format!("none of these header fields in {}", what()),
+        || present.join("; "),
+    );
+}
+
 fn shown(value: Option<&str>) -> String {
     value.map_or_else(|| "absent".to_string(), |v| format!("{v:?}"))
 }
 
-/// Rules on a response to `sent` (RFC 3261 §8.2.6.2, §12.1.1; RFC 3903 §6; RFC 6665 §3.1.1).
+/// Rules on a response to `sent` (RFC 3261 §8.2.6.2, §12.1.1; RFC 3903 §6, §11.1.1; RFC 6665
+/// §3.1.1, §8.2.1, §8.2.3).
 pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl RuleSink) {
     let code = response.status().unwrap_or(0);
     let from = response.header("From");
@@ -268,6 +332,30 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
         );
     }
     check_content_type(response, CONTENT_TYPE, sink);
+    check_absent(sink, EVENT_PLACEMENT, response, ["Event"], || {
+        format!("a {code} to {}", sent.method)
+    });
+    check_absent(
+        sink,
+        SUBSTATE_PLACEMENT,
+        response,
+        ["Subscription-State"],
+        || format!("a {code} to {}", sent.method),
+    );
+    if sent.method == "PUBLISH" {
+        let class = code / 100;
+        let not_applicable = PUBLISH_RESPONSE_NOT_APPLICABLE
+            .iter()
+            .filter(|(_, classes)| classes.contains(&class))
+            .map(|(name, _)| *name);
+        check_absent(
+            sink,
+            PUBLISH_NOT_APPLICABLE,
+            response,
+            not_applicable,
+            || format!("a {code} to PUBLISH"),
+        );
+    }
     if !(200..300).contains(&code) {
         return;
     }
@@ -436,7 +524,7 @@ pub fn check_xcap_response(
 }
 
 /// Rules on every request the SUT sends (RFC 3261 §8.1.1, §8.1.1.3, §8.1.1.5, §8.1.1.7,
-/// §20.15).
+/// §20.15; RFC 6665 §8.2.1, §8.2.3).
 pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
     let missing: Vec<&str> = ["To", "From", "CSeq", "Call-ID", "Max-Forwards", "Via"]
         .into_iter()
@@ -496,6 +584,20 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
         );
     }
     check_content_type(request, CONTENT_TYPE, sink);
+    if !EVENT_METHODS.contains(&method.as_str()) {
+        check_absent(sink, EVENT_PLACEMENT, request, ["Event"], || {
+            format!("a {method} request")
+        });
+    }
+    if method != "NOTIFY" {
+        check_absent(
+            sink,
+            SUBSTATE_PLACEMENT,
+            request,
+            ["Subscription-State"],
+            || format!("a {method} request"),
+        );
+    }
 }
 
 /// A message with a body carries Content-Type: SIP's (RFC 3261 §20.15, `CONTENT_TYPE`) or
@@ -532,7 +634,7 @@ pub fn check_subscribe(subscribe: &SipMessage, sink: &mut impl RuleSink) {
     );
 }
 
-/// Rules on a NOTIFY of a subscription (RFC 3261 §12.2.1.1; RFC 6665 §3.2.1, §4.2.2), besides
+/// Rules on a NOTIFY of a subscription (RFC 3261 §12.2.1.1; RFC 6665 §3.2.1, §4.1.3, §4.2.2), besides
 /// those of [`check_request`].
 pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut impl RuleSink) {
     let state = notify.header("Subscription-State");
@@ -578,6 +680,24 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
             parsed.as_ref().is_some_and(|p| p.expires.is_some()),
             || "an expires parameter on an active or pending Subscription-State".to_string(),
             || shown(state),
+        );
+    }
+    if let (Some("terminated"), Some(state)) = (value, state) {
+        check(
+            sink,
+            TERMINATED_REASON,
+            param_of(state, "reason")
+                .flatten()
+                .is_some_and(|r| !r.is_empty()),
+            || "a reason parameter on a terminated Subscription-State".to_string(),
+            || format!("{state:?}"),
+        );
+        check(
+            sink,
+            TERMINATED_NO_EXPIRES,
+            param_of(state, "expires").is_none(),
+            || "no expires parameter on a terminated Subscription-State".to_string(),
+            || format!("{state:?}"),
         );
     }
     if !notify.body.is_empty() {
@@ -724,7 +844,7 @@ mod tests {
             &mut sink,
         );
         assert_eq!(sink.0, Vec::<&str>::new());
-        assert_eq!(sink.1, 4);
+        assert_eq!(sink.1, 7);
     }
 
     #[test]
@@ -834,6 +954,18 @@ mod tests {
             broken("terminated;reason=timeout", true),
             [TARGET_REFRESH_CONTACT],
             "a first NOTIFY that ends the subscription creates no dialog"
+        );
+        let ending = |state: &str| {
+            let mut broken = broken(state, false);
+            broken.retain(|key| *key != TARGET_REFRESH_CONTACT);
+            broken
+        };
+        assert!(ending("terminated;reason=deactivated").is_empty());
+        assert_eq!(ending("terminated"), [TERMINATED_REASON]);
+        assert_eq!(ending("terminated;reason="), [TERMINATED_REASON]);
+        assert_eq!(
+            ending("terminated;reason=timeout;expires=0"),
+            [TERMINATED_NO_EXPIRES]
         );
     }
 
@@ -1042,5 +1174,83 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    fn a_publish_answer_carries_no_header_its_table_marks_not_applicable() {
+        let ok = |extra: &str| {
+            answer(
+                "200 OK",
+                "PUBLISH",
+                &format!("SIP-ETag: e1\r\nExpires: 60\r\n{extra}"),
+                "",
+            )
+        };
+        for extra in [
+            "Contact: <sip:ps@127.0.0.1>\r\n",
+            "Accept: application/pidf+xml\r\n",
+            "Record-Route: <sip:p@127.0.0.1;lr>\r\n",
+            "Reply-To: <sip:a@example.com>\r\n",
+        ] {
+            assert_eq!(broken(&ok(extra)), [PUBLISH_NOT_APPLICABLE], "{extra}");
+        }
+        // The marks are per status: Accept belongs in a 415, Contact is not marked for a 3xx.
+        let unsupported = answer(
+            "415 Unsupported Media Type",
+            "PUBLISH",
+            "Accept: application/pidf+xml\r\n",
+            "",
+        );
+        assert!(broken(&unsupported).is_empty());
+        let trying = answer(
+            "100 Trying",
+            "PUBLISH",
+            "Contact: <sip:ps@127.0.0.1>\r\n",
+            "",
+        );
+        assert_eq!(broken(&trying), [PUBLISH_NOT_APPLICABLE]);
+    }
+
+    #[test]
+    fn event_and_subscription_state_stay_in_their_requests() {
+        let subscribe = SentRequest {
+            method: "SUBSCRIBE",
+            ..SENT
+        };
+        let broken_by = |extra: &str| {
+            let mut sink = Failed::default();
+            check_response(
+                &subscribe,
+                &response_to("SUBSCRIBE", &format!("Expires: 60\r\n{extra}")),
+                &mut sink,
+            );
+            sink.0
+        };
+        assert!(broken_by("").is_empty());
+        assert_eq!(broken_by("Event: presence\r\n"), [EVENT_PLACEMENT]);
+        assert_eq!(
+            broken_by("o: presence\r\n"),
+            [EVENT_PLACEMENT],
+            "the compact form"
+        );
+        assert_eq!(
+            broken_by("Subscription-State: active;expires=60\r\n"),
+            [SUBSTATE_PLACEMENT]
+        );
+        let request = |method: &str, extra: &str| {
+            let msg = SipMessage::parse(format!(
+                "{method} sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn1\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=a\r\nTo: <sip:w@example.com>;tag=b\r\nCall-ID: c2\r\nCSeq: 1 {method}\r\n{extra}Content-Length: 0\r\n\r\n"
+            ).as_bytes()).unwrap();
+            let mut sink = Failed::default();
+            check_request(&msg, &mut sink);
+            sink.0
+        };
+        let both = "Event: presence\r\nSubscription-State: active;expires=60\r\n";
+        assert!(request("NOTIFY", both).is_empty());
+        assert_eq!(request("SUBSCRIBE", both), [SUBSTATE_PLACEMENT]);
+        assert_eq!(
+            request("OPTIONS", both),
+            [EVENT_PLACEMENT, SUBSTATE_PLACEMENT]
+        );
     }
 }

@@ -7,6 +7,7 @@ use super::notifier;
 use super::pidf::{self, ComposeFaults, Element};
 use super::presentity::Presentity;
 use super::shared::{lock, Shared, State};
+use super::transport::Transport;
 use super::Fault;
 use crate::sip::SipMessage;
 use std::collections::HashMap;
@@ -296,6 +297,9 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     }
     if shared.fault(Fault::ResponseBodyWithoutContentType) {
         ok = ok.body("ok");
+    }
+    if shared.fault(Fault::PublishResponseContact) {
+        ok.push_header("Contact", shared.contact(Transport::Udp));
     }
     Handled {
         response: ok.build(),

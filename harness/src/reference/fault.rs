@@ -139,6 +139,16 @@ pub enum Fault {
     AcceptOutOfOrderCseq,
     /// The 2xx to SUBSCRIBE does not copy the request's Record-Route values.
     SubscribeNoRecordRoute,
+    /// The 2xx to PUBLISH carries a Contact.
+    PublishResponseContact,
+    /// The 2xx to SUBSCRIBE carries the request's Event.
+    SubscribeResponseEvent,
+    /// The 2xx to SUBSCRIBE carries a Subscription-State.
+    SubscribeResponseSubscriptionState,
+    /// A NOTIFY that ends a subscription says `terminated` without a reason.
+    TerminatedWithoutReason,
+    /// A NOTIFY that ends a subscription gives `terminated` an `expires` parameter.
+    TerminatedWithExpires,
 }
 
 impl Fault {
@@ -211,6 +221,11 @@ impl Fault {
             Fault::UnknownDialog404,
             Fault::AcceptOutOfOrderCseq,
             Fault::SubscribeNoRecordRoute,
+            Fault::PublishResponseContact,
+            Fault::SubscribeResponseEvent,
+            Fault::SubscribeResponseSubscriptionState,
+            Fault::TerminatedWithoutReason,
+            Fault::TerminatedWithExpires,
         ]
     }
 
@@ -283,6 +298,11 @@ impl Fault {
             Fault::UnknownDialog404 => "unknown-dialog-404",
             Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
             Fault::SubscribeNoRecordRoute => "subscribe-no-record-route",
+            Fault::PublishResponseContact => "publish-response-contact",
+            Fault::SubscribeResponseEvent => "subscribe-response-event",
+            Fault::SubscribeResponseSubscriptionState => "subscribe-response-substate",
+            Fault::TerminatedWithoutReason => "terminated-without-reason",
+            Fault::TerminatedWithExpires => "terminated-with-expires",
         }
     }
 
@@ -400,6 +420,11 @@ impl Fault {
             Fault::PidfTupleNoId => "the tuples of a composed presence document carry no id attribute (RFC 3863 §4.1.2, MUST)",
             Fault::UnknownDialog404 => "a SUBSCRIBE inside a dialog the server does not know is rejected with 404 instead of 481 (RFC 3261 §12.2.2, MUST)",
             Fault::SubscribeNoRecordRoute => "the 2xx to SUBSCRIBE leaves out the request's Record-Route values (RFC 3261 §12.1.1, MUST copy them in order)",
+            Fault::PublishResponseContact => "the 2xx to PUBLISH carries a Contact, which RFC 3903's table marks not applicable there (RFC 3903 §11.1.1 with RFC 3261 §20: the UAS MUST NOT place it)",
+            Fault::SubscribeResponseEvent => "the 2xx to SUBSCRIBE carries the request's Event header field (RFC 6665 §8.2.1: it MUST NOT appear in responses)",
+            Fault::SubscribeResponseSubscriptionState => "the 2xx to SUBSCRIBE carries a Subscription-State (RFC 6665 §8.2.3: it MUST NOT appear in requests other than NOTIFY or in responses)",
+            Fault::TerminatedWithoutReason => "a NOTIFY that ends a subscription says Subscription-State: terminated with no reason (RFC 6665 §4.2.2, SHOULD include one)",
+            Fault::TerminatedWithExpires => "a NOTIFY that ends a subscription gives terminated an expires parameter (RFC 6665 §4.1.3, SHOULD NOT)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
         }
     }

@@ -99,6 +99,12 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         None => uri_socket_addr(&sub.remote_target),
     };
     let state = match pending.phase {
+        Phase::Terminated(_) if shared.fault(Fault::TerminatedWithoutReason) => {
+            "terminated".to_string()
+        }
+        Phase::Terminated(reason) if shared.fault(Fault::TerminatedWithExpires) => {
+            format!("terminated;reason={reason};expires=0")
+        }
         Phase::Terminated(reason) => format!("terminated;reason={reason}"),
         Phase::Active if shared.fault(Fault::SubscriptionStateWithoutExpires) => {
             "active".to_string()

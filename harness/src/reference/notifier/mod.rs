@@ -650,6 +650,12 @@ pub(super) fn handle_subscribe(
     if !shared.fault(Fault::NoExpiresIn2xx) {
         ok.push_header("Expires", granted.to_string());
     }
+    if shared.fault(Fault::SubscribeResponseEvent) {
+        ok.push_header("Event", request.header("Event").unwrap_or("presence"));
+    }
+    if shared.fault(Fault::SubscribeResponseSubscriptionState) {
+        ok.push_header("Subscription-State", format!("active;expires={granted}"));
+    }
     Handled {
         response: ok.build(),
         pump,
