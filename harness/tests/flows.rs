@@ -385,6 +385,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "allow-events-not-comma-list",
+        "rfc6665-489",
+        "rfc6665-allow-events-syntax",
+        "message rule",
+    ),
+    (
+        "to-uri-unbracketed",
+        "A.4.2.1",
+        "rfc3261-uri-brackets",
+        "message rule",
+    ),
+    (
         "pidf-tuple-no-id",
         "A.3.2.1",
         "rfc3863-tuple-id",

@@ -112,6 +112,14 @@ pub const RULES: &[(&str, &str)] = &[
         TERMINATED_NO_EXPIRES,
         "a terminated Subscription-State carries no expires",
     ),
+    (
+        ALLOW_EVENTS_SYNTAX,
+        "an Allow-Events is a comma list of event types",
+    ),
+    (
+        URI_BRACKETS,
+        "a From, To or Contact URI holding a comma or question mark is in angle brackets",
+    ),
 ];
 
 /// The keys of [`RULES`].
@@ -153,6 +161,8 @@ const EVENT_PLACEMENT: &str = "rfc6665-event-placement";
 const SUBSTATE_PLACEMENT: &str = "rfc6665-substate-placement";
 const TERMINATED_REASON: &str = "rfc6665-terminated-reason";
 const TERMINATED_NO_EXPIRES: &str = "rfc6665-terminated-no-expires";
+const ALLOW_EVENTS_SYNTAX: &str = "rfc6665-allow-events-syntax";
+const URI_BRACKETS: &str = "rfc3261-uri-brackets";
 
 /// The header fields RFC 3903's Tables 2 and 3 mark not applicable ("-") in responses to
 /// PUBLISH, each with the status classes the mark is given for (1 for 1xx and so on; every
@@ -332,6 +342,7 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
         );
     }
     check_content_type(response, CONTENT_TYPE, sink);
+    check_syntax(response, sink);
     check_absent(sink, EVENT_PLACEMENT, response, ["Event"], || {
         format!("a {code} to {}", sent.method)
     });
@@ -584,6 +595,7 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
         );
     }
     check_content_type(request, CONTENT_TYPE, sink);
+    check_syntax(request, sink);
     if !EVENT_METHODS.contains(&method.as_str()) {
         check_absent(sink, EVENT_PLACEMENT, request, ["Event"], || {
             format!("a {method} request")
@@ -598,6 +610,75 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
             || format!("a {method} request"),
         );
     }
+}
+
+/// Rules on the form of header values of any message the SUT sends: every Allow-Events is a
+/// comma list of event types (RFC 6665 §8.4), and a From, To or Contact URI holding a comma or
+/// a question mark is enclosed in angle brackets (RFC 3261 §20, §20.10, §20.20).
+fn check_syntax(msg: &SipMessage, sink: &mut impl RuleSink) {
+    let allow_events = msg.header_values("Allow-Events");
+    if !allow_events.is_empty() {
+        let bad: Vec<&str> = allow_events
+            .iter()
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .filter(|item| !is_event_type(item))
+            .collect();
+        check(
+            sink,
+            ALLOW_EVENTS_SYNTAX,
+            bad.is_empty(),
+            || "event types (token-nodot, dot-separated) separated by commas".to_string(),
+            || format!("Allow-Events {allow_events:?}: not an event type: {bad:?}"),
+        );
+    }
+    let mut unbracketed = Vec::new();
+    for name in ["From", "To"] {
+        if let Some(value) = msg.header(name) {
+            if needs_brackets(value, &[',', '?']) {
+                unbracketed.push(format!("{name}: {value}"));
+            }
+        }
+    }
+    // A Contact list is split on its commas first: only a question mark gives an addr-spec away.
+    for contact in msg.header_items("Contact") {
+        if contact.trim() != "*" && needs_brackets(contact, &['?']) {
+            unbracketed.push(format!("Contact: {contact}"));
+        }
+    }
+    if ["From", "To", "Contact"]
+        .iter()
+        .any(|n| msg.header(n).is_some())
+    {
+        check(
+            sink,
+            URI_BRACKETS,
+            unbracketed.is_empty(),
+            || "URIs with a comma or question mark inside < and >".to_string(),
+            || unbracketed.join("; "),
+        );
+    }
+}
+
+/// True when `value` is an addr-spec (no angle brackets) whose URI, up to the first semicolon
+/// (after which come header parameters), holds one of `marks`.
+fn needs_brackets(value: &str, marks: &[char]) -> bool {
+    if value.contains('<') {
+        return false;
+    }
+    let uri = value.split(';').next().unwrap_or_default();
+    uri.contains(marks)
+}
+
+/// `event-type = event-package *( "." event-template )`, each a token-nodot (RFC 6665 §8.4).
+fn is_event_type(item: &str) -> bool {
+    let token_nodot = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-!%*_+`'~".contains(&b))
+    };
+    item.split('.').all(token_nodot)
 }
 
 /// A message with a body carries Content-Type: SIP's (RFC 3261 §20.15, `CONTENT_TYPE`) or
@@ -844,7 +925,7 @@ mod tests {
             &mut sink,
         );
         assert_eq!(sink.0, Vec::<&str>::new());
-        assert_eq!(sink.1, 7);
+        assert_eq!(sink.1, 8);
     }
 
     #[test]
@@ -1252,5 +1333,43 @@ mod tests {
             request("OPTIONS", both),
             [EVENT_PLACEMENT, SUBSTATE_PLACEMENT]
         );
+    }
+
+    #[test]
+    fn allow_events_and_unbracketed_uris_keep_their_grammar() {
+        let with = |extra: &str| answer("489 Bad Event", "PUBLISH", extra, "");
+        assert!(broken(&with("Allow-Events: presence, presence.winfo\r\n")).is_empty());
+        assert!(broken(&with("u: presence,dialog\r\n")).is_empty());
+        assert_eq!(
+            broken(&with("Allow-Events: presence presence.winfo\r\n")),
+            [ALLOW_EVENTS_SYNTAX]
+        );
+        assert_eq!(
+            broken(&with("Allow-Events: presence;id=1\r\n")),
+            [ALLOW_EVENTS_SYNTAX]
+        );
+        let to = |to: &str| {
+            SipMessage::parse(format!(
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb1\r\nFrom: <sip:a@example.com>;tag=f1\r\nTo: {to}\r\nCall-ID: c1\r\nCSeq: 7 PUBLISH\r\nSIP-ETag: e1\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n"
+            ).as_bytes()).unwrap()
+        };
+        assert!(broken(&to("sip:a@example.com;tag=t9")).is_empty());
+        assert!(broken(&to("<sip:a@example.com?subject=x>;tag=t9")).is_empty());
+        assert_eq!(
+            broken(&to("sip:a@example.com?subject=x;tag=t9")),
+            [URI_BRACKETS]
+        );
+        assert_eq!(broken(&to("sip:a,b@example.com;tag=t9")), [URI_BRACKETS]);
+        let contact = |value: &str| {
+            let mut sink = Failed::default();
+            check_syntax(
+                &answer("200 OK", "SUBSCRIBE", &format!("Contact: {value}\r\n"), ""),
+                &mut sink,
+            );
+            sink.0
+        };
+        assert!(contact("sip:ps@127.0.0.1:5060, sip:ps@127.0.0.1:5061").is_empty());
+        assert!(contact("*").is_empty());
+        assert_eq!(contact("sip:ps@127.0.0.1:5060?x=1"), [URI_BRACKETS]);
     }
 }

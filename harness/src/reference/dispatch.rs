@@ -8,6 +8,7 @@ use super::transaction::ServerKey;
 use super::transport::{self, ReplyPath, Transport};
 use super::{esc, notifier, pidf, pna};
 use super::{Fault, Variation};
+use crate::sip::typed::uri_of;
 use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
 use std::sync::Arc;
 
@@ -77,6 +78,16 @@ fn with_next_cseq(request: &SipMessage) -> SipMessage {
         copy.headers.iter_mut().find(|h| h.name == "CSeq"),
     ) {
         header.value = format!("{} {method}", number.wrapping_add(1));
+    }
+    copy
+}
+
+/// A copy of `request` whose To is its URI with a URI header and no angle brackets, for
+/// `ToUriUnbracketed`: the response copies it.
+fn with_unbracketed_to(request: &SipMessage) -> SipMessage {
+    let mut copy = request.clone();
+    if let Some(header) = copy.headers.iter_mut().find(|h| h.name == "To") {
+        header.value = format!("{}?subject=fault", uri_of(&header.value));
     }
     copy
 }
@@ -168,6 +179,9 @@ fn handle(
         "PUBLISH" if shared.fault(Fault::NoToTag) => esc::handle_publish(shared, request, ""),
         "PUBLISH" if shared.fault(Fault::ResponseWrongCseq) => {
             esc::handle_publish(shared, &with_next_cseq(request), &tag)
+        }
+        "PUBLISH" if shared.fault(Fault::ToUriUnbracketed) => {
+            esc::handle_publish(shared, &with_unbracketed_to(request), &tag)
         }
         "PUBLISH" => esc::handle_publish(shared, request, &tag),
         "SUBSCRIBE" => notifier::handle_subscribe(shared, request, &tag, transport),

@@ -149,6 +149,10 @@ pub enum Fault {
     TerminatedWithoutReason,
     /// A NOTIFY that ends a subscription gives `terminated` an `expires` parameter.
     TerminatedWithExpires,
+    /// The 489 to SUBSCRIBE lists its event packages separated by spaces, not commas.
+    AllowEventsNotCommaList,
+    /// Responses to PUBLISH carry the To URI, with a URI header (`?`), outside angle brackets.
+    ToUriUnbracketed,
 }
 
 impl Fault {
@@ -226,6 +230,8 @@ impl Fault {
             Fault::SubscribeResponseSubscriptionState,
             Fault::TerminatedWithoutReason,
             Fault::TerminatedWithExpires,
+            Fault::AllowEventsNotCommaList,
+            Fault::ToUriUnbracketed,
         ]
     }
 
@@ -303,6 +309,8 @@ impl Fault {
             Fault::SubscribeResponseSubscriptionState => "subscribe-response-substate",
             Fault::TerminatedWithoutReason => "terminated-without-reason",
             Fault::TerminatedWithExpires => "terminated-with-expires",
+            Fault::AllowEventsNotCommaList => "allow-events-not-comma-list",
+            Fault::ToUriUnbracketed => "to-uri-unbracketed",
         }
     }
 
@@ -425,6 +433,8 @@ impl Fault {
             Fault::SubscribeResponseSubscriptionState => "the 2xx to SUBSCRIBE carries a Subscription-State (RFC 6665 §8.2.3: it MUST NOT appear in requests other than NOTIFY or in responses)",
             Fault::TerminatedWithoutReason => "a NOTIFY that ends a subscription says Subscription-State: terminated with no reason (RFC 6665 §4.2.2, SHOULD include one)",
             Fault::TerminatedWithExpires => "a NOTIFY that ends a subscription gives terminated an expires parameter (RFC 6665 §4.1.3, SHOULD NOT)",
+            Fault::AllowEventsNotCommaList => "the 489 to SUBSCRIBE says Allow-Events: presence presence.winfo, not a comma list of event types (RFC 6665 §8.4 grammar)",
+            Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
         }
     }

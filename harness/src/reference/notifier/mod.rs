@@ -464,6 +464,8 @@ pub(super) fn handle_subscribe(
             let bad_event = response(request, 489, tag);
             return Handled::only(if shared.fault(Fault::BadEventNoAllowEvents) {
                 bad_event
+            } else if shared.fault(Fault::AllowEventsNotCommaList) {
+                bad_event.header("Allow-Events", ALLOW_EVENTS.replace(',', ""))
             } else {
                 bad_event.header("Allow-Events", ALLOW_EVENTS)
             });
