@@ -397,6 +397,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "notify-cseq-high",
+        "A.3.2.1",
+        "rfc3261-cseq-range",
+        "message rule",
+    ),
+    (
+        "notify-from-other-uri",
+        "A.3.2.1",
+        "rfc3261-notify-identity",
+        "message rule",
+    ),
+    (
         "pidf-tuple-no-id",
         "A.3.2.1",
         "rfc3863-tuple-id",

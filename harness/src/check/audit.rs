@@ -6,6 +6,7 @@
 use super::rules::{self, RuleFailure, RuleSink, SentRequest, Subscribed};
 use crate::net::http;
 use crate::net::trace::{Direction, TraceEntry};
+use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -53,6 +54,9 @@ struct Sent {
 struct Subscription {
     event: String,
     accept: Vec<String>,
+    /// The SUBSCRIBE's From and To URIs.
+    subscriber: String,
+    resource: String,
     /// A NOTIFY of it came already, or it was made in an existing dialog: the next NOTIFY
     /// creates no dialog.
     in_dialog: bool,
@@ -131,16 +135,15 @@ impl Auditor {
                     Subscription {
                         event: event.package,
                         accept,
+                        subscriber: msg.header("From").map(uri_of).unwrap_or_default(),
+                        resource: msg.header("To").map(uri_of).unwrap_or_default(),
                         in_dialog: msg.to_tag().is_some(),
                     },
                 );
             }
         }
         let sent = Sent {
-            from_uri: msg
-                .header("From")
-                .map(crate::sip::typed::uri_of)
-                .unwrap_or_default(),
+            from_uri: msg.header("From").map(uri_of).unwrap_or_default(),
             from_tag: msg.from_tag().unwrap_or_default().into_owned(),
             call_id: msg.call_id().unwrap_or_default().to_string(),
             cseq: msg.cseq().map_or(0, |(n, _)| n),
@@ -200,6 +203,8 @@ impl Auditor {
                             event: &subscription.event,
                             accept: &accept,
                             first_notify: !subscription.in_dialog,
+                            subscriber: &subscription.subscriber,
+                            resource: &subscription.resource,
                         };
                         rules::check_notify(&subscribed, msg, &mut sink);
                         subscription.in_dialog = true;

@@ -5,7 +5,7 @@
 
 use crate::check::{multipart, xml};
 use crate::sip::text::{param_of, parse_params};
-use crate::sip::typed::uri_of;
+use crate::sip::typed::{uri_equivalent, uri_of};
 use crate::sip::SipMessage;
 use std::borrow::Cow;
 
@@ -120,6 +120,14 @@ pub const RULES: &[(&str, &str)] = &[
         URI_BRACKETS,
         "a From, To or Contact URI holding a comma or question mark is in angle brackets",
     ),
+    (
+        NOTIFY_IDENTITY,
+        "a NOTIFY is To its SUBSCRIBE's From URI and From its To URI",
+    ),
+    (
+        CSEQ_RANGE,
+        "a CSeq number fits in 32 bits, and is below 2**31 in a request outside a dialog and a subscription's first NOTIFY",
+    ),
 ];
 
 /// The keys of [`RULES`].
@@ -163,6 +171,10 @@ const TERMINATED_REASON: &str = "rfc6665-terminated-reason";
 const TERMINATED_NO_EXPIRES: &str = "rfc6665-terminated-no-expires";
 const ALLOW_EVENTS_SYNTAX: &str = "rfc6665-allow-events-syntax";
 const URI_BRACKETS: &str = "rfc3261-uri-brackets";
+const NOTIFY_IDENTITY: &str = "rfc3261-notify-identity";
+const CSEQ_RANGE: &str = "rfc3261-cseq-range";
+/// Initial sequence numbers are below 2**31 (RFC 3261 §8.1.1.5).
+const INITIAL_CSEQ_LIMIT: u64 = 1 << 31;
 
 /// The header fields RFC 3903's Tables 2 and 3 mark not applicable ("-") in responses to
 /// PUBLISH, each with the status classes the mark is given for (1 for 1xx and so on; every
@@ -234,6 +246,10 @@ pub struct Subscribed<'a> {
     /// This NOTIFY is the subscription's first: unless it ends the subscription, it creates
     /// the dialog (RFC 6665 §4.4.1), so its Contact is a MUST (RFC 3261 §8.1.1.8).
     pub first_notify: bool,
+    /// The SUBSCRIBE's From URI, the subscriber: every NOTIFY's To (RFC 3261 §12.2.1.1).
+    pub subscriber: &'a str,
+    /// The SUBSCRIBE's To URI, the resource: every NOTIFY's From.
+    pub resource: &'a str,
 }
 
 /// Reports one rule; what it expected and what it saw are only worked out when it failed.
@@ -549,6 +565,24 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
         || format!("missing {}", missing.join(", ")),
     );
     let method = request.method().unwrap_or_default();
+    if let Some(cseq) = request.header("CSeq") {
+        let number = cseq.split_ascii_whitespace().next().unwrap_or_default();
+        let in_range = match (number.parse::<u64>(), request.to_tag()) {
+            (Ok(n), None) => n < INITIAL_CSEQ_LIMIT,
+            (Ok(n), Some(_)) => u32::try_from(n).is_ok(),
+            (Err(_), _) => false,
+        };
+        check(
+            sink,
+            CSEQ_RANGE,
+            in_range,
+            || match request.to_tag() {
+                None => "a CSeq number below 2**31 (a request outside a dialog)".to_string(),
+                Some(_) => "a CSeq number of 32 bits".to_string(),
+            },
+            || format!("CSeq {cseq}"),
+        );
+    }
     if let Some((_, cseq_method)) = request.cseq() {
         check(
             sink,
@@ -736,6 +770,32 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
         contact.is_some_and(|c| !c.trim().is_empty()),
         || format!("a Contact header ({why})"),
         || shown(contact),
+    );
+    if subscribed.first_notify {
+        // Its dialog's local sequence number starts here (RFC 3261 §12.2.1.1, §8.1.1.5).
+        if let Some((number, _)) = notify.cseq() {
+            check(
+                sink,
+                CSEQ_RANGE,
+                u64::from(number) < INITIAL_CSEQ_LIMIT,
+                || "a first NOTIFY's CSeq number below 2**31".to_string(),
+                || format!("CSeq {number}"),
+            );
+        }
+    }
+    let (to, from) = (notify.header("To"), notify.header("From"));
+    check(
+        sink,
+        NOTIFY_IDENTITY,
+        to.is_some_and(|t| uri_equivalent(&uri_of(t), subscribed.subscriber))
+            && from.is_some_and(|f| uri_equivalent(&uri_of(f), subscribed.resource)),
+        || {
+            format!(
+                "To <{}> (the SUBSCRIBE's From), From <{}> (its To)",
+                subscribed.subscriber, subscribed.resource
+            )
+        },
+        || format!("To {}, From {}", shown(to), shown(from)),
     );
     let event = notify.header("Event");
     check(
@@ -1007,6 +1067,8 @@ mod tests {
             event: "presence",
             accept: &["application/pidf+xml"],
             first_notify: false,
+            subscriber: "sip:w@example.com",
+            resource: "sip:p@example.com",
         };
         check_request(&notify, &mut sink);
         check_notify(&subscribed, &notify, &mut sink);
@@ -1024,6 +1086,8 @@ mod tests {
                 event: "presence",
                 accept: &["application/pidf+xml"],
                 first_notify,
+                subscriber: "sip:w@example.com",
+                resource: "sip:p@example.com",
             };
             let mut sink = Failed::default();
             check_notify(&subscribed, &notify(state), &mut sink);
@@ -1042,6 +1106,34 @@ mod tests {
             broken
         };
         assert!(ending("terminated;reason=deactivated").is_empty());
+        let identity = |to: &str, from: &str, cseq: &str, first_notify: bool| {
+            let text = format!("NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: {from};tag=t9\r\nTo: {to};tag=f1\r\nCall-ID: c1\r\nCSeq: {cseq} NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Length: 0\r\n\r\n");
+            let subscribed = Subscribed {
+                event: "presence",
+                accept: &["application/pidf+xml"],
+                first_notify,
+                subscriber: "sip:w@example.com",
+                resource: "sip:p@example.com",
+            };
+            let mut sink = Failed::default();
+            let notify = SipMessage::parse(text.as_bytes()).unwrap();
+            check_request(&notify, &mut sink);
+            check_notify(&subscribed, &notify, &mut sink);
+            sink.0
+        };
+        let (w, p) = ("<sip:w@example.com>", "<sip:p@EXAMPLE.com>");
+        assert!(identity(w, p, "1", true).is_empty());
+        assert_eq!(identity(p, w, "1", false), [NOTIFY_IDENTITY]);
+        assert_eq!(
+            identity(w, "<sip:q@example.com>", "1", false),
+            [NOTIFY_IDENTITY]
+        );
+        assert_eq!(identity(w, p, "2147483649", true), [CSEQ_RANGE]);
+        assert!(
+            identity(w, p, "2147483649", false).is_empty(),
+            "later NOTIFYs may go on past 2**31"
+        );
+        assert_eq!(identity(w, p, "4294967296", false), [CSEQ_RANGE]);
         assert_eq!(ending("terminated"), [TERMINATED_REASON]);
         assert_eq!(ending("terminated;reason="), [TERMINATED_REASON]);
         assert_eq!(
@@ -1061,6 +1153,8 @@ mod tests {
                 event: "presence",
                 accept: &["application/pidf+xml", "multipart/related"],
                 first_notify: false,
+                subscriber: "sip:w@example.com",
+                resource: "sip:p@example.com",
             };
             let mut sink = Failed::default();
             check_notify(&subscribed, &notify(content_type, body), &mut sink);
@@ -1072,7 +1166,7 @@ mod tests {
         let pidf_type = "application/pidf+xml";
         assert_eq!(
             outcomes(pidf_type, &pidf("<tuple id='a'/><tuple id='b'/>")),
-            (vec![], 6)
+            (vec![], 7)
         );
         for tuples in [
             "<tuple/>",
@@ -1099,7 +1193,7 @@ mod tests {
         );
         assert_eq!(
             outcomes(related, &both),
-            (vec![], 7),
+            (vec![], 8),
             "the same id in two members' documents is no clash"
         );
         let clash = format!("{}{}--b--\r\n", part("<tuple id='a'/>"), part("<tuple/>"));

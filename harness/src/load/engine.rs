@@ -87,6 +87,16 @@ enum Target {
 }
 
 impl Target {
+    /// The URI subscribed to: the presentity's, or the list's.
+    fn uri<'a>(&'a self, presentities: &'a [Presentity]) -> &'a str {
+        match self {
+            Target::Presence { presentity, .. } | Target::Winfo { presentity, .. } => {
+                &presentities[*presentity].uri
+            }
+            Target::List { uri, .. } => uri,
+        }
+    }
+
     fn package(&self) -> &'static Package {
         match self {
             Target::Presence { .. } => &PRESENCE,
@@ -611,12 +621,7 @@ impl Engine {
         expires: u32,
     ) -> (Vec<u8>, &'static str, u32) {
         let wa = &self.watchers[w];
-        let target = match &wa.target {
-            Target::Presence { presentity, .. } | Target::Winfo { presentity, .. } => {
-                &self.presentities[*presentity].uri
-            }
-            Target::List { uri, .. } => uri,
-        };
+        let target = wa.target.uri(&self.presentities);
         let uri = wa.remote_target.as_deref().unwrap_or(target);
         let e = self.envelope(
             uri,
@@ -836,11 +841,14 @@ impl Engine {
             watcher.status = Status::Active;
         }
         if checked {
+            let watcher = &self.watchers[w];
             let package = watcher.target.package();
             let subscribed = Subscribed {
                 event: package.event,
                 accept: package.accept,
                 first_notify,
+                subscriber: &watcher.uri,
+                resource: watcher.target.uri(&self.presentities),
             };
             let mut sink = self.conformance.sink(self.config.phase, msg);
             rules::check_request(msg, &mut sink);

@@ -153,6 +153,10 @@ pub enum Fault {
     AllowEventsNotCommaList,
     /// Responses to PUBLISH carry the To URI, with a URI header (`?`), outside angle brackets.
     ToUriUnbracketed,
+    /// A subscription's first NOTIFY has CSeq 2**31 + 1.
+    NotifyCseqHigh,
+    /// NOTIFYs come From a URI other than the SUBSCRIBE's To.
+    NotifyFromOtherUri,
 }
 
 impl Fault {
@@ -232,6 +236,8 @@ impl Fault {
             Fault::TerminatedWithExpires,
             Fault::AllowEventsNotCommaList,
             Fault::ToUriUnbracketed,
+            Fault::NotifyCseqHigh,
+            Fault::NotifyFromOtherUri,
         ]
     }
 
@@ -311,6 +317,8 @@ impl Fault {
             Fault::TerminatedWithExpires => "terminated-with-expires",
             Fault::AllowEventsNotCommaList => "allow-events-not-comma-list",
             Fault::ToUriUnbracketed => "to-uri-unbracketed",
+            Fault::NotifyCseqHigh => "notify-cseq-high",
+            Fault::NotifyFromOtherUri => "notify-from-other-uri",
         }
     }
 
@@ -434,6 +442,8 @@ impl Fault {
             Fault::TerminatedWithoutReason => "a NOTIFY that ends a subscription says Subscription-State: terminated with no reason (RFC 6665 §4.2.2, SHOULD include one)",
             Fault::TerminatedWithExpires => "a NOTIFY that ends a subscription gives terminated an expires parameter (RFC 6665 §4.1.3, SHOULD NOT)",
             Fault::AllowEventsNotCommaList => "the 489 to SUBSCRIBE says Allow-Events: presence presence.winfo, not a comma list of event types (RFC 6665 §8.4 grammar)",
+            Fault::NotifyCseqHigh => "a subscription's first NOTIFY takes CSeq 2**31 + 1 (RFC 3261 §12.2.1.1 with §8.1.1.5: the initial local sequence number MUST be less than 2**31)",
+            Fault::NotifyFromOtherUri => "NOTIFYs come From a URI other than the SUBSCRIBE's To (RFC 3261 §12.1.1, §12.2.1.1: the From URI MUST be the dialog's local URI, the SUBSCRIBE's To)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
         }

@@ -602,7 +602,11 @@ pub(super) fn handle_subscribe(
                 local_tag: tag.to_string(),
                 remote_tag: remote_tag.into_owned(),
                 event_id,
-                local_uri: format!("{};tag={tag}", request.header("To").unwrap_or_default()),
+                local_uri: if shared.fault(Fault::NotifyFromOtherUri) {
+                    format!("<sip:someone-else@example.com>;tag={tag}")
+                } else {
+                    format!("{};tag={tag}", request.header("To").unwrap_or_default())
+                },
                 remote_uri: request.header("From").unwrap_or_default().to_string(),
                 route_set: request.header_values("Record-Route"),
                 remote_target,
@@ -611,7 +615,12 @@ pub(super) fn handle_subscribe(
                 granted,
                 expires_at: after(Duration::from_secs(granted)),
                 last_expires: None,
-                cseq: 0,
+                // The first NOTIFY adds one.
+                cseq: if shared.fault(Fault::NotifyCseqHigh) {
+                    1 << 31
+                } else {
+                    0
+                },
                 queue: VecDeque::new(),
                 in_flight: false,
                 terminated: false,
