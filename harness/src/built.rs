@@ -16,3 +16,13 @@ pub fn parse<'a, T: DeserializeOwned>(
         .and_then(|(_, json)| serde_json::from_str(json).ok())
         .map_or_else(|| serde_yaml::from_str(source), Ok)
 }
+
+/// Asserts that `source` reads as the same `T` from its YAML and from `json`, its build-time
+/// conversion; returns the document read from the YAML.
+#[cfg(test)]
+pub fn assert_reads_the_same<T: DeserializeOwned + std::fmt::Debug>(source: &str, json: &str) -> T {
+    let from_json: T = serde_json::from_str(json).expect("the built JSON reads");
+    let from_yaml: T = serde_yaml::from_str(source).expect("the YAML parses");
+    pretty_assertions::assert_eq!(format!("{from_json:#?}"), format!("{from_yaml:#?}"));
+    from_yaml
+}

@@ -1075,23 +1075,40 @@ mod tests {
         assert_eq!(sink.0, [REQUEST_HEADERS, NOTIFY_ACCEPT]);
     }
 
+    /// A NOTIFY from `from` to `to` (name-addrs) with CSeq `cseq`, Subscription-State
+    /// `state` and the `extra` header lines.
+    fn notify_with(from: &str, to: &str, cseq: &str, state: &str, extra: &str) -> SipMessage {
+        let text = format!("NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: {from};tag=t9\r\nTo: {to};tag=f1\r\nCall-ID: c1\r\nCSeq: {cseq} NOTIFY\r\n{extra}Event: presence\r\nSubscription-State: {state}\r\nContent-Length: 0\r\n\r\n");
+        SipMessage::parse(text.as_bytes()).unwrap()
+    }
+
+    /// The rules a NOTIFY of a presence subscription of sip:w@example.com to sip:p@example.com
+    /// breaks, [`check_request`]'s with [`check_notify`]'s.
+    fn notify_breaks(notify: &SipMessage, first_notify: bool) -> Vec<&'static str> {
+        let subscribed = Subscribed {
+            event: "presence",
+            accept: &["application/pidf+xml"],
+            first_notify,
+            subscriber: "sip:w@example.com",
+            resource: "sip:p@example.com",
+        };
+        let mut sink = Failed::default();
+        check_request(notify, &mut sink);
+        check_notify(&subscribed, notify, &mut sink);
+        sink.0
+    }
+
+    const SUBSCRIBER: &str = "<sip:w@example.com>";
+    const RESOURCE: &str = "<sip:p@example.com>";
+    const CONTACT: &str = "Contact: <sip:127.0.0.1:5060>\r\n";
+
     #[test]
     fn a_notify_without_contact_breaks_the_must_when_it_creates_the_dialog() {
-        let notify = |state: &str| {
-            let text = format!("NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>;tag=f1\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nEvent: presence\r\nSubscription-State: {state}\r\nContent-Length: 0\r\n\r\n");
-            SipMessage::parse(text.as_bytes()).unwrap()
-        };
         let broken = |state: &str, first_notify: bool| {
-            let subscribed = Subscribed {
-                event: "presence",
-                accept: &["application/pidf+xml"],
+            notify_breaks(
+                &notify_with(RESOURCE, SUBSCRIBER, "2", state, ""),
                 first_notify,
-                subscriber: "sip:w@example.com",
-                resource: "sip:p@example.com",
-            };
-            let mut sink = Failed::default();
-            check_notify(&subscribed, &notify(state), &mut sink);
-            sink.0
+            )
         };
         assert_eq!(broken("active;expires=60", true), [DIALOG_REQUEST_CONTACT]);
         assert_eq!(broken("active;expires=60", false), [TARGET_REFRESH_CONTACT]);
@@ -1100,46 +1117,44 @@ mod tests {
             [TARGET_REFRESH_CONTACT],
             "a first NOTIFY that ends the subscription creates no dialog"
         );
+    }
+
+    #[test]
+    fn a_terminated_state_has_a_reason_and_no_expires() {
         let ending = |state: &str| {
-            let mut broken = broken(state, false);
-            broken.retain(|key| *key != TARGET_REFRESH_CONTACT);
-            broken
+            notify_breaks(
+                &notify_with(RESOURCE, SUBSCRIBER, "2", state, CONTACT),
+                false,
+            )
         };
         assert!(ending("terminated;reason=deactivated").is_empty());
-        let identity = |to: &str, from: &str, cseq: &str, first_notify: bool| {
-            let text = format!("NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: {from};tag=t9\r\nTo: {to};tag=f1\r\nCall-ID: c1\r\nCSeq: {cseq} NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Length: 0\r\n\r\n");
-            let subscribed = Subscribed {
-                event: "presence",
-                accept: &["application/pidf+xml"],
-                first_notify,
-                subscriber: "sip:w@example.com",
-                resource: "sip:p@example.com",
-            };
-            let mut sink = Failed::default();
-            let notify = SipMessage::parse(text.as_bytes()).unwrap();
-            check_request(&notify, &mut sink);
-            check_notify(&subscribed, &notify, &mut sink);
-            sink.0
-        };
-        let (w, p) = ("<sip:w@example.com>", "<sip:p@EXAMPLE.com>");
-        assert!(identity(w, p, "1", true).is_empty());
-        assert_eq!(identity(p, w, "1", false), [NOTIFY_IDENTITY]);
-        assert_eq!(
-            identity(w, "<sip:q@example.com>", "1", false),
-            [NOTIFY_IDENTITY]
-        );
-        assert_eq!(identity(w, p, "2147483649", true), [CSEQ_RANGE]);
-        assert!(
-            identity(w, p, "2147483649", false).is_empty(),
-            "later NOTIFYs may go on past 2**31"
-        );
-        assert_eq!(identity(w, p, "4294967296", false), [CSEQ_RANGE]);
         assert_eq!(ending("terminated"), [TERMINATED_REASON]);
         assert_eq!(ending("terminated;reason="), [TERMINATED_REASON]);
         assert_eq!(
             ending("terminated;reason=timeout;expires=0"),
             [TERMINATED_NO_EXPIRES]
         );
+    }
+
+    #[test]
+    fn a_notify_keeps_its_dialog_identity_and_cseq_range() {
+        let identity = |from: &str, to: &str, cseq: &str, first_notify: bool| {
+            let notify = notify_with(from, to, cseq, "active;expires=60", CONTACT);
+            notify_breaks(&notify, first_notify)
+        };
+        let (w, p) = (SUBSCRIBER, "<sip:p@EXAMPLE.com>");
+        assert!(identity(p, w, "1", true).is_empty());
+        assert_eq!(identity(w, p, "1", false), [NOTIFY_IDENTITY]);
+        assert_eq!(
+            identity("<sip:q@example.com>", w, "1", false),
+            [NOTIFY_IDENTITY]
+        );
+        assert_eq!(identity(p, w, "2147483649", true), [CSEQ_RANGE]);
+        assert!(
+            identity(p, w, "2147483649", false).is_empty(),
+            "later NOTIFYs may go on past 2**31"
+        );
+        assert_eq!(identity(p, w, "4294967296", false), [CSEQ_RANGE]);
     }
 
     #[test]

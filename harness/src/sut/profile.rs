@@ -229,10 +229,7 @@ mod tests {
             built::PROFILES.len()
         );
         for profile in built::PROFILES {
-            let from_json: Profile =
-                serde_json::from_str(profile.json).expect("the built JSON reads");
-            let from_yaml: Profile = serde_yaml::from_str(profile.source).expect("it parses");
-            pretty_assertions::assert_eq!(format!("{from_json:#?}"), format!("{from_yaml:#?}"));
+            crate::built::assert_reads_the_same::<Profile>(profile.source, profile.json);
         }
     }
 }
