@@ -1,6 +1,10 @@
 //! `load.html`: a page a person reads. The figures, the latency percentiles, the requirements
 //! checked idle and under load, and two plots drawn as inline SVG: p50 and p99 latency over
 //! the run's seconds, and the whole percentile distribution of each series.
+//!
+//! The template is minijinja's, compiled when the page is rendered and reading the serialized
+//! result: a load run renders it once, after seconds of load, so the run report's reason for
+//! askama (a page compiled into the binary, for runs of a few milliseconds) does not apply.
 
 use super::metrics::{self, Interval, Series};
 use super::result::LoadResult;
