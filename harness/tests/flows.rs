@@ -409,6 +409,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "response-other-to-tag",
+        "rfc6665-refresh",
+        "rfc3261-to-copy",
+        "message rule",
+    ),
+    (
         "pidf-tuple-no-id",
         "A.3.2.1",
         "rfc3863-tuple-id",

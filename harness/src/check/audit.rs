@@ -47,6 +47,8 @@ struct Sent {
     branches: Vec<String>,
     creates_dialog: bool,
     record_routes: Vec<String>,
+    to_uri: String,
+    to_tag: Option<String>,
 }
 
 /// The media types a subscription accepts and its event package.
@@ -151,6 +153,8 @@ impl Auditor {
             branches,
             creates_dialog,
             record_routes: msg.header_values("Record-Route"),
+            to_uri: msg.header("To").map(uri_of).unwrap_or_default(),
+            to_tag: msg.to_tag().map(Cow::into_owned),
         };
         self.sent.insert((top.into_owned(), method), sent);
     }
@@ -231,6 +235,8 @@ impl Auditor {
             branches: &branches,
             creates_dialog: sent.creates_dialog,
             record_routes: &record_routes,
+            to_uri: &sent.to_uri,
+            to_tag: sent.to_tag.as_deref(),
         };
         rules::check_response(&request, msg, &mut sink);
     }

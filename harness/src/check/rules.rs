@@ -125,6 +125,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a NOTIFY is To its SUBSCRIBE's From URI and From its To URI",
     ),
     (
+        TO_COPY,
+        "a response's To has its request's URI, and its tag when the request had one",
+    ),
+    (
         CSEQ_RANGE,
         "a CSeq number fits in 32 bits, and is below 2**31 in a request outside a dialog and a subscription's first NOTIFY",
     ),
@@ -173,6 +177,7 @@ const ALLOW_EVENTS_SYNTAX: &str = "rfc6665-allow-events-syntax";
 const URI_BRACKETS: &str = "rfc3261-uri-brackets";
 const NOTIFY_IDENTITY: &str = "rfc3261-notify-identity";
 const CSEQ_RANGE: &str = "rfc3261-cseq-range";
+const TO_COPY: &str = "rfc3261-to-copy";
 /// Initial sequence numbers are below 2**31 (RFC 3261 §8.1.1.5).
 const INITIAL_CSEQ_LIMIT: u64 = 1 << 31;
 
@@ -234,6 +239,10 @@ pub struct SentRequest<'a> {
     pub creates_dialog: bool,
     /// Its Record-Route values as the SUT received them, in order.
     pub record_routes: &'a [&'a str],
+    /// The URI of its To.
+    pub to_uri: &'a str,
+    /// Its To tag, when it was sent inside a dialog.
+    pub to_tag: Option<&'a str>,
 }
 
 /// What a subscription asked for, against which its NOTIFYs are checked.
@@ -332,8 +341,22 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
             )
         },
     );
+    let to = response.header("To");
+    let to_copied = to.is_some_and(|t| uri_equivalent(&uri_of(t), sent.to_uri))
+        && sent
+            .to_tag
+            .is_none_or(|tag| response.to_tag().as_deref() == Some(tag));
+    check(
+        sink,
+        TO_COPY,
+        to_copied,
+        || match sent.to_tag {
+            Some(tag) => format!("To <{}>;tag={tag}", sent.to_uri),
+            None => format!("To <{}>", sent.to_uri),
+        },
+        || shown(to),
+    );
     if code > 100 {
-        let to = response.header("To");
         check(
             sink,
             "rfc3261-totag",
@@ -947,6 +970,8 @@ mod tests {
         branches: &["z9hG4bKb1"],
         creates_dialog: false,
         record_routes: &[],
+        to_uri: "sip:a@example.com",
+        to_tag: None,
     };
 
     fn response(extra: &str) -> SipMessage {
@@ -985,7 +1010,7 @@ mod tests {
             &mut sink,
         );
         assert_eq!(sink.0, Vec::<&str>::new());
-        assert_eq!(sink.1, 8);
+        assert_eq!(sink.1, 9);
     }
 
     #[test]
@@ -1468,7 +1493,11 @@ mod tests {
             broken(&to("sip:a@example.com?subject=x;tag=t9")),
             [URI_BRACKETS]
         );
-        assert_eq!(broken(&to("sip:a,b@example.com;tag=t9")), [URI_BRACKETS]);
+        assert_eq!(
+            broken(&to("sip:a,b@example.com;tag=t9")),
+            [TO_COPY, URI_BRACKETS],
+            "another URI than the request's, and unbracketed"
+        );
         let contact = |value: &str| {
             let mut sink = Failed::default();
             check_syntax(
@@ -1480,5 +1509,27 @@ mod tests {
         assert!(contact("sip:ps@127.0.0.1:5060, sip:ps@127.0.0.1:5061").is_empty());
         assert!(contact("*").is_empty());
         assert_eq!(contact("sip:ps@127.0.0.1:5060?x=1"), [URI_BRACKETS]);
+    }
+
+    #[test]
+    fn a_response_keeps_its_requests_to() {
+        let ok = response("SIP-ETag: e1\r\nExpires: 60\r\n");
+        assert!(broken(&ok).is_empty(), "a tag added to a To without one");
+        let other = SentRequest {
+            to_uri: "sip:b@example.com",
+            ..SENT
+        };
+        let mut sink = Failed::default();
+        check_response(&other, &ok, &mut sink);
+        assert_eq!(sink.0, [TO_COPY], "another URI");
+        for (tag, held) in [("t9", true), ("t8", false)] {
+            let in_dialog = SentRequest {
+                to_tag: Some(tag),
+                ..SENT
+            };
+            let mut sink = Failed::default();
+            check_response(&in_dialog, &ok, &mut sink);
+            assert_eq!(sink.0.is_empty(), held, "the request's tag {tag}");
+        }
     }
 }

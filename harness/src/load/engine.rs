@@ -736,14 +736,22 @@ impl Engine {
             _ => {}
         }
         if checked {
-            let (from_uri, from_tag, call_id) = match pending.purpose {
+            // To: the presentity, or what the watcher subscribes to; tagged only inside the
+            // dialog (an unsubscribe).
+            let (from_uri, from_tag, call_id, to_uri, to_tag) = match pending.purpose {
                 Purpose::Publish { presentity, .. } | Purpose::Unpublish { presentity } => {
                     let p = &self.presentities[presentity];
-                    (&p.uri, &p.tag, &p.call_id)
+                    (&p.uri, &p.tag, &p.call_id, p.uri.as_str(), None)
                 }
-                Purpose::Subscribe { watcher } | Purpose::Unsubscribe { watcher } => {
+                Purpose::Subscribe { watcher } => {
                     let w = &self.watchers[watcher];
-                    (&w.uri, &w.tag, &w.call_id)
+                    let to = w.target.uri(&self.presentities);
+                    (&w.uri, &w.tag, &w.call_id, to, None)
+                }
+                Purpose::Unsubscribe { watcher } => {
+                    let w = &self.watchers[watcher];
+                    let to = w.target.uri(&self.presentities);
+                    (&w.uri, &w.tag, &w.call_id, to, w.to_tag.as_deref())
                 }
             };
             let sent = SentRequest {
@@ -756,6 +764,8 @@ impl Engine {
                 creates_dialog: matches!(pending.purpose, Purpose::Subscribe { .. }),
                 // The load's requests go straight to the SUT, through no proxy.
                 record_routes: &[],
+                to_uri,
+                to_tag,
             };
             rules::check_response(
                 &sent,

@@ -92,6 +92,24 @@ fn with_unbracketed_to(request: &SipMessage) -> SipMessage {
     copy
 }
 
+/// `response` (serialised) with its To tag changed, for `ResponseOtherToTag`.
+fn with_other_to_tag(response: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(response);
+    let Some(to) = text.find("\r\nTo: ") else {
+        return response.to_vec();
+    };
+    let line_end = text[to + 2..]
+        .find("\r\n")
+        .map_or(text.len(), |e| to + 2 + e);
+    match text[to..line_end].find(";tag=") {
+        Some(tag) => {
+            let at = to + tag + ";tag=".len();
+            format!("{}other-{}", &text[..at], &text[at..]).into_bytes()
+        }
+        None => response.to_vec(),
+    }
+}
+
 /// Handles one message from the network; anything that cannot be read is dropped.
 pub(super) async fn on_message(
     shared: &Arc<Shared>,
@@ -184,6 +202,11 @@ fn handle(
             esc::handle_publish(shared, &with_unbracketed_to(request), &tag)
         }
         "PUBLISH" => esc::handle_publish(shared, request, &tag),
+        "SUBSCRIBE" if shared.fault(Fault::ResponseOtherToTag) && request.to_tag().is_some() => {
+            let mut handled = notifier::handle_subscribe(shared, request, &tag, transport);
+            handled.response = with_other_to_tag(&handled.response);
+            handled
+        }
         "SUBSCRIBE" => notifier::handle_subscribe(shared, request, &tag, transport),
         // The S-CSCF's third-party registration for the PNA (TS 24.141 §5.3.5).
         "REGISTER" => pna::handle_register(shared, request, &tag, transport),

@@ -157,6 +157,8 @@ pub enum Fault {
     NotifyCseqHigh,
     /// NOTIFYs come From a URI other than the SUBSCRIBE's To.
     NotifyFromOtherUri,
+    /// The response to a request inside a dialog carries a To tag other than the request's.
+    ResponseOtherToTag,
 }
 
 impl Fault {
@@ -238,6 +240,7 @@ impl Fault {
             Fault::ToUriUnbracketed,
             Fault::NotifyCseqHigh,
             Fault::NotifyFromOtherUri,
+            Fault::ResponseOtherToTag,
         ]
     }
 
@@ -319,6 +322,7 @@ impl Fault {
             Fault::ToUriUnbracketed => "to-uri-unbracketed",
             Fault::NotifyCseqHigh => "notify-cseq-high",
             Fault::NotifyFromOtherUri => "notify-from-other-uri",
+            Fault::ResponseOtherToTag => "response-other-to-tag",
         }
     }
 
@@ -444,6 +448,7 @@ impl Fault {
             Fault::AllowEventsNotCommaList => "the 489 to SUBSCRIBE says Allow-Events: presence presence.winfo, not a comma list of event types (RFC 6665 §8.4 grammar)",
             Fault::NotifyCseqHigh => "a subscription's first NOTIFY takes CSeq 2**31 + 1 (RFC 3261 §12.2.1.1 with §8.1.1.5: the initial local sequence number MUST be less than 2**31)",
             Fault::NotifyFromOtherUri => "NOTIFYs come From a URI other than the SUBSCRIBE's To (RFC 3261 §12.1.1, §12.2.1.1: the From URI MUST be the dialog's local URI, the SUBSCRIBE's To)",
+            Fault::ResponseOtherToTag => "the response to a SUBSCRIBE inside a dialog carries a To tag other than the request's (RFC 3261 §8.2.6.2: the To MUST equal the request's)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
         }
