@@ -415,6 +415,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "notify-via-other-transport",
+        "A.3.2.1",
+        "rfc3261-via-transport",
+        "message rule",
+    ),
+    (
+        "notify-via-no-sent-by",
+        "A.3.2.1",
+        "rfc3261-via-sent-by",
+        "message rule",
+    ),
+    (
         "pidf-tuple-no-id",
         "A.3.2.1",
         "rfc3863-tuple-id",

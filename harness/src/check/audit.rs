@@ -88,7 +88,7 @@ pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, 
         };
         match entry.direction {
             Direction::Sent => auditor.remember(&msg),
-            Direction::Received => auditor.judge(&msg, entry.seq),
+            Direction::Received => auditor.judge(&msg, entry),
             Direction::Internal => {}
         }
     }
@@ -188,8 +188,9 @@ impl Auditor {
         }
     }
 
-    /// Applies the rules to one message from the SUT.
-    fn judge(&mut self, msg: &SipMessage, seq: usize) {
+    /// Applies the rules to one message from the SUT (`entry` says how it came).
+    fn judge(&mut self, msg: &SipMessage, entry: &TraceEntry) {
+        let seq = entry.seq;
         let mut sink = TallySink {
             tallies: &mut self.tallies,
             message: seq,
@@ -197,6 +198,7 @@ impl Auditor {
         };
         if msg.is_request() {
             rules::check_request(msg, &mut sink);
+            rules::check_request_transport(msg, entry.transport.name(), &mut sink);
             match msg.method().as_deref() {
                 Some("NOTIFY") => {
                     let subscription = msg.call_id().and_then(|c| self.subscriptions.get_mut(c));

@@ -125,6 +125,14 @@ pub const RULES: &[(&str, &str)] = &[
         "a NOTIFY is To its SUBSCRIBE's From URI and From its To URI",
     ),
     (
+        VIA_SENT_BY,
+        "a request's top Via carries a sent-by: a host and an optional port",
+    ),
+    (
+        VIA_TRANSPORT,
+        "a request's top Via names the transport it was sent over",
+    ),
+    (
         TO_COPY,
         "a response's To has its request's URI, and its tag when the request had one",
     ),
@@ -178,6 +186,8 @@ const URI_BRACKETS: &str = "rfc3261-uri-brackets";
 const NOTIFY_IDENTITY: &str = "rfc3261-notify-identity";
 const CSEQ_RANGE: &str = "rfc3261-cseq-range";
 const TO_COPY: &str = "rfc3261-to-copy";
+const VIA_SENT_BY: &str = "rfc3261-via-sent-by";
+const VIA_TRANSPORT: &str = "rfc3261-via-transport";
 /// Initial sequence numbers are below 2**31 (RFC 3261 §8.1.1.5).
 const INITIAL_CSEQ_LIMIT: u64 = 1 << 31;
 
@@ -616,12 +626,22 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
         );
     }
     if let Some(top) = request.header_items("Via").next() {
+        // White space may stand around the slashes (RFC 3261 §25.1: SLASH = SWS "/" SWS).
+        let (protocol, sent_by) = top_via(top);
         check(
             sink,
             VIA_PROTOCOL,
-            top.get(..SIP_2_0.len())
+            protocol
+                .get(..SIP_2_0.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(SIP_2_0)),
             || format!("a top Via whose sent-protocol begins with {SIP_2_0}"),
+            || format!("Via {top:?}"),
+        );
+        check(
+            sink,
+            VIA_SENT_BY,
+            sent_by.is_some_and(is_sent_by),
+            || "a sent-by (host, optional port) after the sent-protocol".to_string(),
             || format!("Via {top:?}"),
         );
         let branch = param_of(top, "branch").flatten();
@@ -736,6 +756,54 @@ fn is_event_type(item: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b"-!%*_+`'~".contains(&b))
     };
     item.split('.').all(token_nodot)
+}
+
+/// The rule on a request the SUT sent over `transport` (`UDP` or `TCP`, any case): its top
+/// Via names that transport (RFC 3261 §18.1.1).
+pub fn check_request_transport(request: &SipMessage, transport: &str, sink: &mut impl RuleSink) {
+    let Some(top) = request.header_items("Via").next() else {
+        return;
+    };
+    let protocol = top_via(top).0;
+    check(
+        sink,
+        VIA_TRANSPORT,
+        protocol
+            .rsplit('/')
+            .next()
+            .is_some_and(|t| t.eq_ignore_ascii_case(transport)),
+        || format!("a top Via naming {}", transport.to_ascii_uppercase()),
+        || format!("Via {top:?}"),
+    );
+}
+
+/// A Via value's sent-protocol (white space around its slashes removed) and sent-by.
+fn top_via(via: &str) -> (String, Option<&str>) {
+    let before_params = via.split(';').next().unwrap_or_default();
+    let mut tokens: Vec<&str> = before_params.split_ascii_whitespace().collect();
+    let sent_by = (tokens.len() > 1).then(|| tokens.pop()).flatten();
+    (tokens.concat(), sent_by)
+}
+
+/// `sent-by = host [ COLON port ]`: a host name, an IPv4 address or a bracketed IPv6
+/// reference, and a port of digits.
+fn is_sent_by(sent_by: &str) -> bool {
+    let port_ok = |p: &str| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = sent_by.strip_prefix('[') {
+        return rest.split_once(']').is_some_and(|(v6, after)| {
+            v6.parse::<std::net::Ipv6Addr>().is_ok()
+                && (after.is_empty() || after.strip_prefix(':').is_some_and(port_ok))
+        });
+    }
+    let (host, port) = match sent_by.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (sent_by, None),
+    };
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && port.is_none_or(port_ok)
 }
 
 /// A message with a body carries Content-Type: SIP's (RFC 3261 §20.15, `CONTENT_TYPE`) or
@@ -1530,6 +1598,40 @@ mod tests {
             let mut sink = Failed::default();
             check_response(&in_dialog, &ok, &mut sink);
             assert_eq!(sink.0.is_empty(), held, "the request's tag {tag}");
+        }
+    }
+
+    #[test]
+    fn a_request_via_has_a_sent_by_and_its_transport() {
+        let via_breaks = |via: &str, transport: &str| {
+            let msg = notify_with(RESOURCE, SUBSCRIBER, "2", "active;expires=60", CONTACT);
+            let text = String::from_utf8_lossy(&msg.raw).replace(
+                "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn",
+                &format!("Via: {via}"),
+            );
+            let msg = SipMessage::parse(text.as_bytes()).unwrap();
+            let mut sink = Failed::default();
+            check_request(&msg, &mut sink);
+            check_request_transport(&msg, transport, &mut sink);
+            sink.0
+        };
+        for via in [
+            "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn",
+            "SIP / 2.0 / UDP ps.example.com;branch=z9hG4bKn",
+            "SIP/2.0/UDP [::1]:5060;branch=z9hG4bKn",
+        ] {
+            assert!(via_breaks(via, "udp").is_empty(), "{via}");
+        }
+        assert_eq!(
+            via_breaks("SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKn", "UDP"),
+            [VIA_TRANSPORT]
+        );
+        for via in [
+            "SIP/2.0/UDP ;branch=z9hG4bKn",
+            "SIP/2.0/UDP 127.0.0.1:50600x;branch=z9hG4bKn",
+            "SIP/2.0/UDP [::1;branch=z9hG4bKn",
+        ] {
+            assert_eq!(via_breaks(via, "udp"), [VIA_SENT_BY], "{via}");
         }
     }
 }

@@ -862,6 +862,8 @@ impl Engine {
             };
             let mut sink = self.conformance.sink(self.config.phase, msg);
             rules::check_request(msg, &mut sink);
+            // The load's sockets are UDP.
+            rules::check_request_transport(msg, "UDP", &mut sink);
             rules::check_notify(&subscribed, msg, &mut sink);
         }
         let run = &self.workload.run;

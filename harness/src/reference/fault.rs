@@ -159,6 +159,10 @@ pub enum Fault {
     NotifyFromOtherUri,
     /// The response to a request inside a dialog carries a To tag other than the request's.
     ResponseOtherToTag,
+    /// NOTIFYs name the other transport in their Via than the one they go over.
+    NotifyViaOtherTransport,
+    /// NOTIFYs carry a Via without a sent-by.
+    NotifyViaNoSentBy,
 }
 
 impl Fault {
@@ -241,6 +245,8 @@ impl Fault {
             Fault::NotifyCseqHigh,
             Fault::NotifyFromOtherUri,
             Fault::ResponseOtherToTag,
+            Fault::NotifyViaOtherTransport,
+            Fault::NotifyViaNoSentBy,
         ]
     }
 
@@ -323,6 +329,8 @@ impl Fault {
             Fault::NotifyCseqHigh => "notify-cseq-high",
             Fault::NotifyFromOtherUri => "notify-from-other-uri",
             Fault::ResponseOtherToTag => "response-other-to-tag",
+            Fault::NotifyViaOtherTransport => "notify-via-other-transport",
+            Fault::NotifyViaNoSentBy => "notify-via-no-sent-by",
         }
     }
 
@@ -449,6 +457,8 @@ impl Fault {
             Fault::NotifyCseqHigh => "a subscription's first NOTIFY takes CSeq 2**31 + 1 (RFC 3261 §12.2.1.1 with §8.1.1.5: the initial local sequence number MUST be less than 2**31)",
             Fault::NotifyFromOtherUri => "NOTIFYs come From a URI other than the SUBSCRIBE's To (RFC 3261 §12.1.1, §12.2.1.1: the From URI MUST be the dialog's local URI, the SUBSCRIBE's To)",
             Fault::ResponseOtherToTag => "the response to a SUBSCRIBE inside a dialog carries a To tag other than the request's (RFC 3261 §8.2.6.2: the To MUST equal the request's)",
+            Fault::NotifyViaOtherTransport => "NOTIFYs name TCP in their top Via when sent over UDP, and UDP when over TCP (RFC 3261 §18.1.1: the top Via MUST name the transport used)",
+            Fault::NotifyViaNoSentBy => "NOTIFYs carry a top Via with no sent-by (RFC 3261 §18.1.1: the client transport MUST insert one)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
         }

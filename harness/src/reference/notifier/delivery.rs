@@ -155,11 +155,21 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     } else {
         format!(";branch={via_branch}")
     };
+    let via_transport = match (shared.fault(Fault::NotifyViaOtherTransport), sub.transport) {
+        (true, Transport::Udp) => Transport::Tcp,
+        (true, Transport::Tcp) => Transport::Udp,
+        (false, transport) => transport,
+    };
+    let sent_by = if shared.fault(Fault::NotifyViaNoSentBy) {
+        String::new()
+    } else {
+        local.to_string()
+    };
     let mut notify = MessageBuilder::request("NOTIFY", &sub.remote_target).header(
         "Via",
         format!(
-            "{protocol}/{} {local}{branch_param}",
-            sub.transport.via_name()
+            "{protocol}/{} {sent_by}{branch_param}",
+            via_transport.via_name()
         ),
     );
     if !shared.fault(Fault::NotifyNoMaxForwards) {
