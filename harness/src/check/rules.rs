@@ -709,9 +709,10 @@ fn check_syntax(msg: &SipMessage, sink: &mut impl RuleSink) {
             || format!("Allow-Events {allow_events:?}: not an event type: {bad:?}"),
         );
     }
-    let mut unbracketed = Vec::new();
+    let (mut looked, mut unbracketed) = (false, Vec::new());
     for name in ["From", "To"] {
         if let Some(value) = msg.header(name) {
+            looked = true;
             if needs_brackets(value, &[',', '?']) {
                 unbracketed.push(format!("{name}: {value}"));
             }
@@ -719,14 +720,12 @@ fn check_syntax(msg: &SipMessage, sink: &mut impl RuleSink) {
     }
     // A Contact list is split on its commas first: only a question mark gives an addr-spec away.
     for contact in msg.header_items("Contact") {
+        looked = true;
         if contact.trim() != "*" && needs_brackets(contact, &['?']) {
             unbracketed.push(format!("Contact: {contact}"));
         }
     }
-    if ["From", "To", "Contact"]
-        .iter()
-        .any(|n| msg.header(n).is_some())
-    {
+    if looked {
         check(
             sink,
             URI_BRACKETS,

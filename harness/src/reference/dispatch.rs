@@ -69,25 +69,12 @@ pub(super) fn response(request: &SipMessage, code: u16, tag: &str) -> MessageBui
     builder
 }
 
-/// A copy of `request` whose CSeq number is one higher, for `ResponseWrongCseq`: the
-/// response copies it.
-fn with_next_cseq(request: &SipMessage) -> SipMessage {
+/// A copy of `request` whose first `name` header has the value `edit` makes of it, for the
+/// faults that have the response copy a wrong header (it copies the request's).
+fn with_header(request: &SipMessage, name: &str, edit: impl FnOnce(&str) -> String) -> SipMessage {
     let mut copy = request.clone();
-    if let (Some((number, method)), Some(header)) = (
-        request.cseq(),
-        copy.headers.iter_mut().find(|h| h.name == "CSeq"),
-    ) {
-        header.value = format!("{} {method}", number.wrapping_add(1));
-    }
-    copy
-}
-
-/// A copy of `request` whose To is its URI with a URI header and no angle brackets, for
-/// `ToUriUnbracketed`: the response copies it.
-fn with_unbracketed_to(request: &SipMessage) -> SipMessage {
-    let mut copy = request.clone();
-    if let Some(header) = copy.headers.iter_mut().find(|h| h.name == "To") {
-        header.value = format!("{}?subject=fault", uri_of(&header.value));
+    if let Some(header) = copy.headers.iter_mut().find(|h| h.name == name) {
+        header.value = edit(&header.value);
     }
     copy
 }
@@ -196,10 +183,17 @@ fn handle(
         // An empty tag makes `response` leave the To header as it came (fault NoToTag).
         "PUBLISH" if shared.fault(Fault::NoToTag) => esc::handle_publish(shared, request, ""),
         "PUBLISH" if shared.fault(Fault::ResponseWrongCseq) => {
-            esc::handle_publish(shared, &with_next_cseq(request), &tag)
+            // CSeq one higher (ResponseWrongCseq).
+            let next = |cseq: &str| match request.cseq() {
+                Some((number, method)) => format!("{} {method}", number.wrapping_add(1)),
+                None => cseq.to_string(),
+            };
+            esc::handle_publish(shared, &with_header(request, "CSeq", next), &tag)
         }
         "PUBLISH" if shared.fault(Fault::ToUriUnbracketed) => {
-            esc::handle_publish(shared, &with_unbracketed_to(request), &tag)
+            // The To's URI with a URI header, no angle brackets (ToUriUnbracketed).
+            let unbracketed = |to: &str| format!("{}?subject=fault", uri_of(to));
+            esc::handle_publish(shared, &with_header(request, "To", unbracketed), &tag)
         }
         "PUBLISH" => esc::handle_publish(shared, request, &tag),
         "SUBSCRIBE" if shared.fault(Fault::ResponseOtherToTag) && request.to_tag().is_some() => {
