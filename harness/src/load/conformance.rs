@@ -1,6 +1,7 @@
 //! Conformance under load: the message rules (`check::rules`) counted per requirement, apart
 //! for the idle probe and for the load, so that a run shows which requirements held when the
-//! server was idle and broke under load.
+//! server was idle and broke under load. A run counts into a [`Counter`], which costs no map
+//! lookup per rule outcome, and turns it into a [`Conformance`] at its end.
 
 use crate::check::rules::{RuleFailure, RuleSink};
 use crate::sip::SipMessage;
@@ -70,44 +71,6 @@ pub struct Conformance {
 }
 
 impl Conformance {
-    /// A sink that counts the rules applied to one message into `phase`.
-    pub fn sink<'a>(&'a mut self, phase: Phase, message: &'a SipMessage) -> MessageSink<'a> {
-        MessageSink {
-            conformance: self,
-            phase,
-            message,
-        }
-    }
-
-    /// Counts a datagram that could not be read as SIP (`first_line` shows it).
-    pub fn malformed(&mut self, phase: Phase, first_line: &str, error: String) {
-        let sample = FailureSample {
-            message: first_line.to_string(),
-            expected: "a SIP message".into(),
-            actual: error,
-        };
-        self.count(phase, SYNTAX, Some(|| sample));
-    }
-
-    fn count(&mut self, phase: Phase, key: &str, failure: Option<impl FnOnce() -> FailureSample>) {
-        // The key is in the map after its first check: no allocation per message after that.
-        let tallies = match self.rules.get_mut(key) {
-            Some(tallies) => tallies,
-            None => self.rules.entry(key.to_string()).or_default(),
-        };
-        let tally = match phase {
-            Phase::Idle => &mut tallies.idle,
-            Phase::Load => &mut tallies.load,
-        };
-        tally.checked += 1;
-        if let Some(failure) = failure {
-            tally.failed += 1;
-            if tally.first_failure.is_none() {
-                tally.first_failure = Some(failure());
-            }
-        }
-    }
-
     /// Adds another run's tallies (a shard's).
     pub fn add(&mut self, other: &Conformance) {
         for (key, tallies) in &other.rules {
@@ -127,9 +90,86 @@ impl Conformance {
     }
 }
 
+/// The tallies of a run while it plays, in the order the rules first reported. Every message
+/// of a kind goes through the same rules in the same order, so the slot after the last one
+/// used is nearly always the next rule's: a cursor finds it with one comparison.
+#[derive(Debug, Clone, Default)]
+pub struct Counter {
+    slots: Vec<(&'static str, RuleTallies)>,
+    cursor: usize,
+}
+
+impl Counter {
+    /// A sink that counts the rules applied to one message into `phase`.
+    pub fn sink<'a>(&'a mut self, phase: Phase, message: &'a SipMessage) -> MessageSink<'a> {
+        MessageSink {
+            counter: self,
+            phase,
+            message,
+        }
+    }
+
+    /// Counts a datagram that could not be read as SIP (`first_line` shows it).
+    pub fn malformed(&mut self, phase: Phase, first_line: &str, error: String) {
+        let sample = FailureSample {
+            message: first_line.to_string(),
+            expected: "a SIP message".into(),
+            actual: error,
+        };
+        self.count(phase, SYNTAX, Some(|| sample));
+    }
+
+    /// The tallies so far, by requirement key.
+    pub fn conformance(&self) -> Conformance {
+        let mut conformance = Conformance::default();
+        for (key, tallies) in &self.slots {
+            let mine = conformance.rules.entry(key.to_string()).or_default();
+            mine.idle.add(&tallies.idle);
+            mine.load.add(&tallies.load);
+        }
+        conformance
+    }
+
+    fn slot(&mut self, key: &'static str) -> &mut RuleTallies {
+        let same = |k: &str| std::ptr::eq(k, key) || k == key;
+        let at = match self.slots.get(self.cursor) {
+            Some((k, _)) if same(k) => self.cursor,
+            _ => match self.slots.iter().position(|(k, _)| same(k)) {
+                Some(at) => at,
+                None => {
+                    self.slots.push((key, RuleTallies::default()));
+                    self.slots.len() - 1
+                }
+            },
+        };
+        self.cursor = at + 1;
+        &mut self.slots[at].1
+    }
+
+    fn count(
+        &mut self,
+        phase: Phase,
+        key: &'static str,
+        failure: Option<impl FnOnce() -> FailureSample>,
+    ) {
+        let tallies = self.slot(key);
+        let tally = match phase {
+            Phase::Idle => &mut tallies.idle,
+            Phase::Load => &mut tallies.load,
+        };
+        tally.checked += 1;
+        if let Some(failure) = failure {
+            tally.failed += 1;
+            if tally.first_failure.is_none() {
+                tally.first_failure = Some(failure());
+            }
+        }
+    }
+}
+
 /// Counts the rules applied to one message.
 pub struct MessageSink<'a> {
-    conformance: &'a mut Conformance,
+    counter: &'a mut Counter,
     phase: Phase,
     message: &'a SipMessage,
 }
@@ -144,6 +184,53 @@ impl RuleSink for MessageSink<'_> {
                 actual: f.actual,
             }
         });
-        self.conformance.count(self.phase, key, sample);
+        self.counter.count(self.phase, key, sample);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response() -> SipMessage {
+        SipMessage::parse(b"SIP/2.0 200 OK\r\nCSeq: 1 PUBLISH\r\nContent-Length: 0\r\n\r\n")
+            .unwrap()
+    }
+
+    #[test]
+    fn counts_per_key_and_phase_whatever_the_order() {
+        let msg = response();
+        let mut counter = Counter::default();
+        for phase in [Phase::Idle, Phase::Load, Phase::Load] {
+            let mut sink = counter.sink(phase, &msg);
+            sink.outcome("a", None);
+            sink.outcome("b", None);
+        }
+        // Another order, and a failure: found by the search, not the cursor.
+        let mut sink = counter.sink(Phase::Load, &msg);
+        sink.outcome(
+            "b",
+            Some(RuleFailure {
+                expected: "x".into(),
+                actual: "y".into(),
+            }),
+        );
+        sink.outcome("a", None);
+        counter.malformed(Phase::Load, "garbage", "no".into());
+        let conformance = counter.conformance();
+        let keys: Vec<&str> = conformance.rules.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["a", "b", SYNTAX]);
+        let a = &conformance.rules["a"];
+        assert_eq!((a.idle.checked, a.load.checked, a.load.failed), (1, 3, 0));
+        let b = &conformance.rules["b"];
+        assert_eq!((b.idle.checked, b.load.checked, b.load.failed), (1, 3, 1));
+        let sample = b.load.first_failure.as_ref().unwrap();
+        assert_eq!(
+            (sample.expected.as_str(), sample.actual.as_str()),
+            ("x", "y")
+        );
+        assert_eq!(sample.message, "200 OK (PUBLISH)");
+        assert_eq!(conformance.rules[SYNTAX].load.failed, 1);
+        assert_eq!(conformance.broke_under_load(), ["b"]);
     }
 }

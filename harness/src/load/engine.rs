@@ -3,7 +3,7 @@
 //! bytes and time from outside. It queues the datagrams to send and records the figures,
 //! latencies and message checks.
 
-use super::conformance::{Conformance, Phase};
+use super::conformance::{Counter, Phase};
 use super::figures::Figures;
 use super::messages::{self, Envelope, Package, LIST, PRESENCE, WINFO};
 use super::metrics::{Recorder, Series};
@@ -177,7 +177,7 @@ pub struct Engine {
     /// Latencies of the run.
     pub recorder: Recorder,
     /// Message checks of the run.
-    pub conformance: Conformance,
+    pub conformance: Counter,
     messages_seen: u64,
 }
 
@@ -275,7 +275,7 @@ impl Engine {
             outbox: Vec::new(),
             figures: Figures::default(),
             recorder: Recorder::default(),
-            conformance: Conformance::default(),
+            conformance: Counter::default(),
             messages_seen: 0,
         }
     }

@@ -2,7 +2,7 @@
 //! subscriber, one request at a time), the resource lists stored over XCAP, the
 //! subscriptions, the publications at the target rate, the drain, and the teardown.
 
-use super::conformance::{Conformance, Phase};
+use super::conformance::{Conformance, Counter, Phase};
 use super::driver::{drive, NoArrivals, Paced, Socket, Ticker};
 use super::engine::{Engine, EngineConfig};
 use super::figures::Figures;
@@ -127,11 +127,7 @@ fn delete_lists(plan: &LoadPlan, engine: &Engine) -> u64 {
 /// publications, the unsubscribes and the removal, one at a time. Each request must get a final response, or the SUT cannot be
 /// judged; the NOTIFYs that should follow are waited for up to `plan.notify_wait` (their
 /// absence is the SUT's to answer for, not a reason to stop).
-fn idle_probe(
-    plan: &LoadPlan,
-    socket: &mut Socket,
-    local: SocketAddr,
-) -> Result<Conformance, String> {
+fn idle_probe(plan: &LoadPlan, socket: &mut Socket, local: SocketAddr) -> Result<Counter, String> {
     let workload = Workload {
         run: format!("{}i{}", plan.workload.run, plan.shard.index),
         presentities: 1,
@@ -392,7 +388,7 @@ pub fn run(plan: &LoadPlan, mut progress: impl FnMut(&Progress)) -> Result<LoadO
         let intervals_end = (Instant::now() - started).as_secs_f64();
         drop(tickers);
         let figures = engine.figures.clone();
-        let conformance = engine.conformance.clone();
+        let conformance = engine.conformance.conformance();
         let intervals = std::mem::take(&mut engine.recorder).into_intervals(intervals_end);
         Ok(LoadOutcome {
             figures,

@@ -120,13 +120,22 @@ static KNOWN: std::sync::LazyLock<Vec<(&'static str, bool)>> = std::sync::LazyLo
 /// A known name's bytes and its entry.
 type Spelled = (&'static [u8], Known);
 
-/// The known names by length, each with its index: a lookup compares only names of the
-/// right length.
-static BY_LENGTH: std::sync::LazyLock<Vec<Vec<Spelled>>> = std::sync::LazyLock::new(|| {
+/// Buckets of [`BY_SHAPE`] per name length: one per value of a name's first byte's low five
+/// bits (a letter's position in the alphabet, in either case).
+const FIRST_BYTE_BUCKETS: usize = 32;
+
+/// The bucket of [`BY_SHAPE`] a name of `len` bytes starting with `first` falls in.
+fn shape(len: usize, first: u8) -> usize {
+    len * FIRST_BYTE_BUCKETS + usize::from(first & 0x1f)
+}
+
+/// The known names by length and first letter, each with its index: a lookup compares
+/// one name, rarely two.
+static BY_SHAPE: std::sync::LazyLock<Vec<Vec<Spelled>>> = std::sync::LazyLock::new(|| {
     let longest = KNOWN.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    let mut buckets = vec![Vec::new(); longest + 1];
+    let mut buckets = vec![Vec::new(); shape(longest + 1, 0)];
     for (index, (name, _)) in KNOWN.iter().enumerate() {
-        buckets[name.len()].push((name.as_bytes(), Known(index as u8)));
+        buckets[shape(name.len(), name.as_bytes()[0])].push((name.as_bytes(), Known(index as u8)));
     }
     buckets
 });
@@ -145,16 +154,15 @@ impl Known {
             return Known::of(full);
         }
         let wanted = name.as_bytes();
-        let bucket = BY_LENGTH.get(wanted.len())?;
+        let bucket = BY_SHAPE.get(shape(wanted.len(), wanted[0]))?;
         // Names come in their canonical spelling nearly always: an exact comparison first.
         bucket
             .iter()
             .find(|(known, _)| *known == wanted)
             .or_else(|| {
-                let first = wanted[0].to_ascii_lowercase();
-                bucket.iter().find(|(known, _)| {
-                    known[0].to_ascii_lowercase() == first && known.eq_ignore_ascii_case(wanted)
-                })
+                bucket
+                    .iter()
+                    .find(|(known, _)| known.eq_ignore_ascii_case(wanted))
             })
             .map(|(_, k)| *k)
     }
@@ -300,11 +308,14 @@ mod tests {
             let known = Known::of(name).unwrap();
             assert_eq!(known.name(), *name);
             assert_eq!(Known::of(&name.to_ascii_lowercase()), Some(known));
+            assert_eq!(Known::of(&name.to_ascii_uppercase()), Some(known));
             assert_eq!(known.is_list(), LISTS.contains(name), "{name}");
         }
         assert!(Known::of("v").unwrap().is_list());
         assert!(!Known::of("CSeq").unwrap().is_list());
         assert_eq!(Known::of("X-Unknown"), None);
+        assert_eq!(Known::of("-Via"), None);
+        assert_eq!(Known::of("\u{e9}t\u{e9}"), None);
     }
 
     use super::*;

@@ -97,7 +97,11 @@ pub fn uri_socket_addr(uri: &str) -> Option<SocketAddr> {
 /// case-sensitive, an absent port differs from an explicit one, parameters compared by
 /// case-insensitive name and value where both URIs have them, and `user`, `ttl`, `method`,
 /// `maddr` and `transport` must appear in both or neither. URI headers are not compared.
+/// The same text is the same URI (the common case, decided without parsing).
 pub fn uri_equivalent(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
     match (ComparableUri::parse(a), ComparableUri::parse(b)) {
         (Some(a), Some(b)) => a.equivalent(&b),
         _ => a.trim() == b.trim(),
