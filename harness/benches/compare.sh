@@ -333,7 +333,9 @@ fi
 
 # ---------- load ----------
 # LOAD_ROUNDS rounds of SIPp then the harness, each on its own users; the ratios are per round
-# and their median is the figure (the machine is noisy: one round is not enough).
+# and their median is the figure (the machine is noisy: one round is not enough). Every run
+# starts on a fresh Kamailio: its database keeps each run's publications, and a run after
+# another would meet a slower server (it used to be the harness's, always second).
 if has_part load; then
   echo
   echo "load: $RATE PUBLISH/s for $DURATION s, $LOAD_ROUNDS rounds, harness grids: $LOAD_TICKS"
@@ -344,7 +346,7 @@ if has_part load; then
     die "presence-harness load not available"
   fi
   for round in $(seq "$LOAD_ROUNDS"); do
-    kam_drain
+    kam_restart
     k0=$(kam_cpu)
     sipp_publish "load-sipp-$round" "$RATE" $((RATE * DURATION))
     k1=$(kam_cpu)
@@ -358,7 +360,7 @@ if has_part load; then
     for tick in $LOAD_TICKS; do
       tick_args=()
       [[ $tick != default ]] && tick_args=(--tick-us "$tick")
-      kam_drain
+      kam_restart
       k0=$(kam_cpu)
       harness_load "load-harness-$round-$tick" "$PROFILE" --presentities "$PRESENTITIES" --watchers 0 --rate "$RATE" --duration "$DURATION" "${tick_args[@]}"
       k1=$(kam_cpu)
