@@ -27,7 +27,8 @@
 #     then `presence-harness load` with the same workload on each grid of LOAD_TICKS,
 #     LOAD_ROUNDS times in turn; CPU (user+sys of the client, and of all Kamailio processes)
 #     per PUBLISH transaction, the ratio harness/SIPp of each round and grid, their medians;
-#   - saturation: publish.xml at each of SAT_RATES for SAT_DURATION s; the highest rate with
+#   - saturation: publish.xml at each of SAT_RATES for SAT_DURATION s, each on a fresh Kamailio
+#     (a database holding earlier runs' publications saturates sooner); the highest rate with
 #     no failed call and no retransmission.
 #   - reference: the embedded reference server as its own process (presence-harness serve):
 #     SIPp publish.xml and presence-harness load at RATE, then load at each of REF_RATES for
@@ -46,10 +47,10 @@
 #   LOAD_TICKS="default 10000"   the harness's arrival grids (--tick-us) in the load part, each
 #                              played every round: its default (5 ms at 2,000/s) and 10 ms,
 #                              SIPp's default -timer_resol
-#   SAT_RATES="2000 2500 3000 4000 6000" SAT_DURATION=5 SAT_STOP_ON_FAIL=1
+#   SAT_RATES="2000 4000 6000 8000" SAT_DURATION=5 SAT_STOP_ON_FAIL=1
 #   WARMUP=3 RUNS=10 FLOW_ROUNDS=5                     hyperfine, per client and round
 #   PARTS="flows load saturation reference fanout responder"   which parts run
-#   REF_RATES="5000 10000 20000 30000 40000"  FANOUT_PRESENTITIES=1000 FANOUT_WATCHERS=10
+#   REF_RATES="10000 20000 40000 60000 80000"  FANOUT_PRESENTITIES=1000 FANOUT_WATCHERS=10
 #   FANOUT_RATE=500  RESPONDER_RATE=50000
 #   SIPP_FLOW_OPTS="-r 1000"   extra SIPp options of the flow scenarios: at its default 10
 #                              calls/s SIPp waits 100 ms before its first (only) call
@@ -76,14 +77,14 @@ DURATION=${DURATION:-10}
 LOAD_ROUNDS=${LOAD_ROUNDS:-3}
 LOAD_TICKS=${LOAD_TICKS:-"default 10000"}
 PRESENTITIES=${PRESENTITIES:-$((RATE * DURATION))}
-SAT_RATES=${SAT_RATES:-"2000 2500 3000 4000 6000"}
+SAT_RATES=${SAT_RATES:-"2000 4000 6000 8000"}
 SAT_DURATION=${SAT_DURATION:-5}
 SAT_STOP_ON_FAIL=${SAT_STOP_ON_FAIL:-1}
 WARMUP=${WARMUP:-3}
 RUNS=${RUNS:-10}
 FLOW_ROUNDS=${FLOW_ROUNDS:-5}
 PARTS=${PARTS:-"flows load saturation reference fanout responder"}
-REF_RATES=${REF_RATES:-"5000 10000 20000 30000 40000"}
+REF_RATES=${REF_RATES:-"10000 20000 40000 60000 80000"}
 FANOUT_PRESENTITIES=${FANOUT_PRESENTITIES:-1000}
 FANOUT_WATCHERS=${FANOUT_WATCHERS:-10}
 FANOUT_RATE=${FANOUT_RATE:-500}
@@ -395,7 +396,7 @@ if has_part saturation; then
   printf '%-8s %6s %8s %8s %8s %10s %10s %10s\n' rate rc calls ok failed retrans sipp_time achieved/s
   best=null rows=
   for r in $SAT_RATES; do
-    kam_drain
+    kam_restart
     sipp_publish "sat-$r" "$r" $((r * SAT_DURATION))
     achieved=$(calc "$S_CALLS / ($S_TIME > 0 ? $S_TIME : 1)" 0)
     clean=false

@@ -76,6 +76,7 @@ pub const RULES: &[(&str, &str)] = &[
         "a 200 or 201 to an XCAP PUT, GET or DELETE carries ETag (unless the document was deleted)",
     ),
     (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
+    (HTTP_405_ALLOW, "an XCAP 405 carries Allow"),
     (
         HTTP_CONTENT_TYPE,
         "an XCAP response with a body carries Content-Type",
@@ -172,6 +173,7 @@ const SUBSCRIBE_489_ALLOW_EVENTS: &str = "rfc6665-allow-events";
 const DIALOG_REQUEST_CONTACT: &str = "rfc3261-dialog-request-contact";
 const XCAP_ETAG: &str = "rfc4825-etag-every-2xx";
 const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
+const HTTP_405_ALLOW: &str = "rfc7231-405-allow";
 const XCAP_GET_CONTENT_TYPE: &str = "rfc4825-get-content-type";
 const HTTP_CONTENT_TYPE: &str = "rfc7231-content-type";
 const PIDF_TUPLE_ID: &str = "rfc3863-tuple-id";
@@ -532,7 +534,7 @@ fn xcap_media_type(target: &str) -> Option<&'static str> {
 
 /// Rules on an XCAP server's response to a request of `method` for `target` (the request's
 /// path): RFC 4825 §8.5 (ETag), §8.3 (the MIME type of a 200 to GET) and §8.2.7 (no content
-/// in a 200 to PUT).
+/// in a 200 to PUT); RFC 7231 §6.5.5 (Allow in a 405).
 pub fn check_xcap_response(
     method: &str,
     target: &str,
@@ -565,6 +567,16 @@ pub fn check_xcap_response(
                 || shown(content_type),
             );
         }
+    }
+    if code == 405 {
+        let allow = response.header("Allow");
+        check(
+            sink,
+            HTTP_405_ALLOW,
+            allow.is_some(),
+            || "an Allow header listing the resource's methods".to_string(),
+            || shown(allow),
+        );
     }
     if code == 200 && method == "PUT" {
         check(
@@ -1394,6 +1406,13 @@ mod tests {
         );
         let not_found = http("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", b"");
         assert_eq!(failed("GET", document, &not_found), Vec::<&str>::new());
+        let not_allowed = http("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", b"");
+        assert_eq!(failed("POST", document, &not_allowed), [HTTP_405_ALLOW]);
+        let listed = http(
+            "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, PUT, DELETE\r\nContent-Length: 0\r\n\r\n",
+            b"",
+        );
+        assert_eq!(failed("POST", document, &listed), Vec::<&str>::new());
         let report = b"<xcap-error xmlns=\"urn:ietf:params:xml:ns:xcap-error\"/>";
         let untyped = http(
             "HTTP/1.1 409 Conflict\r\nContent-Length: 55\r\n\r\n",

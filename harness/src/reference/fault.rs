@@ -57,6 +57,18 @@ pub enum Fault {
     XcapDeleteNoEtag,
     /// The 200 to an XCAP PUT that replaces a resource carries a body.
     XcapPut200Content,
+    /// XCAP requests for an unknown application usage are answered 403 instead of 404.
+    XcapUnknownAuid403,
+    /// XCAP requests of a method other than GET, PUT and DELETE are answered 501, not 405.
+    XcapOtherMethod501,
+    /// XCAP 405 responses carry no Allow header.
+    Xcap405NoAllow,
+    /// The XCAP server has no capabilities document (GET of xcap-caps/global/index: 404).
+    XcapNoCaps,
+    /// The XCAP capabilities document leaves out the xcap-caps AUID and namespace.
+    XcapCapsWithoutItself,
+    /// The XCAP capabilities document is also found in every user's tree.
+    XcapCapsInUserTree,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
@@ -195,6 +207,12 @@ impl Fault {
             Fault::XcapDeleteNoEtag,
             Fault::XcapPut200Content,
             Fault::XcapErrorNoContentType,
+            Fault::XcapUnknownAuid403,
+            Fault::XcapOtherMethod501,
+            Fault::Xcap405NoAllow,
+            Fault::XcapNoCaps,
+            Fault::XcapCapsWithoutItself,
+            Fault::XcapCapsInUserTree,
             Fault::IgnorePresRules,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
@@ -279,6 +297,12 @@ impl Fault {
             Fault::XcapDeleteNoEtag => "xcap-delete-no-etag",
             Fault::XcapPut200Content => "xcap-put-200-content",
             Fault::XcapErrorNoContentType => "xcap-error-no-content-type",
+            Fault::XcapUnknownAuid403 => "xcap-unknown-auid-403",
+            Fault::XcapOtherMethod501 => "xcap-other-method-501",
+            Fault::Xcap405NoAllow => "xcap-405-no-allow",
+            Fault::XcapNoCaps => "xcap-no-caps",
+            Fault::XcapCapsWithoutItself => "xcap-caps-without-itself",
+            Fault::XcapCapsInUserTree => "xcap-caps-in-user-tree",
             Fault::IgnorePresRules => "ignore-pres-rules",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
@@ -381,6 +405,12 @@ impl Fault {
             Fault::XcapDeleteNoEtag => "the 200 to an XCAP DELETE of an element lacks the document's ETag (RFC 4825 §8.4, §8.5)",
             Fault::XcapPut200Content => "the 200 to an XCAP PUT that replaces a resource carries content (RFC 4825 §8.2.7, MUST not)",
             Fault::XcapErrorNoContentType => "XCAP 409 error reports carry no Content-Type (RFC 7231 §3.1.1.5, SHOULD; RFC 4825 §11 names application/xcap-error+xml)",
+            Fault::XcapUnknownAuid403 => "an XCAP request for an application usage the server does not know is answered 403 instead of 404 (RFC 4825 §8, MUST)",
+            Fault::XcapOtherMethod501 => "an XCAP request of a method other than GET, PUT and DELETE (a POST) is answered 501 instead of 405 (RFC 4825 §8.1, SHOULD)",
+            Fault::Xcap405NoAllow => "an XCAP 405 response carries no Allow header (RFC 7231 §6.5.5, MUST)",
+            Fault::XcapNoCaps => "the XCAP server has no capabilities document: GET of xcap-caps/global/index answers 404 (RFC 4825 §12, MUST)",
+            Fault::XcapCapsWithoutItself => "the XCAP capabilities document lists neither the xcap-caps AUID nor its namespace (RFC 4825 §12, MUST)",
+            Fault::XcapCapsInUserTree => "the XCAP capabilities document is also found in each user's tree (RFC 4825 §12.7, MUST NOT)",
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"
             }

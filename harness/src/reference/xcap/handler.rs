@@ -41,10 +41,21 @@ fn respond(
 ) -> (XcapResponse, Option<DocumentKey>) {
     let method = request.method.as_str();
     if !matches!(method, "GET" | "PUT" | "DELETE") {
-        return (XcapResponse::status(405).header("Allow", ALLOW), None);
+        let response = match (
+            faults(Fault::XcapOtherMethod501),
+            faults(Fault::Xcap405NoAllow),
+        ) {
+            (true, _) => XcapResponse::status(501),
+            (false, true) => XcapResponse::status(405),
+            (false, false) => XcapResponse::status(405).header("Allow", ALLOW),
+        };
+        return (response, None);
     }
     let target = match uri::parse(&request.path) {
         Ok(target) => target,
+        Err(UriError::NotFound) if faults(Fault::XcapUnknownAuid403) => {
+            return (XcapResponse::status(403), None)
+        }
         Err(UriError::NotFound) => return (XcapResponse::status(404), None),
         Err(UriError::Bad) => return (XcapResponse::status(400), None),
     };
@@ -201,6 +212,9 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
 
     /// GET of a whole document.
     fn get_document(&self) -> XcapResponse {
+        if self.usage.auid == usage::XCAP_CAPS {
+            return self.get_caps();
+        }
         let Some((text, etag)) = self.store.get(self.key) else {
             return XcapResponse::status(404);
         };
@@ -212,6 +226,30 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
         XcapResponse::status(200)
             .header("ETag", etag)
             .body(mime, text.as_bytes())
+    }
+
+    /// GET of the capabilities document (RFC 4825 §12), as the fault switches bend it.
+    fn get_caps(&self) -> XcapResponse {
+        let global = DocumentKey {
+            tree: Tree::Global,
+            ..self.key.clone()
+        };
+        let key = match self.key.tree {
+            Tree::Users(_) if (self.faults)(Fault::XcapCapsInUserTree) => &global,
+            _ => self.key,
+        };
+        let found = self.store.get(key).filter(|_| !(self.faults)(Fault::XcapNoCaps));
+        let Some((text, etag)) = found else {
+            return XcapResponse::status(404);
+        };
+        let text = if (self.faults)(Fault::XcapCapsWithoutItself) {
+            usage::without_caps_itself(text)
+        } else {
+            text.to_string()
+        };
+        XcapResponse::status(200)
+            .header("ETag", etag)
+            .body(self.usage.mime, text.as_bytes())
     }
 
     /// PUT of a whole document: create (201) or replace (200).

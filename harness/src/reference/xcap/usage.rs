@@ -156,6 +156,17 @@ pub fn caps_document() -> String {
     out
 }
 
+/// A capabilities document without the lines that list xcap-caps itself (its AUID and its
+/// namespace): what the fault switch `xcap-caps-without-itself` serves.
+pub fn without_caps_itself(caps: &str) -> String {
+    let own_auid = format!("<auid>{XCAP_CAPS}</auid>");
+    let own_namespace = format!("<namespace>{CAPS_NS}</namespace>");
+    caps.lines()
+        .filter(|line| !line.contains(&own_auid) && !line.contains(&own_namespace))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::dom::Document;
@@ -195,5 +206,16 @@ mod tests {
         for usage in USAGES {
             assert!(caps.contains(&format!("<auid>{}</auid>", usage.auid)));
         }
+    }
+
+    #[test]
+    fn the_faulty_caps_document_leaves_out_only_itself() {
+        let caps = caps_document();
+        let faulty = without_caps_itself(&caps);
+        assert_eq!(check(XCAP_CAPS, &faulty), Ok(()));
+        assert!(!faulty.contains("<auid>xcap-caps</auid>"));
+        assert!(!faulty.contains(&format!("<namespace>{CAPS_NS}</namespace>")));
+        assert!(faulty.contains("<auid>resource-lists</auid>"));
+        assert_eq!(caps.lines().count(), faulty.lines().count() + 2);
     }
 }
