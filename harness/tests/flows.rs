@@ -164,6 +164,42 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
     ),
     ("xcap-keep-deleted", "A.8.2", "rfc4825-delete", "status"),
     (
+        "xcap-unknown-auid-403",
+        "rfc4825-unknown-resource",
+        "rfc4825-unknown-auid",
+        "status",
+    ),
+    (
+        "xcap-other-method-501",
+        "rfc4825-unknown-resource",
+        "rfc4825-post-405",
+        "status",
+    ),
+    (
+        "xcap-405-no-allow",
+        "rfc4825-unknown-resource",
+        "rfc7231-405-allow",
+        "present",
+    ),
+    (
+        "xcap-no-caps",
+        "rfc4825-xcap-caps",
+        "rfc4825-xcap-caps-supported",
+        "status",
+    ),
+    (
+        "xcap-caps-without-itself",
+        "rfc4825-xcap-caps",
+        "rfc4825-xcap-caps-listed",
+        "count",
+    ),
+    (
+        "xcap-caps-in-user-tree",
+        "rfc4825-xcap-caps",
+        "rfc4825-xcap-caps-global-only",
+        "status",
+    ),
+    (
         "ignore-pres-rules",
         "rfc5025-block",
         "rfc3856-authz",

@@ -268,3 +268,30 @@ fn withhold_and_resend_name_earlier_labels() {
     load_str(&good, Path::new("flows/test.yaml"), &root, &catalogue)
         .expect("resend of a sent label loads");
 }
+
+#[test]
+fn a_status_check_names_accepted_or_refused_codes_not_both_nor_neither() {
+    let both = GOOD.replace(
+        "status: { one_of: [200], req: rfc3903-expires-in-2xx }",
+        "status: { one_of: [200], none_of: [500], req: rfc3903-expires-in-2xx }",
+    );
+    let neither = GOOD.replace(
+        "status: { one_of: [200], req: rfc3903-expires-in-2xx }",
+        "status: { req: rfc3903-expires-in-2xx }",
+    );
+    for text in [both, neither] {
+        let error = error_of(&text);
+        assert!(
+            error.starts_with("flows/test.yaml:18:")
+                && error.contains("status needs either `one_of` or `none_of` codes"),
+            "{error}"
+        );
+    }
+    let refused = GOOD.replace(
+        "status: { one_of: [200], req: rfc3903-expires-in-2xx }",
+        "status: { none_of: [500], req: rfc3903-expires-in-2xx }",
+    );
+    let root = root();
+    let catalogue = catalogue::load(&root).expect("catalogue loads");
+    load_str(&refused, Path::new("flows/test.yaml"), &root, &catalogue).expect("loads");
+}

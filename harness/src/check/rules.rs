@@ -1406,7 +1406,10 @@ mod tests {
         );
         let not_found = http("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", b"");
         assert_eq!(failed("GET", document, &not_found), Vec::<&str>::new());
-        let not_allowed = http("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", b"");
+        let not_allowed = http(
+            "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n",
+            b"",
+        );
         assert_eq!(failed("POST", document, &not_allowed), [HTTP_405_ALLOW]);
         let listed = http(
             "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, PUT, DELETE\r\nContent-Length: 0\r\n\r\n",

@@ -769,6 +769,12 @@ impl Validator<'_> {
             if let Some(status) = &step.status {
                 self.check_requirement_ref(&status.req().map(str::to_string))?;
                 self.require_req(status.req().map(str::to_string), step, "status")?;
+                if status.codes().is_empty() == status.refused().is_empty() {
+                    return Err(self.error(
+                        &["status:".to_string()],
+                        "status needs either `one_of` or `none_of` codes".into(),
+                    ));
+                }
             } else {
                 return Err(self.error(
                     &[format!("of: {}", step.of.as_deref().unwrap_or_default())],

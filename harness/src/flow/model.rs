@@ -186,24 +186,46 @@ pub enum StatusSpec {
     Full(StatusCheck),
 }
 
-/// The long form of a status expectation.
+/// The long form of a status expectation: the codes accepted (`one_of`), or the codes
+/// refused (`none_of`, for a requirement that only forbids, such as a resource that must not
+/// exist: any refusal is then conforming).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusCheck {
     /// Accepted codes.
+    #[serde(default)]
     pub one_of: Vec<u16>,
+    /// Refused codes (instead of `one_of`).
+    #[serde(default)]
+    pub none_of: Vec<u16>,
     /// Requirement key.
     #[serde(default)]
     pub req: Option<String>,
 }
 
 impl StatusSpec {
-    /// Accepted codes.
+    /// Accepted codes (empty when the check names refused codes instead).
     pub fn codes(&self) -> Vec<u16> {
         match self {
             StatusSpec::Code(c) => vec![*c],
             StatusSpec::Codes(c) => c.clone(),
             StatusSpec::Full(f) => f.one_of.clone(),
+        }
+    }
+
+    /// Refused codes (`none_of`).
+    pub fn refused(&self) -> &[u16] {
+        match self {
+            StatusSpec::Full(f) => &f.none_of,
+            _ => &[],
+        }
+    }
+
+    /// True when `code` meets the expectation.
+    pub fn admits(&self, code: u16) -> bool {
+        match self.refused() {
+            [] => self.codes().contains(&code),
+            refused => !refused.contains(&code),
         }
     }
 

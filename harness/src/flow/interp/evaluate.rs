@@ -74,16 +74,23 @@ impl Runner<'_> {
         if let Some(status) = &step.status {
             let codes = status.codes();
             let actual = delivered.msg.status().unwrap_or(0);
+            let (what, expected) = match status.refused() {
+                [] => (format!("status is one of {codes:?}"), format!("{codes:?}")),
+                refused => (
+                    format!("status is none of {refused:?}"),
+                    format!("none of {refused:?}"),
+                ),
+            };
             let observed = Observed::new(
-                format!("status is one of {codes:?}"),
-                codes.contains(&actual),
-                format!("{codes:?}"),
+                what,
+                status.admits(actual),
+                expected,
                 delivered.msg.summary(),
             );
             // The step's other checks describe a response of the expected class; one of
             // another class (a 4xx for a 2xx) is not that response. A code of the same class
-            // (200 for 201) still is.
-            let same_class = codes.iter().any(|c| c / 100 == actual / 100);
+            // (200 for 201) still is. A check of refused codes names no class.
+            let same_class = codes.is_empty() || codes.iter().any(|c| c / 100 == actual / 100);
             self.push(path, status.req().or(step_req), seq, observed);
             if !same_class {
                 if let Some(label) = &step.label {

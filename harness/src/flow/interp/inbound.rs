@@ -309,13 +309,12 @@ impl Runner<'_> {
     /// Like `take`, but a response must also have one of the step's status codes: in
     /// alternatives the status picks the branch.
     pub(super) fn take_for_branch(&mut self, step: &Step) -> Option<Delivered> {
-        let codes = step.status.as_ref().map(|s| s.codes());
         let index = self.ready.iter().position(|d| {
             candidate(step, d)
                 && self.opens_new_dialog_or_in_one(step, d)
                 && selected(step, d, &self.vars, &self.namespaces)
-                && match (&codes, d.msg.status()) {
-                    (Some(codes), Some(code)) => codes.contains(&code),
+                && match (&step.status, d.msg.status()) {
+                    (Some(status), Some(code)) => status.admits(code),
                     _ => true,
                 }
         })?;

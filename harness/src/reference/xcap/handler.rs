@@ -218,14 +218,18 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
         let Some((text, etag)) = self.store.get(self.key) else {
             return XcapResponse::status(404);
         };
-        let mime = if (self.faults)(Fault::XcapGenericContentType) {
+        XcapResponse::status(200)
+            .header("ETag", etag)
+            .body(self.document_mime(), text.as_bytes())
+    }
+
+    /// The MIME type a document of the usage is served with.
+    fn document_mime(&self) -> &'static str {
+        if (self.faults)(Fault::XcapGenericContentType) {
             "application/xml"
         } else {
             self.usage.mime
-        };
-        XcapResponse::status(200)
-            .header("ETag", etag)
-            .body(mime, text.as_bytes())
+        }
     }
 
     /// GET of the capabilities document (RFC 4825 §12), as the fault switches bend it.
@@ -238,7 +242,10 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
             Tree::Users(_) if (self.faults)(Fault::XcapCapsInUserTree) => &global,
             _ => self.key,
         };
-        let found = self.store.get(key).filter(|_| !(self.faults)(Fault::XcapNoCaps));
+        let found = self
+            .store
+            .get(key)
+            .filter(|_| !(self.faults)(Fault::XcapNoCaps));
         let Some((text, etag)) = found else {
             return XcapResponse::status(404);
         };
@@ -249,7 +256,7 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
         };
         XcapResponse::status(200)
             .header("ETag", etag)
-            .body(self.usage.mime, text.as_bytes())
+            .body(self.document_mime(), text.as_bytes())
     }
 
     /// PUT of a whole document: create (201) or replace (200).
