@@ -200,6 +200,36 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "xcap-namespace-write-400",
+        "rfc4825-node-selectors",
+        "rfc4825-namespace-put-405",
+        "status",
+    ),
+    (
+        "xcap-namespace-allow-without-get",
+        "rfc4825-node-selectors",
+        "rfc4825-namespace-delete-405",
+        "contains",
+    ),
+    (
+        "xcap-unbound-prefix-404",
+        "rfc4825-node-selectors",
+        "rfc4825-unbound-prefix-400",
+        "status",
+    ),
+    (
+        "xcap-attribute-generic-content-type",
+        "rfc4825-node-selectors",
+        "rfc4825-get-content-type",
+        "equals",
+    ),
+    (
+        "xcap-refuse-foreign-namespace",
+        "rfc4825-extension-namespace",
+        "rfc4825-unknown-namespace-allowed",
+        "status",
+    ),
+    (
         "ignore-pres-rules",
         "rfc5025-block",
         "rfc3856-authz",

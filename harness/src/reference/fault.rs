@@ -69,6 +69,16 @@ pub enum Fault {
     XcapCapsWithoutItself,
     /// The XCAP capabilities document is also found in every user's tree.
     XcapCapsInUserTree,
+    /// XCAP PUT and DELETE with a namespace selector are answered 400 instead of 405.
+    XcapNamespaceWrite400,
+    /// The XCAP 405 to a write with a namespace selector has an Allow without GET.
+    XcapNamespaceAllowWithoutGet,
+    /// XCAP node selectors that cannot be read (an unbound prefix) are answered 404, not 400.
+    XcapUnboundPrefix404,
+    /// XCAP GET of an attribute answers `Content-Type: application/xml`.
+    XcapAttributeGenericContentType,
+    /// XCAP documents holding an element from a namespace other than the usage's get 409.
+    XcapRefuseForeignNamespace,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
@@ -213,6 +223,11 @@ impl Fault {
             Fault::XcapNoCaps,
             Fault::XcapCapsWithoutItself,
             Fault::XcapCapsInUserTree,
+            Fault::XcapNamespaceWrite400,
+            Fault::XcapNamespaceAllowWithoutGet,
+            Fault::XcapUnboundPrefix404,
+            Fault::XcapAttributeGenericContentType,
+            Fault::XcapRefuseForeignNamespace,
             Fault::IgnorePresRules,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
@@ -303,6 +318,11 @@ impl Fault {
             Fault::XcapNoCaps => "xcap-no-caps",
             Fault::XcapCapsWithoutItself => "xcap-caps-without-itself",
             Fault::XcapCapsInUserTree => "xcap-caps-in-user-tree",
+            Fault::XcapNamespaceWrite400 => "xcap-namespace-write-400",
+            Fault::XcapNamespaceAllowWithoutGet => "xcap-namespace-allow-without-get",
+            Fault::XcapUnboundPrefix404 => "xcap-unbound-prefix-404",
+            Fault::XcapAttributeGenericContentType => "xcap-attribute-generic-content-type",
+            Fault::XcapRefuseForeignNamespace => "xcap-refuse-foreign-namespace",
             Fault::IgnorePresRules => "ignore-pres-rules",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
@@ -411,6 +431,11 @@ impl Fault {
             Fault::XcapNoCaps => "the XCAP server has no capabilities document: GET of xcap-caps/global/index answers 404 (RFC 4825 §12, MUST)",
             Fault::XcapCapsWithoutItself => "the XCAP capabilities document lists neither the xcap-caps AUID nor its namespace (RFC 4825 §12, MUST)",
             Fault::XcapCapsInUserTree => "the XCAP capabilities document is also found in each user's tree (RFC 4825 §12.7, MUST NOT)",
+            Fault::XcapNamespaceWrite400 => "an XCAP PUT or DELETE whose node selector ends in a namespace selector is answered 400 instead of 405 (RFC 4825 §8.2, §8.4, MUST)",
+            Fault::XcapNamespaceAllowWithoutGet => "the XCAP 405 to a PUT or DELETE of a namespace selector lists PUT and DELETE in Allow, not GET (RFC 4825 §8.2, §8.4, MUST)",
+            Fault::XcapUnboundPrefix404 => "an XCAP node selector that cannot be read, such as one with a prefix no xmlns() binds, is answered 404 instead of 400 (RFC 4825 §8, MUST)",
+            Fault::XcapAttributeGenericContentType => "an XCAP GET of an attribute answers Content-Type application/xml, not application/xcap-att+xml (RFC 4825 §8.3, MUST)",
+            Fault::XcapRefuseForeignNamespace => "an XCAP document holding an element from a namespace other than its usage's, even where the schema admits other namespaces, is refused with 409 schema-validation-error (RFC 4825 §5.8, §8.2.5, MUST allow)",
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"
             }

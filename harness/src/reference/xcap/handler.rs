@@ -64,8 +64,12 @@ fn respond(
     {
         return (XcapResponse::status(403), None);
     }
+    if method != "GET" && target.selector.as_deref().is_some_and(names_namespaces) {
+        return (namespace_write(&faults), None);
+    }
     let selector = match selector(&target) {
         Ok(selector) => selector,
+        Err(()) if faults(Fault::XcapUnboundPrefix404) => return (XcapResponse::status(404), None),
         Err(()) => return (XcapResponse::status(400), None),
     };
     let current = store.get(&target.key).map(|(_, etag)| etag.to_string());
@@ -92,6 +96,25 @@ fn respond(
         (_, None) => ops.delete_document(),
         (_, Some(selector)) => node::delete(ops, &selector),
     }
+}
+
+/// True when a node selector ends in a namespace selector (`namespace::*`, RFC 4825 §6.3).
+fn names_namespaces(selector: &str) -> bool {
+    selector.rsplit('/').next() == Some("namespace::*")
+}
+
+/// The answer to a PUT or DELETE of a namespace selector: the bindings can only be read (RFC
+/// 4825 §8.2, §8.4).
+fn namespace_write(faults: &impl Fn(Fault) -> bool) -> XcapResponse {
+    if faults(Fault::XcapNamespaceWrite400) {
+        return XcapResponse::status(400);
+    }
+    let allow = if faults(Fault::XcapNamespaceAllowWithoutGet) {
+        "PUT, DELETE"
+    } else {
+        "GET"
+    };
+    XcapResponse::status(405).header("Allow", allow)
 }
 
 /// The parsed node selector of the target, if any; `Err` if it or its query is unparsable.
@@ -196,6 +219,11 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
 
     /// Checks a document against its usage: the 409 to send if it breaks a rule.
     pub fn invalid(&self, document: &Document) -> Option<XcapResponse> {
+        if (self.faults)(Fault::XcapRefuseForeignNamespace)
+            && usage::has_foreign_element(&document.root, self.usage.namespace)
+        {
+            return Some(XcapResponse::conflict("<schema-validation-error/>"));
+        }
         let unique = !(self.faults)(Fault::XcapAcceptDuplicate);
         match usage::validate(self.usage, &document.root, unique) {
             Ok(()) => None,

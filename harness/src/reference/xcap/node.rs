@@ -55,7 +55,14 @@ pub(super) fn get<F: Fn(Fault) -> bool>(
             response.body(ELEMENT_MIME, copy.to_xml())
         }
         Some(attr) => match element.attribute(attr.ns.as_deref(), &attr.local) {
-            Some(value) => response.body(ATTRIBUTE_MIME, escape(value).as_bytes()),
+            Some(value) => {
+                let mime = if (ops.faults)(Fault::XcapAttributeGenericContentType) {
+                    "application/xml"
+                } else {
+                    ATTRIBUTE_MIME
+                };
+                response.body(mime, escape(value).as_bytes())
+            }
             None => XcapResponse::status(404),
         },
     }

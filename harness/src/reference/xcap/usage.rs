@@ -156,6 +156,15 @@ pub fn caps_document() -> String {
     out
 }
 
+/// True when `element` or an element below it is in a namespace other than `namespace`: what
+/// the fault switch `xcap-refuse-foreign-namespace` refuses.
+pub fn has_foreign_element(element: &Element, namespace: &str) -> bool {
+    element.ns.as_deref() != Some(namespace)
+        || element
+            .child_elements()
+            .any(|(_, child)| has_foreign_element(child, namespace))
+}
+
 /// A capabilities document without the lines that list xcap-caps itself (its AUID and its
 /// namespace): what the fault switch `xcap-caps-without-itself` serves.
 pub fn without_caps_itself(caps: &str) -> String {
@@ -206,6 +215,15 @@ mod tests {
         for usage in USAGES {
             assert!(caps.contains(&format!("<auid>{}</auid>", usage.auid)));
         }
+    }
+
+    #[test]
+    fn an_element_of_another_namespace_is_found_at_any_depth() {
+        let parse = |text: &str| Document::parse(text).unwrap().root;
+        let plain = parse("<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\"><list><entry uri=\"sip:a@x\"/></list></resource-lists>");
+        assert!(!has_foreign_element(&plain, RESOURCE_LISTS_NS));
+        let extended = parse("<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\" xmlns:e=\"urn:e\"><list><entry uri=\"sip:a@x\"><e:n/></entry></list></resource-lists>");
+        assert!(has_foreign_element(&extended, RESOURCE_LISTS_NS));
     }
 
     #[test]
