@@ -79,6 +79,16 @@ pub enum Fault {
     XcapAttributeGenericContentType,
     /// XCAP documents holding an element from a namespace other than the usage's get 409.
     XcapRefuseForeignNamespace,
+    /// XCAP node PUTs whose parent does not exist are answered 404 instead of 409.
+    XcapNoParent404,
+    /// XCAP 409 responses carry no conflict report.
+    Xcap409WithoutReport,
+    /// An XCAP element PUT is performed even when its URI would not select the new element.
+    XcapInsertUnselected,
+    /// XCAP attribute PUTs are taken whatever their Content-Type.
+    XcapAttributeAnyContentType,
+    /// An XCAP DELETE is performed even when its URI would then select another element.
+    XcapDeleteNotIdempotent,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
@@ -228,6 +238,11 @@ impl Fault {
             Fault::XcapUnboundPrefix404,
             Fault::XcapAttributeGenericContentType,
             Fault::XcapRefuseForeignNamespace,
+            Fault::XcapNoParent404,
+            Fault::Xcap409WithoutReport,
+            Fault::XcapInsertUnselected,
+            Fault::XcapAttributeAnyContentType,
+            Fault::XcapDeleteNotIdempotent,
             Fault::IgnorePresRules,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
@@ -323,6 +338,11 @@ impl Fault {
             Fault::XcapUnboundPrefix404 => "xcap-unbound-prefix-404",
             Fault::XcapAttributeGenericContentType => "xcap-attribute-generic-content-type",
             Fault::XcapRefuseForeignNamespace => "xcap-refuse-foreign-namespace",
+            Fault::XcapNoParent404 => "xcap-no-parent-404",
+            Fault::Xcap409WithoutReport => "xcap-409-without-report",
+            Fault::XcapInsertUnselected => "xcap-insert-unselected",
+            Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
+            Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::IgnorePresRules => "ignore-pres-rules",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
@@ -435,6 +455,11 @@ impl Fault {
             Fault::XcapNamespaceAllowWithoutGet => "the XCAP 405 to a PUT or DELETE of a namespace selector lists PUT and DELETE in Allow, not GET (RFC 4825 §8.2, §8.4, MUST)",
             Fault::XcapUnboundPrefix404 => "an XCAP node selector that cannot be read, such as one with a prefix no xmlns() binds, is answered 404 instead of 400 (RFC 4825 §8, MUST)",
             Fault::XcapAttributeGenericContentType => "an XCAP GET of an attribute answers Content-Type application/xml, not application/xcap-att+xml (RFC 4825 §8.3, MUST)",
+            Fault::XcapNoParent404 => "an XCAP element PUT whose parent (the document or the element) does not exist is answered 404 instead of 409 (RFC 4825 §8.2.1, MUST)",
+            Fault::Xcap409WithoutReport => "XCAP 409 responses carry no detailed conflict report (RFC 4825 §8.2.1, §8.2.3, §8.4, SHOULD)",
+            Fault::XcapInsertUnselected => "an XCAP element PUT whose URI would not select the new element is performed instead of refused with 409 (RFC 4825 §8.2.3, MUST NOT)",
+            Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
+            Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapRefuseForeignNamespace => "an XCAP document holding an element from a namespace other than its usage's, even where the schema admits other namespaces, is refused with 409 schema-validation-error (RFC 4825 §5.8, §8.2.5, MUST allow)",
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"

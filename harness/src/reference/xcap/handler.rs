@@ -24,11 +24,21 @@ pub fn handle(
     request: &XcapRequest,
 ) -> (XcapResponse, Option<DocumentKey>) {
     let untyped_errors = faults(Fault::XcapErrorNoContentType);
+    let without_report = faults(Fault::Xcap409WithoutReport);
+    let no_parent_404 = faults(Fault::XcapNoParent404);
     let (mut response, changed) = respond(store, faults, request);
-    if untyped_errors && response.status == 409 {
-        response
-            .headers
-            .retain(|(name, _)| !name.eq_ignore_ascii_case("Content-Type"));
+    if response.status == 409 {
+        if no_parent_404 && response.body_contains("<no-parent") {
+            return (XcapResponse::status(404), changed);
+        }
+        if without_report {
+            return (XcapResponse::status(409), changed);
+        }
+        if untyped_errors {
+            response
+                .headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("Content-Type"));
+        }
     }
     (response, changed)
 }

@@ -83,6 +83,11 @@ impl XcapResponse {
         XcapResponse::status(409).body(ERROR_MIME, body)
     }
 
+    /// True when the body holds `text` (a conflict report's condition, say).
+    pub fn body_contains(&self, text: &str) -> bool {
+        memchr::memmem::find(&self.body, text.as_bytes()).is_some()
+    }
+
     /// 409 with `<uniqueness-failure>` naming the repeated `field`.
     pub fn uniqueness(field: &str) -> XcapResponse {
         XcapResponse::conflict(&format!(

@@ -77,7 +77,9 @@ pub(super) fn put<F: Fn(Fault) -> bool>(
         Some(_) => ATTRIBUTE_MIME,
         None => ELEMENT_MIME,
     };
-    if ops.request.media_type().as_deref() != Some(expected) {
+    let any_attribute_type =
+        selector.attribute.is_some() && (ops.faults)(Fault::XcapAttributeAnyContentType);
+    if ops.request.media_type().as_deref() != Some(expected) && !any_attribute_type {
         return (XcapResponse::status(415), None);
     }
     let Some(mut document) = ops.load() else {
@@ -85,7 +87,12 @@ pub(super) fn put<F: Fn(Fault) -> bool>(
     };
     let changed = match (&selector.attribute, std::str::from_utf8(&ops.request.body)) {
         (Some(attr), Ok(body)) => put_attribute(&mut document, selector, attr, body),
-        (None, Ok(body)) => put_element(&mut document, selector, body),
+        (None, Ok(body)) => put_element(
+            &mut document,
+            selector,
+            body,
+            (ops.faults)(Fault::XcapInsertUnselected),
+        ),
         (Some(_), Err(_)) => Err(XcapResponse::conflict("<not-xml-att-value/>")),
         (None, Err(_)) => Err(not_well_formed()),
     };
@@ -116,11 +123,13 @@ fn store<F: Fn(Fault) -> bool>(
 }
 
 /// Replaces the selected element or appends a new last child to the selected parent; true if
-/// created. The selector must select exactly the new element afterwards.
+/// created. The selector must select exactly the new element afterwards (unless `unchecked`,
+/// the fault switch that keeps an element its URI does not select).
 fn put_element(
     document: &mut Document,
     selector: &Selector,
     body: &str,
+    unchecked: bool,
 ) -> Result<bool, XcapResponse> {
     let root = &mut document.root;
     let matches = selector.select(root);
@@ -158,7 +167,7 @@ fn put_element(
         }
         _ => return Err(cannot_insert()),
     };
-    if selector.select(root) != [path] {
+    if selector.select(root) != [path] && !unchecked {
         return Err(cannot_insert());
     }
     Ok(created)
@@ -251,7 +260,10 @@ pub(super) fn delete<F: Fn(Fault) -> bool>(
         return (XcapResponse::status(404), None);
     }
     // The URI must not select anything once the node is gone (RFC 4825 §8.4).
-    if selector.attribute.is_none() && !selector.select(&document.root).is_empty() {
+    if selector.attribute.is_none()
+        && !selector.select(&document.root).is_empty()
+        && !(ops.faults)(Fault::XcapDeleteNotIdempotent)
+    {
         return (XcapResponse::conflict("<cannot-delete/>"), None);
     }
     store(ops, &document, 200)
