@@ -163,6 +163,7 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     ("xcap-keep-deleted", "A.8.2", "rfc4825-delete", "status"),
+    ("xcap-cacheable", "A.8.2", "rfc4825-no-cache", "present"),
     (
         "xcap-unknown-auid-403",
         "rfc4825-unknown-resource",

@@ -4,7 +4,7 @@
 //! held, so a caller can count checks and failures per requirement.
 
 use crate::check::{multipart, xml};
-use crate::sip::text::{param_of, parse_params};
+use crate::sip::text::{list_items, param_of, parse_params};
 use crate::sip::typed::{uri_equivalent, uri_of};
 use crate::sip::SipMessage;
 use std::borrow::Cow;
@@ -77,6 +77,10 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
     (HTTP_405_ALLOW, "an XCAP 405 carries Allow"),
+    (
+        XCAP_NO_CACHE,
+        "a 200 to an XCAP GET of a client-written usage says no-cache",
+    ),
     (
         HTTP_CONTENT_TYPE,
         "an XCAP response with a body carries Content-Type",
@@ -174,6 +178,7 @@ const DIALOG_REQUEST_CONTACT: &str = "rfc3261-dialog-request-contact";
 const XCAP_ETAG: &str = "rfc4825-etag-every-2xx";
 const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
 const HTTP_405_ALLOW: &str = "rfc7231-405-allow";
+const XCAP_NO_CACHE: &str = "rfc4825-no-cache";
 const XCAP_GET_CONTENT_TYPE: &str = "rfc4825-get-content-type";
 const HTTP_CONTENT_TYPE: &str = "rfc7231-content-type";
 const PIDF_TUPLE_ID: &str = "rfc3863-tuple-id";
@@ -500,6 +505,38 @@ const XCAP_DOCUMENT_TYPES: &[(&str, &str)] = &[
     ("xcap-caps", "application/xcap-caps+xml"),
 ];
 
+/// The application usages whose documents clients write: RFC 4825 §9 asks their servers for a
+/// no-cache directive (xcap-caps, which the server writes, is left out).
+const CLIENT_WRITTEN_USAGES: &[&str] = &[
+    "resource-lists",
+    "rls-services",
+    "pres-rules",
+    "org.openmobilealliance.pres-rules",
+];
+
+/// The AUID of an XCAP URI's path: the segment before the `users` or `global` tree (RFC 4825
+/// §6.2) in its document selector.
+fn xcap_auid(target: &str) -> Option<&str> {
+    let path = target.split(['?', '#']).next().unwrap_or_default();
+    let document = path
+        .split_once(NODE_SELECTOR_SEPARATOR)
+        .map_or(path, |(document, _)| document);
+    let segments: Vec<&str> = document.split('/').collect();
+    let tree = segments
+        .iter()
+        .position(|s| *s == "users" || *s == "global")?;
+    segments.get(tree.checked_sub(1)?).copied()
+}
+
+/// True when a Cache-Control value holds the no-cache directive (RFC 7234 §5.2.2.2), alone or
+/// with a field list.
+fn says_no_cache(cache_control: &str) -> bool {
+    list_items(cache_control).any(|directive| {
+        let name = directive.split('=').next().unwrap_or_default();
+        name.trim().eq_ignore_ascii_case("no-cache")
+    })
+}
+
 /// The MIME type a 200 to a GET of `target` (an XCAP URI's path) must have (RFC 4825 §8.3):
 /// the usage's for a document, `application/xcap-el+xml` for an element,
 /// `application/xcap-att+xml` for an attribute. `None` for a usage not in
@@ -518,12 +555,7 @@ fn xcap_media_type(target: &str) -> Option<&'static str> {
             }
         }
         None => {
-            // The AUID is the segment before the `users` or `global` tree (RFC 4825 §6.2).
-            let segments: Vec<&str> = path.split('/').collect();
-            let tree = segments
-                .iter()
-                .position(|s| *s == "users" || *s == "global")?;
-            let auid = *segments.get(tree.checked_sub(1)?)?;
+            let auid = xcap_auid(path)?;
             XCAP_DOCUMENT_TYPES
                 .iter()
                 .find(|(usage, _)| *usage == auid)
@@ -534,7 +566,7 @@ fn xcap_media_type(target: &str) -> Option<&'static str> {
 
 /// Rules on an XCAP server's response to a request of `method` for `target` (the request's
 /// path): RFC 4825 §8.5 (ETag), §8.3 (the MIME type of a 200 to GET) and §8.2.7 (no content
-/// in a 200 to PUT); RFC 7231 §6.5.5 (Allow in a 405).
+/// in a 200 to PUT), §9 (no-cache); RFC 7231 §6.5.5 (Allow in a 405).
 pub fn check_xcap_response(
     method: &str,
     target: &str,
@@ -567,6 +599,22 @@ pub fn check_xcap_response(
                 || shown(content_type),
             );
         }
+    }
+    if code == 200
+        && method == "GET"
+        && xcap_auid(target).is_some_and(|auid| CLIENT_WRITTEN_USAGES.contains(&auid))
+    {
+        let directives: Vec<&str> = response.header_lines("Cache-Control").collect();
+        check(
+            sink,
+            XCAP_NO_CACHE,
+            directives.iter().any(|value| says_no_cache(value)),
+            || "Cache-Control with the no-cache directive".to_string(),
+            || match directives.as_slice() {
+                [] => "no Cache-Control".to_string(),
+                values => format!("Cache-Control: {}", values.join(", ")),
+            },
+        );
     }
     if code == 405 {
         let allow = response.header("Allow");
@@ -1390,7 +1438,7 @@ mod tests {
         assert_eq!(failed("PUT", document, &tagged), Vec::<&str>::new());
         assert_eq!(
             failed("GET", element, &untagged),
-            [XCAP_ETAG, XCAP_GET_CONTENT_TYPE]
+            [XCAP_ETAG, XCAP_GET_CONTENT_TYPE, XCAP_NO_CACHE]
         );
         assert_eq!(failed("DELETE", element, &untagged), [XCAP_ETAG]);
         // The document itself is gone: no entity-tag is owed.
@@ -1402,10 +1450,25 @@ mod tests {
         assert_eq!(failed("PUT", document, &with_content), [XCAP_PUT_200_EMPTY]);
         assert_eq!(
             failed("GET", document, &with_content),
-            [XCAP_GET_CONTENT_TYPE]
+            [XCAP_GET_CONTENT_TYPE, XCAP_NO_CACHE]
         );
         let not_found = http("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", b"");
         assert_eq!(failed("GET", document, &not_found), Vec::<&str>::new());
+        let cacheable = http(
+            "HTTP/1.1 200 OK\r\nETag: \"e3\"\r\nContent-Type: application/resource-lists+xml\r\nCache-Control: max-age=60\r\nContent-Length: 0\r\n\r\n",
+            b"",
+        );
+        assert_eq!(failed("GET", document, &cacheable), [XCAP_NO_CACHE]);
+        let uncached = http(
+            "HTTP/1.1 200 OK\r\nETag: \"e3\"\r\nContent-Type: application/resource-lists+xml\r\nCache-Control: private, no-cache=\"Set-Cookie, X\"\r\nContent-Length: 0\r\n\r\n",
+            b"",
+        );
+        assert_eq!(failed("GET", document, &uncached), Vec::<&str>::new());
+        // The server writes the capabilities document itself: no directive is asked for.
+        assert_eq!(
+            failed("GET", "/xcap-root/xcap-caps/global/index", &untagged),
+            [XCAP_ETAG, XCAP_GET_CONTENT_TYPE]
+        );
         let not_allowed = http(
             "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n",
             b"",

@@ -89,6 +89,8 @@ pub enum Fault {
     XcapAttributeAnyContentType,
     /// An XCAP DELETE is performed even when its URI would then select another element.
     XcapDeleteNotIdempotent,
+    /// XCAP 200 responses to GET carry no no-cache directive.
+    XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
@@ -243,6 +245,7 @@ impl Fault {
             Fault::XcapInsertUnselected,
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
+            Fault::XcapCacheable,
             Fault::IgnorePresRules,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
@@ -343,6 +346,7 @@ impl Fault {
             Fault::XcapInsertUnselected => "xcap-insert-unselected",
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
+            Fault::XcapCacheable => "xcap-cacheable",
             Fault::IgnorePresRules => "ignore-pres-rules",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
@@ -460,6 +464,7 @@ impl Fault {
             Fault::XcapInsertUnselected => "an XCAP element PUT whose URI would not select the new element is performed instead of refused with 409 (RFC 4825 §8.2.3, MUST NOT)",
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
+            Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
             Fault::XcapRefuseForeignNamespace => "an XCAP document holding an element from a namespace other than its usage's, even where the schema admits other namespaces, is refused with 409 schema-validation-error (RFC 4825 §5.8, §8.2.5, MUST allow)",
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"

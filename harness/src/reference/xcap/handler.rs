@@ -98,8 +98,8 @@ fn respond(
         usage: target.usage,
     };
     match (method, selector) {
-        ("GET", None) => (ops.get_document(), None),
-        ("GET", Some(selector)) => (node::get(&ops, &selector), None),
+        ("GET", None) => (ops.uncached(ops.get_document()), None),
+        ("GET", Some(selector)) => (ops.uncached(node::get(&ops, &selector)), None),
         ("PUT", None) => ops.put_document(),
         ("PUT", Some(selector)) => node::put(ops, &selector),
         // Only DELETE is left.
@@ -225,6 +225,16 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
             return response.body("text/plain", "replaced\n");
         }
         response
+    }
+
+    /// Marks a 200 to GET with the no-cache directive: clients write these documents, and a
+    /// cache would not see one change affect the others (RFC 4825 §9).
+    fn uncached(&self, response: XcapResponse) -> XcapResponse {
+        if response.status == 200 && !(self.faults)(Fault::XcapCacheable) {
+            response.header("Cache-Control", "no-cache")
+        } else {
+            response
+        }
     }
 
     /// Checks a document against its usage: the 409 to send if it breaks a rule.
