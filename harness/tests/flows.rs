@@ -345,6 +345,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Require",
     ),
     (
+        "rls-notify-supported-eventlist",
+        "A.3.3.2",
+        "rfc4662-supported-eventlist-subscribe-only",
+        "Supported",
+    ),
+    (
         "rlmi-dangling-cid",
         "A.3.3.2",
         "rfc4662-cid-names-part",

@@ -110,6 +110,10 @@ pub const RULES: &[(&str, &str)] = &[
         "Subscription-State appears only in NOTIFY requests",
     ),
     (
+        EVENTLIST_SUPPORTED_PLACEMENT,
+        "Supported: eventlist appears only in SUBSCRIBE requests",
+    ),
+    (
         TERMINATED_REASON,
         "a terminated Subscription-State carries a reason",
     ),
@@ -186,6 +190,7 @@ const RR_COPY: &str = "rfc3261-rr-copy";
 const PUBLISH_NOT_APPLICABLE: &str = "rfc3903-response-not-applicable";
 const EVENT_PLACEMENT: &str = "rfc6665-event-placement";
 const SUBSTATE_PLACEMENT: &str = "rfc6665-substate-placement";
+const EVENTLIST_SUPPORTED_PLACEMENT: &str = "rfc4662-supported-eventlist-subscribe-only";
 const TERMINATED_REASON: &str = "rfc6665-terminated-reason";
 const TERMINATED_NO_EXPIRES: &str = "rfc6665-terminated-no-expires";
 const ALLOW_EVENTS_SYNTAX: &str = "rfc6665-allow-events-syntax";
@@ -745,6 +750,16 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
             request,
             ["Subscription-State"],
             || format!("a {method} request"),
+        );
+    }
+    if method != "SUBSCRIBE" {
+        let supported: Vec<&str> = request.header_lines("Supported").collect();
+        check(
+            sink,
+            EVENTLIST_SUPPORTED_PLACEMENT,
+            !request.tokens("Supported").iter().any(|t| t == "eventlist"),
+            || format!("no eventlist in the Supported of a {method} request"),
+            || format!("Supported: {}", supported.join(", ")),
         );
     }
 }
@@ -1619,6 +1634,15 @@ mod tests {
             request("OPTIONS", both),
             [EVENT_PLACEMENT, SUBSTATE_PLACEMENT]
         );
+        let eventlist =
+            "Event: presence\r\nSubscription-State: active;expires=60\r\nk: 100rel, EventList\r\n";
+        assert_eq!(
+            request("NOTIFY", eventlist),
+            [EVENTLIST_SUPPORTED_PLACEMENT],
+            "the compact form, any case"
+        );
+        let subscribe = "Event: presence\r\nSupported: eventlist\r\n";
+        assert!(request("SUBSCRIBE", subscribe).is_empty());
     }
 
     #[test]

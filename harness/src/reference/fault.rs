@@ -111,6 +111,8 @@ pub enum Fault {
     RlsNoRequire,
     /// The NOTIFYs of a list subscription lack `Require: eventlist`.
     RlsNotifyNoRequire,
+    /// NOTIFYs of a list subscription carry `Supported: eventlist`.
+    RlsNotifySupportedEventlist,
     /// RLMI instance `cid`s name no body part.
     RlmiDanglingCid,
     /// The multipart `start` parameter names a PIDF part instead of the RLMI root.
@@ -255,6 +257,7 @@ impl Fault {
             Fault::RlmiVersionFromOne,
             Fault::RlsNoRequire,
             Fault::RlsNotifyNoRequire,
+            Fault::RlsNotifySupportedEventlist,
             Fault::RlmiDanglingCid,
             Fault::RlsPidfRoot,
             Fault::PnaWrongAccept,
@@ -356,6 +359,7 @@ impl Fault {
             Fault::RlmiVersionFromOne => "rlmi-version-from-one",
             Fault::RlsNoRequire => "rls-no-require",
             Fault::RlsNotifyNoRequire => "rls-notify-no-require",
+            Fault::RlsNotifySupportedEventlist => "rls-notify-supported-eventlist",
             Fault::RlmiDanglingCid => "rlmi-dangling-cid",
             Fault::RlsPidfRoot => "rls-pidf-root",
             Fault::PnaWrongAccept => "pna-wrong-accept",
@@ -488,6 +492,9 @@ impl Fault {
             }
             Fault::RlsNotifyNoRequire => {
                 "NOTIFYs of a list subscription lack Require: eventlist (RFC 4662 §4.1; RFC 3261 §8.1.1.9, MUST)"
+            }
+            Fault::RlsNotifySupportedEventlist => {
+                "NOTIFYs of a list subscription carry Supported: eventlist (RFC 4662 §4.1, SHOULD NOT outside SUBSCRIBE)"
             }
             Fault::RlmiDanglingCid => {
                 "RLMI instance cid names no body part of the NOTIFY (RFC 4662 §5.5, MUST)"

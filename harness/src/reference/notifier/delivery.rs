@@ -208,6 +208,9 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     if matches!(sub.kind, Kind::List(_)) && !shared.fault(Fault::RlsNotifyNoRequire) {
         notify.push_header("Require", rls::EVENTLIST);
     }
+    if matches!(sub.kind, Kind::List(_)) && shared.fault(Fault::RlsNotifySupportedEventlist) {
+        notify.push_header("Supported", rls::EVENTLIST);
+    }
     let body = match (pending.body, &mut sub.kind) {
         (Body::Empty, _) => None,
         (Body::Ready(body), _) => Some((body.content_type, body.text)),
