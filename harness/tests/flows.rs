@@ -351,6 +351,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Supported",
     ),
     (
+        "rlmi-bad-language-tag",
+        "A.3.3.2",
+        "rfc4662-name-lang",
+        "xml:lang",
+    ),
+    (
         "rlmi-dangling-cid",
         "A.3.3.2",
         "rfc4662-cid-names-part",

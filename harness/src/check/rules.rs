@@ -110,6 +110,10 @@ pub const RULES: &[(&str, &str)] = &[
         "Subscription-State appears only in NOTIFY requests",
     ),
     (
+        RLMI_LANGUAGE_TAG,
+        "every xml:lang in a list NOTIFY's RLMI holds a language tag",
+    ),
+    (
         EVENTLIST_SUPPORTED_PLACEMENT,
         "Supported: eventlist appears only in SUBSCRIBE requests",
     ),
@@ -222,6 +226,9 @@ const EVENT_METHODS: &[&str] = &["SUBSCRIBE", "NOTIFY", "PUBLISH"];
 /// The PIDF namespace and media type (RFC 3863 §4.1, §7).
 const PIDF_NS: &str = "urn:ietf:params:xml:ns:pidf";
 const PIDF_MEDIA_TYPE: &str = "application/pidf+xml";
+const RLMI_MEDIA_TYPE: &str = "application/rlmi+xml";
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+const RLMI_LANGUAGE_TAG: &str = "rfc4662-name-lang";
 /// Where an XCAP URI's node selector begins (RFC 4825 §6).
 const NODE_SELECTOR_SEPARATOR: &str = "/~~/";
 /// The magic cookie an RFC 3261 branch begins with (§8.1.1.7).
@@ -1024,16 +1031,23 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
             || format!("Content-Type {}", shown(content_type)),
         );
         if let Some(media) = &media {
-            check_pidf_tuple_ids(media, content_type.unwrap_or_default(), &notify.body, sink);
+            let content_type = content_type.unwrap_or_default();
+            check_pidf_tuple_ids(media, content_type, &notify.body, sink);
+            check_rlmi_language_tags(media, content_type, &notify.body, sink);
         }
     }
 }
 
-/// The PIDF documents of a NOTIFY body of type `media` (whole `content_type` value): the body
-/// itself, or the PIDF parts of a multipart one (an RLS's, RFC 4662 §5.3). A body that does
-/// not split yields none: the flows' own checks report it.
-fn pidf_documents<'a>(media: &str, content_type: &str, body: &'a [u8]) -> Vec<Cow<'a, [u8]>> {
-    if media == PIDF_MEDIA_TYPE {
+/// The documents of type `wanted` in a NOTIFY body of type `media` (whole `content_type`
+/// value): the body itself, or the parts of that type of a multipart one (an RLS's, RFC 4662
+/// §5.3). A body that does not split yields none: the flows' own checks report it.
+fn documents_of_type<'a>(
+    media: &str,
+    content_type: &str,
+    body: &'a [u8],
+    wanted: &str,
+) -> Vec<Cow<'a, [u8]>> {
+    if media == wanted {
         return vec![Cow::Borrowed(body)];
     }
     if !media.starts_with("multipart/") {
@@ -1047,7 +1061,7 @@ fn pidf_documents<'a>(media: &str, content_type: &str, body: &'a [u8]) -> Vec<Co
         .into_iter()
         .filter(|part| {
             part.content_type()
-                .is_some_and(|c| parse_params(c).value.eq_ignore_ascii_case(PIDF_MEDIA_TYPE))
+                .is_some_and(|c| parse_params(c).value.eq_ignore_ascii_case(wanted))
         })
         .map(|part| Cow::Owned(part.body))
         .collect()
@@ -1056,7 +1070,7 @@ fn pidf_documents<'a>(media: &str, content_type: &str, body: &'a [u8]) -> Vec<Co
 /// Every `<tuple>` of each PIDF document carries an `id`, unique among the document's tuples
 /// (RFC 3863 §4.1.2). A document that is not well-formed XML is left to the flows' checks.
 fn check_pidf_tuple_ids(media: &str, content_type: &str, body: &[u8], sink: &mut impl RuleSink) {
-    for document in pidf_documents(media, content_type, body) {
+    for document in documents_of_type(media, content_type, body, PIDF_MEDIA_TYPE) {
         let Ok(root) = xml::parse(&document) else {
             continue;
         };
@@ -1087,9 +1101,97 @@ fn check_pidf_tuple_ids(media: &str, content_type: &str, body: &[u8], sink: &mut
     }
 }
 
+/// Every `xml:lang` of each RLMI document (the names of a list and its resources) holds a
+/// language tag (RFC 4662 §5.4). Reported only for a document that has one.
+fn check_rlmi_language_tags(
+    media: &str,
+    content_type: &str,
+    body: &[u8],
+    sink: &mut impl RuleSink,
+) {
+    for document in documents_of_type(media, content_type, body, RLMI_MEDIA_TYPE) {
+        let Ok(root) = xml::parse(&document) else {
+            continue;
+        };
+        let mut tags = Vec::new();
+        collect_language_tags(&root, &mut tags);
+        if tags.is_empty() {
+            continue;
+        }
+        let bad: Vec<&str> = tags
+            .into_iter()
+            .filter(|tag| !is_language_tag(tag))
+            .collect();
+        check(
+            sink,
+            RLMI_LANGUAGE_TAG,
+            bad.is_empty(),
+            || {
+                "language tags (RFC 3066: 1 to 8 letters, then subtags of 1 to 8 letters or digits after hyphens)".to_string()
+            },
+            || format!("xml:lang {}", bad.join(", ")),
+        );
+    }
+}
+
+/// The `xml:lang` values of `element` and the elements below it.
+fn collect_language_tags<'e>(element: &'e xml::XmlElement, tags: &mut Vec<&'e str>) {
+    tags.extend(element.attr(XML_NS, "lang"));
+    for child in element.elements() {
+        collect_language_tags(child, tags);
+    }
+}
+
+/// RFC 3066 §2.1: `Language-Tag = Primary-subtag *( "-" Subtag )`, a primary subtag of 1 to 8
+/// letters and subtags of 1 to 8 letters or digits.
+fn is_language_tag(tag: &str) -> bool {
+    let mut subtags = tag.split('-');
+    let primary = subtags.next().unwrap_or_default();
+    let fits =
+        |s: &str, ok: fn(&u8) -> bool| (1..=8).contains(&s.len()) && s.bytes().all(|b| ok(&b));
+    fits(primary, u8::is_ascii_alphabetic) && subtags.all(|s| fits(s, u8::is_ascii_alphanumeric))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_tags_follow_rfc_3066() {
+        for good in [
+            "en",
+            "en-GB",
+            "zh-Hant-TW",
+            "de-CH-1901",
+            "x-private",
+            "i-klingon",
+        ] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in [
+            "",
+            "en_GB",
+            "en-",
+            "-en",
+            "englishes",
+            "1en",
+            "en-GB-toolongsubtag",
+            "é",
+        ] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+        let rlmi = |name: &str| {
+            let body = format!("<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:l@x\" version=\"0\" fullState=\"true\">{name}<resource uri=\"sip:a@x\"><name xml:lang=\"fr\">A</name></resource></list>");
+            let mut sink = Failed::default();
+            check_rlmi_language_tags(RLMI_MEDIA_TYPE, RLMI_MEDIA_TYPE, body.as_bytes(), &mut sink);
+            (sink.0, sink.1)
+        };
+        assert_eq!(rlmi("<name xml:lang=\"en\">L</name>"), (vec![], 1));
+        assert_eq!(
+            rlmi("<name xml:lang=\"en_GB\">L</name>"),
+            (vec![RLMI_LANGUAGE_TAG], 1)
+        );
+    }
 
     #[derive(Default)]
     struct Failed(Vec<&'static str>, usize);

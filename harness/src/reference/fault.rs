@@ -113,6 +113,8 @@ pub enum Fault {
     RlsNotifyNoRequire,
     /// NOTIFYs of a list subscription carry `Supported: eventlist`.
     RlsNotifySupportedEventlist,
+    /// The RLMI list carries a `<name>` whose `xml:lang` is not a language tag.
+    RlmiBadLanguageTag,
     /// RLMI instance `cid`s name no body part.
     RlmiDanglingCid,
     /// The multipart `start` parameter names a PIDF part instead of the RLMI root.
@@ -258,6 +260,7 @@ impl Fault {
             Fault::RlsNoRequire,
             Fault::RlsNotifyNoRequire,
             Fault::RlsNotifySupportedEventlist,
+            Fault::RlmiBadLanguageTag,
             Fault::RlmiDanglingCid,
             Fault::RlsPidfRoot,
             Fault::PnaWrongAccept,
@@ -360,6 +363,7 @@ impl Fault {
             Fault::RlsNoRequire => "rls-no-require",
             Fault::RlsNotifyNoRequire => "rls-notify-no-require",
             Fault::RlsNotifySupportedEventlist => "rls-notify-supported-eventlist",
+            Fault::RlmiBadLanguageTag => "rlmi-bad-language-tag",
             Fault::RlmiDanglingCid => "rlmi-dangling-cid",
             Fault::RlsPidfRoot => "rls-pidf-root",
             Fault::PnaWrongAccept => "pna-wrong-accept",
@@ -495,6 +499,9 @@ impl Fault {
             }
             Fault::RlsNotifySupportedEventlist => {
                 "NOTIFYs of a list subscription carry Supported: eventlist (RFC 4662 §4.1, SHOULD NOT outside SUBSCRIBE)"
+            }
+            Fault::RlmiBadLanguageTag => {
+                "the RLMI list carries a <name> whose xml:lang (en_GB) is not a language tag (RFC 4662 §5.4, MUST)"
             }
             Fault::RlmiDanglingCid => {
                 "RLMI instance cid names no body part of the NOTIFY (RFC 4662 §5.5, MUST)"

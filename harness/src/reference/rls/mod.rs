@@ -107,6 +107,7 @@ impl ListSubscription {
             deviations: Deviations {
                 dangling_cid: shared.fault(Fault::RlmiDanglingCid),
                 start_at_instance: shared.fault(Fault::RlsPidfRoot),
+                bad_language_tag: shared.fault(Fault::RlmiBadLanguageTag),
             },
             compose_faults: esc::compose_faults(shared),
             watcher: Watcher::of_request(request),

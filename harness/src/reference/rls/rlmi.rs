@@ -50,6 +50,8 @@ pub(super) struct Deviations {
     pub dangling_cid: bool,
     /// The `start` parameter names the first instance's part instead of the RLMI root.
     pub start_at_instance: bool,
+    /// The list carries a `<name>` whose `xml:lang` is not a language tag.
+    pub bad_language_tag: bool,
 }
 
 /// One RLMI notification: the list, its version and state flag, and its resources.
@@ -74,14 +76,18 @@ pub(super) struct Built {
 }
 
 impl Notification<'_> {
-    /// The RLMI document. With `dangling_cid` every `cid` gets a suffix no part has.
-    pub fn rlmi(&self, dangling_cid: bool) -> String {
+    /// The RLMI document, bent by the `deviations` that concern it.
+    pub fn rlmi(&self, deviations: Deviations) -> String {
+        let dangling_cid = deviations.dangling_cid;
         let mut out = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<list xmlns=\"{RLMI_NS}\" uri=\"{}\" version=\"{}\" fullState=\"{}\">\r\n",
             escape(self.list_uri),
             self.version,
             self.full_state
         );
+        if deviations.bad_language_tag {
+            out.push_str("  <name xml:lang=\"en_GB\">Buddies</name>\r\n");
+        }
         for resource in &self.resources {
             out.push_str(&format!("  <resource uri=\"{}\">", escape(resource.uri)));
             if let Some(instance) = &resource.instance {
@@ -110,7 +116,7 @@ impl Notification<'_> {
     /// per active instance. `seed` makes the boundary unique; it is lengthened until no part
     /// contains it.
     pub fn build(&self, root_cid: &str, seed: &str, deviations: Deviations) -> Built {
-        let rlmi = self.rlmi(deviations.dangling_cid);
+        let rlmi = self.rlmi(deviations);
         let root_type = format!("{RLMI_MEDIA_TYPE};charset=\"UTF-8\"");
         let mut parts: Vec<(&str, &str, &str)> = vec![(root_cid, root_type.as_str(), &rlmi)];
         for instance in self.resources.iter().filter_map(|r| r.instance.as_ref()) {
@@ -192,7 +198,7 @@ mod tests {
 
     #[test]
     fn rlmi_lists_resources_with_instances_naming_parts() {
-        let rlmi = notification(3).rlmi(false);
+        let rlmi = notification(3).rlmi(Deviations::default());
         assert!(rlmi.contains(
             "<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:friends@example.com\" version=\"3\" fullState=\"true\">"
         ));
@@ -202,9 +208,20 @@ mod tests {
         assert!(rlmi.contains("<resource uri=\"tel:+1&amp;2\"></resource>"));
         assert!(rlmi.contains("<instance id=\"i2\" state=\"pending\"/>"));
         assert!(rlmi.contains("<instance id=\"i3\" state=\"terminated\" reason=\"rejected\"/>"));
+        let dangling = Deviations {
+            dangling_cid: true,
+            ..Deviations::default()
+        };
         assert!(notification(0)
-            .rlmi(true)
+            .rlmi(dangling)
             .contains("cid=\"c1@rls.missing\""));
+        let badly_named = Deviations {
+            bad_language_tag: true,
+            ..Deviations::default()
+        };
+        assert!(notification(0)
+            .rlmi(badly_named)
+            .contains("<name xml:lang=\"en_GB\">"));
     }
 
     #[test]
