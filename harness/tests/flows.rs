@@ -357,6 +357,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "xml:lang",
     ),
     (
+        "rlmi-terminated-without-reason",
+        "rfc4662-member-blocked",
+        "rfc4662-terminated-reason",
+        "reason",
+    ),
+    (
+        "ignore-pres-rules",
+        "rfc4662-member-blocked",
+        "rfc3856-authz",
+        "count",
+    ),
+    (
         "rlmi-dangling-cid",
         "A.3.3.2",
         "rfc4662-cid-names-part",

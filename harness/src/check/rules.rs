@@ -114,6 +114,10 @@ pub const RULES: &[(&str, &str)] = &[
         "every xml:lang in a list NOTIFY's RLMI holds a language tag",
     ),
     (
+        RLMI_TERMINATED_REASON,
+        "every terminated instance in a list NOTIFY's RLMI has a reason",
+    ),
+    (
         EVENTLIST_SUPPORTED_PLACEMENT,
         "Supported: eventlist appears only in SUBSCRIBE requests",
     ),
@@ -229,6 +233,8 @@ const PIDF_MEDIA_TYPE: &str = "application/pidf+xml";
 const RLMI_MEDIA_TYPE: &str = "application/rlmi+xml";
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 const RLMI_LANGUAGE_TAG: &str = "rfc4662-name-lang";
+const RLMI_TERMINATED_REASON: &str = "rfc4662-terminated-reason";
+const RLMI_NS: &str = "urn:ietf:params:xml:ns:rlmi";
 /// Where an XCAP URI's node selector begins (RFC 4825 §6).
 const NODE_SELECTOR_SEPARATOR: &str = "/~~/";
 /// The magic cookie an RFC 3261 branch begins with (§8.1.1.7).
@@ -1033,7 +1039,7 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
         if let Some(media) = &media {
             let content_type = content_type.unwrap_or_default();
             check_pidf_tuple_ids(media, content_type, &notify.body, sink);
-            check_rlmi_language_tags(media, content_type, &notify.body, sink);
+            check_rlmi(media, content_type, &notify.body, sink);
         }
     }
 }
@@ -1101,18 +1107,40 @@ fn check_pidf_tuple_ids(media: &str, content_type: &str, body: &[u8], sink: &mut
     }
 }
 
-/// Every `xml:lang` of each RLMI document (the names of a list and its resources) holds a
-/// language tag (RFC 4662 §5.4). Reported only for a document that has one.
-fn check_rlmi_language_tags(
-    media: &str,
-    content_type: &str,
-    body: &[u8],
-    sink: &mut impl RuleSink,
-) {
+/// Rules on each RLMI document of a list NOTIFY: every `xml:lang` (the names of a list and its
+/// resources) holds a language tag (RFC 4662 §5.4), and every terminated instance carries a
+/// reason (§5.5). Each is reported only for a document that has such an attribute or instance.
+fn check_rlmi(media: &str, content_type: &str, body: &[u8], sink: &mut impl RuleSink) {
     for document in documents_of_type(media, content_type, body, RLMI_MEDIA_TYPE) {
         let Ok(root) = xml::parse(&document) else {
             continue;
         };
+        let terminated: Vec<&xml::XmlElement> = root
+            .elements()
+            .filter(|e| e.ns == RLMI_NS && e.name == "resource")
+            .flat_map(|resource| resource.elements())
+            .filter(|e| e.ns == RLMI_NS && e.name == "instance")
+            .filter(|instance| instance.attr("", "state") == Some("terminated"))
+            .collect();
+        if !terminated.is_empty() {
+            let unexplained: Vec<&str> = terminated
+                .iter()
+                .filter(|i| i.attr("", "reason").is_none_or(str::is_empty))
+                .map(|i| i.attr("", "id").unwrap_or("(no id)"))
+                .collect();
+            check(
+                sink,
+                RLMI_TERMINATED_REASON,
+                unexplained.is_empty(),
+                || "a reason on every instance whose state is terminated".to_string(),
+                || {
+                    format!(
+                        "terminated without a reason: instance {}",
+                        unexplained.join(", ")
+                    )
+                },
+            );
+        }
         let mut tags = Vec::new();
         collect_language_tags(&root, &mut tags);
         if tags.is_empty() {
@@ -1183,13 +1211,27 @@ mod tests {
         let rlmi = |name: &str| {
             let body = format!("<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:l@x\" version=\"0\" fullState=\"true\">{name}<resource uri=\"sip:a@x\"><name xml:lang=\"fr\">A</name></resource></list>");
             let mut sink = Failed::default();
-            check_rlmi_language_tags(RLMI_MEDIA_TYPE, RLMI_MEDIA_TYPE, body.as_bytes(), &mut sink);
+            check_rlmi(RLMI_MEDIA_TYPE, RLMI_MEDIA_TYPE, body.as_bytes(), &mut sink);
             (sink.0, sink.1)
         };
         assert_eq!(rlmi("<name xml:lang=\"en\">L</name>"), (vec![], 1));
         assert_eq!(
             rlmi("<name xml:lang=\"en_GB\">L</name>"),
             (vec![RLMI_LANGUAGE_TAG], 1)
+        );
+        let instance = |attributes: &str| {
+            rlmi(&format!(
+                "<resource uri=\"sip:b@x\"><instance id=\"i9\" {attributes}/></resource>"
+            ))
+        };
+        assert_eq!(instance("state=\"active\" cid=\"c\""), (vec![], 1));
+        assert_eq!(
+            instance("state=\"terminated\" reason=\"rejected\""),
+            (vec![], 2)
+        );
+        assert_eq!(
+            instance("state=\"terminated\""),
+            (vec![RLMI_TERMINATED_REASON], 2)
         );
     }
 

@@ -115,6 +115,8 @@ pub enum Fault {
     RlsNotifySupportedEventlist,
     /// The RLMI list carries a `<name>` whose `xml:lang` is not a language tag.
     RlmiBadLanguageTag,
+    /// Terminated RLMI instances carry no `reason`.
+    RlmiTerminatedWithoutReason,
     /// RLMI instance `cid`s name no body part.
     RlmiDanglingCid,
     /// The multipart `start` parameter names a PIDF part instead of the RLMI root.
@@ -261,6 +263,7 @@ impl Fault {
             Fault::RlsNotifyNoRequire,
             Fault::RlsNotifySupportedEventlist,
             Fault::RlmiBadLanguageTag,
+            Fault::RlmiTerminatedWithoutReason,
             Fault::RlmiDanglingCid,
             Fault::RlsPidfRoot,
             Fault::PnaWrongAccept,
@@ -364,6 +367,7 @@ impl Fault {
             Fault::RlsNotifyNoRequire => "rls-notify-no-require",
             Fault::RlsNotifySupportedEventlist => "rls-notify-supported-eventlist",
             Fault::RlmiBadLanguageTag => "rlmi-bad-language-tag",
+            Fault::RlmiTerminatedWithoutReason => "rlmi-terminated-without-reason",
             Fault::RlmiDanglingCid => "rlmi-dangling-cid",
             Fault::RlsPidfRoot => "rls-pidf-root",
             Fault::PnaWrongAccept => "pna-wrong-accept",
@@ -502,6 +506,9 @@ impl Fault {
             }
             Fault::RlmiBadLanguageTag => {
                 "the RLMI list carries a <name> whose xml:lang (en_GB) is not a language tag (RFC 4662 §5.4, MUST)"
+            }
+            Fault::RlmiTerminatedWithoutReason => {
+                "a terminated RLMI instance (a list member whose pres-rules block the watcher) carries no reason (RFC 4662 §5.5, MUST)"
             }
             Fault::RlmiDanglingCid => {
                 "RLMI instance cid names no body part of the NOTIFY (RFC 4662 §5.5, MUST)"

@@ -108,6 +108,7 @@ impl ListSubscription {
                 dangling_cid: shared.fault(Fault::RlmiDanglingCid),
                 start_at_instance: shared.fault(Fault::RlsPidfRoot),
                 bad_language_tag: shared.fault(Fault::RlmiBadLanguageTag),
+                terminated_without_reason: shared.fault(Fault::RlmiTerminatedWithoutReason),
             },
             compose_faults: esc::compose_faults(shared),
             watcher: Watcher::of_request(request),

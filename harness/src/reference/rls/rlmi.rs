@@ -52,6 +52,8 @@ pub(super) struct Deviations {
     pub start_at_instance: bool,
     /// The list carries a `<name>` whose `xml:lang` is not a language tag.
     pub bad_language_tag: bool,
+    /// Terminated instances carry no `reason`.
+    pub terminated_without_reason: bool,
 }
 
 /// One RLMI notification: the list, its version and state flag, and its resources.
@@ -97,6 +99,9 @@ impl Notification<'_> {
                         format!("state=\"active\" cid=\"{}{suffix}\"", escape(cid))
                     }
                     InstanceState::Pending => "state=\"pending\"".to_string(),
+                    InstanceState::Terminated(_) if deviations.terminated_without_reason => {
+                        "state=\"terminated\"".to_string()
+                    }
                     InstanceState::Terminated(reason) => {
                         format!("state=\"terminated\" reason=\"{}\"", escape(*reason))
                     }
