@@ -357,6 +357,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "xml:lang",
     ),
     (
+        "winfo-generic-content-type",
+        "A.6.2",
+        "rfc3857-winfo-content-type",
+        "Content-Type",
+    ),
+    (
+        "winfo-generic-content-type",
+        "rfc3857-default-type",
+        "rfc3857-winfo-default-type",
+        "Content-Type",
+    ),
+    (
         "rlmi-terminated-without-reason",
         "rfc4662-member-blocked",
         "rfc4662-terminated-reason",

@@ -115,6 +115,8 @@ pub enum Fault {
     RlsNotifySupportedEventlist,
     /// The RLMI list carries a `<name>` whose `xml:lang` is not a language tag.
     RlmiBadLanguageTag,
+    /// Watcherinfo NOTIFYs say `Content-Type: application/xml`.
+    WinfoGenericContentType,
     /// Terminated RLMI instances carry no `reason`.
     RlmiTerminatedWithoutReason,
     /// RLMI instance `cid`s name no body part.
@@ -264,6 +266,7 @@ impl Fault {
             Fault::RlsNotifySupportedEventlist,
             Fault::RlmiBadLanguageTag,
             Fault::RlmiTerminatedWithoutReason,
+            Fault::WinfoGenericContentType,
             Fault::RlmiDanglingCid,
             Fault::RlsPidfRoot,
             Fault::PnaWrongAccept,
@@ -367,6 +370,7 @@ impl Fault {
             Fault::RlsNotifyNoRequire => "rls-notify-no-require",
             Fault::RlsNotifySupportedEventlist => "rls-notify-supported-eventlist",
             Fault::RlmiBadLanguageTag => "rlmi-bad-language-tag",
+            Fault::WinfoGenericContentType => "winfo-generic-content-type",
             Fault::RlmiTerminatedWithoutReason => "rlmi-terminated-without-reason",
             Fault::RlmiDanglingCid => "rlmi-dangling-cid",
             Fault::RlsPidfRoot => "rls-pidf-root",
@@ -506,6 +510,9 @@ impl Fault {
             }
             Fault::RlmiBadLanguageTag => {
                 "the RLMI list carries a <name> whose xml:lang (en_GB) is not a language tag (RFC 4662 §5.4, MUST)"
+            }
+            Fault::WinfoGenericContentType => {
+                "watcherinfo NOTIFYs are sent as application/xml, not application/watcherinfo+xml (RFC 3857 §4.5, MUST)"
             }
             Fault::RlmiTerminatedWithoutReason => {
                 "a terminated RLMI instance (a list member whose pres-rules block the watcher) carries no reason (RFC 4662 §5.5, MUST)"

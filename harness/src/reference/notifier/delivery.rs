@@ -225,10 +225,12 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
                 package: shared.fault(Fault::WinfoNoPackage),
                 watcher_id: shared.fault(Fault::WinfoWatcherNoId),
             };
-            Some((
-                WINFO_MEDIA_TYPE.to_string(),
-                snapshot.render(number, omitted),
-            ))
+            let media_type = if shared.fault(Fault::WinfoGenericContentType) {
+                "application/xml"
+            } else {
+                WINFO_MEDIA_TYPE
+            };
+            Some((media_type.to_string(), snapshot.render(number, omitted)))
         }
         (Body::Winfo(_), Kind::Presence { .. } | Kind::List(_)) => None,
     };
