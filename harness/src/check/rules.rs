@@ -1613,16 +1613,18 @@ mod tests {
         );
         let not_found = http("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", b"");
         assert_eq!(failed("GET", document, &not_found), Vec::<&str>::new());
-        let cacheable = http(
-            "HTTP/1.1 200 OK\r\nETag: \"e3\"\r\nContent-Type: application/resource-lists+xml\r\nCache-Control: max-age=60\r\nContent-Length: 0\r\n\r\n",
-            b"",
+        let cached = |directives: &str| {
+            http(
+                &format!("HTTP/1.1 200 OK\r\nETag: \"e3\"\r\nContent-Type: application/resource-lists+xml\r\nCache-Control: {directives}\r\nContent-Length: 0\r\n\r\n"),
+                b"",
+            )
+        };
+        assert_eq!(
+            failed("GET", document, &cached("max-age=60")),
+            [XCAP_NO_CACHE]
         );
-        assert_eq!(failed("GET", document, &cacheable), [XCAP_NO_CACHE]);
-        let uncached = http(
-            "HTTP/1.1 200 OK\r\nETag: \"e3\"\r\nContent-Type: application/resource-lists+xml\r\nCache-Control: private, no-cache=\"Set-Cookie, X\"\r\nContent-Length: 0\r\n\r\n",
-            b"",
-        );
-        assert_eq!(failed("GET", document, &uncached), Vec::<&str>::new());
+        let field_list = cached("private, no-cache=\"Set-Cookie, X\"");
+        assert_eq!(failed("GET", document, &field_list), Vec::<&str>::new());
         // The server writes the capabilities document itself: no directive is asked for.
         assert_eq!(
             failed("GET", "/xcap-root/xcap-caps/global/index", &untagged),

@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 
 /// How to reset, start and stop a SUT (profile `process`). Arguments may use `${rundir}` (a
-/// fresh directory per start, removed after the stop) and `${root}` (the project root).
+/// fresh directory per start, on tmpfs where the system has one, removed after the stop) and
+/// `${root}` (the project root).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessSpec {
@@ -46,6 +47,21 @@ pub struct SutProcess {
     stopped: bool,
 }
 
+/// Creates the run directory `name`: in /dev/shm where that works, else in the temporary
+/// directory. A run's state is thrown away, and on a disk file system a SUT's database writes
+/// are slower and uneven (right after a build, creating a file on this project's ext4 test
+/// machine took milliseconds), which widens the window in which a database that admits one
+/// writer at a time (Kamailio's sqlite) refuses a second one and the SUT answers 500.
+fn make_rundir(name: &str) -> Result<PathBuf, String> {
+    let shm = Path::new("/dev/shm").join(name);
+    if std::fs::create_dir_all(&shm).is_ok() {
+        return Ok(shm);
+    }
+    let tmp = std::env::temp_dir().join(name);
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    Ok(tmp)
+}
+
 fn expand(arg: &str, rundir: &Path, root: &Path) -> String {
     arg.replace("${rundir}", &rundir.display().to_string())
         .replace("${root}", &root.display().to_string())
@@ -66,10 +82,7 @@ impl SutProcess {
         t1: Duration,
     ) -> Result<SutProcess, String> {
         refuse_a_taken_address(addr)?;
-        let rundir =
-            std::env::temp_dir().join(format!("presence-harness-sut-{}", crate::ids::token()));
-        std::fs::create_dir_all(&rundir)
-            .map_err(|e| format!("cannot create {}: {e}", rundir.display()))?;
+        let rundir = make_rundir(&format!("presence-harness-sut-{}", crate::ids::token()))?;
         for command in &spec.reset {
             let args: Vec<String> = command.iter().map(|a| expand(a, &rundir, root)).collect();
             let (program, rest) = args.split_first().ok_or("an empty reset command")?;
