@@ -4,7 +4,7 @@
 //! held, so a caller can count checks and failures per requirement.
 
 use crate::check::{multipart, xml};
-use crate::sip::text::{list_items, param_of, parse_params};
+use crate::sip::text::{leading_value, list_items, param_of, parse_params};
 use crate::sip::typed::{uri_equivalent, uri_of};
 use crate::sip::SipMessage;
 use std::borrow::Cow;
@@ -766,13 +766,17 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
         );
     }
     if method != "SUBSCRIBE" {
-        let supported: Vec<&str> = request.header_lines("Supported").collect();
         check(
             sink,
             EVENTLIST_SUPPORTED_PLACEMENT,
-            !request.tokens("Supported").iter().any(|t| t == "eventlist"),
+            !request
+                .header_items("Supported")
+                .any(|tag| leading_value(tag).eq_ignore_ascii_case("eventlist")),
             || format!("no eventlist in the Supported of a {method} request"),
-            || format!("Supported: {}", supported.join(", ")),
+            || {
+                let supported: Vec<&str> = request.header_lines("Supported").collect();
+                format!("Supported: {}", supported.join(", "))
+            },
         );
     }
 }
@@ -1038,26 +1042,24 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
         );
         if let Some(media) = &media {
             let content_type = content_type.unwrap_or_default();
-            check_pidf_tuple_ids(media, content_type, &notify.body, sink);
-            check_rlmi(media, content_type, &notify.body, sink);
+            let documents = typed_documents(media, content_type, &notify.body);
+            check_pidf_tuple_ids(&documents, sink);
+            check_rlmi(&documents, sink);
         }
     }
 }
 
-/// The documents of type `wanted` in a NOTIFY body of type `media` (whole `content_type`
-/// value): the body itself, or the parts of that type of a multipart one (an RLS's, RFC 4662
-/// §5.3). A body that does not split yields none: the flows' own checks report it.
-fn documents_of_type<'a>(
+/// A NOTIFY's documents with their media types (lower case): the body itself (of type `media`,
+/// the whole header being `content_type`), or the parts of a multipart one (an RLS's, RFC 4662
+/// §5.3), split once for every rule that reads them. A body that does not split yields none:
+/// the flows' own checks report it.
+fn typed_documents<'a>(
     media: &str,
     content_type: &str,
     body: &'a [u8],
-    wanted: &str,
-) -> Vec<Cow<'a, [u8]>> {
-    if media == wanted {
-        return vec![Cow::Borrowed(body)];
-    }
+) -> Vec<(String, Cow<'a, [u8]>)> {
     if !media.starts_with("multipart/") {
-        return Vec::new();
+        return vec![(media.to_string(), Cow::Borrowed(body))];
     }
     let Ok(split) = multipart::split(content_type, body) else {
         return Vec::new();
@@ -1065,19 +1067,31 @@ fn documents_of_type<'a>(
     split
         .parts
         .into_iter()
-        .filter(|part| {
-            part.content_type()
-                .is_some_and(|c| parse_params(c).value.eq_ignore_ascii_case(wanted))
+        .filter_map(|part| {
+            let part_media = parse_params(part.content_type()?)
+                .value
+                .to_ascii_lowercase();
+            Some((part_media, Cow::Owned(part.body)))
         })
-        .map(|part| Cow::Owned(part.body))
         .collect()
+}
+
+/// The documents of `documents` whose type is `wanted`.
+fn of_type<'d, 'a>(
+    documents: &'d [(String, Cow<'a, [u8]>)],
+    wanted: &'d str,
+) -> impl Iterator<Item = &'d [u8]> {
+    documents
+        .iter()
+        .filter(move |(media, _)| media == wanted)
+        .map(|(_, document)| document.as_ref())
 }
 
 /// Every `<tuple>` of each PIDF document carries an `id`, unique among the document's tuples
 /// (RFC 3863 §4.1.2). A document that is not well-formed XML is left to the flows' checks.
-fn check_pidf_tuple_ids(media: &str, content_type: &str, body: &[u8], sink: &mut impl RuleSink) {
-    for document in documents_of_type(media, content_type, body, PIDF_MEDIA_TYPE) {
-        let Ok(root) = xml::parse(&document) else {
+fn check_pidf_tuple_ids(documents: &[(String, Cow<'_, [u8]>)], sink: &mut impl RuleSink) {
+    for document in of_type(documents, PIDF_MEDIA_TYPE) {
+        let Ok(root) = xml::parse(document) else {
             continue;
         };
         let mut seen: Vec<&str> = Vec::new();
@@ -1110,9 +1124,9 @@ fn check_pidf_tuple_ids(media: &str, content_type: &str, body: &[u8], sink: &mut
 /// Rules on each RLMI document of a list NOTIFY: every `xml:lang` (the names of a list and its
 /// resources) holds a language tag (RFC 4662 §5.4), and every terminated instance carries a
 /// reason (§5.5). Each is reported only for a document that has such an attribute or instance.
-fn check_rlmi(media: &str, content_type: &str, body: &[u8], sink: &mut impl RuleSink) {
-    for document in documents_of_type(media, content_type, body, RLMI_MEDIA_TYPE) {
-        let Ok(root) = xml::parse(&document) else {
+fn check_rlmi(documents: &[(String, Cow<'_, [u8]>)], sink: &mut impl RuleSink) {
+    for document in of_type(documents, RLMI_MEDIA_TYPE) {
+        let Ok(root) = xml::parse(document) else {
             continue;
         };
         let terminated: Vec<&xml::XmlElement> = root
@@ -1211,7 +1225,8 @@ mod tests {
         let rlmi = |name: &str| {
             let body = format!("<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:l@x\" version=\"0\" fullState=\"true\">{name}<resource uri=\"sip:a@x\"><name xml:lang=\"fr\">A</name></resource></list>");
             let mut sink = Failed::default();
-            check_rlmi(RLMI_MEDIA_TYPE, RLMI_MEDIA_TYPE, body.as_bytes(), &mut sink);
+            let documents = typed_documents(RLMI_MEDIA_TYPE, RLMI_MEDIA_TYPE, body.as_bytes());
+            check_rlmi(&documents, &mut sink);
             (sink.0, sink.1)
         };
         assert_eq!(rlmi("<name xml:lang=\"en\">L</name>"), (vec![], 1));

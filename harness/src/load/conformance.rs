@@ -119,15 +119,14 @@ impl Counter {
         self.count(phase, SYNTAX, Some(|| sample));
     }
 
-    /// The tallies so far, by requirement key.
+    /// The tallies so far, by requirement key (each key has one slot).
     pub fn conformance(&self) -> Conformance {
-        let mut conformance = Conformance::default();
-        for (key, tallies) in &self.slots {
-            let mine = conformance.rules.entry(key.to_string()).or_default();
-            mine.idle.add(&tallies.idle);
-            mine.load.add(&tallies.load);
-        }
-        conformance
+        let rules = self
+            .slots
+            .iter()
+            .map(|(key, tallies)| (key.to_string(), tallies.clone()))
+            .collect();
+        Conformance { rules }
     }
 
     fn slot(&mut self, key: &'static str) -> &mut RuleTallies {

@@ -282,12 +282,15 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
 
     /// GET of the capabilities document (RFC 4825 §12), as the fault switches bend it.
     fn get_caps(&self) -> XcapResponse {
-        let global = DocumentKey {
-            tree: Tree::Global,
-            ..self.key.clone()
-        };
+        let global;
         let key = match self.key.tree {
-            Tree::Users(_) if (self.faults)(Fault::XcapCapsInUserTree) => &global,
+            Tree::Users(_) if (self.faults)(Fault::XcapCapsInUserTree) => {
+                global = DocumentKey {
+                    tree: Tree::Global,
+                    ..self.key.clone()
+                };
+                &global
+            }
             _ => self.key,
         };
         let found = self
