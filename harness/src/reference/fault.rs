@@ -93,6 +93,30 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// XCAP resource-lists documents with two sibling lists of one name are stored.
+    XcapDuplicateListNames,
+    /// XCAP resource-lists documents with two sibling entry-refs of one ref are stored.
+    XcapDuplicateEntryRefs,
+    /// XCAP resource-lists documents with an entry-ref that is not a relative path are stored.
+    XcapAbsoluteEntryRef,
+    /// XCAP resource-lists documents with two sibling externals of one anchor are stored.
+    XcapDuplicateExternals,
+    /// XCAP resource-lists documents with an external anchor that is not an absolute HTTP URI are stored.
+    XcapRelativeExternal,
+    /// XCAP rls-services service URIs are kept unique within each document only.
+    XcapServiceUriPerDocument,
+    /// XCAP rls-services service URIs may name an existing user.
+    XcapServiceUriExistingUser,
+    /// The 409 for a taken XCAP service URI suggests no alternative.
+    XcapNoAltValue,
+    /// XCAP rls-services documents with a relative resource-list URI are stored.
+    XcapRelativeResourceList,
+    /// XCAP rls-services documents with a resource-list URI into another usage are stored.
+    XcapResourceListOtherAuid,
+    /// XCAP rls-services documents with a resource-list URI into another user's tree are stored.
+    XcapResourceListOtherUser,
+    /// Lists inside an XCAP rls-services service are stored unchecked.
+    XcapServiceListUnchecked,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
     IgnorePresRules,
     /// Allowed watchers get the whole document: the rules' transformations are not applied.
@@ -254,6 +278,18 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::XcapDuplicateListNames,
+            Fault::XcapDuplicateEntryRefs,
+            Fault::XcapAbsoluteEntryRef,
+            Fault::XcapDuplicateExternals,
+            Fault::XcapRelativeExternal,
+            Fault::XcapServiceUriPerDocument,
+            Fault::XcapServiceUriExistingUser,
+            Fault::XcapNoAltValue,
+            Fault::XcapRelativeResourceList,
+            Fault::XcapResourceListOtherAuid,
+            Fault::XcapResourceListOtherUser,
+            Fault::XcapServiceListUnchecked,
             Fault::IgnorePresRules,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
@@ -359,6 +395,18 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::XcapDuplicateListNames => "xcap-duplicate-list-names",
+            Fault::XcapDuplicateEntryRefs => "xcap-duplicate-entry-refs",
+            Fault::XcapAbsoluteEntryRef => "xcap-absolute-entry-ref",
+            Fault::XcapDuplicateExternals => "xcap-duplicate-externals",
+            Fault::XcapRelativeExternal => "xcap-relative-external",
+            Fault::XcapServiceUriPerDocument => "xcap-service-uri-per-document",
+            Fault::XcapServiceUriExistingUser => "xcap-service-uri-existing-user",
+            Fault::XcapNoAltValue => "xcap-no-alt-value",
+            Fault::XcapRelativeResourceList => "xcap-relative-resource-list",
+            Fault::XcapResourceListOtherAuid => "xcap-resource-list-other-auid",
+            Fault::XcapResourceListOtherUser => "xcap-resource-list-other-user",
+            Fault::XcapServiceListUnchecked => "xcap-service-list-unchecked",
             Fault::IgnorePresRules => "ignore-pres-rules",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
@@ -481,6 +529,42 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::XcapDuplicateListNames => {
+                "a resource-lists document whose sibling <list> elements share a name is stored, not refused with 409 (RFC 4826 §3.4.5, MUST)"
+            }
+            Fault::XcapDuplicateEntryRefs => {
+                "a resource-lists document whose sibling <entry-ref> elements share a ref is stored, not refused with 409 (RFC 4826 §3.4.5, MUST)"
+            }
+            Fault::XcapAbsoluteEntryRef => {
+                "a resource-lists document whose <entry-ref> ref is an absolute URI is stored, not refused with 409 (RFC 4826 §3.4.5, MUST)"
+            }
+            Fault::XcapDuplicateExternals => {
+                "a resource-lists document whose sibling <external> elements share an anchor is stored, not refused with 409 (RFC 4826 §3.4.5, MUST)"
+            }
+            Fault::XcapRelativeExternal => {
+                "a resource-lists document whose <external> anchor is not an absolute HTTP URI is stored, not refused with 409 (RFC 4826 §3.4.5, MUST)"
+            }
+            Fault::XcapServiceUriPerDocument => {
+                "an rls-services document whose <service> URI another user's document already uses is stored, not refused with 409 (RFC 4826 §4.4.5, MUST)"
+            }
+            Fault::XcapServiceUriExistingUser => {
+                "an rls-services document whose <service> URI is the address of an existing user is stored, not refused with 409 (RFC 4826 §4.4.5, MUST NOT)"
+            }
+            Fault::XcapNoAltValue => {
+                "the 409 refusing a taken <service> URI suggests no <alt-value> (RFC 4826 §4.4.5, MUST; RFC 4825 §11)"
+            }
+            Fault::XcapRelativeResourceList => {
+                "an rls-services document whose <resource-list> URI is relative is stored, not refused with 409 (RFC 4826 §4.4.5, MUST)"
+            }
+            Fault::XcapResourceListOtherAuid => {
+                "an rls-services document whose <resource-list> URI points into another application usage than resource-lists is stored, not refused with 409 (RFC 4826 §4.4.5, MUST)"
+            }
+            Fault::XcapResourceListOtherUser => {
+                "a user's rls-services document whose <resource-list> URI points into another user's tree is stored, not refused with 409 (RFC 4826 §4.4.5, MUST)"
+            }
+            Fault::XcapServiceListUnchecked => {
+                "an rls-services document whose inline <list> holds two entries of one URI is stored, not refused with 409 (RFC 4826 §4.4.5 with §3.4.5, MUST)"
+            }
             Fault::XcapRefuseForeignNamespace => "an XCAP document holding an element from a namespace other than its usage's, even where the schema admits other namespaces, is refused with 409 schema-validation-error (RFC 4825 §5.8, §8.2.5, MUST allow)",
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"

@@ -3,7 +3,7 @@
 //! list with nested lists flattened and references to resource-lists documents followed.
 
 use super::super::presentity::Presentity;
-use super::super::xcap::{self, Document, Element, Node, XcapStore};
+use super::super::xcap::{self, Document, Element, XcapStore};
 use crate::sip::SipMessage;
 
 /// The rls-services namespace (RFC 4826 §4).
@@ -72,7 +72,7 @@ fn offers_presence(service: &Element) -> bool {
     };
     packages
         .child_elements()
-        .any(|(_, p)| p.is(RLS_NS, "package") && text(p).trim() == "presence")
+        .any(|(_, p)| p.is(RLS_NS, "package") && p.text().trim() == "presence")
 }
 
 /// A walk over a service's lists, collecting members and the references already followed
@@ -91,7 +91,7 @@ impl Walk<'_> {
             if child.is(RLS_NS, "list") {
                 self.list(child, 0);
             } else if child.is(RLS_NS, "resource-list") {
-                self.reference(&text(child), 0);
+                self.reference(&child.text(), 0);
             }
         }
     }
@@ -162,32 +162,6 @@ impl Walk<'_> {
             self.members.push(uri.to_string());
         }
     }
-}
-
-/// The text content of an element (markup such as comments left out, entities resolved).
-fn text(element: &Element) -> String {
-    element
-        .children
-        .iter()
-        .filter_map(|node| match node {
-            Node::Raw(raw) => Some(raw.as_str()),
-            Node::Element(_) => None,
-        })
-        .map(|raw| {
-            if let Some(cdata) = raw
-                .strip_prefix("<![CDATA[")
-                .and_then(|r| r.strip_suffix("]]>"))
-            {
-                cdata.to_string()
-            } else if raw.starts_with('<') {
-                String::new()
-            } else {
-                quick_xml::escape::unescape(raw)
-                    .map(|t| t.into_owned())
-                    .unwrap_or_else(|_| raw.to_string())
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

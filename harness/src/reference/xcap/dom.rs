@@ -125,6 +125,31 @@ impl Element {
             .map(|a| a.value.as_str())
     }
 
+    /// The text content (markup such as comments left out, CDATA and entities resolved).
+    pub fn text(&self) -> String {
+        self.children
+            .iter()
+            .filter_map(|node| match node {
+                Node::Raw(raw) => Some(raw.as_str()),
+                Node::Element(_) => None,
+            })
+            .map(|raw| {
+                if let Some(cdata) = raw
+                    .strip_prefix("<![CDATA[")
+                    .and_then(|r| r.strip_suffix("]]>"))
+                {
+                    cdata.to_string()
+                } else if raw.starts_with('<') {
+                    String::new()
+                } else {
+                    quick_xml::escape::unescape(raw)
+                        .map(|t| t.into_owned())
+                        .unwrap_or_else(|_| raw.to_string())
+                }
+            })
+            .collect()
+    }
+
     /// Child elements with their index in `children`.
     pub fn child_elements(&self) -> impl Iterator<Item = (usize, &Element)> {
         self.children

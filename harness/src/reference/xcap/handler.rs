@@ -8,7 +8,9 @@ use super::node;
 use super::selector::{parse_query, Selector};
 use super::store::{DocumentKey, Tree, XcapStore};
 use super::uri::{self, Target, UriError};
-use super::usage::{self, Invalid, Usage};
+use super::constraints::{self, Constraint, Context, Invalid};
+use super::usage::{self, Usage};
+use crate::reference::presentity::Presentity;
 use crate::reference::Fault;
 
 /// Methods XCAP resources support.
@@ -239,17 +241,86 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
 
     /// Checks a document against its usage: the 409 to send if it breaks a rule.
     pub fn invalid(&self, document: &Document) -> Option<XcapResponse> {
+        let root = &document.root;
+        let schema_error = || XcapResponse::conflict("<schema-validation-error/>");
         if (self.faults)(Fault::XcapRefuseForeignNamespace)
-            && usage::has_foreign_element(&document.root, self.usage.namespace)
+            && usage::has_foreign_element(root, self.usage.namespace)
         {
-            return Some(XcapResponse::conflict("<schema-validation-error/>"));
+            return Some(schema_error());
         }
-        let unique = !(self.faults)(Fault::XcapAcceptDuplicate);
-        match usage::validate(self.usage, &document.root, unique) {
+        if !usage::root_matches(self.usage, root) {
+            return Some(schema_error());
+        }
+        let owner = match &self.key.tree {
+            Tree::Users(xui) => Some(xui.as_str()),
+            Tree::Global => None,
+        };
+        let context = Context {
+            owner,
+            used_elsewhere: &|uri| self.service_used_elsewhere(uri),
+            exists: &|uri| self.user_exists(uri),
+            skip: &|constraint| self.unchecked(constraint),
+        };
+        match constraints::check(self.usage.auid, root, &context) {
             Ok(()) => None,
-            Err(Invalid::Schema) => Some(XcapResponse::conflict("<schema-validation-error/>")),
-            Err(Invalid::Uniqueness { field }) => Some(XcapResponse::uniqueness(&field)),
+            Err(Invalid::Uniqueness {
+                field,
+                alternatives,
+            }) => Some(XcapResponse::uniqueness(&field, &alternatives)),
+            Err(Invalid::Constraint { phrase }) => Some(XcapResponse::constraint(&phrase)),
         }
+    }
+
+    /// True when a `<service>` of another rls-services document on the server has `uri`
+    /// (compared as presentities, like the RLS finds services).
+    fn service_used_elsewhere(&self, uri: &str) -> bool {
+        let Some(wanted) = Presentity::from_uri(uri) else {
+            return false;
+        };
+        let services = self
+            .store
+            .of_usage("rls-services")
+            .filter(|(key, _)| *key != self.key)
+            .filter_map(|(_, text)| Document::parse(text).ok());
+        services.into_iter().any(|document| {
+            document
+                .root
+                .child_elements()
+                .filter(|(_, c)| c.local_name() == "service")
+                .filter_map(|(_, c)| c.attribute(None, "uri"))
+                .any(|used| Presentity::from_uri(used).as_ref() == Some(&wanted))
+        })
+    }
+
+    /// True when `uri` is a user of this server: an XUI holding documents.
+    fn user_exists(&self, uri: &str) -> bool {
+        let Some(wanted) = Presentity::from_uri(uri) else {
+            return false;
+        };
+        self.store
+            .users()
+            .any(|xui| Presentity::from_uri(xui).as_ref() == Some(&wanted))
+    }
+
+    /// True when a fault switch leaves `constraint` unchecked.
+    fn unchecked(&self, constraint: Constraint) -> bool {
+        let fault = match constraint {
+            Constraint::ListNameUnique => Fault::XcapDuplicateListNames,
+            Constraint::EntryUriUnique | Constraint::RuleIdUnique => Fault::XcapAcceptDuplicate,
+            Constraint::EntryRefUnique => Fault::XcapDuplicateEntryRefs,
+            Constraint::EntryRefRelative => Fault::XcapAbsoluteEntryRef,
+            Constraint::ExternalUnique => Fault::XcapDuplicateExternals,
+            Constraint::ExternalHttp => Fault::XcapRelativeExternal,
+            Constraint::ServiceUriUnique => Fault::XcapServiceUriPerDocument,
+            Constraint::ServiceUriFree => Fault::XcapServiceUriExistingUser,
+            Constraint::AlternativeValues => Fault::XcapNoAltValue,
+            Constraint::ResourceListAbsolute => Fault::XcapRelativeResourceList,
+            Constraint::ResourceListAuid => Fault::XcapResourceListOtherAuid,
+            Constraint::ResourceListOwnUser => Fault::XcapResourceListOtherUser,
+            Constraint::ServiceListChecked => Fault::XcapServiceListUnchecked,
+        };
+        (self.faults)(fault)
+            || (constraint.is_uniqueness() && (self.faults)(Fault::XcapAcceptDuplicate))
     }
 
     /// The stored document, parsed; `None` if there is none.

@@ -88,11 +88,27 @@ impl XcapResponse {
         memchr::memmem::find(&self.body, text.as_bytes()).is_some()
     }
 
-    /// 409 with `<uniqueness-failure>` naming the repeated `field`.
-    pub fn uniqueness(field: &str) -> XcapResponse {
+    /// 409 with `<uniqueness-failure>` naming the repeated `field` and offering
+    /// `alternatives` (RFC 4825 §11).
+    pub fn uniqueness(field: &str, alternatives: &[String]) -> XcapResponse {
+        let offered: String = alternatives
+            .iter()
+            .map(|value| format!("<alt-value>{}</alt-value>", escape(value)))
+            .collect();
+        let field = escape(field);
+        let exists = if offered.is_empty() {
+            format!("<exists field=\"{field}\"/>")
+        } else {
+            format!("<exists field=\"{field}\">{offered}</exists>")
+        };
+        XcapResponse::conflict(&format!("<uniqueness-failure>{exists}</uniqueness-failure>"))
+    }
+
+    /// 409 with `<constraint-failure>` and a `phrase` saying what is wrong (RFC 4825 §11).
+    pub fn constraint(phrase: &str) -> XcapResponse {
         XcapResponse::conflict(&format!(
-            "<uniqueness-failure><exists field=\"{}\"/></uniqueness-failure>",
-            escape(field)
+            "<constraint-failure phrase=\"{}\"/>",
+            escape(phrase)
         ))
     }
 }

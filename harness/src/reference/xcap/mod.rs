@@ -2,11 +2,13 @@
 //! presence authorization rules and manipulated presence documents here over HTTP.
 //!
 //! Modules: `uri` (request URIs), `selector` (node selectors), `dom` (XML tree), `usage`
-//! (application usages and their checks), `store` (documents and entity-tags), `message`
-//! (requests, responses, error bodies), `handler` (sans-IO request handling, document
-//! operations), `node` (element and attribute operations), `server` (HTTP/1.1 with hyper).
+//! (application usages), `constraints` (the data constraints of their documents), `store`
+//! (documents and entity-tags), `message` (requests, responses, error bodies), `handler`
+//! (sans-IO request handling, document operations), `node` (element and attribute
+//! operations), `server` (HTTP/1.1 with hyper).
 
 pub(super) mod dom;
+mod constraints;
 mod handler;
 mod message;
 mod node;
@@ -19,7 +21,7 @@ mod usage;
 #[cfg(test)]
 mod tests;
 
-pub(super) use dom::{Document, Element, Node};
+pub(super) use dom::{Document, Element};
 pub(super) use server::accept_loop;
 pub(super) use store::XcapStore;
 pub(super) use uri::ROOT;

@@ -93,6 +93,25 @@ impl XcapStore {
             })
     }
 
+    /// Key and text of every document of usage `auid`, in both trees.
+    pub fn of_usage<'a>(
+        &'a self,
+        auid: &'a str,
+    ) -> impl Iterator<Item = (&'a DocumentKey, &'a str)> {
+        self.documents
+            .iter()
+            .filter(move |(k, _)| k.auid == auid)
+            .map(|(k, s)| (k, s.text.as_str()))
+    }
+
+    /// The XUIs holding at least one document, each once per usage.
+    pub fn users(&self) -> impl Iterator<Item = &str> {
+        self.documents.keys().filter_map(|k| match &k.tree {
+            Tree::Users(xui) => Some(xui.as_str()),
+            Tree::Global => None,
+        })
+    }
+
     /// Text and entity-tag (quoted) of a document.
     pub fn get(&self, key: &DocumentKey) -> Option<(&str, &str)> {
         self.documents
