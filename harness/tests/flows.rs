@@ -739,6 +739,30 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc4826-service-list-constraints",
         "status",
     ),
+    (
+        "publish-echoes-record-route",
+        "rfc3903-esc-defaults",
+        "rfc3903-record-route-ignored",
+        "Record-Route",
+    ),
+    (
+        "publish-requires-expires",
+        "rfc3903-esc-defaults",
+        "rfc3903-default-expires",
+        "status",
+    ),
+    (
+        "etag-per-presentity",
+        "rfc3903-etag-unique",
+        "rfc3903-etag-unique",
+        "differs from",
+    ),
+    (
+        "non-atomic-publish",
+        "rfc3903-atomic",
+        "rfc3903-atomic",
+        "status",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -136,6 +136,14 @@ pub(super) fn requested_expires(request: &SipMessage) -> Result<Option<u64>, ()>
     }
 }
 
+/// A fixed hash of `text` (FNV-1a): the entity-tag `Fault::EtagPerPresentity` derives from
+/// the presentity alone.
+fn fxhash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// What a PUBLISH does once it has passed the checks.
 enum Action {
     /// A new publication (no SIP-If-Match, or a stale one under `AcceptStaleEtag`).
@@ -190,6 +198,9 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     let Ok(requested) = requested_expires(request) else {
         return reject(400);
     };
+    if requested.is_none() && shared.fault(Fault::PublishRequiresExpires) {
+        return reject(400);
+    }
     let min = shared.config.publish_min_expires;
     if requested.is_some_and(|e| e > 0 && e < min) {
         return Handled::only(response(request, 423, tag).header("Min-Expires", min.to_string()));
@@ -202,14 +213,18 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
         None
     } else {
         let content_type = request.header("Content-Type").unwrap_or_default();
-        if !pidf::is_pidf_media_type(content_type) {
-            return Handled::only(
-                response(request, 415, tag).header("Accept", pidf::PIDF_MEDIA_TYPE),
-            );
-        }
-        match pidf::parse(&request.body) {
-            Ok(elements) => Some(elements),
-            Err(_) => return reject(400),
+        let parsed = if pidf::is_pidf_media_type(content_type) {
+            pidf::parse(&request.body).map_err(|_| response(request, 400, tag))
+        } else {
+            Err(response(request, 415, tag).header("Accept", pidf::PIDF_MEDIA_TYPE))
+        };
+        match (parsed, current) {
+            (Ok(elements), _) => Some(elements),
+            (Err(refusal), Some(id)) if shared.fault(Fault::NonAtomicPublish) => {
+                state.esc.remove(&who, id);
+                return Handled::only(refusal);
+            }
+            (Err(refusal), _) => return Handled::only(refusal),
         }
     };
     let action = match (current, elements) {
@@ -225,7 +240,11 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     let before = shared
         .fault(Fault::StaleNotifyAfterModify)
         .then(|| state.esc.compose(&who, faults));
-    let mut etag = shared.token();
+    let mut etag = if shared.fault(Fault::EtagPerPresentity) {
+        format!("{:x}", fxhash(&who.entity()))
+    } else {
+        shared.token()
+    };
     let mut expires = granted;
     let mut modified = false;
     let mut changed = true;
@@ -287,6 +306,11 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     };
     drop(state);
     let mut ok = response(request, 200, tag);
+    if shared.fault(Fault::PublishEchoesRecordRoute) {
+        for route in request.header_lines("Record-Route") {
+            ok.push_header("Record-Route", route);
+        }
+    }
     if shared.fault(Fault::HostileContent) {
         ok.push_header("SIP-ETag", HOSTILE_ETAG);
     } else if !shared.fault(Fault::NoSipEtag) && !busy {

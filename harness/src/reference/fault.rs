@@ -93,6 +93,14 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// The 2xx to PUBLISH copies the request's Record-Route.
+    PublishEchoesRecordRoute,
+    /// A PUBLISH without Expires gets 400.
+    PublishRequiresExpires,
+    /// Every publication of a presentity gets the same entity-tag.
+    EtagPerPresentity,
+    /// A modifying PUBLISH refused for its body first removes the publication.
+    NonAtomicPublish,
     /// XCAP resource-lists documents with two sibling lists of one name are stored.
     XcapDuplicateListNames,
     /// XCAP resource-lists documents with two sibling entry-refs of one ref are stored.
@@ -278,6 +286,10 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::PublishEchoesRecordRoute,
+            Fault::PublishRequiresExpires,
+            Fault::EtagPerPresentity,
+            Fault::NonAtomicPublish,
             Fault::XcapDuplicateListNames,
             Fault::XcapDuplicateEntryRefs,
             Fault::XcapAbsoluteEntryRef,
@@ -395,6 +407,10 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::PublishEchoesRecordRoute => "publish-echoes-record-route",
+            Fault::PublishRequiresExpires => "publish-requires-expires",
+            Fault::EtagPerPresentity => "etag-per-presentity",
+            Fault::NonAtomicPublish => "non-atomic-publish",
             Fault::XcapDuplicateListNames => "xcap-duplicate-list-names",
             Fault::XcapDuplicateEntryRefs => "xcap-duplicate-entry-refs",
             Fault::XcapAbsoluteEntryRef => "xcap-absolute-entry-ref",
@@ -529,6 +545,18 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::PublishEchoesRecordRoute => {
+                "the 200 to a PUBLISH carrying Record-Route copies it (RFC 3903 §4, §6: ignored in PUBLISH, never in a response)"
+            }
+            Fault::PublishRequiresExpires => {
+                "a PUBLISH without Expires is refused with 400 instead of getting the default lifetime (RFC 3903 §6 step 4, MUST)"
+            }
+            Fault::EtagPerPresentity => {
+                "each publication of a presentity, and each new one, gets the same entity-tag (RFC 3903 §6: unique among current tags and different from earlier ones, MUST)"
+            }
+            Fault::NonAtomicPublish => {
+                "a modifying PUBLISH refused for its body (415, 400) still removes the publication it names (RFC 3903 §6: processed completely or not at all, MUST)"
+            }
             Fault::XcapDuplicateListNames => {
                 "a resource-lists document whose sibling <list> elements share a name is stored, not refused with 409 (RFC 4826 §3.4.5, MUST)"
             }
