@@ -763,6 +763,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3903-atomic",
         "status",
     ),
+    (
+        "winfo-watcher-id-not-token",
+        "A.6.2",
+        "rfc3858-watcher-id-token",
+        "token",
+    ),
+    (
+        "winfo-watcher-id-shared",
+        "A.6.2",
+        "rfc3858-watcher-id-unique",
+        "one watcher",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -28,6 +28,8 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc4662-rlmi-version",
     "rfc4662-full-state-first",
     "rfc3858-version-start",
+    "rfc3858-watcher-id-token",
+    "rfc3858-watcher-id-unique",
     "rfc3680-version-start",
     "rfc6665-delta-version",
 ];

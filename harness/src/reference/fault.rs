@@ -93,6 +93,10 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// Watcherinfo watcher ids hold a character outside the token grammar.
+    WinfoWatcherIdNotToken,
+    /// Every watcher in watcherinfo documents gets the same id.
+    WinfoWatcherIdShared,
     /// The 2xx to PUBLISH copies the request's Record-Route.
     PublishEchoesRecordRoute,
     /// A PUBLISH without Expires gets 400.
@@ -286,6 +290,8 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::WinfoWatcherIdNotToken,
+            Fault::WinfoWatcherIdShared,
             Fault::PublishEchoesRecordRoute,
             Fault::PublishRequiresExpires,
             Fault::EtagPerPresentity,
@@ -407,6 +413,8 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::WinfoWatcherIdNotToken => "winfo-watcher-id-not-token",
+            Fault::WinfoWatcherIdShared => "winfo-watcher-id-shared",
             Fault::PublishEchoesRecordRoute => "publish-echoes-record-route",
             Fault::PublishRequiresExpires => "publish-requires-expires",
             Fault::EtagPerPresentity => "etag-per-presentity",
@@ -545,6 +553,12 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::WinfoWatcherIdNotToken => {
+                "each watcher id in a watcherinfo document holds a '/', which the RFC 3261 token grammar excludes (RFC 3858 §3, MUST)"
+            }
+            Fault::WinfoWatcherIdShared => {
+                "every watcher of a watcherinfo subscription gets the id w, so two watchers share it (RFC 3858 §3: unique across the subscription's watchers, MUST)"
+            }
             Fault::PublishEchoesRecordRoute => {
                 "the 200 to a PUBLISH carrying Record-Route copies it (RFC 3903 §4, §6: ignored in PUBLISH, never in a response)"
             }

@@ -99,18 +99,23 @@ pub(super) fn authorized(who: &Presentity, watcher: &Watcher) -> bool {
     watcher.is(who)
 }
 
-/// Mandatory attributes a document leaves out (fault switches).
+/// How a document departs from RFC 3858 (fault switches).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Omitted {
-    /// The watcher-list's `package` (fault `WinfoNoPackage`).
-    pub package: bool,
-    /// Each watcher's `id` (fault `WinfoWatcherNoId`).
-    pub watcher_id: bool,
+pub struct RenderFaults {
+    /// The watcher-list's `package` is left out (fault `WinfoNoPackage`).
+    pub no_package: bool,
+    /// Each watcher's `id` is left out (fault `WinfoWatcherNoId`).
+    pub no_watcher_id: bool,
+    /// Each watcher's `id` holds a character outside the token grammar (fault
+    /// `WinfoWatcherIdNotToken`).
+    pub watcher_id_not_token: bool,
+    /// Every watcher gets the same `id` (fault `WinfoWatcherIdShared`).
+    pub watcher_id_shared: bool,
 }
 
 impl Snapshot {
-    /// The document with `version`, without the attributes `omitted` names.
-    pub fn render(&self, version: u64, omitted: Omitted) -> String {
+    /// The document with `version`, bent as `faults` say.
+    pub fn render(&self, version: u64, faults: RenderFaults) -> String {
         let state = match self.scope {
             Scope::Full => "full",
             Scope::Partial => "partial",
@@ -123,7 +128,7 @@ impl Snapshot {
             "  <watcher-list resource=\"{}\"",
             escape(self.resource.as_str())
         ));
-        if !omitted.package {
+        if !faults.no_package {
             out.push_str(" package=\"presence\"");
         }
         if self.entries.is_empty() {
@@ -131,8 +136,12 @@ impl Snapshot {
         } else {
             out.push_str(">\n");
             for entry in &self.entries {
-                let id = if omitted.watcher_id {
+                let id = if faults.no_watcher_id {
                     String::new()
+                } else if faults.watcher_id_shared {
+                    " id=\"w\"".to_string()
+                } else if faults.watcher_id_not_token {
+                    format!(" id=\"{}/x\"", escape(entry.id.as_str()))
                 } else {
                     format!(" id=\"{}\"", escape(entry.id.as_str()))
                 };
@@ -174,7 +183,7 @@ mod tests {
                 },
             ],
         };
-        let doc = snapshot.render(3, Omitted::default());
+        let doc = snapshot.render(3, RenderFaults::default());
         assert!(doc.contains(
             "<watcherinfo xmlns=\"urn:ietf:params:xml:ns:watcherinfo\" version=\"3\" state=\"full\">"
         ));
@@ -195,9 +204,9 @@ mod tests {
         };
         let doc = partial.render(
             0,
-            Omitted {
-                package: true,
-                ..Omitted::default()
+            RenderFaults {
+                no_package: true,
+                ..RenderFaults::default()
             },
         );
         assert!(doc.contains("version=\"0\" state=\"partial\""));
@@ -208,7 +217,7 @@ mod tests {
             ..snapshot
         };
         assert!(empty
-            .render(1, Omitted::default())
+            .render(1, RenderFaults::default())
             .contains("package=\"presence\"/>\n</watcherinfo>"));
     }
 

@@ -504,6 +504,7 @@ impl Runner<'_> {
                 self.push(path, Some("rfc6665-event-match"), seq, observed);
             }
             self.version_check(path, delivered, dialog);
+            self.watcher_id_check(path, delivered, dialog);
             let sub_state = msg.subscription_state();
             let present = Observed::new(
                 "Subscription-State is present",

@@ -10,6 +10,7 @@ mod repeat;
 mod retransmissions;
 mod select_body;
 mod versions;
+mod watcher_ids;
 
 use crate::check::audit;
 use crate::check::snapshot::Normaliser;
@@ -208,6 +209,8 @@ struct DialogState {
     /// A SUBSCRIBE of ours went out in the dialog after its last versioned document: the next
     /// one must carry full state (RFC 4662 §5.2).
     full_state_due: bool,
+    /// The watcher URI each watcher id of its watcherinfo documents stood for (RFC 3858 §3).
+    watcher_ids: std::collections::HashMap<String, String>,
     /// Our URI when we are the UAS (the To of the request that opened the dialog); `None`
     /// when our UE opened it and its own AOR is used.
     local_uri: Option<String>,

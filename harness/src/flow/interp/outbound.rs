@@ -276,6 +276,7 @@ impl Runner<'_> {
                         local_uri: None,
                         last_version: None,
                         full_state_due: false,
+                        watcher_ids: Default::default(),
                     },
                 );
             }

@@ -8,7 +8,7 @@ use crate::reference::rls;
 use crate::reference::shared::{lock, Shared};
 use crate::reference::transaction::run_client;
 use crate::reference::transport::Transport;
-use crate::reference::winfo::{Change, Omitted, Snapshot, WINFO_MEDIA_TYPE};
+use crate::reference::winfo::{Change, RenderFaults, Snapshot, WINFO_MEDIA_TYPE};
 use crate::reference::Fault;
 use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::MessageBuilder;
@@ -221,16 +221,18 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
                 *version
             };
             *version += 1;
-            let omitted = Omitted {
-                package: shared.fault(Fault::WinfoNoPackage),
-                watcher_id: shared.fault(Fault::WinfoWatcherNoId),
+            let faults = RenderFaults {
+                no_package: shared.fault(Fault::WinfoNoPackage),
+                no_watcher_id: shared.fault(Fault::WinfoWatcherNoId),
+                watcher_id_not_token: shared.fault(Fault::WinfoWatcherIdNotToken),
+                watcher_id_shared: shared.fault(Fault::WinfoWatcherIdShared),
             };
             let media_type = if shared.fault(Fault::WinfoGenericContentType) {
                 "application/xml"
             } else {
                 WINFO_MEDIA_TYPE
             };
-            Some((media_type.to_string(), snapshot.render(number, omitted)))
+            Some((media_type.to_string(), snapshot.render(number, faults)))
         }
         (Body::Winfo(_), Kind::Presence { .. } | Kind::List(_)) => None,
     };
