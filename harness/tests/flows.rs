@@ -775,6 +775,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3858-watcher-id-unique",
         "one watcher",
     ),
+    (
+        "notify-drops-event-id",
+        "rfc6665-event-id",
+        "rfc6665-event-match",
+        "Event",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

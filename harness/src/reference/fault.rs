@@ -93,6 +93,8 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// NOTIFYs leave out the Event id their SUBSCRIBE had.
+    NotifyDropsEventId,
     /// Watcherinfo watcher ids hold a character outside the token grammar.
     WinfoWatcherIdNotToken,
     /// Every watcher in watcherinfo documents gets the same id.
@@ -290,6 +292,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::NotifyDropsEventId,
             Fault::WinfoWatcherIdNotToken,
             Fault::WinfoWatcherIdShared,
             Fault::PublishEchoesRecordRoute,
@@ -413,6 +416,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::NotifyDropsEventId => "notify-drops-event-id",
             Fault::WinfoWatcherIdNotToken => "winfo-watcher-id-not-token",
             Fault::WinfoWatcherIdShared => "winfo-watcher-id-shared",
             Fault::PublishEchoesRecordRoute => "publish-echoes-record-route",
@@ -553,6 +557,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::NotifyDropsEventId => {
+                "NOTIFYs of a subscription made with an Event id leave the id out (RFC 6665 §4.5.2, MUST)"
+            }
             Fault::WinfoWatcherIdNotToken => {
                 "each watcher id in a watcherinfo document holds a '/', which the RFC 3261 token grammar excludes (RFC 3858 §3, MUST)"
             }

@@ -137,6 +137,7 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         _ if shared.fault(Fault::NotifyWrongEventId) => {
             format!("{package};id=not-the-subscription")
         }
+        Some(_) if shared.fault(Fault::NotifyDropsEventId) => package.to_string(),
         Some(id) => format!("{package};id={id}"),
         None => package.to_string(),
     };
