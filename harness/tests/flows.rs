@@ -781,6 +781,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc6665-event-match",
         "Event",
     ),
+    (
+        "rls-final-notify-without-rlmi",
+        "A.3.3.2",
+        "rfc4662-rlmi-consistent",
+        "RLMI",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -27,6 +27,7 @@ pub const BUILTIN_KEYS: &[&str] = &[
     // the version counters of RLMI, watcherinfo and reginfo documents (interp/versions.rs)
     "rfc4662-rlmi-version",
     "rfc4662-full-state-first",
+    "rfc4662-rlmi-consistent",
     "rfc3858-version-start",
     "rfc3858-watcher-id-token",
     "rfc3858-watcher-id-unique",

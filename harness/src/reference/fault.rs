@@ -93,6 +93,8 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// The terminated NOTIFY of a list subscription carries no body.
+    RlsFinalNotifyWithoutRlmi,
     /// NOTIFYs leave out the Event id their SUBSCRIBE had.
     NotifyDropsEventId,
     /// Watcherinfo watcher ids hold a character outside the token grammar.
@@ -292,6 +294,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::RlsFinalNotifyWithoutRlmi,
             Fault::NotifyDropsEventId,
             Fault::WinfoWatcherIdNotToken,
             Fault::WinfoWatcherIdShared,
@@ -416,6 +419,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::RlsFinalNotifyWithoutRlmi => "rls-final-notify-without-rlmi",
             Fault::NotifyDropsEventId => "notify-drops-event-id",
             Fault::WinfoWatcherIdNotToken => "winfo-watcher-id-not-token",
             Fault::WinfoWatcherIdShared => "winfo-watcher-id-shared",
@@ -557,6 +561,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::RlsFinalNotifyWithoutRlmi => {
+                "the terminated NOTIFY that ends a list subscription carries no body, after NOTIFYs with RLMI (RFC 4662 §4.5, MUST NOT)"
+            }
             Fault::NotifyDropsEventId => {
                 "NOTIFYs of a subscription made with an Event id leave the id out (RFC 6665 §4.5.2, MUST)"
             }

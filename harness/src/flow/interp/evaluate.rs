@@ -505,6 +505,7 @@ impl Runner<'_> {
             }
             self.version_check(path, delivered, dialog);
             self.watcher_id_check(path, delivered, dialog);
+            self.rlmi_presence_check(path, delivered, dialog);
             let sub_state = msg.subscription_state();
             let present = Observed::new(
                 "Subscription-State is present",

@@ -8,6 +8,7 @@ mod outbound;
 mod parts;
 mod repeat;
 mod retransmissions;
+mod rlmi_presence;
 mod select_body;
 mod versions;
 mod watcher_ids;
@@ -209,6 +210,8 @@ struct DialogState {
     /// A SUBSCRIBE of ours went out in the dialog after its last versioned document: the next
     /// one must carry full state (RFC 4662 §5.2).
     full_state_due: bool,
+    /// Whether its first NOTIFY carried RLMI (RFC 4662 §4.5); `None` before the first.
+    first_carried_rlmi: Option<bool>,
     /// The watcher URI each watcher id of its watcherinfo documents stood for (RFC 3858 §3).
     watcher_ids: std::collections::HashMap<String, String>,
     /// Our URI when we are the UAS (the To of the request that opened the dialog); `None`

@@ -212,7 +212,11 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     if matches!(sub.kind, Kind::List(_)) && shared.fault(Fault::RlsNotifySupportedEventlist) {
         notify.push_header("Supported", rls::EVENTLIST);
     }
+    let final_list_bare = matches!(sub.kind, Kind::List(_))
+        && matches!(pending.phase, Phase::Terminated(_))
+        && shared.fault(Fault::RlsFinalNotifyWithoutRlmi);
     let body = match (pending.body, &mut sub.kind) {
+        _ if final_list_bare => None,
         (Body::Empty, _) => None,
         (Body::Ready(body), _) => Some((body.content_type, body.text)),
         (Body::Winfo(snapshot), Kind::Winfo { version }) => {
