@@ -787,6 +787,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc4662-rlmi-consistent",
         "RLMI",
     ),
+    (
+        "notify-branch-reused",
+        "A.5.2.1",
+        "rfc3261-branch-unique",
+        "message rule",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

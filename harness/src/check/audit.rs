@@ -105,6 +105,8 @@ struct Auditor {
     /// remote address): the next response on it answers that request.
     xcap_sent: HashMap<(String, String), (String, String)>,
     subscriptions: HashMap<String, Subscription>,
+    /// The Call-ID and CSeq of the first request of the SUT with each top Via branch.
+    branches: HashMap<String, (String, String)>,
     tallies: BTreeMap<&'static str, Tally>,
 }
 
@@ -198,6 +200,20 @@ impl Auditor {
         };
         if msg.is_request() {
             rules::check_request(msg, &mut sink);
+            if let Some(branch) = msg.top_branch() {
+                let identity = || {
+                    let call_id = msg.call_id().unwrap_or_default().to_string();
+                    (call_id, msg.header("CSeq").unwrap_or_default().to_string())
+                };
+                match self.branches.get(branch.as_ref()) {
+                    Some((call_id, cseq)) => {
+                        rules::check_branch_reuse((call_id, cseq), msg, &mut sink)
+                    }
+                    None => {
+                        self.branches.insert(branch.into_owned(), identity());
+                    }
+                }
+            }
             rules::check_request_transport(msg, entry.transport.name(), &mut sink);
             match msg.method().as_deref() {
                 Some("NOTIFY") => {

@@ -56,6 +56,10 @@ pub const RULES: &[(&str, &str)] = &[
         "a request's top Via branch begins with z9hG4bK",
     ),
     (VIA_BRANCH, "a request's top Via carries a branch parameter"),
+    (
+        BRANCH_UNIQUE,
+        "two requests with one top Via branch are copies (Call-ID and CSeq alike)",
+    ),
     (VIA_PROTOCOL, "a request's top Via names SIP/2.0"),
     (CONTENT_TYPE, "a message with a body carries Content-Type"),
     (FROM_TAG, "a request's From carries a tag"),
@@ -179,6 +183,7 @@ const TARGET_REFRESH_CONTACT: &str = "rfc3261-target-refresh-contact";
 const CSEQ_METHOD: &str = "rfc3261-cseq-method";
 const BRANCH_COOKIE: &str = "rfc3261-branch-cookie";
 const VIA_BRANCH: &str = "rfc3261-via-branch";
+const BRANCH_UNIQUE: &str = "rfc3261-branch-unique";
 const VIA_PROTOCOL: &str = "rfc3261-via-protocol";
 /// The protocol name and version a Via's sent-protocol begins with (§8.1.1.7).
 const SIP_2_0: &str = "SIP/2.0/";
@@ -659,6 +664,24 @@ pub fn check_xcap_response(
             },
         );
     }
+}
+
+/// Checks a request of the SUT whose top Via branch an earlier request of the run had
+/// (`earlier`: that request's Call-ID and CSeq): only a retransmission, a copy, may reuse a
+/// branch, which is unique across space and time (RFC 3261 §8.1.1.7); CANCEL and ACK are the
+/// exceptions the RFC names.
+pub fn check_branch_reuse(earlier: (&str, &str), request: &SipMessage, sink: &mut impl RuleSink) {
+    let call_id = request.call_id().unwrap_or_default();
+    let cseq = request.header("CSeq").unwrap_or_default();
+    let (earlier_call_id, earlier_cseq) = earlier;
+    let exempt = matches!(request.method().as_deref(), Some("CANCEL" | "ACK"));
+    check(
+        sink,
+        BRANCH_UNIQUE,
+        exempt || (call_id == earlier_call_id && cseq.trim() == earlier_cseq.trim()),
+        || format!("a new branch, or a copy of the request with Call-ID {earlier_call_id} and CSeq {earlier_cseq}"),
+        || format!("the same branch on Call-ID {call_id}, CSeq {cseq}"),
+    );
 }
 
 /// Rules on every request the SUT sends (RFC 3261 §8.1.1, §8.1.1.3, §8.1.1.5, §8.1.1.7,
@@ -1284,6 +1307,24 @@ mod tests {
     }
 
     /// The rules `response` to [`SENT`] breaks.
+    #[test]
+    fn only_a_copy_may_reuse_a_branch() {
+        let request = |method: &str, cseq: &str| {
+            SipMessage::parse(
+                format!("{method} sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nCall-ID: c1\r\nCSeq: {cseq}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+            )
+            .unwrap()
+        };
+        let judged = |msg: &SipMessage| {
+            let mut sink = Failed::default();
+            check_branch_reuse(("c1", "2 NOTIFY"), msg, &mut sink);
+            sink.0
+        };
+        assert!(judged(&request("NOTIFY", "2 NOTIFY")).is_empty());
+        assert_eq!(judged(&request("NOTIFY", "3 NOTIFY")), [BRANCH_UNIQUE]);
+        assert!(judged(&request("CANCEL", "2 CANCEL")).is_empty());
+    }
+
     fn broken(response: &SipMessage) -> Vec<&'static str> {
         let mut sink = Failed::default();
         check_response(&SENT, response, &mut sink);

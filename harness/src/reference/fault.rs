@@ -93,6 +93,8 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// Every NOTIFY of a subscription carries the same Via branch.
+    NotifyBranchReused,
     /// The terminated NOTIFY of a list subscription carries no body.
     RlsFinalNotifyWithoutRlmi,
     /// NOTIFYs leave out the Event id their SUBSCRIBE had.
@@ -294,6 +296,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::NotifyBranchReused,
             Fault::RlsFinalNotifyWithoutRlmi,
             Fault::NotifyDropsEventId,
             Fault::WinfoWatcherIdNotToken,
@@ -419,6 +422,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::NotifyBranchReused => "notify-branch-reused",
             Fault::RlsFinalNotifyWithoutRlmi => "rls-final-notify-without-rlmi",
             Fault::NotifyDropsEventId => "notify-drops-event-id",
             Fault::WinfoWatcherIdNotToken => "winfo-watcher-id-not-token",
@@ -561,6 +565,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::NotifyBranchReused => {
+                "every NOTIFY of a subscription carries the same top Via branch, so a new NOTIFY looks like a retransmission of the last (RFC 3261 §8.1.1.7: unique across space and time, MUST)"
+            }
             Fault::RlsFinalNotifyWithoutRlmi => {
                 "the terminated NOTIFY that ends a list subscription carries no body, after NOTIFYs with RLMI (RFC 4662 §4.5, MUST NOT)"
             }

@@ -86,7 +86,12 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     } else {
         1
     };
-    let branch = format!("z9hG4bK{}", shared.token());
+    let branch = if shared.fault(Fault::NotifyBranchReused) {
+        let stable: String = sub.call_id.chars().filter(char::is_ascii_alphanumeric).collect();
+        format!("z9hG4bK{stable}")
+    } else {
+        format!("z9hG4bK{}", shared.token())
+    };
     let local = shared.local_addr(sub.transport);
     let routes: &[String] = if shared.fault(Fault::NotifyIgnoresRouteSet) {
         &[]
