@@ -793,6 +793,24 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3261-branch-unique",
         "message rule",
     ),
+    (
+        "ignore-require",
+        "rfc3261-extensions",
+        "rfc3261-420-bad-extension",
+        "status",
+    ),
+    (
+        "bad-extension-without-unsupported",
+        "rfc3261-extensions",
+        "rfc3261-420-unsupported",
+        "Unsupported",
+    ),
+    (
+        "refuse-unknown-header",
+        "rfc3261-extensions",
+        "rfc3261-unknown-header-ignored",
+        "status",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -167,11 +167,21 @@ fn handle(
     if !complete {
         return Handled::only(response(request, 400, &tag));
     }
+    if request
+        .header_lines("X-Unknown-Field")
+        .next()
+        .is_some_and(|_| shared.fault(Fault::RefuseUnknownHeader))
+    {
+        return Handled::only(response(request, 400, &tag));
+    }
     let required = request.tokens("Require");
-    if !required.is_empty() && method != "CANCEL" {
-        return Handled::only(
-            response(request, 420, &tag).header("Unsupported", required.join(", ")),
-        );
+    if !required.is_empty() && method != "CANCEL" && !shared.fault(Fault::IgnoreRequire) {
+        let refusal = response(request, 420, &tag);
+        return Handled::only(if shared.fault(Fault::BadExtensionWithoutUnsupported) {
+            refusal
+        } else {
+            refusal.header("Unsupported", required.join(", "))
+        });
     }
     match method {
         "OPTIONS" => Handled::only(

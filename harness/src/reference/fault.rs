@@ -93,6 +93,12 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// A Require the server does not understand is ignored.
+    IgnoreRequire,
+    /// The 420 lists no Unsupported option tags.
+    BadExtensionWithoutUnsupported,
+    /// A request carrying a header field the server does not know gets 400.
+    RefuseUnknownHeader,
     /// Every NOTIFY of a subscription carries the same Via branch.
     NotifyBranchReused,
     /// The terminated NOTIFY of a list subscription carries no body.
@@ -296,6 +302,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::IgnoreRequire,
+            Fault::BadExtensionWithoutUnsupported,
+            Fault::RefuseUnknownHeader,
             Fault::NotifyBranchReused,
             Fault::RlsFinalNotifyWithoutRlmi,
             Fault::NotifyDropsEventId,
@@ -422,6 +431,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::IgnoreRequire => "ignore-require",
+            Fault::BadExtensionWithoutUnsupported => "bad-extension-without-unsupported",
+            Fault::RefuseUnknownHeader => "refuse-unknown-header",
             Fault::NotifyBranchReused => "notify-branch-reused",
             Fault::RlsFinalNotifyWithoutRlmi => "rls-final-notify-without-rlmi",
             Fault::NotifyDropsEventId => "notify-drops-event-id",
@@ -565,6 +577,15 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::IgnoreRequire => {
+                "a request whose Require names an option tag the server does not understand is processed as if it had none (RFC 3261 §8.2.2.3, §20.32: 420, MUST)"
+            }
+            Fault::BadExtensionWithoutUnsupported => {
+                "the 420 (Bad Extension) carries no Unsupported header field (RFC 3261 §8.2.2.3, MUST)"
+            }
+            Fault::RefuseUnknownHeader => {
+                "a request carrying a header field the server does not understand (X-Unknown-Field) gets 400 instead of being processed (RFC 3261 §8.2.2, MUST ignore)"
+            }
             Fault::NotifyBranchReused => {
                 "every NOTIFY of a subscription carries the same top Via branch, so a new NOTIFY looks like a retransmission of the last (RFC 3261 §8.1.1.7: unique across space and time, MUST)"
             }
