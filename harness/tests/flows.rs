@@ -811,6 +811,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3261-unknown-header-ignored",
         "status",
     ),
+    (
+        "subscribe-contact-not-sip",
+        "A.3.2.1",
+        "rfc3261-contact-in-2xx",
+        "message rule",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -28,7 +28,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("rfc6665-2xx-expires", "a 2xx to SUBSCRIBE carries Expires"),
     (
         "rfc3261-contact-in-2xx",
-        "the 2xx that creates a dialog carries Contact",
+        "the 2xx that creates a dialog carries Contact, a SIP or SIPS URI",
     ),
     (
         "rfc6665-event-match",
@@ -468,11 +468,15 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
                 return;
             }
             let contact = response.header("Contact");
+            let sip_uri = |c: &str| {
+                let scheme = uri_of(c).split(':').next().unwrap_or_default().to_string();
+                scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips")
+            };
             check(
                 sink,
                 "rfc3261-contact-in-2xx",
-                contact.is_some_and(|c| !c.trim().is_empty()),
-                || "a Contact header".to_string(),
+                contact.is_some_and(sip_uri),
+                || "a Contact header with a SIP or SIPS URI".to_string(),
                 || shown(contact),
             );
             check_record_route_copy(sent, response, sink);

@@ -93,6 +93,8 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// The 2xx to SUBSCRIBE carries an http Contact URI.
+    SubscribeContactNotSip,
     /// A Require the server does not understand is ignored.
     IgnoreRequire,
     /// The 420 lists no Unsupported option tags.
@@ -302,6 +304,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::SubscribeContactNotSip,
             Fault::IgnoreRequire,
             Fault::BadExtensionWithoutUnsupported,
             Fault::RefuseUnknownHeader,
@@ -431,6 +434,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::SubscribeContactNotSip => "subscribe-contact-not-sip",
             Fault::IgnoreRequire => "ignore-require",
             Fault::BadExtensionWithoutUnsupported => "bad-extension-without-unsupported",
             Fault::RefuseUnknownHeader => "refuse-unknown-header",
@@ -577,6 +581,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::SubscribeContactNotSip => {
+                "the 2xx to SUBSCRIBE carries a Contact whose URI is http, not SIP or SIPS (RFC 3261 §12.1.1, MUST)"
+            }
             Fault::IgnoreRequire => {
                 "a request whose Require names an option tag the server does not understand is processed as if it had none (RFC 3261 §8.2.2.3, §20.32: 420, MUST)"
             }

@@ -652,7 +652,10 @@ pub(super) fn handle_subscribe(
             ok.push_header("Record-Route", record_route);
         }
     }
-    if !shared.fault(Fault::SubscribeNoContact) {
+    if shared.fault(Fault::SubscribeContactNotSip) {
+        let address = shared.local_addr(transport);
+        ok.push_header("Contact", format!("<http://{address}/presence>"));
+    } else if !shared.fault(Fault::SubscribeNoContact) {
         ok.push_header("Contact", shared.contact(transport));
     }
     if is_list && !shared.fault(Fault::RlsNoRequire) {
