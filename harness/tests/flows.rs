@@ -817,6 +817,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3261-contact-in-2xx",
         "message rule",
     ),
+    (
+        "udp-trailing-bytes-kept",
+        "rfc3261-udp-datagrams",
+        "rfc3261-extra-bytes-discarded",
+        "status",
+    ),
+    (
+        "udp-small-buffer",
+        "rfc3261-udp-datagrams",
+        "rfc3261-max-datagram",
+        "arrived",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -104,9 +104,15 @@ pub(super) async fn on_message(
     transport: Transport,
     path: ReplyPath,
 ) {
-    let Ok(message) = SipMessage::parse(data) else {
+    let Ok(mut message) = SipMessage::parse(data) else {
         return;
     };
+    if transport == Transport::Udp && shared.fault(Fault::UdpTrailingBytesKept) {
+        // The whole rest of the datagram taken as the body, whatever Content-Length says.
+        if let Some(end) = memchr::memmem::find(data, b"\r\n\r\n") {
+            message.body = data[end + 4..].to_vec();
+        }
+    }
     if !message.is_request() {
         lock(&shared.transactions).on_response(&message);
         return;

@@ -93,6 +93,10 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// Bytes of a datagram after the body Content-Length gives are kept as body.
+    UdpTrailingBytesKept,
+    /// UDP datagrams are read into an 8 KiB buffer.
+    UdpSmallBuffer,
     /// The 2xx to SUBSCRIBE carries an http Contact URI.
     SubscribeContactNotSip,
     /// A Require the server does not understand is ignored.
@@ -304,6 +308,8 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::UdpTrailingBytesKept,
+            Fault::UdpSmallBuffer,
             Fault::SubscribeContactNotSip,
             Fault::IgnoreRequire,
             Fault::BadExtensionWithoutUnsupported,
@@ -434,6 +440,8 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::UdpTrailingBytesKept => "udp-trailing-bytes-kept",
+            Fault::UdpSmallBuffer => "udp-small-buffer",
             Fault::SubscribeContactNotSip => "subscribe-contact-not-sip",
             Fault::IgnoreRequire => "ignore-require",
             Fault::BadExtensionWithoutUnsupported => "bad-extension-without-unsupported",
@@ -581,6 +589,12 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::UdpTrailingBytesKept => {
+                "bytes of a UDP datagram beyond the body that Content-Length gives are taken as part of the body (RFC 3261 §18.3: discarded, MUST)"
+            }
+            Fault::UdpSmallBuffer => {
+                "UDP datagrams are read into an 8 KiB buffer, so a larger request is cut short and dropped (RFC 3261 §18.1.1: handle messages up to the maximum datagram size, MUST)"
+            }
             Fault::SubscribeContactNotSip => {
                 "the 2xx to SUBSCRIBE carries a Contact whose URI is http, not SIP or SIPS (RFC 3261 §12.1.1, MUST)"
             }

@@ -4,6 +4,7 @@
 use super::dispatch;
 use super::shared::{lock, Shared};
 use super::variation::{self, Variation};
+use super::Fault;
 use crate::sip::framing::{next_frame, trim_keepalive, Frame};
 use std::collections::HashMap;
 use std::io;
@@ -54,12 +55,19 @@ pub(super) type Connections = HashMap<SocketAddr, UnboundedSender<Vec<u8>>>;
 
 /// Largest UDP datagram read.
 const MAX_DATAGRAM: usize = 65_535;
+/// The datagram size read under `Fault::UdpSmallBuffer` (a larger one is cut short).
+const SMALL_DATAGRAM: usize = 8 * 1024;
 
 /// Receives datagrams until the task is aborted.
 pub(super) async fn udp_loop(shared: Arc<Shared>) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    let limit = if shared.fault(Fault::UdpSmallBuffer) {
+        SMALL_DATAGRAM
+    } else {
+        MAX_DATAGRAM
+    };
     loop {
-        match shared.udp.recv_from(&mut buf).await {
+        match shared.udp.recv_from(&mut buf[..limit]).await {
             Ok((n, from)) => {
                 let data = buf.get(..n).unwrap_or_default();
                 dispatch::on_message(&shared, data, Transport::Udp, ReplyPath::Udp(from)).await;
