@@ -829,6 +829,36 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3261-max-datagram",
         "arrived",
     ),
+    (
+        "xcap-schema-unchecked",
+        "rfc4825-validation",
+        "rfc4825-schema-409",
+        "status",
+    ),
+    (
+        "xcap-delete-unchecked",
+        "rfc4825-validation",
+        "rfc4825-delete-constraint",
+        "status",
+    ),
+    (
+        "xcap-replace-unselected",
+        "rfc4825-validation",
+        "rfc4825-replace-selects-409",
+        "status",
+    ),
+    (
+        "xcap-first-of-many",
+        "rfc4825-validation",
+        "rfc4825-single-element-step",
+        "status",
+    ),
+    (
+        "xcap-409-without-report",
+        "rfc4825-validation",
+        "rfc4825-replace-report",
+        "body",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -93,6 +93,14 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// XCAP documents lacking an attribute their schema requires are stored.
+    XcapSchemaUnchecked,
+    /// XCAP DELETEs that leave a document invalid are performed.
+    XcapDeleteUnchecked,
+    /// XCAP replacements after which the URI no longer selects the node are performed.
+    XcapReplaceUnselected,
+    /// An XCAP node selector step that selects several elements gives the first.
+    XcapFirstOfMany,
     /// Bytes of a datagram after the body Content-Length gives are kept as body.
     UdpTrailingBytesKept,
     /// UDP datagrams are read into an 8 KiB buffer.
@@ -308,6 +316,10 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::XcapSchemaUnchecked,
+            Fault::XcapDeleteUnchecked,
+            Fault::XcapReplaceUnselected,
+            Fault::XcapFirstOfMany,
             Fault::UdpTrailingBytesKept,
             Fault::UdpSmallBuffer,
             Fault::SubscribeContactNotSip,
@@ -440,6 +452,10 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::XcapSchemaUnchecked => "xcap-schema-unchecked",
+            Fault::XcapDeleteUnchecked => "xcap-delete-unchecked",
+            Fault::XcapReplaceUnselected => "xcap-replace-unselected",
+            Fault::XcapFirstOfMany => "xcap-first-of-many",
             Fault::UdpTrailingBytesKept => "udp-trailing-bytes-kept",
             Fault::UdpSmallBuffer => "udp-small-buffer",
             Fault::SubscribeContactNotSip => "subscribe-contact-not-sip",
@@ -589,6 +605,18 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::XcapSchemaUnchecked => {
+                "a resource-lists document with an <entry> lacking its required uri attribute is stored, not refused with 409 (RFC 4825 §8.2.5, MUST)"
+            }
+            Fault::XcapDeleteUnchecked => {
+                "a DELETE of an <entry>'s required uri attribute is performed, leaving the document invalid (RFC 4825 §8.4: the deletion MUST NOT take place)"
+            }
+            Fault::XcapReplaceUnselected => {
+                "an element or attribute PUT that replaces the node so that its URI no longer selects it is performed (RFC 4825 §8.2.4: 409, MUST)"
+            }
+            Fault::XcapFirstOfMany => {
+                "a GET whose node selector step selects several elements returns the first of them (RFC 4825 §6.3: each step MUST select a single element)"
+            }
             Fault::UdpTrailingBytesKept => {
                 "bytes of a UDP datagram beyond the body that Content-Length gives are taken as part of the body (RFC 3261 §18.3: discarded, MUST)"
             }

@@ -1,7 +1,8 @@
 //! The data constraints a document must meet beyond its schema before it is stored (RFC 4825
 //! §8.2.5): the uniqueness and URI constraints of the resource-lists and rls-services usages
-//! (RFC 4826 §3.4.5, §4.4.5) and unique rule ids in pres-rules (RFC 4745). Uniqueness failures
-//! are reported before other constraint failures, in the order RFC 4825 §8.2.5 checks them.
+//! (RFC 4826 §3.4.5, §4.4.5) and unique rule ids in pres-rules (RFC 4745), after the attributes
+//! their schemas require. A schema failure is reported first, then uniqueness, then the other
+//! constraints, in the order RFC 4825 §8.2.5 checks them.
 
 use super::dom::Element;
 use percent_encoding::percent_decode_str;
@@ -17,6 +18,9 @@ const POLICY_NS: &str = "urn:ietf:params:xml:ns:common-policy";
 /// One constraint, named so that a fault switch can leave exactly it unchecked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Constraint {
+    /// The attributes the usage's schema requires are there (`uri` of `<entry>` and
+    /// `<service>`, `ref` of `<entry-ref>`, `anchor` of `<external>`, `id` of `<rule>`).
+    RequiredAttributes,
     /// Sibling `<list>` names differ.
     ListNameUnique,
     /// Sibling `<entry>` URIs differ.
@@ -66,6 +70,8 @@ impl Constraint {
 /// Why a document breaks a data constraint of its usage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invalid {
+    /// An attribute the schema requires is missing (`<schema-validation-error>`).
+    Schema,
     /// A value that must be unique is not (`<uniqueness-failure>`).
     Uniqueness {
         /// Node selector (relative to the document) of the repeated attribute.
@@ -96,6 +102,7 @@ pub struct Context<'a> {
 pub fn check(auid: &str, root: &Element, context: &Context) -> Result<(), Invalid> {
     let mut walk = Walk {
         context,
+        schema: false,
         uniqueness: None,
         constraint: None,
     };
@@ -103,8 +110,14 @@ pub fn check(auid: &str, root: &Element, context: &Context) -> Result<(), Invali
     match auid {
         "resource-lists" => walk.lists(root, &base),
         "rls-services" => walk.services(root, &base),
-        "pres-rules" => walk.unique(root, POLICY_NS, "rule", "id", &base, Constraint::RuleIdUnique),
+        "pres-rules" => {
+            walk.require(root, POLICY_NS, "rule", "id");
+            walk.unique(root, POLICY_NS, "rule", "id", &base, Constraint::RuleIdUnique);
+        }
         _ => {}
+    }
+    if walk.schema {
+        return Err(Invalid::Schema);
     }
     match (walk.uniqueness, walk.constraint) {
         (Some(failure), _) | (None, Some(failure)) => Err(failure),
@@ -115,6 +128,8 @@ pub fn check(auid: &str, root: &Element, context: &Context) -> Result<(), Invali
 /// One pass over a document, keeping the first failure of each kind.
 struct Walk<'a, 'c> {
     context: &'a Context<'c>,
+    /// A required attribute is missing.
+    schema: bool,
     uniqueness: Option<Invalid>,
     constraint: Option<Invalid>,
 }
@@ -143,8 +158,21 @@ impl Walk<'_, '_> {
         self.constraint.get_or_insert(Invalid::Constraint { phrase });
     }
 
+    /// Notes a missing required attribute `attr` on the `{ns}name` children of `parent`.
+    fn require(&mut self, parent: &Element, ns: &str, name: &str, attr: &str) {
+        if self.schema || (self.context.skip)(Constraint::RequiredAttributes) {
+            return;
+        }
+        self.schema = parent
+            .child_elements()
+            .any(|(_, c)| c.is(ns, name) && c.attribute(None, attr).is_none());
+    }
+
     /// The resource-lists constraints on the children of `parent`, then on its nested lists.
     fn lists(&mut self, parent: &Element, path: &str) {
+        self.require(parent, RL_NS, "entry", "uri");
+        self.require(parent, RL_NS, "entry-ref", "ref");
+        self.require(parent, RL_NS, "external", "anchor");
         self.unique(parent, RL_NS, "list", "name", path, Constraint::ListNameUnique);
         self.unique(parent, RL_NS, "entry", "uri", path, Constraint::EntryUriUnique);
         self.unique(parent, RL_NS, "entry-ref", "ref", path, Constraint::EntryRefUnique);
@@ -172,6 +200,7 @@ impl Walk<'_, '_> {
 
     /// The rls-services constraints: service URIs, resource-list URIs and inline lists.
     fn services(&mut self, root: &Element, path: &str) {
+        self.require(root, RLS_NS, "service", "uri");
         self.unique(root, RLS_NS, "service", "uri", path, Constraint::ServiceUriUnique);
         let uris: Vec<&str> = root
             .child_elements()
@@ -389,6 +418,25 @@ mod tests {
         ] {
             assert!(constraint_failure(check_with("resource-lists", &doc(bad), &plain(None))), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_missing_required_attribute_is_a_schema_failure() {
+        let entry = format!("<resource-lists {RL}><list><entry/><entry uri=\"a\"/><entry uri=\"a\"/></list></resource-lists>");
+        assert_eq!(check_with("resource-lists", &entry, &plain(None)), Err(Invalid::Schema));
+        let rule = "<cp:ruleset xmlns:cp=\"urn:ietf:params:xml:ns:common-policy\"><cp:rule/></cp:ruleset>";
+        assert_eq!(check_with("pres-rules", rule, &plain(None)), Err(Invalid::Schema));
+        let service = format!("{SERVICES}<service><list/></service></rls-services>");
+        assert_eq!(check_with("rls-services", &service, &plain(None)), Err(Invalid::Schema));
+        let unchecked = |c| c == Constraint::RequiredAttributes;
+        let context = Context {
+            skip: &unchecked,
+            ..plain(None)
+        };
+        assert!(matches!(
+            check_with("resource-lists", &entry, &context),
+            Err(Invalid::Uniqueness { .. })
+        ));
     }
 
     #[test]

@@ -263,6 +263,7 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
         };
         match constraints::check(self.usage.auid, root, &context) {
             Ok(()) => None,
+            Err(Invalid::Schema) => Some(schema_error()),
             Err(Invalid::Uniqueness {
                 field,
                 alternatives,
@@ -305,6 +306,10 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
     /// True when a fault switch leaves `constraint` unchecked.
     fn unchecked(&self, constraint: Constraint) -> bool {
         let fault = match constraint {
+            Constraint::RequiredAttributes if self.request.method == "DELETE" => {
+                Fault::XcapDeleteUnchecked
+            }
+            Constraint::RequiredAttributes => Fault::XcapSchemaUnchecked,
             Constraint::ListNameUnique => Fault::XcapDuplicateListNames,
             Constraint::EntryUriUnique | Constraint::RuleIdUnique => Fault::XcapAcceptDuplicate,
             Constraint::EntryRefUnique => Fault::XcapDuplicateEntryRefs,

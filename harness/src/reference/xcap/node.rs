@@ -42,8 +42,10 @@ pub(super) fn get<F: Fn(Fault) -> bool>(
         return XcapResponse::status(404);
     };
     let paths = selector.select(&document.root);
-    let [path] = paths.as_slice() else {
-        return XcapResponse::status(404);
+    let path = match paths.as_slice() {
+        [path] => path,
+        [first, _, ..] if (ops.faults)(Fault::XcapFirstOfMany) => first,
+        _ => return XcapResponse::status(404),
     };
     let Some(element) = document.root.at(path) else {
         return XcapResponse::status(404);
@@ -87,19 +89,24 @@ pub(super) fn put<F: Fn(Fault) -> bool>(
     };
     let changed = match (&selector.attribute, std::str::from_utf8(&ops.request.body)) {
         (Some(attr), Ok(body)) => put_attribute(&mut document, selector, attr, body),
-        (None, Ok(body)) => put_element(
-            &mut document,
-            selector,
-            body,
-            (ops.faults)(Fault::XcapInsertUnselected),
-        ),
+        (None, Ok(body)) => put_element(&mut document, selector, body),
         (Some(_), Err(_)) => Err(XcapResponse::conflict("<not-xml-att-value/>")),
         (None, Err(_)) => Err(not_well_formed()),
     };
-    let created = match changed {
-        Ok(created) => created,
+    let (created, path) = match changed {
+        Ok(done) => done,
         Err(refused) => return (refused, None),
     };
+    // The URI must select what was put, and only that (RFC 4825 §8.2.3 for a new node, §8.2.4
+    // for a replaced one).
+    let unchecked = if created {
+        (ops.faults)(Fault::XcapInsertUnselected)
+    } else {
+        (ops.faults)(Fault::XcapReplaceUnselected)
+    };
+    if selector.select(&document.root) != [path] && !unchecked {
+        return (cannot_insert(), None);
+    }
     store(ops, &document, if created { 201 } else { 200 })
 }
 
@@ -122,15 +129,13 @@ fn store<F: Fn(Fault) -> bool>(
     (response, Some(ops.key.clone()))
 }
 
-/// Replaces the selected element or appends a new last child to the selected parent; true if
-/// created. The selector must select exactly the new element afterwards (unless `unchecked`,
-/// the fault switch that keeps an element its URI does not select).
+/// Replaces the selected element or appends a new last child to the selected parent: whether
+/// it was created, and where it is now.
 fn put_element(
     document: &mut Document,
     selector: &Selector,
     body: &str,
-    unchecked: bool,
-) -> Result<bool, XcapResponse> {
+) -> Result<(bool, Vec<usize>), XcapResponse> {
     let root = &mut document.root;
     let matches = selector.select(root);
     let (path, created) = match matches.as_slice() {
@@ -167,19 +172,16 @@ fn put_element(
         }
         _ => return Err(cannot_insert()),
     };
-    if selector.select(root) != [path] && !unchecked {
-        return Err(cannot_insert());
-    }
-    Ok(created)
+    Ok((created, path))
 }
 
-/// Sets an attribute of the selected element; true if it is new.
+/// Sets an attribute of the selected element: whether it is new, and the element's place.
 fn put_attribute(
     document: &mut Document,
     selector: &Selector,
     attr: &Name,
     body: &str,
-) -> Result<bool, XcapResponse> {
+) -> Result<(bool, Vec<usize>), XcapResponse> {
     let value = match unescape(body) {
         Ok(value) if !value.contains('<') => value.into_owned(),
         _ => return Err(XcapResponse::conflict("<not-xml-att-value/>")),
@@ -209,10 +211,10 @@ fn put_attribute(
         .attributes
         .iter_mut()
         .find(|a| a.declared_prefix().is_none() && a.ns == attr.ns && a.local_name() == attr.local);
-    match existing {
+    let created = match existing {
         Some(existing) => {
             existing.value = value;
-            Ok(false)
+            false
         }
         None => {
             element.attributes.push(Attribute {
@@ -220,9 +222,10 @@ fn put_attribute(
                 value,
                 ns: attr.ns.clone(),
             });
-            Ok(true)
+            true
         }
-    }
+    };
+    Ok((created, path.clone()))
 }
 
 /// DELETE of an element or attribute.

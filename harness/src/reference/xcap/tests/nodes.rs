@@ -184,10 +184,14 @@ fn delete_element_and_attribute() {
     assert_eq!(header(&c.get(RL), "ETag"), Some(after.as_str()));
     assert_eq!(c.get(&work).status, 404);
     assert_eq!(c.delete(&work).status, 404);
-    let uri = node(&format!("{FRIENDS}/entry/@uri"));
-    assert_eq!(c.delete(&uri).status, 200);
-    assert_eq!(c.get(&uri).status, 404);
-    assert_eq!(c.delete(&uri).status, 404);
+    let name = node("resource-lists/list[1]/@name");
+    assert_eq!(c.delete(&name).status, 200);
+    assert_eq!(c.get(&name).status, 404);
+    assert_eq!(c.delete(&name).status, 404);
+    // An entry's uri is required by the schema: the deletion must not take place.
+    let uri = node("resource-lists/list[1]/entry/@uri");
+    assert_conflict(&c.delete(&uri), "<schema-validation-error/>");
+    assert_eq!(c.get(&uri).status, 200);
     assert_conflict(&c.delete(&node("resource-lists")), "<cannot-delete/>");
     assert_eq!(c.get(RL).status, 200);
 }
