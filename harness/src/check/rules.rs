@@ -683,7 +683,9 @@ pub fn check_branch_reuse(earlier: (&str, &str), request: &SipMessage, sink: &mu
         sink,
         BRANCH_UNIQUE,
         exempt || (call_id == earlier_call_id && cseq.trim() == earlier_cseq.trim()),
-        || format!("a new branch, or a copy of the request with Call-ID {earlier_call_id} and CSeq {earlier_cseq}"),
+        || {
+            format!("a new branch, or a copy of the request with Call-ID {earlier_call_id} and CSeq {earlier_cseq}")
+        },
         || format!("the same branch on Call-ID {call_id}, CSeq {cseq}"),
     );
 }

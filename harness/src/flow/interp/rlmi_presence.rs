@@ -41,9 +41,11 @@ fn carries_rlmi(msg: &crate::sip::SipMessage) -> bool {
     multipart::split(content_type, &msg.body)
         .ok()
         .and_then(|body| {
-            body.root()
-                .and_then(|root| root.content_type())
-                .map(|t| t.trim().to_ascii_lowercase().starts_with("application/rlmi+xml"))
+            body.root().and_then(|root| root.content_type()).map(|t| {
+                t.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("application/rlmi+xml")
+            })
         })
         .unwrap_or(false)
 }
@@ -76,8 +78,14 @@ mod tests {
             list,
         );
         assert!(carries_rlmi(&with));
-        assert!(!carries_rlmi(&notify("application/pidf+xml", "<presence/>")));
+        assert!(!carries_rlmi(&notify(
+            "application/pidf+xml",
+            "<presence/>"
+        )));
         let pidf_root = "--b\r\nContent-Type: application/pidf+xml\r\n\r\n<presence/>\r\n--b--\r\n";
-        assert!(!carries_rlmi(&notify("multipart/related; boundary=b", pidf_root)));
+        assert!(!carries_rlmi(&notify(
+            "multipart/related; boundary=b",
+            pidf_root
+        )));
     }
 }

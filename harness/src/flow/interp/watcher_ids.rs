@@ -58,10 +58,22 @@ fn watchers(msg: &crate::sip::SipMessage) -> Option<Vec<(String, String)>> {
         return None;
     }
     let in_winfo = |e: &&XmlElement| e.ns == WINFO_NS;
-    let lists = root.elements().filter(in_winfo).filter(|e| e.name == "watcher-list");
+    let lists = root
+        .elements()
+        .filter(in_winfo)
+        .filter(|e| e.name == "watcher-list");
     let watchers = lists
-        .flat_map(|list| list.elements().filter(in_winfo).filter(|e| e.name == "watcher"))
-        .filter_map(|w| Some((w.attr("", "id")?.to_string(), w.deep_text().trim().to_string())))
+        .flat_map(|list| {
+            list.elements()
+                .filter(in_winfo)
+                .filter(|e| e.name == "watcher")
+        })
+        .filter_map(|w| {
+            Some((
+                w.attr("", "id")?.to_string(),
+                w.deep_text().trim().to_string(),
+            ))
+        })
         .collect();
     Some(watchers)
 }
@@ -99,8 +111,11 @@ mod tests {
     fn watchers_are_read_from_every_list() {
         let body = format!("<watcherinfo xmlns=\"{WINFO_NS}\" version=\"0\" state=\"full\"><watcher-list resource=\"sip:p@x\" package=\"presence\"><watcher id=\"a\" status=\"active\" event=\"subscribe\"> sip:w@x </watcher><watcher status=\"active\" event=\"subscribe\">sip:v@x</watcher></watcher-list></watcherinfo>");
         let msg = crate::sip::SipMessage::parse(
-            format!("NOTIFY sip:w@x SIP/2.0\r\nContent-Length: {}\r\n\r\n{body}", body.len())
-                .as_bytes(),
+            format!(
+                "NOTIFY sip:w@x SIP/2.0\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
         )
         .unwrap();
         assert_eq!(

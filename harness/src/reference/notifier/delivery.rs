@@ -87,7 +87,11 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         1
     };
     let branch = if shared.fault(Fault::NotifyBranchReused) {
-        let stable: String = sub.call_id.chars().filter(char::is_ascii_alphanumeric).collect();
+        let stable: String = sub
+            .call_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
         format!("z9hG4bK{stable}")
     } else {
         format!("z9hG4bK{}", shared.token())

@@ -112,7 +112,14 @@ pub fn check(auid: &str, root: &Element, context: &Context) -> Result<(), Invali
         "rls-services" => walk.services(root, &base),
         "pres-rules" => {
             walk.require(root, POLICY_NS, "rule", "id");
-            walk.unique(root, POLICY_NS, "rule", "id", &base, Constraint::RuleIdUnique);
+            walk.unique(
+                root,
+                POLICY_NS,
+                "rule",
+                "id",
+                &base,
+                Constraint::RuleIdUnique,
+            );
         }
         _ => {}
     }
@@ -155,7 +162,8 @@ impl Walk<'_, '_> {
 
     /// Records a constraint failure.
     fn broken(&mut self, phrase: String) {
-        self.constraint.get_or_insert(Invalid::Constraint { phrase });
+        self.constraint
+            .get_or_insert(Invalid::Constraint { phrase });
     }
 
     /// Notes a missing required attribute `attr` on the `{ns}name` children of `parent`.
@@ -173,22 +181,54 @@ impl Walk<'_, '_> {
         self.require(parent, RL_NS, "entry", "uri");
         self.require(parent, RL_NS, "entry-ref", "ref");
         self.require(parent, RL_NS, "external", "anchor");
-        self.unique(parent, RL_NS, "list", "name", path, Constraint::ListNameUnique);
-        self.unique(parent, RL_NS, "entry", "uri", path, Constraint::EntryUriUnique);
-        self.unique(parent, RL_NS, "entry-ref", "ref", path, Constraint::EntryRefUnique);
-        self.unique(parent, RL_NS, "external", "anchor", path, Constraint::ExternalUnique);
+        self.unique(
+            parent,
+            RL_NS,
+            "list",
+            "name",
+            path,
+            Constraint::ListNameUnique,
+        );
+        self.unique(
+            parent,
+            RL_NS,
+            "entry",
+            "uri",
+            path,
+            Constraint::EntryUriUnique,
+        );
+        self.unique(
+            parent,
+            RL_NS,
+            "entry-ref",
+            "ref",
+            path,
+            Constraint::EntryRefUnique,
+        );
+        self.unique(
+            parent,
+            RL_NS,
+            "external",
+            "anchor",
+            path,
+            Constraint::ExternalUnique,
+        );
         let mut position = 0;
         for (_, child) in parent.child_elements() {
             if child.is(RL_NS, "entry-ref") && self.checks(Constraint::EntryRefRelative) {
                 let reference = child.attribute(None, "ref").unwrap_or_default();
                 if !is_relative_path_reference(reference) {
-                    self.broken(format!("entry-ref {reference} is not a relative path reference"));
+                    self.broken(format!(
+                        "entry-ref {reference} is not a relative path reference"
+                    ));
                 }
             }
             if child.is(RL_NS, "external") && self.checks(Constraint::ExternalHttp) {
                 let anchor = child.attribute(None, "anchor").unwrap_or_default();
                 if !is_absolute_http(anchor) {
-                    self.broken(format!("external anchor {anchor} is not an absolute HTTP URI"));
+                    self.broken(format!(
+                        "external anchor {anchor} is not an absolute HTTP URI"
+                    ));
                 }
             }
             if child.is(RL_NS, "list") {
@@ -201,13 +241,22 @@ impl Walk<'_, '_> {
     /// The rls-services constraints: service URIs, resource-list URIs and inline lists.
     fn services(&mut self, root: &Element, path: &str) {
         self.require(root, RLS_NS, "service", "uri");
-        self.unique(root, RLS_NS, "service", "uri", path, Constraint::ServiceUriUnique);
+        self.unique(
+            root,
+            RLS_NS,
+            "service",
+            "uri",
+            path,
+            Constraint::ServiceUriUnique,
+        );
         let uris: Vec<&str> = root
             .child_elements()
             .filter(|(_, c)| c.is(RLS_NS, "service"))
             .filter_map(|(_, c)| c.attribute(None, "uri"))
             .collect();
-        let services = root.child_elements().filter(|(_, c)| c.is(RLS_NS, "service"));
+        let services = root
+            .child_elements()
+            .filter(|(_, c)| c.is(RLS_NS, "service"));
         for (index, (_, service)) in services.enumerate() {
             let field = format!("{path}/service[{}]/@uri", index + 1);
             let uri = service.attribute(None, "uri").unwrap_or_default();
@@ -233,7 +282,8 @@ impl Walk<'_, '_> {
                 if child.is(RLS_NS, "resource-list") {
                     self.resource_list(&child.text());
                 }
-                if child.is(RLS_NS, "list") && !(self.context.skip)(Constraint::ServiceListChecked) {
+                if child.is(RLS_NS, "list") && !(self.context.skip)(Constraint::ServiceListChecked)
+                {
                     self.lists(child, &format!("{path}/service[{}]/list", index + 1));
                 }
             }
@@ -251,7 +301,9 @@ impl Walk<'_, '_> {
         }
         let (auid, xui) = xcap_path(uri);
         if self.checks(Constraint::ResourceListAuid) && auid.as_deref() != Some("resource-lists") {
-            self.broken(format!("resource-list {uri} is not in the resource-lists usage"));
+            self.broken(format!(
+                "resource-list {uri} is not in the resource-lists usage"
+            ));
             return;
         }
         if let Some(owner) = self.context.owner {
@@ -382,7 +434,10 @@ mod tests {
     #[test]
     fn resource_lists_uniqueness_names_the_repeated_attribute() {
         let cases = [
-            ("<list name=\"a\"/><list name=\"a\"/>", "resource-lists/list[2]/@name"),
+            (
+                "<list name=\"a\"/><list name=\"a\"/>",
+                "resource-lists/list[2]/@name",
+            ),
             (
                 "<list name=\"b\"><entry-ref ref=\"x\"/><entry-ref ref=\"x\"/></list>",
                 "resource-lists/list[1]/entry-ref[2]/@ref",
@@ -407,7 +462,8 @@ mod tests {
 
     #[test]
     fn reference_uris_have_the_form_the_usage_requires() {
-        let doc = |inner: &str| format!("<resource-lists {RL}><list>{inner}</list></resource-lists>");
+        let doc =
+            |inner: &str| format!("<resource-lists {RL}><list>{inner}</list></resource-lists>");
         let ok = doc("<entry-ref ref=\"resource-lists/users/sip:a@x/index/~~/resource-lists/list%5b1%5d/entry%5b1%5d\"/><external anchor=\"https://x.example/rl\"/>");
         assert_eq!(check_with("resource-lists", &ok, &plain(None)), Ok(()));
         for bad in [
@@ -416,18 +472,31 @@ mod tests {
             "<external anchor=\"resource-lists/users/a/index\"/>",
             "<external anchor=\"sip:list@x.example\"/>",
         ] {
-            assert!(constraint_failure(check_with("resource-lists", &doc(bad), &plain(None))), "{bad}");
+            assert!(
+                constraint_failure(check_with("resource-lists", &doc(bad), &plain(None))),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn a_missing_required_attribute_is_a_schema_failure() {
         let entry = format!("<resource-lists {RL}><list><entry/><entry uri=\"a\"/><entry uri=\"a\"/></list></resource-lists>");
-        assert_eq!(check_with("resource-lists", &entry, &plain(None)), Err(Invalid::Schema));
-        let rule = "<cp:ruleset xmlns:cp=\"urn:ietf:params:xml:ns:common-policy\"><cp:rule/></cp:ruleset>";
-        assert_eq!(check_with("pres-rules", rule, &plain(None)), Err(Invalid::Schema));
+        assert_eq!(
+            check_with("resource-lists", &entry, &plain(None)),
+            Err(Invalid::Schema)
+        );
+        let rule =
+            "<cp:ruleset xmlns:cp=\"urn:ietf:params:xml:ns:common-policy\"><cp:rule/></cp:ruleset>";
+        assert_eq!(
+            check_with("pres-rules", rule, &plain(None)),
+            Err(Invalid::Schema)
+        );
         let service = format!("{SERVICES}<service><list/></service></rls-services>");
-        assert_eq!(check_with("rls-services", &service, &plain(None)), Err(Invalid::Schema));
+        assert_eq!(
+            check_with("rls-services", &service, &plain(None)),
+            Err(Invalid::Schema)
+        );
         let unchecked = |c| c == Constraint::RequiredAttributes;
         let context = Context {
             skip: &unchecked,
@@ -476,7 +545,10 @@ mod tests {
             check_with("rls-services", &service("sip:alice@x", list), &context),
             Err(Invalid::Uniqueness { .. })
         ));
-        assert_eq!(check_with("rls-services", &service("sip:m@x", list), &context), Ok(()));
+        assert_eq!(
+            check_with("rls-services", &service("sip:m@x", list), &context),
+            Ok(())
+        );
         let skip_alternatives = |c| c == Constraint::AlternativeValues;
         let quiet = Context {
             skip: &skip_alternatives,
@@ -496,7 +568,9 @@ mod tests {
         let owner = plain(Some("sip:bob@x"));
         let root = "http://127.0.0.1:1/xcap-root";
         let with = |uri: &str| service("sip:l@x", &format!("<resource-list>{uri}</resource-list>"));
-        let good = format!("{root}/resource-lists/users/sip:bob@x/index/~~/resource-lists/list%5b@name=%22a%22%5d");
+        let good = format!(
+            "{root}/resource-lists/users/sip:bob@x/index/~~/resource-lists/list%5b@name=%22a%22%5d"
+        );
         assert_eq!(check_with("rls-services", &with(&good), &owner), Ok(()));
         let encoded = format!("{root}/resource-lists/users/sip%3Abob%40x/index");
         assert_eq!(check_with("rls-services", &with(&encoded), &owner), Ok(()));
@@ -506,7 +580,10 @@ mod tests {
             format!("{root}/resource-lists/users/sip:alice@x/index"),
             format!("{root}/resource-lists/global/index"),
         ] {
-            assert!(constraint_failure(check_with("rls-services", &with(&bad), &owner)), "{bad}");
+            assert!(
+                constraint_failure(check_with("rls-services", &with(&bad), &owner)),
+                "{bad}"
+            );
         }
         let global = plain(None);
         let other = format!("{root}/resource-lists/users/sip:alice@x/index");
@@ -528,6 +605,9 @@ mod tests {
             skip: &unchecked,
             ..plain(None)
         };
-        assert_eq!(check_with("rls-services", &service("sip:l@x", list), &context), Ok(()));
+        assert_eq!(
+            check_with("rls-services", &service("sip:l@x", list), &context),
+            Ok(())
+        );
     }
 }

@@ -2,13 +2,13 @@
 //! that changed. Checks the method, the URI, authorization and the conditional headers, then
 //! runs the document operations here and the node operations in `node`.
 
+use super::constraints::{self, Constraint, Context, Invalid};
 use super::dom::Document;
 use super::message::{XcapRequest, XcapResponse};
 use super::node;
 use super::selector::{parse_query, Selector};
 use super::store::{DocumentKey, Tree, XcapStore};
 use super::uri::{self, Target, UriError};
-use super::constraints::{self, Constraint, Context, Invalid};
 use super::usage::{self, Usage};
 use crate::reference::presentity::Presentity;
 use crate::reference::Fault;

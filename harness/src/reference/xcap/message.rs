@@ -101,7 +101,9 @@ impl XcapResponse {
         } else {
             format!("<exists field=\"{field}\">{offered}</exists>")
         };
-        XcapResponse::conflict(&format!("<uniqueness-failure>{exists}</uniqueness-failure>"))
+        XcapResponse::conflict(&format!(
+            "<uniqueness-failure>{exists}</uniqueness-failure>"
+        ))
     }
 
     /// 409 with `<constraint-failure>` and a `phrase` saying what is wrong (RFC 4825 §11).

@@ -7,8 +7,8 @@
 //! (sans-IO request handling, document operations), `node` (element and attribute
 //! operations), `server` (HTTP/1.1 with hyper).
 
-pub(super) mod dom;
 mod constraints;
+pub(super) mod dom;
 mod handler;
 mod message;
 mod node;
