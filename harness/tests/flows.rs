@@ -859,6 +859,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc4825-replace-report",
         "body",
     ),
+    (
+        "allow-events-incomplete",
+        "rfc6665-allow-events-complete",
+        "rfc6665-allow-events-complete",
+        "presence.winfo",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -93,6 +93,8 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// The 489 to SUBSCRIBE lists presence but not presence.winfo in Allow-Events.
+    AllowEventsIncomplete,
     /// XCAP documents lacking an attribute their schema requires are stored.
     XcapSchemaUnchecked,
     /// XCAP DELETEs that leave a document invalid are performed.
@@ -316,6 +318,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::AllowEventsIncomplete,
             Fault::XcapSchemaUnchecked,
             Fault::XcapDeleteUnchecked,
             Fault::XcapReplaceUnselected,
@@ -452,6 +455,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::AllowEventsIncomplete => "allow-events-incomplete",
             Fault::XcapSchemaUnchecked => "xcap-schema-unchecked",
             Fault::XcapDeleteUnchecked => "xcap-delete-unchecked",
             Fault::XcapReplaceUnselected => "xcap-replace-unselected",
@@ -605,6 +609,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::AllowEventsIncomplete => {
+                "the Allow-Events of the 489 to SUBSCRIBE lists presence only, though the server also notifies presence.winfo (RFC 6665 §4.4.4: a comprehensive list, MUST)"
+            }
             Fault::XcapSchemaUnchecked => {
                 "a resource-lists document with an <entry> lacking its required uri attribute is stored, not refused with 409 (RFC 4825 §8.2.5, MUST)"
             }

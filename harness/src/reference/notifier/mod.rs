@@ -466,6 +466,8 @@ pub(super) fn handle_subscribe(
                 bad_event
             } else if shared.fault(Fault::AllowEventsNotCommaList) {
                 bad_event.header("Allow-Events", ALLOW_EVENTS.replace(',', ""))
+            } else if shared.fault(Fault::AllowEventsIncomplete) {
+                bad_event.header("Allow-Events", "presence")
             } else {
                 bad_event.header("Allow-Events", ALLOW_EVENTS)
             });
