@@ -8,6 +8,7 @@ pub mod rules;
 pub mod snapshot;
 pub mod verdict;
 pub mod xml;
+pub mod xml_patch;
 pub mod xpath;
 
 pub use verdict::{CheckResult, Outcome, RequirementRef, Verdict};
