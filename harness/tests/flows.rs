@@ -865,6 +865,24 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc6665-allow-events-complete",
         "presence.winfo",
     ),
+    (
+        "partial-version-skip",
+        "A.5.2.1-partial",
+        "rfc5263-version-step",
+        "version",
+    ),
+    (
+        "partial-diff-first",
+        "A.5.2.1-partial",
+        "rfc5263-full-first",
+        "pidf-full",
+    ),
+    (
+        "partial-stale-diff",
+        "A.5.2.1-partial",
+        "rfc5263-partial-document",
+        "xml",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -28,6 +28,10 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc4662-rlmi-version",
     "rfc4662-full-state-first",
     "rfc4662-rlmi-consistent",
+    // partial notification (interp/partial.rs)
+    "rfc5263-full-first",
+    "rfc5263-version-step",
+    "rfc5263-partial-document",
     "rfc3858-version-start",
     "rfc3858-watcher-id-token",
     "rfc3858-watcher-id-unique",

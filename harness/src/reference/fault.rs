@@ -93,6 +93,12 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// Each partial NOTIFY after the first raises the version by two.
+    PartialVersionSkip,
+    /// The first partial NOTIFY is a pidf-diff, not full state.
+    PartialDiffFirst,
+    /// Every pidf-diff is empty, whatever changed.
+    PartialStaleDiff,
     /// The 489 to SUBSCRIBE lists presence but not presence.winfo in Allow-Events.
     AllowEventsIncomplete,
     /// XCAP documents lacking an attribute their schema requires are stored.
@@ -318,6 +324,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::PartialVersionSkip,
+            Fault::PartialDiffFirst,
+            Fault::PartialStaleDiff,
             Fault::AllowEventsIncomplete,
             Fault::XcapSchemaUnchecked,
             Fault::XcapDeleteUnchecked,
@@ -455,6 +464,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::PartialVersionSkip => "partial-version-skip",
+            Fault::PartialDiffFirst => "partial-diff-first",
+            Fault::PartialStaleDiff => "partial-stale-diff",
             Fault::AllowEventsIncomplete => "allow-events-incomplete",
             Fault::XcapSchemaUnchecked => "xcap-schema-unchecked",
             Fault::XcapDeleteUnchecked => "xcap-delete-unchecked",
@@ -609,6 +621,15 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::PartialVersionSkip => {
+                "each partial NOTIFY after the first raises the pidf-diff version by two, not one (RFC 5263 §4.4, MUST)"
+            }
+            Fault::PartialDiffFirst => {
+                "the first NOTIFY of a partial-notification subscription carries an empty <pidf-diff>, not full state in <pidf-full> (RFC 5263 §4.4, MUST)"
+            }
+            Fault::PartialStaleDiff => {
+                "every <pidf-diff> after the first NOTIFY is empty, so the watcher's copy no longer matches the presentity's state (RFC 5263 §4.4, RFC 5262 §3)"
+            }
             Fault::AllowEventsIncomplete => {
                 "the Allow-Events of the 489 to SUBSCRIBE lists presence only, though the server also notifies presence.winfo (RFC 6665 §4.4.4: a comprehensive list, MUST)"
             }

@@ -139,9 +139,15 @@ impl Runner<'_> {
             );
             self.push(path, step_req, seq, observed);
         }
-        let body = match &step.multipart {
-            Some(spec) => self.multipart_checks(step, spec, path, &delivered),
-            None => Some(delivered.msg.body.clone()),
+        let held = match &delivered.kind {
+            Delivery::Request(Some(dialog)) => self.held_document(&delivered, dialog),
+            _ => None,
+        };
+        let body = match (&step.multipart, held) {
+            (Some(spec), _) => self.multipart_checks(step, spec, path, &delivered),
+            // A partial notification is judged by the document the watcher now holds.
+            (None, Some(held)) => Some(held),
+            (None, None) => Some(delivered.msg.body.clone()),
         };
         if let Some(body) = body {
             let target = XmlTarget {
@@ -506,6 +512,7 @@ impl Runner<'_> {
             self.version_check(path, delivered, dialog);
             self.watcher_id_check(path, delivered, dialog);
             self.rlmi_presence_check(path, delivered, dialog);
+            self.partial_check(path, delivered, dialog);
             let sub_state = msg.subscription_state();
             let present = Observed::new(
                 "Subscription-State is present",

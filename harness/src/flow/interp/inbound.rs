@@ -300,6 +300,7 @@ impl Runner<'_> {
             local_uri: Some(uri_of(msg.header("To").unwrap_or_default())),
             last_version: None,
             full_state_due: false,
+            partial: None,
             first_carried_rlmi: None,
             watcher_ids: Default::default(),
         };

@@ -5,6 +5,7 @@ mod evaluate;
 mod http;
 mod inbound;
 mod outbound;
+mod partial;
 mod parts;
 mod repeat;
 mod retransmissions;
@@ -210,6 +211,8 @@ struct DialogState {
     /// A SUBSCRIBE of ours went out in the dialog after its last versioned document: the next
     /// one must carry full state (RFC 4662 §5.2).
     full_state_due: bool,
+    /// The presence document of its partial notifications (RFC 5263), as the watcher holds it.
+    partial: Option<partial::Held>,
     /// Whether its first NOTIFY carried RLMI (RFC 4662 §4.5); `None` before the first.
     first_carried_rlmi: Option<bool>,
     /// The watcher URI each watcher id of its watcherinfo documents stood for (RFC 3858 §3).

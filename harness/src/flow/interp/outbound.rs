@@ -276,6 +276,7 @@ impl Runner<'_> {
                         local_uri: None,
                         last_version: None,
                         full_state_due: false,
+                        partial: None,
                         first_carried_rlmi: None,
                         watcher_ids: Default::default(),
                     },

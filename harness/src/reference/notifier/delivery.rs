@@ -3,6 +3,7 @@
 //! NOTIFYs one at a time, so CSeq order and delivery order agree.
 
 use super::{Kind, Subscription};
+use super::partial::{PartialFaults, PIDF_DIFF_MEDIA_TYPE};
 use crate::reference::pidf::PIDF_MEDIA_TYPE;
 use crate::reference::rls;
 use crate::reference::shared::{lock, Shared};
@@ -227,7 +228,18 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     let body = match (pending.body, &mut sub.kind) {
         _ if final_list_bare => None,
         (Body::Empty, _) => None,
-        (Body::Ready(body), _) => Some((body.content_type, body.text)),
+        (Body::Ready(body), _) => match &mut sub.partial {
+            Some(partial) if body.content_type == PIDF_MEDIA_TYPE => {
+                let faults = PartialFaults {
+                    version_skip: shared.fault(Fault::PartialVersionSkip),
+                    diff_first: shared.fault(Fault::PartialDiffFirst),
+                    stale_diff: shared.fault(Fault::PartialStaleDiff),
+                };
+                let document = partial.next(&body.text, faults);
+                Some((PIDF_DIFF_MEDIA_TYPE.to_string(), document))
+            }
+            _ => Some((body.content_type, body.text)),
+        },
         (Body::Winfo(snapshot), Kind::Winfo { version }) => {
             let number = if shared.fault(Fault::WinfoVersionStuck) {
                 0

@@ -7,9 +7,11 @@
 //! dialog, so CSeq order and delivery order agree.
 
 mod delivery;
+mod partial;
 
 pub(super) use delivery::{pump, NotifyBody};
 use delivery::{Body, Pending, Phase};
+use partial::{Partial, PIDF_DIFF_MEDIA_TYPE};
 
 use super::authz::{self, Decision, Handling, Watcher};
 use super::deadlines::{DeadlineKey, Deadlines};
@@ -31,6 +33,14 @@ use tokio::time::Instant;
 
 /// The event packages this notifier serves, for `Allow-Events`.
 pub(super) const ALLOW_EVENTS: &str = "presence, presence.winfo";
+
+/// True when a SUBSCRIBE's Accept lists the partial presence format (RFC 5263 §4.2).
+fn accepts_partial(request: &SipMessage) -> bool {
+    request
+        .tokens("Accept")
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(PIDF_DIFF_MEDIA_TYPE))
+}
 
 /// Seconds a subscriber refused for want of room is asked to wait (`Retry-After`).
 const FULL_RETRY_AFTER: u64 = 30;
@@ -83,6 +93,8 @@ struct Subscription {
     terminated: bool,
     /// Its place among the subscriptions' deadlines.
     deadline: Option<DeadlineKey>,
+    /// Partial notification, for a watcher that accepts `application/pidf-diff+xml` (RFC 5263).
+    partial: Option<Partial>,
 }
 
 impl Subscription {
@@ -536,6 +548,15 @@ pub(super) fn handle_subscribe(
             if let Some(target) = contact {
                 sub.remote_target = target;
             }
+            // Each SUBSCRIBE states the formats anew (RFC 6665 §3.2.1); partial notification
+            // goes on with its version, from full state (RFC 5263 §4.4).
+            match (&mut sub.partial, accepts_partial(request)) {
+                (Some(partial), true) => partial.refreshed(),
+                (None, true) if matches!(sub.kind, Kind::Presence { .. }) => {
+                    sub.partial = Some(Partial::new());
+                }
+                (_, _) => sub.partial = None,
+            }
             if granted == 0 && shared.fault(Fault::NoFinalNotify) {
                 state.subs.remove(id);
             } else if granted == 0 {
@@ -595,6 +616,7 @@ pub(super) fn handle_subscribe(
                 }
             };
             is_list = matches!(kind, Kind::List(_));
+            let kind_is_presence = matches!(kind, Kind::Presence { .. });
             let id = state.subs.next_id;
             state.subs.next_id += 1;
             let mut sub = Subscription {
@@ -627,6 +649,8 @@ pub(super) fn handle_subscribe(
                 in_flight: false,
                 terminated: false,
                 deadline: None,
+                partial: (kind_is_presence && accepts_partial(request))
+                    .then(Partial::new),
             };
             let watchers = matches!(sub.kind, Kind::Winfo { .. }).then(|| state.subs.full(&who));
             let (body, phase) = sub.full_state(&state.esc, &state.xcap, shared, watchers);

@@ -1,0 +1,181 @@
+//! Partial notification (RFC 5263) checked on every NOTIFY of a dialog whose body is
+//! `application/pidf-diff+xml` (RFC 5262): the first carries full state in `<pidf-full>` with
+//! version 1, each later one has the previous version plus one, and each `<pidf-diff>` applies
+//! (RFC 5261) to the copy of the document the harness holds as the watcher. The step's XML
+//! checks then judge that copy, the presence document the watcher now has.
+
+use super::evaluate::Observed;
+use super::{Delivered, Runner};
+use crate::check::xml::{self, XmlElement};
+use crate::check::xml_patch;
+
+/// The media type of partial presence documents (RFC 5262 §5.2).
+const PIDF_DIFF_MEDIA_TYPE: &str = "application/pidf-diff+xml";
+/// The namespace of `<pidf-full>` and `<pidf-diff>` (RFC 5262 §5.1).
+const DIFF_NS: &str = "urn:ietf:params:xml:ns:pidf-diff";
+/// The PIDF namespace (RFC 3863).
+const PIDF_NS: &str = "urn:ietf:params:xml:ns:pidf";
+/// Requirement that the first partial notification is full state at version 1.
+pub(super) const FULL_FIRST_REQ: &str = "rfc5263-full-first";
+/// Requirement that each later partial notification has the previous version plus one.
+pub(super) const VERSION_REQ: &str = "rfc5263-version-step";
+/// Requirement that a partial notification is a `<pidf-full>` or a `<pidf-diff>` whose
+/// operations apply.
+pub(super) const DOCUMENT_REQ: &str = "rfc5263-partial-document";
+
+/// What the harness, as the watcher, holds of a partial-notification subscription.
+#[derive(Debug, Clone)]
+pub(super) struct Held {
+    /// Version of the last document received.
+    version: Option<u64>,
+    /// The presence document (a `<presence>` root) after applying it.
+    document: XmlElement,
+}
+
+impl Runner<'_> {
+    /// Follows a NOTIFY's partial presence document: checks its root and version against the
+    /// dialog's, applies it, and keeps the result.
+    pub(super) fn partial_check(&mut self, path: &str, delivered: &Delivered, dialog: &str) {
+        if !is_partial(&delivered.msg) {
+            return;
+        }
+        let seq = delivered.seq;
+        let root = match xml::parse(&delivered.msg.body) {
+            Ok(root) if root.ns == DIFF_NS => root,
+            Ok(root) => {
+                let observed = Observed::new(
+                    "the partial notification's root is <pidf-full> or <pidf-diff>",
+                    false,
+                    format!("{{{DIFF_NS}}}pidf-full or pidf-diff"),
+                    format!("{{{}}}{}", root.ns, root.name),
+                );
+                return self.push(path, Some(DOCUMENT_REQ), seq, observed);
+            }
+            Err(e) => {
+                let observed = Observed::new(
+                    "the partial notification is well-formed XML",
+                    false,
+                    "an XML document",
+                    e.to_string(),
+                );
+                return self.push(path, Some(DOCUMENT_REQ), seq, observed);
+            }
+        };
+        let Some(state) = self.dialogs.get_mut(dialog) else {
+            return;
+        };
+        let version = root.attr("", "version").and_then(|v| v.trim().parse::<u64>().ok());
+        let held = state.partial.take();
+        let mut observations = Vec::new();
+        match &held {
+            None => observations.push((
+                FULL_FIRST_REQ,
+                Observed::new(
+                    "the first partial notification is <pidf-full> with version 1",
+                    root.name == "pidf-full" && version == Some(1),
+                    "<pidf-full version=\"1\">",
+                    shown(&root, version),
+                ),
+            )),
+            Some(held) => {
+                let expected = held.version.map_or(1, |v| v.saturating_add(1));
+                observations.push((
+                    VERSION_REQ,
+                    Observed::new(
+                        "the partial notification's version is the previous one plus 1",
+                        version == Some(expected),
+                        expected.to_string(),
+                        version.map_or("(no number)".into(), |v| v.to_string()),
+                    ),
+                ));
+            }
+        }
+        let next = match (root.name.as_str(), held) {
+            ("pidf-full", _) => Some(presence_of(&root)),
+            ("pidf-diff", Some(held)) => {
+                let mut document = held.document;
+                let applied = xml_patch::apply(&mut document, &delivered.msg.body, &root);
+                observations.push((
+                    DOCUMENT_REQ,
+                    Observed::new(
+                        "the <pidf-diff> applies to the watcher's copy (RFC 5261)",
+                        applied.is_ok(),
+                        "operations that each locate one node",
+                        applied.err().unwrap_or_else(|| "applied".into()),
+                    ),
+                ));
+                Some(document)
+            }
+            _ => None,
+        };
+        if let Some(document) = next {
+            state.partial = Some(Held { version, document });
+        }
+        for (req, observed) in observations {
+            self.push(path, Some(req), seq, observed);
+        }
+    }
+
+    /// The presence document the watcher holds after the partial notification `delivered`
+    /// of `dialog`, as XML, for the step's checks; `None` for a NOTIFY that is not partial.
+    pub(super) fn held_document(&self, delivered: &Delivered, dialog: &str) -> Option<Vec<u8>> {
+        if !is_partial(&delivered.msg) {
+            return None;
+        }
+        let held = self.dialogs.get(dialog)?.partial.as_ref()?;
+        Some(held.document.to_canonical_string().into_bytes())
+    }
+}
+
+/// True for a message whose body is `application/pidf-diff+xml`.
+fn is_partial(msg: &crate::sip::SipMessage) -> bool {
+    msg.header("Content-Type").is_some_and(|t| {
+        let essence = t.split(';').next().unwrap_or_default().trim();
+        essence.eq_ignore_ascii_case(PIDF_DIFF_MEDIA_TYPE)
+    })
+}
+
+/// A `<pidf-full>` read as the `<presence>` document it carries: the same attributes but
+/// `version`, and the same children.
+fn presence_of(full: &XmlElement) -> XmlElement {
+    let mut presence = XmlElement::new(PIDF_NS, "presence");
+    presence.attrs = full
+        .attrs
+        .iter()
+        .filter(|a| !(a.ns.is_empty() && a.name == "version"))
+        .cloned()
+        .collect();
+    presence.children = full.children.clone();
+    presence
+}
+
+/// A root element and version, as shown in a failed check.
+fn shown(root: &XmlElement, version: Option<u64>) -> String {
+    match version {
+        Some(v) => format!("<{} version=\"{v}\">", root.name),
+        None => format!("<{}> without a version number", root.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::catalogue::BUILTIN_KEYS;
+
+    #[test]
+    fn the_checks_cite_builtin_keys() {
+        for key in [FULL_FIRST_REQ, VERSION_REQ, DOCUMENT_REQ] {
+            assert!(BUILTIN_KEYS.contains(&key), "{key}");
+        }
+    }
+
+    #[test]
+    fn a_pidf_full_becomes_its_presence_document() {
+        let full = xml::parse(b"<p:pidf-full xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:p=\"urn:ietf:params:xml:ns:pidf-diff\" entity=\"sip:a@x\" version=\"1\"><tuple id=\"t\"/></p:pidf-full>").unwrap();
+        let expected = xml::parse(
+            b"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@x\"><tuple id=\"t\"/></presence>",
+        )
+        .unwrap();
+        assert_eq!(presence_of(&full), expected);
+    }
+}
