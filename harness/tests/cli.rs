@@ -85,7 +85,12 @@ fn the_harness_not_judging_exits_2() {
 
 #[test]
 fn a_broken_should_breaks_only_the_strict_gate() {
-    let args = ["--flow", "rfc6665-event-id", "--fault", "stale-notify-after-modify"];
+    let args = [
+        "--flow",
+        "rfc6665-event-id",
+        "--fault",
+        "stale-notify-after-modify",
+    ];
     assert_eq!(run(&args).0, 0, "non-strict holds the must gate");
     let strict: Vec<&str> = args.iter().copied().chain(["--gate", "strict"]).collect();
     assert_eq!(run(&strict).0, 1, "non-strict breaks the strict gate");

@@ -198,7 +198,9 @@ fn add(
         let (ns, name) = attribute_name(written, bindings)?;
         let element = at_mut(root, &path).ok_or("located element lost")?;
         if element.attr(&ns, &name).is_some() {
-            return Err(format!("attribute {written} exists already (invalid-attribute-value)"));
+            return Err(format!(
+                "attribute {written} exists already (invalid-attribute-value)"
+            ));
         }
         element.attrs.push(xml::XmlAttr {
             ns,
@@ -369,7 +371,9 @@ mod tests {
             .map(XmlElement::deep_text)
             .collect();
         assert_eq!(notes, ["first", "Full state presence document", "last"]);
-        let tuple = result.elements().find(|e| e.attr("", "id") == Some("r1230d"));
+        let tuple = result
+            .elements()
+            .find(|e| e.attr("", "id") == Some("r1230d"));
         assert_eq!(tuple.and_then(|t| t.attr("", "x")), Some("1"));
     }
 }

@@ -64,7 +64,9 @@ impl Runner<'_> {
         let Some(state) = self.dialogs.get_mut(dialog) else {
             return;
         };
-        let version = root.attr("", "version").and_then(|v| v.trim().parse::<u64>().ok());
+        let version = root
+            .attr("", "version")
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let held = state.partial.take();
         let mut observations = Vec::new();
         match &held {

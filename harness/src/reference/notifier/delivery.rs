@@ -2,8 +2,8 @@
 //! Subscription-State phases, and one delivery task per subscription that sends its queued
 //! NOTIFYs one at a time, so CSeq order and delivery order agree.
 
-use super::{Kind, Subscription};
 use super::partial::{PartialFaults, PIDF_DIFF_MEDIA_TYPE};
+use super::{Kind, Subscription};
 use crate::reference::pidf::PIDF_MEDIA_TYPE;
 use crate::reference::rls;
 use crate::reference::shared::{lock, Shared};

@@ -649,8 +649,7 @@ pub(super) fn handle_subscribe(
                 in_flight: false,
                 terminated: false,
                 deadline: None,
-                partial: (kind_is_presence && accepts_partial(request))
-                    .then(Partial::new),
+                partial: (kind_is_presence && accepts_partial(request)).then(Partial::new),
             };
             let watchers = matches!(sub.kind, Kind::Winfo { .. }).then(|| state.subs.full(&who));
             let (body, phase) = sub.full_state(&state.esc, &state.xcap, shared, watchers);

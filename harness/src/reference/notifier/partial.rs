@@ -105,7 +105,10 @@ impl Partial {
                 }
             }
         }
-        out.push_str(&format!(" version=\"{}\">{content}</{PREFIX}:{root}>\n", self.version));
+        out.push_str(&format!(
+            " version=\"{}\">{content}</{PREFIX}:{root}>\n",
+            self.version
+        ));
         out
     }
 }
@@ -170,8 +173,14 @@ fn operations(held: &str, current: &str) -> Option<String> {
             Some(_) => {}
         }
     }
-    for new in after.iter().filter(|new| !before.iter().any(|old| same(old, new))) {
-        ops.push_str(&format!("<{PREFIX}:add sel=\"*\">{}</{PREFIX}:add>", new.xml));
+    for new in after
+        .iter()
+        .filter(|new| !before.iter().any(|old| same(old, new)))
+    {
+        ops.push_str(&format!(
+            "<{PREFIX}:add sel=\"*\">{}</{PREFIX}:add>",
+            new.xml
+        ));
     }
     Some(ops)
 }
@@ -202,7 +211,9 @@ mod tests {
         assert!(first.contains("version=\"1\""));
         assert!(first.contains("entity=\"sip:a@x\""));
         assert!(first.contains("<tuple id=\"t1\">"));
-        let two = pidf("<tuple id=\"t1\"><status><basic>closed</basic></status></tuple><tuple id=\"t2\"/>");
+        let two = pidf(
+            "<tuple id=\"t1\"><status><basic>closed</basic></status></tuple><tuple id=\"t2\"/>",
+        );
         let second = partial.next(&two, PartialFaults::default());
         assert!(second.contains("<pd:pidf-diff"));
         assert!(second.contains("version=\"2\""));
@@ -212,7 +223,9 @@ mod tests {
         let third = partial.next(&one, PartialFaults::default());
         assert!(third.contains("<pd:remove sel=\"*/tuple[@id=&apos;t2&apos;]\"/>"));
         partial.refreshed();
-        assert!(partial.next(&one, PartialFaults::default()).contains("<pd:pidf-full"));
+        assert!(partial
+            .next(&one, PartialFaults::default())
+            .contains("<pd:pidf-full"));
     }
 
     #[test]
@@ -223,7 +236,9 @@ mod tests {
             diff_first: true,
             ..PartialFaults::default()
         };
-        assert!(Partial::new().next(&one, diff_first).contains("<pd:pidf-diff"));
+        assert!(Partial::new()
+            .next(&one, diff_first)
+            .contains("<pd:pidf-diff"));
         let skip = PartialFaults {
             version_skip: true,
             ..PartialFaults::default()
@@ -237,6 +252,8 @@ mod tests {
         };
         let mut partial = Partial::new();
         partial.next(&one, stale);
-        assert!(partial.next(&two, stale).contains("version=\"2\"></pd:pidf-diff>"));
+        assert!(partial
+            .next(&two, stale)
+            .contains("version=\"2\"></pd:pidf-diff>"));
     }
 }
