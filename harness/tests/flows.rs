@@ -883,6 +883,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc5263-partial-document",
         "xml",
     ),
+    (
+        "partial-no-full-after-subscribe",
+        "A.5.2.1-partial",
+        "rfc5263-full-after-subscribe",
+        "pidf-full",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -31,6 +31,7 @@ pub const BUILTIN_KEYS: &[&str] = &[
     // partial notification (interp/partial.rs)
     "rfc5263-full-first",
     "rfc5263-version-step",
+    "rfc5263-full-after-subscribe",
     "rfc5263-partial-document",
     "rfc3858-version-start",
     "rfc3858-watcher-id-token",

@@ -93,6 +93,8 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// A SUBSCRIBE in a partial-notification dialog is answered with a pidf-diff, not full state.
+    PartialNoFullAfterSubscribe,
     /// Each partial NOTIFY after the first raises the version by two.
     PartialVersionSkip,
     /// The first partial NOTIFY is a pidf-diff, not full state.
@@ -324,6 +326,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::PartialNoFullAfterSubscribe,
             Fault::PartialVersionSkip,
             Fault::PartialDiffFirst,
             Fault::PartialStaleDiff,
@@ -464,6 +467,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::PartialNoFullAfterSubscribe => "partial-no-full-after-subscribe",
             Fault::PartialVersionSkip => "partial-version-skip",
             Fault::PartialDiffFirst => "partial-diff-first",
             Fault::PartialStaleDiff => "partial-stale-diff",
@@ -621,6 +625,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::PartialNoFullAfterSubscribe => {
+                "the NOTIFY after a refresh SUBSCRIBE of a partial-notification subscription carries a <pidf-diff>, not the full document (RFC 5263 §4.4, SHOULD)"
+            }
             Fault::PartialVersionSkip => {
                 "each partial NOTIFY after the first raises the pidf-diff version by two, not one (RFC 5263 §4.4, MUST)"
             }

@@ -209,7 +209,8 @@ struct DialogState {
     /// The version of the last versioned document (RLMI, watcherinfo, reginfo) it carried.
     last_version: Option<u64>,
     /// A SUBSCRIBE of ours went out in the dialog after its last versioned document: the next
-    /// one must carry full state (RFC 4662 §5.2).
+    /// one must carry full state (RFC 4662 §5.2), and the next partial notification should
+    /// (RFC 5263 §4.4).
     full_state_due: bool,
     /// The presence document of its partial notifications (RFC 5263), as the watcher holds it.
     partial: Option<partial::Held>,

@@ -1,7 +1,8 @@
 //! Partial notification (RFC 5263) checked on every NOTIFY of a dialog whose body is
 //! `application/pidf-diff+xml` (RFC 5262): the first carries full state in `<pidf-full>` with
-//! version 1, each later one has the previous version plus one, and each `<pidf-diff>` applies
-//! (RFC 5261) to the copy of the document the harness holds as the watcher. The step's XML
+//! version 1, each later one has the previous version plus one, the first after each SUBSCRIBE
+//! of ours in the dialog carries full state again, and each `<pidf-diff>` applies (RFC 5261) to
+//! the copy of the document the harness holds as the watcher. The step's XML
 //! checks then judge that copy, the presence document the watcher now has.
 
 use super::evaluate::Observed;
@@ -19,6 +20,8 @@ const PIDF_NS: &str = "urn:ietf:params:xml:ns:pidf";
 pub(super) const FULL_FIRST_REQ: &str = "rfc5263-full-first";
 /// Requirement that each later partial notification has the previous version plus one.
 pub(super) const VERSION_REQ: &str = "rfc5263-version-step";
+/// Requirement that the partial notification after a SUBSCRIBE in the dialog is full state.
+pub(super) const FULL_AFTER_SUBSCRIBE_REQ: &str = "rfc5263-full-after-subscribe";
 /// Requirement that a partial notification is a `<pidf-full>` or a `<pidf-diff>` whose
 /// operations apply.
 pub(super) const DOCUMENT_REQ: &str = "rfc5263-partial-document";
@@ -68,7 +71,19 @@ impl Runner<'_> {
             .attr("", "version")
             .and_then(|v| v.trim().parse::<u64>().ok());
         let held = state.partial.take();
+        let after_subscribe = std::mem::take(&mut state.full_state_due);
         let mut observations = Vec::new();
+        if after_subscribe && held.is_some() {
+            observations.push((
+                FULL_AFTER_SUBSCRIBE_REQ,
+                Observed::new(
+                    "the partial notification after our SUBSCRIBE is <pidf-full>",
+                    root.name == "pidf-full",
+                    "<pidf-full>",
+                    shown(&root, version),
+                ),
+            ));
+        }
         match &held {
             None => observations.push((
                 FULL_FIRST_REQ,
@@ -166,7 +181,12 @@ mod tests {
 
     #[test]
     fn the_checks_cite_builtin_keys() {
-        for key in [FULL_FIRST_REQ, VERSION_REQ, DOCUMENT_REQ] {
+        for key in [
+            FULL_FIRST_REQ,
+            VERSION_REQ,
+            FULL_AFTER_SUBSCRIBE_REQ,
+            DOCUMENT_REQ,
+        ] {
             assert!(BUILTIN_KEYS.contains(&key), "{key}");
         }
     }

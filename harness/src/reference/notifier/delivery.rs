@@ -234,6 +234,7 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
                     version_skip: shared.fault(Fault::PartialVersionSkip),
                     diff_first: shared.fault(Fault::PartialDiffFirst),
                     stale_diff: shared.fault(Fault::PartialStaleDiff),
+                    no_full_after_subscribe: shared.fault(Fault::PartialNoFullAfterSubscribe),
                 };
                 let document = partial.next(&body.text, faults);
                 Some((PIDF_DIFF_MEDIA_TYPE.to_string(), document))

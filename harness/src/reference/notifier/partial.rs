@@ -26,6 +26,8 @@ pub(in crate::reference) struct PartialFaults {
     pub diff_first: bool,
     /// Every `<pidf-diff>` is empty, whatever changed.
     pub stale_diff: bool,
+    /// A SUBSCRIBE in the dialog does not bring full state back.
+    pub no_full_after_subscribe: bool,
 }
 
 /// The partial-notification state of one subscription.
@@ -58,7 +60,8 @@ impl Partial {
     pub fn next(&mut self, current: &str, faults: PartialFaults) -> String {
         let first = self.held.is_none();
         self.version += if faults.version_skip && !first { 2 } else { 1 };
-        let diff = match (&self.held, self.full_due) {
+        let full_due = self.full_due && (first || !faults.no_full_after_subscribe);
+        let diff = match (&self.held, full_due) {
             _ if faults.diff_first && first => Some(String::new()),
             _ if faults.stale_diff && !first => Some(String::new()),
             (Some(held), false) => operations(held, current),
