@@ -889,6 +889,24 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc5263-full-after-subscribe",
         "pidf-full",
     ),
+    (
+        "accept-diff-initial",
+        "rfc5264-partial-publish",
+        "rfc5264-initial-full-only",
+        "status",
+    ),
+    (
+        "ignore-diff",
+        "rfc5264-partial-publish",
+        "rfc5264-apply-diff",
+        "closed",
+    ),
+    (
+        "accept-bad-diff",
+        "rfc5264-partial-publish",
+        "rfc5264-bad-diff-400",
+        "status",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -5,6 +5,7 @@ use super::deadlines::{DeadlineKey, Deadlines};
 use super::dispatch::{response, Handled};
 use super::notifier;
 use super::pidf::{self, ComposeFaults, Element};
+use super::pidf_diff;
 use super::presentity::Presentity;
 use super::shared::{lock, Shared, State};
 use super::transport::Transport;
@@ -112,6 +113,16 @@ impl Store {
         }
     }
 
+    /// The presence document of one publication alone: what a `<pidf-diff>` patches.
+    pub fn document(&self, who: &Presentity, id: u64) -> Option<String> {
+        let publication = self.by_presentity.get(who)?.iter().find(|p| p.id == id)?;
+        Some(pidf::compose(
+            &who.entity(),
+            [publication.elements.as_slice()],
+            ComposeFaults::default(),
+        ))
+    }
+
     fn find(&self, who: &Presentity, etag: &str) -> Option<&Publication> {
         self.by_presentity.get(who)?.iter().find(|p| p.etag == etag)
     }
@@ -142,6 +153,32 @@ fn fxhash(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// The elements an `application/pidf-diff+xml` body publishes (RFC 5264 §4.3): those of a
+/// `<pidf-full>`, or those of `held` (the publication's document, for a modifying PUBLISH)
+/// after the `<pidf-diff>`'s operations; the status to refuse it with otherwise.
+fn partial_publication(
+    shared: &Shared,
+    body: &[u8],
+    held: Option<&str>,
+) -> Result<Vec<Element>, u16> {
+    let full = |text: &str| pidf::parse(text.as_bytes()).map_err(|_| 400u16);
+    match (pidf_diff::read(body), held) {
+        (Err(_), _) => Err(400),
+        (Ok(pidf_diff::Partial::Full(presence)), _) => full(&presence),
+        // An initial publication may only be full state (RFC 5264 §4.3.2).
+        (Ok(pidf_diff::Partial::Diff(_)), None) if shared.fault(Fault::AcceptDiffInitial) => {
+            Ok(Vec::new())
+        }
+        (Ok(pidf_diff::Partial::Diff(_)), None) => Err(400),
+        (Ok(pidf_diff::Partial::Diff(diff)), Some(held)) => match pidf_diff::apply(held, &diff) {
+            Ok(_) if shared.fault(Fault::IgnoreDiff) => full(held),
+            Ok(patched) => full(&patched),
+            Err(_) if shared.fault(Fault::AcceptBadDiff) => full(held),
+            Err(_) => Err(400),
+        },
+    }
 }
 
 /// What a PUBLISH does once it has passed the checks.
@@ -215,8 +252,17 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
         let content_type = request.header("Content-Type").unwrap_or_default();
         let parsed = if pidf::is_pidf_media_type(content_type) {
             pidf::parse(&request.body).map_err(|_| response(request, 400, tag))
+        } else if pidf_diff::is_media_type(content_type) {
+            let held = current.and_then(|id| state.esc.document(&who, id));
+            partial_publication(shared, &request.body, held.as_deref())
+                .map_err(|code| response(request, code, tag))
         } else {
-            Err(response(request, 415, tag).header("Accept", pidf::PIDF_MEDIA_TYPE))
+            let accept = format!(
+                "{}, {}",
+                pidf::PIDF_MEDIA_TYPE,
+                pidf_diff::PIDF_DIFF_MEDIA_TYPE
+            );
+            Err(response(request, 415, tag).header("Accept", accept))
         };
         match (parsed, current) {
             (Ok(elements), _) => Some(elements),

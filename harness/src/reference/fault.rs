@@ -93,6 +93,12 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// An initial PUBLISH carrying a pidf-diff is accepted.
+    AcceptDiffInitial,
+    /// A modifying PUBLISH carrying a pidf-diff gets 200 but changes nothing.
+    IgnoreDiff,
+    /// A pidf-diff whose operations cannot be applied gets 200.
+    AcceptBadDiff,
     /// A SUBSCRIBE in a partial-notification dialog is answered with a pidf-diff, not full state.
     PartialNoFullAfterSubscribe,
     /// Each partial NOTIFY after the first raises the version by two.
@@ -326,6 +332,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::AcceptDiffInitial,
+            Fault::IgnoreDiff,
+            Fault::AcceptBadDiff,
             Fault::PartialNoFullAfterSubscribe,
             Fault::PartialVersionSkip,
             Fault::PartialDiffFirst,
@@ -467,6 +476,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::AcceptDiffInitial => "accept-diff-initial",
+            Fault::IgnoreDiff => "ignore-diff",
+            Fault::AcceptBadDiff => "accept-bad-diff",
             Fault::PartialNoFullAfterSubscribe => "partial-no-full-after-subscribe",
             Fault::PartialVersionSkip => "partial-version-skip",
             Fault::PartialDiffFirst => "partial-diff-first",
@@ -625,6 +637,15 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::AcceptDiffInitial => {
+                "an initial PUBLISH whose body is a <pidf-diff> is accepted as an empty publication (RFC 5264 §4.3.2: MUST be rejected)"
+            }
+            Fault::IgnoreDiff => {
+                "a modifying PUBLISH carrying a <pidf-diff> gets 200, but its operations are not applied (RFC 5264 §4.3.2: MUST apply them)"
+            }
+            Fault::AcceptBadDiff => {
+                "a <pidf-diff> whose operations cannot be applied gets 200 with nothing changed (RFC 5264 §4.3.2: 400, MUST)"
+            }
             Fault::PartialNoFullAfterSubscribe => {
                 "the NOTIFY after a refresh SUBSCRIBE of a partial-notification subscription carries a <pidf-diff>, not the full document (RFC 5263 §4.4, SHOULD)"
             }

@@ -24,6 +24,7 @@ mod esc;
 mod fault;
 mod notifier;
 mod pidf;
+mod pidf_diff;
 mod pna;
 mod presentity;
 mod rls;
