@@ -267,7 +267,10 @@ async fn publish_errors() {
         .replace("application/pidf+xml", "text/plain");
     let unsupported = ua.request(&text).await;
     assert_eq!(unsupported.status(), Some(415));
-    assert_eq!(unsupported.header("Accept"), Some("application/pidf+xml"));
+    assert_eq!(
+        unsupported.header("Accept"),
+        Some("application/pidf+xml, application/pidf-diff+xml")
+    );
     server.stop().await;
 }
 
