@@ -907,6 +907,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc5264-bad-diff-400",
         "status",
     ),
+    (
+        "partial-not-waiting",
+        "A.5.2.1-partial",
+        "rfc5263-one-outstanding",
+        "does not arrive",
+    ),
 ];
 
 fn profile(root: &Path) -> Result<Profile, String> {

@@ -32,6 +32,7 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc5263-full-first",
     "rfc5263-version-step",
     "rfc5263-full-after-subscribe",
+    "rfc5263-one-outstanding",
     "rfc5263-partial-document",
     "rfc3858-version-start",
     "rfc3858-watcher-id-token",

@@ -93,6 +93,8 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// A partial NOTIFY is sent without waiting for the answer to the previous one.
+    PartialNotWaiting,
     /// An initial PUBLISH carrying a pidf-diff is accepted.
     AcceptDiffInitial,
     /// A modifying PUBLISH carrying a pidf-diff gets 200 but changes nothing.
@@ -332,6 +334,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType,
             Fault::XcapDeleteNotIdempotent,
             Fault::XcapCacheable,
+            Fault::PartialNotWaiting,
             Fault::AcceptDiffInitial,
             Fault::IgnoreDiff,
             Fault::AcceptBadDiff,
@@ -476,6 +479,7 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
             Fault::XcapDeleteNotIdempotent => "xcap-delete-not-idempotent",
             Fault::XcapCacheable => "xcap-cacheable",
+            Fault::PartialNotWaiting => "partial-not-waiting",
             Fault::AcceptDiffInitial => "accept-diff-initial",
             Fault::IgnoreDiff => "ignore-diff",
             Fault::AcceptBadDiff => "accept-bad-diff",
@@ -637,6 +641,9 @@ impl Fault {
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",
             Fault::XcapDeleteNotIdempotent => "an XCAP DELETE after which the URI selects another element is performed instead of refused with 409 (RFC 4825 §8.4, MUST NOT)",
             Fault::XcapCacheable => "XCAP 200 responses to GET carry no Cache-Control no-cache directive (RFC 4825 §9, SHOULD)",
+            Fault::PartialNotWaiting => {
+                "the next partial NOTIFY of a subscription goes out before the watcher answered the previous one (RFC 5263 §4.4, MUST NOT)"
+            }
             Fault::AcceptDiffInitial => {
                 "an initial PUBLISH whose body is a <pidf-diff> is accepted as an empty publication (RFC 5264 §4.3.2: MUST be rejected)"
             }

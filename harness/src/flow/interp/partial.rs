@@ -1,14 +1,17 @@
 //! Partial notification (RFC 5263) checked on every NOTIFY of a dialog whose body is
 //! `application/pidf-diff+xml` (RFC 5262): the first carries full state in `<pidf-full>` with
-//! version 1, each later one has the previous version plus one, the first after each SUBSCRIBE
-//! of ours in the dialog carries full state again, and each `<pidf-diff>` applies (RFC 5261) to
-//! the copy of the document the harness holds as the watcher. The step's XML
+//! version 1, each later one has the previous version plus one and comes only after the harness
+//! answered the one before, the first after each SUBSCRIBE of ours in the dialog carries full
+//! state again, and each `<pidf-diff>` applies (RFC 5261) to the copy of the document the
+//! harness holds as the watcher. The step's XML
 //! checks then judge that copy, the presence document the watcher now has.
 
 use super::evaluate::Observed;
 use super::{Delivered, Runner};
 use crate::check::xml::{self, XmlElement};
 use crate::check::xml_patch;
+use crate::net::trace::{Direction, TraceEntry};
+use crate::sip::SipMessage;
 
 /// The media type of partial presence documents (RFC 5262 §5.2).
 const PIDF_DIFF_MEDIA_TYPE: &str = "application/pidf-diff+xml";
@@ -22,6 +25,8 @@ pub(super) const FULL_FIRST_REQ: &str = "rfc5263-full-first";
 pub(super) const VERSION_REQ: &str = "rfc5263-version-step";
 /// Requirement that the partial notification after a SUBSCRIBE in the dialog is full state.
 pub(super) const FULL_AFTER_SUBSCRIBE_REQ: &str = "rfc5263-full-after-subscribe";
+/// Requirement that no partial notification is sent while the previous one is unanswered.
+pub(super) const ONE_OUTSTANDING_REQ: &str = "rfc5263-one-outstanding";
 /// Requirement that a partial notification is a `<pidf-full>` or a `<pidf-diff>` whose
 /// operations apply.
 pub(super) const DOCUMENT_REQ: &str = "rfc5263-partial-document";
@@ -31,6 +36,8 @@ pub(super) const DOCUMENT_REQ: &str = "rfc5263-partial-document";
 pub(super) struct Held {
     /// Version of the last document received.
     version: Option<u64>,
+    /// The NOTIFY that carried it: Call-ID, CSeq and trace position.
+    notify: (String, String, usize),
     /// The presence document (a `<presence>` root) after applying it.
     document: XmlElement,
 }
@@ -73,6 +80,20 @@ impl Runner<'_> {
         let held = state.partial.take();
         let after_subscribe = std::mem::take(&mut state.full_state_due);
         let mut observations = Vec::new();
+        if let Some(previous) = held.as_ref().map(|h| &h.notify) {
+            // Timer F: after 64*T1 the PA's transaction of the previous NOTIFY has timed out.
+            let timer_f = 64 * self.settings.timers.t1;
+            let answered = answered_before(&self.trace.entries, previous, seq, timer_f);
+            observations.push((
+                ONE_OUTSTANDING_REQ,
+                Observed::new(
+                    "the previous partial NOTIFY was answered before this one came",
+                    answered,
+                    format!("our final response to CSeq {} first", previous.1),
+                    "this NOTIFY came first",
+                ),
+            ));
+        }
         if after_subscribe && held.is_some() {
             observations.push((
                 FULL_AFTER_SUBSCRIBE_REQ,
@@ -125,8 +146,22 @@ impl Runner<'_> {
             }
             _ => None,
         };
+        let notify = (
+            delivered.msg.call_id().unwrap_or_default().to_string(),
+            delivered
+                .msg
+                .header("CSeq")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            seq,
+        );
         if let Some(document) = next {
-            state.partial = Some(Held { version, document });
+            state.partial = Some(Held {
+                version,
+                notify,
+                document,
+            });
         }
         for (req, observed) in observations {
             self.push(path, Some(req), seq, observed);
@@ -142,6 +177,33 @@ impl Runner<'_> {
         let held = self.dialogs.get(dialog)?.partial.as_ref()?;
         Some(held.document.to_canonical_string().into_bytes())
     }
+}
+
+/// True when the trace shows, before position `before`, a final response of the harness to the
+/// NOTIFY `notify` (Call-ID, CSeq, trace position), or when more than `timer_f` passed between
+/// the two NOTIFYs (the previous one then timed out, which RFC 5263 §4.4 also admits).
+fn answered_before(
+    entries: &[TraceEntry],
+    notify: &(String, String, usize),
+    before: usize,
+    timer_f: std::time::Duration,
+) -> bool {
+    let (call_id, cseq, after) = notify;
+    let at = |seq: usize| entries.iter().find(|e| e.seq == seq).map(|e| e.at_us);
+    if let (Some(first), Some(second)) = (at(*after), at(before)) {
+        if u128::from(second.saturating_sub(first)) >= timer_f.as_micros() {
+            return true;
+        }
+    }
+    entries
+        .iter()
+        .filter(|e| e.seq > *after && e.seq < before && e.direction == Direction::Sent)
+        .filter_map(|e| SipMessage::parse(e.text.as_bytes()).ok())
+        .any(|response| {
+            response.status().is_some_and(|code| code >= 200)
+                && response.call_id() == Some(call_id.as_str())
+                && response.header("CSeq").map(str::trim) == Some(cseq.as_str())
+        })
 }
 
 /// True for a message whose body is `application/pidf-diff+xml`.
@@ -185,10 +247,52 @@ mod tests {
             FULL_FIRST_REQ,
             VERSION_REQ,
             FULL_AFTER_SUBSCRIBE_REQ,
+            ONE_OUTSTANDING_REQ,
             DOCUMENT_REQ,
         ] {
             assert!(BUILTIN_KEYS.contains(&key), "{key}");
         }
+    }
+
+    fn entry(seq: usize, at_us: u64, direction: Direction, text: &str) -> TraceEntry {
+        TraceEntry {
+            seq,
+            at_us,
+            direction,
+            from_node: String::new(),
+            to_node: String::new(),
+            from_addr: String::new(),
+            to_addr: String::new(),
+            transport: crate::net::Transport::Udp,
+            summary: String::new(),
+            text: text.to_string(),
+            raw_base64: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_partial_notify_must_wait_for_the_answer_to_the_previous_one() {
+        let ok = "SIP/2.0 200 OK\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContent-Length: 0\r\n\r\n";
+        let previous = ("c1".to_string(), "2 NOTIFY".to_string(), 0);
+        let f = std::time::Duration::from_secs(32);
+        let answered = [
+            entry(0, 0, Direction::Received, "NOTIFY"),
+            entry(1, 10, Direction::Sent, ok),
+            entry(2, 20, Direction::Received, "NOTIFY"),
+        ];
+        assert!(answered_before(&answered, &previous, 2, f));
+        let unanswered = [
+            entry(0, 0, Direction::Received, "NOTIFY"),
+            entry(1, 10, Direction::Received, "NOTIFY"),
+            entry(2, 20, Direction::Sent, ok),
+        ];
+        assert!(!answered_before(&unanswered, &previous, 1, f));
+        let timed_out = [
+            entry(0, 0, Direction::Received, "NOTIFY"),
+            entry(1, 33_000_000, Direction::Received, "NOTIFY"),
+        ];
+        assert!(answered_before(&timed_out, &previous, 1, f));
     }
 
     #[test]

@@ -78,6 +78,8 @@ struct Prepared {
     to: Option<SocketAddr>,
     transport: Transport,
     last: bool,
+    /// It carries a partial notification (RFC 5263).
+    partial: bool,
 }
 
 /// Builds the next NOTIFY of a subscription (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1).
@@ -263,6 +265,9 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         }
         (Body::Winfo(_), Kind::Presence { .. } | Kind::List(_)) => None,
     };
+    let partial = body
+        .as_ref()
+        .is_some_and(|(media_type, _)| media_type == PIDF_DIFF_MEDIA_TYPE);
     if let Some((media_type, document)) = body {
         let media_type = if shared.fault(Fault::NotifyUnacceptedType) {
             "application/xml".to_string()
@@ -280,6 +285,7 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         to,
         transport: sub.transport,
         last: matches!(pending.phase, Phase::Terminated(_)),
+        partial,
     }
 }
 
@@ -301,6 +307,16 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
             build_notify(&shared, sub, pending)
         };
         let outcome = match prepared.to {
+            // Fault: the next partial NOTIFY goes out without waiting for this one's answer.
+            Some(to)
+                if prepared.partial && !prepared.last && shared.fault(Fault::PartialNotWaiting) =>
+            {
+                let (shared, branch) = (shared.clone(), prepared.branch.clone());
+                tokio::spawn(async move {
+                    run_client(&shared, prepared.transport, to, &branch, prepared.bytes).await;
+                });
+                Some(200)
+            }
             Some(to) => {
                 run_client(
                     &shared,
