@@ -147,14 +147,6 @@ pub(super) fn requested_expires(request: &SipMessage) -> Result<Option<u64>, ()>
     }
 }
 
-/// A fixed hash of `text` (FNV-1a): the entity-tag `Fault::EtagPerPresentity` derives from
-/// the presentity alone.
-fn fxhash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The elements an `application/pidf-diff+xml` body publishes (RFC 5264 §4.3): those of a
 /// `<pidf-full>`, or those of `held` (the publication's document, for a modifying PUBLISH)
 /// after the `<pidf-diff>`'s operations; the status to refuse it with otherwise.
@@ -287,7 +279,11 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
         .fault(Fault::StaleNotifyAfterModify)
         .then(|| state.esc.compose(&who, faults));
     let mut etag = if shared.fault(Fault::EtagPerPresentity) {
-        format!("{:x}", fxhash(&who.entity()))
+        // Derived from the presentity alone, so every publication of it gets the same one.
+        who.entity()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect()
     } else {
         shared.token()
     };

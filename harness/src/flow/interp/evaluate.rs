@@ -510,9 +510,11 @@ impl Runner<'_> {
                 self.push(path, Some("rfc6665-event-match"), seq, observed);
             }
             self.version_check(path, delivered, dialog);
-            self.watcher_id_check(path, delivered, dialog);
+            // The body read once for the checks that need the whole of it.
+            let body = xml::parse(&msg.body);
+            self.watcher_id_check(path, delivered, dialog, body.as_ref().ok());
             self.rlmi_presence_check(path, delivered, dialog);
-            self.partial_check(path, delivered, dialog);
+            self.partial_check(path, delivered, dialog, &body);
             let sub_state = msg.subscription_state();
             let present = Observed::new(
                 "Subscription-State is present",

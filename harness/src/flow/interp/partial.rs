@@ -8,9 +8,10 @@
 
 use super::evaluate::Observed;
 use super::{Delivered, Runner};
-use crate::check::xml::{self, XmlElement};
+use crate::check::xml::{XmlElement, XmlError};
 use crate::check::xml_patch;
 use crate::net::trace::{Direction, TraceEntry};
+use crate::sip::text::leading_value;
 use crate::sip::SipMessage;
 
 /// The media type of partial presence documents (RFC 5262 §5.2).
@@ -45,12 +46,18 @@ pub(super) struct Held {
 impl Runner<'_> {
     /// Follows a NOTIFY's partial presence document: checks its root and version against the
     /// dialog's, applies it, and keeps the result.
-    pub(super) fn partial_check(&mut self, path: &str, delivered: &Delivered, dialog: &str) {
+    pub(super) fn partial_check(
+        &mut self,
+        path: &str,
+        delivered: &Delivered,
+        dialog: &str,
+        body: &Result<XmlElement, XmlError>,
+    ) {
         if !is_partial(&delivered.msg) {
             return;
         }
         let seq = delivered.seq;
-        let root = match xml::parse(&delivered.msg.body) {
+        let root = match body {
             Ok(root) if root.ns == DIFF_NS => root,
             Ok(root) => {
                 let observed = Observed::new(
@@ -101,7 +108,7 @@ impl Runner<'_> {
                     "the partial notification after our SUBSCRIBE is <pidf-full>",
                     root.name == "pidf-full",
                     "<pidf-full>",
-                    shown(&root, version),
+                    shown(root, version),
                 ),
             ));
         }
@@ -112,7 +119,7 @@ impl Runner<'_> {
                     "the first partial notification is <pidf-full> with version 1",
                     root.name == "pidf-full" && version == Some(1),
                     "<pidf-full version=\"1\">",
-                    shown(&root, version),
+                    shown(root, version),
                 ),
             )),
             Some(held) => {
@@ -129,10 +136,10 @@ impl Runner<'_> {
             }
         }
         let next = match (root.name.as_str(), held) {
-            ("pidf-full", _) => Some(presence_of(&root)),
+            ("pidf-full", _) => Some(presence_of(root)),
             ("pidf-diff", Some(held)) => {
                 let mut document = held.document;
-                let applied = xml_patch::apply(&mut document, &delivered.msg.body, &root);
+                let applied = xml_patch::apply(&mut document, &delivered.msg.body, root);
                 observations.push((
                     DOCUMENT_REQ,
                     Observed::new(
@@ -208,10 +215,8 @@ fn answered_before(
 
 /// True for a message whose body is `application/pidf-diff+xml`.
 fn is_partial(msg: &crate::sip::SipMessage) -> bool {
-    msg.header("Content-Type").is_some_and(|t| {
-        let essence = t.split(';').next().unwrap_or_default().trim();
-        essence.eq_ignore_ascii_case(PIDF_DIFF_MEDIA_TYPE)
-    })
+    msg.header("Content-Type")
+        .is_some_and(|t| leading_value(t).eq_ignore_ascii_case(PIDF_DIFF_MEDIA_TYPE))
 }
 
 /// A `<pidf-full>` read as the `<presence>` document it carries: the same attributes but
@@ -239,6 +244,7 @@ fn shown(root: &XmlElement, version: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::xml;
     use crate::flow::catalogue::BUILTIN_KEYS;
 
     #[test]

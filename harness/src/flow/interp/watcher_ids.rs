@@ -5,7 +5,7 @@
 
 use super::evaluate::Observed;
 use super::{Delivered, Runner};
-use crate::check::xml::{self, XmlElement};
+use crate::check::xml::XmlElement;
 
 /// The watcherinfo namespace (RFC 3858 §4).
 const WINFO_NS: &str = "urn:ietf:params:xml:ns:watcherinfo";
@@ -17,8 +17,14 @@ pub(super) const UNIQUE_REQ: &str = "rfc3858-watcher-id-unique";
 impl Runner<'_> {
     /// Checks the watcher ids of a NOTIFY's watcherinfo document against the form RFC 3261
     /// gives tokens and against the ids the dialog's earlier documents used.
-    pub(super) fn watcher_id_check(&mut self, path: &str, delivered: &Delivered, dialog: &str) {
-        let Some(watchers) = watchers(&delivered.msg) else {
+    pub(super) fn watcher_id_check(
+        &mut self,
+        path: &str,
+        delivered: &Delivered,
+        dialog: &str,
+        body: Option<&XmlElement>,
+    ) {
+        let Some(watchers) = body.and_then(watchers) else {
             return;
         };
         let Some(state) = self.dialogs.get_mut(dialog) else {
@@ -50,10 +56,9 @@ impl Runner<'_> {
     }
 }
 
-/// The (id, watcher URI) of every watcher with an id in the message's watcherinfo body;
-/// `None` when the body is not a watcherinfo document.
-fn watchers(msg: &crate::sip::SipMessage) -> Option<Vec<(String, String)>> {
-    let root = xml::parse(&msg.body).ok()?;
+/// The (id, watcher URI) of every watcher with an id in a NOTIFY's body `root`; `None` when
+/// it is not a watcherinfo document.
+fn watchers(root: &XmlElement) -> Option<Vec<(String, String)>> {
     if root.ns != WINFO_NS || root.name != "watcherinfo" {
         return None;
     }
@@ -89,6 +94,7 @@ fn is_token(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::xml;
     use crate::flow::catalogue::BUILTIN_KEYS;
 
     #[test]
@@ -110,16 +116,9 @@ mod tests {
     #[test]
     fn watchers_are_read_from_every_list() {
         let body = format!("<watcherinfo xmlns=\"{WINFO_NS}\" version=\"0\" state=\"full\"><watcher-list resource=\"sip:p@x\" package=\"presence\"><watcher id=\"a\" status=\"active\" event=\"subscribe\"> sip:w@x </watcher><watcher status=\"active\" event=\"subscribe\">sip:v@x</watcher></watcher-list></watcherinfo>");
-        let msg = crate::sip::SipMessage::parse(
-            format!(
-                "NOTIFY sip:w@x SIP/2.0\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .unwrap();
+        let root = xml::parse(body.as_bytes()).unwrap();
         assert_eq!(
-            watchers(&msg),
+            watchers(&root),
             Some(vec![("a".to_string(), "sip:w@x".to_string())])
         );
     }

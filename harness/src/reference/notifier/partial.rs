@@ -36,7 +36,7 @@ pub(in crate::reference) struct Partial {
     /// Version of the last document sent (0 before the first).
     version: u64,
     /// The document the watcher holds: the last one sent, applied.
-    held: Option<String>,
+    held: Option<Document>,
     /// The next NOTIFY carries full state.
     full_due: bool,
 }
@@ -60,52 +60,56 @@ impl Partial {
     pub fn next(&mut self, current: &str, faults: PartialFaults) -> String {
         let first = self.held.is_none();
         self.version += if faults.version_skip && !first { 2 } else { 1 };
+        let Ok(current) = Document::parse(current) else {
+            // The composer always writes a document that reads back; nothing to diff otherwise.
+            self.held = None;
+            return self.document("pidf-full", None, "");
+        };
         let full_due = self.full_due && (first || !faults.no_full_after_subscribe);
         let diff = match (&self.held, full_due) {
             _ if faults.diff_first && first => Some(String::new()),
             _ if faults.stale_diff && !first => Some(String::new()),
-            (Some(held), false) => operations(held, current),
+            (Some(held), false) => operations(held, &current),
             _ => None,
         };
         self.full_due = false;
-        self.held = Some(current.to_string());
-        match diff {
-            Some(ops) => self.document("pidf-diff", current, &ops),
-            None => self.full(current),
-        }
+        let body = match diff {
+            Some(ops) => self.document("pidf-diff", Some(&current), &ops),
+            None => self.full(&current),
+        };
+        self.held = Some(current);
+        body
     }
 
     /// A `<pidf-full>` holding `current`'s root attributes and children.
-    fn full(&self, current: &str) -> String {
-        let Ok(document) = Document::parse(current) else {
-            return self.document("pidf-full", current, "");
-        };
+    fn full(&self, current: &Document) -> String {
         let mut children = String::new();
-        for child in &document.root.children {
+        for child in &current.root.children {
             match child {
                 Node::Element(element) => element.write(&mut children),
                 Node::Raw(raw) => children.push_str(raw),
             }
         }
-        self.document("pidf-full", current, &children)
+        self.document("pidf-full", Some(current), &children)
     }
 
     /// A `<pidf-full>` or `<pidf-diff>` root with `current`'s namespace declarations and
     /// entity, this NOTIFY's version, and `content`.
-    fn document(&self, root: &str, current: &str, content: &str) -> String {
+    fn document(&self, root: &str, current: Option<&Document>, content: &str) -> String {
         let mut out = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{PREFIX}:{root} xmlns:{PREFIX}=\"{DIFF_NS}\""
         );
-        if let Ok(document) = Document::parse(current) {
-            for attribute in &document.root.attributes {
-                let keep = attribute.declared_prefix().is_some() || attribute.name == "entity";
-                if keep && attribute.name != format!("xmlns:{PREFIX}") {
-                    out.push_str(&format!(
-                        " {}=\"{}\"",
-                        attribute.name,
-                        escape(attribute.value.as_str())
-                    ));
-                }
+        let attributes = current
+            .map(|d| d.root.attributes.as_slice())
+            .unwrap_or_default();
+        for attribute in attributes {
+            let keep = attribute.declared_prefix().is_some() || attribute.name == "entity";
+            if keep && attribute.name != format!("xmlns:{PREFIX}") {
+                out.push_str(&format!(
+                    " {}=\"{}\"",
+                    attribute.name,
+                    escape(attribute.value.as_str())
+                ));
             }
         }
         out.push_str(&format!(
@@ -129,8 +133,7 @@ struct Keyed {
 
 /// The RFC 5261 operations that turn `held` into `current`, by the `id` of each child of the
 /// root; `None` when a child without an `id` changed (a full document is sent instead).
-fn operations(held: &str, current: &str) -> Option<String> {
-    let (held, current) = (Document::parse(held).ok()?, Document::parse(current).ok()?);
+fn operations(held: &Document, current: &Document) -> Option<String> {
     let keyed = |root: &Element| -> (Vec<Keyed>, Vec<String>) {
         let mut with_id = Vec::new();
         let mut without = Vec::new();
