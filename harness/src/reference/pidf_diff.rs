@@ -5,7 +5,7 @@
 //! server's own engine, separate from the harness's.
 
 use super::xcap::dom::{Attribute, Node};
-use super::xcap::{Document, Element};
+use super::xcap::{Document, Element, Selector};
 use quick_xml::escape::escape;
 
 /// The media type of partial presence documents (RFC 5262 §5.2).
@@ -115,74 +115,27 @@ fn bound<'a>(bindings: &'a [Attribute], prefix: &str) -> Option<&'a str> {
         .map(|a| a.value.as_str())
 }
 
-/// Splits a selector into steps at the slashes outside predicates.
-fn steps(sel: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut quote, mut start) = (0usize, None, 0usize);
-    for (i, c) in sel.char_indices() {
-        match (c, quote) {
-            ('\'' | '"', None) => quote = Some(c),
-            (c, Some(q)) if c == q => quote = None,
-            ('[', None) => depth += 1,
-            (']', None) => depth = depth.saturating_sub(1),
-            ('/', None) if depth == 0 => {
-                parts.push(&sel[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&sel[start..]);
-    parts
-}
-
-/// Locates the one node `sel` names, from the document's root.
+/// Locates the one node `sel` names, from the document's root, with the server's node
+/// selector (the XCAP one: the same XPath subset) after a final `text()` is taken off.
 fn locate(root: &Element, sel: &str, bindings: &[Attribute]) -> Result<Located, String> {
-    let mut all = steps(sel.trim().trim_start_matches('/'));
-    let end = match all.last().copied() {
-        Some("text()") => End::Text,
-        Some(last) if last.starts_with('@') => {
-            let (ns, local) = attribute_name(&last[1..], bindings)?;
-            End::Attribute(ns, local)
-        }
-        _ => End::Element,
+    let sel = sel.trim().trim_start_matches('/');
+    let (elements, text) = match sel.strip_suffix("/text()") {
+        Some(elements) => (elements, true),
+        None => (sel, false),
     };
-    if !matches!(end, End::Element) {
-        all.pop();
-    }
-    let mut current: Vec<Vec<usize>> = vec![Vec::new()];
-    for (index, step) in all.iter().enumerate() {
-        let (test, predicates) = step.split_once('[').map_or((*step, ""), |(t, p)| (t, p));
-        let mut next = Vec::new();
-        for path in &current {
-            let candidates: Vec<(Vec<usize>, &Element)> = if index == 0 {
-                vec![(Vec::new(), root)]
-            } else {
-                let parent = root.at(path).ok_or("selector left the document")?;
-                parent
-                    .child_elements()
-                    .map(|(i, e)| {
-                        let mut child = path.clone();
-                        child.push(i);
-                        (child, e)
-                    })
-                    .collect()
-            };
-            let mut matching: Vec<(Vec<usize>, &Element)> = candidates
-                .into_iter()
-                .filter(|(_, e)| name_matches(e, test, bindings))
-                .collect();
-            for predicate in predicates.split('[').map(|p| p.trim_end_matches(']')) {
-                if predicate.is_empty() {
-                    continue;
-                }
-                matching = filter(matching, predicate, bindings)?;
-            }
-            next.extend(matching.into_iter().map(|(p, _)| p));
-        }
-        current = next;
-    }
-    match current.as_slice() {
+    let prefixes: Vec<(String, String)> = bindings
+        .iter()
+        .filter_map(|a| Some((a.declared_prefix()?.to_string(), a.value.clone())))
+        .collect();
+    let default_ns = bound(bindings, "").unwrap_or_default();
+    let selector = Selector::parse(elements, &prefixes, default_ns).map_err(|e| e.0)?;
+    let found = selector.select(root);
+    let end = match (selector.attribute, text) {
+        (Some(attribute), _) => End::Attribute(attribute.ns, attribute.local),
+        (None, true) => End::Text,
+        (None, false) => End::Element,
+    };
+    match found.as_slice() {
         [path] => Ok(Located {
             path: path.clone(),
             end,
@@ -192,42 +145,6 @@ fn locate(root: &Element, sel: &str, bindings: &[Attribute]) -> Result<Located, 
             found.len()
         )),
     }
-}
-
-/// True when `element` passes the name test `test` (`*`, `name` or `prefix:name`).
-fn name_matches(element: &Element, test: &str, bindings: &[Attribute]) -> bool {
-    if test == "*" {
-        return true;
-    }
-    let (prefix, local) = test.split_once(':').unwrap_or(("", test));
-    let ns = bound(bindings, prefix).filter(|ns| !ns.is_empty());
-    element.local_name() == local && element.ns.as_deref() == ns
-}
-
-/// Keeps the candidates a predicate (`n` or `@name='value'`) admits.
-fn filter<'a>(
-    candidates: Vec<(Vec<usize>, &'a Element)>,
-    predicate: &str,
-    bindings: &[Attribute],
-) -> Result<Vec<(Vec<usize>, &'a Element)>, String> {
-    if let Ok(position) = predicate.trim().parse::<usize>() {
-        return Ok(candidates
-            .into_iter()
-            .skip(position.saturating_sub(1))
-            .take(1)
-            .collect());
-    }
-    let (name, value) = predicate
-        .trim()
-        .strip_prefix('@')
-        .and_then(|p| p.split_once('='))
-        .ok_or_else(|| format!("predicate [{predicate}] is not supported"))?;
-    let value = value.trim().trim_matches(|c| c == '\'' || c == '"');
-    let (ns, local) = attribute_name(name.trim(), bindings)?;
-    Ok(candidates
-        .into_iter()
-        .filter(|(_, e)| e.attribute(ns.as_deref(), &local) == Some(value))
-        .collect())
 }
 
 /// The namespace and local name of an attribute written in a selector (unprefixed: none).

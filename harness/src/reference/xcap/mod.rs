@@ -30,7 +30,8 @@ use super::authz::PRES_RULES_AUID;
 use super::notifier;
 use super::presentity::Presentity;
 use super::shared::{lock, Shared};
-use selector::{parse_query, Selector};
+use selector::parse_query;
+pub(super) use selector::Selector;
 use std::sync::Arc;
 pub(super) use store::{DocumentKey, Tree};
 

@@ -142,7 +142,11 @@ fn name(
                 .ok_or_else(|| BadSelector(format!("prefix {prefix:?} is not bound")))?;
             (Some(uri), local)
         }
-        None => (default_ns.map(str::to_string), qname),
+        // An empty default (no default namespace declared) leaves the name unqualified.
+        None => (
+            default_ns.filter(|ns| !ns.is_empty()).map(str::to_string),
+            qname,
+        ),
     };
     if !valid_ncname(local) {
         return Err(BadSelector(format!("bad name {qname:?}")));
