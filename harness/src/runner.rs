@@ -374,6 +374,11 @@ pub async fn play_suite(
                 .display()
                 .to_string(),
             spec: loaded.flow.spec.clone(),
+            figure: loaded
+                .flow
+                .figure
+                .as_ref()
+                .map(|f| format!("{}, {}", f.name, f.release)),
             outcome,
         })
         .collect();

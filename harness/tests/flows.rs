@@ -65,7 +65,7 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "wrong-pidf-namespace",
-        "A.3.2.1",
+        "A.5.2.1",
         "rfc3863-namespace",
         "count",
     ),
@@ -443,6 +443,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",
         "does not arrive",
+    ),
+    (
+        "no-received",
+        "rfc3261-via-received",
+        "rfc3261-via-received",
+        "parameter received",
     ),
     (
         "retransmission-as-new-request",

@@ -477,6 +477,7 @@ async fn body_that_is_not_utf8_and_its_report_escapes_the_markup() {
     let flows = vec![FlowRecord {
         file: "hostile.yaml".into(),
         spec: Vec::new(),
+        figure: None,
         outcome,
     }];
     let record = RunRecord {

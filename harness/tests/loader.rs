@@ -295,3 +295,50 @@ fn a_status_check_names_accepted_or_refused_codes_not_both_nor_neither() {
     let catalogue = catalogue::load(&root).expect("catalogue loads");
     load_str(&refused, Path::new("flows/test.yaml"), &root, &catalogue).expect("loads");
 }
+
+#[test]
+fn spec_steps_need_a_figure_and_one_number_per_message() {
+    let numbered = GOOD.replace("    as: pub\n", "    as: pub\n    spec_steps: [1, 2]\n");
+    let error = error_of(&numbered);
+    assert!(
+        error.contains("`spec_steps` need the flow's `figure`"),
+        "{error}"
+    );
+    let with_figure = |text: &str| {
+        text.replace(
+            "roles:\n",
+            "figure: { name: Figure A.4.2.1-1, release: Release 17, confirmed: [1] }\nroles:\n",
+        )
+    };
+    let root = root();
+    let catalogue = catalogue::load(&root).expect("catalogue loads");
+    load_str(
+        &with_figure(&numbered),
+        Path::new("flows/test.yaml"),
+        &root,
+        &catalogue,
+    )
+    .expect("two hops (UE to P-CSCF, P-CSCF to the SUT) take two numbers");
+    let error = error_of(&with_figure(
+        &GOOD.replace("    as: pub\n", "    as: pub\n    spec_steps: [1, 2, 4]\n"),
+    ));
+    assert!(
+        error.contains("this step puts 2 message(s) on the ladder"),
+        "{error}"
+    );
+    let error = error_of(&with_figure(
+        &GOOD.replace("    of: pub\n", "    of: pub\n    spec_steps: [5, 6]\n"),
+    ));
+    assert!(
+        error.contains("this step puts 1 message(s) on the ladder"),
+        "{error}"
+    );
+}
+
+#[test]
+fn via_host_is_a_domain_name_on_a_send_step() {
+    let error = error_of(&GOOD.replace("    as: pub\n", "    as: pub\n    via_host: \"a b\"\n"));
+    assert!(error.contains("want a domain name"), "{error}");
+    let error = error_of(&GOOD.replace("    of: pub\n", "    of: pub\n    via_host: x.net\n"));
+    assert!(error.contains("`via_host` is for a send step"), "{error}");
+}

@@ -614,6 +614,25 @@ impl Validator<'_> {
                 ));
             }
         }
+        self.validate_spec_steps(step)?;
+        if step.via_host.is_some() && step.kind() != StepKind::Send {
+            return Err(self.error(
+                &["via_host:".into()],
+                "`via_host` is for a send step".into(),
+            ));
+        }
+        if let Some(host) = &step.via_host {
+            if host.is_empty()
+                || !host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            {
+                return Err(self.error(
+                    &[format!("via_host: {host}")],
+                    format!("via_host {host:?}: want a domain name"),
+                ));
+            }
+        }
         if let Some(label) = &step.label {
             if scope.sent_labels.contains(label) || scope.received_labels.contains(label) {
                 return Err(self.error(
@@ -645,6 +664,42 @@ impl Validator<'_> {
             }
             StepKind::Alternatives => self.validate_alternatives(step, scope),
         }
+    }
+
+    /// `spec_steps` number the messages of a send (one per hop: its UE's path and the SUT),
+    /// expect, reply or http step, in a flow that names its `figure`.
+    fn validate_spec_steps(&self, step: &Step) -> Result<(), FlowError> {
+        let Some(numbers) = &step.spec_steps else {
+            return Ok(());
+        };
+        let here = || vec!["spec_steps:".to_string()];
+        if self.flow().figure.is_none() {
+            return Err(self.error(
+                &here(),
+                "`spec_steps` need the flow's `figure` (whose steps they number)".into(),
+            ));
+        }
+        let most = match step.kind() {
+            StepKind::Send => {
+                let path = step
+                    .from
+                    .as_ref()
+                    .and_then(|from| self.flow().roles.get(from))
+                    .map_or(0, |role| role.path.len());
+                path + 1
+            }
+            StepKind::Expect | StepKind::Reply | StepKind::Http => 1,
+            _ => 0,
+        };
+        if numbers.is_empty() || numbers.len() > most || numbers.contains(&0) {
+            return Err(self.error(
+                &here(),
+                format!(
+                    "spec_steps {numbers:?}: this step puts {most} message(s) on the ladder; want 1 to {most} step numbers, each from 1"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn validate_send(&self, step: &Step, scope: &mut Scope) -> Result<(), FlowError> {

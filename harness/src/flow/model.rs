@@ -38,6 +38,10 @@ pub struct Flow {
     /// for a flow about retransmissions.
     #[serde(default)]
     pub transports: Vec<crate::net::Transport>,
+    /// The figure of the specification the flow plays (an Annex A flow), whose step numbers
+    /// the steps' `spec_steps` give.
+    #[serde(default)]
+    pub figure: Option<Figure>,
 }
 
 impl Flow {
@@ -45,6 +49,20 @@ impl Flow {
     pub fn runs_over(&self, transport: crate::net::Transport) -> bool {
         self.transports.is_empty() || self.transports.contains(&transport)
     }
+}
+
+/// A figure of the specification (TS 24.141 Annex A) and which of its steps were read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    /// The figure's name, e.g. `Figure A.4.2.1-1`.
+    pub name: String,
+    /// The release of the text that was read, e.g. `Release 17`.
+    pub release: String,
+    /// The step numbers whose text was read; the flow's other step numbers are reconstructed
+    /// (from the RFCs and the TS 24.228 conventions) and the report marks them so.
+    #[serde(default)]
+    pub confirmed: Vec<u32>,
 }
 
 /// A message rule a flow is exempt from, and why.
@@ -438,6 +456,11 @@ pub struct Step {
     /// Request-URI.
     #[serde(default)]
     pub uri: Option<String>,
+    /// On a `send` step: the host of the top Via's sent-by as the SUT receives the request is
+    /// this name instead of the sending node's IP address (the port stays), so that the SUT
+    /// owes a `received` parameter (RFC 3261 §18.2.1).
+    #[serde(default)]
+    pub via_host: Option<String>,
     /// URL of an HTTP request (`http` steps), e.g. `${ps.xcap_root}/resource-lists/...`.
     #[serde(default)]
     pub url: Option<String>,
@@ -504,6 +527,13 @@ pub struct Step {
     /// Free text shown in the report.
     #[serde(default)]
     pub note: Option<String>,
+    /// The step numbers of the specification's figure (TS 24.141 Annex A) that this step
+    /// plays, one per message it puts on the wire or takes, in order: a `send` step's hops
+    /// (UE to P-CSCF, P-CSCF to S-CSCF, ..., to the SUT), the request or response an `expect`
+    /// step takes, the response a `reply` sends, the request an `http` step sends. The report's
+    /// ladder shows each number on its message.
+    #[serde(default)]
+    pub spec_steps: Option<Vec<u32>>,
 }
 
 /// Which kind a step is.

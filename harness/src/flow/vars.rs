@@ -57,7 +57,7 @@ pub fn referenced(text: &str) -> Vec<String> {
 }
 
 /// The attributes every role exposes as `${role.attr}`.
-pub const ROLE_ATTRIBUTES: &[&str] = &["aor", "user", "domain", "contact", "uri", "host"];
+pub const ROLE_ATTRIBUTES: &[&str] = &["aor", "user", "domain", "contact", "uri", "host", "ip"];
 
 #[cfg(test)]
 mod tests {

@@ -68,6 +68,27 @@ impl OutRequest {
         Some(first.clone())
     }
 
+    /// Puts `host` in place of the host of the top Via's sent-by, keeping its port and
+    /// parameters (a Via the harness built: `SIP/2.0/UDP 127.0.0.1:5070;branch=...`).
+    pub fn rename_top_via_host(&mut self, host: &str) {
+        let Some(top) = self.pop_top("Via") else {
+            return;
+        };
+        let renamed = match top.split_once(' ') {
+            Some((protocol, rest)) => {
+                let sent_by_end = rest.find(';').unwrap_or(rest.len());
+                let (sent_by, params) = rest.split_at(sent_by_end);
+                let port = sent_by.rsplit_once(':').map(|(_, p)| p);
+                match port {
+                    Some(port) => format!("{protocol} {host}:{port}{params}"),
+                    None => format!("{protocol} {host}{params}"),
+                }
+            }
+            None => top,
+        };
+        self.push_top("Via", renamed);
+    }
+
     /// Serialises the request.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut builder = MessageBuilder::request(&self.method, &self.uri);
@@ -75,5 +96,38 @@ impl OutRequest {
             builder.push_header(name, value.clone());
         }
         builder.body(self.body.clone()).build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_only_the_host_of_the_top_via() {
+        let mut request = OutRequest {
+            method: "PUBLISH".into(),
+            uri: "sip:a@home1.net".into(),
+            headers: vec![
+                (
+                    "Via".into(),
+                    "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1".into(),
+                ),
+                (
+                    "Via".into(),
+                    "SIP/2.0/UDP 127.0.0.1:5071;branch=z9hG4bK2".into(),
+                ),
+            ],
+            body: Vec::new(),
+        };
+        request.rename_top_via_host("pcscf1.home1.net");
+        assert_eq!(
+            request.header("Via"),
+            Some("SIP/2.0/UDP pcscf1.home1.net:5070;branch=z9hG4bK1")
+        );
+        assert_eq!(
+            request.headers[1].1,
+            "SIP/2.0/UDP 127.0.0.1:5071;branch=z9hG4bK2"
+        );
     }
 }

@@ -8,4 +8,4 @@ pub mod trace;
 
 pub use chaos::Chaos;
 pub use node::{bind_node, Inbound, NodeChaos, NodeSocket, Transport};
-pub use trace::{Direction, Leg, Trace, TraceEntry};
+pub use trace::{Direction, Leg, SpecStep, Trace, TraceEntry};

@@ -46,6 +46,28 @@ pub struct TraceEntry {
     /// What the harness made of it (absorbed retransmission, malformed, stray...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The step of the specification's figure this message plays (a flow step's `spec_steps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_step: Option<SpecStep>,
+}
+
+/// A step number of the specification's figure (TS 24.141 Annex A) on a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecStep {
+    /// The step number as the figure numbers it.
+    pub number: u32,
+    /// Whether the step's text was read (else its number is reconstructed).
+    pub confirmed: bool,
+}
+
+impl std::fmt::Display for SpecStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.confirmed {
+            write!(f, "{}", self.number)
+        } else {
+            write!(f, "{}*", self.number)
+        }
+    }
 }
 
 impl TraceEntry {
@@ -149,11 +171,19 @@ impl Trace {
                 .is_err()
                 .then(|| base64::engine::general_purpose::STANDARD.encode(bytes)),
             note,
+            spec_step: None,
         });
         seq
     }
 
-    /// Adds a note to an entry.
+    /// Marks the message at `seq` as the specification figure's step `step`.
+    pub fn mark_spec_step(&mut self, seq: usize, step: SpecStep) {
+        if let Some(entry) = self.entries.get_mut(seq) {
+            entry.spec_step = Some(step);
+        }
+    }
+
+    /// Adds a note to the message at `seq` (after any it has).
     pub fn annotate(&mut self, seq: usize, note: &str) {
         if let Some(entry) = self.entries.get_mut(seq) {
             entry.note = Some(match entry.note.take() {

@@ -10,6 +10,7 @@ use super::{esc, notifier, pidf, pna};
 use super::{Fault, Variation};
 use crate::sip::typed::uri_of;
 use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// Methods this server implements.
@@ -97,10 +98,43 @@ fn with_other_to_tag(response: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Adds `received` with the source address to the top Via when its sent-by host is a domain
+/// name or another address (RFC 3261 §18.2.1); responses copy it.
+fn stamp_received(request: &mut SipMessage, source: IpAddr) {
+    let Some(via) = request
+        .headers
+        .iter_mut()
+        .find(|h| h.name.eq_ignore_ascii_case("Via"))
+    else {
+        return;
+    };
+    let top_end = via.value.find(',').unwrap_or(via.value.len());
+    let top = &via.value[..top_end];
+    let Some((_, rest)) = top.trim_start().split_once(char::is_whitespace) else {
+        return;
+    };
+    let sent_by = rest
+        .trim_start()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let host = match sent_by.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => sent_by.split(':').next().unwrap_or_default(),
+    };
+    if host.parse::<IpAddr>().ok() == Some(source) {
+        return;
+    }
+    let top = top.trim_end();
+    via.value = format!("{top};received={source}{}", &via.value[top_end..]);
+}
+
 /// Handles one message from the network; anything that cannot be read is dropped.
 pub(super) async fn on_message(
     shared: &Arc<Shared>,
     data: &[u8],
+    source: SocketAddr,
     transport: Transport,
     path: ReplyPath,
 ) {
@@ -123,6 +157,9 @@ pub(super) async fn on_message(
     // ACK never gets a response; without a Via there is nowhere to send one (RFC 3261 §8.2.6.2).
     if method == "ACK" || message.header("Via").is_none() {
         return;
+    }
+    if !shared.fault(Fault::NoReceived) {
+        stamp_received(&mut message, source.ip());
     }
     let key = ServerKey::of(&message);
     if let Some(previous) = key

@@ -93,6 +93,8 @@ pub enum Fault {
     XcapCacheable,
     /// XCAP 409 error reports carry no Content-Type.
     XcapErrorNoContentType,
+    /// No `received` parameter is added to a top Via whose sent-by is a domain name.
+    NoReceived,
     /// A partial NOTIFY is sent without waiting for the answer to the previous one.
     PartialNotWaiting,
     /// An initial PUBLISH carrying a pidf-diff is accepted.
@@ -317,6 +319,7 @@ impl Fault {
             Fault::XcapDeleteNoEtag,
             Fault::XcapPut200Content,
             Fault::XcapErrorNoContentType,
+            Fault::NoReceived,
             Fault::XcapUnknownAuid403,
             Fault::XcapOtherMethod501,
             Fault::Xcap405NoAllow,
@@ -462,6 +465,7 @@ impl Fault {
             Fault::XcapDeleteNoEtag => "xcap-delete-no-etag",
             Fault::XcapPut200Content => "xcap-put-200-content",
             Fault::XcapErrorNoContentType => "xcap-error-no-content-type",
+            Fault::NoReceived => "no-received",
             Fault::XcapUnknownAuid403 => "xcap-unknown-auid-403",
             Fault::XcapOtherMethod501 => "xcap-other-method-501",
             Fault::Xcap405NoAllow => "xcap-405-no-allow",
@@ -624,6 +628,7 @@ impl Fault {
             Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
             Fault::XcapDeleteNoEtag => "the 200 to an XCAP DELETE of an element lacks the document's ETag (RFC 4825 §8.4, §8.5)",
             Fault::XcapPut200Content => "the 200 to an XCAP PUT that replaces a resource carries content (RFC 4825 §8.2.7, MUST not)",
+            Fault::NoReceived => "a top Via whose sent-by is a domain name gets no received parameter (RFC 3261 §18.2.1, MUST)",
             Fault::XcapErrorNoContentType => "XCAP 409 error reports carry no Content-Type (RFC 7231 §3.1.1.5, SHOULD; RFC 4825 §11 names application/xcap-error+xml)",
             Fault::XcapUnknownAuid403 => "an XCAP request for an application usage the server does not know is answered 403 instead of 404 (RFC 4825 §8, MUST)",
             Fault::XcapOtherMethod501 => "an XCAP request of a method other than GET, PUT and DELETE (a POST) is answered 501 instead of 405 (RFC 4825 §8.1, SHOULD)",

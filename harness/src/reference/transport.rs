@@ -70,7 +70,8 @@ pub(super) async fn udp_loop(shared: Arc<Shared>) {
         match shared.udp.recv_from(&mut buf[..limit]).await {
             Ok((n, from)) => {
                 let data = buf.get(..n).unwrap_or_default();
-                dispatch::on_message(&shared, data, Transport::Udp, ReplyPath::Udp(from)).await;
+                dispatch::on_message(&shared, data, from, Transport::Udp, ReplyPath::Udp(from))
+                    .await;
             }
             // e.g. ICMP port unreachable reported on the socket: nothing to do.
             Err(_) => tokio::task::yield_now().await,
@@ -117,7 +118,7 @@ async fn connection(
                             let frame: Vec<u8> = buf.drain(..len.min(buf.len())).collect();
                             let message = trim_keepalive(&frame);
                             if !message.is_empty() {
-                                dispatch::on_message(&shared, message, Transport::Tcp, ReplyPath::Tcp(tx.clone())).await;
+                                dispatch::on_message(&shared, message, peer, Transport::Tcp, ReplyPath::Tcp(tx.clone())).await;
                             }
                         }
                         Frame::Incomplete => break,

@@ -63,6 +63,8 @@ struct FlowView {
     failed: Vec<CheckView>,
     checks: Vec<CheckView>,
     ladder: Ladder,
+    /// The specification figure whose step numbers the ladder shows.
+    figure: Option<String>,
     messages: Vec<MessageView>,
 }
 
@@ -119,6 +121,9 @@ struct MessageView {
     transport: &'static str,
     summary: String,
     note: Option<String>,
+    /// The step of the specification figure the message plays (`24`, or `26*` when
+    /// reconstructed).
+    spec_step: Option<String>,
     text: String,
     bodies: Vec<BodyView>,
     /// The message whose indented body this one repeats byte for byte.
@@ -234,6 +239,7 @@ fn flow_view(flow: &FlowRecord) -> FlowView {
             .collect(),
         checks: outcome.checks.iter().map(check_view).collect(),
         ladder: ladder(&outcome.trace, &flow_anchor),
+        figure: flow.figure.clone(),
         messages: outcome
             .trace
             .iter()
@@ -301,7 +307,11 @@ fn ladder(trace: &[TraceEntry], flow_anchor: &str) -> Ladder {
         .map(|(row, entry)| {
             let (x1, x2) = (x_of(&entry.from_node), x_of(&entry.to_node));
             let y = 44 + row * ROW;
-            let mut label: String = entry.summary.chars().take(48).collect();
+            let mut label: String = entry
+                .spec_step
+                .map(|step| format!("[{step}] "))
+                .unwrap_or_default();
+            label.extend(entry.summary.chars().take(48));
             if entry.summary.chars().count() > 48 {
                 label.push('…');
             }
@@ -367,6 +377,7 @@ fn message_view(
         transport: entry.transport.name(),
         summary: entry.summary.clone(),
         note: entry.note.clone(),
+        spec_step: entry.spec_step.map(|step| step.to_string()),
         text: cut(&entry.text),
         bodies,
         body_as_in,
@@ -419,7 +430,7 @@ mod tests {
     use crate::check::verdict::RequirementRef;
     use crate::flow::interp::FlowOutcome;
     use crate::flow::model::{Level, Requirement};
-    use crate::net::Transport;
+    use crate::net::{SpecStep, Transport};
 
     const HOSTILE: &str = "<script>document.title='pwned'</script>\"><img src=x onerror=alert(1)>";
 
@@ -437,6 +448,7 @@ mod tests {
             text: format!("NOTIFY sip:a SIP/2.0\r\nX-Evil: {HOSTILE}\r\n\r\n"),
             raw_base64: None,
             note: None,
+            spec_step: None,
         };
         let check = CheckResult {
             step: "1".into(),
@@ -482,6 +494,7 @@ mod tests {
             flows: vec![FlowRecord {
                 file: "f.yaml".into(),
                 spec: Vec::new(),
+                figure: None,
                 outcome,
             }],
         }
@@ -514,6 +527,22 @@ mod tests {
         assert!(
             html.contains("href=\"#flow-A-1-m0\"") && html.contains("id=\"flow-A-1-m0\""),
             "links to messages"
+        );
+    }
+    #[test]
+    fn spec_step_numbers_are_on_the_ladder_and_the_message() {
+        let mut record = record();
+        record.flows[0].figure = Some("Figure A.5.2.1-1, Release 17".into());
+        record.flows[0].outcome.trace[0].spec_step = Some(SpecStep {
+            number: 14,
+            confirmed: false,
+        });
+        let html = render(&record).unwrap();
+        assert!(html.contains(">[14*] NOTIFY"), "the arrow's label");
+        assert!(html.contains("[step 14*] NOTIFY"), "the message's summary");
+        assert!(
+            html.contains("steps of Figure A.5.2.1-1, Release 17"),
+            "the legend names the figure"
         );
     }
 }

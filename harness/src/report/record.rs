@@ -48,6 +48,10 @@ pub struct FlowRecord {
     pub file: String,
     /// Clauses the flow encodes.
     pub spec: Vec<Citation>,
+    /// The specification figure the flow plays and the release read (`Figure A.7-1, Release
+    /// 17`), whose step numbers mark the trace's messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figure: Option<String>,
     /// The outcome.
     #[serde(flatten)]
     pub outcome: FlowOutcome,

@@ -70,6 +70,10 @@ impl Runner<'_> {
     /// Runs every check of `step` on the message it matched.
     pub(super) fn evaluate(&mut self, step: &Step, path: &str, delivered: Delivered) {
         let seq = delivered.seq;
+        if let Some(&number) = step.spec_steps.iter().flatten().next() {
+            let marker = self.spec_step(number);
+            self.trace.mark_spec_step(seq, marker);
+        }
         let step_req = step.req.as_deref();
         if let Some(status) = &step.status {
             let codes = status.codes();

@@ -22,7 +22,10 @@ use crate::flow::loader::LoadedFlow;
 use crate::flow::model::{Alternative, Grade, RoleKind, Step, StepKind};
 use crate::flow::vars::Vars;
 use crate::net::trace::{MAX_TRACE_BYTES, MAX_TRACE_ENTRIES};
-use crate::net::{bind_node, Chaos, Inbound, NodeChaos, NodeSocket, Trace, TraceEntry, Transport};
+use crate::net::{
+    bind_node, Chaos, Direction, Inbound, NodeChaos, NodeSocket, SpecStep, Trace, TraceEntry,
+    Transport,
+};
 use crate::sip::{Event, SipMessage};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -324,6 +327,7 @@ impl<'a> Runner<'a> {
                 vars.set(&format!("{name}.uri"), sut_uri.clone());
                 vars.set(&format!("{name}.contact"), sut_uri.clone());
                 vars.set(&format!("{name}.host"), settings.sut_addr.to_string());
+                vars.set(&format!("{name}.ip"), settings.sut_addr.ip().to_string());
                 vars.set(&format!("{name}.user"), "");
                 vars.set(&format!("{name}.aor"), sut_uri.clone());
                 if let Some(root) = &settings.xcap_root {
@@ -360,6 +364,7 @@ impl<'a> Runner<'a> {
             vars.set(&format!("{name}.contact"), contact);
             vars.set(&format!("{name}.uri"), format!("sip:{}", node.addr));
             vars.set(&format!("{name}.host"), node.addr.to_string());
+            vars.set(&format!("{name}.ip"), node.addr.ip().to_string());
             normaliser.addresses.insert(node.addr, name.clone());
             nodes.insert(name.clone(), node);
         }
@@ -400,6 +405,7 @@ impl<'a> Runner<'a> {
     }
 
     async fn run_step(&mut self, step: &Step, path: &str) -> Result<(), String> {
+        let recorded_before = self.trace.entries.len();
         let sent = match step.kind() {
             StepKind::Send => self.send_request(step).await,
             StepKind::Http => self.send_http(step).await,
@@ -412,7 +418,7 @@ impl<'a> Runner<'a> {
                 return Ok(());
             }
             Err(StepError::Harness(why)) => return Err(why),
-            Ok(()) => {}
+            Ok(()) => self.mark_spec_steps(step, recorded_before),
         }
         match step.kind() {
             StepKind::Send | StepKind::Http | StepKind::Reply => Ok(()),
@@ -439,6 +445,34 @@ impl<'a> Runner<'a> {
             }
             StepKind::Alternatives => Box::pin(self.alternatives(step, path)).await,
         }
+    }
+
+    /// Numbers the messages a send, http or reply step put on the wire (those recorded from
+    /// `recorded_before` on, in order) with the step's `spec_steps`.
+    fn mark_spec_steps(&mut self, step: &Step, recorded_before: usize) {
+        let Some(numbers) = &step.spec_steps else {
+            return;
+        };
+        let own: Vec<usize> = self.trace.entries[recorded_before.min(self.trace.entries.len())..]
+            .iter()
+            .filter(|e| e.direction != Direction::Received)
+            .map(|e| e.seq)
+            .collect();
+        for (seq, &number) in own.into_iter().zip(numbers) {
+            let marker = self.spec_step(number);
+            self.trace.mark_spec_step(seq, marker);
+        }
+    }
+
+    /// Step `number` of the flow's figure, confirmed when the figure lists it as read.
+    fn spec_step(&self, number: u32) -> SpecStep {
+        let confirmed = self
+            .loaded
+            .flow
+            .figure
+            .as_ref()
+            .is_some_and(|f| f.confirmed.contains(&number));
+        SpecStep { number, confirmed }
     }
 
     /// The longest the steps may take when every wait runs to its timeout: each send, reply

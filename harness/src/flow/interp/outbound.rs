@@ -252,6 +252,9 @@ impl Runner<'_> {
             );
             previous = (name.clone(), hop.addr);
         }
+        if let Some(host) = &step.via_host {
+            request.rename_top_via_host(host);
+        }
         let bytes = request.to_bytes();
         let sent = SipMessage::parse(&bytes)
             .map_err(|e| format!("the harness built an unreadable {method}: {e}"))?;

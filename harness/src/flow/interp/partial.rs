@@ -274,6 +274,7 @@ mod tests {
             text: text.to_string(),
             raw_base64: None,
             note: None,
+            spec_step: None,
         }
     }
 
