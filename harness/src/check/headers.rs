@@ -56,6 +56,32 @@ pub fn eval(
     out
 }
 
+/// Evaluates the checks of a header check spec on a text that is not a header (a body):
+/// `what` names it in the assertions.
+pub fn eval_text(
+    what: &str,
+    text: &str,
+    spec: &HeaderCheckSpec,
+    vars: &Vars,
+    captures: &mut Vec<(String, String)>,
+) -> Vec<Assertion> {
+    let mut out = Vec::new();
+    for check in spec.checks().iter() {
+        eval_value(
+            what,
+            Some(text),
+            check,
+            None,
+            vars,
+            captures,
+            &mut out,
+            None,
+            false,
+        );
+    }
+    out
+}
+
 /// Headers whose value is a media type: `type/subtype` compares case-insensitively (RFC 2045
 /// §5.1, RFC 3261 §7.3.1).
 const MEDIA_TYPE_HEADERS: &[&str] = &["Content-Type", "Accept"];

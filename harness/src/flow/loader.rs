@@ -964,6 +964,14 @@ impl Validator<'_> {
         if step.body_empty.is_some() {
             self.require_req(None, step, "body_empty")?;
         }
+        if let Some(value) = &step.body_text {
+            let spec: HeaderCheckSpec = serde_yaml::from_value(value.clone()).map_err(|e| {
+                self.error(&["body_text:".into()], format!("check on the body: {e}"))
+            })?;
+            for check in spec.checks().iter() {
+                self.validate_header_check("body", check, step, scope)?;
+            }
+        }
         Ok(())
     }
 

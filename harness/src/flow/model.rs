@@ -168,6 +168,46 @@ pub struct BodySource {
     /// Inline text.
     #[serde(default)]
     pub text: Option<String>,
+    /// The character encoding the text is sent in (default UTF-8): a body the SUT must refuse
+    /// for not being UTF-8 (RFC 4825 §8.2.2).
+    #[serde(default)]
+    pub encoding: BodyEncoding,
+}
+
+/// The character encoding of a body to send.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyEncoding {
+    /// UTF-8.
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// UTF-16, little-endian, after a byte order mark.
+    #[serde(rename = "utf-16")]
+    Utf16,
+    /// ISO-8859-1: one byte per character, so any character past U+007F is a byte that is not
+    /// UTF-8.
+    #[serde(rename = "iso-8859-1")]
+    Iso88591,
+}
+
+impl BodyEncoding {
+    /// `text` in this encoding; an error names a character ISO-8859-1 cannot hold.
+    pub fn encode(self, text: &str) -> Result<Vec<u8>, String> {
+        match self {
+            BodyEncoding::Utf8 => Ok(text.as_bytes().to_vec()),
+            BodyEncoding::Utf16 => Ok([0xFF, 0xFE]
+                .into_iter()
+                .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+                .collect()),
+            BodyEncoding::Iso88591 => text
+                .chars()
+                .map(|c| {
+                    u8::try_from(u32::from(c)).map_err(|_| format!("{c:?} has no ISO-8859-1 byte"))
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Grade of an alternative branch.
@@ -508,6 +548,10 @@ pub struct Step {
     /// The body must be empty (true) or not (false).
     #[serde(default)]
     pub body_empty: Option<bool>,
+    /// Checks on the body read as text, with the matchers of a header check (`equals`,
+    /// `matches`, `capture`, ...): e.g. an XCAP attribute's value, quoted as XML's AttValue.
+    #[serde(default)]
+    pub body_text: Option<serde_yaml::Value>,
     /// Snapshot name for the received message.
     #[serde(default)]
     pub snapshot: Option<String>,

@@ -95,6 +95,19 @@ pub enum Fault {
     XcapErrorNoContentType,
     /// No `received` parameter is added to a top Via whose sent-by is a domain name.
     NoReceived,
+    /// An XCAP PUT body that is not UTF-8 (a UTF-16 document, an ISO-8859-1 fragment or
+    /// attribute value) is decoded and stored instead of refused.
+    XcapAcceptNotUtf8,
+    /// An XCAP element PUT whose body holds several elements stores the first.
+    XcapAcceptManyElements,
+    /// An XCAP attribute PUT whose body has no quotes is taken as the value.
+    XcapAttributeUnquoted,
+    /// XCAP PUT bodies that are not UTF-8 or not one element get a `<not-well-formed>` report.
+    XcapBodyErrorsNotWellFormed,
+    /// An XCAP GET of an attribute answers its value without quotes.
+    XcapAttributeGetUnquoted,
+    /// A new XCAP element goes after every child of its parent, whatever the URI's position.
+    XcapInsertAtEnd,
     /// A partial NOTIFY is sent without waiting for the answer to the previous one.
     PartialNotWaiting,
     /// An initial PUBLISH carrying a pidf-diff is accepted.
@@ -320,6 +333,12 @@ impl Fault {
             Fault::XcapPut200Content,
             Fault::XcapErrorNoContentType,
             Fault::NoReceived,
+            Fault::XcapAcceptNotUtf8,
+            Fault::XcapAcceptManyElements,
+            Fault::XcapAttributeUnquoted,
+            Fault::XcapBodyErrorsNotWellFormed,
+            Fault::XcapAttributeGetUnquoted,
+            Fault::XcapInsertAtEnd,
             Fault::XcapUnknownAuid403,
             Fault::XcapOtherMethod501,
             Fault::Xcap405NoAllow,
@@ -466,6 +485,12 @@ impl Fault {
             Fault::XcapPut200Content => "xcap-put-200-content",
             Fault::XcapErrorNoContentType => "xcap-error-no-content-type",
             Fault::NoReceived => "no-received",
+            Fault::XcapAcceptNotUtf8 => "xcap-accept-not-utf-8",
+            Fault::XcapAcceptManyElements => "xcap-accept-many-elements",
+            Fault::XcapAttributeUnquoted => "xcap-attribute-unquoted",
+            Fault::XcapBodyErrorsNotWellFormed => "xcap-body-errors-not-well-formed",
+            Fault::XcapAttributeGetUnquoted => "xcap-attribute-get-unquoted",
+            Fault::XcapInsertAtEnd => "xcap-insert-at-end",
             Fault::XcapUnknownAuid403 => "xcap-unknown-auid-403",
             Fault::XcapOtherMethod501 => "xcap-other-method-501",
             Fault::Xcap405NoAllow => "xcap-405-no-allow",
@@ -628,6 +653,12 @@ impl Fault {
             Fault::XcapKeepDeleted => "XCAP DELETE of a document answers 200 but a later GET still finds it (RFC 4825 §8.4)",
             Fault::XcapDeleteNoEtag => "the 200 to an XCAP DELETE of an element lacks the document's ETag (RFC 4825 §8.4, §8.5)",
             Fault::XcapPut200Content => "the 200 to an XCAP PUT that replaces a resource carries content (RFC 4825 §8.2.7, MUST not)",
+            Fault::XcapAcceptNotUtf8 => "XCAP PUT bodies that are not UTF-8 are stored (RFC 4825 §8.2.2, MUST: 409)",
+            Fault::XcapAcceptManyElements => "an XCAP element PUT of several elements stores the first (RFC 4825 §8.2.2, MUST: 409)",
+            Fault::XcapAttributeUnquoted => "an XCAP attribute PUT without quotes is taken as the value (RFC 4825 §8.2.2, MUST: 409 for what is not an AttValue)",
+            Fault::XcapBodyErrorsNotWellFormed => "XCAP PUT bodies that are not UTF-8 or not one element get <not-well-formed> (RFC 4825 §8.2.2, SHOULD: <not-utf-8>, <not-xml-frag>)",
+            Fault::XcapAttributeGetUnquoted => "an XCAP GET of an attribute answers the value without quotes (RFC 4825 §7.9, informative: an AttValue)",
+            Fault::XcapInsertAtEnd => "a new XCAP element goes after every child of its parent (RFC 4825 §8.2.3, MUST: earliest last, earliest nth)",
             Fault::NoReceived => "a top Via whose sent-by is a domain name gets no received parameter (RFC 3261 §18.2.1, MUST)",
             Fault::XcapErrorNoContentType => "XCAP 409 error reports carry no Content-Type (RFC 7231 §3.1.1.5, SHOULD; RFC 4825 §11 names application/xcap-error+xml)",
             Fault::XcapUnknownAuid403 => "an XCAP request for an application usage the server does not know is answered 403 instead of 404 (RFC 4825 §8, MUST)",

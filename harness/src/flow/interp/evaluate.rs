@@ -129,6 +129,26 @@ impl Runner<'_> {
                 self.vars.set(&var, value);
             }
         }
+        if let Some(spec) = step
+            .body_text
+            .as_ref()
+            .and_then(|v| serde_yaml::from_value::<HeaderCheckSpec>(v.clone()).ok())
+        {
+            let text = String::from_utf8_lossy(&delivered.msg.body).into_owned();
+            let mut captures = Vec::new();
+            for a in headers::eval_text("body", &text, &spec, &self.vars, &mut captures) {
+                let req = a.req.clone().or(step.req.clone());
+                self.push(
+                    path,
+                    req.as_deref(),
+                    seq,
+                    Observed::new(a.what, a.ok, a.expected, a.actual),
+                );
+            }
+            for (var, value) in captures {
+                self.vars.set(&var, value);
+            }
+        }
         if let Some(empty) = step.body_empty {
             let is_empty = delivered.msg.body.is_empty();
             let observed = Observed::new(

@@ -50,7 +50,10 @@ impl Runner<'_> {
             (None, Some(text)) => text.clone(),
             (None, None) => String::new(),
         };
-        Ok(self.var(&text)?.into_bytes())
+        let text = self.var(&text)?;
+        body.encoding
+            .encode(&text)
+            .map_err(|e| StepError::Harness(format!("body: {e}")))
     }
 
     fn hop(&self, name: &str) -> Result<Hop, String> {

@@ -2,6 +2,7 @@
 //! that changed. Checks the method, the URI, authorization and the conditional headers, then
 //! runs the document operations here and the node operations in `node`.
 
+use super::body;
 use super::constraints::{self, Constraint, Context, Invalid};
 use super::dom::Document;
 use super::message::{XcapRequest, XcapResponse};
@@ -392,16 +393,23 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
             return (XcapResponse::status(415), None);
         }
         let not_well_formed = || XcapResponse::conflict("<not-well-formed/>");
-        let Ok(text) = std::str::from_utf8(&self.request.body) else {
-            return (not_well_formed(), None);
+        let text = match body::utf8_text(&self.request.body) {
+            Some(text) => text.to_string(),
+            None if (self.faults)(Fault::XcapAcceptNotUtf8) => {
+                body::lenient_text(&self.request.body)
+            }
+            None if (self.faults)(Fault::XcapBodyErrorsNotWellFormed) => {
+                return (not_well_formed(), None)
+            }
+            None => return (body::not_utf8(), None),
         };
-        let Ok(document) = Document::parse(text) else {
+        let Ok(document) = Document::parse(&text) else {
             return (not_well_formed(), None);
         };
         if let Some(refused) = self.invalid(&document) {
             return (refused, None);
         }
-        let (etag, created) = self.store.put(self.key.clone(), text.to_string());
+        let (etag, created) = self.store.put(self.key.clone(), text);
         let status = if created && !(self.faults)(Fault::XcapPutNew200) {
             201
         } else {

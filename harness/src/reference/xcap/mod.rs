@@ -7,6 +7,7 @@
 //! (sans-IO request handling, document operations), `node` (element and attribute
 //! operations), `server` (HTTP/1.1 with hyper).
 
+mod body;
 mod constraints;
 pub(super) mod dom;
 mod handler;

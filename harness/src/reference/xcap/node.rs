@@ -2,10 +2,11 @@
 //! §8.4): fetch, create or replace, delete. Every change is checked by evaluating the
 //! selector again on the result and by validating the whole document before it is stored.
 
+use super::body;
 use super::dom::{parse_fragment, resolve, Attribute, Document, Element, Node, Scope};
 use super::handler::Operation;
 use super::message::{XcapResponse, ATTRIBUTE_MIME, ELEMENT_MIME};
-use super::selector::{select_steps, Name, Selector};
+use super::selector::{select_steps, Name, NameTest, Predicate, Selector, Step};
 use super::store::DocumentKey;
 use crate::reference::Fault;
 use quick_xml::escape::{escape, unescape};
@@ -21,6 +22,16 @@ fn parent_scope(root: &Element, path: &[usize]) -> Scope {
 /// 409 for a body that is not one well-formed element.
 fn not_well_formed() -> XcapResponse {
     XcapResponse::conflict("<not-well-formed/>")
+}
+
+/// 409 for an element body that is not one well-balanced element (`not_well_formed` under
+/// the fault that answers every body error so).
+fn not_xml_frag(generic: bool) -> XcapResponse {
+    if generic {
+        not_well_formed()
+    } else {
+        XcapResponse::conflict("<not-xml-frag/>")
+    }
 }
 
 /// 409 for a node that cannot be inserted where the URI says.
@@ -63,7 +74,12 @@ pub(super) fn get<F: Fn(Fault) -> bool>(
                 } else {
                     ATTRIBUTE_MIME
                 };
-                response.body(mime, escape(value).as_bytes())
+                let body = if (ops.faults)(Fault::XcapAttributeGetUnquoted) {
+                    escape(value).into_owned()
+                } else {
+                    quoted(value)
+                };
+                response.body(mime, body.as_bytes())
             }
             None => XcapResponse::status(404),
         },
@@ -87,11 +103,23 @@ pub(super) fn put<F: Fn(Fault) -> bool>(
     let Some(mut document) = ops.load() else {
         return (no_parent(), None);
     };
-    let changed = match (&selector.attribute, std::str::from_utf8(&ops.request.body)) {
-        (Some(attr), Ok(body)) => put_attribute(&mut document, selector, attr, body),
-        (None, Ok(body)) => put_element(&mut document, selector, body),
-        (Some(_), Err(_)) => Err(XcapResponse::conflict("<not-xml-att-value/>")),
-        (None, Err(_)) => Err(not_well_formed()),
+    let text = match body::utf8_text(&ops.request.body) {
+        Some(text) => text.to_string(),
+        None if (ops.faults)(Fault::XcapAcceptNotUtf8) => body::lenient_text(&ops.request.body),
+        None if (ops.faults)(Fault::XcapBodyErrorsNotWellFormed) => {
+            return (not_well_formed(), None)
+        }
+        None => return (body::not_utf8(), None),
+    };
+    let lenient = BodyFaults {
+        generic_reports: (ops.faults)(Fault::XcapBodyErrorsNotWellFormed),
+        first_of_many: (ops.faults)(Fault::XcapAcceptManyElements),
+        unquoted: (ops.faults)(Fault::XcapAttributeUnquoted),
+        insert_at_end: (ops.faults)(Fault::XcapInsertAtEnd),
+    };
+    let changed = match &selector.attribute {
+        Some(attr) => put_attribute(&mut document, selector, attr, &text, lenient),
+        None => put_element(&mut document, selector, &text, lenient),
     };
     let (created, path) = match changed {
         Ok(done) => done,
@@ -129,19 +157,76 @@ fn store<F: Fn(Fault) -> bool>(
     (response, Some(ops.key.clone()))
 }
 
-/// Replaces the selected element or appends a new last child to the selected parent: whether
-/// it was created, and where it is now.
+/// Faults that bend how a node PUT's body is read.
+#[derive(Clone, Copy)]
+struct BodyFaults {
+    /// Every body error is reported as `<not-well-formed>`.
+    generic_reports: bool,
+    /// An element body of several elements is taken as its first.
+    first_of_many: bool,
+    /// An attribute body without quotes is taken as the value.
+    unquoted: bool,
+    /// A new element goes after every child, whatever the URI's position.
+    insert_at_end: bool,
+}
+
+/// The one element an element PUT's body holds, its names resolved in `scope`.
+fn body_element(body: &str, scope: &Scope, faults: BodyFaults) -> Result<Element, XcapResponse> {
+    match parse_fragment(body, scope) {
+        Ok(element) => Ok(element),
+        Err(_) if faults.first_of_many => parse_fragment(&format!("<x>{body}</x>"), scope)
+            .ok()
+            .and_then(|wrapper| {
+                wrapper.children.into_iter().find_map(|child| match child {
+                    Node::Element(element) => Some(element),
+                    Node::Raw(_) => None,
+                })
+            })
+            .ok_or_else(|| not_xml_frag(faults.generic_reports)),
+        Err(_) => Err(not_xml_frag(faults.generic_reports)),
+    }
+}
+
+/// Where among `parent`'s children a new element goes (RFC 4825 §8.2.3), given the URI's last
+/// step; `None` when the step's position needs more siblings than there are.
+/// - No position: after the last sibling of the same expanded name ("earliest last"), or, when
+///   there is none or the name is a wildcard, after every child.
+/// - Position 1: just before the first sibling of the same name (any element for a wildcard),
+///   or after every child when there is none.
+/// - Position n > 1: just after the (n-1)th such sibling ("earliest nth").
+fn insertion_index(parent: &Element, step: &Step, new: &Element) -> Option<usize> {
+    let position = match step.predicates.first() {
+        Some(Predicate::Position(n)) => Some(*n),
+        _ => None,
+    };
+    let wildcard = step.test == NameTest::Any;
+    let siblings: Vec<usize> = parent
+        .child_elements()
+        .filter(|(_, e)| wildcard || (e.ns == new.ns && e.local_name() == new.local_name()))
+        .map(|(index, _)| index)
+        .collect();
+    let after_all = parent.children.len();
+    match position {
+        None if wildcard => Some(after_all),
+        None => Some(siblings.last().map_or(after_all, |last| last + 1)),
+        Some(1) => Some(siblings.first().copied().unwrap_or(after_all)),
+        Some(n) => siblings.get(n.checked_sub(2)?).map(|index| index + 1),
+    }
+}
+
+/// Replaces the selected element or inserts a new child of the selected parent where the URI
+/// puts it: whether it was created, and where it is now.
 fn put_element(
     document: &mut Document,
     selector: &Selector,
     body: &str,
+    faults: BodyFaults,
 ) -> Result<(bool, Vec<usize>), XcapResponse> {
     let root = &mut document.root;
     let matches = selector.select(root);
     let (path, created) = match matches.as_slice() {
         [path] => {
-            let element =
-                parse_fragment(body, &parent_scope(root, path)).map_err(|_| not_well_formed())?;
+            let element = body_element(body, &parent_scope(root, path), faults)?;
             match path.split_last() {
                 None => *root = element,
                 Some((last, parent)) => {
@@ -162,12 +247,18 @@ fn put_element(
             let [parent_path] = parents.as_slice() else {
                 return Err(no_parent());
             };
-            let element =
-                parse_fragment(body, &root.scope_at(parent_path)).map_err(|_| not_well_formed())?;
+            let element = body_element(body, &root.scope_at(parent_path), faults)?;
             let parent = root.at_mut(parent_path).ok_or_else(no_parent)?;
-            parent.children.push(Node::Element(element));
+            let last_step = selector.steps.last().ok_or_else(cannot_insert)?;
+            let index = if faults.insert_at_end {
+                Some(parent.children.len())
+            } else {
+                insertion_index(parent, last_step, &element)
+            }
+            .ok_or_else(cannot_insert)?;
+            parent.children.insert(index, Node::Element(element));
             let mut path = parent_path.clone();
-            path.push(parent.children.len() - 1);
+            path.push(index);
             (path, true)
         }
         _ => return Err(cannot_insert()),
@@ -181,11 +272,17 @@ fn put_attribute(
     selector: &Selector,
     attr: &Name,
     body: &str,
+    faults: BodyFaults,
 ) -> Result<(bool, Vec<usize>), XcapResponse> {
-    let value = match unescape(body) {
-        Ok(value) if !value.contains('<') => value.into_owned(),
-        _ => return Err(XcapResponse::conflict("<not-xml-att-value/>")),
+    let unquoted = || {
+        unescape(body)
+            .ok()
+            .filter(|v| faults.unquoted && !v.contains('<'))
+            .map(|v| v.into_owned())
     };
+    let value = att_value(body)
+        .or_else(unquoted)
+        .ok_or_else(|| XcapResponse::conflict("<not-xml-att-value/>"))?;
     let paths = selector.select(&document.root);
     let [path] = paths.as_slice() else {
         return Err(no_parent());
@@ -226,6 +323,24 @@ fn put_attribute(
         }
     };
     Ok((created, path.clone()))
+}
+
+/// The value an XML 1.0 `AttValue` stands for (RFC 4825 §8.2.2): the text between matching
+/// quotes or apostrophes, holding no `<`, no bare `&` and not its own delimiter, with its
+/// references resolved.
+fn att_value(body: &str) -> Option<String> {
+    let quote = body.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let inner = body.strip_prefix(quote)?.strip_suffix(quote)?;
+    if inner.contains(['<', quote]) {
+        return None;
+    }
+    unescape(inner).ok().map(|v| v.into_owned())
+}
+
+/// An attribute's value as an XML 1.0 `AttValue` in quotes, as a GET of the attribute answers
+/// it (RFC 4825 §8.3).
+fn quoted(value: &str) -> String {
+    format!("\"{}\"", escape(value))
 }
 
 /// DELETE of an element or attribute.

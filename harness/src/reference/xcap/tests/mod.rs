@@ -56,7 +56,7 @@ impl Client {
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
-        body: &str,
+        body: impl AsRef<[u8]>,
     ) -> (XcapResponse, Option<DocumentKey>) {
         let request = XcapRequest {
             method: method.into(),
@@ -65,7 +65,7 @@ impl Client {
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
-            body: body.as_bytes().to_vec(),
+            body: body.as_ref().to_vec(),
         };
         let faults = self.faults.clone();
         handle(&mut self.store, |f| faults.contains(&f), &request)

@@ -36,9 +36,9 @@ fn get_element_and_attribute() {
     ));
     assert_eq!(encoded.status, 200);
     assert_eq!(header(&encoded, "Content-Type"), Some(ATT));
-    assert_eq!(text(&encoded), "sip:carol@example.com");
+    assert_eq!(text(&encoded), "\"sip:carol@example.com\"");
     let by_position = c.get(&node("resource-lists/list[2][@name='work']/@name"));
-    assert_eq!(text(&by_position), "work");
+    assert_eq!(text(&by_position), "\"work\"");
     for missing in [
         "resource-lists/list",
         "resource-lists/list[3]",
@@ -73,7 +73,8 @@ fn put_element_creates_then_replaces() {
         stored.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<resource-lists xmlns=")
     );
     assert!(
-        stored.contains("<x:note>hi</x:note><entry uri=\"sip:dave@example.com\"/></list>"),
+        // Earliest last (RFC 4825 §8.2.3): after the last entry, before the extension element.
+        stored.contains("<entry uri=\"sip:dave@example.com\"/><x:note>hi</x:note></list>"),
         "{stored}"
     );
     let replaced = c.put(
@@ -109,11 +110,13 @@ fn put_element_errors_leave_the_document_alone() {
         .status,
         415
     );
-    assert_conflict(&c.put(&target, EL, "<entry uri="), "<not-well-formed/>");
-    assert_conflict(
-        &c.put(&target, EL, "<entry/><entry/>"),
-        "<not-well-formed/>",
-    );
+    // RFC 4825 §8.2.2: an element body is one well-balanced element, in UTF-8.
+    assert_conflict(&c.put(&target, EL, "<entry uri="), "<not-xml-frag/>");
+    assert_conflict(&c.put(&target, EL, "<entry/><entry/>"), "<not-xml-frag/>");
+    let latin1 = b"<entry uri=\"sip:eve@example.com\"><display-name>Ren\xe9</display-name></entry>";
+    let (refused, changed) = c.send("PUT", &target, &[("Content-Type", EL)], latin1);
+    assert_conflict(&refused, "<not-utf-8/>");
+    assert!(changed.is_none());
     assert_conflict(
         &c.put(&target, EL, "<entry uri=\"sip:frank@example.com\"/>"),
         "<cannot-insert/>",
@@ -155,18 +158,22 @@ fn put_element_errors_leave_the_document_alone() {
 fn put_attribute() {
     let mut c = Client::new().with_lists();
     let uri = node("resource-lists/list[2]/entry/@uri");
-    assert_eq!(c.put(&uri, EL, "sip:carl@example.com").status, 415);
-    let replaced = c.put(&uri, ATT, "sip:carl@example.com");
+    assert_eq!(c.put(&uri, EL, "\"sip:carl@example.com\"").status, 415);
+    let replaced = c.put(&uri, ATT, "\"sip:carl@example.com\"");
     assert_eq!(replaced.status, 200);
     assert!(header(&replaced, "ETag").is_some());
-    assert_eq!(text(&c.get(&uri)), "sip:carl@example.com");
+    assert_eq!(text(&c.get(&uri)), "\"sip:carl@example.com\"");
     let flag = node("resource-lists/list[2]/entry/@q:flag?xmlns(q=urn:example:x)");
-    assert_eq!(c.put(&flag, ATT, "a &amp; b").status, 201);
-    assert!(document(&c).contains("<entry uri=\"sip:carl@example.com\" x:flag=\"a &amp; b\"/>"));
-    assert_eq!(text(&c.get(&flag)), "a &amp; b");
-    assert_conflict(&c.put(&flag, ATT, "a & b"), "<not-xml-att-value/>");
+    assert_eq!(c.put(&flag, ATT, "'a &amp; \"b\"'").status, 201);
+    assert!(document(&c)
+        .contains("<entry uri=\"sip:carl@example.com\" x:flag=\"a &amp; &quot;b&quot;\"/>"));
+    assert_eq!(text(&c.get(&flag)), "\"a &amp; &quot;b&quot;\"");
+    // An AttValue is quoted, holds no bare & or <, and not its own delimiter (XML 1.0 §2.3).
+    for bad in ["a", "\"a & b\"", "\"a<b\"", "\"a\"b\"", "\"a'", "'a"] {
+        assert_conflict(&c.put(&flag, ATT, bad), "<not-xml-att-value/>");
+    }
     assert_conflict(
-        &c.put(&node("resource-lists/list[9]/@name"), ATT, "x"),
+        &c.put(&node("resource-lists/list[9]/@name"), ATT, "\"x\""),
         "<no-parent/>",
     );
 }
@@ -224,4 +231,32 @@ fn nesting_past_the_parser_limit_is_refused() {
     ));
     assert_conflict(&c.put(&deeper, EL, &deep), "<cannot-insert/>");
     assert_eq!(c.get(RL).status, 200);
+}
+
+#[test]
+fn positional_insertions_take_the_earliest_nth_place() {
+    let mut c = Client::new().with_lists();
+    let friends = |step: &str| node(&format!("{FRIENDS}/{step}"));
+    // friends: bob (with a display-name child), then x:note.
+    let put = |c: &mut Client, step: &str, uri: &str| {
+        let body = format!("<entry uri=\"{uri}\"/>");
+        c.put(&friends(step), EL, &body).status
+    };
+    assert_eq!(put(&mut c, "entry[1][@uri=\"sip:a@x\"]", "sip:a@x"), 201);
+    assert_eq!(put(&mut c, "entry[2][@uri=\"sip:b@x\"]", "sip:b@x"), 201);
+    assert_eq!(put(&mut c, "*[1][@uri=\"sip:c@x\"]", "sip:c@x"), 201);
+    // Five elements: a seventh place would need six before it.
+    assert_eq!(put(&mut c, "*[7][@uri=\"sip:d@x\"]", "sip:d@x"), 409);
+    let stored = document(&c);
+    let order: Vec<&str> = [
+        "sip:c@x",
+        "sip:a@x",
+        "sip:b@x",
+        "sip:bob@example.com",
+        "x:note",
+    ]
+    .into_iter()
+    .collect();
+    let at = |text: &str| stored.find(text).unwrap_or(usize::MAX);
+    assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{stored}");
 }

@@ -86,7 +86,7 @@ async fn put_get_delete_over_http() {
     assert_eq!(get.body, RL_DOC);
     let entry = format!("{path}/~~/resource-lists/list%5B@name=%22work%22%5D/entry/@uri");
     let attribute = request(&server, "GET", &entry, "", b"").await;
-    assert_eq!(attribute.body, "sip:carol@example.com");
+    assert_eq!(attribute.body, "\"sip:carol@example.com\"");
     let post = request(&server, "POST", path, "", b"").await;
     assert_eq!(post.status, 405);
     assert!(post
