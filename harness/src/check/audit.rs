@@ -105,8 +105,9 @@ struct Auditor {
     /// remote address): the next response on it answers that request.
     xcap_sent: HashMap<(String, String), (String, String)>,
     subscriptions: HashMap<String, Subscription>,
-    /// The Call-ID and CSeq of the first request of the SUT with each top Via branch.
-    branches: HashMap<String, (String, String)>,
+    /// The Call-ID and CSeq of the first request of the SUT with each top Via branch, and
+    /// its bytes.
+    branches: HashMap<String, ((String, String), String)>,
     tallies: BTreeMap<&'static str, Tally>,
 }
 
@@ -200,22 +201,28 @@ impl Auditor {
         };
         if msg.is_request() {
             rules::check_request(msg, &mut sink);
+            // A byte-for-byte copy of an earlier request is a retransmission: it was judged
+            // against the subscription as it was when the original came.
+            let mut retransmission = false;
             if let Some(branch) = msg.top_branch() {
                 let identity = || {
                     let call_id = msg.call_id().unwrap_or_default().to_string();
                     (call_id, msg.header("CSeq").unwrap_or_default().to_string())
                 };
                 match self.branches.get(branch.as_ref()) {
-                    Some((call_id, cseq)) => {
+                    Some(((call_id, cseq), text)) => {
+                        retransmission = *text == entry.text;
                         rules::check_branch_reuse((call_id, cseq), msg, &mut sink)
                     }
                     None => {
-                        self.branches.insert(branch.into_owned(), identity());
+                        self.branches
+                            .insert(branch.into_owned(), (identity(), entry.text.clone()));
                     }
                 }
             }
             rules::check_request_transport(msg, entry.transport.name(), &mut sink);
             match msg.method().as_deref() {
+                Some("NOTIFY") if retransmission => {}
                 Some("NOTIFY") => {
                     let subscription = msg.call_id().and_then(|c| self.subscriptions.get_mut(c));
                     if let Some(subscription) = subscription {
@@ -332,6 +339,34 @@ mod tests {
         let copies = &tallies["rfc3261-response-copies"];
         assert_eq!((copies.held, copies.broken_count), (1, 0));
         assert_eq!(tallies["rfc3261-request-headers"].held, 2);
+    }
+
+    #[test]
+    fn a_retransmitted_notify_is_judged_as_its_original() {
+        let offered = SUBSCRIBE.replace(
+            "Accept: application/pidf+xml",
+            "Accept: application/pidf+xml, application/pidf-diff+xml",
+        );
+        let narrowed = SUBSCRIBE
+            .replace("branch=z9hG4bKs1", "branch=z9hG4bKs2")
+            .replace("To: <sip:p@example.com>", "To: <sip:p@example.com>;tag=p1")
+            .replace("CSeq: 1 SUBSCRIBE", "CSeq: 2 SUBSCRIBE");
+        let diff = notify("application/pidf-diff+xml");
+        let later = diff
+            .replace("branch=z9hG4bKn1", "branch=z9hG4bKn2")
+            .replace("CSeq: 1 NOTIFY", "CSeq: 2 NOTIFY");
+        let trace = [
+            entry(0, Direction::Sent, &offered),
+            entry(1, Direction::Received, OK),
+            entry(2, Direction::Received, &diff),
+            entry(3, Direction::Sent, &narrowed),
+            entry(4, Direction::Received, &diff),
+            entry(5, Direction::Received, &later),
+        ];
+        let tallies = audit(&trace, &[]);
+        let accept = &tallies["rfc6665-notify-accept"];
+        assert_eq!((accept.held, accept.broken_count), (1, 1));
+        assert_eq!(accept.broken[0].message, 5);
     }
 
     #[test]
