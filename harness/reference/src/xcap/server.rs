@@ -4,7 +4,7 @@
 use super::handler::handle;
 use super::message::{XcapRequest, XcapResponse};
 use super::on_document_change;
-use crate::reference::shared::{lock, Shared};
+use crate::shared::{lock, Shared};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 const MAX_BODY: usize = 1024 * 1024;
 
 /// Accepts HTTP connections until the task is aborted.
-pub(in crate::reference) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {

@@ -11,7 +11,7 @@ use super::super::xcap::{Document, Element};
 use quick_xml::escape::escape;
 
 /// The media type of partial presence documents (RFC 5262 §5.2).
-pub(in crate::reference) const PIDF_DIFF_MEDIA_TYPE: &str = "application/pidf-diff+xml";
+pub(crate) const PIDF_DIFF_MEDIA_TYPE: &str = "application/pidf-diff+xml";
 /// The namespace of `<pidf-full>` and `<pidf-diff>` (RFC 5262 §5.1).
 const DIFF_NS: &str = "urn:ietf:params:xml:ns:pidf-diff";
 /// The prefix the documents bind to [`DIFF_NS`] (one the composed PIDF never uses).
@@ -19,7 +19,7 @@ const PREFIX: &str = "pd";
 
 /// The fault switches that bend partial notifications.
 #[derive(Debug, Clone, Copy, Default)]
-pub(in crate::reference) struct PartialFaults {
+pub(crate) struct PartialFaults {
     /// Each partial NOTIFY after the first raises the version by two.
     pub version_skip: bool,
     /// The first partial NOTIFY is a `<pidf-diff>`, not full state.
@@ -32,7 +32,7 @@ pub(in crate::reference) struct PartialFaults {
 
 /// The partial-notification state of one subscription.
 #[derive(Debug)]
-pub(in crate::reference) struct Partial {
+pub(crate) struct Partial {
     /// Version of the last document sent (0 before the first).
     version: u64,
     /// The document the watcher holds: the last one sent, applied.

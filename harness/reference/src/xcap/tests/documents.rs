@@ -1,7 +1,7 @@
 //! Whole-document operations, URIs, authorization and conditional requests.
 
 use super::*;
-use crate::reference::xcap::store::Tree;
+use crate::xcap::store::Tree;
 
 #[test]
 fn put_creates_then_replaces_with_fresh_etags_and_get_returns_it() {

@@ -4,7 +4,8 @@
 //! (RFC 3857), a resource list server (RFC 4662), on UDP and TCP at 127.0.0.1.
 //!
 //! It is written from the RFCs on its own and shares no code with the harness's checks, so a
-//! misreading in one does not make both agree. Fault switches ([`Fault`]) each break one
+//! misreading in one does not make both agree: this crate depends on the SIP wire layer
+//! (`presence-sip`: framing, reading, building) and on nothing else of the harness. Fault switches ([`Fault`]) each break one
 //! requirement on purpose, to show that the harness notices; variation switches ([`Variation`])
 //! each do something the RFCs allow, to show that the harness does not object.
 //!
@@ -16,6 +17,9 @@
 //! RFC 4662 and RFC 4826: list subscriptions over lists kept in XCAP), `pna` (the presence
 //! network agent, TS 24.141 §5.3.5: third-party REGISTER, reg event subscription, publication
 //! of the registration state).
+
+/// The SIP wire layer, shared with the harness (framing and reading only, no checks).
+use presence_sip as sip;
 
 mod authz;
 mod deadlines;

@@ -1,7 +1,7 @@
 //! The XCAP server over a real socket, with HTTP/1.1 requests written by hand.
 
 use super::{RL_DOC, RL_MIME};
-use crate::reference::{Fault, ReferenceConfig, ReferenceServer};
+use crate::{Fault, ReferenceConfig, ReferenceServer};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

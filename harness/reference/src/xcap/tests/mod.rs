@@ -9,7 +9,7 @@ mod socket;
 use super::handler::handle;
 use super::message::{XcapRequest, XcapResponse};
 use super::store::{DocumentKey, XcapStore};
-use crate::reference::Fault;
+use crate::Fault;
 
 /// Alice's resource-lists document.
 const RL: &str = "/xcap-root/resource-lists/users/sip:alice@example.com/index";

@@ -4,22 +4,22 @@
 
 use super::partial::{PartialFaults, PIDF_DIFF_MEDIA_TYPE};
 use super::{Kind, Subscription};
-use crate::reference::pidf::PIDF_MEDIA_TYPE;
-use crate::reference::rls;
-use crate::reference::shared::{lock, Shared};
-use crate::reference::transaction::run_client;
-use crate::reference::transport::Transport;
-use crate::reference::winfo::{Change, RenderFaults, Snapshot, WINFO_MEDIA_TYPE};
-use crate::reference::Fault;
+use crate::pidf::PIDF_MEDIA_TYPE;
+use crate::rls;
+use crate::shared::{lock, Shared};
 use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::MessageBuilder;
+use crate::transaction::run_client;
+use crate::transport::Transport;
+use crate::winfo::{Change, RenderFaults, Snapshot, WINFO_MEDIA_TYPE};
+use crate::Fault;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// A NOTIFY body and its Content-Type.
-pub(in crate::reference) struct NotifyBody {
+pub(crate) struct NotifyBody {
     /// The Content-Type header value.
     pub content_type: String,
     /// The body.
@@ -65,7 +65,7 @@ pub(super) struct Pending {
 }
 
 /// Starts delivery tasks for subscriptions with newly queued NOTIFYs.
-pub(in crate::reference) fn pump(shared: &Arc<Shared>, ids: Vec<u64>) {
+pub(crate) fn pump(shared: &Arc<Shared>, ids: Vec<u64>) {
     for id in ids {
         shared.spawn(deliver(shared.clone(), id));
     }

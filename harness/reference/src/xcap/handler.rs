@@ -11,8 +11,8 @@ use super::selector::{parse_query, Selector};
 use super::store::{DocumentKey, Tree, XcapStore};
 use super::uri::{self, Target, UriError};
 use super::usage::{self, Usage};
-use crate::reference::presentity::Presentity;
-use crate::reference::Fault;
+use crate::presentity::Presentity;
+use crate::Fault;
 
 /// Methods XCAP resources support.
 const ALLOW: &str = "GET, PUT, DELETE";

@@ -1,10 +1,10 @@
 //! The PNA over real sockets: a UDP socket plays the S-CSCF.
 
-use crate::reference::pidf::ComposeFaults;
-use crate::reference::presentity::Presentity;
-use crate::reference::shared::lock;
-use crate::reference::{ReferenceConfig, ReferenceServer};
+use crate::pidf::ComposeFaults;
+use crate::presentity::Presentity;
+use crate::shared::lock;
 use crate::sip::SipMessage;
+use crate::{ReferenceConfig, ReferenceServer};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::UdpSocket;

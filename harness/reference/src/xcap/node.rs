@@ -8,7 +8,7 @@ use super::handler::Operation;
 use super::message::{XcapResponse, ATTRIBUTE_MIME, ELEMENT_MIME};
 use super::selector::{select_steps, Name, NameTest, Predicate, Selector, Step};
 use super::store::DocumentKey;
-use crate::reference::Fault;
+use crate::Fault;
 use quick_xml::escape::{escape, unescape};
 
 /// Bindings in scope at the parent of the element at `path` (none for the root).
