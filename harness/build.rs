@@ -14,7 +14,47 @@ fn main() {
     catalogue();
     flows();
     profiles();
+    digest_of_the_built_in_files();
     link_the_binary_without_pie();
+}
+
+/// Sets `PRESENCE_HARNESS_FILES_DIGEST`: an FNV-1a digest of every path and byte below
+/// `flows/` and `fixtures/`, which the binary carries (src/project.rs) and writes out to a cache
+/// folder named by it.
+fn digest_of_the_built_in_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for part in ["flows", "fixtures"] {
+        println!("cargo:rerun-if-changed={}", root.join(part).display());
+        collect_files(&root.join(part), &mut files);
+    }
+    files.sort();
+    let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            digest = (digest ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for file in files {
+        let relative = file.strip_prefix(&root).unwrap_or(&file);
+        feed(relative.to_string_lossy().as_bytes());
+        feed(&std::fs::read(&file).unwrap_or_default());
+    }
+    println!("cargo:rustc-env=PRESENCE_HARNESS_FILES_DIGEST={digest:016x}");
+}
+
+/// Every file below `dir`.
+fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
 }
 
 /// Links `presence-harness` as a position-dependent executable where the toolchain links with

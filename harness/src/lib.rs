@@ -8,6 +8,7 @@ pub mod ids;
 pub mod ims;
 pub mod load;
 pub mod net;
+pub mod project;
 pub use presence_reference as reference;
 pub mod report;
 pub mod runner;

@@ -5,6 +5,7 @@ mod commands;
 use clap::{Args, Parser, Subcommand};
 use presence_harness::check::verdict::Gate;
 use presence_harness::flow::loader::Selection;
+use presence_harness::project;
 use presence_harness::report::console::Console;
 use presence_harness::report::RunRecord;
 use presence_harness::runner::{load_profile, play_suite, ready_sut};
@@ -46,10 +47,19 @@ const EXIT_INTERRUPTED: u8 = 130;
     about = "Conformance test harness for IMS presence (3GPP TS 24.141, IETF SIMPLE)"
 )]
 struct Cli {
-    /// Project root holding flows/ and fixtures/ (default: the current directory if it has
-    /// flows/, else the source checkout).
+    /// Project folder holding flows/ and fixtures/ (default: the current folder if it holds
+    /// both, else the copy built into the binary, written out once under
+    /// $XDG_CACHE_HOME/presence-harness/).
     #[arg(long, global = true)]
     root: Option<PathBuf>,
+    /// Read the flows from this folder instead of the project's flows/ (e.g. a vendor's own
+    /// flows; their fixtures references still name fixtures/...).
+    #[arg(long = "flows", global = true, value_name = "DIR")]
+    flows_dir: Option<PathBuf>,
+    /// Read the fixtures (bodies, profiles, the requirement catalogue, snapshots) from this
+    /// folder instead of the project's fixtures/.
+    #[arg(long = "fixtures", global = true, value_name = "DIR")]
+    fixtures_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -96,6 +106,9 @@ enum Command {
     /// Run the embedded reference presence server alone, printing where it listens, until
     /// Ctrl-C: for trying a client or a load against it.
     Serve(commands::serve::ServeArgs),
+    /// Write a starter SUT profile (presence-sut.yaml) and CI jobs for GitHub Actions and
+    /// GitLab (presence-ci-github.yml, presence-ci-gitlab.yml) into the current folder.
+    Init(commands::init::InitArgs),
     /// Render the reports of a run again from its run.json (into the same folder).
     Report {
         /// The run.json to render, e.g. reports/latest/run.json.
@@ -105,9 +118,15 @@ enum Command {
 
 #[derive(Args)]
 struct RunArgs {
-    /// SUT profile (default: fixtures/suts/reference.yaml, the embedded reference server).
+    /// SUT profile: a file, or the name of a profile shipped in fixtures/suts/ (`kamailio`).
+    /// Default: the embedded reference server (fixtures/suts/reference.yaml).
     #[arg(long)]
     sut: Option<PathBuf>,
+    /// The folder of snapshot folders: the profile's snapshots are DIR/<profile>/ (default:
+    /// the profile's `snapshots` key, else fixtures/snapshots for a shipped profile and
+    /// ./snapshots for any other).
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
     /// Only flows whose id contains this text (repeatable).
     #[arg(long = "flow", value_name = "PATTERN")]
     flows: Vec<String>,
@@ -122,7 +141,7 @@ struct RunArgs {
     /// What breaks the gate: `must` (a broken MUST) or `strict` (a broken SHOULD too).
     #[arg(long, value_enum, default_value_t = Gate::Must)]
     gate: Gate,
-    /// Where run folders are written.
+    /// Where run folders are written (relative to the current folder).
     #[arg(long, default_value = "reports")]
     reports: PathBuf,
     /// Print only the summary (no progress, no per-flow lines).
@@ -131,18 +150,6 @@ struct RunArgs {
     /// Also print every message of each flow run (time, direction, nodes, start line).
     #[arg(long, short)]
     verbose: bool,
-}
-
-fn default_root() -> PathBuf {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    if cwd.join("flows").is_dir() {
-        cwd
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or(cwd)
-    }
 }
 
 /// Writes a listing to standard output. A reader that stops early (`| head`) is not an error.
@@ -158,7 +165,30 @@ fn main() -> ExitCode {
     if !matches!(cli.command, Command::Load(_) | Command::Serve(_)) {
         no_purging_for_a_short_command();
     }
-    let root = cli.root.clone().unwrap_or_else(default_root);
+    let needs_files = !matches!(
+        cli.command,
+        Command::Faults
+            | Command::Variations
+            | Command::Serve(_)
+            | Command::Init(_)
+            | Command::Report { .. }
+    );
+    let project = if needs_files {
+        match project::resolve(
+            cli.root.as_deref(),
+            cli.flows_dir.as_deref(),
+            cli.fixtures_dir.as_deref(),
+        ) {
+            Ok(project) => Some(project),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    } else {
+        None
+    };
+    let root = project.as_ref().map(|p| p.root.clone()).unwrap_or_default();
     match cli.command {
         Command::Coverage { markdown, summary } => {
             let coverage =
@@ -226,6 +256,18 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ERROR)
             }
         },
+        Command::Init(args) => match commands::init::init(Path::new("."), &args) {
+            Ok(written) => {
+                for file in written {
+                    println!("wrote {file}");
+                }
+                ExitCode::from(EXIT_PASS)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        },
         Command::Serve(args) => match commands::serve::serve(&args) {
             Ok(()) => ExitCode::from(EXIT_PASS),
             Err(e) => {
@@ -246,21 +288,32 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ERROR)
             }
         },
-        Command::Run(args) => run(&root, &args),
+        Command::Run(args) => {
+            let code = run(&root, &args);
+            // The overlay of --flows/--fixtures goes before the exit that skips destructors.
+            drop(project);
+            exit_without_cleanup(code)
+        }
     }
 }
 
 /// Loads the profile (with `--fault` and `--variation` switches added) and plays the selected
 /// flows against its SUT, which starts while the flow files are parsed.
-fn run(root: &Path, args: &RunArgs) -> ExitCode {
+fn run(root: &Path, args: &RunArgs) -> u8 {
     let fail = |e: String| {
         eprintln!("error: {e}");
-        ExitCode::from(EXIT_ERROR)
+        EXIT_ERROR
     };
-    let profile = match load_profile(root, args.sut.as_deref(), &args.faults, &args.variations) {
+    let sut = args.sut.as_deref().map(|p| project::profile_path(root, p));
+    let mut profile = match load_profile(root, sut.as_deref(), &args.faults, &args.variations) {
         Ok(profile) => profile,
         Err(e) => return fail(e),
     };
+    if let Some(dir) = &args.snapshots {
+        profile.snapshots = Some(dir.clone());
+    } else if profile.snapshots.is_none() && !is_shipped(root, sut.as_deref()) {
+        profile.snapshots = Some(PathBuf::from("snapshots"));
+    }
     let selection = match Selection::scan(&root.join("flows"), root, &args.flows) {
         Ok(selection) => selection,
         Err(e) => return fail(e.to_string()),
@@ -286,28 +339,38 @@ fn run(root: &Path, args: &RunArgs) -> ExitCode {
     let (record, console) = match played {
         None => {
             eprintln!("interrupted; the SUT the harness started has been stopped");
-            return ExitCode::from(EXIT_INTERRUPTED);
+            return EXIT_INTERRUPTED;
         }
         Some(Err(e)) => return fail(e),
         Some(Ok(played)) => played,
     };
     console.summary(&record, args.gate);
-    let written = record.write(&root.join(&args.reports));
+    let written = record.write(&args.reports);
     match written {
         Ok(path) => println!("report: {}", path.display()),
         Err(e) => {
             eprintln!("error: cannot write the report: {e}");
-            return ExitCode::from(EXIT_ERROR);
+            return EXIT_ERROR;
         }
     }
-    let code = if record.has_error() {
+    if record.has_error() {
         EXIT_ERROR
     } else if record.gate_holds(args.gate) {
         EXIT_PASS
     } else {
         EXIT_FAIL
-    };
-    exit_without_cleanup(code)
+    }
+}
+
+/// True when the profile is one shipped in the project's fixtures/suts/ (the default is).
+fn is_shipped(root: &Path, profile: Option<&Path>) -> bool {
+    let suts = std::fs::canonicalize(root.join("fixtures/suts")).ok();
+    profile.is_none_or(|file| {
+        let folder = std::fs::canonicalize(file)
+            .ok()
+            .and_then(|f| f.parent().map(Path::to_path_buf));
+        folder.is_some() && folder == suts
+    })
 }
 
 /// Starts the SUT while the flows are parsed, then plays them with the

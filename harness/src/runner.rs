@@ -171,6 +171,10 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         timeout_scale: profile.timer_scale,
         profile: profile.name.clone(),
         root: root.to_path_buf(),
+        snapshots: profile
+            .snapshots
+            .clone()
+            .unwrap_or_else(|| root.join("fixtures").join("snapshots")),
         domain_map: profile.domains.clone().into_iter().collect(),
         user_map: profile.users.clone().into_iter().collect(),
         xcap_root: profile.xcap_root.clone(),

@@ -8,7 +8,6 @@ use crate::sip::SipMessage;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 /// Replaces dynamic values consistently across the messages of one flow.
 #[derive(Debug, Default)]
@@ -318,11 +317,6 @@ impl Normaliser {
         self.bodies.insert(body.to_vec(), done.clone());
         done
     }
-}
-
-/// Where a flow's snapshots live for one SUT profile.
-pub fn snapshot_dir(root: &std::path::Path, profile: &str) -> PathBuf {
-    root.join("fixtures").join("snapshots").join(profile)
 }
 
 /// File name insta uses for a snapshot.

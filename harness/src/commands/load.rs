@@ -143,7 +143,11 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<LoadEnd, String> {
         let path = write(&merged, &intervals, out, started)?;
         return Ok(report(&merged, &path, args.gate));
     }
-    let profile = load_profile(root, args.sut.as_deref(), &args.faults, &args.variations)?;
+    let sut = args
+        .sut
+        .as_deref()
+        .map(|p| presence_harness::project::profile_path(root, p));
+    let profile = load_profile(root, sut.as_deref(), &args.faults, &args.variations)?;
     let shard = args.shard.unwrap_or_default();
     if shard.count > 1 && args.run_id.is_none() {
         return Err(
@@ -200,7 +204,7 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<LoadEnd, String> {
         if shard.count > 1 {
             name.push_str(&format!("-{}", shard.index));
         }
-        root.join("reports").join(name)
+        Path::new("reports").join(name)
     });
     let timers = Timers {
         t1: Duration::from_millis(profile.t1_ms.max(1)),

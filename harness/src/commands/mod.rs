@@ -1,4 +1,5 @@
-//! Subcommands of the binary that are more than a few lines: `serve` and `load`.
+//! Subcommands of the binary that are more than a few lines: `init`, `serve` and `load`.
 
+pub mod init;
 pub mod load;
 pub mod serve;

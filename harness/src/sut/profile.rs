@@ -4,7 +4,7 @@ use crate::net::Transport;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A system under test as the harness sees it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -79,6 +79,11 @@ pub struct Profile {
     /// HTTP Digest credentials for XCAP, used when the server answers 401.
     #[serde(default)]
     pub xcap_credentials: Option<XcapCredentials>,
+    /// The folder of snapshot folders: this profile's snapshots are `<snapshots>/<name>/`
+    /// (relative to the profile's folder). Default: the project's `fixtures/snapshots` for a
+    /// profile shipped in `fixtures/suts/`, `./snapshots` for any other (`run --snapshots`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<PathBuf>,
 }
 
 /// HTTP Digest credentials the XCAP client answers a 401 challenge with.
@@ -178,6 +183,9 @@ impl Profile {
             }
             let own = std::mem::take(&mut profile.deviations);
             profile.deviations = shared.deviations.into_iter().chain(own).collect();
+        }
+        if let Some(snapshots) = &profile.snapshots {
+            profile.snapshots = Some(path.parent().unwrap_or(Path::new(".")).join(snapshots));
         }
         if profile.embedded.is_some() == profile.address.is_some() {
             return Err(format!(

@@ -407,7 +407,7 @@ impl Runner<'_> {
     }
 
     fn snapshot_check(&mut self, path: &str, name: &str, delivered: &Delivered, content: String) {
-        let dir = snapshot::snapshot_dir(&self.settings.root, &self.settings.profile);
+        let dir = self.settings.snapshots.join(&self.settings.profile);
         let file = snapshot::snapshot_name(
             &super::run_name(&self.loaded.flow.id, self.settings.transport),
             name,

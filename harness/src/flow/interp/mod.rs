@@ -58,8 +58,10 @@ pub struct RunSettings {
     pub timeout_scale: f64,
     /// Profile name (snapshot directory).
     pub profile: String,
-    /// Project root (fixtures, snapshots).
+    /// Project root (fixtures).
     pub root: PathBuf,
+    /// The folder of snapshot folders (this profile's are `<snapshots>/<profile>/`).
+    pub snapshots: PathBuf,
     /// Why snapshot checks are not compared in this run, if they are not (e.g. a reference
     /// server with fault switches, whose messages are broken on purpose).
     pub skip_snapshots: Option<String>,
