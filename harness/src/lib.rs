@@ -11,5 +11,6 @@ pub mod net;
 pub mod reference;
 pub mod report;
 pub mod runner;
+pub mod schema;
 pub mod sip;
 pub mod sut;
