@@ -12,5 +12,6 @@ pub mod project;
 pub use presence_reference as reference;
 pub mod report;
 pub mod runner;
+pub mod schema;
 pub use presence_sip as sip;
 pub mod sut;

@@ -9,6 +9,7 @@ use presence_harness::project;
 use presence_harness::report::console::Console;
 use presence_harness::report::RunRecord;
 use presence_harness::runner::{load_profile, play_suite, ready_sut};
+use presence_harness::schema::Document;
 use presence_harness::sut::profile::Parallel;
 use presence_harness::sut::Profile;
 use std::path::{Path, PathBuf};
@@ -114,6 +115,13 @@ enum Command {
         /// The run.json to render, e.g. reports/latest/run.json.
         run_json: PathBuf,
     },
+    /// Print the JSON Schema (draft 2020-12) of run.json, load.json or a SUT profile, as
+    /// fixtures/schemas/<document>.schema.json holds it.
+    Schema {
+        /// The document.
+        #[arg(value_enum)]
+        document: Document,
+    },
 }
 
 #[derive(Args)]
@@ -206,6 +214,7 @@ fn main() -> ExitCode {
                 Ok(coverage) => print_listing(&coverage.render_text()),
             }
         }
+        Command::Schema { document } => print_listing(&document.render()),
         Command::Faults => print_listing(
             &presence_harness::reference::Fault::all()
                 .iter()

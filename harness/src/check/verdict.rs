@@ -4,7 +4,19 @@ use crate::flow::model::{Level, Requirement};
 use serde::{Deserialize, Serialize};
 
 /// A flow's verdict.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Serialize,
+    Deserialize,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Every check held.
@@ -36,7 +48,7 @@ impl Verdict {
 }
 
 /// Outcome of one check.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// The assertion held.
@@ -48,7 +60,7 @@ pub enum Outcome {
 }
 
 /// A requirement as reported: its key in the flow plus the cited words.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RequirementRef {
     /// Key in the flow's `requirements`, or a built-in key.
     pub key: String,
@@ -98,21 +110,60 @@ pub struct CheckResult {
     pub deviation: Option<String>,
 }
 
+/// One evaluated check as `run.json` holds it, with the verdict it alone gives the flow beside
+/// its outcome.
+// `CheckResult` serialises through this view and takes its JSON Schema from it: the two agree.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "CheckResult")]
+struct CheckResultOut<'a> {
+    /// Step path, e.g. `4` or `3.2` (1-based; nested steps joined by dots).
+    step: &'a str,
+    /// What was checked, e.g. `header SIP-ETag present`.
+    check: &'a str,
+    /// The requirement it enforces.
+    requirement: &'a RequirementRef,
+    /// Outcome.
+    outcome: Outcome,
+    /// The verdict this check alone gives the flow (derived from the outcome and the level).
+    verdict: Verdict,
+    /// Expected value or condition.
+    expected: &'a str,
+    /// What was observed.
+    actual: &'a str,
+    /// A line diff of expected against actual, when they are documents.
+    diff: Option<&'a str>,
+    /// Trace sequence number of the message checked.
+    message: Option<usize>,
+    /// Why the SUT is known to fail this check, when its profile lists it as an expected
+    /// deviation.
+    deviation: Option<&'a str>,
+}
+
 impl Serialize for CheckResult {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("CheckResult", 10)?;
-        out.serialize_field("step", &self.step)?;
-        out.serialize_field("check", &self.check)?;
-        out.serialize_field("requirement", &self.requirement)?;
-        out.serialize_field("outcome", &self.outcome)?;
-        out.serialize_field("verdict", &self.verdict())?;
-        out.serialize_field("expected", &self.expected)?;
-        out.serialize_field("actual", &self.actual)?;
-        out.serialize_field("diff", &self.diff)?;
-        out.serialize_field("message", &self.message)?;
-        out.serialize_field("deviation", &self.deviation)?;
-        out.end()
+        CheckResultOut {
+            step: &self.step,
+            check: &self.check,
+            requirement: &self.requirement,
+            outcome: self.outcome,
+            verdict: self.verdict(),
+            expected: &self.expected,
+            actual: &self.actual,
+            diff: self.diff.as_deref(),
+            message: self.message,
+            deviation: self.deviation.as_deref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl schemars::JsonSchema for CheckResult {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        CheckResultOut::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        CheckResultOut::json_schema(generator)
     }
 }
 

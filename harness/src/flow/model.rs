@@ -76,7 +76,7 @@ pub struct Exemption {
 }
 
 /// A reference to a clause of a specification.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Citation {
     /// Document, e.g. `3GPP TS 24.141` or `RFC 3903`.
@@ -91,7 +91,7 @@ pub struct Citation {
 }
 
 /// A normative requirement a check enforces.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
     /// Document.
@@ -105,7 +105,18 @@ pub struct Requirement {
 }
 
 /// RFC 2119 level.
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Deserialize,
+    serde::Serialize,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Not normative (an example flow).

@@ -21,7 +21,7 @@ pub enum Phase {
 }
 
 /// Checks and failures of one requirement in one phase.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tally {
     /// Messages the rule was applied to.
     pub checked: u64,
@@ -33,7 +33,7 @@ pub struct Tally {
 }
 
 /// One failure, as an example.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FailureSample {
     /// The message's summary line.
     pub message: String,
@@ -55,7 +55,7 @@ impl Tally {
 }
 
 /// Idle and load tallies of one requirement.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RuleTallies {
     /// During the idle probe.
     pub idle: Tally,

@@ -16,7 +16,7 @@ pub enum Kind {
 }
 
 /// Counters of one kind of request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequestFigures {
     /// Requests sent (first transmissions).
     pub sent: u64,
@@ -56,7 +56,7 @@ impl RequestFigures {
 }
 
 /// Counters of the NOTIFYs the watchers received.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NotifyFigures {
     /// NOTIFYs of the watchers' subscriptions (retransmissions included).
     pub received: u64,
@@ -104,7 +104,7 @@ impl NotifyFigures {
 }
 
 /// Every counter of a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Figures {
     /// PUBLISH.
     pub publish: RequestFigures,

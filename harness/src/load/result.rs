@@ -21,7 +21,7 @@ pub const RESULT_FILE: &str = "load.json";
 pub const HISTOGRAM_FILE: &str = "histograms.hlog";
 
 /// One requirement's checks in a load result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequirementResult {
     /// Catalogue key.
     pub key: String,
@@ -36,9 +36,10 @@ pub struct RequirementResult {
 }
 
 /// A load run's result (one shard's, or merged).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadResult {
-    /// [`SCHEMA`].
+    /// Schema identifier.
+    #[schemars(extend("const" = SCHEMA))]
     pub schema: String,
     /// When the run started (RFC 3339).
     pub started: String,
@@ -63,6 +64,7 @@ pub struct LoadResult {
     /// Counters.
     pub figures: Figures,
     /// Percentiles per series (microseconds), from the histograms.
+    #[schemars(schema_with = "crate::schema::keyed_map::<Series, Percentiles>")]
     pub latency: BTreeMap<Series, Percentiles>,
     /// CPU seconds of the generator's thread in the publish phase and its drain (summed
     /// over shards), and per PUBLISH transaction in microseconds.

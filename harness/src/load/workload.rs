@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 /// When the publish phase ends.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stop {
     /// After this many seconds of arrivals (ramp included).
@@ -19,7 +19,7 @@ pub enum Stop {
 }
 
 /// Which slice of the users a process plays: shard `index` of `count` (from 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Shard {
     /// This shard, from 0.
     pub index: u32,
@@ -58,7 +58,7 @@ impl Shard {
 }
 
 /// The whole workload, as the user asked for it (every shard gets the same one).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Workload {
     /// Names every user of the run, so that runs never share state in the server.
     pub run: String,

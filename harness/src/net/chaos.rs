@@ -17,23 +17,27 @@ pub const HOLD_LIMIT: Duration = Duration::from_millis(50);
 pub const MAX_DELAY_MS: u64 = 10_000;
 
 /// The chaos settings of a profile: probabilities (0 to 1) per datagram, and a delay bound.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Chaos {
     /// Seed of every random draw.
     pub seed: u64,
     /// Probability that a datagram is lost.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
     pub drop: f64,
     /// Probability that a datagram that is not lost goes twice.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
     pub duplicate: f64,
     /// Probability that a datagram is held until the next one of its lane has gone (at most
     /// [`HOLD_LIMIT`]), so that the two arrive swapped.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
     pub reorder: f64,
     /// Each datagram that is not lost or held waits a random time up to this many milliseconds.
     #[serde(default)]
+    #[schemars(range(max = MAX_DELAY_MS))]
     pub delay_ms: u64,
 }
 

@@ -21,7 +21,17 @@ const MAX_DATAGRAM: usize = 65_535;
 const BIND_ATTEMPTS: usize = 20;
 
 /// The transport a message used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// SIP over UDP.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Which way a message went.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// Sent by an emulated node to the SUT.
@@ -18,7 +18,7 @@ pub enum Direction {
 }
 
 /// One message of the trace.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TraceEntry {
     /// Position in the trace, from 0.
     pub seq: usize,
@@ -52,7 +52,7 @@ pub struct TraceEntry {
 }
 
 /// A step number of the specification's figure (TS 24.141 Annex A) on a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SpecStep {
     /// The step number as the figure numbers it.
     pub number: u32,

@@ -17,9 +17,10 @@ pub const SCHEMA: &str = "presence-harness/run/2";
 const READABLE_SCHEMAS: &[&str] = &[SCHEMA, "presence-harness/run/1"];
 
 /// One run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRecord {
     /// Schema identifier.
+    #[schemars(extend("const" = SCHEMA))]
     pub schema: String,
     /// Run id (also the report folder name).
     pub run_id: String,
@@ -28,12 +29,14 @@ pub struct RunRecord {
     /// Harness version.
     pub harness_version: String,
     /// The SUT profile.
+    #[schemars(with = "crate::sut::Profile")]
     pub profile: serde_json::Value,
     /// Readiness probe result.
     pub probe: String,
     /// Wall time in microseconds.
     pub duration_us: u64,
     /// Flow count per verdict.
+    #[schemars(schema_with = "crate::schema::keyed_map::<Verdict, usize>")]
     pub summary: BTreeMap<String, usize>,
     /// The profile's expected deviations: which occurred, which no longer do.
     pub deviations: DeviationSummary,
@@ -42,7 +45,7 @@ pub struct RunRecord {
 }
 
 /// One flow in the record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FlowRecord {
     /// The flow file, relative to the project root.
     pub file: String,

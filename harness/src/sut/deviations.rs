@@ -8,7 +8,7 @@ use crate::report::FlowRecord;
 use serde::{Deserialize, Serialize};
 
 /// One known deviation.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deviation {
     /// Flow id (it covers the flow's runs over every transport).
@@ -30,7 +30,7 @@ impl Deviation {
 }
 
 /// What the deviation list made of a run.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeviationSummary {
     /// Listed deviations that occurred.
     pub seen: Vec<Deviation>,

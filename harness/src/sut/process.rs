@@ -13,7 +13,7 @@ use tokio::process::{Child, Command};
 /// How to reset, start and stop a SUT (profile `process`). Arguments may use `${rundir}` (a
 /// fresh directory per start, on tmpfs where the system has one, removed after the stop) and
 /// `${root}` (the project root).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessSpec {
     /// Commands run to completion, in order, before the start (e.g. recreate the database).

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// A system under test as the harness sees it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Short name; also the snapshot directory name.
@@ -44,17 +44,21 @@ pub struct Profile {
     pub capabilities: Vec<String>,
     /// Multiplies every step timeout.
     #[serde(default = "one")]
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = 100))]
     pub timer_scale: f64,
     /// Default wait of an expect step, in seconds.
     #[serde(default = "two")]
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = 600))]
     pub step_timeout: f64,
     /// RFC 3261 T1 for the harness's retransmissions, in milliseconds (and the embedded
     /// reference server's).
     #[serde(default = "five_hundred")]
+    #[schemars(range(min = 1, max = 10_000))]
     pub t1_ms: u64,
     /// RFC 3261 T2, the cap on the retransmission interval of non-INVITE requests, in
     /// milliseconds (default 4000; at least `t1_ms`).
     #[serde(default = "four_thousand")]
+    #[schemars(range(min = 1, max = 60_000))]
     pub t2_ms: u64,
     /// A seeded lossy path for the emulated nodes' UDP datagrams (drop, duplicate, reorder,
     /// delay); none by default.
@@ -87,7 +91,7 @@ pub struct Profile {
 }
 
 /// HTTP Digest credentials the XCAP client answers a 401 challenge with.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct XcapCredentials {
     /// User name; `${user}` and `${aor}` stand for the requesting role's user part and AOR.
@@ -110,7 +114,7 @@ impl XcapCredentials {
 }
 
 /// The embedded reference server's settings.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Embedded {
     /// Fault switches to turn on (names as `presence-harness run --help` lists).
@@ -122,7 +126,9 @@ pub struct Embedded {
 }
 
 /// How much of a suite runs at once against one SUT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Parallel {
     /// Every run at once (each flow has users of its own).

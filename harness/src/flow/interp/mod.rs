@@ -92,7 +92,7 @@ impl RunSettings {
 }
 
 /// The result of playing one flow.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FlowOutcome {
     /// Run name: the flow id, with `@tcp` over TCP.
     pub id: String,
