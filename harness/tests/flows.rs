@@ -517,6 +517,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "cancel-unanswered",
+        "rfc6665-cancel",
+        "rfc6665-cancel-answered",
+        "arrives",
+    ),
+    (
+        "cancel-ends-subscription",
+        "rfc6665-cancel",
+        "rfc6665-cancel-no-effect",
+        "arrives",
+    ),
+    (
         "no-received",
         "rfc3261-via-received",
         "rfc3261-via-received",

@@ -70,6 +70,19 @@ pub(super) fn response(request: &SipMessage, code: u16, tag: &str) -> MessageBui
     builder
 }
 
+/// CANCEL (RFC 3261 §9.2, RFC 6665 §4.6): 200 when it matches a request answered here, which
+/// it leaves as it was; 481 when it matches none.
+fn handle_cancel(shared: &Arc<Shared>, request: &SipMessage, tag: &str) -> Handled {
+    let matched =
+        ServerKey::of(request).is_some_and(|key| lock(&shared.transactions).cancel_matches(&key));
+    if matched && shared.fault(Fault::CancelEndsSubscription) {
+        if let Some(call_id) = request.call_id() {
+            notifier::drop_dialog(shared, call_id);
+        }
+    }
+    Handled::only(response(request, if matched { 200 } else { 481 }, tag))
+}
+
 /// A copy of `request` whose first `name` header has the value `edit` makes of it, for the
 /// faults that have the response copy a wrong header (it copies the request's).
 fn with_header(request: &SipMessage, name: &str, edit: impl FnOnce(&str) -> String) -> SipMessage {
@@ -156,6 +169,9 @@ pub(super) async fn on_message(
     };
     // ACK never gets a response; without a Via there is nowhere to send one (RFC 3261 §8.2.6.2).
     if method == "ACK" || message.header("Via").is_none() {
+        return;
+    }
+    if method == "CANCEL" && shared.fault(Fault::CancelUnanswered) {
         return;
     }
     if !shared.fault(Fault::NoReceived) {
@@ -259,8 +275,7 @@ fn handle(
         "REGISTER" => pna::handle_register(shared, request, &tag, transport),
         // The PNA's reg subscriptions; others get 481 (RFC 6665 §4.1.3).
         "NOTIFY" => pna::handle_notify(shared, request, &tag),
-        // No INVITE transaction to match (RFC 3261 §9.2).
-        "CANCEL" => Handled::only(response(request, 481, &tag)),
+        "CANCEL" => handle_cancel(shared, request, &tag),
         _ => Handled::only(response(request, 501, &tag).header("Allow", ALLOW)),
     }
 }

@@ -95,6 +95,10 @@ pub enum Fault {
     XcapErrorNoContentType,
     /// No `received` parameter is added to a top Via whose sent-by is a domain name.
     NoReceived,
+    /// A CANCEL gets no response.
+    CancelUnanswered,
+    /// A CANCEL matching an answered SUBSCRIBE ends its subscription silently.
+    CancelEndsSubscription,
     /// An XCAP PUT body that is not UTF-8 (a UTF-16 document, an ISO-8859-1 fragment or
     /// attribute value) is decoded and stored instead of refused.
     XcapAcceptNotUtf8,
@@ -333,6 +337,8 @@ impl Fault {
             Fault::XcapPut200Content,
             Fault::XcapErrorNoContentType,
             Fault::NoReceived,
+            Fault::CancelUnanswered,
+            Fault::CancelEndsSubscription,
             Fault::XcapAcceptNotUtf8,
             Fault::XcapAcceptManyElements,
             Fault::XcapAttributeUnquoted,
@@ -485,6 +491,8 @@ impl Fault {
             Fault::XcapPut200Content => "xcap-put-200-content",
             Fault::XcapErrorNoContentType => "xcap-error-no-content-type",
             Fault::NoReceived => "no-received",
+            Fault::CancelUnanswered => "cancel-unanswered",
+            Fault::CancelEndsSubscription => "cancel-ends-subscription",
             Fault::XcapAcceptNotUtf8 => "xcap-accept-not-utf-8",
             Fault::XcapAcceptManyElements => "xcap-accept-many-elements",
             Fault::XcapAttributeUnquoted => "xcap-attribute-unquoted",
@@ -659,6 +667,8 @@ impl Fault {
             Fault::XcapBodyErrorsNotWellFormed => "XCAP PUT bodies that are not UTF-8 or not one element get <not-well-formed> (RFC 4825 §8.2.2, SHOULD: <not-utf-8>, <not-xml-frag>)",
             Fault::XcapAttributeGetUnquoted => "an XCAP GET of an attribute answers the value without quotes (RFC 4825 §7.9, informative: an AttValue)",
             Fault::XcapInsertAtEnd => "a new XCAP element goes after every child of its parent (RFC 4825 §8.2.3, MUST: earliest last, earliest nth)",
+            Fault::CancelUnanswered => "a CANCEL gets no response (RFC 6665 §4.6, MUST respond)",
+            Fault::CancelEndsSubscription => "a CANCEL of an answered SUBSCRIBE ends the subscription (RFC 6665 §4.6, MUST NOT affect its processing)",
             Fault::NoReceived => "a top Via whose sent-by is a domain name gets no received parameter (RFC 3261 §18.2.1, MUST)",
             Fault::XcapErrorNoContentType => "XCAP 409 error reports carry no Content-Type (RFC 7231 §3.1.1.5, SHOULD; RFC 4825 §11 names application/xcap-error+xml)",
             Fault::XcapUnknownAuid403 => "an XCAP request for an application usage the server does not know is answered 403 instead of 404 (RFC 4825 §8, MUST)",

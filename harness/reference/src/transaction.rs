@@ -62,6 +62,14 @@ impl Transactions {
         self.answered.get(key).cloned()
     }
 
+    /// True when a CANCEL with this key matches a request answered here: the same top Via
+    /// branch and sent-by, a method other than CANCEL (RFC 3261 §9.2 with §17.2.3).
+    pub fn cancel_matches(&self, cancel: &ServerKey) -> bool {
+        self.answered.keys().any(|k| {
+            k.branch == cancel.branch && k.sent_by == cancel.sent_by && k.method != "CANCEL"
+        })
+    }
+
     /// Remembers the response sent for a request; forgets old ones.
     pub fn remember(&mut self, key: ServerKey, response: Vec<u8>, keep: Duration) {
         let now = Instant::now();

@@ -588,7 +588,7 @@ impl Validator<'_> {
         if kinds.len() != 1 {
             return Err(self.error(
                 &[here],
-                format!("a step must have exactly one of send, http, expect, reply, any_order, alternatives; found {kinds:?}"),
+                format!("a step must have exactly one of send, http, expect, reply, withhold, resend, cancel, any_order, alternatives; found {kinds:?}"),
             ));
         }
         if step.absent == Some(true)
@@ -658,6 +658,18 @@ impl Validator<'_> {
                 &scope.sent_labels,
                 "send step",
             ),
+            StepKind::Cancel => {
+                self.require_earlier(
+                    "cancel",
+                    step.cancel.as_deref().unwrap_or_default(),
+                    &scope.sent_labels,
+                    "send step",
+                )?;
+                if let Some(label) = &step.label {
+                    scope.sent_labels.insert(label.clone());
+                }
+                Ok(())
+            }
             StepKind::AnyOrder => {
                 let group = step.any_order.as_deref().unwrap_or_default();
                 self.validate_steps(group, scope, true)

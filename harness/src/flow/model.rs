@@ -462,7 +462,7 @@ pub struct PartCheck {
 }
 
 /// One step of a flow. Exactly one of `send`, `http`, `expect`, `reply`, `withhold`, `resend`,
-/// `any_order`, `alternatives`.
+/// `cancel`, `any_order`, `alternatives`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
@@ -485,6 +485,11 @@ pub struct Step {
     /// (RFC 3261 §17.2.2).
     #[serde(default)]
     pub resend: Option<String>,
+    /// Send a CANCEL for the request labelled so (RFC 3261 §9.1: its Request-URI, Call-ID,
+    /// From, To, CSeq number, Route and top Via branch), from the node that sent it; `as`
+    /// labels the CANCEL, whose response an `expect: response` step then takes.
+    #[serde(default)]
+    pub cancel: Option<String>,
     /// Answer the request labelled `of` with this status.
     #[serde(default)]
     pub reply: Option<u16>,
@@ -606,6 +611,8 @@ pub enum StepKind {
     Withhold,
     /// Send a request again and expect its final response again.
     Resend,
+    /// Send a CANCEL for an earlier request.
+    Cancel,
     /// Group of expectations in any order.
     AnyOrder,
     /// Branches.
@@ -633,6 +640,9 @@ impl Step {
         }
         if self.resend.is_some() {
             kinds.push(StepKind::Resend);
+        }
+        if self.cancel.is_some() {
+            kinds.push(StepKind::Cancel);
         }
         if self.any_order.is_some() {
             kinds.push(StepKind::AnyOrder);
@@ -682,6 +692,7 @@ impl Step {
                 self.withhold.as_deref().unwrap_or("?")
             ),
             StepKind::Resend => format!("send {} again", self.resend.as_deref().unwrap_or("?")),
+            StepKind::Cancel => format!("cancel {}", self.cancel.as_deref().unwrap_or("?")),
             StepKind::AnyOrder => "any order".to_string(),
             StepKind::Alternatives => "alternatives".to_string(),
         }

@@ -736,6 +736,22 @@ fn arm_deadline(shared: &Arc<Shared>, state: &mut State, id: u64) {
     }
 }
 
+/// Forgets the subscriptions of a dialog without a word (fault `CancelEndsSubscription`, a
+/// CANCEL taken as the end of the SUBSCRIBE it names).
+pub(super) fn drop_dialog(shared: &Arc<Shared>, call_id: &str) {
+    let mut state = lock(&shared.state);
+    let ids: Vec<u64> = state
+        .subs
+        .by_dialog
+        .iter()
+        .filter(|((dialog_call_id, _, _), _)| dialog_call_id == call_id)
+        .map(|(_, id)| *id)
+        .collect();
+    for id in ids {
+        state.subs.remove(id);
+    }
+}
+
 /// A subscription's lifetime ran out: final NOTIFY with `terminated;reason=timeout`.
 pub(super) fn expire(shared: &Arc<Shared>, id: u64) {
     let mut guard = lock(&shared.state);

@@ -1,6 +1,7 @@
 //! The interpreter: plays a validated flow against the SUT through the emulated nodes and
 //! collects checks. Steps run in order; waits are bounded by the step timeout.
 
+mod cancel;
 mod evaluate;
 mod http;
 mod inbound;
@@ -412,6 +413,7 @@ impl<'a> Runner<'a> {
             StepKind::Send => self.send_request(step).await,
             StepKind::Http => self.send_http(step).await,
             StepKind::Reply => self.send_reply(step).await,
+            StepKind::Cancel => self.send_cancel(step).await,
             _ => Ok(()),
         };
         match sent {
@@ -423,7 +425,7 @@ impl<'a> Runner<'a> {
             Ok(()) => self.mark_spec_steps(step, recorded_before),
         }
         match step.kind() {
-            StepKind::Send | StepKind::Http | StepKind::Reply => Ok(()),
+            StepKind::Send | StepKind::Http | StepKind::Reply | StepKind::Cancel => Ok(()),
             StepKind::Withhold => {
                 self.withhold(step, path).await;
                 Ok(())
@@ -485,9 +487,11 @@ impl<'a> Runner<'a> {
             .iter()
             .map(|step| match step.kind() {
                 StepKind::Http => self.timeout_of(step) * 2,
-                StepKind::Send | StepKind::Reply | StepKind::Expect | StepKind::Resend => {
-                    self.timeout_of(step)
-                }
+                StepKind::Send
+                | StepKind::Reply
+                | StepKind::Expect
+                | StepKind::Resend
+                | StepKind::Cancel => self.timeout_of(step),
                 StepKind::Withhold => {
                     retransmissions::window(self.settings.timers.t1, self.settings.timers.t2)
                 }
