@@ -67,6 +67,30 @@ impl Runner<'_> {
         });
     }
 
+    /// Records the outcomes of a header-style check (a header's or the body text's), each
+    /// under its own requirement or the step's, and keeps what it captured.
+    fn record_assertions(
+        &mut self,
+        path: &str,
+        step: &Step,
+        seq: usize,
+        assertions: Vec<headers::Assertion>,
+        captures: Vec<(String, String)>,
+    ) {
+        for a in assertions {
+            let req = a.req.clone().or(step.req.clone());
+            self.push(
+                path,
+                req.as_deref(),
+                seq,
+                Observed::new(a.what, a.ok, a.expected, a.actual),
+            );
+        }
+        for (var, value) in captures {
+            self.vars.set(&var, value);
+        }
+    }
+
     /// Runs every check of `step` on the message it matched.
     pub(super) fn evaluate(&mut self, step: &Step, path: &str, delivered: Delivered) {
         let seq = delivered.seq;
@@ -114,20 +138,9 @@ impl Runner<'_> {
             let Ok(spec) = serde_yaml::from_value::<HeaderCheckSpec>(value.clone()) else {
                 continue;
             };
-            let req = step.req.clone();
             let mut captures = Vec::new();
-            for a in headers::eval(&delivered.msg, name, &spec, &self.vars, &mut captures) {
-                let req = a.req.clone().or(req.clone());
-                self.push(
-                    path,
-                    req.as_deref(),
-                    seq,
-                    Observed::new(a.what, a.ok, a.expected, a.actual),
-                );
-            }
-            for (var, value) in captures {
-                self.vars.set(&var, value);
-            }
+            let assertions = headers::eval(&delivered.msg, name, &spec, &self.vars, &mut captures);
+            self.record_assertions(path, step, seq, assertions, captures);
         }
         if let Some(spec) = step
             .body_text
@@ -136,18 +149,8 @@ impl Runner<'_> {
         {
             let text = String::from_utf8_lossy(&delivered.msg.body).into_owned();
             let mut captures = Vec::new();
-            for a in headers::eval_text("body", &text, &spec, &self.vars, &mut captures) {
-                let req = a.req.clone().or(step.req.clone());
-                self.push(
-                    path,
-                    req.as_deref(),
-                    seq,
-                    Observed::new(a.what, a.ok, a.expected, a.actual),
-                );
-            }
-            for (var, value) in captures {
-                self.vars.set(&var, value);
-            }
+            let assertions = headers::eval_text("body", &text, &spec, &self.vars, &mut captures);
+            self.record_assertions(path, step, seq, assertions, captures);
         }
         if let Some(empty) = step.body_empty {
             let is_empty = delivered.msg.body.is_empty();
