@@ -529,6 +529,19 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "arrives",
     ),
     (
+        "route-without-route-set",
+        "rfc3261-empty-route-set",
+        "rfc3261-empty-route-set",
+        "Route",
+    ),
+    ("invite-501", "rfc3261-405", "rfc3261-405", "status"),
+    (
+        "no-allow-in-405",
+        "rfc3261-405",
+        "rfc3261-405-allow",
+        "present",
+    ),
+    (
         "no-received",
         "rfc3261-via-received",
         "rfc3261-via-received",

@@ -13,8 +13,8 @@ use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-/// Methods this server implements.
-pub(super) const ALLOW: &str = "OPTIONS, PUBLISH, SUBSCRIBE, NOTIFY, REGISTER";
+/// Methods this server implements, ACK and CANCEL included (RFC 3261 §20.5).
+pub(super) const ALLOW: &str = "OPTIONS, PUBLISH, SUBSCRIBE, NOTIFY, REGISTER, ACK, CANCEL";
 
 /// The result of handling a request: the response to send, then the subscriptions whose
 /// NOTIFY queue needs a delivery task.
@@ -276,6 +276,14 @@ fn handle(
         // The PNA's reg subscriptions; others get 481 (RFC 6665 §4.1.3).
         "NOTIFY" => pna::handle_notify(shared, request, &tag),
         "CANCEL" => handle_cancel(shared, request, &tag),
+        // RFC 3261 methods it knows but does not serve: 405 with Allow (§8.2.1).
+        "INVITE" | "BYE" if shared.fault(Fault::Invite501) => {
+            Handled::only(response(request, 501, &tag).header("Allow", ALLOW))
+        }
+        "INVITE" | "BYE" if shared.fault(Fault::NoAllowIn405) => {
+            Handled::only(response(request, 405, &tag))
+        }
+        "INVITE" | "BYE" => Handled::only(response(request, 405, &tag).header("Allow", ALLOW)),
         _ => Handled::only(response(request, 501, &tag).header("Allow", ALLOW)),
     }
 }

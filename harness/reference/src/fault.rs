@@ -97,6 +97,12 @@ pub enum Fault {
     NoReceived,
     /// A CANCEL gets no response.
     CancelUnanswered,
+    /// A NOTIFY of a dialog with an empty route set carries a Route header.
+    RouteWithoutRouteSet,
+    /// An INVITE (a method of RFC 3261 the server does not serve) gets 501, not 405.
+    Invite501,
+    /// The 405 to an INVITE carries no Allow header.
+    NoAllowIn405,
     /// A CANCEL matching an answered SUBSCRIBE ends its subscription silently.
     CancelEndsSubscription,
     /// An XCAP PUT body that is not UTF-8 (a UTF-16 document, an ISO-8859-1 fragment or
@@ -338,6 +344,9 @@ impl Fault {
             Fault::XcapErrorNoContentType,
             Fault::NoReceived,
             Fault::CancelUnanswered,
+            Fault::RouteWithoutRouteSet,
+            Fault::Invite501,
+            Fault::NoAllowIn405,
             Fault::CancelEndsSubscription,
             Fault::XcapAcceptNotUtf8,
             Fault::XcapAcceptManyElements,
@@ -492,6 +501,9 @@ impl Fault {
             Fault::XcapErrorNoContentType => "xcap-error-no-content-type",
             Fault::NoReceived => "no-received",
             Fault::CancelUnanswered => "cancel-unanswered",
+            Fault::RouteWithoutRouteSet => "route-without-route-set",
+            Fault::Invite501 => "invite-501",
+            Fault::NoAllowIn405 => "no-allow-in-405",
             Fault::CancelEndsSubscription => "cancel-ends-subscription",
             Fault::XcapAcceptNotUtf8 => "xcap-accept-not-utf-8",
             Fault::XcapAcceptManyElements => "xcap-accept-many-elements",
@@ -667,6 +679,9 @@ impl Fault {
             Fault::XcapBodyErrorsNotWellFormed => "XCAP PUT bodies that are not UTF-8 or not one element get <not-well-formed> (RFC 4825 §8.2.2, SHOULD: <not-utf-8>, <not-xml-frag>)",
             Fault::XcapAttributeGetUnquoted => "an XCAP GET of an attribute answers the value without quotes (RFC 4825 §7.9, informative: an AttValue)",
             Fault::XcapInsertAtEnd => "a new XCAP element goes after every child of its parent (RFC 4825 §8.2.3, MUST: earliest last, earliest nth)",
+            Fault::Invite501 => "an INVITE gets 501 (RFC 3261 §8.2.1, MUST: 405 for a method recognized but not supported)",
+            Fault::NoAllowIn405 => "the 405 to an INVITE carries no Allow (RFC 3261 §8.2.1, MUST)",
+            Fault::RouteWithoutRouteSet => "a NOTIFY of a dialog with an empty route set carries a Route header (RFC 3261 §12.2.1.1, MUST NOT)",
             Fault::CancelUnanswered => "a CANCEL gets no response (RFC 6665 §4.6, MUST respond)",
             Fault::CancelEndsSubscription => "a CANCEL of an answered SUBSCRIBE ends the subscription (RFC 6665 §4.6, MUST NOT affect its processing)",
             Fault::NoReceived => "a top Via whose sent-by is a domain name gets no received parameter (RFC 3261 §18.2.1, MUST)",

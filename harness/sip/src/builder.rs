@@ -95,6 +95,7 @@ pub fn reason_phrase(code: u16) -> &'static str {
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         406 => "Not Acceptable",
         412 => "Conditional Request Failed",
         415 => "Unsupported Media Type",

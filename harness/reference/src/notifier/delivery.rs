@@ -191,6 +191,10 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     for route in routes {
         notify.push_header("Route", route.as_str());
     }
+    if routes.is_empty() && shared.fault(Fault::RouteWithoutRouteSet) {
+        // The remote target as a loose route: the NOTIFY still goes there (RouteWithoutRouteSet).
+        notify.push_header("Route", format!("<{};lr>", sub.remote_target));
+    }
     let from = if shared.fault(Fault::NotifyNoFromTag) {
         sub.local_uri
             .split_once(";tag=")

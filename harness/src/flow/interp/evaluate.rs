@@ -487,7 +487,13 @@ impl Runner<'_> {
             sut_routes.join(", "),
             routes.join(", "),
         );
-        self.push(path, Some("rfc3261-route-set-use"), seq, route_check);
+        // An empty route set has its own sentences (RFC 3261 §12.1.1, §12.2.1.1).
+        let route_key = if sut_routes.is_empty() {
+            "rfc3261-empty-route-set"
+        } else {
+            "rfc3261-route-set-use"
+        };
+        self.push(path, Some(route_key), seq, route_check);
 
         let uri = msg.request_uri().unwrap_or_default().to_string();
         let target = Observed::new(
@@ -496,7 +502,7 @@ impl Runner<'_> {
             ue_contact,
             uri,
         );
-        self.push(path, Some("rfc3261-route-set-use"), seq, target);
+        self.push(path, Some(route_key), seq, target);
 
         if let Some((number, _)) = msg.cseq() {
             if let Some(previous) = previous_cseq {

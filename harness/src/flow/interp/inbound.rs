@@ -123,7 +123,7 @@ impl Runner<'_> {
         if msg.is_request() {
             self.process_request(msg, inbound, seq).await;
         } else {
-            self.process_response(msg, inbound, seq);
+            self.process_response(msg, inbound, seq).await;
         }
     }
 
@@ -153,7 +153,7 @@ impl Runner<'_> {
         });
     }
 
-    fn process_response(&mut self, msg: SipMessage, inbound: Inbound, seq: usize) {
+    async fn process_response(&mut self, msg: SipMessage, inbound: Inbound, seq: usize) {
         let Some(index) = self.pending.iter().position(|p| p.tx.matches(&msg)) else {
             self.trace.annotate(
                 seq,
@@ -161,6 +161,7 @@ impl Runner<'_> {
             );
             return;
         };
+        self.acknowledge(index, &msg).await;
         let pending = &mut self.pending[index];
         match pending.tx.on_response(&msg) {
             ResponseDisposition::Provisional => {
@@ -183,6 +184,27 @@ impl Runner<'_> {
                 }
                 self.make_ready(msg, inbound, seq, Delivery::Response(label));
             }
+        }
+    }
+
+    /// Sends the ACK of a non-2xx final response to an INVITE of ours, for the response and for
+    /// each copy of it (RFC 3261 §17.1.1.2, §17.1.1.3), from the node that sent the INVITE.
+    async fn acknowledge(&mut self, index: usize, response: &SipMessage) {
+        let refused = response.status().is_some_and(|code| code >= 300);
+        let invite = response
+            .cseq()
+            .is_some_and(|(_, method)| method == "INVITE");
+        if !(refused && invite) {
+            return;
+        }
+        let pending = &self.pending[index];
+        let ack = SipMessage::parse(pending.tx.request())
+            .ok()
+            .and_then(|request| super::cancel_ack::ack_of(&request, response));
+        if let Some(ack) = ack {
+            let node = pending.node.clone();
+            let (sut, transport) = (self.settings.sut_addr, self.settings.transport);
+            self.transmit(&node, sut, transport, &ack, None).await;
         }
     }
 

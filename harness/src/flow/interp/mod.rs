@@ -1,7 +1,7 @@
 //! The interpreter: plays a validated flow against the SUT through the emulated nodes and
 //! collects checks. Steps run in order; waits are bounded by the step timeout.
 
-mod cancel;
+mod cancel_ack;
 mod evaluate;
 mod http;
 mod inbound;
