@@ -542,6 +542,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "present",
     ),
     (
+        "keep-old-target",
+        "rfc3261-target-refresh",
+        "rfc3261-target-refresh",
+        "Request-URI",
+    ),
+    (
         "no-received",
         "rfc3261-via-received",
         "rfc3261-via-received",

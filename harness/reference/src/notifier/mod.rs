@@ -545,7 +545,7 @@ pub(super) fn handle_subscribe(
             is_list = matches!(sub.kind, Kind::List(_));
             let (body, phase) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
             sub.remote_cseq = cseq;
-            if let Some(target) = contact {
+            if let Some(target) = contact.filter(|_| !shared.fault(Fault::KeepOldTarget)) {
                 sub.remote_target = target;
             }
             // Each SUBSCRIBE states the formats anew (RFC 6665 §3.2.1); partial notification

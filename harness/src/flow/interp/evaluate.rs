@@ -447,11 +447,13 @@ impl Runner<'_> {
         let msg = &delivered.msg;
         let sut_routes = state.dialog.sut_route_set.clone();
         let ue = state.ue.clone();
-        let ue_contact = self
-            .vars
-            .get(&format!("{ue}.contact"))
-            .unwrap_or_default()
-            .to_string();
+        let refreshed = state.refreshed_target.clone();
+        let ue_contact = refreshed.clone().unwrap_or_else(|| {
+            self.vars
+                .get(&format!("{ue}.contact"))
+                .unwrap_or_default()
+                .to_string()
+        });
         let event = state.event.clone();
         let previous_cseq = state.dialog.remote_cseq;
 
@@ -502,7 +504,13 @@ impl Runner<'_> {
             ue_contact,
             uri,
         );
-        self.push(path, Some(route_key), seq, target);
+        // After a target refresh the Request-URI answers RFC 3261 §12.2.2 as well.
+        let target_key = if refreshed.is_some() {
+            "rfc3261-target-refresh"
+        } else {
+            route_key
+        };
+        self.push(path, Some(target_key), seq, target);
 
         if let Some((number, _)) = msg.cseq() {
             if let Some(previous) = previous_cseq {

@@ -325,6 +325,7 @@ impl Runner<'_> {
             partial: None,
             first_carried_rlmi: None,
             watcher_ids: Default::default(),
+            refreshed_target: None,
         };
         self.dialogs.insert(name.clone(), state);
         delivered.kind = Delivery::Request(Some(name.clone()));

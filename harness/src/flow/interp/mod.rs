@@ -227,6 +227,9 @@ struct DialogState {
     /// Our URI when we are the UAS (the To of the request that opened the dialog); `None`
     /// when our UE opened it and its own AOR is used.
     local_uri: Option<String>,
+    /// The Contact a request of ours in the dialog last gave, when a step set one other than
+    /// the UE's own (a target refresh, RFC 3261 §12.2.2): the SUT's requests must target it.
+    refreshed_target: Option<String>,
 }
 
 struct Runner<'a> {

@@ -8,7 +8,7 @@ use crate::flow::model::{RoleKind, Step};
 use crate::ids;
 use crate::ims::{forward, transport_param, Hop, NextHop, OutRequest};
 use crate::net::{Direction, Leg, Transport};
-use crate::sip::typed::{uri_of, uri_socket_addr};
+use crate::sip::typed::{uri_equivalent, uri_of, uri_socket_addr};
 use crate::sip::{MessageBuilder, SipMessage};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -285,6 +285,7 @@ impl Runner<'_> {
                         partial: None,
                         first_carried_rlmi: None,
                         watcher_ids: Default::default(),
+                        refreshed_target: None,
                     },
                 );
             }
@@ -295,6 +296,16 @@ impl Runner<'_> {
             step.dialog.as_ref().and_then(|d| self.dialogs.get_mut(d)),
         ) {
             state.full_state_due = true;
+        }
+        // A Contact other than the UE's own, set by the step, refreshes the dialog's target.
+        let sent_contact = sent.header("Contact").map(uri_of);
+        if let (Some(state), Some(sent_contact)) = (
+            step.dialog.as_ref().and_then(|d| self.dialogs.get_mut(d)),
+            sent_contact,
+        ) {
+            if !uri_equivalent(&sent_contact, &contact) {
+                state.refreshed_target = Some(sent_contact);
+            }
         }
         let node = previous.0.clone();
         let transport = self.settings.transport;
