@@ -548,6 +548,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Request-URI",
     ),
     (
+        "strict-as-loose",
+        "rfc3261-strict-route",
+        "rfc3261-strict-route",
+        "Request-URI",
+    ),
+    (
         "no-received",
         "rfc3261-via-received",
         "rfc3261-via-received",

@@ -18,6 +18,7 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc3261-route-set-use",
     "rfc3261-empty-route-set",
     "rfc3261-target-refresh",
+    "rfc3261-strict-route",
     "rfc3261-cseq-increment",
     "rfc6665-event-match",
     "rfc6665-substate-present",

@@ -164,6 +164,10 @@ pub struct Role {
     /// S-CSCF yes, I-CSCF no).
     #[serde(default)]
     pub record_route: Option<bool>,
+    /// For a proxy: it record-routes without `lr`, as a strict router (RFC 2543) does, so the
+    /// SUT must strict-route the requests of the dialog to it (RFC 3261 §12.2.1.1).
+    #[serde(default)]
+    pub strict_route: bool,
     /// For the SUT: the service it plays (presence, rls, xcap, pna).
     #[serde(default)]
     pub service: Option<String>,

@@ -20,6 +20,8 @@ pub struct Hop {
     pub domain: String,
     /// Whether it record-routes dialog-creating requests.
     pub record_route: bool,
+    /// Whether its Record-Route lacks `lr` (a strict router).
+    pub strict: bool,
     /// Transport toward the SUT (named in its Via and Record-Route).
     pub transport: Transport,
 }
@@ -76,9 +78,10 @@ pub fn forward(
         request.set("Max-Forwards", mf.saturating_sub(1).to_string());
     }
     if dialog_forming && hop.record_route {
+        let lr = if hop.strict { "" } else { ";lr" };
         request.push_top(
             "Record-Route",
-            format!("<sip:{};lr{}>", hop.addr, transport_param(hop.transport)),
+            format!("<sip:{}{lr}{}>", hop.addr, transport_param(hop.transport)),
         );
     }
     match hop.kind {
@@ -171,6 +174,7 @@ mod tests {
             addr: format!("127.0.0.1:{port}").parse().unwrap(),
             domain: domain.into(),
             record_route: kind != RoleKind::ICscf,
+            strict: false,
             transport: Transport::Udp,
         }
     }

@@ -105,10 +105,26 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     } else {
         &sub.route_set
     };
-    // Loose routing: to the first route entry, else straight to the remote target.
+    // Loose routing: to the first route entry, else straight to the remote target. A first
+    // entry without lr is a strict router (RFC 3261 §12.2.1.1): it becomes the Request-URI and
+    // the remote target the last Route value.
     let to = match routes.first() {
         Some(first) => uri_socket_addr(&uri_of(first)),
         None => uri_socket_addr(&sub.remote_target),
+    };
+    let strict = routes
+        .first()
+        .filter(|first| !loose(first) && !shared.fault(Fault::StrictAsLoose));
+    let (request_uri, routes): (String, Vec<String>) = match strict {
+        Some(first) => (
+            uri_of(first),
+            routes[1..]
+                .iter()
+                .cloned()
+                .chain(std::iter::once(format!("<{}>", sub.remote_target)))
+                .collect(),
+        ),
+        None => (sub.remote_target.clone(), routes.to_vec()),
     };
     let state = match pending.phase {
         Phase::Terminated(_) if shared.fault(Fault::TerminatedWithoutReason) => {
@@ -178,7 +194,7 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     } else {
         local.to_string()
     };
-    let mut notify = MessageBuilder::request("NOTIFY", &sub.remote_target).header(
+    let mut notify = MessageBuilder::request("NOTIFY", &request_uri).header(
         "Via",
         format!(
             "{protocol}/{} {sent_by}{branch_param}",
@@ -188,7 +204,7 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     if !shared.fault(Fault::NotifyNoMaxForwards) {
         notify.push_header("Max-Forwards", "70");
     }
-    for route in routes {
+    for route in &routes {
         notify.push_header("Route", route.as_str());
     }
     if routes.is_empty() && shared.fault(Fault::RouteWithoutRouteSet) {
@@ -356,4 +372,12 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
             return;
         }
     }
+}
+
+/// True when a Record-Route entry names a loose router: its URI has the lr parameter.
+fn loose(entry: &str) -> bool {
+    uri_of(entry).split(';').skip(1).any(|param| {
+        param.trim().eq_ignore_ascii_case("lr")
+            || param.trim().to_ascii_lowercase().starts_with("lr=")
+    })
 }

@@ -477,38 +477,51 @@ impl Runner<'_> {
         );
         self.push(path, Some("rfc3261-loose-route-send"), seq, arrival);
 
+        // What RFC 3261 §12.2.1.1 makes of the route set: loose routing puts the remote target
+        // in the Request-URI and the route set in Route; a first entry without lr (a strict
+        // router) goes in the Request-URI, the rest and then the remote target in Route.
+        let strict = sut_routes.first().filter(|first| !has_lr(first));
+        let (expected_uri, expected_routes, route_key) = match strict {
+            Some(first) => {
+                let mut routes = sut_routes[1..].to_vec();
+                routes.push(format!("<{ue_contact}>"));
+                (uri_of(first), routes, "rfc3261-strict-route")
+            }
+            // An empty route set has its own sentences (RFC 3261 §12.1.1, §12.2.1.1).
+            None if sut_routes.is_empty() => {
+                (ue_contact.clone(), Vec::new(), "rfc3261-empty-route-set")
+            }
+            None => (
+                ue_contact.clone(),
+                sut_routes.clone(),
+                "rfc3261-route-set-use",
+            ),
+        };
         let routes = msg.header_values("Route");
-        let same_routes = routes.len() == sut_routes.len()
+        let same_routes = routes.len() == expected_routes.len()
             && routes
                 .iter()
-                .zip(&sut_routes)
+                .zip(&expected_routes)
                 .all(|(a, b)| uri_equivalent(&uri_of(a), &uri_of(b)));
         let route_check = Observed::new(
             "Route headers are the route set in order",
             same_routes,
-            sut_routes.join(", "),
+            expected_routes.join(", "),
             routes.join(", "),
         );
-        // An empty route set has its own sentences (RFC 3261 §12.1.1, §12.2.1.1).
-        let route_key = if sut_routes.is_empty() {
-            "rfc3261-empty-route-set"
-        } else {
-            "rfc3261-route-set-use"
-        };
         self.push(path, Some(route_key), seq, route_check);
 
         let uri = msg.request_uri().unwrap_or_default().to_string();
-        let target = Observed::new(
-            "Request-URI is the remote target (our Contact)",
-            uri_equivalent(&uri, &ue_contact),
-            ue_contact,
-            uri,
-        );
-        // After a target refresh the Request-URI answers RFC 3261 §12.2.2 as well.
-        let target_key = if refreshed.is_some() {
-            "rfc3261-target-refresh"
+        let what = if strict.is_some() {
+            "Request-URI is the strict router's URI (the route set's first)"
         } else {
-            route_key
+            "Request-URI is the remote target (our Contact)"
+        };
+        let target = Observed::new(what, uri_equivalent(&uri, &expected_uri), expected_uri, uri);
+        // After a target refresh the Request-URI answers RFC 3261 §12.2.2 as well.
+        let target_key = match refreshed {
+            Some(_) if strict.is_none() => "rfc3261-target-refresh",
+            _ => route_key,
         };
         self.push(path, Some(target_key), seq, target);
 
@@ -593,4 +606,14 @@ impl Runner<'_> {
 /// Sort key for step paths like `4.2` (numeric per level).
 fn step_order(path: &str) -> Vec<u32> {
     path.split('.').filter_map(|p| p.parse().ok()).collect()
+}
+
+/// True when a route set entry's URI carries the `lr` parameter (a loose router).
+fn has_lr(entry: &str) -> bool {
+    uri_of(entry).split(';').skip(1).any(|param| {
+        param
+            .split('=')
+            .next()
+            .is_some_and(|name| name.trim().eq_ignore_ascii_case("lr"))
+    })
 }

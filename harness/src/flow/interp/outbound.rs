@@ -77,6 +77,7 @@ impl Runner<'_> {
                 .unwrap_or_default()
                 .to_string(),
             record_route: role.record_route.unwrap_or(role.kind != RoleKind::ICscf),
+            strict: role.strict_route,
             transport: self.settings.transport,
         })
     }
