@@ -554,6 +554,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Request-URI",
     ),
     (
+        "provisional-resets-timer-e",
+        "rfc3261-notify-proceeding",
+        "rfc3261-timer-e",
+        "T1 after",
+    ),
+    (
         "no-received",
         "rfc3261-via-received",
         "rfc3261-via-received",

@@ -105,6 +105,8 @@ pub enum Fault {
     KeepOldTarget,
     /// A route set whose first entry lacks lr is loose-routed all the same.
     StrictAsLoose,
+    /// A provisional response to a NOTIFY restarts timer E at T2 from its arrival.
+    ProvisionalResetsTimerE,
     /// The 405 to an INVITE carries no Allow header.
     NoAllowIn405,
     /// A CANCEL matching an answered SUBSCRIBE ends its subscription silently.
@@ -352,6 +354,7 @@ impl Fault {
             Fault::Invite501,
             Fault::KeepOldTarget,
             Fault::StrictAsLoose,
+            Fault::ProvisionalResetsTimerE,
             Fault::NoAllowIn405,
             Fault::CancelEndsSubscription,
             Fault::XcapAcceptNotUtf8,
@@ -511,6 +514,7 @@ impl Fault {
             Fault::Invite501 => "invite-501",
             Fault::KeepOldTarget => "keep-old-target",
             Fault::StrictAsLoose => "strict-as-loose",
+            Fault::ProvisionalResetsTimerE => "provisional-resets-timer-e",
             Fault::NoAllowIn405 => "no-allow-in-405",
             Fault::CancelEndsSubscription => "cancel-ends-subscription",
             Fault::XcapAcceptNotUtf8 => "xcap-accept-not-utf-8",
@@ -687,6 +691,7 @@ impl Fault {
             Fault::XcapBodyErrorsNotWellFormed => "XCAP PUT bodies that are not UTF-8 or not one element get <not-well-formed> (RFC 4825 §8.2.2, SHOULD: <not-utf-8>, <not-xml-frag>)",
             Fault::XcapAttributeGetUnquoted => "an XCAP GET of an attribute answers the value without quotes (RFC 4825 §7.9, informative: an AttValue)",
             Fault::XcapInsertAtEnd => "a new XCAP element goes after every child of its parent (RFC 4825 §8.2.3, MUST: earliest last, earliest nth)",
+            Fault::ProvisionalResetsTimerE => "a provisional response to a NOTIFY restarts timer E at T2 (RFC 3261 §17.1.2.2, MUST: timer E fires as due, then is reset to T2)",
             Fault::StrictAsLoose => "a NOTIFY to a strict router (a route set whose first entry lacks lr) is loose-routed (RFC 3261 §12.2.1.1, MUST)",
             Fault::KeepOldTarget => "a refresh SUBSCRIBE's Contact does not replace the remote target (RFC 3261 §12.2.2, MUST)",
             Fault::Invite501 => "an INVITE gets 501 (RFC 3261 §8.2.1, MUST: 405 for a method recognized but not supported)",

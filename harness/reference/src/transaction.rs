@@ -108,8 +108,9 @@ impl Transactions {
 }
 
 /// Runs a non-INVITE client transaction: sends `request` (whose top Via has `branch`) and waits
-/// for a final response. Over UDP the request is retransmitted at T1, 2*T1, ... capped at T2
-/// (T2 after a provisional response). Returns the final status code, or `None` when Timer F
+/// for a final response. Over UDP the request is retransmitted at T1, 2*T1, ... capped at T2;
+/// after a provisional response (Proceeding) timer E still fires when it was due, and each time
+/// it fires it is reset to T2 (RFC 3261 §17.1.2.2). Returns the final status code, or `None` when Timer F
 /// (64*T1) fires or the request cannot be sent.
 pub(super) async fn run_client(
     shared: &Arc<Shared>,
@@ -167,7 +168,9 @@ async fn client_timers(
                 }
                 Some(_) => {
                     interval = t2;
-                    next = after(interval);
+                    if shared.fault(Fault::ProvisionalResetsTimerE) {
+                        next = after(interval);
+                    }
                 }
                 None => return None,
             },

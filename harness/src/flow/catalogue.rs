@@ -25,6 +25,7 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc6665-notify-expires-not-longer",
     "rfc3261-timer-e",
     "rfc3261-timer-e-backoff",
+    "rfc3261-timer-e-proceeding",
     "rfc3261-timer-f",
     "rfc3261-server-retransmit",
     // the version counters of RLMI, watcherinfo and reginfo documents (interp/versions.rs)

@@ -1067,10 +1067,10 @@ impl Validator<'_> {
             None => return Err(self.error(&["reply:".into()], "reply needs `of`".into())),
         }
         let code = step.reply.unwrap_or_default();
-        if !(200..700).contains(&code) {
+        if !(100..700).contains(&code) {
             return Err(self.error(
                 &[format!("reply: {code}")],
-                format!("reply {code}: want a final status 200-699"),
+                format!("reply {code}: want a status 100-699"),
             ));
         }
         for (name, value) in step.headers.iter().flat_map(|h| h.iter()) {

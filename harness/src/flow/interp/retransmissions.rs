@@ -1,6 +1,8 @@
 //! A withheld request's retransmissions judged against the SUT's non-INVITE client transaction
 //! (RFC 3261 §17.1.2.2): over an unreliable transport the first comes T1 after the request
-//! (timer E, MUST), the intervals double up to T2, and none comes after timer F (64*T1).
+//! (timer E, MUST), the intervals double up to T2, and none comes after timer F (64*T1). When
+//! the harness answered with a provisional response first, the transaction is in Proceeding:
+//! timer E still fires at T1, and each time it fires it is reset to T2 (MUST).
 
 use super::evaluate::Observed;
 use super::Runner;
@@ -15,6 +17,8 @@ pub(super) const TIMER_E: &str = "rfc3261-timer-e";
 pub(super) const BACKOFF: &str = "rfc3261-timer-e-backoff";
 /// The requirement of the end of the retransmissions by timer F.
 pub(super) const TIMER_F: &str = "rfc3261-timer-f";
+/// The requirement of the T2 intervals in the Proceeding state.
+pub(super) const PROCEEDING: &str = "rfc3261-timer-e-proceeding";
 
 /// Why the retransmission checks are not made on a lossy path.
 pub(super) const LOSSY: &str = "the path is lossy (profile `lossy` or `chaos`): what arrives when cannot show the SUT's retransmission timers";
@@ -50,24 +54,37 @@ fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
 
+/// The k-th interval (from 1) between retransmissions: doubling from T1 up to T2 in the Trying
+/// state, T2 in the Proceeding state.
+fn interval(t1: Duration, t2: Duration, k: u32, proceeding: bool) -> Duration {
+    if proceeding {
+        t2
+    } else {
+        t1.saturating_mul(1 << k.min(20)).min(t2)
+    }
+}
+
 /// When the last retransmission before `timer_f` is due on the timer E schedule (zero when
 /// none is).
-fn last_before(t1: Duration, t2: Duration, timer_f: Duration) -> Duration {
-    let (mut at, mut interval, mut last) = (t1, t1, Duration::ZERO);
+fn last_before(t1: Duration, t2: Duration, timer_f: Duration, proceeding: bool) -> Duration {
+    let (mut at, mut k, mut last) = (t1, 1, Duration::ZERO);
     while at < timer_f {
         last = at;
-        interval = (interval * 2).min(t2);
-        at += interval;
+        at += interval(t1, t2, k, proceeding);
+        k += 1;
     }
     last
 }
 
 /// The checks on the copies of the request that came after it (`arrivals`, offsets from its
-/// arrival, in order), for a SUT with timers `t1` and `t2`: (requirement key, observation).
+/// arrival, in order), for a SUT with timers `t1` and `t2`, its transaction in Proceeding when
+/// `proceeding` (a provisional response came before timer E first fired): (requirement key,
+/// observation).
 pub(super) fn judge(
     t1: Duration,
     t2: Duration,
     arrivals: &[Duration],
+    proceeding: bool,
 ) -> Vec<(&'static str, Observed)> {
     let after = &firings(t1, arrivals)[..];
     let mut checks = Vec::new();
@@ -91,7 +108,7 @@ pub(super) fn judge(
     if after.len() >= 2 {
         let intervals: Vec<Duration> = after.windows(2).map(|w| w[1] - w[0]).collect();
         let expected: Vec<Duration> = (1..=intervals.len() as u32)
-            .map(|k| t1.saturating_mul(1 << k.min(20)).min(t2))
+            .map(|k| interval(t1, t2, k, proceeding))
             .collect();
         let held = intervals
             .iter()
@@ -103,10 +120,21 @@ pub(super) fn judge(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        checks.push((
-            BACKOFF,
-            Observed::new(
+        let (key, what) = if proceeding {
+            (
+                PROCEEDING,
+                "in Proceeding, timer E is reset to T2 each time it fires",
+            )
+        } else {
+            (
+                BACKOFF,
                 "the intervals between retransmissions double up to T2",
+            )
+        };
+        checks.push((
+            key,
+            Observed::new(
+                what,
                 held,
                 format!("intervals {} ms", list(&expected)),
                 format!("intervals {} ms", list(&intervals)),
@@ -114,7 +142,7 @@ pub(super) fn judge(
         ));
     }
     let timer_f = t1 * 64;
-    let last_due = last_before(t1, t2, timer_f);
+    let last_due = last_before(t1, t2, timer_f, proceeding);
     let last = after.last().copied();
     let until_f = last.is_some_and(|l| l + slack(t2) >= last_due && l <= timer_f + slack(t1));
     checks.push((
@@ -171,6 +199,13 @@ impl Runner<'_> {
             return;
         }
         let identity = transaction_of(&request);
+        // A provisional answer of ours to the request put its transaction in Proceeding.
+        let proceeding = self.trace.entries[seq + 1..].iter().any(|e| {
+            e.direction == Direction::Sent
+                && SipMessage::parse(&e.raw()).is_ok_and(|m| {
+                    m.status().is_some_and(|code| code < 200) && transaction_of(&m) == identity
+                })
+        });
         let after: Vec<Duration> = self.trace.entries[seq + 1..]
             .iter()
             .filter(|e| e.direction == Direction::Received)
@@ -180,7 +215,7 @@ impl Runner<'_> {
             })
             .map(|e| Duration::from_micros(e.at_us).saturating_sub(arrived))
             .collect();
-        for (key, observed) in judge(timers.t1, timers.t2, &after) {
+        for (key, observed) in judge(timers.t1, timers.t2, &after, proceeding) {
             self.push(path, Some(key), seq, observed);
         }
     }
@@ -206,7 +241,11 @@ mod tests {
     }
 
     fn failed(after: &[Duration]) -> Vec<&'static str> {
-        judge(T1, T2, after)
+        failed_in(after, false)
+    }
+
+    fn failed_in(after: &[Duration], proceeding: bool) -> Vec<&'static str> {
+        judge(T1, T2, after, proceeding)
             .into_iter()
             .filter(|(_, o)| !o.ok)
             .map(|(key, _)| key)
@@ -249,5 +288,20 @@ mod tests {
             500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500, 35500,
         ]);
         assert_eq!(failed(&late), [TIMER_F]);
+    }
+
+    #[test]
+    fn in_proceeding_timer_e_fires_at_t1_then_every_t2() {
+        // 500 ms, then every 4 s: 4.5 s, ... 28.5 s; the next, 32.5 s, is past timer F.
+        let proceeding: Vec<u64> = (0..8).map(|k| 500 + k * 4000).collect();
+        assert_eq!(failed_in(&at(&proceeding), true), Vec::<&str>::new());
+        // The Trying schedule is not Proceeding's.
+        let trying = at(&[
+            500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500,
+        ]);
+        assert_eq!(failed_in(&trying, true), [PROCEEDING]);
+        // A timer reset to T2 by the provisional response (the first copy 4 s after it) misses T1.
+        let reset: Vec<u64> = (1..8).map(|k| k * 4000).collect();
+        assert!(failed_in(&at(&reset), true).contains(&TIMER_E));
     }
 }
