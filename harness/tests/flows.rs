@@ -560,6 +560,24 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "T1 after",
     ),
     (
+        "xcap-unknown-extension-400",
+        "rfc4825-uri-parsing",
+        "rfc4825-unknown-extension-404",
+        "status",
+    ),
+    (
+        "xcap-reject-other-xpointer",
+        "rfc4825-uri-parsing",
+        "rfc4825-ignore-other-xpointer",
+        "status",
+    ),
+    (
+        "xcap-split-at-last-tilde",
+        "rfc4825-uri-parsing",
+        "rfc4825-split-first-tilde",
+        "status",
+    ),
+    (
         "no-received",
         "rfc3261-via-received",
         "rfc3261-via-received",

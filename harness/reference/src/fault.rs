@@ -107,6 +107,12 @@ pub enum Fault {
     StrictAsLoose,
     /// A provisional response to a NOTIFY restarts timer E at T2 from its arrival.
     ProvisionalResetsTimerE,
+    /// An XCAP node selector step the server does not understand gets 400, not 404.
+    XcapUnknownExtension400,
+    /// An XCAP query with a pointer part other than xmlns() gets 400 instead of being ignored.
+    XcapRejectOtherXpointer,
+    /// An XCAP URI is split at its last "~~" instead of its first.
+    XcapSplitAtLastTilde,
     /// The 405 to an INVITE carries no Allow header.
     NoAllowIn405,
     /// A CANCEL matching an answered SUBSCRIBE ends its subscription silently.
@@ -355,6 +361,9 @@ impl Fault {
             Fault::KeepOldTarget,
             Fault::StrictAsLoose,
             Fault::ProvisionalResetsTimerE,
+            Fault::XcapUnknownExtension400,
+            Fault::XcapRejectOtherXpointer,
+            Fault::XcapSplitAtLastTilde,
             Fault::NoAllowIn405,
             Fault::CancelEndsSubscription,
             Fault::XcapAcceptNotUtf8,
@@ -515,6 +524,9 @@ impl Fault {
             Fault::KeepOldTarget => "keep-old-target",
             Fault::StrictAsLoose => "strict-as-loose",
             Fault::ProvisionalResetsTimerE => "provisional-resets-timer-e",
+            Fault::XcapUnknownExtension400 => "xcap-unknown-extension-400",
+            Fault::XcapRejectOtherXpointer => "xcap-reject-other-xpointer",
+            Fault::XcapSplitAtLastTilde => "xcap-split-at-last-tilde",
             Fault::NoAllowIn405 => "no-allow-in-405",
             Fault::CancelEndsSubscription => "cancel-ends-subscription",
             Fault::XcapAcceptNotUtf8 => "xcap-accept-not-utf-8",
@@ -691,6 +703,9 @@ impl Fault {
             Fault::XcapBodyErrorsNotWellFormed => "XCAP PUT bodies that are not UTF-8 or not one element get <not-well-formed> (RFC 4825 §8.2.2, SHOULD: <not-utf-8>, <not-xml-frag>)",
             Fault::XcapAttributeGetUnquoted => "an XCAP GET of an attribute answers the value without quotes (RFC 4825 §7.9, informative: an AttValue)",
             Fault::XcapInsertAtEnd => "a new XCAP element goes after every child of its parent (RFC 4825 §8.2.3, MUST: earliest last, earliest nth)",
+            Fault::XcapUnknownExtension400 => "an XCAP node selector step the server does not understand gets 400 (RFC 4825 §8, MUST: 404)",
+            Fault::XcapRejectOtherXpointer => "an XCAP query with a pointer part other than xmlns() gets 400 (RFC 4825 §6.4, MUST ignore it)",
+            Fault::XcapSplitAtLastTilde => "an XCAP URI is split at its last ~~ (RFC 4825 §8, MUST: the first)",
             Fault::ProvisionalResetsTimerE => "a provisional response to a NOTIFY restarts timer E at T2 (RFC 3261 §17.1.2.2, MUST: timer E fires as due, then is reset to T2)",
             Fault::StrictAsLoose => "a NOTIFY to a strict router (a route set whose first entry lacks lr) is loose-routed (RFC 3261 §12.2.1.1, MUST)",
             Fault::KeepOldTarget => "a refresh SUBSCRIBE's Contact does not replace the remote target (RFC 3261 §12.2.2, MUST)",

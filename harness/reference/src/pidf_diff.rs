@@ -128,7 +128,7 @@ fn locate(root: &Element, sel: &str, bindings: &[Attribute]) -> Result<Located, 
         .filter_map(|a| Some((a.declared_prefix()?.to_string(), a.value.clone())))
         .collect();
     let default_ns = bound(bindings, "").unwrap_or_default();
-    let selector = Selector::parse(elements, &prefixes, default_ns).map_err(|e| e.0)?;
+    let selector = Selector::parse(elements, &prefixes, default_ns).map_err(|e| e.why)?;
     let found = selector.select(root);
     let end = match (selector.attribute, text) {
         (Some(attribute), _) => End::Attribute(attribute.ns, attribute.local),

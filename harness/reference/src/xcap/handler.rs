@@ -64,7 +64,7 @@ fn respond(
         };
         return (response, None);
     }
-    let target = match uri::parse(&request.path) {
+    let target = match uri::parse(&request.path, faults(Fault::XcapSplitAtLastTilde)) {
         Ok(target) => target,
         Err(UriError::NotFound) if faults(Fault::XcapUnknownAuid403) => {
             return (XcapResponse::status(403), None)
@@ -80,10 +80,9 @@ fn respond(
     if method != "GET" && target.selector.as_deref().is_some_and(names_namespaces) {
         return (namespace_write(&faults), None);
     }
-    let selector = match selector(&target) {
+    let selector = match selector(&target, &faults) {
         Ok(selector) => selector,
-        Err(()) if faults(Fault::XcapUnboundPrefix404) => return (XcapResponse::status(404), None),
-        Err(()) => return (XcapResponse::status(400), None),
+        Err(status) => return (XcapResponse::status(status), None),
     };
     let current = store.get(&target.key).map(|(_, etag)| etag.to_string());
     if let Some(refused) = preconditions(
@@ -130,15 +129,36 @@ fn namespace_write(faults: &impl Fn(Fault) -> bool) -> XcapResponse {
     XcapResponse::status(405).header("Allow", allow)
 }
 
-/// The parsed node selector of the target, if any; `Err` if it or its query is unparsable.
-fn selector(target: &Target) -> Result<Option<Selector>, ()> {
+/// The parsed node selector of the target, if any; `Err` with the status when it cannot be
+/// used: 400 for an unreadable query or an unbound prefix, 404 for an extension selector this
+/// server does not understand (RFC 4825 §8).
+fn selector<F: Fn(Fault) -> bool>(target: &Target, faults: &F) -> Result<Option<Selector>, u16> {
     let Some(text) = &target.selector else {
         return Ok(None);
     };
-    let bindings = parse_query(&target.query).map_err(|_| ())?;
+    let query = if faults(Fault::XcapRejectOtherXpointer) && !only_xmlns(&target.query) {
+        return Err(400);
+    } else {
+        &target.query
+    };
+    let bindings = parse_query(query).map_err(|_| 400u16)?;
     Selector::parse(text, &bindings, target.usage.namespace)
         .map(Some)
-        .map_err(|_| ())
+        .map_err(|e| match e.unbound_prefix {
+            true if faults(Fault::XcapUnboundPrefix404) => 404,
+            true => 400,
+            false if faults(Fault::XcapUnknownExtension400) => 400,
+            false => 404,
+        })
+}
+
+/// True when every pointer part of the query is an xmlns() one (fault XcapRejectOtherXpointer).
+fn only_xmlns(query: &str) -> bool {
+    query
+        .split(')')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .all(|part| part.starts_with("xmlns("))
 }
 
 /// Without an asserted identity everyone may do anything; with one, only its own user tree.

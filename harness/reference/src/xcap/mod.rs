@@ -47,7 +47,7 @@ pub(super) fn dereference(store: &XcapStore, uri: &str) -> Option<Element> {
         Some((_, rest)) => &rest[rest.find('/')?..],
         None => uri,
     };
-    let target = uri::parse(path).ok()?;
+    let target = uri::parse(path, false).ok()?;
     let (text, _) = store.get(&target.key)?;
     let document = Document::parse(text).ok()?;
     let Some(selector_text) = &target.selector else {

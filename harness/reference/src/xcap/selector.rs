@@ -8,13 +8,29 @@
 use super::dom::Element;
 use std::fmt;
 
-/// Why a selector or its query cannot be read (answered with 400).
+/// Why a selector or its query cannot be read. A step that is none of the grammar's element,
+/// attribute or namespace selectors is an extension selector this server does not understand
+/// (404, RFC 4825 §8); a prefix no xmlns() binds and an unreadable query are bad requests (400).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadSelector(pub String);
+pub struct BadSelector {
+    /// What was wrong.
+    pub why: String,
+    /// True for a prefix that no xmlns() expression of the query binds.
+    pub unbound_prefix: bool,
+}
+
+impl BadSelector {
+    fn new(why: impl Into<String>) -> BadSelector {
+        BadSelector {
+            why: why.into(),
+            unbound_prefix: false,
+        }
+    }
+}
 
 impl fmt::Display for BadSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.why)
     }
 }
 
@@ -68,24 +84,45 @@ pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, BadSelector> {
     let mut bindings = Vec::new();
     let mut rest = query.trim();
     while !rest.is_empty() {
-        let inner = rest
-            .strip_prefix("xmlns(")
-            .ok_or_else(|| BadSelector(format!("unexpected query text {rest:?}")))?;
-        let close = inner
-            .find(')')
-            .ok_or_else(|| BadSelector("unclosed xmlns(".into()))?;
-        let (binding, after) = inner.split_at(close);
-        let (prefix, uri) = binding
+        let (scheme, after_scheme) = rest
+            .split_once('(')
+            .ok_or_else(|| BadSelector::new(format!("unexpected query text {rest:?}")))?;
+        let close = closing_paren(after_scheme)
+            .ok_or_else(|| BadSelector::new(format!("unclosed {scheme}(")))?;
+        let (data, after) = after_scheme.split_at(close);
+        rest = after.get(1..).unwrap_or_default().trim_start();
+        // Pointer parts of other schemes are ignored (RFC 4825 §6.4).
+        if scheme.trim() != "xmlns" {
+            continue;
+        }
+        let (prefix, uri) = data
             .split_once('=')
-            .ok_or_else(|| BadSelector(format!("xmlns({binding}) lacks '='")))?;
+            .ok_or_else(|| BadSelector::new(format!("xmlns({data}) lacks '='")))?;
         let (prefix, uri) = (prefix.trim(), uri.trim());
         if !valid_ncname(prefix) || uri.is_empty() {
-            return Err(BadSelector(format!("bad binding xmlns({binding})")));
+            return Err(BadSelector::new(format!("bad binding xmlns({data})")));
         }
         bindings.push((prefix.to_string(), uri.to_string()));
-        rest = after.get(1..).unwrap_or_default().trim_start();
     }
     Ok(bindings)
+}
+
+/// Index of the `)` that closes a pointer part's data, skipping nested parentheses and the
+/// XPointer escapes `^(`, `^)` and `^^`.
+fn closing_paren(data: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut escaped = false;
+    for (i, c) in data.char_indices() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '^') => escaped = true,
+            (false, '(') => depth += 1,
+            (false, ')') if depth == 0 => return Some(i),
+            (false, ')') => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Is this a plausible NCName (no colon, no selector syntax, not empty)?
@@ -110,7 +147,7 @@ fn split_steps(selector: &str) -> Result<Vec<&str>, BadSelector> {
             (None, ']') => {
                 depth = depth
                     .checked_sub(1)
-                    .ok_or_else(|| BadSelector("unbalanced ']'".into()))?
+                    .ok_or_else(|| BadSelector::new("unbalanced ']'"))?
             }
             (None, '/') if depth == 0 => {
                 steps.push(selector.get(from..i).unwrap_or_default());
@@ -120,7 +157,7 @@ fn split_steps(selector: &str) -> Result<Vec<&str>, BadSelector> {
         }
     }
     if quote.is_some() || depth != 0 {
-        return Err(BadSelector("unclosed quote or bracket".into()));
+        return Err(BadSelector::new("unclosed quote or bracket"));
     }
     steps.push(selector.get(from..).unwrap_or_default());
     Ok(steps)
@@ -139,7 +176,10 @@ fn name(
                 .rev()
                 .find(|(p, _)| p == prefix)
                 .map(|(_, u)| u.clone())
-                .ok_or_else(|| BadSelector(format!("prefix {prefix:?} is not bound")))?;
+                .ok_or_else(|| BadSelector {
+                    why: format!("prefix {prefix:?} is not bound"),
+                    unbound_prefix: true,
+                })?;
             (Some(uri), local)
         }
         // An empty default (no default namespace declared) leaves the name unqualified.
@@ -149,7 +189,7 @@ fn name(
         ),
     };
     if !valid_ncname(local) {
-        return Err(BadSelector(format!("bad name {qname:?}")));
+        return Err(BadSelector::new(format!("bad name {qname:?}")));
     }
     Ok(Name {
         ns,
@@ -162,7 +202,7 @@ fn predicate(body: &str, bindings: &[(String, String)]) -> Result<Predicate, Bad
     if let Some(attr) = body.strip_prefix('@') {
         let (qname, value) = attr
             .split_once('=')
-            .ok_or_else(|| BadSelector(format!("predicate [{body}] lacks '='")))?;
+            .ok_or_else(|| BadSelector::new(format!("predicate [{body}] lacks '='")))?;
         let quoted = value.len() >= 2
             && (value.starts_with('"') && value.ends_with('"')
                 || value.starts_with('\'') && value.ends_with('\''));
@@ -170,7 +210,7 @@ fn predicate(body: &str, bindings: &[(String, String)]) -> Result<Predicate, Bad
             .get(1..value.len().saturating_sub(1))
             .unwrap_or_default();
         if !quoted {
-            return Err(BadSelector(format!(
+            return Err(BadSelector::new(format!(
                 "predicate [{body}] value is not quoted"
             )));
         }
@@ -181,7 +221,7 @@ fn predicate(body: &str, bindings: &[(String, String)]) -> Result<Predicate, Bad
     }
     match body.parse::<usize>() {
         Ok(n) if n >= 1 && body.bytes().all(|b| b.is_ascii_digit()) => Ok(Predicate::Position(n)),
-        _ => Err(BadSelector(format!("bad predicate [{body}]"))),
+        _ => Err(BadSelector::new(format!("bad predicate [{body}]"))),
     }
 }
 
@@ -197,9 +237,9 @@ fn step(text: &str, bindings: &[(String, String)], default_ns: &str) -> Result<S
     while !rest.is_empty() {
         let body = rest
             .strip_prefix('[')
-            .ok_or_else(|| BadSelector(format!("unexpected text in step {text:?}")))?;
+            .ok_or_else(|| BadSelector::new(format!("unexpected text in step {text:?}")))?;
         let close = closing_bracket(body)
-            .ok_or_else(|| BadSelector(format!("unclosed predicate in {text:?}")))?;
+            .ok_or_else(|| BadSelector::new(format!("unclosed predicate in {text:?}")))?;
         predicates.push(predicate(body.get(..close).unwrap_or_default(), bindings)?);
         rest = body.get(close + 1..).unwrap_or_default();
     }
@@ -239,7 +279,7 @@ impl Selector {
             None => None,
         };
         if parts.is_empty() {
-            return Err(BadSelector("selector has no element step".into()));
+            return Err(BadSelector::new("selector has no element step"));
         }
         let steps = parts
             .into_iter()

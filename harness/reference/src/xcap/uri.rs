@@ -40,9 +40,17 @@ fn decode(raw: &str) -> Result<String, UriError> {
 }
 
 /// Reads a raw request target (path and query, still percent-encoded).
-pub fn parse(raw: &str) -> Result<Target, UriError> {
+pub fn parse(raw: &str, split_at_last: bool) -> Result<Target, UriError> {
     let (path, query) = raw.split_once('?').unwrap_or((raw, ""));
-    let (document, selector) = match path.split_once("/~~/") {
+    // The document selector ends at the first node selector separator (RFC 4825 §8); a "~~"
+    // inside the node selector (in an attribute value) is its own.
+    let split = if split_at_last {
+        path.rsplit_once("~~")
+            .map(|(d, s)| (d.trim_end_matches('/'), s.trim_start_matches('/')))
+    } else {
+        path.split_once("/~~/")
+    };
+    let (document, selector) = match split {
         Some((d, s)) => (d, Some(decode(s)?)),
         None if path.ends_with("/~~") => return Err(UriError::Bad),
         None => (path, None),
@@ -83,7 +91,7 @@ mod tests {
 
     #[test]
     fn users_and_global_documents_with_selectors() {
-        let t = parse("/xcap-root/resource-lists/users/sip%3Aalice%40example.com/index/~~/resource-lists/list%5B%40name=%22a%22%5D?xmlns(p=urn:x)").unwrap();
+        let t = parse("/xcap-root/resource-lists/users/sip%3Aalice%40example.com/index/~~/resource-lists/list%5B%40name=%22a%22%5D?xmlns(p=urn:x)", false).unwrap();
         assert_eq!(t.key.tree, Tree::Users("sip:alice@example.com".into()));
         assert_eq!(t.key.name, "index");
         assert_eq!(
@@ -91,10 +99,14 @@ mod tests {
             Some("resource-lists/list[@name=\"a\"]")
         );
         assert_eq!(t.query, "xmlns(p=urn:x)");
-        let raw = parse("/xcap-root/pres-rules/users/sip:bob@example.com/index").unwrap();
+        let raw = parse(
+            "/xcap-root/pres-rules/users/sip:bob@example.com/index",
+            false,
+        )
+        .unwrap();
         assert_eq!(raw.key.tree, Tree::Users("sip:bob@example.com".into()));
         assert_eq!(raw.selector, None);
-        let global = parse("/xcap-root/xcap-caps/global/index").unwrap();
+        let global = parse("/xcap-root/xcap-caps/global/index", false).unwrap();
         assert_eq!(global.key.tree, Tree::Global);
     }
 
@@ -108,14 +120,14 @@ mod tests {
             "/xcap-root/resource-lists/people/x/index",
             "/xcap-root",
         ] {
-            assert_eq!(parse(missing), Err(UriError::NotFound), "{missing}");
+            assert_eq!(parse(missing, false), Err(UriError::NotFound), "{missing}");
         }
         assert_eq!(
-            parse("/xcap-root/resource-lists/global/%FF"),
+            parse("/xcap-root/resource-lists/global/%FF", false),
             Err(UriError::Bad)
         );
         assert_eq!(
-            parse("/xcap-root/resource-lists/global/index/~~"),
+            parse("/xcap-root/resource-lists/global/index/~~", false),
             Err(UriError::Bad)
         );
     }
