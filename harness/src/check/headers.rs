@@ -39,21 +39,13 @@ pub fn eval(
     let media_type = MEDIA_TYPE_HEADERS
         .iter()
         .any(|h| h.eq_ignore_ascii_case(name));
-    let mut out = Vec::new();
-    for check in spec.checks().iter() {
-        eval_value(
-            &format!("header {name}"),
-            value,
-            check,
-            None,
-            vars,
-            captures,
-            &mut out,
-            Some(&values),
-            media_type,
-        );
-    }
-    out
+    let subject = Subject {
+        what: &format!("header {name}"),
+        value,
+        list: Some(&values),
+        media_type,
+    };
+    eval_subject(&subject, spec, vars, captures)
 }
 
 /// Evaluates the checks of a header check spec on a text that is not a header (a body):
@@ -65,18 +57,42 @@ pub fn eval_text(
     vars: &Vars,
     captures: &mut Vec<(String, String)>,
 ) -> Vec<Assertion> {
+    let subject = Subject {
+        what,
+        value: Some(text),
+        list: None,
+        media_type: false,
+    };
+    eval_subject(&subject, spec, vars, captures)
+}
+
+/// What a spec's checks are made on: its name in the assertions, its (first) value, every
+/// value of a list header, and whether it is a media type.
+struct Subject<'a> {
+    what: &'a str,
+    value: Option<&'a str>,
+    list: Option<&'a [String]>,
+    media_type: bool,
+}
+
+fn eval_subject(
+    subject: &Subject<'_>,
+    spec: &HeaderCheckSpec,
+    vars: &Vars,
+    captures: &mut Vec<(String, String)>,
+) -> Vec<Assertion> {
     let mut out = Vec::new();
     for check in spec.checks().iter() {
         eval_value(
-            what,
-            Some(text),
+            subject.what,
+            subject.value,
             check,
             None,
             vars,
             captures,
             &mut out,
-            None,
-            false,
+            subject.list,
+            subject.media_type,
         );
     }
     out
