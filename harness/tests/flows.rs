@@ -578,6 +578,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "accept-foreign-sent-by",
+        "rfc3261-stray-via",
+        "rfc3261-discard-foreign-sent-by",
+        "comes again",
+    ),
+    (
+        "accept-short-response",
+        "rfc3261-stray-length",
+        "rfc3261-discard-short-response",
+        "comes again",
+    ),
+    (
         "no-received",
         "rfc3261-via-received",
         "rfc3261-via-received",

@@ -111,6 +111,43 @@ fn with_other_to_tag(response: &[u8]) -> Vec<u8> {
     }
 }
 
+/// `data` with its Content-Length set to the body that came (fault AcceptShortResponse).
+fn with_actual_length(data: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(data);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return data.to_vec();
+    };
+    let lines: Vec<String> = head
+        .split("\r\n")
+        .map(|line| match line.split_once(':') {
+            Some((name, _)) if name.trim().eq_ignore_ascii_case("Content-Length") => {
+                format!("Content-Length: {}", body.len())
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    format!("{}\r\n\r\n{body}", lines.join("\r\n")).into_bytes()
+}
+
+/// True when the response's top Via sent-by is one this server puts in its requests (its UDP
+/// or TCP address), or when a fault has it put another there (NotifyViaNoSentBy).
+fn sent_by_is_ours(shared: &Arc<Shared>, response: &SipMessage) -> bool {
+    if shared.fault(Fault::NotifyViaNoSentBy) {
+        return true;
+    }
+    let Some(top) = response.header_values("Via").into_iter().next() else {
+        return false;
+    };
+    let sent_by = top
+        .split(';')
+        .next()
+        .and_then(|head| head.split_whitespace().nth(1))
+        .and_then(|addr| addr.parse::<SocketAddr>().ok());
+    sent_by.is_some_and(|addr| {
+        addr == shared.local_addr(Transport::Udp) || addr == shared.local_addr(Transport::Tcp)
+    })
+}
+
 /// Adds `received` with the source address to the top Via when its sent-by host is a domain
 /// name or another address (RFC 3261 §18.2.1); responses copy it.
 fn stamp_received(request: &mut SipMessage, source: IpAddr) {
@@ -151,7 +188,15 @@ pub(super) async fn on_message(
     transport: Transport,
     path: ReplyPath,
 ) {
-    let Ok(mut message) = SipMessage::parse(data) else {
+    let parsed = match SipMessage::parse(data) {
+        // A response shorter than its Content-Length is discarded (RFC 3261 §18.3), unless a
+        // fault has it read with the bytes that came.
+        Err(_) if data.starts_with(b"SIP/2.0 ") && shared.fault(Fault::AcceptShortResponse) => {
+            SipMessage::parse(&with_actual_length(data))
+        }
+        parsed => parsed,
+    };
+    let Ok(mut message) = parsed else {
         return;
     };
     if transport == Transport::Udp && shared.fault(Fault::UdpTrailingBytesKept) {
@@ -161,7 +206,10 @@ pub(super) async fn on_message(
         }
     }
     if !message.is_request() {
-        lock(&shared.transactions).on_response(&message);
+        // A response whose top Via names another sender is discarded (RFC 3261 §18.1.2).
+        if sent_by_is_ours(shared, &message) || shared.fault(Fault::AcceptForeignSentBy) {
+            lock(&shared.transactions).on_response(&message);
+        }
         return;
     }
     let Some(method) = message.method() else {

@@ -113,6 +113,10 @@ pub enum Fault {
     XcapRejectOtherXpointer,
     /// An XCAP URI is split at its last "~~" instead of its first.
     XcapSplitAtLastTilde,
+    /// A response whose top Via sent-by is not the server's is taken as its own.
+    AcceptForeignSentBy,
+    /// A response over UDP whose Content-Length exceeds its body is read with the bytes there.
+    AcceptShortResponse,
     /// The 405 to an INVITE carries no Allow header.
     NoAllowIn405,
     /// A CANCEL matching an answered SUBSCRIBE ends its subscription silently.
@@ -364,6 +368,8 @@ impl Fault {
             Fault::XcapUnknownExtension400,
             Fault::XcapRejectOtherXpointer,
             Fault::XcapSplitAtLastTilde,
+            Fault::AcceptForeignSentBy,
+            Fault::AcceptShortResponse,
             Fault::NoAllowIn405,
             Fault::CancelEndsSubscription,
             Fault::XcapAcceptNotUtf8,
@@ -527,6 +533,8 @@ impl Fault {
             Fault::XcapUnknownExtension400 => "xcap-unknown-extension-400",
             Fault::XcapRejectOtherXpointer => "xcap-reject-other-xpointer",
             Fault::XcapSplitAtLastTilde => "xcap-split-at-last-tilde",
+            Fault::AcceptForeignSentBy => "accept-foreign-sent-by",
+            Fault::AcceptShortResponse => "accept-short-response",
             Fault::NoAllowIn405 => "no-allow-in-405",
             Fault::CancelEndsSubscription => "cancel-ends-subscription",
             Fault::XcapAcceptNotUtf8 => "xcap-accept-not-utf-8",
@@ -703,6 +711,8 @@ impl Fault {
             Fault::XcapBodyErrorsNotWellFormed => "XCAP PUT bodies that are not UTF-8 or not one element get <not-well-formed> (RFC 4825 §8.2.2, SHOULD: <not-utf-8>, <not-xml-frag>)",
             Fault::XcapAttributeGetUnquoted => "an XCAP GET of an attribute answers the value without quotes (RFC 4825 §7.9, informative: an AttValue)",
             Fault::XcapInsertAtEnd => "a new XCAP element goes after every child of its parent (RFC 4825 §8.2.3, MUST: earliest last, earliest nth)",
+            Fault::AcceptForeignSentBy => "a response whose top Via sent-by is not the server's is taken (RFC 3261 §18.1.2, MUST: discarded)",
+            Fault::AcceptShortResponse => "a response over UDP whose Content-Length exceeds its body is taken (RFC 3261 §18.3, MUST: discarded)",
             Fault::XcapUnknownExtension400 => "an XCAP node selector step the server does not understand gets 400 (RFC 4825 §8, MUST: 404)",
             Fault::XcapRejectOtherXpointer => "an XCAP query with a pointer part other than xmlns() gets 400 (RFC 4825 §6.4, MUST ignore it)",
             Fault::XcapSplitAtLastTilde => "an XCAP URI is split at its last ~~ (RFC 4825 §8, MUST: the first)",

@@ -615,6 +615,12 @@ impl Validator<'_> {
             }
         }
         self.validate_spec_steps(step)?;
+        if step.malformed.is_some() && step.kind() != StepKind::Reply {
+            return Err(self.error(
+                &["malformed:".into()],
+                "`malformed` is for a reply step".into(),
+            ));
+        }
         if step.via_host.is_some() && step.kind() != StepKind::Send {
             return Err(self.error(
                 &["via_host:".into()],
@@ -658,6 +664,15 @@ impl Validator<'_> {
                 &scope.sent_labels,
                 "send step",
             ),
+            StepKind::AwaitCopy => {
+                self.require_req(None, step, "await_copy")?;
+                self.require_earlier(
+                    "await_copy",
+                    step.await_copy.as_deref().unwrap_or_default(),
+                    &scope.received_labels,
+                    "expected request",
+                )
+            }
             StepKind::Cancel => {
                 self.require_earlier(
                     "cancel",

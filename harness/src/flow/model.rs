@@ -189,6 +189,16 @@ pub struct BodySource {
     pub encoding: BodyEncoding,
 }
 
+/// How a reply step breaks its response.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Malformed {
+    /// The top Via's sent-by names another host (192.0.2.1, TEST-NET-1), not the SUT's.
+    ViaSentBy,
+    /// Content-Length counts more bytes than the body has.
+    ShortBody,
+}
+
 /// The character encoding of a body to send.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -494,6 +504,14 @@ pub struct Step {
     /// labels the CANCEL, whose response an `expect: response` step then takes.
     #[serde(default)]
     pub cancel: Option<String>,
+    /// Wait (the step's timeout) for the request labelled so to come again: a copy with its
+    /// branch and CSeq, sent after this step began (over UDP; over TCP the step is skipped).
+    #[serde(default)]
+    pub await_copy: Option<String>,
+    /// On a reply step: send the response broken this way, and keep no copy of it for the
+    /// request's retransmissions (the SUT must discard it, RFC 3261 §18.1.2, §18.3).
+    #[serde(default)]
+    pub malformed: Option<Malformed>,
     /// Answer the request labelled `of` with this status.
     #[serde(default)]
     pub reply: Option<u16>,
@@ -617,6 +635,8 @@ pub enum StepKind {
     Resend,
     /// Send a CANCEL for an earlier request.
     Cancel,
+    /// Wait for a request to come again.
+    AwaitCopy,
     /// Group of expectations in any order.
     AnyOrder,
     /// Branches.
@@ -647,6 +667,9 @@ impl Step {
         }
         if self.cancel.is_some() {
             kinds.push(StepKind::Cancel);
+        }
+        if self.await_copy.is_some() {
+            kinds.push(StepKind::AwaitCopy);
         }
         if self.any_order.is_some() {
             kinds.push(StepKind::AnyOrder);
@@ -697,6 +720,9 @@ impl Step {
             ),
             StepKind::Resend => format!("send {} again", self.resend.as_deref().unwrap_or("?")),
             StepKind::Cancel => format!("cancel {}", self.cancel.as_deref().unwrap_or("?")),
+            StepKind::AwaitCopy => {
+                format!("{} comes again", self.await_copy.as_deref().unwrap_or("?"))
+            }
             StepKind::AnyOrder => "any order".to_string(),
             StepKind::Alternatives => "alternatives".to_string(),
         }

@@ -12,6 +12,7 @@ mod repeat;
 mod retransmissions;
 mod rlmi_presence;
 mod select_body;
+mod stray;
 mod versions;
 mod watcher_ids;
 
@@ -437,6 +438,10 @@ impl<'a> Runner<'a> {
                 self.resend(step, path).await;
                 Ok(())
             }
+            StepKind::AwaitCopy => {
+                self.await_copy(step, path).await;
+                Ok(())
+            }
             StepKind::Expect if step.absent == Some(true) => {
                 self.expect_absent(step, path).await;
                 Ok(())
@@ -494,7 +499,8 @@ impl<'a> Runner<'a> {
                 | StepKind::Reply
                 | StepKind::Expect
                 | StepKind::Resend
-                | StepKind::Cancel => self.timeout_of(step),
+                | StepKind::Cancel
+                | StepKind::AwaitCopy => self.timeout_of(step),
                 StepKind::Withhold => {
                     retransmissions::window(self.settings.timers.t1, self.settings.timers.t2)
                 }

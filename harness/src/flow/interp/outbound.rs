@@ -339,8 +339,28 @@ impl Runner<'_> {
             .cloned()
             .ok_or_else(|| StepError::Dependency(format!("{of} never arrived")))?;
         let extra = self.headers_to_send(step)?;
-        self.respond(&delivered, step.reply.unwrap_or(200), &extra, None)
-            .await;
+        let code = step.reply.unwrap_or(200);
+        match step.malformed {
+            None => self.respond(&delivered, code, &extra, None).await,
+            Some(how) => {
+                let mut builder = MessageBuilder::response_to(&delivered.msg, code, None);
+                for (name, value) in &extra {
+                    builder.push_header(name, value.clone());
+                }
+                let bytes = super::stray::break_response(&builder.build(), how);
+                let note = Some(format!(
+                    "sent broken ({how:?}), not kept for retransmissions"
+                ));
+                self.transmit(
+                    &delivered.node,
+                    delivered.from,
+                    delivered.transport,
+                    &bytes,
+                    note,
+                )
+                .await;
+            }
+        }
         Ok(())
     }
 

@@ -222,7 +222,7 @@ impl Runner<'_> {
 }
 
 /// What makes a retransmission the same request: its top Via branch and its CSeq.
-fn transaction_of(msg: &SipMessage) -> (Option<String>, Option<(u32, String)>) {
+pub(super) fn transaction_of(msg: &SipMessage) -> (Option<String>, Option<(u32, String)>) {
     (
         msg.top_branch().map(|b| b.into_owned()),
         msg.cseq().map(|(n, m)| (n, m.to_string())),

@@ -1,0 +1,104 @@
+//! Responses the SUT must discard (RFC 3261 §18.1.2: a top Via whose sent-by is not one the
+//! client transport inserts; §18.3: a Content-Length larger than the body), and the wait for
+//! the request they answered to come again, which shows they were discarded.
+
+use super::retransmissions::transaction_of;
+use super::Runner;
+use crate::flow::interp::evaluate::Observed;
+use crate::flow::model::{Malformed, Step};
+use crate::net::{Direction, Transport};
+use crate::sip::SipMessage;
+use std::time::Instant;
+
+/// `response` broken as `how` says.
+pub(super) fn break_response(response: &[u8], how: Malformed) -> Vec<u8> {
+    let text = String::from_utf8_lossy(response);
+    let broken = match how {
+        Malformed::ViaSentBy => {
+            // The top Via's sent-by: after its protocol, up to its first parameter.
+            let via = text.find("\r\nVia: ").map(|at| at + "\r\nVia: ".len());
+            let sent_by = via.and_then(|at| {
+                let start = at + text[at..].find(' ')? + 1;
+                let end = start + text[start..].find([';', '\r'])?;
+                Some((start, end))
+            });
+            match sent_by {
+                Some((start, end)) => format!("{}192.0.2.1:5060{}", &text[..start], &text[end..]),
+                None => text.into_owned(),
+            }
+        }
+        Malformed::ShortBody => text.replacen("Content-Length: 0", "Content-Length: 20", 1),
+    };
+    broken.into_bytes()
+}
+
+impl Runner<'_> {
+    /// Waits for a copy of the request labelled `step.await_copy` sent after this step began;
+    /// one that comes passes the step's requirement.
+    pub(super) async fn await_copy(&mut self, step: &Step, path: &str) {
+        let label = step.await_copy.clone().unwrap_or_default();
+        let Some((seq, request)) = self.received.get(&label).map(|d| (d.seq, d.msg.clone())) else {
+            self.record_skip(step, path, format!("{label} never arrived"));
+            return;
+        };
+        if self.settings.transport != Transport::Udp {
+            self.record_skip(
+                step,
+                path,
+                "a request is sent again over unreliable transports only (RFC 3261 §17.1.2.2)"
+                    .into(),
+            );
+            return;
+        }
+        if self.settings.lossy {
+            self.record_skip(step, path, super::retransmissions::LOSSY.into());
+            return;
+        }
+        let identity = transaction_of(&request);
+        let from = self.trace.entries.len();
+        let copy_after = |entries: &[crate::net::TraceEntry]| {
+            entries
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .find(|e| {
+                    e.direction == Direction::Received
+                        && SipMessage::parse(&e.raw())
+                            .is_ok_and(|m| m.is_request() && transaction_of(&m) == identity)
+                })
+                .map(|e| e.seq)
+        };
+        let deadline = Instant::now() + self.timeout_of(step);
+        while copy_after(&self.trace.entries).is_none() && self.pump(deadline).await {}
+        let copy = copy_after(&self.trace.entries);
+        let observed = Observed::new(
+            "the request comes again (our response was discarded)",
+            copy.is_some(),
+            format!(
+                "a copy of #{seq} within {:.1} s",
+                self.timeout_of(step).as_secs_f64()
+            ),
+            copy.map_or_else(|| "none".to_string(), |c| format!("#{c}")),
+        );
+        self.push(path, step.req.as_deref(), copy.unwrap_or(seq), observed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breaks_the_sent_by_or_the_length() {
+        let response = b"SIP/2.0 481 Call/Transaction Does Not Exist\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n";
+        let via =
+            SipMessage::parse(&break_response(response, Malformed::ViaSentBy)).expect("parses");
+        assert_eq!(
+            via.header("Via"),
+            Some("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1")
+        );
+        assert_eq!(via.top_branch().as_deref(), Some("z9hG4bK1"));
+        let short = break_response(response, Malformed::ShortBody);
+        assert!(String::from_utf8_lossy(&short).contains("Content-Length: 20\r\n\r\n"));
+    }
+}
