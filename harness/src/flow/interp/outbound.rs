@@ -343,22 +343,12 @@ impl Runner<'_> {
         match step.malformed {
             None => self.respond(&delivered, code, &extra, None).await,
             Some(how) => {
-                let mut builder = MessageBuilder::response_to(&delivered.msg, code, None);
-                for (name, value) in &extra {
-                    builder.push_header(name, value.clone());
-                }
-                let bytes = super::stray::break_response(&builder.build(), how);
+                let bytes =
+                    super::stray::break_response(&self.response(&delivered, code, &extra), how);
                 let note = Some(format!(
                     "sent broken ({how:?}), not kept for retransmissions"
                 ));
-                self.transmit(
-                    &delivered.node,
-                    delivered.from,
-                    delivered.transport,
-                    &bytes,
-                    note,
-                )
-                .await;
+                self.send_to_source(&delivered, &bytes, note).await;
             }
         }
         Ok(())
@@ -373,27 +363,37 @@ impl Runner<'_> {
         extra: &[(String, String)],
         note: Option<String>,
     ) {
-        let request = &delivered.msg;
+        let bytes = self.response(delivered, code, extra);
+        self.server_tx
+            .entry(delivered.node.clone())
+            .or_default()
+            .on_response_sent(&delivered.msg, bytes.clone());
+        self.send_to_source(delivered, &bytes, note).await;
+    }
+
+    /// The response with `code` and `extra` headers to a request the SUT sent; the To tag is
+    /// the dialog's when the request opened one of ours.
+    fn response(&self, delivered: &Delivered, code: u16, extra: &[(String, String)]) -> Vec<u8> {
         let our_tag = match &delivered.kind {
             Delivery::Request(Some(name)) if delivered.opens_dialog => {
                 self.dialogs.get(name).map(|s| s.dialog.local_tag.clone())
             }
             _ => None,
         };
-        let mut builder = MessageBuilder::response_to(request, code, our_tag.as_deref());
+        let mut builder = MessageBuilder::response_to(&delivered.msg, code, our_tag.as_deref());
         for (name, value) in extra {
             builder.push_header(name, value.clone());
         }
-        let bytes = builder.build();
-        self.server_tx
-            .entry(delivered.node.clone())
-            .or_default()
-            .on_response_sent(request, bytes.clone());
+        builder.build()
+    }
+
+    /// Sends bytes from the node a request reached to its source, on its transport.
+    async fn send_to_source(&mut self, delivered: &Delivered, bytes: &[u8], note: Option<String>) {
         self.transmit(
             &delivered.node,
             delivered.from,
             delivered.transport,
-            &bytes,
+            bytes,
             note,
         )
         .await;

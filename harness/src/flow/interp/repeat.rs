@@ -5,7 +5,6 @@
 use super::evaluate::Observed;
 use super::Runner;
 use crate::flow::model::Step;
-use crate::net::Transport;
 use crate::sip::SipMessage;
 use std::time::Instant;
 
@@ -43,17 +42,7 @@ impl Runner<'_> {
             );
             return;
         };
-        if self.settings.transport != Transport::Udp {
-            self.record_skip(
-                step,
-                path,
-                "a request is retransmitted over unreliable transports only (RFC 3261 §17.1.2.2)"
-                    .into(),
-            );
-            return;
-        }
-        if self.settings.lossy {
-            self.record_skip(step, path, super::retransmissions::LOSSY.into());
+        if !self.retransmissions_observable(step, path) {
             return;
         }
         let pending = &self.pending[index];

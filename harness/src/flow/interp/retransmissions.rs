@@ -172,6 +172,25 @@ pub(super) fn judge(
 }
 
 impl Runner<'_> {
+    /// Records the step as skipped and returns false unless the run is over UDP on a path
+    /// that loses nothing: only then are the SUT's retransmissions and their timing meaningful.
+    pub(super) fn retransmissions_observable(&mut self, step: &Step, path: &str) -> bool {
+        if self.settings.transport != Transport::Udp {
+            self.record_skip(
+                step,
+                path,
+                "a request is retransmitted over unreliable transports only (RFC 3261 §17.1.2.2)"
+                    .into(),
+            );
+            return false;
+        }
+        if self.settings.lossy {
+            self.record_skip(step, path, LOSSY.into());
+            return false;
+        }
+        true
+    }
+
     /// Leaves the request labelled `step.withhold` unanswered for [`window`] after it arrived,
     /// taking in what else comes meanwhile, then judges its retransmissions: over UDP by
     /// [`judge`]; over a reliable transport timer E does not apply and the step only waits.

@@ -6,7 +6,7 @@ use super::retransmissions::transaction_of;
 use super::Runner;
 use crate::flow::interp::evaluate::Observed;
 use crate::flow::model::{Malformed, Step};
-use crate::net::{Direction, Transport};
+use crate::net::Direction;
 use crate::sip::SipMessage;
 use std::time::Instant;
 
@@ -41,17 +41,7 @@ impl Runner<'_> {
             self.record_skip(step, path, format!("{label} never arrived"));
             return;
         };
-        if self.settings.transport != Transport::Udp {
-            self.record_skip(
-                step,
-                path,
-                "a request is sent again over unreliable transports only (RFC 3261 §17.1.2.2)"
-                    .into(),
-            );
-            return;
-        }
-        if self.settings.lossy {
-            self.record_skip(step, path, super::retransmissions::LOSSY.into());
+        if !self.retransmissions_observable(step, path) {
             return;
         }
         let identity = transaction_of(&request);
