@@ -4,7 +4,7 @@
 //! part of every response.
 
 use super::shared::{lock, Shared};
-use super::transaction::ServerKey;
+use super::transaction::{top_sent_by, ServerKey};
 use super::transport::{self, ReplyPath, Transport};
 use super::{esc, notifier, pidf, pna};
 use super::{Fault, Variation};
@@ -135,14 +135,7 @@ fn sent_by_is_ours(shared: &Arc<Shared>, response: &SipMessage) -> bool {
     if shared.fault(Fault::NotifyViaNoSentBy) {
         return true;
     }
-    let Some(top) = response.header_values("Via").into_iter().next() else {
-        return false;
-    };
-    let sent_by = top
-        .split(';')
-        .next()
-        .and_then(|head| head.split_whitespace().nth(1))
-        .and_then(|addr| addr.parse::<SocketAddr>().ok());
+    let sent_by = top_sent_by(response).and_then(|addr| addr.parse::<SocketAddr>().ok());
     sent_by.is_some_and(|addr| {
         addr == shared.local_addr(Transport::Udp) || addr == shared.local_addr(Transport::Tcp)
     })

@@ -32,20 +32,25 @@ pub(super) struct ServerKey {
 impl ServerKey {
     /// The key of a request, if its top Via has a branch.
     pub fn of(request: &SipMessage) -> Option<ServerKey> {
-        let branch = request.top_branch()?.into_owned();
-        let via = request.header_values("Via").into_iter().next()?;
-        let sent_by = parse_params(&via)
-            .value
-            .split_whitespace()
-            .last()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
         Some(ServerKey {
-            branch,
-            sent_by,
+            branch: request.top_branch()?.into_owned(),
+            sent_by: top_sent_by(request)?.to_ascii_lowercase(),
             method: request.method()?,
         })
     }
+}
+
+/// The sent-by (host and port, as written) of a message's top Via.
+pub(super) fn top_sent_by(message: &SipMessage) -> Option<String> {
+    let via = message.header_values("Via").into_iter().next()?;
+    let value = parse_params(&via).value;
+    Some(
+        value
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .to_string(),
+    )
 }
 
 /// Server transactions answered recently and client transactions waiting for responses.

@@ -7,6 +7,7 @@ use super::{Kind, Subscription};
 use crate::pidf::PIDF_MEDIA_TYPE;
 use crate::rls;
 use crate::shared::{lock, Shared};
+use crate::sip::text::param_of;
 use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::MessageBuilder;
 use crate::transaction::run_client;
@@ -376,8 +377,5 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
 
 /// True when a Record-Route entry names a loose router: its URI has the lr parameter.
 fn loose(entry: &str) -> bool {
-    uri_of(entry).split(';').skip(1).any(|param| {
-        param.trim().eq_ignore_ascii_case("lr")
-            || param.trim().to_ascii_lowercase().starts_with("lr=")
-    })
+    param_of(&uri_of(entry), "lr").is_some()
 }

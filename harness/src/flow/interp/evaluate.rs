@@ -7,6 +7,7 @@ use crate::check::snapshot::{self, SnapshotOutcome};
 use crate::check::verdict::{CheckResult, Outcome};
 use crate::check::{xml, xpath};
 use crate::flow::model::{HeaderCheckSpec, Step, XmlCheck, XmlEquals};
+use crate::sip::text::param_of;
 use crate::sip::typed::{uri_equivalent, uri_of, uri_socket_addr};
 
 /// An XML body to check, and where its checks are reported.
@@ -610,10 +611,5 @@ fn step_order(path: &str) -> Vec<u32> {
 
 /// True when a route set entry's URI carries the `lr` parameter (a loose router).
 fn has_lr(entry: &str) -> bool {
-    uri_of(entry).split(';').skip(1).any(|param| {
-        param
-            .split('=')
-            .next()
-            .is_some_and(|name| name.trim().eq_ignore_ascii_case("lr"))
-    })
+    param_of(&uri_of(entry), "lr").is_some()
 }

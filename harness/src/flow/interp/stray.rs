@@ -45,22 +45,30 @@ impl Runner<'_> {
             return;
         }
         let identity = transaction_of(&request);
-        let from = self.trace.entries.len();
-        let copy_after = |entries: &[crate::net::TraceEntry]| {
-            entries
-                .get(from..)
+        let is_copy = |e: &crate::net::TraceEntry| {
+            e.direction == Direction::Received
+                && SipMessage::parse(&e.raw())
+                    .is_ok_and(|m| m.is_request() && transaction_of(&m) == identity)
+        };
+        // Each message that arrives meanwhile is read once.
+        let mut scanned = self.trace.entries.len();
+        let deadline = Instant::now() + self.timeout_of(step);
+        let mut waiting = true;
+        let copy = loop {
+            let entries = &self.trace.entries;
+            let found = entries
+                .get(scanned..)
                 .unwrap_or_default()
                 .iter()
-                .find(|e| {
-                    e.direction == Direction::Received
-                        && SipMessage::parse(&e.raw())
-                            .is_ok_and(|m| m.is_request() && transaction_of(&m) == identity)
-                })
-                .map(|e| e.seq)
+                .find(|e| is_copy(e))
+                .map(|e| e.seq);
+            scanned = entries.len();
+            // What the last wait took in is read before giving up.
+            if found.is_some() || !waiting {
+                break found;
+            }
+            waiting = self.pump(deadline).await;
         };
-        let deadline = Instant::now() + self.timeout_of(step);
-        while copy_after(&self.trace.entries).is_none() && self.pump(deadline).await {}
-        let copy = copy_after(&self.trace.entries);
         let observed = Observed::new(
             "the request comes again (our response was discarded)",
             copy.is_some(),
