@@ -16,7 +16,9 @@
 //! `xcap` (the XCAP server, RFC 4825, on its own HTTP port), `rls` (the resource list server,
 //! RFC 4662 and RFC 4826: list subscriptions over lists kept in XCAP), `pna` (the presence
 //! network agent, TS 24.141 §5.3.5: third-party REGISTER, reg event subscription, publication
-//! of the registration state).
+//! of the registration state), and the public `ue` (the reference presence UE, a client the
+//! harness judges: it publishes as an RFC 3903 PUA and watches as an RFC 6665 subscriber;
+//! reached as `presence_reference::ue::{ReferenceUe, UeConfig, UeFault, UnknownUeFault}`).
 
 /// The SIP wire layer, shared with the harness (framing and reading only, no checks).
 use presence_sip as sip;
@@ -35,6 +37,7 @@ mod rls;
 mod shared;
 mod transaction;
 mod transport;
+pub mod ue;
 mod variation;
 mod winfo;
 mod xcap;
