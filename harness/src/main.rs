@@ -92,7 +92,7 @@ enum Command {
         #[arg(long, conflicts_with = "markdown")]
         summary: bool,
     },
-    /// List the embedded reference server's fault switches.
+    /// List the fault switches of the embedded reference server and of the reference UE (`ue-` names).
     Faults,
     /// List the embedded reference server's variation switches: legal behaviours (compact
     /// headers, folding, foreign XML, NOTIFY before the 200...) under which every flow must
@@ -218,7 +218,13 @@ fn main() -> ExitCode {
         Command::Faults => print_listing(
             &presence_harness::reference::Fault::all()
                 .iter()
-                .map(|fault| format!("{:<36} {}\n", fault.name(), fault.description()))
+                .map(|fault| (fault.name(), fault.description()))
+                .chain(
+                    presence_harness::reference::ue::UeFault::all()
+                        .iter()
+                        .map(|fault| (fault.name(), fault.description())),
+                )
+                .map(|(name, description)| format!("{name:<36} {description}\n"))
                 .collect::<String>(),
         ),
         Command::Variations => print_listing(

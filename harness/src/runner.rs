@@ -10,7 +10,8 @@ use crate::net::Transport;
 use crate::reference::{Fault, ReferenceConfig, ReferenceServer, Variation};
 use crate::report::{FlowRecord, RunRecord};
 use crate::sut::process::SutProcess;
-use crate::sut::profile::Parallel;
+use crate::sut::profile::{Parallel, SutRole};
+use crate::sut::ue::UeLauncher;
 use crate::sut::{deviations, probe::probe, Profile};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -28,6 +29,8 @@ pub struct StartedSut {
     pub xcap_root: Option<String>,
     server: Option<ReferenceServer>,
     process: Option<SutProcess>,
+    /// A UE under test: started for each run, at an address of its own.
+    ue: Option<Arc<UeLauncher>>,
 }
 
 impl StartedSut {
@@ -97,8 +100,43 @@ fn add_switches(
     Ok(())
 }
 
-/// Starts the SUT a profile describes (a managed process is reset, started and probed).
+/// The UE a profile with `role: ue` starts for each run.
+fn ue_launcher(profile: &Profile, root: &Path) -> Result<UeLauncher, String> {
+    match (&profile.embedded, &profile.client) {
+        (Some(embedded), _) => Ok(UeLauncher::Embedded {
+            faults: embedded
+                .faults
+                .iter()
+                .map(|n| {
+                    n.parse()
+                        .map_err(|e: crate::reference::ue::UnknownUeFault| e.to_string())
+                })
+                .collect::<Result<_, _>>()?,
+            t1: Duration::from_millis(profile.t1_ms),
+            t2: Duration::from_millis(profile.t2_ms),
+        }),
+        (None, Some(spec)) => Ok(UeLauncher::Client {
+            spec: spec.clone(),
+            root: root.to_path_buf(),
+        }),
+        (None, None) => Err(format!("profile {} names no UE", profile.name)),
+    }
+}
+
+/// Starts the SUT a profile describes (a managed process is reset, started and probed); a
+/// UE under test is only made ready, to be started for each run.
 pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, String> {
+    if profile.role == SutRole::Ue {
+        let unbound = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        return Ok(StartedSut {
+            addr: unbound,
+            tcp_addr: unbound,
+            xcap_root: None,
+            server: None,
+            process: None,
+            ue: Some(Arc::new(ue_launcher(profile, root)?)),
+        });
+    }
     match (&profile.embedded, profile.address) {
         (Some(embedded), _) => {
             let config = ReferenceConfig {
@@ -117,6 +155,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                 xcap_root: Some(server.xcap_root()),
                 server: Some(server),
                 process: None,
+                ue: None,
             })
         }
         (None, Some(addr)) => {
@@ -133,6 +172,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                 xcap_root: profile.xcap_root.clone(),
                 server: None,
                 process,
+                ue: None,
             })
         }
         (None, None) => Err(format!("profile {} names no SUT", profile.name)),
@@ -144,6 +184,7 @@ impl StartedSut {
     pub fn settings(&self, profile: &Profile, root: &Path) -> RunSettings {
         RunSettings {
             xcap_root: self.xcap_root.clone(),
+            ue: self.ue.clone(),
             ..settings_for(profile, self.addr, root)
         }
     }
@@ -181,6 +222,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         xcap_credentials: profile.xcap_credentials.clone(),
         chaos: profile.chaos.clone(),
         lossy: profile.lossy || profile.chaos.is_some(),
+        ue: None,
         skip_snapshots: profile.embedded.as_ref().and_then(|e| {
             let switches = match (e.faults.is_empty(), e.variations.is_empty()) {
                 (true, true) => return None,
@@ -188,14 +230,50 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
                 (true, false) => "variation",
             };
             Some(format!(
-                "not compared: the reference server runs with {switches} switches (snapshots record its plain behaviour)"
+                "not compared: the embedded reference runs with {switches} switches (snapshots record its plain behaviour)"
             ))
         }),
     }
 }
 
-/// Plays one flow, or reports it unsupported when the profile lacks a capability.
+/// Why a flow does not apply to the profile's kind of SUT (a flow judging a UE against a
+/// server, or the other way), or needs actions the profile's UE lacks.
+fn role_mismatch(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings) -> Option<String> {
+    let judges_ue = loaded.flow.ue_under_test().is_some();
+    match (judges_ue, profile.role) {
+        (true, SutRole::Server) => Some(format!(
+            "the flow judges a presence client (UE), and profile {} is a server",
+            profile.name
+        )),
+        (false, SutRole::Ue) => Some(format!(
+            "the flow judges a presence server, and profile {} is a client (UE)",
+            profile.name
+        )),
+        _ => {
+            let launcher = settings.ue.as_ref()?;
+            let missing: Vec<&str> = loaded
+                .flow
+                .actions()
+                .into_iter()
+                .filter(|a| !launcher.knows(a))
+                .collect();
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "profile {} has no action for: {}",
+                    profile.name,
+                    missing.join(", ")
+                )
+            })
+        }
+    }
+}
+
+/// Plays one flow, or reports it unsupported when the profile lacks a capability (or is a
+/// SUT of the other kind, or lacks an action the flow's UE must take).
 pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings) -> FlowOutcome {
+    if let Some(reason) = role_mismatch(loaded, profile, settings) {
+        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
+    }
     let missing = profile.missing_capabilities(&loaded.flow.requires);
     if !missing.is_empty() {
         let reason = format!(
@@ -294,6 +372,7 @@ pub async fn ready_sut(profile: &Profile, root: &Path) -> ReadySut {
     tracing::debug!(profile = %profile.name, "starting the SUT");
     let sut = match start_sut(profile, root).await {
         Err(e) => Err(e),
+        Ok(sut) if sut.ue.is_some() => Ok((sut, "a UE under test, started for each run".into())),
         Ok(sut) => {
             tracing::debug!(udp = %sut.addr, tcp = %sut.tcp_addr, "SUT started");
             let probe_limit = Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0));

@@ -1,9 +1,10 @@
 //! Every flow in `flows/` is its own test, named by flow id (`cargo test A.4` filters), played
-//! against the embedded reference server or the SUT named by `PRESENCE_SUT`. Flows the
-//! profile lacks capabilities for are ignored (reported as such), never passed.
+//! against the embedded reference server (the flows judging a UE: the embedded reference UE)
+//! or the SUT named by `PRESENCE_SUT`. Flows the profile lacks capabilities for are ignored
+//! (reported as such), never passed.
 //!
-//! Negative controls (`fault::<name>`): the reference server with one fault switch on must
-//! make the flows that cover it fail on the check naming the broken requirement.
+//! Negative controls (`fault::<name>`): the reference server (or UE) with one fault switch on
+//! must make the flows that cover it fail on the check naming the broken requirement.
 
 mod common;
 #[path = "common/load_controls.rs"]
@@ -15,6 +16,7 @@ use presence_harness::check::verdict::{Outcome, Verdict};
 use presence_harness::flow::interp::{run_name, FlowOutcome};
 use presence_harness::flow::LoadedFlow;
 use presence_harness::net::Transport;
+use presence_harness::reference::ue::UeFault;
 use presence_harness::reference::Fault;
 use presence_harness::runner::{play, start_sut};
 use presence_harness::sut::Profile;
@@ -1059,12 +1061,115 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "ue-no-refresh",
+        "ue-pua-refresh",
+        "rfc3903-pua-refresh-before-expiry",
+        "arrives",
+    ),
+    (
+        "ue-refresh-late",
+        "ue-pua-refresh",
+        "rfc3903-pua-refresh-before-expiry",
+        "arrives",
+    ),
+    (
+        "ue-refresh-with-body",
+        "ue-pua-refresh",
+        "rfc3903-pua-refresh-no-body",
+        "body",
+    ),
+    (
+        "ue-ignores-423",
+        "ue-pua-423",
+        "rfc3903-pua-423-retry",
+        "Expires",
+    ),
+    (
+        "ue-ignores-412",
+        "ue-pua-412",
+        "rfc3903-pua-412-no-retry",
+        "SIP-If-Match",
+    ),
+    (
+        "ue-modify-without-etag",
+        "ue-pua-publish",
+        "rfc3903-pua-modify-if-match",
+        "SIP-If-Match",
+    ),
+    (
+        "ue-no-unpublish",
+        "ue-pua-publish",
+        "ue-quit-unpublish",
+        "arrives",
+    ),
+    (
+        "ue-wrong-entity",
+        "ue-pua-publish",
+        "rfc3863-entity",
+        "entity",
+    ),
+    (
+        "ue-no-unsubscribe",
+        "ue-watcher-subscribe",
+        "rfc6665-subscriber-unsubscribe",
+        "arrives",
+    ),
+    (
+        "ue-no-accept-pidf",
+        "ue-watcher-subscribe",
+        "rfc3856-watcher-accept-pidf",
+        "Accept",
+    ),
+    (
+        "ue-notify-unanswered",
+        "ue-watcher-subscribe",
+        "rfc6665-notify-response",
+        "response",
+    ),
+    (
+        "ue-notify-200-unknown",
+        "ue-watcher-481",
+        "rfc6665-subscriber-481",
+        "status",
+    ),
+    (
+        "ue-resubscribe-after-rejected",
+        "ue-watcher-no-resubscribe",
+        "rfc6665-reason-rejected",
+        "SUBSCRIBE",
+    ),
+    (
+        "ue-no-resubscribe-deactivated",
+        "ue-watcher-deactivated",
+        "rfc6665-reason-deactivated",
+        "arrives",
+    ),
+    (
+        "ue-ignores-retry-after",
+        "ue-watcher-probation",
+        "rfc6665-reason-probation",
+        "SUBSCRIBE",
+    ),
+    (
         "partial-not-waiting",
         "A.5.2.1-partial",
         "rfc5263-one-outstanding",
         "does not arrive",
     ),
 ];
+
+/// The profile of the embedded reference UE, which plays the flows that judge a UE.
+const REFERENCE_UE: &str = "fixtures/suts/reference-ue.yaml";
+
+/// The embedded profile a flow plays against: the reference UE for a flow judging a UE, else
+/// the reference server's profile `server`.
+fn embedded_for(loaded: &LoadedFlow, server: &Profile, root: &Path) -> Result<Profile, String> {
+    if loaded.flow.ue_under_test().is_some() {
+        Profile::load(&root.join(REFERENCE_UE))
+    } else {
+        Ok(server.clone())
+    }
+}
 
 fn profile(root: &Path) -> Result<Profile, String> {
     let path = match std::env::var("PRESENCE_SUT") {
@@ -1128,7 +1233,8 @@ fn control_trial(
         format!("fault::{fault}::{flow_id}::{key}::{kind}"),
         move || {
             let loaded = loaded.ok_or_else(|| format!("no flow {flow_id}"))?;
-            let mut profile = Profile::load(&root.join("fixtures/suts/reference.yaml"))?;
+            let server = Profile::load(&root.join("fixtures/suts/reference.yaml"))?;
+            let mut profile = embedded_for(&loaded, &server, &root)?;
             profile.embedded = Some(presence_harness::sut::profile::Embedded {
                 faults: vec![fault.to_string()],
                 ..Default::default()
@@ -1161,11 +1267,18 @@ fn main() {
     match (flows(), profile(&root)) {
         (Ok(flows), Ok(profile)) if profile.embedded.is_some() => {
             // The embedded server: one isolated server per test, tests in parallel.
-            for transport in &profile.transports {
-                for loaded in flows.iter().filter(|f| f.flow.runs_over(*transport)) {
+            for loaded in &flows {
+                let own = match embedded_for(loaded, &profile, &root) {
+                    Ok(own) => own,
+                    Err(e) => {
+                        trials.push(Trial::test("load-profile", move || Err(e.clone().into())));
+                        continue;
+                    }
+                };
+                for transport in own.transports.iter().filter(|t| loaded.flow.runs_over(**t)) {
                     trials.push(flow_trial(
                         loaded.clone(),
-                        profile.clone(),
+                        own.clone(),
                         root.clone(),
                         *transport,
                     ));
@@ -1178,6 +1291,7 @@ fn main() {
                 let missing: Vec<&str> = Fault::all()
                     .iter()
                     .map(|f| f.name())
+                    .chain(UeFault::all().iter().map(|f| f.name()))
                     .filter(|n| !CONTROLS.iter().any(|(f, _, _, _)| f == n))
                     .filter(|n| !load_controls::LOAD_CONTROLS.iter().any(|(f, _, _)| f == n))
                     .collect();

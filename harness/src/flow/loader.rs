@@ -482,6 +482,40 @@ impl Validator<'_> {
         self.validate_steps(&self.flow().steps, &mut scope, false)
     }
 
+    /// A UE under test has a user and an outbound proxy (the first of its `path`); what it
+    /// `watches` are UE roles. Only a UE under test watches or publishes.
+    fn validate_ue_under_test(&self) -> Result<(), FlowError> {
+        let roles = &self.flow().roles;
+        for (name, role) in roles {
+            let is_ue = role.kind == RoleKind::Sut
+                && role.service.as_deref() == Some(super::model::UE_SERVICE);
+            if (!role.watches.is_empty() || role.publishes) && !is_ue {
+                return Err(self.error(
+                    &[format!("{name}:")],
+                    format!("role {name} watches or publishes, which only a UE under test (`kind: sut, service: ue`) is told to"),
+                ));
+            }
+            if !is_ue {
+                continue;
+            }
+            if role.user.is_none() || role.path.is_empty() {
+                return Err(self.error(
+                    &[format!("{name}:")],
+                    format!("role {name} is a UE under test and needs a user and a path (its outbound proxy first)"),
+                ));
+            }
+            for watched in &role.watches {
+                if roles.get(watched).is_none_or(|r| r.kind != RoleKind::Ue) {
+                    return Err(self.error(
+                        std::slice::from_ref(watched),
+                        format!("role {name} watches {watched}, which is no ue role"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// An exemption names a message rule and cites a requirement the flow knows.
     fn validate_exemptions(&self) -> Result<(), FlowError> {
         for exemption in &self.flow().exempt {
@@ -513,6 +547,7 @@ impl Validator<'_> {
         if !roles.values().any(|r| r.kind == RoleKind::Sut) {
             return Err(self.error(&["roles:".into()], "no role has kind: sut".into()));
         }
+        self.validate_ue_under_test()?;
         for (name, role) in roles {
             for hop in &role.path {
                 match roles.get(hop) {
@@ -588,7 +623,7 @@ impl Validator<'_> {
         if kinds.len() != 1 {
             return Err(self.error(
                 &[here],
-                format!("a step must have exactly one of send, http, expect, reply, withhold, resend, cancel, any_order, alternatives; found {kinds:?}"),
+                format!("a step must have exactly one of send, http, expect, reply, withhold, resend, cancel, await_copy, act, any_order, alternatives; found {kinds:?}"),
             ));
         }
         if step.absent == Some(true)
@@ -685,12 +720,32 @@ impl Validator<'_> {
                 }
                 Ok(())
             }
+            StepKind::Act => self.validate_act(step),
             StepKind::AnyOrder => {
                 let group = step.any_order.as_deref().unwrap_or_default();
                 self.validate_steps(group, scope, true)
             }
             StepKind::Alternatives => self.validate_alternatives(step, scope),
         }
+    }
+
+    /// An `act` step names an action of a UE under test.
+    fn validate_act(&self, step: &Step) -> Result<(), FlowError> {
+        let action = step.act.as_deref().unwrap_or_default();
+        let here = || vec![format!("act: {action}")];
+        if self.flow().ue_under_test().is_none() {
+            return Err(self.error(
+                &here(),
+                "`act` is for a flow whose SUT role is a UE under test (`service: ue`)".into(),
+            ));
+        }
+        if action.trim().is_empty() || action.trim() != action {
+            return Err(self.error(
+                &here(),
+                format!("act {action:?}: want an action name without surrounding spaces"),
+            ));
+        }
+        Ok(())
     }
 
     /// `spec_steps` number the messages of a send (one per hop: its UE's path and the SUT),
@@ -882,10 +937,12 @@ impl Validator<'_> {
                         format!("`dialog: {d}`: no earlier request opens it, and no `at` says where a request opening it arrives"),
                     ))
                 }
+                // A request outside any dialog (PUBLISH, MESSAGE, OPTIONS, REGISTER).
+                None if step.at.is_some() && !super::model::creates_dialog(what) => {}
                 None => {
                     return Err(self.error(
                         &[format!("expect: {what}")],
-                        "an expected request needs `dialog`".into(),
+                        "an expected request needs `dialog` (or `at`, for a method that creates no dialog)".into(),
                     ))
                 }
             }

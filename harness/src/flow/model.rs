@@ -45,6 +45,34 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// The SUT role, when it is a UE under test (`service: ue`): its name and role.
+    pub fn ue_under_test(&self) -> Option<(&str, &Role)> {
+        self.roles
+            .iter()
+            .find(|(_, r)| r.kind == RoleKind::Sut && r.service.as_deref() == Some(UE_SERVICE))
+            .map(|(n, r)| (n.as_str(), r))
+    }
+
+    /// The actions its `act` steps name, each once, in order of appearance.
+    pub fn actions(&self) -> Vec<&str> {
+        fn walk<'s>(steps: &'s [Step], out: &mut Vec<&'s str>) {
+            for step in steps {
+                if let Some(action) = step.act.as_deref() {
+                    if !out.contains(&action) {
+                        out.push(action);
+                    }
+                }
+                walk(step.any_order.as_deref().unwrap_or_default(), out);
+                for branch in step.alternatives.iter().flatten() {
+                    walk(&branch.steps, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.steps, &mut out);
+        out
+    }
+
     /// True when the flow runs over `transport` (its `transports`, or every one).
     pub fn runs_over(&self, transport: crate::net::Transport) -> bool {
         self.transports.is_empty() || self.transports.contains(&transport)
@@ -168,10 +196,27 @@ pub struct Role {
     /// SUT must strict-route the requests of the dialog to it (RFC 3261 §12.2.1.1).
     #[serde(default)]
     pub strict_route: bool,
-    /// For the SUT: the service it plays (presence, rls, xcap, pna).
+    /// For the SUT: the service it plays (presence, rls, xcap, pna; `ue` for a presence
+    /// client under test, which the profile's UE starts for each run).
     #[serde(default)]
     pub service: Option<String>,
+    /// For a UE under test: the roles whose presence it watches (it subscribes to their AoRs).
+    #[serde(default)]
+    pub watches: Vec<String>,
+    /// For a UE under test: it publishes its own presence (its PUA is on).
+    #[serde(default)]
+    pub publishes: bool,
 }
+
+/// True for the methods whose requests create a dialog (RFC 3261 §12, RFC 6665 §4.1.2,
+/// RFC 3515): INVITE, SUBSCRIBE, REFER. Other requests from the SUT arrive outside any dialog
+/// (a PUBLISH, RFC 3903 §4) or in one.
+pub fn creates_dialog(method: &str) -> bool {
+    matches!(method, "INVITE" | "SUBSCRIBE" | "REFER")
+}
+
+/// The `service` of a SUT role that is a presence client (a UE under test).
+pub const UE_SERVICE: &str = "ue";
 
 /// A body to send: from a file under the project root, or inline text.
 #[derive(Debug, Clone, Deserialize)]
@@ -476,7 +521,7 @@ pub struct PartCheck {
 }
 
 /// One step of a flow. Exactly one of `send`, `http`, `expect`, `reply`, `withhold`, `resend`,
-/// `cancel`, `any_order`, `alternatives`.
+/// `cancel`, `await_copy`, `act`, `any_order`, `alternatives`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
@@ -504,6 +549,10 @@ pub struct Step {
     /// labels the CANCEL, whose response an `expect: response` step then takes.
     #[serde(default)]
     pub cancel: Option<String>,
+    /// Make the UE under test act as its user would (an action the profile names, e.g.
+    /// `set-status closed`, `stop`); what it then sends, later steps expect.
+    #[serde(default)]
+    pub act: Option<String>,
     /// Wait (the step's timeout) for the request labelled so to come again: a copy with its
     /// branch and CSeq, sent after this step began (over UDP; over TCP the step is skipped).
     #[serde(default)]
@@ -637,6 +686,8 @@ pub enum StepKind {
     Cancel,
     /// Wait for a request to come again.
     AwaitCopy,
+    /// Make the UE under test act.
+    Act,
     /// Group of expectations in any order.
     AnyOrder,
     /// Branches.
@@ -670,6 +721,9 @@ impl Step {
         }
         if self.await_copy.is_some() {
             kinds.push(StepKind::AwaitCopy);
+        }
+        if self.act.is_some() {
+            kinds.push(StepKind::Act);
         }
         if self.any_order.is_some() {
             kinds.push(StepKind::AnyOrder);
@@ -723,6 +777,7 @@ impl Step {
             StepKind::AwaitCopy => {
                 format!("{} comes again", self.await_copy.as_deref().unwrap_or("?"))
             }
+            StepKind::Act => format!("the user: {}", self.act.as_deref().unwrap_or("?")),
             StepKind::AnyOrder => "any order".to_string(),
             StepKind::Alternatives => "alternatives".to_string(),
         }

@@ -59,6 +59,8 @@ struct FlowView {
     transport: String,
     duration_ms: String,
     reason: Option<String>,
+    /// How a client under test ended and the end of its log.
+    sut_log: Option<String>,
     branches: Vec<String>,
     failed: Vec<CheckView>,
     checks: Vec<CheckView>,
@@ -230,6 +232,7 @@ fn flow_view(flow: &FlowRecord) -> FlowView {
         transport: format!("{:?}", outcome.transport).to_uppercase(),
         duration_ms: format!("{:.1}", outcome.duration_us as f64 / 1000.0),
         reason: outcome.reason.clone(),
+        sut_log: outcome.sut_log.clone(),
         branches: outcome.branches.clone(),
         failed: outcome
             .checks
@@ -480,6 +483,7 @@ mod tests {
             branches: Vec::new(),
             checks: vec![check],
             trace: vec![entry],
+            sut_log: Some(HOSTILE.into()),
         };
         RunRecord {
             schema: super::super::record::SCHEMA.into(),

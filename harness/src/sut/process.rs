@@ -36,12 +36,78 @@ fn five() -> f64 {
     5.0
 }
 
+/// A process started in a process group of its own (its PID is the group's id), with its
+/// output in `sut.log` of its run directory; stopped by that PID, never by name.
+#[derive(Debug)]
+pub(crate) struct GroupChild {
+    pub(crate) child: Child,
+    /// Process group id (the main PID).
+    pub(crate) pid: i32,
+}
+
+impl GroupChild {
+    /// Starts `args` (program first) in `cwd` with `RUNDIR` set, its output appended to
+    /// `<rundir>/sut.log`.
+    pub(crate) fn spawn(
+        args: &[String],
+        cwd: &Path,
+        rundir: &Path,
+        stdin: Stdio,
+    ) -> Result<GroupChild, String> {
+        let (program, rest) = args.split_first().ok_or("an empty start command")?;
+        if !program.contains('/') && !on_path(program) {
+            return Err(format!("cannot start the SUT: {program} is not on PATH"));
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(rundir.join("sut.log"))
+            .map_err(|e| format!("cannot create the SUT log: {e}"))?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new(program)
+            .args(rest)
+            .current_dir(cwd)
+            .env("RUNDIR", rundir)
+            .stdin(stdin)
+            .stdout(log)
+            .stderr(log_err)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {program}: {e}"))?;
+        let pid = child
+            .id()
+            .map(|p| p as i32)
+            .ok_or("the SUT exited at once")?;
+        tracing::debug!(pid, command = %args.join(" "), "SUT process started");
+        Ok(GroupChild { child, pid })
+    }
+
+    /// SIGTERM to the group, SIGKILL if the process is still there after `grace`; workers
+    /// of the group that outlive the main process get SIGKILL too.
+    pub(crate) async fn stop(&mut self, grace: Duration) {
+        tracing::debug!(pid = self.pid, "stopping the SUT process group");
+        signal_group(self.pid, libc::SIGTERM);
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
+            signal_group(self.pid, libc::SIGKILL);
+            let _ = self.child.wait().await;
+        }
+        signal_group(self.pid, libc::SIGKILL);
+    }
+
+    /// SIGKILL to the group (an interrupted run: leave nothing running).
+    pub(crate) fn kill(&self) {
+        signal_group(self.pid, libc::SIGKILL);
+    }
+}
+
 /// A running SUT process.
 #[derive(Debug)]
 pub struct SutProcess {
-    child: Child,
-    /// Process group id (the main PID).
-    pid: i32,
+    group: GroupChild,
     rundir: PathBuf,
     stop_timeout: Duration,
     stopped: bool,
@@ -52,7 +118,7 @@ pub struct SutProcess {
 /// are slower and uneven (right after a build, creating a file on this project's ext4 test
 /// machine took milliseconds), which widens the window in which a database that admits one
 /// writer at a time (Kamailio's sqlite) refuses a second one and the SUT answers 500.
-fn make_rundir(name: &str) -> Result<PathBuf, String> {
+pub(crate) fn make_rundir(name: &str) -> Result<PathBuf, String> {
     let shm = Path::new("/dev/shm").join(name);
     if std::fs::create_dir_all(&shm).is_ok() {
         return Ok(shm);
@@ -67,7 +133,7 @@ fn expand(arg: &str, rundir: &Path, root: &Path) -> String {
         .replace("${root}", &root.display().to_string())
 }
 
-fn log_tail(rundir: &Path) -> String {
+pub(crate) fn log_tail(rundir: &Path) -> String {
     let text = std::fs::read_to_string(rundir.join("sut.log")).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")
@@ -107,32 +173,9 @@ impl SutProcess {
             .iter()
             .map(|a| expand(a, &rundir, root))
             .collect();
-        let (program, rest) = args.split_first().ok_or("an empty start command")?;
-        if !program.contains('/') && !on_path(program) {
-            return Err(format!("cannot start the SUT: {program} is not on PATH"));
-        }
-        let log = std::fs::File::create(rundir.join("sut.log"))
-            .map_err(|e| format!("cannot create the SUT log: {e}"))?;
-        let log_err = log.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(program)
-            .args(rest)
-            .current_dir(root)
-            .env("RUNDIR", &rundir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot start {program}: {e}"))?;
-        let pid = child
-            .id()
-            .map(|p| p as i32)
-            .ok_or("the SUT exited at once")?;
-        tracing::debug!(pid, command = %args.join(" "), "SUT process started");
+        let group = GroupChild::spawn(&args, root, &rundir, Stdio::null())?;
         let mut process = SutProcess {
-            child,
-            pid,
+            group,
             rundir,
             stop_timeout: Duration::from_secs_f64(spec.stop_timeout),
             stopped: false,
@@ -147,7 +190,7 @@ impl SutProcess {
                     Err(format!("{e}; the SUT's log ends:\n{tail}"))
                 }
             },
-            status = process.child.wait() => {
+            status = process.group.child.wait() => {
                 let tail = log_tail(&process.rundir);
                 Err(format!("the SUT exited before it was ready ({}); its log ends:\n{tail}", status.map(|s| s.to_string()).unwrap_or_default()))
             }
@@ -157,17 +200,7 @@ impl SutProcess {
     /// Stops the SUT: SIGTERM to its process group, SIGKILL if it is still there after the
     /// grace time; then removes its run directory.
     pub async fn stop(mut self) {
-        tracing::debug!(pid = self.pid, "stopping the SUT process group");
-        signal_group(self.pid, libc::SIGTERM);
-        if tokio::time::timeout(self.stop_timeout, self.child.wait())
-            .await
-            .is_err()
-        {
-            signal_group(self.pid, libc::SIGKILL);
-            let _ = self.child.wait().await;
-        }
-        // Workers of the group that outlive the main process get the same end.
-        signal_group(self.pid, libc::SIGKILL);
+        self.group.stop(self.stop_timeout).await;
         let _ = std::fs::remove_dir_all(&self.rundir);
         self.stopped = true;
     }
@@ -179,7 +212,7 @@ impl Drop for SutProcess {
         if self.stopped {
             return;
         }
-        signal_group(self.pid, libc::SIGKILL);
+        self.group.kill();
         let _ = std::fs::remove_dir_all(&self.rundir);
     }
 }

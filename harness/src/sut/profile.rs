@@ -15,9 +15,17 @@ pub struct Profile {
     /// What it is.
     #[serde(default)]
     pub description: String,
-    /// Run the embedded reference server in-process (with these fault and variation switches).
+    /// What the SUT is: a presence `server` (the default) or a presence client, `ue`, started
+    /// afresh for each flow run and judged by the flows whose SUT role has `service: ue`.
+    #[serde(default)]
+    pub role: SutRole,
+    /// Run the embedded reference server in-process (with these fault and variation switches);
+    /// with `role: ue`, the embedded reference UE (with these fault switches).
     #[serde(default)]
     pub embedded: Option<Embedded>,
+    /// With `role: ue`: how to start the client for each run and make it act.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<super::client::ClientSpec>,
     /// Or: the SUT's SIP address (UDP, and TCP unless `tcp_address` says otherwise).
     #[serde(default)]
     pub address: Option<SocketAddr>,
@@ -125,6 +133,20 @@ pub struct Embedded {
     pub variations: Vec<String>,
 }
 
+/// What a SUT is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum SutRole {
+    /// A presence server (PS, RLS, XCAP server, PNA): the flows with a server SUT role.
+    #[default]
+    Server,
+    /// A presence client (PUA and watcher, TS 24.141 §5.3.1 and §5.3.2): the flows whose SUT
+    /// role is `service: ue`.
+    Ue,
+}
+
 /// How much of a suite runs at once against one SUT.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
@@ -193,12 +215,9 @@ impl Profile {
         if let Some(snapshots) = &profile.snapshots {
             profile.snapshots = Some(path.parent().unwrap_or(Path::new(".")).join(snapshots));
         }
-        if profile.embedded.is_some() == profile.address.is_some() {
-            return Err(format!(
-                "{}: give exactly one of `embedded` and `address`",
-                path.display()
-            ));
-        }
+        profile
+            .check_role()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if profile.process.as_ref().is_some_and(|p| p.start.is_empty()) {
             return Err(format!("{}: `process.start` is empty", path.display()));
         }
@@ -219,6 +238,33 @@ impl Profile {
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(profile)
+    }
+
+    /// The SUT is one of its role's kinds: a server is `embedded` or at an `address`; a UE
+    /// is `embedded` or a `client`.
+    fn check_role(&self) -> Result<(), String> {
+        match self.role {
+            SutRole::Server => {
+                if self.client.is_some() {
+                    return Err("`client` is for a profile with `role: ue`".into());
+                }
+                if self.embedded.is_some() == self.address.is_some() {
+                    return Err("give exactly one of `embedded` and `address`".into());
+                }
+            }
+            SutRole::Ue => {
+                if self.address.is_some() || self.process.is_some() {
+                    return Err("a UE (`role: ue`) is started for each run: give `embedded` or `client`, not `address` or `process`".into());
+                }
+                if self.embedded.is_some() == self.client.is_some() {
+                    return Err("`role: ue`: give exactly one of `embedded` and `client`".into());
+                }
+                if let Some(client) = &self.client {
+                    client.validate()?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// True when the profile declares every capability in `required`.

@@ -90,23 +90,20 @@ impl Dialog {
     }
 
     /// The next SUBSCRIBE of this dialog, asking for `expires` seconds: the request and its
-    /// branch. In an established dialog it goes to the remote target with the To tag and the
-    /// route set after the outbound proxy's Route (not repeated when the route set starts
-    /// with it).
+    /// branch. The initial one goes to the AoR through the outbound proxy; in an established
+    /// dialog it goes to the remote target with the To tag and the dialog's route set as its
+    /// Route headers, none when it is empty (RFC 3261 §12.2.1.1). (Every request is sent to
+    /// the outbound proxy's address, which in the flows is also the remote target's.)
     pub fn subscribe(&mut self, shared: &Shared, expires: u64) -> (Vec<u8>, String) {
         self.cseq += 1;
-        let uri = match self.remote_tag {
-            Some(_) => &self.remote_target,
-            None => &self.aor,
+        let (mut request, branch) = match self.remote_tag {
+            Some(_) => shared.in_dialog_request("SUBSCRIBE", &self.remote_target),
+            None => shared.request("SUBSCRIBE", &self.aor),
         };
-        let (mut request, branch) = shared.request("SUBSCRIBE", uri);
-        let skip = usize::from(
-            self.route_set
-                .first()
-                .is_some_and(|r| shared.is_outbound(r)),
-        );
-        for route in &self.route_set[skip..] {
-            request.push_header("Route", route.as_str());
+        if self.remote_tag.is_some() {
+            for route in &self.route_set {
+                request.push_header("Route", route.as_str());
+            }
         }
         let to = match &self.remote_tag {
             Some(tag) => format!("<{}>;tag={tag}", self.aor),

@@ -7,7 +7,6 @@ use super::client::Waiting;
 use super::dialog::Dialogs;
 use super::watcher::WatchEvent;
 use super::{UeConfig, UeFault};
-use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::MessageBuilder;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -86,19 +85,23 @@ impl Shared {
         format!("<{}>", self.contact_uri())
     }
 
-    /// True when `route` (a Route or Record-Route value) names the outbound proxy's address.
-    pub fn is_outbound(&self, route: &str) -> bool {
-        uri_socket_addr(&uri_of(route)) == Some(self.config.outbound)
+    /// A request to `uri` outside a dialog as it starts: Via with a new branch, Max-Forwards
+    /// 70 and the outbound proxy as its first Route (RFC 3261 §8.1.2). Returns the builder and
+    /// the branch.
+    pub fn request(&self, method: &str, uri: &str) -> (MessageBuilder, String) {
+        let (request, branch) = self.in_dialog_request(method, uri);
+        let request = request.header("Route", format!("<sip:{};lr>", self.config.outbound));
+        (request, branch)
     }
 
-    /// A request to `uri` as it starts: Via with a new branch, Max-Forwards 70 and the outbound
-    /// proxy as its first Route. Returns the builder and the branch.
-    pub fn request(&self, method: &str, uri: &str) -> (MessageBuilder, String) {
+    /// A request to `uri` inside a dialog as it starts: Via with a new branch and Max-Forwards
+    /// 70; its Route headers are the dialog's route set alone (RFC 3261 §12.2.1.1: none when
+    /// the route set is empty).
+    pub fn in_dialog_request(&self, method: &str, uri: &str) -> (MessageBuilder, String) {
         let branch = format!("z9hG4bK{}", self.token());
         let request = MessageBuilder::request(method, uri)
             .header("Via", format!("SIP/2.0/UDP {};branch={branch}", self.addr))
-            .header("Max-Forwards", "70")
-            .header("Route", format!("<sip:{};lr>", self.config.outbound));
+            .header("Max-Forwards", "70");
         (request, branch)
     }
 

@@ -296,13 +296,14 @@ impl Runner<'_> {
         Some(delivered)
     }
 
-    /// An out-of-dialog request is taken only by a step whose dialog it would open.
+    /// An out-of-dialog request is taken only by a step whose dialog it would open, or by a
+    /// step for a request outside any dialog (a method that creates none).
     fn opens_new_dialog_or_in_one(&self, step: &Step, delivered: &Delivered) -> bool {
         delivered.kind != Delivery::Request(None)
             || step
                 .dialog
                 .as_ref()
-                .is_some_and(|d| !self.dialogs.contains_key(d))
+                .is_none_or(|d| !self.dialogs.contains_key(d))
     }
 
     /// A request from the SUT that opens a dialog of ours (we are its UAS, e.g. the S-CSCF
@@ -383,9 +384,13 @@ fn candidate(step: &Step, delivered: &Delivered) -> bool {
             let opening = dialog.is_none()
                 && step.dialog.is_some()
                 && step.at.as_deref() == Some(delivered.node.as_str());
+            // A request outside any dialog (e.g. PUBLISH) where a step without one waits.
+            let standalone = dialog.is_none()
+                && step.dialog.is_none()
+                && step.at.as_deref() == Some(delivered.node.as_str());
             !step.expects_response()
                 && delivered.msg.method().as_deref() == step.expect.as_deref()
-                && (in_its_dialog || opening)
+                && (in_its_dialog || opening || standalone)
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The interpreter: plays a validated flow against the SUT through the emulated nodes and
 //! collects checks. Steps run in order; waits are bounded by the step timeout.
 
+mod act;
 mod cancel_ack;
 mod evaluate;
 mod http;
@@ -80,6 +81,8 @@ pub struct RunSettings {
     /// The path loses datagrams (profile `lossy`, or `chaos`): retransmission timing is not
     /// judged.
     pub lossy: bool,
+    /// A UE under test (profile `role: ue`), started for each run at `sut_addr`'s place.
+    pub ue: Option<Arc<crate::sut::ue::UeLauncher>>,
 }
 
 impl RunSettings {
@@ -117,6 +120,9 @@ pub struct FlowOutcome {
     pub checks: Vec<CheckResult>,
     /// Every message.
     pub trace: Vec<TraceEntry>,
+    /// How a client under test ended and the end of its log (UE profiles with a `client`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sut_log: Option<String>,
 }
 
 /// The name of one run of a flow: its id, with `@tcp` appended over TCP.
@@ -146,6 +152,7 @@ impl FlowOutcome {
             branches: Vec::new(),
             checks: Vec::new(),
             trace: Vec::new(),
+            sut_log: None,
         }
     }
 }
@@ -235,7 +242,10 @@ struct DialogState {
 
 struct Runner<'a> {
     loaded: &'a LoadedFlow,
-    settings: &'a RunSettings,
+    /// The run's settings; a UE under test's address replaces the SUT address.
+    settings: std::borrow::Cow<'a, RunSettings>,
+    /// The UE under test of this run, when the SUT is one.
+    ue: Option<crate::sut::ue::RunningUe>,
     nodes: HashMap<String, NodeSocket>,
     inbox: mpsc::Receiver<Inbound>,
     dropped: Arc<AtomicUsize>,
@@ -267,6 +277,66 @@ struct Runner<'a> {
     unrecorded: usize,
 }
 
+/// The user part of a role's identity: the profile may map a flow's user to one the SUT
+/// has provisioned; runs of one flow over different transports share the SUT, so their users
+/// differ by suffix.
+fn user_of(role: &crate::flow::model::Role, settings: &RunSettings) -> String {
+    let user = role.user.clone().unwrap_or_default();
+    let user = settings.user_map.get(&user).cloned().unwrap_or(user);
+    match settings.transport {
+        Transport::Tcp if !user.is_empty() => format!("{user}-tcp"),
+        _ => user,
+    }
+}
+
+/// The AoR of `user` at `domain` (the domain alone for a node without a user).
+fn aor_of(user: &str, domain: &str) -> String {
+    if user.is_empty() {
+        format!("sip:{domain}")
+    } else {
+        format!("sip:{user}@{domain}")
+    }
+}
+
+/// Starts the UE under test of a run: its identity from its role, its outbound proxy the
+/// first node of its path, the AoRs of the roles it watches.
+async fn start_ue(
+    launcher: &crate::sut::ue::UeLauncher,
+    role: &crate::flow::model::Role,
+    vars: &Vars,
+    nodes: &HashMap<String, NodeSocket>,
+    settings: &RunSettings,
+) -> Result<crate::sut::ue::RunningUe, String> {
+    let user = user_of(role, settings);
+    let domain = role.domain.clone().unwrap_or_else(|| "home1.net".into());
+    let domain = settings.domain_map.get(&domain).cloned().unwrap_or(domain);
+    let proxy = role
+        .path
+        .first()
+        .and_then(|hop| nodes.get(hop))
+        .map(|node| node.addr)
+        .ok_or("the UE under test has no outbound proxy (the first role of its path)")?;
+    let watches = role
+        .watches
+        .iter()
+        .map(|w| {
+            vars.get(&format!("{w}.aor"))
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    let identity = crate::sut::ue::UeIdentity {
+        aor: aor_of(&user, &domain),
+        user,
+        domain,
+        proxy,
+        watches,
+        publish: role.publishes,
+        transport: settings.transport,
+    };
+    launcher.start(&identity).await
+}
+
 /// Plays one flow. Never panics on SUT input; harness problems become an `error` verdict.
 pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcome {
     let started = Instant::now();
@@ -293,6 +363,9 @@ pub async fn run_flow(loaded: &LoadedFlow, settings: &RunSettings) -> FlowOutcom
                 .and(runner.all_answered());
             runner.finish_snapshots();
             runner.apply_message_rules();
+            if let Some(ue) = runner.ue.take() {
+                outcome.sut_log = ue.stop().await;
+            }
             outcome.checks = std::mem::take(&mut runner.checks);
             outcome.trace = std::mem::take(&mut runner.trace.entries);
             outcome.branches = std::mem::take(&mut runner.branches);
@@ -318,8 +391,6 @@ impl<'a> Runner<'a> {
         let mut nodes = HashMap::new();
         let mut vars = Vars::default();
         let mut normaliser = Normaliser::default();
-        let mut sut_name = "sut".to_string();
-        let sut_uri = format!("sip:{}", settings.sut_addr);
         let run = run_name(&loaded.flow.id, settings.transport);
         let chaos = settings
             .chaos
@@ -330,36 +401,13 @@ impl<'a> Runner<'a> {
             let domain = settings.domain_map.get(&domain).cloned().unwrap_or(domain);
             vars.set(&format!("{name}.domain"), domain.clone());
             if role.kind == RoleKind::Sut {
-                sut_name = name.clone();
-                vars.set(&format!("{name}.uri"), sut_uri.clone());
-                vars.set(&format!("{name}.contact"), sut_uri.clone());
-                vars.set(&format!("{name}.host"), settings.sut_addr.to_string());
-                vars.set(&format!("{name}.ip"), settings.sut_addr.ip().to_string());
-                vars.set(&format!("{name}.user"), "");
-                vars.set(&format!("{name}.aor"), sut_uri.clone());
-                if let Some(root) = &settings.xcap_root {
-                    vars.set(&format!("{name}.xcap_root"), root.clone());
-                }
-                normaliser.addresses.insert(settings.sut_addr, name.clone());
                 continue;
             }
             let node = bind_node(name, tx.clone(), dropped.clone(), chaos)
                 .await
                 .map_err(|e| format!("cannot bind a loopback socket for {name}: {e}"))?;
-            // The profile may map a flow's user to one the SUT has provisioned; runs of one
-            // flow over different transports share the SUT, so their users differ by suffix.
-            let user = role.user.clone().unwrap_or_default();
-            let user = settings.user_map.get(&user).cloned().unwrap_or(user);
-            let user = match (user, settings.transport) {
-                (user, Transport::Udp) => user,
-                (user, Transport::Tcp) if !user.is_empty() => format!("{user}-tcp"),
-                (user, Transport::Tcp) => user,
-            };
-            let aor = if user.is_empty() {
-                format!("sip:{domain}")
-            } else {
-                format!("sip:{user}@{domain}")
-            };
+            let user = user_of(role, settings);
+            let aor = aor_of(&user, &domain);
             let param = crate::ims::transport_param(settings.transport);
             let contact = if user.is_empty() {
                 format!("sip:{}{param}", node.addr)
@@ -375,9 +423,61 @@ impl<'a> Runner<'a> {
             normaliser.addresses.insert(node.addr, name.clone());
             nodes.insert(name.clone(), node);
         }
+        let (sut_name, sut_role) = loaded
+            .flow
+            .roles
+            .iter()
+            .find(|(_, r)| r.kind == RoleKind::Sut)
+            .ok_or("the flow has no SUT role")?;
+        let (settings, ue) = match (&settings.ue, loaded.flow.ue_under_test()) {
+            (Some(launcher), Some(_)) => {
+                let ue = start_ue(launcher, sut_role, &vars, &nodes, settings).await?;
+                let addr = ue.addr();
+                (
+                    std::borrow::Cow::Owned(settings.over(settings.transport, addr)),
+                    Some(ue),
+                )
+            }
+            (None, Some(_)) => {
+                return Err("the flow judges a UE, and the profile's SUT is a server".into())
+            }
+            (Some(_), None) => {
+                return Err("the flow judges a server, and the profile's SUT is a UE".into())
+            }
+            (None, None) => (std::borrow::Cow::Borrowed(settings), None),
+        };
+        let sut_uri = format!("sip:{}", settings.sut_addr);
+        let name = sut_name;
+        vars.set(&format!("{name}.uri"), sut_uri.clone());
+        vars.set(&format!("{name}.host"), settings.sut_addr.to_string());
+        vars.set(&format!("{name}.ip"), settings.sut_addr.ip().to_string());
+        if ue.is_some() {
+            let user = user_of(sut_role, &settings);
+            let domain = vars
+                .get(&format!("{name}.domain"))
+                .unwrap_or_default()
+                .to_string();
+            let param = crate::ims::transport_param(settings.transport);
+            vars.set(
+                &format!("{name}.contact"),
+                format!("sip:{user}@{}{param}", settings.sut_addr),
+            );
+            vars.set(&format!("{name}.aor"), aor_of(&user, &domain));
+            vars.set(&format!("{name}.user"), user);
+        } else {
+            vars.set(&format!("{name}.contact"), sut_uri.clone());
+            vars.set(&format!("{name}.user"), "");
+            vars.set(&format!("{name}.aor"), sut_uri.clone());
+        }
+        if let Some(root) = &settings.xcap_root {
+            vars.set(&format!("{name}.xcap_root"), root.clone());
+        }
+        normaliser.addresses.insert(settings.sut_addr, name.clone());
+        let sut_name = name.clone();
         Ok(Runner {
             loaded,
             settings,
+            ue,
             nodes,
             inbox,
             dropped,
@@ -442,6 +542,7 @@ impl<'a> Runner<'a> {
                 self.await_copy(step, path).await;
                 Ok(())
             }
+            StepKind::Act => self.act(step).await,
             StepKind::Expect if step.absent == Some(true) => {
                 self.expect_absent(step, path).await;
                 Ok(())
@@ -500,7 +601,8 @@ impl<'a> Runner<'a> {
                 | StepKind::Expect
                 | StepKind::Resend
                 | StepKind::Cancel
-                | StepKind::AwaitCopy => self.timeout_of(step),
+                | StepKind::AwaitCopy
+                | StepKind::Act => self.timeout_of(step),
                 StepKind::Withhold => {
                     retransmissions::window(self.settings.timers.t1, self.settings.timers.t2)
                 }
