@@ -443,7 +443,7 @@ fn netstring_complete(bytes: &[u8]) -> bool {
     std::str::from_utf8(&bytes[..colon])
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
-        .is_some_and(|len| bytes.len() >= colon + 1 + len + 1)
+        .is_some_and(|len| bytes.len() > colon + 1 + len)
 }
 
 #[cfg(test)]
