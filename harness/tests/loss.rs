@@ -9,7 +9,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::{explain, flows, root, run_once};
+use common::{explain, root, run_once, server_flows};
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_harness::check::verdict::{Outcome, Verdict};
 use presence_harness::flow::LoadedFlow;
@@ -197,7 +197,7 @@ fn all_lost(profile: Arc<Profile>, flows: Arc<Vec<LoadedFlow>>) -> Trial {
 
 fn main() {
     let args = Arguments::from_args();
-    let trials = match (flows(), lossy_profile()) {
+    let trials = match (server_flows(), lossy_profile()) {
         (Ok(flows), Ok(profile)) => {
             let (flows, profile) = (Arc::new(flows), Arc::new(profile));
             let mut trials: Vec<Trial> = SEEDS

@@ -9,7 +9,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::{flows, root, run_once};
+use common::{root, run_once, server_flows};
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_harness::check::verdict::Outcome;
 use presence_harness::flow::LoadedFlow;
@@ -206,7 +206,7 @@ fn get<'a>(
 
 fn main() {
     let args = Arguments::from_args();
-    let flows = match flows() {
+    let flows = match server_flows() {
         Ok(flows) => Arc::new(flows),
         Err(e) => {
             let trial = Trial::test("load-flows", move || Err(e.clone().into()));

@@ -23,6 +23,16 @@ pub fn flows() -> Result<Vec<LoadedFlow>, String> {
     load_dir(&root.join("flows"), &root).map_err(|e| e.to_string())
 }
 
+/// The flows that judge a presence server (not a UE under test): those the reference server's
+/// profiles play. (Not every test binary that includes this module calls it.)
+#[allow(dead_code)]
+pub fn server_flows() -> Result<Vec<LoadedFlow>, String> {
+    Ok(flows()?
+        .into_iter()
+        .filter(|f| f.flow.ue_under_test().is_none())
+        .collect())
+}
+
 /// A flow's verdict with its failed checks: requirement, expected and actual, or the diff.
 pub fn explain(outcome: &FlowOutcome) -> String {
     let mut text = format!(
