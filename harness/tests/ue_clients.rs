@@ -1,4 +1,5 @@
-//! Real presence clients as the UE under test: baresip (`fixtures/suts/baresip.yaml`). For
+//! Real presence clients as the UE under test: baresip (`fixtures/suts/baresip.yaml`) and
+//! linphonec (`fixtures/suts/linphonec.yaml`). For
 //! each client on PATH, the harness plays every flow that judges a UE once, starting the
 //! client afresh for each run from its profile, and judges each flow by the gate with the
 //! profile's expected deviations. A client that is not installed has its tests ignored, with
@@ -12,7 +13,10 @@ use presence_harness::sut::process::on_path;
 use presence_harness::sut::Profile;
 
 /// The clients: program, profile, Debian package.
-const CLIENTS: &[(&str, &str, &str)] = &[("baresip", "fixtures/suts/baresip.yaml", "baresip-core")];
+const CLIENTS: &[(&str, &str, &str)] = &[
+    ("baresip", "fixtures/suts/baresip.yaml", "baresip-core"),
+    ("linphonec", "fixtures/suts/linphonec.yaml", "linphone-cli"),
+];
 
 fn main() {
     let args = Arguments::from_args();

@@ -249,10 +249,6 @@ impl Runner<'_> {
         }
         let method = msg.method().unwrap_or_default();
         if dialog.is_none() && !self.uas_methods.contains(&method) {
-            // No step could take it (none opens a dialog with this method): a stray request,
-            // answered at once rather than kept (RFC 6665 §4.1.3: 481 to a NOTIFY that
-            // matches no subscription; RFC 3261 §12.2.2 for other requests).
-            self.strays += 1;
             let delivered = Delivered {
                 msg,
                 node: inbound.node,
@@ -262,6 +258,15 @@ impl Runner<'_> {
                 kind: Delivery::Request(None),
                 opens_dialog: false,
             };
+            // A UE under test registers with the emulated registrar.
+            if method == "REGISTER" && self.ue.is_some() {
+                self.register(delivered).await;
+                return;
+            }
+            // No step could take it (none opens a dialog with this method): a stray request,
+            // answered at once rather than kept (RFC 6665 §4.1.3: 481 to a NOTIFY that
+            // matches no subscription; RFC 3261 §12.2.2 for other requests).
+            self.strays += 1;
             let note = Some(format!("answer to a stray {method}"));
             self.trace
                 .annotate(seq, "stray: in no dialog of ours; answered 481");

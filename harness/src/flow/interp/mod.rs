@@ -9,6 +9,7 @@ mod inbound;
 mod outbound;
 mod partial;
 mod parts;
+mod registrar;
 mod repeat;
 mod retransmissions;
 mod rlmi_presence;
