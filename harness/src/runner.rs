@@ -75,29 +75,46 @@ pub fn load_profile(
     Ok(profile)
 }
 
-/// Adds `--fault` and `--variation` switches to a profile of the embedded reference server.
+/// Adds `--fault` and `--variation` switches to a profile of the embedded reference server
+/// (or the embedded reference UE, whose fault switches are the `ue-` ones).
 fn add_switches(
     profile: &mut Profile,
     faults: &[String],
     variations: &[String],
 ) -> Result<(), String> {
+    let role = profile.role;
     if !faults.is_empty() {
         let embedded = profile
             .embedded
             .as_mut()
-            .ok_or("--fault needs a profile with the embedded reference server")?;
+            .ok_or("--fault needs a profile with the embedded reference server or UE")?;
         embedded.faults.extend(faults.iter().cloned());
-        parse_faults(&embedded.faults)?;
+        match role {
+            SutRole::Server => parse_faults(&embedded.faults).map(|_| ())?,
+            SutRole::Ue => parse_ue_faults(&embedded.faults).map(|_| ())?,
+        }
     }
     if !variations.is_empty() {
         let embedded = profile
             .embedded
             .as_mut()
+            .filter(|_| role == SutRole::Server)
             .ok_or("--variation needs a profile with the embedded reference server")?;
         embedded.variations.extend(variations.iter().cloned());
         parse_variations(&embedded.variations)?;
     }
     Ok(())
+}
+
+/// Parses the fault names of the embedded reference UE.
+fn parse_ue_faults(names: &[String]) -> Result<BTreeSet<crate::reference::ue::UeFault>, String> {
+    names
+        .iter()
+        .map(|n| {
+            n.parse()
+                .map_err(|e: crate::reference::ue::UnknownUeFault| e.to_string())
+        })
+        .collect()
 }
 
 /// The UE a profile with `role: ue` starts for each run.

@@ -1151,6 +1151,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "SUBSCRIBE",
     ),
     (
+        "ue-publish-overlap",
+        "ue-pua-one-at-a-time",
+        "rfc3903-pua-one-outstanding",
+        "does not arrive",
+    ),
+    (
+        "ue-publish-overlap",
+        "ue-pua-one-at-a-time",
+        "rfc3903-pua-one-outstanding",
+        "message rule",
+    ),
+    (
         "partial-not-waiting",
         "A.5.2.1-partial",
         "rfc5263-one-outstanding",

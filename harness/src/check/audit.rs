@@ -87,7 +87,8 @@ pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, 
             continue;
         };
         match entry.direction {
-            Direction::Sent => auditor.remember(&msg),
+            Direction::Sent if msg.is_request() => auditor.remember(&msg),
+            Direction::Sent => auditor.answered(&msg),
             Direction::Received => auditor.judge(&msg, entry),
             Direction::Internal => {}
         }
@@ -109,9 +110,25 @@ struct Auditor {
     /// its bytes.
     branches: HashMap<String, ((String, String), String)>,
     tallies: BTreeMap<&'static str, Tally>,
+    /// The SUT's PUBLISH awaiting its final response, by Request-URI: its top Via branch and
+    /// when it came (microseconds into the run).
+    publishing: HashMap<String, (String, u64)>,
 }
 
+/// How long after a PUBLISH without a final response the SUT may send the next one: its
+/// transaction has timed out (timer F, 64*T1, with RFC 3261's default T1 of 500 ms).
+const PUBLISH_TIMEOUT_US: u64 = 64 * 500_000;
+
 impl Auditor {
+    /// A final response of the harness to a PUBLISH ends the wait for it.
+    fn answered(&mut self, response: &SipMessage) {
+        let final_to_publish = response.status().is_some_and(|s| s >= 200)
+            && response.cseq().is_some_and(|(_, m)| m == "PUBLISH");
+        if let (true, Some(branch)) = (final_to_publish, response.top_branch()) {
+            self.publishing.retain(|_, (b, _)| *b != branch);
+        }
+    }
+
     /// Keeps what the SUT's answers to a request of the harness are judged against.
     fn remember(&mut self, msg: &SipMessage) {
         let (Some(method), Some(top)) = (msg.method(), msg.top_branch()) else {
@@ -240,6 +257,9 @@ impl Auditor {
                     }
                 }
                 Some("SUBSCRIBE") => rules::check_subscribe(msg, &mut sink),
+                Some("PUBLISH") if !retransmission => {
+                    publish_after_answer(&mut self.publishing, msg, entry.at_us, &mut sink)
+                }
                 _ => {}
             }
             return;
@@ -265,6 +285,25 @@ impl Auditor {
         };
         rules::check_response(&request, msg, &mut sink);
     }
+}
+
+/// RFC 3903 §4 on a new PUBLISH of the SUT: the previous one for its Request-URI (in
+/// `publishing`) must have its final response, or have timed out.
+fn publish_after_answer(
+    publishing: &mut HashMap<String, (String, u64)>,
+    msg: &SipMessage,
+    at_us: u64,
+    sink: &mut TallySink<'_>,
+) {
+    let (Some(uri), Some(branch)) = (msg.request_uri(), msg.top_branch()) else {
+        return;
+    };
+    let earlier = publishing
+        .get(uri)
+        .filter(|(b, since)| *b != branch && at_us < since + PUBLISH_TIMEOUT_US)
+        .map(|(b, _)| b.clone());
+    rules::check_publish_outstanding(earlier.as_deref(), sink);
+    publishing.insert(uri.to_string(), (branch.into_owned(), at_us));
 }
 
 /// Counts the outcomes of the rules applied to one message.

@@ -161,6 +161,10 @@ pub const RULES: &[(&str, &str)] = &[
         CSEQ_RANGE,
         "a CSeq number fits in 32 bits, and is below 2**31 in a request outside a dialog and a subscription's first NOTIFY",
     ),
+    (
+        PUBLISH_ONE_OUTSTANDING,
+        "a PUBLISH goes out only once the previous one for its Request-URI has its final response",
+    ),
 ];
 
 /// The keys of [`RULES`].
@@ -179,6 +183,7 @@ pub fn summary(key: &str) -> &str {
 const REQUEST_HEADERS: &str = "rfc3261-request-headers";
 const RESPONSE_COPIES: &str = "rfc3261-response-copies";
 const NOTIFY_ACCEPT: &str = "rfc6665-notify-accept";
+const PUBLISH_ONE_OUTSTANDING: &str = "rfc3903-pua-one-outstanding";
 const TARGET_REFRESH_CONTACT: &str = "rfc3261-target-refresh-contact";
 const CSEQ_METHOD: &str = "rfc3261-cseq-method";
 const BRANCH_COOKIE: &str = "rfc3261-branch-cookie";
@@ -957,6 +962,24 @@ pub fn check_subscribe(subscribe: &SipMessage, sink: &mut impl RuleSink) {
         contact.is_some_and(|c| !c.trim().is_empty()),
         || "a Contact header".to_string(),
         || shown(contact),
+    );
+}
+
+/// RFC 3903 §4: a new PUBLISH (not a retransmission) of the SUT for a Request-URI whose
+/// previous PUBLISH, of the transaction with branch `earlier`, has no final response yet and
+/// has not timed out.
+pub fn check_publish_outstanding(earlier: Option<&str>, sink: &mut impl RuleSink) {
+    check(
+        sink,
+        PUBLISH_ONE_OUTSTANDING,
+        earlier.is_none(),
+        || "the final response to the previous PUBLISH first".to_string(),
+        || {
+            format!(
+                "sent while the PUBLISH with branch {} had none",
+                earlier.unwrap_or_default()
+            )
+        },
     );
 }
 

@@ -150,12 +150,17 @@ fn signal_number(name: &str) -> Result<i32, String> {
     }
 }
 
-/// A free port of 127.0.0.1 for both UDP and TCP at the moment of asking.
+/// A free port of 127.0.0.1 for both UDP and TCP at the moment of asking, and never handed
+/// out before by this process (clients of runs that overlap must not get the same one).
 fn free_port() -> Result<u16, String> {
-    for _ in 0..20 {
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..100 {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let port = udp.local_addr().map_err(|e| e.to_string())?.port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
             return Ok(port);
         }
     }

@@ -37,6 +37,8 @@ pub enum UeFault {
     NoResubscribeDeactivated,
     /// Re-subscribes at once after probation or giveup, whatever the retry-after.
     IgnoresRetryAfter,
+    /// A status change goes out at once, while the previous PUBLISH waits for its answer.
+    PublishOverlap,
 }
 
 /// Every fault, in declaration order.
@@ -56,6 +58,7 @@ const ALL: &[UeFault] = &[
     UeFault::ResubscribeAfterRejected,
     UeFault::NoResubscribeDeactivated,
     UeFault::IgnoresRetryAfter,
+    UeFault::PublishOverlap,
 ];
 
 impl UeFault {
@@ -82,6 +85,7 @@ impl UeFault {
             UeFault::ResubscribeAfterRejected => "ue-resubscribe-after-rejected",
             UeFault::NoResubscribeDeactivated => "ue-no-resubscribe-deactivated",
             UeFault::IgnoresRetryAfter => "ue-ignores-retry-after",
+            UeFault::PublishOverlap => "ue-publish-overlap",
         }
     }
 
@@ -126,6 +130,9 @@ impl UeFault {
             }
             UeFault::ResubscribeAfterRejected => {
                 "re-subscribes at once after terminated;reason=rejected or noresource, which say not to (RFC 6665 §4.1.3)"
+            }
+            UeFault::PublishOverlap => {
+                "a status change goes out at once as a new PUBLISH while the previous one has no final response (RFC 3903 §4)"
             }
             UeFault::NoResubscribeDeactivated => {
                 "does not re-subscribe after terminated;reason=deactivated, which asks for a new subscription at once (RFC 6665 §4.1.3)"

@@ -101,9 +101,12 @@ impl Publisher {
                     let Some(Command { action, done }) = command else {
                         return;
                     };
+                    // One PUBLISH at a time (RFC 3903 §4): an action waits for the answer.
                     match self.pending {
-                        Some(_) => self.queue.push_back(action),
-                        None => self.perform(action).await,
+                        Some(_) if !self.shared.fault(UeFault::PublishOverlap) => {
+                            self.queue.push_back(action)
+                        }
+                        _ => self.perform(action).await,
                     }
                     let _ = done.send(());
                 }
