@@ -1157,6 +1157,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "does not arrive",
     ),
     (
+        "ue-ignores-service-route",
+        "ue-register",
+        "ts24229-ue-preloaded-route",
+        "Route",
+    ),
+    (
         "ue-publish-overlap",
         "ue-pua-one-at-a-time",
         "rfc3903-pua-one-outstanding",

@@ -223,6 +223,17 @@ fn eval_value(
             req: req.clone(),
         });
     }
+    if let Some(pattern) = &check.any_matches {
+        let values = list.unwrap_or_default();
+        let ok = values.iter().any(|v| super::pattern::is_match(pattern, v));
+        out.push(Assertion {
+            what: format!("{what} has a value matching /{pattern}/"),
+            ok,
+            expected: format!("a value matching /{pattern}/"),
+            actual: values.join(", "),
+            req: req.clone(),
+        });
+    }
     if let Some(params) = &check.params {
         let parsed = parse_params(full);
         for (param, spec) in params.iter() {
@@ -253,7 +264,7 @@ mod tests {
 
     fn msg() -> SipMessage {
         SipMessage::parse(
-            b"SIP/2.0 200 OK\r\nSIP-ETag: e1\r\nExpires: 600\r\nSubscription-State: active;expires=600\r\nRequire: eventlist, foo\r\n\r\n",
+            b"SIP/2.0 200 OK\r\nSIP-ETag: e1\r\nExpires: 600\r\nSubscription-State: active;expires=600\r\nRequire: eventlist, foo\r\nRoute: <sip:127.0.0.1:5060;lr>\r\nRoute: <sip:orig@127.0.0.1:5070;lr>\r\n\r\n",
         )
         .unwrap()
     }
@@ -300,6 +311,8 @@ mod tests {
             &mut caps
         ));
         assert!(ok("Require", "{ contains: eventlist }", &mut caps));
+        assert!(ok("Route", "{ any_matches: 'orig@' }", &mut caps));
+        assert!(!ok("Route", "{ any_matches: 'term@' }", &mut caps));
         assert!(!ok("Min-Expires", "{ present: true }", &mut caps));
         assert!(ok("Min-Expires", "{ present: false }", &mut caps));
         assert!(!ok("Min-Expires", "'60'", &mut caps));

@@ -489,10 +489,10 @@ impl Validator<'_> {
         for (name, role) in roles {
             let is_ue = role.kind == RoleKind::Sut
                 && role.service.as_deref() == Some(super::model::UE_SERVICE);
-            if (!role.watches.is_empty() || role.publishes) && !is_ue {
+            if (!role.watches.is_empty() || role.publishes || role.registers) && !is_ue {
                 return Err(self.error(
                     &[format!("{name}:")],
-                    format!("role {name} watches or publishes, which only a UE under test (`kind: sut, service: ue`) is told to"),
+                    format!("role {name} watches, publishes or registers, which only a UE under test (`kind: sut, service: ue`) is told to"),
                 ));
             }
             if !is_ue {
@@ -1109,7 +1109,7 @@ impl Validator<'_> {
         {
             self.check_vars(text, scope)?;
         }
-        if let Some(re) = &check.matches {
+        for re in check.matches.iter().chain(&check.any_matches) {
             self.check_regex(re)?;
         }
         for (param, spec) in check.params.iter().flat_map(|p| p.iter()) {

@@ -206,6 +206,10 @@ pub struct Role {
     /// For a UE under test: it publishes its own presence (its PUA is on).
     #[serde(default)]
     pub publishes: bool,
+    /// For a UE under test: it registers before anything else (a client that registers
+    /// anyway, such as linphonec, does so whatever this says).
+    #[serde(default)]
+    pub registers: bool,
 }
 
 /// True for the methods whose requests create a dialog (RFC 3261 §12, RFC 6665 §4.1.2,
@@ -398,6 +402,10 @@ pub struct HeaderCheck {
     /// A list header (Require, Supported, Allow-Events, Accept) contains this token.
     #[serde(default)]
     pub contains: Option<String>,
+    /// Some value of the header, on any of its lines (a list header's values one by one, e.g.
+    /// each Route), matches this regular expression.
+    #[serde(default)]
+    pub any_matches: Option<String>,
     /// Checks on the header's parameters.
     #[serde(default)]
     pub params: Option<OrderedMap<HeaderCheckSpec>>,
@@ -415,6 +423,7 @@ impl HeaderCheck {
             || self.range.is_some()
             || self.not_equal.is_some()
             || self.contains.is_some()
+            || self.any_matches.is_some()
             || self.params.is_some()
     }
 }
@@ -427,7 +436,7 @@ pub enum HeaderCheckSpec {
     /// Shorthand for `equals`.
     Equals(String),
     /// Full form.
-    Full(HeaderCheck),
+    Full(Box<HeaderCheck>),
     /// Several checks.
     Many(Vec<HeaderCheck>),
 }
@@ -441,7 +450,7 @@ impl HeaderCheckSpec {
                 equals: Some(text.clone()),
                 ..Default::default()
             }]),
-            HeaderCheckSpec::Full(check) => Cow::Borrowed(std::slice::from_ref(check)),
+            HeaderCheckSpec::Full(check) => Cow::Borrowed(std::slice::from_ref(&**check)),
             HeaderCheckSpec::Many(checks) => Cow::Borrowed(checks),
         }
     }

@@ -20,8 +20,8 @@ use tokio::time::Instant;
 /// (the port it must listen on, UDP and TCP at 127.0.0.1), `control_port` (a free TCP port
 /// for a control socket), `transport` (`udp` or `tcp`), `ue` (`aor`, `user`, `domain`, `ip`,
 /// `port`, `host`: its identity and address), `proxy` (`ip`, `port`, `host`: the emulated
-/// P-CSCF, its outbound proxy), `watches` (the AoRs it must subscribe to) and `publish`
-/// (whether it must publish its own presence).
+/// P-CSCF, its outbound proxy), `watches` (the AoRs it must subscribe to), `publish`
+/// (whether it must publish its own presence) and `register` (whether it must register).
 #[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
@@ -212,6 +212,7 @@ impl ClientProcess {
             },
             watches => identity.watches.clone(),
             publish => identity.publish,
+            register => identity.register,
         };
         let written = write_files(spec, &rundir, &context);
         let started = written.and_then(|()| {
@@ -576,6 +577,7 @@ mod tests {
             proxy: "127.0.0.1:5999".parse().unwrap(),
             watches: vec!["sip:bob@home1.net".into()],
             publish: false,
+            register: false,
             transport: crate::net::Transport::Udp,
         };
         let mut client = ClientProcess::start(&spec, Path::new("."), &identity)

@@ -17,6 +17,9 @@ pub const EMBEDDED_ACTIONS: &[&str] = &["set-status open", "set-status closed", 
 /// The lifetime the embedded reference UE asks for its publication (seconds), as a client
 /// configured for a minute would.
 const EMBEDDED_PUBLISH_EXPIRES: u64 = 60;
+/// The lifetime the embedded reference UE asks for its registration (seconds): TS 24.229's
+/// 600 000 of an IMS UE.
+const EMBEDDED_REGISTER_EXPIRES: u64 = 600_000;
 /// The lifetime the embedded reference UE asks for its subscriptions (seconds).
 const EMBEDDED_SUBSCRIBE_EXPIRES: u64 = 600;
 
@@ -35,6 +38,8 @@ pub struct UeIdentity {
     pub watches: Vec<String>,
     /// Whether it publishes its presence.
     pub publish: bool,
+    /// Whether it registers before anything else.
+    pub register: bool,
     /// The transport between it and the emulated nodes.
     pub transport: Transport,
 }
@@ -81,6 +86,8 @@ impl UeLauncher {
                     outbound: identity.proxy,
                     watches: identity.watches.clone(),
                     publish: identity.publish,
+                    register: identity.register,
+                    register_expires: EMBEDDED_REGISTER_EXPIRES,
                     publish_expires: EMBEDDED_PUBLISH_EXPIRES,
                     subscribe_expires: EMBEDDED_SUBSCRIBE_EXPIRES,
                     t1: *t1,

@@ -39,6 +39,8 @@ pub enum UeFault {
     IgnoresRetryAfter,
     /// A status change goes out at once, while the previous PUBLISH waits for its answer.
     PublishOverlap,
+    /// Requests outside a dialog leave out the Service-Route of the registration.
+    IgnoresServiceRoute,
 }
 
 /// Every fault, in declaration order.
@@ -59,6 +61,7 @@ const ALL: &[UeFault] = &[
     UeFault::NoResubscribeDeactivated,
     UeFault::IgnoresRetryAfter,
     UeFault::PublishOverlap,
+    UeFault::IgnoresServiceRoute,
 ];
 
 impl UeFault {
@@ -86,6 +89,7 @@ impl UeFault {
             UeFault::NoResubscribeDeactivated => "ue-no-resubscribe-deactivated",
             UeFault::IgnoresRetryAfter => "ue-ignores-retry-after",
             UeFault::PublishOverlap => "ue-publish-overlap",
+            UeFault::IgnoresServiceRoute => "ue-ignores-service-route",
         }
     }
 
@@ -130,6 +134,9 @@ impl UeFault {
             }
             UeFault::ResubscribeAfterRejected => {
                 "re-subscribes at once after terminated;reason=rejected or noresource, which say not to (RFC 6665 §4.1.3)"
+            }
+            UeFault::IgnoresServiceRoute => {
+                "requests outside a dialog carry only the P-CSCF's Route, not the Service-Route of the 2xx to REGISTER (RFC 3608 §6, TS 24.229 §5.1.2A.1)"
             }
             UeFault::PublishOverlap => {
                 "a status change goes out at once as a new PUBLISH while the previous one has no final response (RFC 3903 §4)"

@@ -5,7 +5,9 @@
 //! reference server it is written from the RFCs apart from the harness's checks, on the SIP
 //! wire layer alone; fault switches ([`UeFault`]) each break one requirement on purpose.
 //!
-//! What it does, in order: [`ReferenceUe::start`] binds its socket, sends the initial PUBLISH
+//! What it does, in order: [`ReferenceUe::start`] binds its socket, registers first when
+//! `register` is set (waiting for the answer; later requests outside a dialog carry the
+//! Service-Route), sends the initial PUBLISH
 //! (when `publish` is set; basic `open`) and then one SUBSCRIBE per watched address-of-record,
 //! and returns once they are all sent. A 2xx's Expires (else the one asked for) sets the
 //! refresh at 80 % of the granted interval and at least 1 s before its end where the interval
@@ -18,7 +20,8 @@
 //! UAS), `notify` (NOTIFYs in subscription dialogs), `dialog` (subscription dialogs and their
 //! SUBSCRIBEs), `watcher` (one subscription per watched address-of-record), `publisher` (the
 //! publication), `pidf` (the document), `timing` (refresh, 423 and re-subscription intervals),
-//! `fault` (the fault switches).
+//! `fault` (the fault switches), `registration` (REGISTER, Service-Route, refresh and
+//! de-registration).
 
 mod client;
 mod dialog;
@@ -27,6 +30,7 @@ mod inbound;
 mod notify;
 mod pidf;
 mod publisher;
+mod registration;
 mod shared;
 mod timing;
 mod watcher;
@@ -38,6 +42,7 @@ pub use fault::{UeFault, UnknownUeFault};
 
 use pidf::Basic;
 use publisher::{Action, Command, Publisher};
+use registration::{Deregister, Registration};
 use shared::Shared;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -64,6 +69,11 @@ pub struct UeConfig {
     pub watches: Vec<String>,
     /// Whether it publishes its status (basic "open") when it starts.
     pub publish: bool,
+    /// Whether it registers (REGISTER through the outbound proxy) before anything else, and
+    /// de-registers when its user quits.
+    pub register: bool,
+    /// The lifetime it asks for its registration (seconds).
+    pub register_expires: u64,
     /// The Expires it asks for in PUBLISH (seconds).
     pub publish_expires: u64,
     /// The Expires it asks for in SUBSCRIBE (seconds).
@@ -81,19 +91,22 @@ pub struct UeConfig {
 pub struct ReferenceUe {
     shared: Arc<Shared>,
     publisher: UnboundedSender<Command>,
+    /// The registration task, when the UE registered.
+    registration: Option<UnboundedSender<Deregister>>,
     tasks: JoinSet<()>,
 }
 
 impl ReferenceUe {
     /// Binds UDP 127.0.0.1:0, then publishes and subscribes as the config says; returns once
-    /// the initial PUBLISH and SUBSCRIBEs are sent.
+    /// the initial PUBLISH and SUBSCRIBEs are sent, or, when it registers, once the REGISTER
+    /// is on its way (they follow its answer).
     pub async fn start(config: UeConfig) -> std::io::Result<ReferenceUe> {
         let socket = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = socket.local_addr()?;
         let (watchers, events): (Vec<_>, Vec<_>) =
             config.watches.iter().map(|_| unbounded_channel()).unzip();
         let (publisher, commands) = unbounded_channel();
-        let publish = config.publish;
+        let (publish, register) = (config.publish, config.register);
         let shared = Arc::new(Shared::new(config, socket, addr, watchers));
         let mut tasks = JoinSet::new();
         tasks.spawn(inbound::receive_loop(shared.clone()));
@@ -101,16 +114,42 @@ impl ReferenceUe {
         for (watch, events) in events.into_iter().enumerate() {
             tasks.spawn(Watcher::new(shared.clone(), watch, events).run());
         }
+        let (registration, orders) = match register {
+            true => {
+                let (told, orders) = unbounded_channel();
+                (Some(told), Some(orders))
+            }
+            false => (None, None),
+        };
         let ue = ReferenceUe {
-            shared,
-            publisher,
+            shared: shared.clone(),
+            publisher: publisher.clone(),
+            registration,
             tasks,
         };
-        if publish {
-            ue.publish(Action::Set(Basic::Open)).await;
+        let first = Beginning {
+            shared,
+            publisher,
+            publish,
+        };
+        match orders {
+            // Registered first (the answer may take a while: the network answers when it
+            // will), then what it sends follows the Service-Route.
+            Some(orders) => {
+                let mut registration = Registration::new(first.shared.clone());
+                let mut ue = ue;
+                ue.tasks.spawn(async move {
+                    registration.register().await;
+                    first.run().await;
+                    registration.run(orders).await;
+                });
+                Ok(ue)
+            }
+            None => {
+                first.run().await;
+                Ok(ue)
+            }
         }
-        ue.tell_watchers(WatchEvent::Subscribe).await;
-        Ok(ue)
     }
 
     /// Its SIP address (UDP).
@@ -132,6 +171,12 @@ impl ReferenceUe {
             ["stop"] => {
                 self.publish(Action::Stop).await;
                 self.tell_watchers(WatchEvent::Stop).await;
+                if let Some(registration) = &self.registration {
+                    let (done, taken) = oneshot::channel();
+                    if registration.send(Deregister(done)).is_ok() {
+                        let _ = taken.await;
+                    }
+                }
             }
             _ => {
                 return Err(format!(
@@ -151,19 +196,46 @@ impl ReferenceUe {
 
     /// Gives the publisher `action` and waits until it is taken.
     async fn publish(&self, action: Action) {
-        let (done, taken) = oneshot::channel();
-        if self.publisher.send(Command { action, done }).is_ok() {
-            let _ = taken.await;
-        }
+        give(&self.publisher, action).await;
     }
 
     /// Tells each watcher in turn the event `event` makes, waiting until each took it.
     async fn tell_watchers(&self, event: fn(oneshot::Sender<()>) -> WatchEvent) {
-        for watch in 0..self.shared.config.watches.len() {
-            let (done, taken) = oneshot::channel();
-            self.shared.tell(watch, event(done));
-            let _ = taken.await;
+        tell_watchers(&self.shared, event).await;
+    }
+}
+
+/// What the UE sends first (after its registration, when it registers): its initial
+/// PUBLISH, when it publishes, then one SUBSCRIBE per watched address-of-record.
+struct Beginning {
+    shared: Arc<Shared>,
+    publisher: UnboundedSender<Command>,
+    publish: bool,
+}
+
+impl Beginning {
+    async fn run(self) {
+        if self.publish {
+            give(&self.publisher, Action::Set(Basic::Open)).await;
         }
+        tell_watchers(&self.shared, WatchEvent::Subscribe).await;
+    }
+}
+
+/// Gives the publisher `action` and waits until it is taken.
+async fn give(publisher: &UnboundedSender<Command>, action: Action) {
+    let (done, taken) = oneshot::channel();
+    if publisher.send(Command { action, done }).is_ok() {
+        let _ = taken.await;
+    }
+}
+
+/// Tells each watcher in turn the event `event` makes, waiting until each took it.
+async fn tell_watchers(shared: &Shared, event: fn(oneshot::Sender<()>) -> WatchEvent) {
+    for watch in 0..shared.config.watches.len() {
+        let (done, taken) = oneshot::channel();
+        shared.tell(watch, event(done));
+        let _ = taken.await;
     }
 }
 

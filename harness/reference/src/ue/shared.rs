@@ -28,6 +28,8 @@ pub(super) struct Shared {
     pub waiting: Mutex<Waiting>,
     /// Its subscription dialogs.
     pub dialogs: Mutex<Dialogs>,
+    /// The Service-Route of its registration's 2xx, in order (empty when it did not register).
+    pub service_route: Mutex<Vec<String>>,
     /// One watcher per watched address-of-record, in the order of `config.watches`.
     watchers: Vec<UnboundedSender<WatchEvent>>,
     /// The user part of its Contact: the address-of-record's.
@@ -51,6 +53,7 @@ impl Shared {
             addr,
             waiting: Mutex::default(),
             dialogs: Mutex::default(),
+            service_route: Mutex::default(),
             watchers,
             user,
             random: RandomState::new(),
@@ -86,11 +89,13 @@ impl Shared {
     }
 
     /// A request to `uri` outside a dialog as it starts: Via with a new branch, Max-Forwards
-    /// 70 and the outbound proxy as its first Route (RFC 3261 §8.1.2). Returns the builder and
-    /// the branch.
+    /// 70 and the preloaded Route: the outbound proxy first (RFC 3261 §8.1.2), then the
+    /// registration's Service-Route. Returns the builder and the branch.
     pub fn request(&self, method: &str, uri: &str) -> (MessageBuilder, String) {
-        let (request, branch) = self.in_dialog_request(method, uri);
-        let request = request.header("Route", format!("<sip:{};lr>", self.config.outbound));
+        let (mut request, branch) = self.in_dialog_request(method, uri);
+        for route in self.preloaded_route() {
+            request.push_header("Route", route);
+        }
         (request, branch)
     }
 

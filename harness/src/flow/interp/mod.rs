@@ -333,6 +333,7 @@ async fn start_ue(
         proxy,
         watches,
         publish: role.publishes,
+        register: role.registers,
         transport: settings.transport,
     };
     launcher.start(&identity).await

@@ -31,6 +31,8 @@ fn config(outbound: SocketAddr, publish: bool, watches: &[&str], faults: &[UeFau
         outbound,
         watches: watches.iter().map(|w| w.to_string()).collect(),
         publish,
+        register: false,
+        register_expires: 600,
         publish_expires: 600,
         subscribe_expires: 600,
         t1: Duration::from_millis(20),
