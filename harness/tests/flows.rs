@@ -1157,6 +1157,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "does not arrive",
     ),
     (
+        "ue-notify-before-2xx-481",
+        "ue-watcher-notify-first",
+        "rfc6665-subscriber-notify-before-2xx",
+        "status",
+    ),
+    (
+        "ue-keeps-terminated",
+        "ue-watcher-terminated",
+        "rfc6665-subscriber-terminated",
+        "status",
+    ),
+    (
         "ue-ignores-service-route",
         "ue-register",
         "ts24229-ue-preloaded-route",

@@ -89,6 +89,11 @@ impl Dialog {
             && self.remote_tag.as_deref().is_none_or(|tag| tag == from_tag)
     }
 
+    /// True once the notifier's tag is known (from the 2xx or a NOTIFY).
+    pub fn established(&self) -> bool {
+        self.remote_tag.is_some()
+    }
+
     /// The next SUBSCRIBE of this dialog, asking for `expires` seconds: the request and its
     /// branch. The initial one goes to the AoR through the outbound proxy; in an established
     /// dialog it goes to the remote target with the To tag and the dialog's route set as its

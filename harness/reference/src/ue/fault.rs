@@ -41,6 +41,10 @@ pub enum UeFault {
     PublishOverlap,
     /// Requests outside a dialog leave out the Service-Route of the registration.
     IgnoresServiceRoute,
+    /// A NOTIFY that comes before the 2xx to its SUBSCRIBE gets 481.
+    NotifyBefore2xx481,
+    /// A subscription a NOTIFY terminated is kept: later NOTIFYs of its dialog get 200.
+    KeepsTerminated,
 }
 
 /// Every fault, in declaration order.
@@ -62,6 +66,8 @@ const ALL: &[UeFault] = &[
     UeFault::IgnoresRetryAfter,
     UeFault::PublishOverlap,
     UeFault::IgnoresServiceRoute,
+    UeFault::NotifyBefore2xx481,
+    UeFault::KeepsTerminated,
 ];
 
 impl UeFault {
@@ -90,6 +96,8 @@ impl UeFault {
             UeFault::IgnoresRetryAfter => "ue-ignores-retry-after",
             UeFault::PublishOverlap => "ue-publish-overlap",
             UeFault::IgnoresServiceRoute => "ue-ignores-service-route",
+            UeFault::NotifyBefore2xx481 => "ue-notify-before-2xx-481",
+            UeFault::KeepsTerminated => "ue-keeps-terminated",
         }
     }
 
@@ -134,6 +142,12 @@ impl UeFault {
             }
             UeFault::ResubscribeAfterRejected => {
                 "re-subscribes at once after terminated;reason=rejected or noresource, which say not to (RFC 6665 §4.1.3)"
+            }
+            UeFault::NotifyBefore2xx481 => {
+                "a NOTIFY that comes before the 2xx to its SUBSCRIBE gets 481, though a subscriber must be prepared for it (RFC 6665 §4.1.2.4)"
+            }
+            UeFault::KeepsTerminated => {
+                "keeps a subscription a NOTIFY terminated: a later NOTIFY of its dialog gets 200, not 481 (RFC 6665 §4.1.3)"
             }
             UeFault::IgnoresServiceRoute => {
                 "requests outside a dialog carry only the P-CSCF's Route, not the Service-Route of the 2xx to REGISTER (RFC 3608 §6, TS 24.229 §5.1.2A.1)"

@@ -50,11 +50,14 @@ pub(super) fn answer(shared: &Shared, notify: &SipMessage) -> Answer {
     let Some(state) = notify.subscription_state() else {
         return Answer::only(400);
     };
+    if !dialog.established() && shared.fault(UeFault::NotifyBefore2xx481) {
+        return Answer::only(481);
+    }
     if let Err(code) = dialog.on_notify(notify) {
         return Answer::only(code);
     }
     let watch = dialog.watch;
-    if state.state == "terminated" {
+    if state.state == "terminated" && !shared.fault(UeFault::KeepsTerminated) {
         dialogs.remove(id);
     }
     Answer {
