@@ -1147,7 +1147,7 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
     (
         "ue-ignores-retry-after",
         "ue-watcher-probation",
-        "rfc6665-reason-probation",
+        "rfc6665-reason-retry-after",
         "SUBSCRIBE",
     ),
     (
