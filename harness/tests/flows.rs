@@ -1169,6 +1169,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "ue-ignores-challenge",
+        "ue-register-digest",
+        "rfc3261-401-retry",
+        "arrives",
+    ),
+    (
         "ue-ignores-service-route",
         "ue-register",
         "ts24229-ue-preloaded-route",

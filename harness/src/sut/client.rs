@@ -21,7 +21,8 @@ use tokio::time::Instant;
 /// for a control socket), `transport` (`udp` or `tcp`), `ue` (`aor`, `user`, `domain`, `ip`,
 /// `port`, `host`: its identity and address), `proxy` (`ip`, `port`, `host`: the emulated
 /// P-CSCF, its outbound proxy), `watches` (the AoRs it must subscribe to), `publish`
-/// (whether it must publish its own presence) and `register` (whether it must register).
+/// (whether it must publish its own presence), `register` (whether it must register) and
+/// `password` (its Digest password; the username is `ue.user`).
 #[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
@@ -213,6 +214,7 @@ impl ClientProcess {
             watches => identity.watches.clone(),
             publish => identity.publish,
             register => identity.register,
+            password => super::ue::UE_PASSWORD,
         };
         let written = write_files(spec, &rundir, &context);
         let started = written.and_then(|()| {

@@ -11,6 +11,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The Digest password of every UE under test (its username is the user part of its AoR):
+/// a client's profile gives it to the client (template variable `password`), and a flow that
+/// challenges the UE's REGISTER can tell right credentials from none.
+pub const UE_PASSWORD: &str = "presence-harness";
+
 /// The actions the embedded reference UE performs (`act:` steps).
 pub const EMBEDDED_ACTIONS: &[&str] = &["set-status open", "set-status closed", "stop"];
 
@@ -88,6 +93,7 @@ impl UeLauncher {
                     publish: identity.publish,
                     register: identity.register,
                     register_expires: EMBEDDED_REGISTER_EXPIRES,
+                    password: Some(UE_PASSWORD.to_string()),
                     publish_expires: EMBEDDED_PUBLISH_EXPIRES,
                     subscribe_expires: EMBEDDED_SUBSCRIBE_EXPIRES,
                     t1: *t1,

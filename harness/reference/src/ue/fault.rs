@@ -45,6 +45,8 @@ pub enum UeFault {
     NotifyBefore2xx481,
     /// A subscription a NOTIFY terminated is kept: later NOTIFYs of its dialog get 200.
     KeepsTerminated,
+    /// A 401 or 407 to its REGISTER is not answered with credentials.
+    IgnoresChallenge,
 }
 
 /// Every fault, in declaration order.
@@ -68,6 +70,7 @@ const ALL: &[UeFault] = &[
     UeFault::IgnoresServiceRoute,
     UeFault::NotifyBefore2xx481,
     UeFault::KeepsTerminated,
+    UeFault::IgnoresChallenge,
 ];
 
 impl UeFault {
@@ -98,6 +101,7 @@ impl UeFault {
             UeFault::IgnoresServiceRoute => "ue-ignores-service-route",
             UeFault::NotifyBefore2xx481 => "ue-notify-before-2xx-481",
             UeFault::KeepsTerminated => "ue-keeps-terminated",
+            UeFault::IgnoresChallenge => "ue-ignores-challenge",
         }
     }
 
@@ -145,6 +149,9 @@ impl UeFault {
             }
             UeFault::NotifyBefore2xx481 => {
                 "a NOTIFY that comes before the 2xx to its SUBSCRIBE gets 481, though a subscriber must be prepared for it (RFC 6665 §4.1.2.4)"
+            }
+            UeFault::IgnoresChallenge => {
+                "does not retry a REGISTER answered 401 or 407 with credentials (RFC 3261 §8.1.3.5)"
             }
             UeFault::KeepsTerminated => {
                 "keeps a subscription a NOTIFY terminated: a later NOTIFY of its dialog gets 200, not 481 (RFC 6665 §4.1.3)"

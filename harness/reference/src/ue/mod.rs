@@ -21,10 +21,11 @@
 //! SUBSCRIBEs), `watcher` (one subscription per watched address-of-record), `publisher` (the
 //! publication), `pidf` (the document), `timing` (refresh, 423 and re-subscription intervals),
 //! `fault` (the fault switches), `registration` (REGISTER, Service-Route, refresh and
-//! de-registration).
+//! de-registration), `digest` (credentials for a challenged REGISTER).
 
 mod client;
 mod dialog;
+mod digest;
 mod fault;
 mod inbound;
 mod notify;
@@ -74,6 +75,9 @@ pub struct UeConfig {
     pub register: bool,
     /// The lifetime it asks for its registration (seconds).
     pub register_expires: u64,
+    /// Its Digest password (the username is the user part of its AoR), with which it answers
+    /// a 401 or 407 to its REGISTER; `None`: it answers no challenge.
+    pub password: Option<String>,
     /// The Expires it asks for in PUBLISH (seconds).
     pub publish_expires: u64,
     /// The Expires it asks for in SUBSCRIBE (seconds).

@@ -5,6 +5,7 @@
 //! quits.
 
 use super::client::ClientTransaction;
+use super::digest::Challenge;
 use super::shared::{lock, Shared};
 use super::timing::{after, at};
 use super::UeFault;
@@ -74,15 +75,56 @@ impl Registration {
         }
     }
 
-    /// Sends a REGISTER asking for `expires` seconds and waits for its final response.
+    /// Sends a REGISTER asking for `expires` seconds and waits for its final response; a 401
+    /// or 407 Digest challenge is answered once with the UE's credentials (RFC 3261 §8.1.3.5,
+    /// §22.2), in a new REGISTER of the same Call-ID.
     async fn send(&mut self, expires: u64) -> Option<SipMessage> {
+        let response = self.send_once(expires, None).await?;
+        let challenge = match response.status() {
+            Some(401) => response.header("WWW-Authenticate"),
+            Some(407) => response.header("Proxy-Authenticate"),
+            _ => None,
+        };
+        let answer = challenge
+            .and_then(Challenge::parse)
+            .filter(|_| !self.shared.fault(UeFault::IgnoresChallenge));
+        let (Some(challenge), Some(password)) = (answer, self.shared.config.password.clone())
+        else {
+            return Some(response);
+        };
+        let header = match response.status() {
+            Some(407) => "Proxy-Authorization",
+            _ => "Authorization",
+        };
+        let username = self.shared.user().to_string();
+        let uri = self.registrar_uri();
+        let value = challenge.answer(&username, &password, "REGISTER", &uri, &self.shared.token());
+        self.send_once(expires, Some((header, value))).await
+    }
+
+    /// The Request-URI of its REGISTERs: the domain of its AoR, without user part (RFC 3261
+    /// §10.2).
+    fn registrar_uri(&self) -> String {
+        let aor = self.shared.config.aor.as_str();
+        let domain = aor.split_once('@').map_or(aor, |(_, d)| d);
+        format!("sip:{domain}")
+    }
+
+    /// Sends one REGISTER (with `credentials`, a header and its value, when given) and waits
+    /// for its final response.
+    async fn send_once(
+        &mut self,
+        expires: u64,
+        credentials: Option<(&str, String)>,
+    ) -> Option<SipMessage> {
         self.cseq += 1;
         let shared = &self.shared;
         let aor = shared.config.aor.as_str();
-        let domain = aor.split_once('@').map_or(aor, |(_, d)| d);
-        // The registrar's domain, without user part (RFC 3261 §10.2); no Route: the P-CSCF
-        // is where the UE sends it (TS 24.229 §5.1.1.2).
-        let (request, branch) = shared.in_dialog_request("REGISTER", &format!("sip:{domain}"));
+        // No Route: the P-CSCF is where the UE sends it (TS 24.229 §5.1.1.2).
+        let (mut request, branch) = shared.in_dialog_request("REGISTER", &self.registrar_uri());
+        if let Some((header, value)) = credentials {
+            request.push_header(header, value);
+        }
         let request = request
             .header("From", format!("<{aor}>;tag={}", self.from_tag))
             .header("To", format!("<{aor}>"))

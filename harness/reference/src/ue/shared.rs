@@ -78,6 +78,11 @@ impl Shared {
         format!("{}@{}", self.token(), self.addr.ip())
     }
 
+    /// The user part of its address-of-record (also its Digest username).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
     /// Its contact URI, `sip:user@addr`.
     pub fn contact_uri(&self) -> String {
         format!("sip:{}@{}", self.user, self.addr)

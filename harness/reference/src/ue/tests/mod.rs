@@ -33,6 +33,7 @@ fn config(outbound: SocketAddr, publish: bool, watches: &[&str], faults: &[UeFau
         publish,
         register: false,
         register_expires: 600,
+        password: None,
         publish_expires: 600,
         subscribe_expires: 600,
         t1: Duration::from_millis(20),
