@@ -208,6 +208,16 @@ fn eval_value(
             format!("not {other:?}"),
         );
     }
+    // Checks on the values of a list header one by one: one of them must hold.
+    let mut some_value = |desc: String, expected: String, values: &[String], ok: bool| {
+        out.push(Assertion {
+            what: format!("{what} {desc}"),
+            ok,
+            expected,
+            actual: values.join(", "),
+            req: req.clone(),
+        });
+    };
     if let Some(token) = &check.contains {
         let tokens: Vec<String> = list
             .unwrap_or_default()
@@ -215,24 +225,22 @@ fn eval_value(
             .map(|v| parse_params(v).value.to_ascii_lowercase())
             .collect();
         let ok = tokens.iter().any(|t| t.eq_ignore_ascii_case(token));
-        out.push(Assertion {
-            what: format!("{what} contains {token:?}"),
+        some_value(
+            format!("contains {token:?}"),
+            format!("a value {token:?}"),
+            &tokens,
             ok,
-            expected: format!("a value {token:?}"),
-            actual: tokens.join(", "),
-            req: req.clone(),
-        });
+        );
     }
     if let Some(pattern) = &check.any_matches {
         let values = list.unwrap_or_default();
         let ok = values.iter().any(|v| super::pattern::is_match(pattern, v));
-        out.push(Assertion {
-            what: format!("{what} has a value matching /{pattern}/"),
+        some_value(
+            format!("has a value matching /{pattern}/"),
+            format!("a value matching /{pattern}/"),
+            values,
             ok,
-            expected: format!("a value matching /{pattern}/"),
-            actual: values.join(", "),
-            req: req.clone(),
-        });
+        );
     }
     if let Some(params) = &check.params {
         let parsed = parse_params(full);
