@@ -151,21 +151,45 @@ fn signal_number(name: &str) -> Result<i32, String> {
     }
 }
 
+/// The lowest port a client is given (below it, well-known and registered services cluster).
+const LOWEST_CLIENT_PORT: u16 = 10_000;
+
 /// A free port of 127.0.0.1 for both UDP and TCP at the moment of asking, and never handed
-/// out before by this process (clients of runs that overlap must not get the same one).
+/// out before by this process (clients of runs that overlap must not get the same one). It
+/// is picked below the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range),
+/// so that no socket bound to port 0 meanwhile (an emulated node of another run) takes it
+/// before the client binds it; where the range cannot be read, below 32768.
 fn free_port() -> Result<u16, String> {
     static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
         std::sync::Mutex::new(std::collections::BTreeSet::new());
-    for _ in 0..100 {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        let port = udp.local_addr().map_err(|e| e.to_string())?.port();
+    let ceiling = ephemeral_floor()
+        .unwrap_or(32_768)
+        .max(LOWEST_CLIENT_PORT + 1_000);
+    let span = u64::from(ceiling - LOWEST_CLIENT_PORT);
+    for _ in 0..200 {
+        let port = LOWEST_CLIENT_PORT + (crate::ids::random_u64() % span) as u16;
         let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if given.contains(&port) {
+            continue;
+        }
+        let free = std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free {
             given.insert(port);
             return Ok(port);
         }
     }
-    Err("found no port of 127.0.0.1 free for both UDP and TCP".into())
+    Err("found no port of 127.0.0.1 free for both UDP and TCP below the ephemeral range".into())
+}
+
+/// The first port of the kernel's ephemeral range.
+fn ephemeral_floor() -> Option<u16> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// A running client.
