@@ -107,8 +107,9 @@ enum Command {
     /// Run the embedded reference presence server alone, printing where it listens, until
     /// Ctrl-C: for trying a client or a load against it.
     Serve(commands::serve::ServeArgs),
-    /// Write a starter SUT profile (presence-sut.yaml) and CI jobs for GitHub Actions and
-    /// GitLab (presence-ci-github.yml, presence-ci-gitlab.yml) into the current folder.
+    /// Write starter SUT profiles (presence-sut.yaml for a server, presence-ue.yaml for a
+    /// client) and CI jobs for GitHub Actions and GitLab (presence-ci-github.yml,
+    /// presence-ci-gitlab.yml) into the current folder.
     Init(commands::init::InitArgs),
     /// Render the reports of a run again from its run.json (into the same folder).
     Report {

@@ -1,4 +1,5 @@
-//! `presence-harness init`: writes a starter SUT profile and CI jobs into the current folder.
+//! `presence-harness init`: writes starter SUT profiles (a server's and a client's) and CI
+//! jobs into the current folder.
 
 use clap::Args;
 use std::path::Path;
@@ -12,8 +13,9 @@ pub struct InitArgs {
 }
 
 /// The files `init` writes: name and text.
-const FILES: [(&str, &str); 3] = [
+const FILES: [(&str, &str); 4] = [
     ("presence-sut.yaml", include_str!("init/presence-sut.yaml")),
+    ("presence-ue.yaml", include_str!("init/presence-ue.yaml")),
     (
         "presence-ci-github.yml",
         include_str!("init/presence-ci-github.yml"),
@@ -58,10 +60,13 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).expect("temp folder");
         let written = init(&dir, &InitArgs { force: false }).expect("written");
-        assert_eq!(written.len(), 3);
+        assert_eq!(written.len(), 4);
         let profile = presence_harness::sut::Profile::load(&dir.join("presence-sut.yaml"))
             .expect("the starter profile loads");
         assert_eq!(profile.name, "my-presence-server");
+        let client = presence_harness::sut::Profile::load(&dir.join("presence-ue.yaml"))
+            .expect("the starter UE profile loads");
+        assert_eq!(client.role, presence_harness::sut::profile::SutRole::Ue);
         let again = init(&dir, &InitArgs { force: false }).expect_err("no overwrite");
         assert!(again.contains("presence-sut.yaml exists"), "{again}");
         init(&dir, &InitArgs { force: true }).expect("--force");
