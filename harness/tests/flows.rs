@@ -1169,6 +1169,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "ue-ignores-record-route",
+        "ue-watcher-subscribe",
+        "rfc3261-route-set-use",
+        "Route",
+    ),
+    (
         "ue-ignores-challenge",
         "ue-register-digest",
         "rfc3261-401-retry",

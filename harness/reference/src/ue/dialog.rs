@@ -47,12 +47,15 @@ impl Dialog {
     }
 
     /// A 2xx to one of its SUBSCRIBEs: one with a To tag establishes the dialog unless a NOTIFY
-    /// did (route set: Record-Route reversed); its Contact is the new remote target.
-    pub fn on_success(&mut self, ok: &SipMessage) {
+    /// did (route set: Record-Route reversed, none when `ignore_record_route`, a fault); its
+    /// Contact is the new remote target.
+    pub fn on_success(&mut self, ok: &SipMessage, ignore_record_route: bool) {
         if self.remote_tag.is_none() {
             if let Some(tag) = ok.to_tag() {
                 self.remote_tag = Some(tag.into_owned());
-                self.route_set = ok.header_values("Record-Route").into_iter().rev().collect();
+                if !ignore_record_route {
+                    self.route_set = ok.header_values("Record-Route").into_iter().rev().collect();
+                }
             }
         }
         if let Some(contact) = ok.name_addrs("Contact").into_iter().next() {
@@ -157,6 +160,25 @@ impl Dialogs {
     /// Forgets the dialog numbered `id`.
     pub fn remove(&mut self, id: u64) {
         self.open.remove(&id);
+    }
+
+    /// Establishes the dialog of a 2xx to one of its SUBSCRIBEs as the 2xx is read, before
+    /// any datagram behind it (a NOTIFY that follows the 2xx on the wire must find the route
+    /// set of the 2xx, RFC 3261 §12.1.2).
+    pub fn on_response(&mut self, response: &SipMessage, ignore_record_route: bool) {
+        let is_2xx_to_subscribe = response.status().is_some_and(|s| (200..300).contains(&s))
+            && response.cseq().is_some_and(|(_, m)| m == "SUBSCRIBE");
+        let (true, Some(call_id), Some(ours), Some(theirs)) = (
+            is_2xx_to_subscribe,
+            response.call_id(),
+            response.from_tag(),
+            response.to_tag(),
+        ) else {
+            return;
+        };
+        if let Some((_, dialog)) = self.find(call_id, &ours, &theirs) {
+            dialog.on_success(response, ignore_record_route);
+        }
     }
 
     /// The dialog a NOTIFY with these identifiers belongs to, with its number.

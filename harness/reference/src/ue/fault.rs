@@ -47,6 +47,8 @@ pub enum UeFault {
     KeepsTerminated,
     /// A 401 or 407 to its REGISTER is not answered with credentials.
     IgnoresChallenge,
+    /// The Record-Route of the 2xx to its SUBSCRIBE is not taken as the dialog's route set.
+    IgnoresRecordRoute,
 }
 
 /// Every fault, in declaration order.
@@ -71,6 +73,7 @@ const ALL: &[UeFault] = &[
     UeFault::NotifyBefore2xx481,
     UeFault::KeepsTerminated,
     UeFault::IgnoresChallenge,
+    UeFault::IgnoresRecordRoute,
 ];
 
 impl UeFault {
@@ -102,6 +105,7 @@ impl UeFault {
             UeFault::NotifyBefore2xx481 => "ue-notify-before-2xx-481",
             UeFault::KeepsTerminated => "ue-keeps-terminated",
             UeFault::IgnoresChallenge => "ue-ignores-challenge",
+            UeFault::IgnoresRecordRoute => "ue-ignores-record-route",
         }
     }
 
@@ -149,6 +153,9 @@ impl UeFault {
             }
             UeFault::NotifyBefore2xx481 => {
                 "a NOTIFY that comes before the 2xx to its SUBSCRIBE gets 481, though a subscriber must be prepared for it (RFC 6665 §4.1.2.4)"
+            }
+            UeFault::IgnoresRecordRoute => {
+                "takes no route set from the Record-Route of the 2xx to its SUBSCRIBE: its requests in the dialog carry no Route (RFC 3261 §12.1.2, §12.2.1.1)"
             }
             UeFault::IgnoresChallenge => {
                 "does not retry a REGISTER answered 401 or 407 with credentials (RFC 3261 §8.1.3.5)"

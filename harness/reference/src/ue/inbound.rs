@@ -7,7 +7,7 @@
 
 use super::client;
 use super::notify;
-use super::shared::Shared;
+use super::shared::{lock, Shared};
 use super::UeFault;
 use crate::sip::text::leading_value;
 use crate::sip::{MessageBuilder, SipMessage};
@@ -34,6 +34,8 @@ pub(super) async fn receive_loop(shared: Arc<Shared>) {
         if message.is_request() {
             serve(&shared, &mut answered, &message, from).await;
         } else {
+            let ignore = shared.fault(UeFault::IgnoresRecordRoute);
+            lock(&shared.dialogs).on_response(&message, ignore);
             client::deliver(&shared, message);
         }
     }

@@ -204,7 +204,7 @@ impl Watcher {
     /// user quit while it was in flight, the unsubscribe goes now.
     async fn accepted(&mut self, id: u64, expires: u64, ok: &SipMessage) {
         match lock(&self.shared.dialogs).get_mut(id) {
-            Some(dialog) => dialog.on_success(ok),
+            Some(dialog) => dialog.on_success(ok, self.shared.fault(UeFault::IgnoresRecordRoute)),
             None => return,
         }
         if expires == 0 || self.current != Some(id) {

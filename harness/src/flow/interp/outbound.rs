@@ -340,6 +340,7 @@ impl Runner<'_> {
             .ok_or_else(|| StepError::Dependency(format!("{of} never arrived")))?;
         let extra = self.headers_to_send(step)?;
         let code = step.reply.unwrap_or(200);
+        self.record_routes_of_reply(&delivered, code, &extra);
         match step.malformed {
             None => self.respond(&delivered, code, &extra, None).await,
             Some(how) => {
@@ -352,6 +353,31 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A 2xx of ours to a request of the SUT that opened a dialog, with Record-Route headers
+    /// (the proxies on the path recording the route): the SUT, as the UAC, takes them reversed
+    /// as its route set (RFC 3261 §12.1.2), which its requests in the dialog must follow.
+    fn record_routes_of_reply(
+        &mut self,
+        delivered: &Delivered,
+        code: u16,
+        extra: &[(String, String)],
+    ) {
+        let Delivery::Request(Some(name)) = &delivered.kind else {
+            return;
+        };
+        if !delivered.opens_dialog || !(200..300).contains(&code) {
+            return;
+        }
+        let recorded: Vec<String> = extra
+            .iter()
+            .filter(|(header, _)| header.eq_ignore_ascii_case("Record-Route"))
+            .flat_map(|(_, value)| crate::sip::text::split_list(value))
+            .collect();
+        if let Some(state) = self.dialogs.get_mut(name) {
+            state.dialog.sut_route_set = recorded.into_iter().rev().collect();
+        }
     }
 
     /// Answers a request the SUT sent, from the node it reached, to its source (RFC 3261
