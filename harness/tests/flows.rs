@@ -1169,6 +1169,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "ue-notify-late",
+        "ue-watcher-subscribe",
+        "rfc6665-notify-response",
+        "arrives",
+    ),
+    (
         "ue-ignores-record-route",
         "ue-watcher-subscribe",
         "rfc3261-route-set-use",

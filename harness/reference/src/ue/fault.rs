@@ -49,6 +49,8 @@ pub enum UeFault {
     IgnoresChallenge,
     /// The Record-Route of the 2xx to its SUBSCRIBE is not taken as the dialog's route set.
     IgnoresRecordRoute,
+    /// A NOTIFY is answered only after 3 s, as by a UE that waits for its user.
+    NotifyLate,
 }
 
 /// Every fault, in declaration order.
@@ -74,6 +76,7 @@ const ALL: &[UeFault] = &[
     UeFault::KeepsTerminated,
     UeFault::IgnoresChallenge,
     UeFault::IgnoresRecordRoute,
+    UeFault::NotifyLate,
 ];
 
 impl UeFault {
@@ -106,6 +109,7 @@ impl UeFault {
             UeFault::KeepsTerminated => "ue-keeps-terminated",
             UeFault::IgnoresChallenge => "ue-ignores-challenge",
             UeFault::IgnoresRecordRoute => "ue-ignores-record-route",
+            UeFault::NotifyLate => "ue-notify-late",
         }
     }
 
@@ -153,6 +157,9 @@ impl UeFault {
             }
             UeFault::NotifyBefore2xx481 => {
                 "a NOTIFY that comes before the 2xx to its SUBSCRIBE gets 481, though a subscriber must be prepared for it (RFC 6665 §4.1.2.4)"
+            }
+            UeFault::NotifyLate => {
+                "answers a NOTIFY only after 3 s, reading nothing meanwhile, as a UE that waits for its user (RFC 6665 §4.1.3)"
             }
             UeFault::IgnoresRecordRoute => {
                 "takes no route set from the Record-Route of the 2xx to its SUBSCRIBE: its requests in the dialog carry no Route (RFC 3261 §12.1.2, §12.2.1.1)"

@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 /// The methods the UE handles as a UAS, for Allow.
 const ALLOW: &str = "NOTIFY, OPTIONS";
+/// How long the UE waits before it answers a NOTIFY under fault `ue-notify-late`.
+const NOTIFY_LATE: std::time::Duration = std::time::Duration::from_secs(3);
 /// How many answered requests are remembered for their retransmissions.
 const REMEMBERED: usize = 256;
 
@@ -113,6 +115,10 @@ async fn serve(shared: &Shared, answered: &mut Answered, request: &SipMessage, f
         _ => (reply(shared, request, 405).header("Allow", ALLOW), None),
     };
     let silent = method == "NOTIFY" && shared.fault(UeFault::NotifyUnanswered);
+    if method == "NOTIFY" && shared.fault(UeFault::NotifyLate) {
+        // As a UE that asks its user first: nothing else is read meanwhile.
+        tokio::time::sleep(NOTIFY_LATE).await;
+    }
     let response = (!silent).then(|| response.build());
     if let Some(response) = &response {
         shared.send_to(response, from).await;
