@@ -1169,6 +1169,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "ue-no-resubscribe-timeout",
+        "ue-watcher-timeout",
+        "rfc6665-reason-timeout",
+        "arrives",
+    ),
+    (
         "ue-notify-late",
         "ue-watcher-subscribe",
         "rfc6665-notify-response",

@@ -51,6 +51,8 @@ pub enum UeFault {
     IgnoresRecordRoute,
     /// A NOTIFY is answered only after 3 s, as by a UE that waits for its user.
     NotifyLate,
+    /// Does not re-subscribe after `terminated;reason=timeout`.
+    NoResubscribeTimeout,
 }
 
 /// Every fault, in declaration order.
@@ -77,6 +79,7 @@ const ALL: &[UeFault] = &[
     UeFault::IgnoresChallenge,
     UeFault::IgnoresRecordRoute,
     UeFault::NotifyLate,
+    UeFault::NoResubscribeTimeout,
 ];
 
 impl UeFault {
@@ -110,6 +113,7 @@ impl UeFault {
             UeFault::IgnoresChallenge => "ue-ignores-challenge",
             UeFault::IgnoresRecordRoute => "ue-ignores-record-route",
             UeFault::NotifyLate => "ue-notify-late",
+            UeFault::NoResubscribeTimeout => "ue-no-resubscribe-timeout",
         }
     }
 
@@ -157,6 +161,9 @@ impl UeFault {
             }
             UeFault::NotifyBefore2xx481 => {
                 "a NOTIFY that comes before the 2xx to its SUBSCRIBE gets 481, though a subscriber must be prepared for it (RFC 6665 §4.1.2.4)"
+            }
+            UeFault::NoResubscribeTimeout => {
+                "does not re-subscribe after terminated;reason=timeout, after which a client MAY re-subscribe at once (RFC 6665 §4.1.3)"
             }
             UeFault::NotifyLate => {
                 "answers a NOTIFY only after 3 s, reading nothing meanwhile, as a UE that waits for its user (RFC 6665 §4.1.3)"

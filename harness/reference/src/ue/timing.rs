@@ -92,6 +92,7 @@ pub(super) fn resubscribe_after(
     let reason = reason.unwrap_or_default().to_ascii_lowercase();
     match reason.as_str() {
         "deactivated" if faults.contains(&UeFault::NoResubscribeDeactivated) => None,
+        "timeout" if faults.contains(&UeFault::NoResubscribeTimeout) => None,
         "deactivated" | "timeout" => Some(Duration::ZERO),
         "probation" | "giveup" => match retry_after {
             Some(_) if faults.contains(&UeFault::IgnoresRetryAfter) => Some(Duration::ZERO),
@@ -178,6 +179,7 @@ mod tests {
             with(UeFault::NoResubscribeDeactivated, "deactivated", None),
             None
         );
+        assert_eq!(with(UeFault::NoResubscribeTimeout, "timeout", None), None);
         assert_eq!(
             with(UeFault::ResubscribeAfterRejected, "rejected", None),
             now
