@@ -21,11 +21,15 @@ impl Install {
             presence_harness::ids::token()
         ));
         std::fs::create_dir_all(&dir).expect("an empty folder");
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_presence-harness"),
-            dir.join("presence-harness"),
-        )
-        .expect("the binary copied");
+        // Copied by a child process: a copy written by this process would leave its write
+        // descriptor in any child another test forks meanwhile, until that child's exec, and
+        // running the copy in that window fails with "Text file busy" (ETXTBSY).
+        let copied = Command::new("cp")
+            .arg(env!("CARGO_BIN_EXE_presence-harness"))
+            .arg(dir.join("presence-harness"))
+            .status()
+            .expect("cp runs");
+        assert!(copied.success(), "the binary copied");
         Install { dir }
     }
 
