@@ -16,9 +16,6 @@ use std::time::Duration;
 /// challenges the UE's REGISTER can tell right credentials from none.
 pub const UE_PASSWORD: &str = "presence-harness";
 
-/// The actions the embedded reference UE performs (`act:` steps).
-pub const EMBEDDED_ACTIONS: &[&str] = &["set-status open", "set-status closed", "stop"];
-
 /// The lifetime the embedded reference UE asks for its publication (seconds), as a client
 /// configured for a minute would.
 const EMBEDDED_PUBLISH_EXPIRES: u64 = 60;
@@ -74,7 +71,7 @@ impl UeLauncher {
     /// Whether the UE knows the action `name`.
     pub fn knows(&self, name: &str) -> bool {
         match self {
-            UeLauncher::Embedded { .. } => EMBEDDED_ACTIONS.contains(&name),
+            UeLauncher::Embedded { .. } => crate::reference::ue::ACTIONS.contains(&name),
             UeLauncher::Client { spec, .. } => spec.actions.contains_key(name),
         }
     }

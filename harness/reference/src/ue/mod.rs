@@ -56,7 +56,7 @@ use tokio::task::JoinSet;
 use watcher::{WatchEvent, Watcher};
 
 /// The user actions [`ReferenceUe::act`] knows.
-const ACTIONS: &[&str] = &["set-status open", "set-status closed", "stop"];
+pub const ACTIONS: &[&str] = &["set-status open", "set-status closed", "stop"];
 
 /// How the reference UE behaves.
 #[derive(Debug, Clone)]
@@ -170,11 +170,11 @@ impl ReferenceUe {
     pub async fn act(&self, action: &str) -> Result<(), String> {
         let words: Vec<&str> = action.split_whitespace().collect();
         match words.as_slice() {
-            ["set-status", "open"] => self.publish(Action::Set(Basic::Open)).await,
-            ["set-status", "closed"] => self.publish(Action::Set(Basic::Closed)).await,
+            ["set-status", "open"] => give(&self.publisher, Action::Set(Basic::Open)).await,
+            ["set-status", "closed"] => give(&self.publisher, Action::Set(Basic::Closed)).await,
             ["stop"] => {
-                self.publish(Action::Stop).await;
-                self.tell_watchers(WatchEvent::Stop).await;
+                give(&self.publisher, Action::Stop).await;
+                tell_watchers(&self.shared, WatchEvent::Stop).await;
                 if let Some(registration) = &self.registration {
                     let (done, taken) = oneshot::channel();
                     if registration.send(Deregister(done)).is_ok() {
@@ -196,16 +196,6 @@ impl ReferenceUe {
     /// Ends its tasks (sends nothing).
     pub async fn shutdown(mut self) {
         self.tasks.shutdown().await;
-    }
-
-    /// Gives the publisher `action` and waits until it is taken.
-    async fn publish(&self, action: Action) {
-        give(&self.publisher, action).await;
-    }
-
-    /// Tells each watcher in turn the event `event` makes, waiting until each took it.
-    async fn tell_watchers(&self, event: fn(oneshot::Sender<()>) -> WatchEvent) {
-        tell_watchers(&self.shared, event).await;
     }
 }
 
