@@ -653,6 +653,42 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "keep-first-remote-cseq",
+        "rfc3261-500-cseq",
+        "rfc3261-remote-cseq-update",
+        "status",
+    ),
+    (
+        "reject-cseq-gap",
+        "rfc3261-500-cseq",
+        "rfc3261-cseq-gap",
+        "status",
+    ),
+    (
+        "notify-contact-dialog-only",
+        "rfc3261-contact-outside-dialog",
+        "rfc3261-contact-valid-outside",
+        "status",
+    ),
+    (
+        "answer-contact-dialog-only",
+        "rfc3261-contact-outside-dialog",
+        "rfc3261-contact-global-scope",
+        "status",
+    ),
+    (
+        "null-from-tag-rejected",
+        "rfc3261-null-from-tag",
+        "rfc3261-null-from-tag",
+        "status",
+    ),
+    (
+        "null-tag-invented",
+        "rfc3261-null-from-tag",
+        "rfc3261-null-tag-omitted",
+        "message rule",
+    ),
+    (
         "subscribe-no-record-route",
         "A.3.2.1",
         "rfc3261-rr-copy",

@@ -3,7 +3,7 @@
 //! ESC (PUBLISH), the notifier (SUBSCRIBE) or the PNA (REGISTER, NOTIFY). Also builds the common
 //! part of every response.
 
-use super::shared::{lock, Shared};
+use super::shared::{lock, Shared, DIALOG_ONLY_USER};
 use super::transaction::{top_sent_by, ServerKey};
 use super::transport::{self, ReplyPath, Transport};
 use super::{esc, notifier, pidf, pna};
@@ -284,6 +284,10 @@ fn handle(
         });
     }
     match method {
+        // The Contact URI the `*-contact-dialog-only` faults give out, unknown outside its dialog.
+        "OPTIONS" if request.to_tag().is_none() && is_dialog_only(request) => {
+            Handled::only(response(request, 404, &tag))
+        }
         "OPTIONS" => Handled::only(
             response(request, 200, &tag)
                 .header("Allow", ALLOW)
@@ -328,3 +332,12 @@ fn handle(
         _ => Handled::only(response(request, 501, &tag).header("Allow", ALLOW)),
     }
 }
+
+/// The request is addressed to the Contact URI valid inside its dialog only.
+fn is_dialog_only(request: &SipMessage) -> bool {
+    request
+        .request_uri()
+        .and_then(|uri| uri.split_once('@'))
+        .is_some_and(|(user, _)| user.trim_start_matches("sip:") == DIALOG_ONLY_USER)
+}
+

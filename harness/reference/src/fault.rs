@@ -300,6 +300,18 @@ pub enum Fault {
     UnknownDialog404,
     /// A SUBSCRIBE inside a dialog whose CSeq is below the last one is accepted, not answered 500.
     AcceptOutOfOrderCseq,
+    /// NOTIFYs carry a Contact URI the server knows inside the dialog only.
+    NotifyContactDialogOnly,
+    /// The 2xx to SUBSCRIBE carries a Contact URI the server knows inside the dialog only.
+    AnswerContactDialogOnly,
+    /// A SUBSCRIBE whose From carries no tag is rejected with 400.
+    NullFromTagRejected,
+    /// When a SUBSCRIBE's From carried no tag, the NOTIFYs' To carries one all the same.
+    NullTagInvented,
+    /// The remote sequence number of a subscription dialog stays the initial SUBSCRIBE's.
+    KeepFirstRemoteCseq,
+    /// A SUBSCRIBE inside a dialog whose CSeq is more than one above the last is rejected with 500.
+    RejectCseqGap,
     /// The 2xx to SUBSCRIBE does not copy the request's Record-Route values.
     SubscribeNoRecordRoute,
     /// The 2xx to PUBLISH carries a Contact.
@@ -478,6 +490,12 @@ impl Fault {
             Fault::PidfTupleNoId,
             Fault::UnknownDialog404,
             Fault::AcceptOutOfOrderCseq,
+            Fault::NotifyContactDialogOnly,
+            Fault::AnswerContactDialogOnly,
+            Fault::NullFromTagRejected,
+            Fault::NullTagInvented,
+            Fault::KeepFirstRemoteCseq,
+            Fault::RejectCseqGap,
             Fault::SubscribeNoRecordRoute,
             Fault::PublishResponseContact,
             Fault::SubscribeResponseEvent,
@@ -643,6 +661,12 @@ impl Fault {
             Fault::PidfTupleNoId => "pidf-tuple-no-id",
             Fault::UnknownDialog404 => "unknown-dialog-404",
             Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
+            Fault::NotifyContactDialogOnly => "notify-contact-dialog-only",
+            Fault::AnswerContactDialogOnly => "answer-contact-dialog-only",
+            Fault::NullFromTagRejected => "null-from-tag-rejected",
+            Fault::NullTagInvented => "null-tag-invented",
+            Fault::KeepFirstRemoteCseq => "keep-first-remote-cseq",
+            Fault::RejectCseqGap => "reject-cseq-gap",
             Fault::SubscribeNoRecordRoute => "subscribe-no-record-route",
             Fault::PublishResponseContact => "publish-response-contact",
             Fault::SubscribeResponseEvent => "subscribe-response-event",
@@ -955,6 +979,12 @@ impl Fault {
             Fault::NotifyViaNoSentBy => "NOTIFYs carry a top Via with no sent-by (RFC 3261 §18.1.1: the client transport MUST insert one)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
+            Fault::NotifyContactDialogOnly => "NOTIFYs carry a Contact URI that an OPTIONS outside any dialog finds unknown (404) (RFC 3261 §8.1.1.8: the URI MUST be valid outside of any dialogs)",
+            Fault::AnswerContactDialogOnly => "the 2xx to SUBSCRIBE carries a Contact URI that an OPTIONS outside any dialog finds unknown (404) (RFC 3261 §12.1.1: the URI SHOULD have global scope)",
+            Fault::NullFromTagRejected => "a SUBSCRIBE whose From carries no tag is rejected with 400 (RFC 3261 §12.1.1: a UAS MUST be prepared to receive a request without a tag in the From field)",
+            Fault::NullTagInvented => "when the SUBSCRIBE's From carried no tag, the NOTIFYs' To carries tag=null (RFC 3261 §12.2.1.1: a null tag MUST be omitted)",
+            Fault::KeepFirstRemoteCseq => "the remote sequence number of a subscription dialog stays the initial SUBSCRIBE's, so a refresh numbered between it and the last refresh's is accepted (RFC 3261 §12.2.2: the UAS MUST set the remote sequence number to each request's)",
+            Fault::RejectCseqGap => "a SUBSCRIBE inside a dialog whose CSeq is more than one above the last is rejected with 500 (RFC 3261 §12.2.2: a UAS SHOULD be prepared to process it)",
         }
     }
 }

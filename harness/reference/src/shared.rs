@@ -18,6 +18,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::{AbortHandle, JoinSet};
 
+/// The user part of the server's Contact URI.
+const CONTACT_USER: &str = "ps";
+/// The user part of a Contact URI valid inside its dialog only (faults `*-contact-dialog-only`).
+pub const DIALOG_ONLY_USER: &str = "dialog-only";
+
 /// Presence state: publications (the ESC), subscriptions (the notifier), XCAP documents and
 /// the PNA's registration state.
 #[derive(Default)]
@@ -186,8 +191,18 @@ impl Shared {
 
     /// The server's own Contact for `transport`, e.g. `<sip:ps@127.0.0.1:5060;transport=udp>`.
     pub fn contact(&self, transport: Transport) -> String {
+        self.contact_of(CONTACT_USER, transport)
+    }
+
+    /// The Contact of a dialog under a fault that makes it valid inside the dialog only: an
+    /// OPTIONS outside any dialog to it gets 404.
+    pub fn dialog_only_contact(&self, transport: Transport) -> String {
+        self.contact_of(DIALOG_ONLY_USER, transport)
+    }
+
+    fn contact_of(&self, user: &str, transport: Transport) -> String {
         format!(
-            "<sip:ps@{};transport={}>",
+            "<sip:{user}@{};transport={}>",
             self.local_addr(transport),
             transport.uri_param()
         )

@@ -59,6 +59,8 @@ struct Subscription {
     /// The SUBSCRIBE's From and To URIs.
     subscriber: String,
     resource: String,
+    /// The SUBSCRIBE's From carried a tag.
+    subscriber_tagged: bool,
     /// A NOTIFY of it came already, or it was made in an existing dialog: the next NOTIFY
     /// creates no dialog.
     in_dialog: bool,
@@ -159,6 +161,7 @@ impl Auditor {
                         accept,
                         subscriber: msg.header("From").map(uri_of).unwrap_or_default(),
                         resource: msg.header("To").map(uri_of).unwrap_or_default(),
+                        subscriber_tagged: msg.from_tag().is_some(),
                         in_dialog: msg.to_tag().is_some(),
                     },
                 );
@@ -251,6 +254,7 @@ impl Auditor {
                             first_notify: !subscription.in_dialog,
                             subscriber: &subscription.subscriber,
                             resource: &subscription.resource,
+                            subscriber_tagged: subscription.subscriber_tagged,
                         };
                         rules::check_notify(&subscribed, msg, &mut sink);
                         subscription.in_dialog = true;

@@ -4,6 +4,7 @@
 use crate::flow::model::{HeaderCheck, HeaderCheckSpec};
 use crate::flow::vars::Vars;
 use crate::sip::text::{parse_params, tighten_params};
+use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 
 /// The result of one assertion within a header check.
@@ -260,6 +261,9 @@ fn eval_value(
                 );
             }
         }
+    }
+    if let Some(var) = &check.capture_uri {
+        captures.push((var.clone(), uri_of(&main)));
     }
     if let Some(var) = &check.capture {
         captures.push((var.clone(), main));

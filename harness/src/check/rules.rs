@@ -64,6 +64,10 @@ pub const RULES: &[(&str, &str)] = &[
     (CONTENT_TYPE, "a message with a body carries Content-Type"),
     (FROM_TAG, "a request's From carries a tag"),
     (
+        NULL_TAG_OMITTED,
+        "a NOTIFY's To carries no tag when its SUBSCRIBE's From carried none",
+    ),
+    (
         PUBLISH_489_ALLOW_EVENTS,
         "a 489 to PUBLISH carries Allow-Events",
     ),
@@ -214,6 +218,7 @@ const TERMINATED_NO_EXPIRES: &str = "rfc6665-terminated-no-expires";
 const ALLOW_EVENTS_SYNTAX: &str = "rfc6665-allow-events-syntax";
 const URI_BRACKETS: &str = "rfc3261-uri-brackets";
 const NOTIFY_IDENTITY: &str = "rfc3261-notify-identity";
+const NULL_TAG_OMITTED: &str = "rfc3261-null-tag-omitted";
 const CSEQ_RANGE: &str = "rfc3261-cseq-range";
 const TO_COPY: &str = "rfc3261-to-copy";
 const VIA_SENT_BY: &str = "rfc3261-via-sent-by";
@@ -272,7 +277,7 @@ pub struct SentRequest<'a> {
     pub method: &'a str,
     /// The addr-spec of its From.
     pub from_uri: &'a str,
-    /// Its From tag.
+    /// Its From tag; empty when it carried none (a null tag, RFC 3261 §12.1.1).
     pub from_tag: &'a str,
     /// Its Call-ID.
     pub call_id: &'a str,
@@ -304,6 +309,9 @@ pub struct Subscribed<'a> {
     pub subscriber: &'a str,
     /// The SUBSCRIBE's To URI, the resource: every NOTIFY's From.
     pub resource: &'a str,
+    /// The SUBSCRIBE's From carried a tag; when it did not, the dialog's remote tag is null
+    /// and every NOTIFY's To must carry none (RFC 3261 §12.2.1.1).
+    pub subscriber_tagged: bool,
 }
 
 /// Reports one rule; what it expected and what it saw are only worked out when it failed.
@@ -353,7 +361,7 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
     let from = response.header("From");
     let branches = via_branches(response);
     let copies_held = from.is_some_and(|f| uri_of(f) == sent.from_uri)
-        && response.from_tag().as_deref() == Some(sent.from_tag)
+        && response.from_tag().unwrap_or_default() == sent.from_tag
         && response.call_id() == Some(sent.call_id)
         && response.cseq() == Some((sent.cseq, sent.method))
         && branches.len() == sent.branches.len()
@@ -366,10 +374,13 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
         RESPONSE_COPIES,
         copies_held,
         || {
+            let tag = match sent.from_tag {
+                "" => String::new(),
+                tag => format!(";tag={tag}"),
+            };
             format!(
-                "From <{}>;tag={}, Call-ID {}, CSeq {} {}, Vias with branches {}",
+                "From <{}>{tag}, Call-ID {}, CSeq {} {}, Vias with branches {}",
                 sent.from_uri,
-                sent.from_tag,
                 sent.call_id,
                 sent.cseq,
                 sent.method,
@@ -1031,6 +1042,15 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
         },
         || format!("To {}, From {}", shown(to), shown(from)),
     );
+    if !subscribed.subscriber_tagged {
+        check(
+            sink,
+            NULL_TAG_OMITTED,
+            notify.to_tag().is_none(),
+            || "a To without a tag (the SUBSCRIBE's From had none: the remote tag is null)".to_string(),
+            || shown(to),
+        );
+    }
     let event = notify.header("Event");
     check(
         sink,
@@ -1465,6 +1485,7 @@ mod tests {
             first_notify: false,
             subscriber: "sip:w@example.com",
             resource: "sip:p@example.com",
+            subscriber_tagged: true,
         };
         check_request(&notify, &mut sink);
         check_notify(&subscribed, &notify, &mut sink);
@@ -1487,11 +1508,33 @@ mod tests {
             first_notify,
             subscriber: "sip:w@example.com",
             resource: "sip:p@example.com",
+            subscriber_tagged: true,
         };
         let mut sink = Failed::default();
         check_request(notify, &mut sink);
         check_notify(&subscribed, notify, &mut sink);
         sink.0
+    }
+
+    #[test]
+    fn a_null_remote_tag_leaves_the_notifys_to_without_a_tag() {
+        let breaks = |notify: &SipMessage| {
+            let subscribed = Subscribed {
+                event: "presence",
+                accept: &["application/pidf+xml"],
+                first_notify: false,
+                subscriber: "sip:w@example.com",
+                resource: "sip:p@example.com",
+                subscriber_tagged: false,
+            };
+            let mut sink = Failed::default();
+            check_notify(&subscribed, notify, &mut sink);
+            sink.0
+        };
+        let tagged = notify_with(RESOURCE, SUBSCRIBER, "2", "active;expires=60", CONTACT);
+        assert_eq!(breaks(&tagged), [NULL_TAG_OMITTED]);
+        let untagged = SipMessage::parse(b"NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Length: 0\r\n\r\n").unwrap();
+        assert!(breaks(&untagged).is_empty());
     }
 
     const SUBSCRIBER: &str = "<sip:w@example.com>";
@@ -1566,6 +1609,7 @@ mod tests {
                 first_notify: false,
                 subscriber: "sip:w@example.com",
                 resource: "sip:p@example.com",
+            subscriber_tagged: true,
             };
             let mut sink = Failed::default();
             check_notify(&subscribed, &notify(content_type, body), &mut sink);

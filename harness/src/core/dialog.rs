@@ -10,7 +10,7 @@ use std::borrow::Cow;
 pub struct Dialog {
     /// Call-ID.
     pub call_id: String,
-    /// Our From tag.
+    /// Our From tag; empty when we sent none (a null tag, RFC 3261 §12.1.1).
     pub local_tag: String,
     /// The SUT's tag, once known.
     pub remote_tag: Option<String>,
@@ -60,9 +60,12 @@ impl Dialog {
 
     /// True when a request from the SUT belongs to this dialog (Call-ID, To tag = ours, From tag
     /// = theirs once known). A NOTIFY may arrive before the 2xx and create the dialog (RFC 6665 §4.1.2.4).
+    /// When our tag is null (we sent no From tag, RFC 3261 §12.1.1), any To tag matches: the
+    /// message rules, not the matching, judge a tag the SUT should have left out (§12.2.1.1).
     pub fn owns_request(&self, request: &SipMessage) -> bool {
         request.call_id() == Some(self.call_id.as_str())
-            && request.to_tag().as_deref() == Some(self.local_tag.as_str())
+            && (self.local_tag.is_empty()
+                || request.to_tag().as_deref() == Some(self.local_tag.as_str()))
             && match (&self.remote_tag, request.from_tag()) {
                 (Some(ours), Some(theirs)) => *ours == theirs,
                 (None, _) => true,

@@ -967,7 +967,7 @@ impl Validator<'_> {
                     )
                 })?;
                 for check in spec.checks().iter() {
-                    if check.capture.is_some() {
+                    if check.capture.is_some() || check.capture_uri.is_some() {
                         return Err(self.error(
                             &[format!("{name}:")],
                             format!("select on header {name}: no capture in a selector"),
@@ -1121,7 +1121,7 @@ impl Validator<'_> {
                 self.validate_header_check(&format!("{name};{param}"), &inner, step, scope)?;
             }
         }
-        if let Some(var) = &check.capture {
+        for var in check.capture.iter().chain(&check.capture_uri) {
             scope.vars.insert(var.clone());
         }
         Ok(())

@@ -412,6 +412,10 @@ pub struct HeaderCheck {
     /// Stores the value (without parameters) in a variable.
     #[serde(default)]
     pub capture: Option<String>,
+    /// Stores the URI of the value (a name-addr's URI without its angle brackets, e.g. a
+    /// Contact's) in a variable, for a later step's `uri`.
+    #[serde(default)]
+    pub capture_uri: Option<String>,
 }
 
 impl HeaderCheck {

@@ -859,6 +859,7 @@ impl Engine {
                 first_notify,
                 subscriber: &watcher.uri,
                 resource: watcher.target.uri(&self.presentities),
+                subscriber_tagged: true,
             };
             let mut sink = self.conformance.sink(self.config.phase, msg);
             rules::check_request(msg, &mut sink);

@@ -229,7 +229,9 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         .header("To", sub.remote_uri.as_str())
         .header("Call-ID", sub.call_id.as_str())
         .header("CSeq", format!("{} {cseq_method}", sub.cseq));
-    if !shared.fault(Fault::NotifyNoContact) {
+    if shared.fault(Fault::NotifyContactDialogOnly) {
+        notify.push_header("Contact", shared.dialog_only_contact(sub.transport));
+    } else if !shared.fault(Fault::NotifyNoContact) {
         notify.push_header("Contact", shared.contact(sub.transport));
     }
     let mut notify = notify.header("Event", event);

@@ -502,9 +502,12 @@ pub(super) fn handle_subscribe(
     let granted = requested
         .unwrap_or(DEFAULT_EXPIRES)
         .min(shared.config.max_expires);
-    let (Some(call_id), Some(remote_tag), Some((cseq, _))) =
-        (request.call_id(), request.from_tag(), request.cseq())
-    else {
+    // A From without a tag makes the remote tag null (RFC 3261 §12.1.1).
+    let remote_tag = request.from_tag().unwrap_or_default();
+    if remote_tag.is_empty() && shared.fault(Fault::NullFromTagRejected) {
+        return reject(400);
+    }
+    let (Some(call_id), Some((cseq, _))) = (request.call_id(), request.cseq()) else {
         return reject(400);
     };
     let contact = request
@@ -542,9 +545,14 @@ pub(super) fn handle_subscribe(
             if cseq < sub.remote_cseq && !shared.fault(Fault::AcceptOutOfOrderCseq) {
                 return reject(500);
             }
+            if cseq > sub.remote_cseq.saturating_add(1) && shared.fault(Fault::RejectCseqGap) {
+                return reject(500);
+            }
             is_list = matches!(sub.kind, Kind::List(_));
             let (body, phase) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
-            sub.remote_cseq = cseq;
+            if !shared.fault(Fault::KeepFirstRemoteCseq) {
+                sub.remote_cseq = cseq;
+            }
             if let Some(target) = contact.filter(|_| !shared.fault(Fault::KeepOldTarget)) {
                 sub.remote_target = target;
             }
@@ -624,14 +632,19 @@ pub(super) fn handle_subscribe(
                 kind,
                 call_id: call_id.to_string(),
                 local_tag: tag.to_string(),
-                remote_tag: remote_tag.into_owned(),
+                remote_tag: remote_tag.to_string(),
                 event_id,
                 local_uri: if shared.fault(Fault::NotifyFromOtherUri) {
                     format!("<sip:someone-else@example.com>;tag={tag}")
                 } else {
                     format!("{};tag={tag}", request.header("To").unwrap_or_default())
                 },
-                remote_uri: request.header("From").unwrap_or_default().to_string(),
+                remote_uri: match request.header("From").unwrap_or_default() {
+                    from if remote_tag.is_empty() && shared.fault(Fault::NullTagInvented) => {
+                        format!("{from};tag=null")
+                    }
+                    from => from.to_string(),
+                },
                 route_set: request.header_values("Record-Route"),
                 remote_target,
                 remote_cseq: cseq,
@@ -680,6 +693,8 @@ pub(super) fn handle_subscribe(
     if shared.fault(Fault::SubscribeContactNotSip) {
         let address = shared.local_addr(transport);
         ok.push_header("Contact", format!("<http://{address}/presence>"));
+    } else if shared.fault(Fault::AnswerContactDialogOnly) {
+        ok.push_header("Contact", shared.dialog_only_contact(transport));
     } else if !shared.fault(Fault::SubscribeNoContact) {
         ok.push_header("Contact", shared.contact(transport));
     }

@@ -146,10 +146,7 @@ impl Runner<'_> {
                     .push(("Route".into(), state.dialog.route_set.join(", ")));
             }
             let local_uri = state.local_uri.clone().unwrap_or_else(|| aor.clone());
-            request.headers.push((
-                "From".into(),
-                format!("<{local_uri}>;tag={}", state.dialog.local_tag),
-            ));
+            request.headers.push(("From".into(), with_tag(&local_uri, &state.dialog.local_tag)));
             request.headers.push((
                 "To".into(),
                 format!(
@@ -470,5 +467,13 @@ impl Runner<'_> {
             transport,
         };
         self.trace.record(leg, bytes, summary, note);
+    }
+}
+
+/// A name-addr of `uri` with `tag`, or none when the tag is null (RFC 3261 §12.2.1.1).
+fn with_tag(uri: &str, tag: &str) -> String {
+    match tag {
+        "" => format!("<{uri}>"),
+        tag => format!("<{uri}>;tag={tag}"),
     }
 }
