@@ -665,6 +665,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "unknown-encoding-accepted",
+        "rfc3261-415-unsupported-body",
+        "rfc3261-415-unsupported",
+        "status",
+    ),
+    (
+        "no-accept-encoding-in-415",
+        "rfc3261-415-unsupported-body",
+        "rfc3261-415-accept-encoding",
+        "header",
+    ),
+    (
         "notify-contact-dialog-only",
         "rfc3261-contact-outside-dialog",
         "rfc3261-contact-valid-outside",

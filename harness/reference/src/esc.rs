@@ -242,7 +242,15 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
         None
     } else {
         let content_type = request.header("Content-Type").unwrap_or_default();
-        let parsed = if pidf::is_pidf_media_type(content_type) {
+        let parsed = if encoded(request) && !shared.fault(Fault::UnknownEncodingAccepted) {
+            // No content coding is understood (RFC 3261 §8.2.3).
+            let refusal = response(request, 415, tag);
+            Err(if shared.fault(Fault::NoAcceptEncodingIn415) {
+                refusal
+            } else {
+                refusal.header("Accept-Encoding", IDENTITY)
+            })
+        } else if pidf::is_pidf_media_type(content_type) {
             pidf::parse(&request.body).map_err(|_| response(request, 400, tag))
         } else if pidf_diff::is_media_type(content_type) {
             let held = current.and_then(|id| state.esc.document(&who, id));
@@ -423,4 +431,15 @@ pub(super) fn expire(shared: &Arc<Shared>, who: &Presentity, id: u64) {
     let pump = notifier::state_changed(&mut state, who, |esc| esc.compose(who, faults));
     drop(state);
     notifier::pump(shared, pump);
+}
+
+/// The only content coding the server understands: none (RFC 2616 §3.5).
+const IDENTITY: &str = "identity";
+
+/// The body carries a content coding other than identity (RFC 3261 §20.12).
+fn encoded(request: &SipMessage) -> bool {
+    request
+        .tokens("Content-Encoding")
+        .iter()
+        .any(|coding| !coding.eq_ignore_ascii_case(IDENTITY))
 }
