@@ -665,6 +665,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "publish-response-twice",
+        "A.4.2.1",
+        "rfc3261-response-prompted",
+        "message rule",
+    ),
+    (
         "unknown-encoding-accepted",
         "rfc3261-415-unsupported-body",
         "rfc3261-415-unsupported",

@@ -300,6 +300,8 @@ pub enum Fault {
     UnknownDialog404,
     /// A SUBSCRIBE inside a dialog whose CSeq is below the last one is accepted, not answered 500.
     AcceptOutOfOrderCseq,
+    /// Every response to PUBLISH is sent twice.
+    PublishResponseTwice,
     /// A PUBLISH body with a content coding the server does not understand is taken as if plain.
     UnknownEncodingAccepted,
     /// The 415 for a content coding the server does not understand carries no Accept-Encoding.
@@ -494,6 +496,7 @@ impl Fault {
             Fault::PidfTupleNoId,
             Fault::UnknownDialog404,
             Fault::AcceptOutOfOrderCseq,
+            Fault::PublishResponseTwice,
             Fault::UnknownEncodingAccepted,
             Fault::NoAcceptEncodingIn415,
             Fault::NotifyContactDialogOnly,
@@ -667,6 +670,7 @@ impl Fault {
             Fault::PidfTupleNoId => "pidf-tuple-no-id",
             Fault::UnknownDialog404 => "unknown-dialog-404",
             Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
+            Fault::PublishResponseTwice => "publish-response-twice",
             Fault::UnknownEncodingAccepted => "unknown-encoding-accepted",
             Fault::NoAcceptEncodingIn415 => "no-accept-encoding-in-415",
             Fault::NotifyContactDialogOnly => "notify-contact-dialog-only",
@@ -987,6 +991,7 @@ impl Fault {
             Fault::NotifyViaNoSentBy => "NOTIFYs carry a top Via with no sent-by (RFC 3261 §18.1.1: the client transport MUST insert one)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
+            Fault::PublishResponseTwice => "every response to PUBLISH is sent twice, the second time with no copy of the request to prompt it (RFC 3261 §8.2.7: a stateless UAS MUST NOT retransmit responses; §17.2.2: a stateful one sends its final response again only for a retransmission of the request)",
             Fault::UnknownEncodingAccepted => "a PUBLISH whose body has Content-Encoding: x-unknown is taken as if the body were plain (RFC 3261 §8.2.3: a body whose encoding is not understood MUST get 415)",
             Fault::NoAcceptEncodingIn415 => "the 415 to a body of an unknown content coding carries no Accept-Encoding (RFC 3261 §8.2.3, MUST list the encodings understood)",
             Fault::NotifyContactDialogOnly => "NOTIFYs carry a Contact URI that an OPTIONS outside any dialog finds unknown (404) (RFC 3261 §8.1.1.8: the URI MUST be valid outside of any dialogs)",

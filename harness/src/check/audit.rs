@@ -49,6 +49,10 @@ struct Sent {
     record_routes: Vec<String>,
     to_uri: String,
     to_tag: Option<String>,
+    /// How often the harness sent it (a retransmission or a `resend` adds one).
+    copies: u32,
+    /// How many final responses the SUT sent to it.
+    finals: u32,
 }
 
 /// The media types a subscription accepts and its event package.
@@ -139,6 +143,12 @@ impl Auditor {
         if !msg.is_request() {
             return;
         }
+        let key = (top.into_owned(), method.clone());
+        if let Some(earlier) = self.sent.get_mut(&key) {
+            // A copy: a retransmission, or a `resend`.
+            earlier.copies += 1;
+            return;
+        }
         let branches = rules::via_branches(msg)
             .into_iter()
             .flatten()
@@ -178,8 +188,10 @@ impl Auditor {
             record_routes: msg.header_values("Record-Route"),
             to_uri: msg.header("To").map(uri_of).unwrap_or_default(),
             to_tag: msg.to_tag().map(Cow::into_owned),
+            copies: 1,
+            finals: 0,
         };
-        self.sent.insert((top.into_owned(), method), sent);
+        self.sent.insert(key, sent);
     }
 
     /// An XCAP request of the harness is kept by connection; the SUT's response on that
@@ -269,10 +281,14 @@ impl Auditor {
             return;
         }
         let key = msg.top_branch().map(Cow::into_owned).zip(msg.method());
-        let Some(sent) = key.and_then(|key| self.sent.get(&key)) else {
+        let Some(sent) = key.and_then(|key| self.sent.get_mut(&key)) else {
             // A response to no request of ours: nothing to compare it with.
             return;
         };
+        if msg.status().is_some_and(|s| s >= 200) && sent.method != "INVITE" {
+            sent.finals += 1;
+            rules::check_finals_prompted(sent.finals, sent.copies, &mut sink);
+        }
         let branches: Vec<&str> = sent.branches.iter().map(String::as_str).collect();
         let record_routes: Vec<&str> = sent.record_routes.iter().map(String::as_str).collect();
         let request = SentRequest {

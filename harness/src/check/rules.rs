@@ -64,6 +64,10 @@ pub const RULES: &[(&str, &str)] = &[
     (CONTENT_TYPE, "a message with a body carries Content-Type"),
     (FROM_TAG, "a request's From carries a tag"),
     (
+        FINALS_PROMPTED,
+        "the SUT sends a final response to a non-INVITE request once per copy of the request it got",
+    ),
+    (
         NULL_TAG_OMITTED,
         "a NOTIFY's To carries no tag when its SUBSCRIBE's From carried none",
     ),
@@ -219,6 +223,9 @@ const ALLOW_EVENTS_SYNTAX: &str = "rfc6665-allow-events-syntax";
 const URI_BRACKETS: &str = "rfc3261-uri-brackets";
 const NOTIFY_IDENTITY: &str = "rfc3261-notify-identity";
 const NULL_TAG_OMITTED: &str = "rfc3261-null-tag-omitted";
+/// The rule on final responses sent again unprompted, which a path that duplicates datagrams
+/// would break on the SUT's behalf.
+pub const FINALS_PROMPTED: &str = "rfc3261-response-prompted";
 const CSEQ_RANGE: &str = "rfc3261-cseq-range";
 const TO_COPY: &str = "rfc3261-to-copy";
 const VIA_SENT_BY: &str = "rfc3261-via-sent-by";
@@ -991,6 +998,19 @@ pub fn check_publish_outstanding(earlier: Option<&str>, sink: &mut impl RuleSink
                 earlier.unwrap_or_default()
             )
         },
+    );
+}
+
+/// RFC 3261 §8.2.7, §17.2.2: the SUT's `finals`-th final response to a non-INVITE request the
+/// harness sent `copies` times. A server sends its final response again only for a copy of
+/// the request; more final responses than copies is a retransmission nothing prompted.
+pub fn check_finals_prompted(finals: u32, copies: u32, sink: &mut impl RuleSink) {
+    check(
+        sink,
+        FINALS_PROMPTED,
+        finals <= copies,
+        || format!("at most {copies} final response(s), one per copy of the request sent"),
+        || format!("final response number {finals}"),
     );
 }
 
