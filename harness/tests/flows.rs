@@ -665,6 +665,24 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "pna-rejects-extensions",
+        "rfc3680-extensions",
+        "rfc3680-ignore-unknown",
+        "status",
+    ),
+    (
+        "pna-version-not-initialized",
+        "rfc3680-versions",
+        "rfc3680-version-init",
+        "arrives",
+    ),
+    (
+        "pna-no-refresh-on-gap",
+        "rfc3680-versions",
+        "rfc3680-version-gap-refresh",
+        "arrives",
+    ),
+    (
         "publish-response-twice",
         "A.4.2.1",
         "rfc3261-response-prompted",

@@ -300,6 +300,12 @@ pub enum Fault {
     UnknownDialog404,
     /// A SUBSCRIBE inside a dialog whose CSeq is below the last one is accepted, not answered 500.
     AcceptOutOfOrderCseq,
+    /// The PNA's first reg document does not initialize its version: every later one applies.
+    PnaVersionNotInitialized,
+    /// The PNA sends no refresh SUBSCRIBE when a reg document skips versions.
+    PnaNoRefreshOnGap,
+    /// The PNA rejects a reginfo document carrying elements or attributes of unknown namespaces.
+    PnaRejectsExtensions,
     /// Every response to PUBLISH is sent twice.
     PublishResponseTwice,
     /// A PUBLISH body with a content coding the server does not understand is taken as if plain.
@@ -496,6 +502,9 @@ impl Fault {
             Fault::PidfTupleNoId,
             Fault::UnknownDialog404,
             Fault::AcceptOutOfOrderCseq,
+            Fault::PnaVersionNotInitialized,
+            Fault::PnaNoRefreshOnGap,
+            Fault::PnaRejectsExtensions,
             Fault::PublishResponseTwice,
             Fault::UnknownEncodingAccepted,
             Fault::NoAcceptEncodingIn415,
@@ -670,6 +679,9 @@ impl Fault {
             Fault::PidfTupleNoId => "pidf-tuple-no-id",
             Fault::UnknownDialog404 => "unknown-dialog-404",
             Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
+            Fault::PnaVersionNotInitialized => "pna-version-not-initialized",
+            Fault::PnaNoRefreshOnGap => "pna-no-refresh-on-gap",
+            Fault::PnaRejectsExtensions => "pna-rejects-extensions",
             Fault::PublishResponseTwice => "publish-response-twice",
             Fault::UnknownEncodingAccepted => "unknown-encoding-accepted",
             Fault::NoAcceptEncodingIn415 => "no-accept-encoding-in-415",
@@ -991,6 +1003,9 @@ impl Fault {
             Fault::NotifyViaNoSentBy => "NOTIFYs carry a top Via with no sent-by (RFC 3261 §18.1.1: the client transport MUST insert one)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
+            Fault::PnaVersionNotInitialized => "the PNA's first reg document leaves its local version unset, so a later document of a lower version is applied, not discarded (RFC 3680 §5.2: the version MUST be initialized from the first document)",
+            Fault::PnaNoRefreshOnGap => "the PNA sends no refresh SUBSCRIBE when a reg document's version is more than one above its own (RFC 3680 §5.2, SHOULD)",
+            Fault::PnaRejectsExtensions => "the PNA answers 400 to a reg NOTIFY whose reginfo carries an element or attribute of an unknown namespace (RFC 3680 §5.1: they MUST be ignored)",
             Fault::PublishResponseTwice => "every response to PUBLISH is sent twice, the second time with no copy of the request to prompt it (RFC 3261 §8.2.7: a stateless UAS MUST NOT retransmit responses; §17.2.2: a stateful one sends its final response again only for a retransmission of the request)",
             Fault::UnknownEncodingAccepted => "a PUBLISH whose body has Content-Encoding: x-unknown is taken as if the body were plain (RFC 3261 §8.2.3: a body whose encoding is not understood MUST get 415)",
             Fault::NoAcceptEncodingIn415 => "the 415 to a body of an unknown content coding carries no Accept-Encoding (RFC 3261 §8.2.3, MUST list the encodings understood)",

@@ -398,14 +398,16 @@ async fn run_subscribe(shared: Arc<Shared>, id: u64, mut expires: u64) {
             match (ok, state.pna.dialogs.get_mut(&id)) {
                 (_, None) => return,
                 (Some(ok), Some(dialog)) if expires > 0 => {
-                    // The dialog as the 2xx establishes it (RFC 3261 §12.1.2).
+                    // The dialog as the 2xx establishes it (RFC 3261 §12.1.2); a refresh's
+                    // 2xx changes the remote target only (§12.2.1.2).
                     if dialog.remote_tag.is_none() {
                         dialog.remote_tag = ok.to_tag().map(Cow::into_owned);
+                        dialog.route_set =
+                            ok.header_values("Record-Route").into_iter().rev().collect();
                     }
                     if let Some(contact) = ok.name_addrs("Contact").into_iter().next() {
                         dialog.remote_target = contact.uri;
                     }
-                    dialog.route_set = ok.header_values("Record-Route").into_iter().rev().collect();
                     unsubscribe = dialog.ending;
                 }
                 (None, Some(_)) if expires > 0 => pump = remove_dialog(&shared, state, id),
@@ -480,6 +482,9 @@ pub(super) fn handle_notify(shared: &Arc<Shared>, request: &SipMessage, tag: &st
             return Handled::only(response(request, 415, tag).header("Accept", REGINFO_MEDIA_TYPE));
         }
         match reginfo::parse(&request.body) {
+            Ok(doc) if doc.extended && shared.fault(Fault::PnaRejectsExtensions) => {
+                return reject(400)
+            }
             Ok(doc) => Some(doc),
             Err(_) => return reject(400),
         }
@@ -490,8 +495,14 @@ pub(super) fn handle_notify(shared: &Arc<Shared>, request: &SipMessage, tag: &st
         dialog.remote_target = contact.uri;
     }
     // After an unsubscribe, what the S-CSCF still reports no longer counts.
+    let mut refresh = false;
     if let Some(doc) = doc.as_ref().filter(|_| !dialog.ending) {
+        let first = dialog.reg.uninitialized();
+        refresh = dialog.reg.skips_versions(doc) && !shared.fault(Fault::PnaNoRefreshOnGap);
         dialog.reg.apply(doc);
+        if first && shared.fault(Fault::PnaVersionNotInitialized) {
+            dialog.reg.forget_version();
+        }
     }
     let terminated = request
         .subscription_state()
@@ -501,7 +512,18 @@ pub(super) fn handle_notify(shared: &Arc<Shared>, request: &SipMessage, tag: &st
     } else {
         publish(shared, state)
     };
+    // Missed documents: a refresh makes the S-CSCF send full state (RFC 3680 §5.2).
+    let lifetime = state
+        .pna
+        .registrations
+        .values()
+        .find(|r| r.dialog == Some(id))
+        .map(|r| r.lifetime)
+        .filter(|_| refresh && !terminated);
     drop(guard);
+    if let Some(lifetime) = lifetime {
+        shared.spawn(run_subscribe(shared.clone(), id, lifetime));
+    }
     Handled {
         response: response(request, 200, tag).build(),
         pump,

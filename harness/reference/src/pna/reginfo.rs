@@ -45,6 +45,8 @@ pub struct Reginfo {
     pub full: bool,
     /// The registrations in document order.
     pub registrations: Vec<Registration>,
+    /// It carries elements or attributes of other namespaces (skipped, RFC 3680 §5.1).
+    pub extended: bool,
 }
 
 /// Is this Content-Type `application/reginfo+xml` (parameters ignored)?
@@ -75,6 +77,16 @@ fn required(start: &BytesStart<'_>, name: &str, element: &str) -> Result<String,
     attribute(start, name)?.ok_or_else(|| format!("<{element}> without {name}"))
 }
 
+/// The element carries an attribute bound to a namespace other than reginfo's (namespace
+/// declarations aside).
+fn foreign_attribute(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> bool {
+    start.attributes().flatten().any(|attribute| {
+        let (ns, _) = reader.resolver().resolve_attribute(attribute.key);
+        let declaration = attribute.key.as_namespace_binding().is_some();
+        !declaration && matches!(ns, ResolveResult::Bound(n) if n.0 != REGINFO_NS)
+    })
+}
+
 /// Where the reader is inside the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
@@ -95,6 +107,7 @@ pub fn parse(body: &[u8]) -> Result<Reginfo, String> {
     let mut depth = 0usize;
     let mut place = Place::Other;
     let mut uri_depth = 0usize;
+    let mut extended = false;
     loop {
         let (ns, event) = reader
             .read_resolved_event()
@@ -137,6 +150,7 @@ pub fn parse(body: &[u8]) -> Result<Reginfo, String> {
             Event::Eof => break,
             _ => continue,
         };
+        extended |= (depth > 0 && !ours) || foreign_attribute(&reader, &start);
         let local = start.local_name();
         let local = local.as_ref();
         match (depth, ours, local) {
@@ -154,6 +168,7 @@ pub fn parse(body: &[u8]) -> Result<Reginfo, String> {
                     version,
                     full,
                     registrations: Vec::new(),
+                    extended: false,
                 });
             }
             (0, _, _) => return Err(format!("root element is not {{{REGINFO_NS}}}reginfo")),
@@ -192,6 +207,7 @@ pub fn parse(body: &[u8]) -> Result<Reginfo, String> {
         return Err("element not closed at end of document".into());
     }
     let mut doc = doc.ok_or_else(|| "no root element".to_string())?;
+    doc.extended = extended;
     for contact in doc
         .registrations
         .iter_mut()
@@ -255,6 +271,22 @@ impl RegState {
             }
         }
         true
+    }
+
+    /// The document's version is more than one above the last applied: documents were missed,
+    /// and the subscriber SHOULD refresh to get full state (RFC 3680 §5.2).
+    pub fn skips_versions(&self, doc: &Reginfo) -> bool {
+        self.version.is_some_and(|v| doc.version > v.saturating_add(1))
+    }
+
+    /// No document has been applied yet: the next one initializes the version (RFC 3680 §5.2).
+    pub fn uninitialized(&self) -> bool {
+        self.version.is_none()
+    }
+
+    /// Forgets the version, as if no document had come (fault PnaVersionNotInitialized).
+    pub fn forget_version(&mut self) {
+        self.version = None;
     }
 
     /// Forgets everything (the subscription ended).
@@ -385,5 +417,21 @@ mod tests {
         assert!(state.active().is_empty());
         state.clear();
         assert!(state.active().is_empty());
+    }
+
+    #[test]
+    fn elements_and_attributes_of_other_namespaces_are_skipped_and_noted() {
+        assert!(!parse(FULL.as_bytes()).unwrap().extended);
+        let attribute = FULL.replace(
+            "<reginfo ",
+            "<reginfo xmlns:x=\"urn:example:x\" x:flavour=\"plain\" ",
+        );
+        let doc = parse(attribute.as_bytes()).unwrap();
+        assert!(doc.extended);
+        assert_eq!(doc, Reginfo { extended: true, ..parse(FULL.as_bytes()).unwrap() });
+        let element = FULL.replace("<uri>", "<x:note xmlns:x=\"urn:example:x\">hi</x:note><uri>");
+        let doc = parse(element.as_bytes()).unwrap();
+        assert!(doc.extended);
+        assert_eq!(doc.registrations, parse(FULL.as_bytes()).unwrap().registrations);
     }
 }
