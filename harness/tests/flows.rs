@@ -665,6 +665,36 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "xcap-get-adds-bindings",
+        "rfc4825-serialization",
+        "rfc4825-get-no-added-bindings",
+        "body",
+    ),
+    (
+        "xcap-delete-trims-whitespace",
+        "rfc4825-serialization",
+        "rfc4825-delete-keeps-whitespace",
+        "body",
+    ),
+    (
+        "xcap-drop-redundant-namespaces",
+        "rfc4825-serialization",
+        "rfc4825-keep-namespace-declarations",
+        "body",
+    ),
+    (
+        "xcap-any-tree",
+        "rfc4825-serialization",
+        "rfc4825-tree-global-users",
+        "status",
+    ),
+    (
+        "xcap-basic-challenge",
+        "rfc4825-serialization",
+        "rfc4825-no-basic-without-tls",
+        "message rule",
+    ),
+    (
         "pna-rejects-extensions",
         "rfc3680-extensions",
         "rfc3680-ignore-unknown",

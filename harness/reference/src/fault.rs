@@ -300,6 +300,16 @@ pub enum Fault {
     UnknownDialog404,
     /// A SUBSCRIBE inside a dialog whose CSeq is below the last one is accepted, not answered 500.
     AcceptOutOfOrderCseq,
+    /// An XCAP element DELETE also removes the whitespace before the element.
+    XcapDeleteTrimsWhitespace,
+    /// An element an XCAP PUT inserts loses namespace declarations its parent's scope makes.
+    XcapDropRedundantNamespaces,
+    /// An XCAP URI with a tree segment other than global or users is read as users.
+    XcapAnyTree,
+    /// An XCAP GET of an element adds the namespace bindings its ancestors declare.
+    XcapGetAddsBindings,
+    /// The XCAP server challenges every request without credentials with HTTP Basic.
+    XcapBasicChallenge,
     /// The PNA's first reg document does not initialize its version: every later one applies.
     PnaVersionNotInitialized,
     /// The PNA sends no refresh SUBSCRIBE when a reg document skips versions.
@@ -502,6 +512,11 @@ impl Fault {
             Fault::PidfTupleNoId,
             Fault::UnknownDialog404,
             Fault::AcceptOutOfOrderCseq,
+            Fault::XcapDeleteTrimsWhitespace,
+            Fault::XcapDropRedundantNamespaces,
+            Fault::XcapAnyTree,
+            Fault::XcapGetAddsBindings,
+            Fault::XcapBasicChallenge,
             Fault::PnaVersionNotInitialized,
             Fault::PnaNoRefreshOnGap,
             Fault::PnaRejectsExtensions,
@@ -679,6 +694,11 @@ impl Fault {
             Fault::PidfTupleNoId => "pidf-tuple-no-id",
             Fault::UnknownDialog404 => "unknown-dialog-404",
             Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
+            Fault::XcapDeleteTrimsWhitespace => "xcap-delete-trims-whitespace",
+            Fault::XcapDropRedundantNamespaces => "xcap-drop-redundant-namespaces",
+            Fault::XcapAnyTree => "xcap-any-tree",
+            Fault::XcapGetAddsBindings => "xcap-get-adds-bindings",
+            Fault::XcapBasicChallenge => "xcap-basic-challenge",
             Fault::PnaVersionNotInitialized => "pna-version-not-initialized",
             Fault::PnaNoRefreshOnGap => "pna-no-refresh-on-gap",
             Fault::PnaRejectsExtensions => "pna-rejects-extensions",
@@ -1003,6 +1023,11 @@ impl Fault {
             Fault::NotifyViaNoSentBy => "NOTIFYs carry a top Via with no sent-by (RFC 3261 §18.1.1: the client transport MUST insert one)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
+            Fault::XcapDeleteTrimsWhitespace => "deleting an element by XCAP also removes the whitespace before it (RFC 4825 §8.4: MUST preserve surrounding whitespace)",
+            Fault::XcapDropRedundantNamespaces => "an element inserted by XCAP loses the namespace declarations its parent already makes (RFC 4825 §8.2.3: MUST NOT remove redundant namespace declarations)",
+            Fault::XcapAnyTree => "an XCAP URI whose segment after the AUID is neither global nor users is read as users, and the document stored (RFC 4825 §6.2: the segment MUST be global or users)",
+            Fault::XcapGetAddsBindings => "an XCAP GET of an element declares on it the namespace bindings its ancestors declare (RFC 4825 §8.3: MUST NOT add them)",
+            Fault::XcapBasicChallenge => "the XCAP server answers every request without credentials 401 with a Basic challenge, over plain HTTP (RFC 4825 §14: MUST NOT perform basic authentication without TLS)",
             Fault::PnaVersionNotInitialized => "the PNA's first reg document leaves its local version unset, so a later document of a lower version is applied, not discarded (RFC 3680 §5.2: the version MUST be initialized from the first document)",
             Fault::PnaNoRefreshOnGap => "the PNA sends no refresh SUBSCRIBE when a reg document's version is more than one above its own (RFC 3680 §5.2, SHOULD)",
             Fault::PnaRejectsExtensions => "the PNA answers 400 to a reg NOTIFY whose reginfo carries an element or attribute of an unknown namespace (RFC 3680 §5.1: they MUST be ignored)",

@@ -90,6 +90,10 @@ pub const RULES: &[(&str, &str)] = &[
     (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
     (HTTP_405_ALLOW, "an XCAP 405 carries Allow"),
     (
+        XCAP_NO_BASIC,
+        "an XCAP response over plain HTTP offers no Basic authentication",
+    ),
+    (
         XCAP_NO_CACHE,
         "a 200 to an XCAP GET of a client-written usage says no-cache",
     ),
@@ -208,6 +212,7 @@ const DIALOG_REQUEST_CONTACT: &str = "rfc3261-dialog-request-contact";
 const XCAP_ETAG: &str = "rfc4825-etag-every-2xx";
 const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
 const HTTP_405_ALLOW: &str = "rfc7231-405-allow";
+const XCAP_NO_BASIC: &str = "rfc4825-no-basic-without-tls";
 const XCAP_NO_CACHE: &str = "rfc4825-no-cache";
 const XCAP_GET_CONTENT_TYPE: &str = "rfc4825-get-content-type";
 const HTTP_CONTENT_TYPE: &str = "rfc7231-content-type";
@@ -666,6 +671,17 @@ pub fn check_xcap_response(
             },
         );
     }
+    // The harness speaks XCAP over plain HTTP only: no challenge may offer Basic (RFC 4825 §14).
+    let challenges: Vec<&str> = response.header_lines("WWW-Authenticate").collect();
+    if !challenges.is_empty() {
+        check(
+            sink,
+            XCAP_NO_BASIC,
+            !challenges.iter().any(|c| offers_basic(c)),
+            || "challenges of schemes other than Basic (no TLS on this connection)".to_string(),
+            || format!("WWW-Authenticate: {}", challenges.join(", ")),
+        );
+    }
     if code == 405 {
         let allow = response.header("Allow");
         check(
@@ -691,6 +707,16 @@ pub fn check_xcap_response(
             },
         );
     }
+}
+
+/// The WWW-Authenticate value holds a Basic challenge: a challenge begins with its scheme,
+/// and one header line may hold several challenges, comma-separated (RFC 7235 §4.1).
+fn offers_basic(value: &str) -> bool {
+    list_items(value).any(|part| {
+        part.split_ascii_whitespace()
+            .next()
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("Basic"))
+    })
 }
 
 /// Checks a request of the SUT whose top Via branch an earlier request of the run had
@@ -1555,6 +1581,23 @@ mod tests {
         assert_eq!(breaks(&tagged), [NULL_TAG_OMITTED]);
         let untagged = SipMessage::parse(b"NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Length: 0\r\n\r\n").unwrap();
         assert!(breaks(&untagged).is_empty());
+    }
+
+    #[test]
+    fn an_xcap_challenge_over_plain_http_offers_no_basic() {
+        let breaks = |challenge: &str| {
+            let text = format!("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {challenge}\r\nContent-Length: 0\r\n\r\n");
+            let response = SipMessage::parse_http_response(text.as_bytes(), Vec::new()).unwrap();
+            let mut sink = Failed::default();
+            check_xcap_response("GET", "/xcap/resource-lists/users/sip:a@b/index", &response, &mut sink);
+            sink.0
+        };
+        assert!(breaks("Digest realm=\"a, Basic b\", nonce=\"n\"").is_empty());
+        assert_eq!(breaks("Basic realm=\"xcap\""), [XCAP_NO_BASIC]);
+        assert_eq!(
+            breaks("Digest realm=\"x\", nonce=\"n\", basic realm=\"x\""),
+            [XCAP_NO_BASIC]
+        );
     }
 
     const SUBSCRIBER: &str = "<sip:w@example.com>";

@@ -53,6 +53,10 @@ fn respond(
     request: &XcapRequest,
 ) -> (XcapResponse, Option<DocumentKey>) {
     let method = request.method.as_str();
+    if faults(Fault::XcapBasicChallenge) && request.header_values("Authorization").next().is_none() {
+        let challenge = XcapResponse::status(401).header("WWW-Authenticate", "Basic realm=\"xcap\"");
+        return (challenge, None);
+    }
     if !matches!(method, "GET" | "PUT" | "DELETE") {
         let response = match (
             faults(Fault::XcapOtherMethod501),
@@ -64,7 +68,12 @@ fn respond(
         };
         return (response, None);
     }
-    let target = match uri::parse(&request.path, faults(Fault::XcapSplitAtLastTilde)) {
+    let path = if faults(Fault::XcapAnyTree) {
+        uri::any_tree_as_users(&request.path)
+    } else {
+        request.path.clone()
+    };
+    let target = match uri::parse(&path, faults(Fault::XcapSplitAtLastTilde)) {
         Ok(target) => target,
         Err(UriError::NotFound) if faults(Fault::XcapUnknownAuid403) => {
             return (XcapResponse::status(403), None)

@@ -63,10 +63,13 @@ pub(super) fn get<F: Fn(Fault) -> bool>(
     };
     let response = XcapResponse::status(200).header("ETag", etag);
     match &selector.attribute {
-        None => {
+        // The element as it is in the document: no binding its ancestors declare is added
+        // (RFC 4825 §8.3).
+        None if (ops.faults)(Fault::XcapGetAddsBindings) => {
             let copy = element.standalone(&parent_scope(&document.root, path));
             response.body(ELEMENT_MIME, copy.to_xml())
         }
+        None => response.body(ELEMENT_MIME, element.to_xml()),
         Some(attr) => match element.attribute(attr.ns.as_deref(), &attr.local) {
             Some(value) => {
                 let mime = if (ops.faults)(Fault::XcapAttributeGenericContentType) {
@@ -116,6 +119,7 @@ pub(super) fn put<F: Fn(Fault) -> bool>(
         first_of_many: (ops.faults)(Fault::XcapAcceptManyElements),
         unquoted: (ops.faults)(Fault::XcapAttributeUnquoted),
         insert_at_end: (ops.faults)(Fault::XcapInsertAtEnd),
+        drop_redundant_declarations: (ops.faults)(Fault::XcapDropRedundantNamespaces),
     };
     let changed = match &selector.attribute {
         Some(attr) => put_attribute(&mut document, selector, attr, &text, lenient),
@@ -168,6 +172,8 @@ struct BodyFaults {
     unquoted: bool,
     /// A new element goes after every child, whatever the URI's position.
     insert_at_end: bool,
+    /// A new element loses the namespace declarations its parent's scope already makes.
+    drop_redundant_declarations: bool,
 }
 
 /// The one element an element PUT's body holds, its names resolved in `scope`.
@@ -247,7 +253,15 @@ fn put_element(
             let [parent_path] = parents.as_slice() else {
                 return Err(no_parent());
             };
-            let element = body_element(body, &root.scope_at(parent_path), faults)?;
+            let scope = root.scope_at(parent_path);
+            let mut element = body_element(body, &scope, faults)?;
+            if faults.drop_redundant_declarations {
+                element.attributes.retain(|a| {
+                    a.declared_prefix().is_none_or(|prefix| {
+                        !scope.iter().rev().find(|(p, _)| p == prefix).is_some_and(|(_, uri)| *uri == a.value)
+                    })
+                });
+            }
             let parent = root.at_mut(parent_path).ok_or_else(no_parent)?;
             let last_step = selector.steps.last().ok_or_else(cannot_insert)?;
             let index = if faults.insert_at_end {
@@ -369,6 +383,13 @@ pub(super) fn delete<F: Fn(Fault) -> bool>(
         (None, Some((last, parent))) => match document.root.at_mut(parent) {
             Some(parent) if *last < parent.children.len() => {
                 parent.children.remove(*last);
+                let before = last.checked_sub(1);
+                let blank = |node: &Node| matches!(node, Node::Raw(text) if text.trim().is_empty());
+                if let Some(before) = before.filter(|&b| {
+                    (ops.faults)(Fault::XcapDeleteTrimsWhitespace) && parent.children.get(b).is_some_and(blank)
+                }) {
+                    parent.children.remove(before);
+                }
                 true
             }
             _ => false,
