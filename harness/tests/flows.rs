@@ -689,6 +689,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "xcap-error-field-raw",
+        "rfc4825-409",
+        "rfc4825-error-uris-encoded",
+        "message rule",
+    ),
+    (
         "xcap-basic-challenge",
         "rfc4825-serialization",
         "rfc4825-no-basic-without-tls",

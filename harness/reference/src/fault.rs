@@ -300,6 +300,8 @@ pub enum Fault {
     UnknownDialog404,
     /// A SUBSCRIBE inside a dialog whose CSeq is below the last one is accepted, not answered 500.
     AcceptOutOfOrderCseq,
+    /// The field of an XCAP `<uniqueness-failure>` names its node selector raw, not percent-encoded.
+    XcapErrorFieldRaw,
     /// An XCAP element DELETE also removes the whitespace before the element.
     XcapDeleteTrimsWhitespace,
     /// An element an XCAP PUT inserts loses namespace declarations its parent's scope makes.
@@ -512,6 +514,7 @@ impl Fault {
             Fault::PidfTupleNoId,
             Fault::UnknownDialog404,
             Fault::AcceptOutOfOrderCseq,
+            Fault::XcapErrorFieldRaw,
             Fault::XcapDeleteTrimsWhitespace,
             Fault::XcapDropRedundantNamespaces,
             Fault::XcapAnyTree,
@@ -694,6 +697,7 @@ impl Fault {
             Fault::PidfTupleNoId => "pidf-tuple-no-id",
             Fault::UnknownDialog404 => "unknown-dialog-404",
             Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
+            Fault::XcapErrorFieldRaw => "xcap-error-field-raw",
             Fault::XcapDeleteTrimsWhitespace => "xcap-delete-trims-whitespace",
             Fault::XcapDropRedundantNamespaces => "xcap-drop-redundant-namespaces",
             Fault::XcapAnyTree => "xcap-any-tree",
@@ -1023,6 +1027,7 @@ impl Fault {
             Fault::NotifyViaNoSentBy => "NOTIFYs carry a top Via with no sent-by (RFC 3261 §18.1.1: the client transport MUST insert one)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
+            Fault::XcapErrorFieldRaw => "the field attribute of an XCAP <uniqueness-failure> gives its node selector with raw brackets and quotes (RFC 4825 §11.1: it MUST be percent-encoded)",
             Fault::XcapDeleteTrimsWhitespace => "deleting an element by XCAP also removes the whitespace before it (RFC 4825 §8.4: MUST preserve surrounding whitespace)",
             Fault::XcapDropRedundantNamespaces => "an element inserted by XCAP loses the namespace declarations its parent already makes (RFC 4825 §8.2.3: MUST NOT remove redundant namespace declarations)",
             Fault::XcapAnyTree => "an XCAP URI whose segment after the AUID is neither global nor users is read as users, and the document stored (RFC 4825 §6.2: the segment MUST be global or users)",

@@ -90,6 +90,10 @@ pub const RULES: &[(&str, &str)] = &[
     (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
     (HTTP_405_ALLOW, "an XCAP 405 carries Allow"),
     (
+        XCAP_ERROR_URIS_ENCODED,
+        "an XCAP error report's <ancestor> and <exists field> give node selectors percent-encoded",
+    ),
+    (
         XCAP_NO_BASIC,
         "an XCAP response over plain HTTP offers no Basic authentication",
     ),
@@ -213,6 +217,11 @@ const XCAP_ETAG: &str = "rfc4825-etag-every-2xx";
 const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
 const HTTP_405_ALLOW: &str = "rfc7231-405-allow";
 const XCAP_NO_BASIC: &str = "rfc4825-no-basic-without-tls";
+const XCAP_ERROR_URIS_ENCODED: &str = "rfc4825-error-uris-encoded";
+const XCAP_ERROR_NS: &str = "urn:ietf:params:xml:ns:xcap-error";
+/// Characters a URI may not hold as they are (RFC 3986 §2: outside the reserved and
+/// unreserved sets; brackets only delimit an IP literal host, which no node selector holds).
+const NOT_IN_URI: &[char] = &['"', '<', '>', '[', ']', ' ', '{', '}', '|', '\\', '^', '`'];
 const XCAP_NO_CACHE: &str = "rfc4825-no-cache";
 const XCAP_GET_CONTENT_TYPE: &str = "rfc4825-get-content-type";
 const HTTP_CONTENT_TYPE: &str = "rfc7231-content-type";
@@ -671,6 +680,7 @@ pub fn check_xcap_response(
             },
         );
     }
+    check_error_report_uris(response, sink);
     // The harness speaks XCAP over plain HTTP only: no challenge may offer Basic (RFC 4825 §14).
     let challenges: Vec<&str> = response.header_lines("WWW-Authenticate").collect();
     if !challenges.is_empty() {
@@ -705,6 +715,49 @@ pub fn check_xcap_response(
                     shown(response.header("Content-Type"))
                 )
             },
+        );
+    }
+}
+
+/// RFC 4825 §11.1: the node selectors in an error report's URIs (an `<ancestor>` of
+/// `<no-parent>`, the `field` of each `<exists>`) are percent-encoded.
+fn check_error_report_uris(response: &SipMessage, sink: &mut impl RuleSink) {
+    let is_report = response.header("Content-Type").is_some_and(|t| {
+        parse_params(t)
+            .value
+            .eq_ignore_ascii_case("application/xcap-error+xml")
+    });
+    let Some(root) = is_report.then(|| xml::parse(&response.body).ok()).flatten() else {
+        return;
+    };
+    let mut selectors: Vec<(&str, String)> = Vec::new();
+    for condition in root.elements().filter(|e| e.ns == XCAP_ERROR_NS) {
+        match condition.name.as_str() {
+            "no-parent" => {
+                for ancestor in condition.elements().filter(|e| e.name == "ancestor") {
+                    let uri = ancestor.direct_text();
+                    if let Some((_, selector)) = uri.split_once("~~") {
+                        selectors.push(("<ancestor>", selector.to_string()));
+                    }
+                }
+            }
+            "uniqueness-failure" => {
+                for exists in condition.elements().filter(|e| e.name == "exists") {
+                    if let Some(field) = exists.attr("", "field") {
+                        selectors.push(("<exists field>", field.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (what, selector) in selectors {
+        check(
+            sink,
+            XCAP_ERROR_URIS_ENCODED,
+            !selector.contains(NOT_IN_URI),
+            || format!("{what} with its node selector percent-encoded"),
+            || selector.clone(),
         );
     }
 }
@@ -1598,6 +1651,24 @@ mod tests {
             breaks("Digest realm=\"x\", nonce=\"n\", basic realm=\"x\""),
             [XCAP_NO_BASIC]
         );
+    }
+
+    #[test]
+    fn node_selectors_in_xcap_error_reports_are_percent_encoded() {
+        let breaks = |report: &str| {
+            let body = format!("<xcap-error xmlns=\"urn:ietf:params:xml:ns:xcap-error\">{report}</xcap-error>");
+            let head = format!("HTTP/1.1 409 Conflict\r\nContent-Type: application/xcap-error+xml\r\nContent-Length: {}\r\n\r\n", body.len());
+            let response = SipMessage::parse_http_response(head.as_bytes(), body.into_bytes()).unwrap();
+            let mut sink = Failed::default();
+            check_xcap_response("PUT", "/xcap/resource-lists/users/sip:a@b/index", &response, &mut sink);
+            sink.0
+        };
+        let ancestor = |uri: &str| format!("<no-parent><ancestor>{uri}</ancestor></no-parent>");
+        assert!(breaks(&ancestor("http://[::1]:80/xcap/resource-lists/users/sip:a@b/index/~~/resource-lists/list%5b@name=%22a%22%5d")).is_empty());
+        assert_eq!(breaks(&ancestor("index/~~/resource-lists/list[@name=\"a\"]")), [XCAP_ERROR_URIS_ENCODED]);
+        let field = |f: &str| format!("<uniqueness-failure><exists field=\"{f}\"/></uniqueness-failure>");
+        assert!(breaks(&field("resource-lists/list%5B1%5D/entry%5B2%5D/@uri")).is_empty());
+        assert_eq!(breaks(&field("resource-lists/list[1]/entry[2]/@uri")), [XCAP_ERROR_URIS_ENCODED]);
     }
 
     const SUBSCRIBER: &str = "<sip:w@example.com>";

@@ -297,7 +297,14 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
             Err(Invalid::Uniqueness {
                 field,
                 alternatives,
-            }) => Some(XcapResponse::uniqueness(&field, &alternatives)),
+            }) => {
+                // The field is a URI: its node selector percent-encoded (RFC 4825 §11.1).
+                let field = match (self.faults)(Fault::XcapErrorFieldRaw) {
+                    true => field,
+                    false => uri::percent_encode_selector(&field),
+                };
+                Some(XcapResponse::uniqueness(&field, &alternatives))
+            }
             Err(Invalid::Constraint { phrase }) => Some(XcapResponse::constraint(&phrase)),
         }
     }

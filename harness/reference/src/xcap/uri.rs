@@ -96,6 +96,20 @@ pub(super) fn any_tree_as_users(path: &str) -> String {
     segments.join("/")
 }
 
+/// A node selector as it goes into a URI: the characters a URI may not hold as they are
+/// (RFC 3986 §2), brackets and quotes among them, percent-encoded.
+pub(super) fn percent_encode_selector(selector: &str) -> String {
+    let mut out = String::with_capacity(selector.len());
+    for byte in selector.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +154,14 @@ mod tests {
         assert_eq!(
             parse("/xcap-root/resource-lists/global/index/~~", false),
             Err(UriError::Bad)
+        );
+    }
+
+    #[test]
+    fn a_selector_goes_into_a_uri_percent_encoded() {
+        assert_eq!(
+            percent_encode_selector("resource-lists/list[@name=\"a b\"]/entry[1]/@uri"),
+            "resource-lists/list%5B@name=%22a%20b%22%5D/entry%5B1%5D/@uri"
         );
     }
 }
