@@ -689,6 +689,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "allow-omits-subscribe",
+        "rfc3261-contact-outside-dialog",
+        "rfc3261-allow-complete",
+        "message rule",
+    ),
+    (
         "xcap-error-field-raw",
         "rfc4825-409",
         "rfc4825-error-uris-encoded",

@@ -294,7 +294,7 @@ fn handle(
         }
         "OPTIONS" => Handled::only(
             response(request, 200, &tag)
-                .header("Allow", ALLOW)
+                .header("Allow", allow(shared))
                 .header("Allow-Events", notifier::ALLOW_EVENTS)
                 .header("Accept", pidf::PIDF_MEDIA_TYPE),
         ),
@@ -332,8 +332,18 @@ fn handle(
         "INVITE" | "BYE" if shared.fault(Fault::NoAllowIn405) => {
             Handled::only(response(request, 405, &tag))
         }
-        "INVITE" | "BYE" => Handled::only(response(request, 405, &tag).header("Allow", ALLOW)),
-        _ => Handled::only(response(request, 501, &tag).header("Allow", ALLOW)),
+        "INVITE" | "BYE" => Handled::only(response(request, 405, &tag).header("Allow", allow(shared))),
+        _ => Handled::only(response(request, 501, &tag).header("Allow", allow(shared))),
+    }
+}
+
+/// The methods the server understands, for an Allow header field (RFC 3261 §20.5); without
+/// SUBSCRIBE under fault AllowOmitsSubscribe.
+fn allow(shared: &Shared) -> &'static str {
+    if shared.fault(Fault::AllowOmitsSubscribe) {
+        "OPTIONS, PUBLISH, NOTIFY, REGISTER, ACK, CANCEL"
+    } else {
+        ALLOW
     }
 }
 

@@ -300,6 +300,8 @@ pub enum Fault {
     UnknownDialog404,
     /// A SUBSCRIBE inside a dialog whose CSeq is below the last one is accepted, not answered 500.
     AcceptOutOfOrderCseq,
+    /// The server's Allow header fields leave SUBSCRIBE out.
+    AllowOmitsSubscribe,
     /// The field of an XCAP `<uniqueness-failure>` names its node selector raw, not percent-encoded.
     XcapErrorFieldRaw,
     /// An XCAP element DELETE also removes the whitespace before the element.
@@ -514,6 +516,7 @@ impl Fault {
             Fault::PidfTupleNoId,
             Fault::UnknownDialog404,
             Fault::AcceptOutOfOrderCseq,
+            Fault::AllowOmitsSubscribe,
             Fault::XcapErrorFieldRaw,
             Fault::XcapDeleteTrimsWhitespace,
             Fault::XcapDropRedundantNamespaces,
@@ -697,6 +700,7 @@ impl Fault {
             Fault::PidfTupleNoId => "pidf-tuple-no-id",
             Fault::UnknownDialog404 => "unknown-dialog-404",
             Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
+            Fault::AllowOmitsSubscribe => "allow-omits-subscribe",
             Fault::XcapErrorFieldRaw => "xcap-error-field-raw",
             Fault::XcapDeleteTrimsWhitespace => "xcap-delete-trims-whitespace",
             Fault::XcapDropRedundantNamespaces => "xcap-drop-redundant-namespaces",
@@ -1027,6 +1031,7 @@ impl Fault {
             Fault::NotifyViaNoSentBy => "NOTIFYs carry a top Via with no sent-by (RFC 3261 §18.1.1: the client transport MUST insert one)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
+            Fault::AllowOmitsSubscribe => "the Allow of the server's responses (to OPTIONS, INVITE) leaves SUBSCRIBE out though it takes SUBSCRIBE (RFC 3261 §20.5: every method understood MUST be listed)",
             Fault::XcapErrorFieldRaw => "the field attribute of an XCAP <uniqueness-failure> gives its node selector with raw brackets and quotes (RFC 4825 §11.1: it MUST be percent-encoded)",
             Fault::XcapDeleteTrimsWhitespace => "deleting an element by XCAP also removes the whitespace before it (RFC 4825 §8.4: MUST preserve surrounding whitespace)",
             Fault::XcapDropRedundantNamespaces => "an element inserted by XCAP loses the namespace declarations its parent already makes (RFC 4825 §8.2.3: MUST NOT remove redundant namespace declarations)",

@@ -6,10 +6,11 @@
 use super::rules::{self, RuleFailure, RuleSink, SentRequest, Subscribed};
 use crate::net::http;
 use crate::net::trace::{Direction, TraceEntry};
+use crate::sip::text::list_items;
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Failures of one rule shown one by one in a run; more are counted.
 pub const FAILURES_SHOWN: usize = 5;
@@ -99,6 +100,7 @@ pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, 
             Direction::Internal => {}
         }
     }
+    auditor.judge_allows();
     auditor
         .tallies
         .retain(|key, _| !exempt.iter().any(|e| e == key));
@@ -119,6 +121,10 @@ struct Auditor {
     /// The SUT's PUBLISH awaiting its final response, by Request-URI: its top Via branch and
     /// when it came (microseconds into the run).
     publishing: HashMap<String, (String, u64)>,
+    /// The methods the SUT answered with a 2xx in the run: methods it understands.
+    understood: BTreeSet<String>,
+    /// Each SUT message with an Allow: its sequence number, summary and the methods listed.
+    allows: Vec<(usize, String, Vec<String>)>,
 }
 
 /// How long after a PUBLISH without a final response the SUT may send the next one: its
@@ -223,9 +229,31 @@ impl Auditor {
         }
     }
 
+    /// RFC 3261 §20.5 once the run is over: each Allow the SUT sent lists every method it
+    /// answered with a 2xx, wherever in the run.
+    fn judge_allows(&mut self) {
+        for (message, summary, allowed) in std::mem::take(&mut self.allows) {
+            let mut sink = TallySink {
+                tallies: &mut self.tallies,
+                message,
+                summary,
+            };
+            rules::check_allow_complete(&allowed, &self.understood, &mut sink);
+        }
+    }
+
     /// Applies the rules to one message from the SUT (`entry` says how it came).
     fn judge(&mut self, msg: &SipMessage, entry: &TraceEntry) {
         let seq = entry.seq;
+        if msg.header("Allow").is_some() {
+            // Method names are case-sensitive (RFC 3261 §7.1): taken as written.
+            let allowed = msg
+                .header_lines("Allow")
+                .flat_map(list_items)
+                .map(str::to_string)
+                .collect();
+            self.allows.push((seq, msg.summary(), allowed));
+        }
         let mut sink = TallySink {
             tallies: &mut self.tallies,
             message: seq,
@@ -285,6 +313,9 @@ impl Auditor {
             // A response to no request of ours: nothing to compare it with.
             return;
         };
+        if msg.status().is_some_and(|s| (200..300).contains(&s)) {
+            self.understood.insert(sent.method.clone());
+        }
         if msg.status().is_some_and(|s| s >= 200) && sent.method != "INVITE" {
             sent.finals += 1;
             rules::check_finals_prompted(sent.finals, sent.copies, &mut sink);

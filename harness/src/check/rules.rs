@@ -8,6 +8,7 @@ use crate::sip::text::{leading_value, list_items, param_of, parse_params};
 use crate::sip::typed::{uri_equivalent, uri_of};
 use crate::sip::SipMessage;
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 /// The catalogue entries these rules cite, each with what it asks in a few words.
 pub const RULES: &[(&str, &str)] = &[
@@ -89,6 +90,10 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
     (HTTP_405_ALLOW, "an XCAP 405 carries Allow"),
+    (
+        ALLOW_COMPLETE,
+        "an Allow lists every method the SUT answered with a 2xx in the run",
+    ),
     (
         XCAP_ERROR_URIS_ENCODED,
         "an XCAP error report's <ancestor> and <exists field> give node selectors percent-encoded",
@@ -218,6 +223,7 @@ const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
 const HTTP_405_ALLOW: &str = "rfc7231-405-allow";
 const XCAP_NO_BASIC: &str = "rfc4825-no-basic-without-tls";
 const XCAP_ERROR_URIS_ENCODED: &str = "rfc4825-error-uris-encoded";
+const ALLOW_COMPLETE: &str = "rfc3261-allow-complete";
 const XCAP_ERROR_NS: &str = "urn:ietf:params:xml:ns:xcap-error";
 /// Characters a URI may not hold as they are (RFC 3986 §2: outside the reserved and
 /// unreserved sets; brackets only delimit an IP literal host, which no node selector holds).
@@ -1077,6 +1083,30 @@ pub fn check_publish_outstanding(earlier: Option<&str>, sink: &mut impl RuleSink
                 earlier.unwrap_or_default()
             )
         },
+    );
+}
+
+/// RFC 3261 §20.5: an Allow header field of the SUT listing `allowed` names every method of
+/// `understood` (those it answered with a 2xx).
+pub fn check_allow_complete(
+    allowed: &[String],
+    understood: &BTreeSet<String>,
+    sink: &mut impl RuleSink,
+) {
+    let missing: Vec<&str> = understood
+        .iter()
+        .filter(|method| !allowed.iter().any(|a| a == *method))
+        .map(String::as_str)
+        .collect();
+    check(
+        sink,
+        ALLOW_COMPLETE,
+        missing.is_empty(),
+        || {
+            let all: Vec<&str> = understood.iter().map(String::as_str).collect();
+            format!("an Allow listing {} (answered with a 2xx in this run)", all.join(", "))
+        },
+        || format!("Allow: {} (without {})", allowed.join(", "), missing.join(", ")),
     );
 }
 
