@@ -689,6 +689,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "provisional-to-publish",
+        "A.4.2.1",
+        "rfc3261-no-provisional-non-invite",
+        "message rule",
+    ),
+    (
+        "provisional-other-tag",
+        "A.4.2.1",
+        "rfc3261-same-response-tag",
+        "message rule",
+    ),
+    (
         "allow-omits-subscribe",
         "rfc3261-contact-outside-dialog",
         "rfc3261-allow-complete",

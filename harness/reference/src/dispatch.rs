@@ -244,6 +244,13 @@ pub(super) async fn on_message(
         let _ = tokio::time::timeout(shared.config.t1, sent).await;
         transport::reply(shared, &path, handled.response).await;
     } else {
+        if method == "PUBLISH" && shared.fault(Fault::ProvisionalToPublish) {
+            transport::reply(shared, &path, response(&message, 100, "").build()).await;
+        }
+        if method == "PUBLISH" && shared.fault(Fault::ProvisionalOtherTag) {
+            let other = shared.token();
+            transport::reply(shared, &path, response(&message, 183, &other).build()).await;
+        }
         if method == "PUBLISH" && shared.fault(Fault::PublishResponseTwice) {
             // The response goes out once more, with no copy of the request to prompt it.
             transport::reply(shared, &path, handled.response.clone()).await;

@@ -300,6 +300,10 @@ pub enum Fault {
     UnknownDialog404,
     /// A SUBSCRIBE inside a dialog whose CSeq is below the last one is accepted, not answered 500.
     AcceptOutOfOrderCseq,
+    /// A PUBLISH gets a 100 Trying before its final response.
+    ProvisionalToPublish,
+    /// A PUBLISH gets a 183 before its final response, with a To tag other than the final's.
+    ProvisionalOtherTag,
     /// The server's Allow header fields leave SUBSCRIBE out.
     AllowOmitsSubscribe,
     /// The field of an XCAP `<uniqueness-failure>` names its node selector raw, not percent-encoded.
@@ -516,6 +520,8 @@ impl Fault {
             Fault::PidfTupleNoId,
             Fault::UnknownDialog404,
             Fault::AcceptOutOfOrderCseq,
+            Fault::ProvisionalToPublish,
+            Fault::ProvisionalOtherTag,
             Fault::AllowOmitsSubscribe,
             Fault::XcapErrorFieldRaw,
             Fault::XcapDeleteTrimsWhitespace,
@@ -700,6 +706,8 @@ impl Fault {
             Fault::PidfTupleNoId => "pidf-tuple-no-id",
             Fault::UnknownDialog404 => "unknown-dialog-404",
             Fault::AcceptOutOfOrderCseq => "accept-out-of-order-cseq",
+            Fault::ProvisionalToPublish => "provisional-to-publish",
+            Fault::ProvisionalOtherTag => "provisional-other-tag",
             Fault::AllowOmitsSubscribe => "allow-omits-subscribe",
             Fault::XcapErrorFieldRaw => "xcap-error-field-raw",
             Fault::XcapDeleteTrimsWhitespace => "xcap-delete-trims-whitespace",
@@ -1031,6 +1039,8 @@ impl Fault {
             Fault::NotifyViaNoSentBy => "NOTIFYs carry a top Via with no sent-by (RFC 3261 §18.1.1: the client transport MUST insert one)",
             Fault::ToUriUnbracketed => "responses to PUBLISH give To as an addr-spec holding a question mark, outside angle brackets (RFC 3261 §20: a Contact, From or To URI with a comma, question mark or semicolon MUST be enclosed)",
             Fault::AcceptOutOfOrderCseq => "a SUBSCRIBE inside a dialog with a CSeq below the last one is accepted instead of rejected with 500 (RFC 3261 §12.2.2, MUST)",
+            Fault::ProvisionalToPublish => "a PUBLISH gets a 100 Trying before its final response (RFC 3261 §8.2.6.1: a UAS SHOULD NOT issue a provisional response for a non-INVITE request)",
+            Fault::ProvisionalOtherTag => "a PUBLISH gets a 183 before its final response, whose To tag differs from the final's (RFC 3261 §8.2.6.2: the same tag MUST be used for all responses to a request)",
             Fault::AllowOmitsSubscribe => "the Allow of the server's responses (to OPTIONS, INVITE) leaves SUBSCRIBE out though it takes SUBSCRIBE (RFC 3261 §20.5: every method understood MUST be listed)",
             Fault::XcapErrorFieldRaw => "the field attribute of an XCAP <uniqueness-failure> gives its node selector with raw brackets and quotes (RFC 4825 §11.1: it MUST be percent-encoded)",
             Fault::XcapDeleteTrimsWhitespace => "deleting an element by XCAP also removes the whitespace before it (RFC 4825 §8.4: MUST preserve surrounding whitespace)",

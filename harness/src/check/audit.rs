@@ -54,6 +54,8 @@ struct Sent {
     copies: u32,
     /// How many final responses the SUT sent to it.
     finals: u32,
+    /// The To tag of the SUT's first response to it other than a 100 (`Some(None)`: no tag).
+    answer_tag: Option<Option<String>>,
 }
 
 /// The media types a subscription accepts and its event package.
@@ -196,6 +198,7 @@ impl Auditor {
             to_tag: msg.to_tag().map(Cow::into_owned),
             copies: 1,
             finals: 0,
+            answer_tag: None,
         };
         self.sent.insert(key, sent);
     }
@@ -313,8 +316,17 @@ impl Auditor {
             // A response to no request of ours: nothing to compare it with.
             return;
         };
-        if msg.status().is_some_and(|s| (200..300).contains(&s)) {
+        let status = msg.status().unwrap_or(0);
+        if (200..300).contains(&status) {
             self.understood.insert(sent.method.clone());
+        }
+        if sent.method != "INVITE" {
+            rules::check_no_provisional(status, &mut sink);
+        }
+        if status != 100 {
+            let tag = msg.to_tag().map(Cow::into_owned);
+            let first = sent.answer_tag.get_or_insert_with(|| tag.clone());
+            rules::check_same_response_tag(first.as_deref(), tag.as_deref(), &mut sink);
         }
         if msg.status().is_some_and(|s| s >= 200) && sent.method != "INVITE" {
             sent.finals += 1;

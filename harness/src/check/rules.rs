@@ -91,6 +91,14 @@ pub const RULES: &[(&str, &str)] = &[
     (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
     (HTTP_405_ALLOW, "an XCAP 405 carries Allow"),
     (
+        NO_PROVISIONAL,
+        "a non-INVITE request gets no provisional response",
+    ),
+    (
+        SAME_RESPONSE_TAG,
+        "every response to one request but a 100 carries the same To tag",
+    ),
+    (
         ALLOW_COMPLETE,
         "an Allow lists every method the SUT answered with a 2xx in the run",
     ),
@@ -224,6 +232,8 @@ const HTTP_405_ALLOW: &str = "rfc7231-405-allow";
 const XCAP_NO_BASIC: &str = "rfc4825-no-basic-without-tls";
 const XCAP_ERROR_URIS_ENCODED: &str = "rfc4825-error-uris-encoded";
 const ALLOW_COMPLETE: &str = "rfc3261-allow-complete";
+const NO_PROVISIONAL: &str = "rfc3261-no-provisional-non-invite";
+const SAME_RESPONSE_TAG: &str = "rfc3261-same-response-tag";
 const XCAP_ERROR_NS: &str = "urn:ietf:params:xml:ns:xcap-error";
 /// Characters a URI may not hold as they are (RFC 3986 §2: outside the reserved and
 /// unreserved sets; brackets only delimit an IP literal host, which no node selector holds).
@@ -1083,6 +1093,29 @@ pub fn check_publish_outstanding(earlier: Option<&str>, sink: &mut impl RuleSink
                 earlier.unwrap_or_default()
             )
         },
+    );
+}
+
+/// RFC 3261 §8.2.6.1: a response (`status`) the SUT sent to a non-INVITE request is final.
+pub fn check_no_provisional(status: u16, sink: &mut impl RuleSink) {
+    check(
+        sink,
+        NO_PROVISIONAL,
+        status >= 200,
+        || "a final response only".to_string(),
+        || format!("a {status} first"),
+    );
+}
+
+/// RFC 3261 §8.2.6.2: a response (not a 100) to a request whose first such response had To
+/// tag `first` carries `tag`.
+pub fn check_same_response_tag(first: Option<&str>, tag: Option<&str>, sink: &mut impl RuleSink) {
+    check(
+        sink,
+        SAME_RESPONSE_TAG,
+        first == tag,
+        || format!("To tag {} (that of the first response)", first.unwrap_or("(none)")),
+        || format!("To tag {}", tag.unwrap_or("(none)")),
     );
 }
 
