@@ -689,6 +689,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "notify-private-option-tag",
+        "A.3.2.1",
+        "rfc3261-option-tags-standard",
+        "message rule",
+    ),
+    (
         "provisional-to-publish",
         "A.4.2.1",
         "rfc3261-no-provisional-non-invite",

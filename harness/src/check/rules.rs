@@ -91,6 +91,10 @@ pub const RULES: &[(&str, &str)] = &[
     (XCAP_PUT_200_EMPTY, "a 200 to an XCAP PUT has no content"),
     (HTTP_405_ALLOW, "an XCAP 405 carries Allow"),
     (
+        OPTION_TAGS_STANDARD,
+        "every option tag in Supported, Require and Proxy-Require is a registered (standards-track) one",
+    ),
+    (
         NO_PROVISIONAL,
         "a non-INVITE request gets no provisional response",
     ),
@@ -233,6 +237,48 @@ const XCAP_NO_BASIC: &str = "rfc4825-no-basic-without-tls";
 const XCAP_ERROR_URIS_ENCODED: &str = "rfc4825-error-uris-encoded";
 const ALLOW_COMPLETE: &str = "rfc3261-allow-complete";
 const NO_PROVISIONAL: &str = "rfc3261-no-provisional-non-invite";
+const OPTION_TAGS_STANDARD: &str = "rfc3261-option-tags-standard";
+/// The IANA registry of SIP option tags, whose registration needs a standards-track RFC (RFC
+/// 3261 §27.1; RFC 5727 §4): the tags up to RFC 7433 as SIP.js lists them with the registry's
+/// address, and those of RFC 7866 and RFC 8840.
+const STANDARD_OPTION_TAGS: &[&str] = &[
+    "100rel",
+    "199",
+    "answermode",
+    "early-session",
+    "eventlist",
+    "explicitsub",
+    "from-change",
+    "geolocation-http",
+    "geolocation-sip",
+    "gin",
+    "gruu",
+    "histinfo",
+    "ice",
+    "join",
+    "multiple-refer",
+    "norefersub",
+    "nosub",
+    "outbound",
+    "path",
+    "policy",
+    "precondition",
+    "pref",
+    "privacy",
+    "recipient-list-invite",
+    "recipient-list-message",
+    "recipient-list-subscribe",
+    "record-aware",
+    "replaces",
+    "resource-priority",
+    "sdp-anat",
+    "sec-agree",
+    "siprec",
+    "tdialog",
+    "timer",
+    "trickle-ice",
+    "uui",
+];
 const SAME_RESPONSE_TAG: &str = "rfc3261-same-response-tag";
 const XCAP_ERROR_NS: &str = "urn:ietf:params:xml:ns:xcap-error";
 /// Characters a URI may not hold as they are (RFC 3986 §2: outside the reserved and
@@ -1093,6 +1139,31 @@ pub fn check_publish_outstanding(earlier: Option<&str>, sink: &mut impl RuleSink
                 earlier.unwrap_or_default()
             )
         },
+    );
+}
+
+/// RFC 3261 §8.1.1.9, §20.32, §20.37: the option tags a SIP message of the SUT lists in
+/// Supported, Require and Proxy-Require refer to standards-track extensions (option tags are
+/// compared case-insensitively, §19.2).
+pub fn check_option_tags(msg: &SipMessage, sink: &mut impl RuleSink) {
+    let listed: Vec<String> = ["Supported", "Require", "Proxy-Require"]
+        .iter()
+        .flat_map(|name| msg.tokens(name))
+        .collect();
+    if listed.is_empty() {
+        return;
+    }
+    let unknown: Vec<&str> = listed
+        .iter()
+        .map(String::as_str)
+        .filter(|tag| !STANDARD_OPTION_TAGS.contains(tag))
+        .collect();
+    check(
+        sink,
+        OPTION_TAGS_STANDARD,
+        unknown.is_empty(),
+        || "option tags of the IANA registry (standards-track extensions) only".to_string(),
+        || format!("{} (not registered)", unknown.join(", ")),
     );
 }
 

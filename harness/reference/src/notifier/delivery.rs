@@ -202,6 +202,9 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
             via_transport.via_name()
         ),
     );
+    if shared.fault(Fault::NotifyPrivateOptionTag) {
+        notify.push_header("Supported", "x-reference-private");
+    }
     if !shared.fault(Fault::NotifyNoMaxForwards) {
         notify.push_header("Max-Forwards", "70");
     }
