@@ -339,7 +339,9 @@ fn handle(
         "INVITE" | "BYE" if shared.fault(Fault::NoAllowIn405) => {
             Handled::only(response(request, 405, &tag))
         }
-        "INVITE" | "BYE" => Handled::only(response(request, 405, &tag).header("Allow", allow(shared))),
+        "INVITE" | "BYE" => {
+            Handled::only(response(request, 405, &tag).header("Allow", allow(shared)))
+        }
         _ => Handled::only(response(request, 501, &tag).header("Allow", allow(shared))),
     }
 }
@@ -361,4 +363,3 @@ fn is_dialog_only(request: &SipMessage) -> bool {
         .and_then(|uri| uri.split_once('@'))
         .is_some_and(|(user, _)| user.trim_start_matches("sip:") == DIALOG_ONLY_USER)
 }
-

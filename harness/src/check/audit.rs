@@ -248,11 +248,14 @@ impl Auditor {
     /// Applies the rules to one message from the SUT (`entry` says how it came).
     fn judge(&mut self, msg: &SipMessage, entry: &TraceEntry) {
         let seq = entry.seq;
-        rules::check_option_tags(msg, &mut TallySink {
-            tallies: &mut self.tallies,
-            message: seq,
-            summary: msg.summary(),
-        });
+        rules::check_option_tags(
+            msg,
+            &mut TallySink {
+                tallies: &mut self.tallies,
+                message: seq,
+                summary: msg.summary(),
+            },
+        );
         if msg.header("Allow").is_some() {
             // Method names are case-sensitive (RFC 3261 §7.1): taken as written.
             let allowed = msg

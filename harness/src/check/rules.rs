@@ -1185,7 +1185,12 @@ pub fn check_same_response_tag(first: Option<&str>, tag: Option<&str>, sink: &mu
         sink,
         SAME_RESPONSE_TAG,
         first == tag,
-        || format!("To tag {} (that of the first response)", first.unwrap_or("(none)")),
+        || {
+            format!(
+                "To tag {} (that of the first response)",
+                first.unwrap_or("(none)")
+            )
+        },
         || format!("To tag {}", tag.unwrap_or("(none)")),
     );
 }
@@ -1208,9 +1213,18 @@ pub fn check_allow_complete(
         missing.is_empty(),
         || {
             let all: Vec<&str> = understood.iter().map(String::as_str).collect();
-            format!("an Allow listing {} (answered with a 2xx in this run)", all.join(", "))
+            format!(
+                "an Allow listing {} (answered with a 2xx in this run)",
+                all.join(", ")
+            )
         },
-        || format!("Allow: {} (without {})", allowed.join(", "), missing.join(", ")),
+        || {
+            format!(
+                "Allow: {} (without {})",
+                allowed.join(", "),
+                missing.join(", ")
+            )
+        },
     );
 }
 
@@ -1280,7 +1294,10 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
             sink,
             NULL_TAG_OMITTED,
             notify.to_tag().is_none(),
-            || "a To without a tag (the SUBSCRIBE's From had none: the remote tag is null)".to_string(),
+            || {
+                "a To without a tag (the SUBSCRIBE's From had none: the remote tag is null)"
+                    .to_string()
+            },
             || shown(to),
         );
     }
@@ -1776,7 +1793,12 @@ mod tests {
             let text = format!("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {challenge}\r\nContent-Length: 0\r\n\r\n");
             let response = SipMessage::parse_http_response(text.as_bytes(), Vec::new()).unwrap();
             let mut sink = Failed::default();
-            check_xcap_response("GET", "/xcap/resource-lists/users/sip:a@b/index", &response, &mut sink);
+            check_xcap_response(
+                "GET",
+                "/xcap/resource-lists/users/sip:a@b/index",
+                &response,
+                &mut sink,
+            );
             sink.0
         };
         assert!(breaks("Digest realm=\"a, Basic b\", nonce=\"n\"").is_empty());
@@ -1790,19 +1812,34 @@ mod tests {
     #[test]
     fn node_selectors_in_xcap_error_reports_are_percent_encoded() {
         let breaks = |report: &str| {
-            let body = format!("<xcap-error xmlns=\"urn:ietf:params:xml:ns:xcap-error\">{report}</xcap-error>");
+            let body = format!(
+                "<xcap-error xmlns=\"urn:ietf:params:xml:ns:xcap-error\">{report}</xcap-error>"
+            );
             let head = format!("HTTP/1.1 409 Conflict\r\nContent-Type: application/xcap-error+xml\r\nContent-Length: {}\r\n\r\n", body.len());
-            let response = SipMessage::parse_http_response(head.as_bytes(), body.into_bytes()).unwrap();
+            let response =
+                SipMessage::parse_http_response(head.as_bytes(), body.into_bytes()).unwrap();
             let mut sink = Failed::default();
-            check_xcap_response("PUT", "/xcap/resource-lists/users/sip:a@b/index", &response, &mut sink);
+            check_xcap_response(
+                "PUT",
+                "/xcap/resource-lists/users/sip:a@b/index",
+                &response,
+                &mut sink,
+            );
             sink.0
         };
         let ancestor = |uri: &str| format!("<no-parent><ancestor>{uri}</ancestor></no-parent>");
         assert!(breaks(&ancestor("http://[::1]:80/xcap/resource-lists/users/sip:a@b/index/~~/resource-lists/list%5b@name=%22a%22%5d")).is_empty());
-        assert_eq!(breaks(&ancestor("index/~~/resource-lists/list[@name=\"a\"]")), [XCAP_ERROR_URIS_ENCODED]);
-        let field = |f: &str| format!("<uniqueness-failure><exists field=\"{f}\"/></uniqueness-failure>");
+        assert_eq!(
+            breaks(&ancestor("index/~~/resource-lists/list[@name=\"a\"]")),
+            [XCAP_ERROR_URIS_ENCODED]
+        );
+        let field =
+            |f: &str| format!("<uniqueness-failure><exists field=\"{f}\"/></uniqueness-failure>");
         assert!(breaks(&field("resource-lists/list%5B1%5D/entry%5B2%5D/@uri")).is_empty());
-        assert_eq!(breaks(&field("resource-lists/list[1]/entry[2]/@uri")), [XCAP_ERROR_URIS_ENCODED]);
+        assert_eq!(
+            breaks(&field("resource-lists/list[1]/entry[2]/@uri")),
+            [XCAP_ERROR_URIS_ENCODED]
+        );
     }
 
     const SUBSCRIBER: &str = "<sip:w@example.com>";
@@ -1877,7 +1914,7 @@ mod tests {
                 first_notify: false,
                 subscriber: "sip:w@example.com",
                 resource: "sip:p@example.com",
-            subscriber_tagged: true,
+                subscriber_tagged: true,
             };
             let mut sink = Failed::default();
             check_notify(&subscribed, &notify(content_type, body), &mut sink);

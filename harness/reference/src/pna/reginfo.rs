@@ -276,7 +276,8 @@ impl RegState {
     /// The document's version is more than one above the last applied: documents were missed,
     /// and the subscriber SHOULD refresh to get full state (RFC 3680 §5.2).
     pub fn skips_versions(&self, doc: &Reginfo) -> bool {
-        self.version.is_some_and(|v| doc.version > v.saturating_add(1))
+        self.version
+            .is_some_and(|v| doc.version > v.saturating_add(1))
     }
 
     /// No document has been applied yet: the next one initializes the version (RFC 3680 §5.2).
@@ -428,10 +429,22 @@ mod tests {
         );
         let doc = parse(attribute.as_bytes()).unwrap();
         assert!(doc.extended);
-        assert_eq!(doc, Reginfo { extended: true, ..parse(FULL.as_bytes()).unwrap() });
-        let element = FULL.replace("<uri>", "<x:note xmlns:x=\"urn:example:x\">hi</x:note><uri>");
+        assert_eq!(
+            doc,
+            Reginfo {
+                extended: true,
+                ..parse(FULL.as_bytes()).unwrap()
+            }
+        );
+        let element = FULL.replace(
+            "<uri>",
+            "<x:note xmlns:x=\"urn:example:x\">hi</x:note><uri>",
+        );
         let doc = parse(element.as_bytes()).unwrap();
         assert!(doc.extended);
-        assert_eq!(doc.registrations, parse(FULL.as_bytes()).unwrap().registrations);
+        assert_eq!(
+            doc.registrations,
+            parse(FULL.as_bytes()).unwrap().registrations
+        );
     }
 }

@@ -53,8 +53,10 @@ fn respond(
     request: &XcapRequest,
 ) -> (XcapResponse, Option<DocumentKey>) {
     let method = request.method.as_str();
-    if faults(Fault::XcapBasicChallenge) && request.header_values("Authorization").next().is_none() {
-        let challenge = XcapResponse::status(401).header("WWW-Authenticate", "Basic realm=\"xcap\"");
+    if faults(Fault::XcapBasicChallenge) && request.header_values("Authorization").next().is_none()
+    {
+        let challenge =
+            XcapResponse::status(401).header("WWW-Authenticate", "Basic realm=\"xcap\"");
         return (challenge, None);
     }
     if !matches!(method, "GET" | "PUT" | "DELETE") {

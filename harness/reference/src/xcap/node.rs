@@ -256,10 +256,11 @@ fn put_element(
             let scope = root.scope_at(parent_path);
             let mut element = body_element(body, &scope, faults)?;
             if faults.drop_redundant_declarations {
+                // A declaration is redundant when the scope binds its prefix to its URI already.
+                let bound = |prefix: &str| scope.iter().rev().find(|(p, _)| p == prefix);
                 element.attributes.retain(|a| {
-                    a.declared_prefix().is_none_or(|prefix| {
-                        !scope.iter().rev().find(|(p, _)| p == prefix).is_some_and(|(_, uri)| *uri == a.value)
-                    })
+                    a.declared_prefix()
+                        .is_none_or(|prefix| bound(prefix).is_none_or(|(_, uri)| *uri != a.value))
                 });
             }
             let parent = root.at_mut(parent_path).ok_or_else(no_parent)?;
@@ -386,7 +387,8 @@ pub(super) fn delete<F: Fn(Fault) -> bool>(
                 let before = last.checked_sub(1);
                 let blank = |node: &Node| matches!(node, Node::Raw(text) if text.trim().is_empty());
                 if let Some(before) = before.filter(|&b| {
-                    (ops.faults)(Fault::XcapDeleteTrimsWhitespace) && parent.children.get(b).is_some_and(blank)
+                    (ops.faults)(Fault::XcapDeleteTrimsWhitespace)
+                        && parent.children.get(b).is_some_and(blank)
                 }) {
                     parent.children.remove(before);
                 }

@@ -90,7 +90,10 @@ pub fn parse(raw: &str, split_at_last: bool) -> Result<Target, UriError> {
 pub(super) fn any_tree_as_users(path: &str) -> String {
     let mut segments: Vec<&str> = path.split('/').collect();
     let tree = ROOT.split('/').count() + 1;
-    if let Some(segment) = segments.get_mut(tree).filter(|s| !matches!(**s, "global" | "users")) {
+    if let Some(segment) = segments
+        .get_mut(tree)
+        .filter(|s| !matches!(**s, "global" | "users"))
+    {
         *segment = "users";
     }
     segments.join("/")

@@ -146,7 +146,9 @@ impl Runner<'_> {
                     .push(("Route".into(), state.dialog.route_set.join(", ")));
             }
             let local_uri = state.local_uri.clone().unwrap_or_else(|| aor.clone());
-            request.headers.push(("From".into(), with_tag(&local_uri, &state.dialog.local_tag)));
+            request
+                .headers
+                .push(("From".into(), with_tag(&local_uri, &state.dialog.local_tag)));
             request.headers.push((
                 "To".into(),
                 format!(

@@ -168,10 +168,7 @@ fn xcap_caps_is_generated_and_read_only() {
     }
     assert!(text(&caps).contains("<namespace>urn:ietf:params:xml:ns:xcap-error</namespace>"));
     let auids = c.get("/xcap-root/xcap-caps/global/index/~~/xcap-caps/auids/auid[1]");
-    assert_eq!(
-        text(&auids),
-        "<auid>resource-lists</auid>"
-    );
+    assert_eq!(text(&auids), "<auid>resource-lists</auid>");
     let put = c.put(
         "/xcap-root/xcap-caps/global/index",
         "application/xcap-caps+xml",

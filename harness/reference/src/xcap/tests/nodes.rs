@@ -27,10 +27,7 @@ fn get_element_and_attribute() {
     let note = c.get(&node(
         "resource-lists/list[1]/p:note?xmlns(p=urn:example:x)",
     ));
-    assert_eq!(
-        text(&note),
-        "<x:note>hi</x:note>"
-    );
+    assert_eq!(text(&note), "<x:note>hi</x:note>");
     let encoded = c.get(&node(
         "resource-lists/list%5B%40name=%22work%22%5D/entry/%40uri",
     ));
