@@ -1787,19 +1787,31 @@ mod tests {
         assert!(breaks(&untagged).is_empty());
     }
 
+    /// The XCAP rules an HTTP response (`status_line`, `headers`, `body`) to `method` on a
+    /// resource-lists document breaks.
+    fn xcap_breaks(
+        method: &str,
+        status_line: &str,
+        headers: &str,
+        body: &str,
+    ) -> Vec<&'static str> {
+        let head = format!(
+            "{status_line}\r\n{headers}Content-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let response =
+            SipMessage::parse_http_response(head.as_bytes(), body.as_bytes().to_vec()).unwrap();
+        let mut sink = Failed::default();
+        let target = "/xcap/resource-lists/users/sip:a@b/index";
+        check_xcap_response(method, target, &response, &mut sink);
+        sink.0
+    }
+
     #[test]
     fn an_xcap_challenge_over_plain_http_offers_no_basic() {
         let breaks = |challenge: &str| {
-            let text = format!("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {challenge}\r\nContent-Length: 0\r\n\r\n");
-            let response = SipMessage::parse_http_response(text.as_bytes(), Vec::new()).unwrap();
-            let mut sink = Failed::default();
-            check_xcap_response(
-                "GET",
-                "/xcap/resource-lists/users/sip:a@b/index",
-                &response,
-                &mut sink,
-            );
-            sink.0
+            let header = format!("WWW-Authenticate: {challenge}\r\n");
+            xcap_breaks("GET", "HTTP/1.1 401 Unauthorized", &header, "")
         };
         assert!(breaks("Digest realm=\"a, Basic b\", nonce=\"n\"").is_empty());
         assert_eq!(breaks("Basic realm=\"xcap\""), [XCAP_NO_BASIC]);
@@ -1815,17 +1827,8 @@ mod tests {
             let body = format!(
                 "<xcap-error xmlns=\"urn:ietf:params:xml:ns:xcap-error\">{report}</xcap-error>"
             );
-            let head = format!("HTTP/1.1 409 Conflict\r\nContent-Type: application/xcap-error+xml\r\nContent-Length: {}\r\n\r\n", body.len());
-            let response =
-                SipMessage::parse_http_response(head.as_bytes(), body.into_bytes()).unwrap();
-            let mut sink = Failed::default();
-            check_xcap_response(
-                "PUT",
-                "/xcap/resource-lists/users/sip:a@b/index",
-                &response,
-                &mut sink,
-            );
-            sink.0
+            let header = "Content-Type: application/xcap-error+xml\r\n";
+            xcap_breaks("PUT", "HTTP/1.1 409 Conflict", header, &body)
         };
         let ancestor = |uri: &str| format!("<no-parent><ancestor>{uri}</ancestor></no-parent>");
         assert!(breaks(&ancestor("http://[::1]:80/xcap/resource-lists/users/sip:a@b/index/~~/resource-lists/list%5b@name=%22a%22%5d")).is_empty());
