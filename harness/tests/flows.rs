@@ -707,6 +707,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "allow-omits-publish",
+        "rfc3903-options",
+        "rfc3903-options-allow-publish",
+        "contains",
+    ),
+    (
+        "options-no-allow-events",
+        "rfc3903-options",
+        "rfc3903-options-allow-events",
+        "contains",
+    ),
+    (
         "allow-omits-subscribe",
         "rfc3261-contact-outside-dialog",
         "rfc3261-allow-complete",

@@ -299,12 +299,13 @@ fn handle(
         "OPTIONS" if request.to_tag().is_none() && is_dialog_only(request) => {
             Handled::only(response(request, 404, &tag))
         }
-        "OPTIONS" => Handled::only(
-            response(request, 200, &tag)
-                .header("Allow", allow(shared))
-                .header("Allow-Events", notifier::ALLOW_EVENTS)
-                .header("Accept", pidf::PIDF_MEDIA_TYPE),
-        ),
+        "OPTIONS" => {
+            let mut ok = response(request, 200, &tag).header("Allow", allow(shared));
+            if !shared.fault(Fault::OptionsNoAllowEvents) {
+                ok.push_header("Allow-Events", notifier::ALLOW_EVENTS);
+            }
+            Handled::only(ok.header("Accept", pidf::PIDF_MEDIA_TYPE))
+        }
         // An empty tag makes `response` leave the To header as it came (fault NoToTag).
         "PUBLISH" if shared.fault(Fault::NoToTag) => esc::handle_publish(shared, request, ""),
         "PUBLISH" if shared.fault(Fault::ResponseWrongCseq) => {
@@ -347,10 +348,12 @@ fn handle(
 }
 
 /// The methods the server understands, for an Allow header field (RFC 3261 §20.5); without
-/// SUBSCRIBE under fault AllowOmitsSubscribe.
+/// SUBSCRIBE under fault AllowOmitsSubscribe, without PUBLISH under AllowOmitsPublish.
 fn allow(shared: &Shared) -> &'static str {
     if shared.fault(Fault::AllowOmitsSubscribe) {
         "OPTIONS, PUBLISH, NOTIFY, REGISTER, ACK, CANCEL"
+    } else if shared.fault(Fault::AllowOmitsPublish) {
+        "OPTIONS, SUBSCRIBE, NOTIFY, REGISTER, ACK, CANCEL"
     } else {
         ALLOW
     }

@@ -306,6 +306,10 @@ pub enum Fault {
     ProvisionalToPublish,
     /// A PUBLISH gets a 183 before its final response, with a To tag other than the final's.
     ProvisionalOtherTag,
+    /// The server's Allow header fields leave PUBLISH out.
+    AllowOmitsPublish,
+    /// The 200 to OPTIONS carries no Allow-Events.
+    OptionsNoAllowEvents,
     /// The server's Allow header fields leave SUBSCRIBE out.
     AllowOmitsSubscribe,
     /// The field of an XCAP `<uniqueness-failure>` names its node selector raw, not percent-encoded.
@@ -525,6 +529,8 @@ impl Fault {
             Fault::NotifyPrivateOptionTag,
             Fault::ProvisionalToPublish,
             Fault::ProvisionalOtherTag,
+            Fault::AllowOmitsPublish,
+            Fault::OptionsNoAllowEvents,
             Fault::AllowOmitsSubscribe,
             Fault::XcapErrorFieldRaw,
             Fault::XcapDeleteTrimsWhitespace,
@@ -712,6 +718,8 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "notify-private-option-tag",
             Fault::ProvisionalToPublish => "provisional-to-publish",
             Fault::ProvisionalOtherTag => "provisional-other-tag",
+            Fault::AllowOmitsPublish => "allow-omits-publish",
+            Fault::OptionsNoAllowEvents => "options-no-allow-events",
             Fault::AllowOmitsSubscribe => "allow-omits-subscribe",
             Fault::XcapErrorFieldRaw => "xcap-error-field-raw",
             Fault::XcapDeleteTrimsWhitespace => "xcap-delete-trims-whitespace",
@@ -1046,6 +1054,8 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "NOTIFYs carry Supported: x-reference-private, an option tag no standards-track RFC defines (RFC 3261 §8.1.1.9, §20.37: option tags MUST only refer to standards-track extensions)",
             Fault::ProvisionalToPublish => "a PUBLISH gets a 100 Trying before its final response (RFC 3261 §8.2.6.1: a UAS SHOULD NOT issue a provisional response for a non-INVITE request)",
             Fault::ProvisionalOtherTag => "a PUBLISH gets a 183 before its final response, whose To tag differs from the final's (RFC 3261 §8.2.6.2: the same tag MUST be used for all responses to a request)",
+            Fault::AllowOmitsPublish => "the Allow of the server's responses (to OPTIONS, INVITE) leaves PUBLISH out (RFC 3903 §7: the ESC SHOULD list PUBLISH in the Allow of its answer to OPTIONS)",
+            Fault::OptionsNoAllowEvents => "the 200 to OPTIONS carries no Allow-Events (RFC 3903 §7: the ESC SHOULD list its event packages there)",
             Fault::AllowOmitsSubscribe => "the Allow of the server's responses (to OPTIONS, INVITE) leaves SUBSCRIBE out though it takes SUBSCRIBE (RFC 3261 §20.5: every method understood MUST be listed)",
             Fault::XcapErrorFieldRaw => "the field attribute of an XCAP <uniqueness-failure> gives its node selector with raw brackets and quotes (RFC 4825 §11.1: it MUST be percent-encoded)",
             Fault::XcapDeleteTrimsWhitespace => "deleting an element by XCAP also removes the whitespace before it (RFC 4825 §8.4: MUST preserve surrounding whitespace)",
