@@ -707,6 +707,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "refuse-malformed-date",
+        "rfc3261-uas-request-checks",
+        "rfc3261-ignore-malformed-header",
+        "status",
+    ),
+    (
+        "unsupported-scheme-404",
+        "rfc3261-uas-request-checks",
+        "rfc3261-416-scheme",
+        "status",
+    ),
+    (
         "allow-omits-publish",
         "rfc3903-options",
         "rfc3903-options-allow-publish",

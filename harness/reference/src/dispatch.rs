@@ -285,6 +285,27 @@ fn handle(
     {
         return Handled::only(response(request, 400, &tag));
     }
+    // Date is never needed here; a malformed one is ignored (RFC 3261 §8.2.2).
+    if request
+        .header("Date")
+        .is_some_and(|date| !date.trim_end().ends_with("GMT"))
+        && shared.fault(Fault::RefuseMalformedDate)
+    {
+        return Handled::only(response(request, 400, &tag));
+    }
+    // Only sip: and sips: URIs are served (RFC 3261 §8.2.2.1).
+    let scheme = request
+        .request_uri()
+        .and_then(|uri| uri.split_once(':'))
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if scheme.is_some_and(|s| s != "sip" && s != "sips") {
+        let code = if shared.fault(Fault::UnsupportedScheme404) {
+            404
+        } else {
+            416
+        };
+        return Handled::only(response(request, code, &tag));
+    }
     let required = request.tokens("Require");
     if !required.is_empty() && method != "CANCEL" && !shared.fault(Fault::IgnoreRequire) {
         let refusal = response(request, 420, &tag);
