@@ -707,6 +707,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "pna-register-no-date",
+        "A.7",
+        "rfc3261-register-date",
+        "present",
+    ),
+    (
         "refuse-malformed-date",
         "rfc3261-uas-request-checks",
         "rfc3261-ignore-malformed-header",

@@ -17,6 +17,7 @@ use super::presentity::Presentity;
 use super::shared::{lock, Shared, State};
 use super::transaction::run_client_response;
 use super::transport::Transport;
+use super::variation::http_date;
 use super::{Fault, Variation};
 use crate::sip::typed::{uri_of, uri_socket_addr};
 use crate::sip::{MessageBuilder, SipMessage};
@@ -26,7 +27,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::{sleep, Instant};
 
 /// Longest third-party registration lifetime granted (seconds); longer requests are lowered.
@@ -183,7 +184,11 @@ pub(super) fn handle_register(
         shared.deadline_moved.notify_one();
     }
     drop(guard);
-    let ok = response(request, 200, tag);
+    let mut ok = response(request, 200, tag);
+    // RFC 3261 §10.3 step 8: the 200 SHOULD carry a Date.
+    if !shared.fault(Fault::PnaRegisterNoDate) {
+        ok.push_header("Date", http_date(SystemTime::now()));
+    }
     if shared.fault(Fault::PnaRegisterNoContact) {
         return Handled::only(ok);
     }

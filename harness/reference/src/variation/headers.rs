@@ -346,7 +346,7 @@ fn reorder(message: &mut Message) {
 }
 
 /// An RFC 1123 date in GMT (RFC 3261 §20.17), e.g. `Sat, 13 Nov 2010 23:29:00 GMT`.
-pub(super) fn http_date(at: SystemTime) -> String {
+pub(crate) fn http_date(at: SystemTime) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

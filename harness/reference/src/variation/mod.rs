@@ -10,6 +10,8 @@
 
 mod body;
 mod headers;
+
+pub(crate) use headers::http_date;
 mod xml;
 
 use std::collections::BTreeSet;
