@@ -707,6 +707,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "winfo-fetch-empty",
+        "rfc3857-fetch-full-state",
+        "rfc3857-default-full-state-fetch",
+        "count",
+    ),
+    (
         "pna-register-no-date",
         "A.7",
         "rfc3261-register-date",

@@ -306,6 +306,8 @@ pub enum Fault {
     ProvisionalToPublish,
     /// A PUBLISH gets a 183 before its final response, with a To tag other than the final's.
     ProvisionalOtherTag,
+    /// The NOTIFY of a watcherinfo fetch lists no watcher.
+    WinfoFetchEmpty,
     /// The PNA's 200 to a third-party REGISTER carries no Date.
     PnaRegisterNoDate,
     /// A request with a Date header field that is not an RFC 1123 date gets 400.
@@ -535,6 +537,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag,
             Fault::ProvisionalToPublish,
             Fault::ProvisionalOtherTag,
+            Fault::WinfoFetchEmpty,
             Fault::PnaRegisterNoDate,
             Fault::RefuseMalformedDate,
             Fault::UnsupportedScheme404,
@@ -727,6 +730,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "notify-private-option-tag",
             Fault::ProvisionalToPublish => "provisional-to-publish",
             Fault::ProvisionalOtherTag => "provisional-other-tag",
+            Fault::WinfoFetchEmpty => "winfo-fetch-empty",
             Fault::PnaRegisterNoDate => "pna-register-no-date",
             Fault::RefuseMalformedDate => "refuse-malformed-date",
             Fault::UnsupportedScheme404 => "unsupported-scheme-404",
@@ -1066,6 +1070,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "NOTIFYs carry Supported: x-reference-private, an option tag no standards-track RFC defines (RFC 3261 §8.1.1.9, §20.37: option tags MUST only refer to standards-track extensions)",
             Fault::ProvisionalToPublish => "a PUBLISH gets a 100 Trying before its final response (RFC 3261 §8.2.6.1: a UAS SHOULD NOT issue a provisional response for a non-INVITE request)",
             Fault::ProvisionalOtherTag => "a PUBLISH gets a 183 before its final response, whose To tag differs from the final's (RFC 3261 §8.2.6.2: the same tag MUST be used for all responses to a request)",
+            Fault::WinfoFetchEmpty => "the NOTIFY of a presence.winfo fetch (Expires 0) lists no watcher (RFC 3857 §4.7.2: it SHOULD carry the full state of all watchers)",
             Fault::PnaRegisterNoDate => "the PNA's 200 to a third-party REGISTER carries no Date (RFC 3261 §10.3 step 8: it SHOULD)",
             Fault::RefuseMalformedDate => "a request whose Date header field is not a date gets 400 (RFC 3261 §8.2.2: a UAS SHOULD ignore a malformed header field it does not need)",
             Fault::UnsupportedScheme404 => "a request whose Request-URI is of a scheme other than sip or sips (mailto:) gets 404 (RFC 3261 §8.2.2.1: it SHOULD get 416)",

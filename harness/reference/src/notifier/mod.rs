@@ -664,7 +664,18 @@ pub(super) fn handle_subscribe(
                 deadline: None,
                 partial: (kind_is_presence && accepts_partial(request)).then(Partial::new),
             };
-            let watchers = matches!(sub.kind, Kind::Winfo { .. }).then(|| state.subs.full(&who));
+            let watchers = matches!(sub.kind, Kind::Winfo { .. }).then(|| {
+                if granted == 0 && shared.fault(Fault::WinfoFetchEmpty) {
+                    // A fetch shown no watcher (WinfoFetchEmpty).
+                    Body::Winfo(Snapshot {
+                        resource: who.entity(),
+                        scope: Scope::Full,
+                        entries: Vec::new(),
+                    })
+                } else {
+                    state.subs.full(&who)
+                }
+            });
             let (body, phase) = sub.full_state(&state.esc, &state.xcap, shared, watchers);
             let phase = if granted == 0 {
                 Phase::Terminated("timeout")
