@@ -707,6 +707,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "winfo-open-to-all",
+        "rfc3857-winfo-authorization",
+        "rfc3857-winfo-authorized",
+        "matches",
+    ),
+    (
         "winfo-fetch-empty",
         "rfc3857-fetch-full-state",
         "rfc3857-default-full-state-fetch",

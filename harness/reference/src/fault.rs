@@ -306,6 +306,8 @@ pub enum Fault {
     ProvisionalToPublish,
     /// A PUBLISH gets a 183 before its final response, with a To tag other than the final's.
     ProvisionalOtherTag,
+    /// Anyone may subscribe to a presentity's watcherinfo.
+    WinfoOpenToAll,
     /// The NOTIFY of a watcherinfo fetch lists no watcher.
     WinfoFetchEmpty,
     /// The PNA's 200 to a third-party REGISTER carries no Date.
@@ -537,6 +539,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag,
             Fault::ProvisionalToPublish,
             Fault::ProvisionalOtherTag,
+            Fault::WinfoOpenToAll,
             Fault::WinfoFetchEmpty,
             Fault::PnaRegisterNoDate,
             Fault::RefuseMalformedDate,
@@ -730,6 +733,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "notify-private-option-tag",
             Fault::ProvisionalToPublish => "provisional-to-publish",
             Fault::ProvisionalOtherTag => "provisional-other-tag",
+            Fault::WinfoOpenToAll => "winfo-open-to-all",
             Fault::WinfoFetchEmpty => "winfo-fetch-empty",
             Fault::PnaRegisterNoDate => "pna-register-no-date",
             Fault::RefuseMalformedDate => "refuse-malformed-date",
@@ -1070,6 +1074,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "NOTIFYs carry Supported: x-reference-private, an option tag no standards-track RFC defines (RFC 3261 §8.1.1.9, §20.37: option tags MUST only refer to standards-track extensions)",
             Fault::ProvisionalToPublish => "a PUBLISH gets a 100 Trying before its final response (RFC 3261 §8.2.6.1: a UAS SHOULD NOT issue a provisional response for a non-INVITE request)",
             Fault::ProvisionalOtherTag => "a PUBLISH gets a 183 before its final response, whose To tag differs from the final's (RFC 3261 §8.2.6.2: the same tag MUST be used for all responses to a request)",
+            Fault::WinfoOpenToAll => "any user's presence.winfo subscription to a presentity is approved and shown its watchers (RFC 3857 §4.6: watcherinfo subscriptions SHOULD be authenticated and authorized before approval)",
             Fault::WinfoFetchEmpty => "the NOTIFY of a presence.winfo fetch (Expires 0) lists no watcher (RFC 3857 §4.7.2: it SHOULD carry the full state of all watchers)",
             Fault::PnaRegisterNoDate => "the PNA's 200 to a third-party REGISTER carries no Date (RFC 3261 §10.3 step 8: it SHOULD)",
             Fault::RefuseMalformedDate => "a request whose Date header field is not a date gets 400 (RFC 3261 §8.2.2: a UAS SHOULD ignore a malformed header field it does not need)",

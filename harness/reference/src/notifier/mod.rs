@@ -600,7 +600,7 @@ pub(super) fn handle_subscribe(
                 .then(|| ListSubscription::for_request(shared, &state.xcap, request))
                 .flatten();
             let kind = if winfo {
-                if !winfo::authorized(&who, &watcher) {
+                if !winfo::authorized(&who, &watcher) && !shared.fault(Fault::WinfoOpenToAll) {
                     return reject(403);
                 }
                 Kind::Winfo { version: 0 }
