@@ -707,6 +707,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "winfo-unsupported",
+        "rfc3856-winfo-support",
+        "rfc3856-winfo-support",
+        "status",
+    ),
+    (
         "winfo-open-to-all",
         "rfc3857-winfo-authorization",
         "rfc3857-winfo-authorized",

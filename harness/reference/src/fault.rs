@@ -306,6 +306,8 @@ pub enum Fault {
     ProvisionalToPublish,
     /// A PUBLISH gets a 183 before its final response, with a To tag other than the final's.
     ProvisionalOtherTag,
+    /// presence.winfo is an unknown event package (489).
+    WinfoUnsupported,
     /// Anyone may subscribe to a presentity's watcherinfo.
     WinfoOpenToAll,
     /// The NOTIFY of a watcherinfo fetch lists no watcher.
@@ -539,6 +541,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag,
             Fault::ProvisionalToPublish,
             Fault::ProvisionalOtherTag,
+            Fault::WinfoUnsupported,
             Fault::WinfoOpenToAll,
             Fault::WinfoFetchEmpty,
             Fault::PnaRegisterNoDate,
@@ -733,6 +736,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "notify-private-option-tag",
             Fault::ProvisionalToPublish => "provisional-to-publish",
             Fault::ProvisionalOtherTag => "provisional-other-tag",
+            Fault::WinfoUnsupported => "winfo-unsupported",
             Fault::WinfoOpenToAll => "winfo-open-to-all",
             Fault::WinfoFetchEmpty => "winfo-fetch-empty",
             Fault::PnaRegisterNoDate => "pna-register-no-date",
@@ -1074,6 +1078,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "NOTIFYs carry Supported: x-reference-private, an option tag no standards-track RFC defines (RFC 3261 §8.1.1.9, §20.37: option tags MUST only refer to standards-track extensions)",
             Fault::ProvisionalToPublish => "a PUBLISH gets a 100 Trying before its final response (RFC 3261 §8.2.6.1: a UAS SHOULD NOT issue a provisional response for a non-INVITE request)",
             Fault::ProvisionalOtherTag => "a PUBLISH gets a 183 before its final response, whose To tag differs from the final's (RFC 3261 §8.2.6.2: the same tag MUST be used for all responses to a request)",
+            Fault::WinfoUnsupported => "a presence.winfo SUBSCRIBE gets 489 Bad Event: the server does not offer watcher information (RFC 3856 §6.11.1: all state agents SHOULD support the watcherinfo template-package)",
             Fault::WinfoOpenToAll => "any user's presence.winfo subscription to a presentity is approved and shown its watchers (RFC 3857 §4.6: watcherinfo subscriptions SHOULD be authenticated and authorized before approval)",
             Fault::WinfoFetchEmpty => "the NOTIFY of a presence.winfo fetch (Expires 0) lists no watcher (RFC 3857 §4.7.2: it SHOULD carry the full state of all watchers)",
             Fault::PnaRegisterNoDate => "the PNA's 200 to a third-party REGISTER carries no Date (RFC 3261 §10.3 step 8: it SHOULD)",
