@@ -707,6 +707,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "cancel-unanswered-notify",
+        "rfc6665-notify-timeout",
+        "rfc6665-no-cancel",
+        "message rule",
+    ),
+    (
+        "no-event-400",
+        "rfc6665-489",
+        "rfc6665-no-event-489",
+        "status",
+    ),
+    (
         "winfo-unsupported",
         "rfc3856-winfo-support",
         "rfc3856-winfo-support",

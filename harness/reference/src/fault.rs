@@ -306,6 +306,10 @@ pub enum Fault {
     ProvisionalToPublish,
     /// A PUBLISH gets a 183 before its final response, with a To tag other than the final's.
     ProvisionalOtherTag,
+    /// A NOTIFY unanswered at the first retransmission is also CANCELled.
+    CancelUnansweredNotify,
+    /// A SUBSCRIBE without Event gets 400, not 489.
+    NoEvent400,
     /// presence.winfo is an unknown event package (489).
     WinfoUnsupported,
     /// Anyone may subscribe to a presentity's watcherinfo.
@@ -541,6 +545,8 @@ impl Fault {
             Fault::NotifyPrivateOptionTag,
             Fault::ProvisionalToPublish,
             Fault::ProvisionalOtherTag,
+            Fault::CancelUnansweredNotify,
+            Fault::NoEvent400,
             Fault::WinfoUnsupported,
             Fault::WinfoOpenToAll,
             Fault::WinfoFetchEmpty,
@@ -736,6 +742,8 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "notify-private-option-tag",
             Fault::ProvisionalToPublish => "provisional-to-publish",
             Fault::ProvisionalOtherTag => "provisional-other-tag",
+            Fault::CancelUnansweredNotify => "cancel-unanswered-notify",
+            Fault::NoEvent400 => "no-event-400",
             Fault::WinfoUnsupported => "winfo-unsupported",
             Fault::WinfoOpenToAll => "winfo-open-to-all",
             Fault::WinfoFetchEmpty => "winfo-fetch-empty",
@@ -1078,6 +1086,8 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "NOTIFYs carry Supported: x-reference-private, an option tag no standards-track RFC defines (RFC 3261 §8.1.1.9, §20.37: option tags MUST only refer to standards-track extensions)",
             Fault::ProvisionalToPublish => "a PUBLISH gets a 100 Trying before its final response (RFC 3261 §8.2.6.1: a UAS SHOULD NOT issue a provisional response for a non-INVITE request)",
             Fault::ProvisionalOtherTag => "a PUBLISH gets a 183 before its final response, whose To tag differs from the final's (RFC 3261 §8.2.6.2: the same tag MUST be used for all responses to a request)",
+            Fault::CancelUnansweredNotify => "a NOTIFY still unanswered when it is first retransmitted is also CANCELled (RFC 6665 §4.6: UACs SHOULD NOT send CANCEL requests for SUBSCRIBE or NOTIFY transactions)",
+            Fault::NoEvent400 => "a SUBSCRIBE without an Event header field gets 400 (RFC 6665 §4.2.3: a notifier without PINT SHOULD return 489)",
             Fault::WinfoUnsupported => "a presence.winfo SUBSCRIBE gets 489 Bad Event: the server does not offer watcher information (RFC 3856 §6.11.1: all state agents SHOULD support the watcherinfo template-package)",
             Fault::WinfoOpenToAll => "any user's presence.winfo subscription to a presentity is approved and shown its watchers (RFC 3857 §4.6: watcherinfo subscriptions SHOULD be authenticated and authorized before approval)",
             Fault::WinfoFetchEmpty => "the NOTIFY of a presence.winfo fetch (Expires 0) lists no watcher (RFC 3857 §4.7.2: it SHOULD carry the full state of all watchers)",

@@ -8,7 +8,7 @@ use super::shared::{lock, Shared};
 use super::transport::{self, Transport};
 use super::Fault;
 use crate::sip::text::parse_params;
-use crate::sip::SipMessage;
+use crate::sip::{MessageBuilder, SipMessage};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -144,6 +144,27 @@ pub(super) async fn run_client_response(
     outcome
 }
 
+/// A CANCEL for a NOTIFY still unanswered (fault CancelUnansweredNotify): the NOTIFY's
+/// Request-URI, top Via, Route, From, To and Call-ID, and its CSeq number (RFC 3261 §9.1).
+fn cancel_of_notify(request: &[u8]) -> Option<Vec<u8>> {
+    let notify = SipMessage::parse(request).ok()?;
+    if notify.method().as_deref() != Some("NOTIFY") {
+        return None;
+    }
+    let mut cancel = MessageBuilder::request("CANCEL", notify.request_uri()?);
+    cancel.push_header("Via", notify.header_lines("Via").next()?);
+    for route in notify.header_lines("Route") {
+        cancel.push_header("Route", route);
+    }
+    for name in ["From", "To", "Call-ID"] {
+        cancel.push_header(name, notify.header(name)?);
+    }
+    let (number, _) = notify.cseq()?;
+    cancel.push_header("CSeq", format!("{number} CANCEL"));
+    cancel.push_header("Max-Forwards", "70");
+    Some(cancel.build())
+}
+
 async fn client_timers(
     shared: &Arc<Shared>,
     transport: Transport,
@@ -180,6 +201,11 @@ async fn client_timers(
                 None => return None,
             },
             _ = sleep_until(next), if retransmit => {
+                if interval == t1 && shared.fault(Fault::CancelUnansweredNotify) {
+                    if let Some(cancel) = cancel_of_notify(&request) {
+                        let _ = transport::send(shared, transport, to, cancel).await;
+                    }
+                }
                 let _ = transport::send(shared, transport, to, request.clone()).await;
                 interval = interval.saturating_mul(2).min(t2);
                 next = after(interval);

@@ -283,6 +283,9 @@ impl Auditor {
                 match self.branches.get(branch.as_ref()) {
                     Some(((call_id, cseq), text)) => {
                         retransmission = *text == entry.text;
+                        if msg.method().as_deref() == Some("CANCEL") {
+                            rules::check_cancel_target(cseq, &mut sink);
+                        }
                         rules::check_branch_reuse((call_id, cseq), msg, &mut sink)
                     }
                     None => {

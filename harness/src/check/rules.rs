@@ -95,6 +95,10 @@ pub const RULES: &[(&str, &str)] = &[
         "every option tag in Supported, Require and Proxy-Require is a registered (standards-track) one",
     ),
     (
+        NO_CANCEL,
+        "the SUT sends no CANCEL for a SUBSCRIBE or NOTIFY",
+    ),
+    (
         NO_PROVISIONAL,
         "a non-INVITE request gets no provisional response",
     ),
@@ -237,6 +241,7 @@ const XCAP_NO_BASIC: &str = "rfc4825-no-basic-without-tls";
 const XCAP_ERROR_URIS_ENCODED: &str = "rfc4825-error-uris-encoded";
 const ALLOW_COMPLETE: &str = "rfc3261-allow-complete";
 const NO_PROVISIONAL: &str = "rfc3261-no-provisional-non-invite";
+const NO_CANCEL: &str = "rfc6665-no-cancel";
 const OPTION_TAGS_STANDARD: &str = "rfc3261-option-tags-standard";
 /// The IANA registry of SIP option tags, whose registration needs a standards-track RFC (RFC
 /// 3261 §27.1; RFC 5727 §4): the tags up to RFC 7433 as SIP.js lists them with the registry's
@@ -1164,6 +1169,19 @@ pub fn check_option_tags(msg: &SipMessage, sink: &mut impl RuleSink) {
         unknown.is_empty(),
         || "option tags of the IANA registry (standards-track extensions) only".to_string(),
         || format!("{} (not registered)", unknown.join(", ")),
+    );
+}
+
+/// RFC 6665 §4.6: a CANCEL of the SUT, whose top Via branch is that of its request with
+/// CSeq `cancelled` (e.g. `3 NOTIFY`), cancels neither a SUBSCRIBE nor a NOTIFY.
+pub fn check_cancel_target(cancelled: &str, sink: &mut impl RuleSink) {
+    let method = cancelled.split_ascii_whitespace().nth(1).unwrap_or_default();
+    check(
+        sink,
+        NO_CANCEL,
+        !matches!(method, "SUBSCRIBE" | "NOTIFY"),
+        || "no CANCEL for a SUBSCRIBE or NOTIFY transaction".to_string(),
+        || format!("a CANCEL of the {method} with CSeq {cancelled}"),
     );
 }
 

@@ -469,6 +469,9 @@ pub(super) fn handle_subscribe(
     if request.to_tag().is_none() && who.is_none() {
         return reject(404);
     }
+    if request.header("Event").is_none() && shared.fault(Fault::NoEvent400) {
+        return reject(400);
+    }
     let (winfo, media_type) = match request.event().map(|e| e.package).as_deref() {
         Some("presence") => (false, PIDF_MEDIA_TYPE),
         Some("presence.winfo") if !shared.fault(Fault::WinfoUnsupported) => (true, WINFO_MEDIA_TYPE),

@@ -526,7 +526,9 @@ impl Runner<'_> {
         };
         self.push(path, Some(target_key), seq, target);
 
-        if let Some((number, _)) = msg.cseq() {
+        // ACK and CANCEL take the number of the request they acknowledge or cancel (§12.2.1.1).
+        let own_number = !matches!(msg.method().as_deref(), Some("ACK" | "CANCEL"));
+        if let Some((number, _)) = msg.cseq().filter(|_| own_number) {
             if let Some(previous) = previous_cseq {
                 let observed = Observed::new(
                     "CSeq is the previous one plus 1",
