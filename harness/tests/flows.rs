@@ -707,6 +707,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "rls-refresh-first-only",
+        "A.3.3.2",
+        "rfc4662-all-resources-state",
+        "xml",
+    ),
+    (
         "cancel-unanswered-notify",
         "rfc6665-notify-timeout",
         "rfc6665-no-cancel",

@@ -83,6 +83,8 @@ pub(super) struct ListSubscription {
     reveal: bool,
     /// Fault switch: full-state documents after the first say `fullState="false"`.
     partial_after_first: bool,
+    /// Fault switch: full-state documents after the first show the first member only.
+    first_member_after_first: bool,
 }
 
 impl ListSubscription {
@@ -113,6 +115,7 @@ impl ListSubscription {
             compose_faults: esc::compose_faults(shared),
             watcher: Watcher::of_request(request),
             ignore_rules: shared.fault(Fault::IgnorePresRules),
+            first_member_after_first: shared.fault(Fault::RlsRefreshFirstOnly),
             reveal: shared.fault(Fault::PoliteBlockReveals),
             partial_after_first: shared.fault(Fault::RlmiPartialAfterSubscribe),
         };
@@ -199,6 +202,9 @@ impl ListSubscription {
             chosen.push((index, view));
         }
         let labelled_full = !(self.partial_after_first && self.built > 0);
+        if self.first_member_after_first && self.built > 0 {
+            chosen.truncate(1);
+        }
         self.notification(labelled_full, chosen)
     }
 
