@@ -707,6 +707,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "body-before-require",
+        "rfc3261-extensions",
+        "rfc3261-uas-step-order",
+        "status",
+    ),
+    (
+        "refuse-unknown-header-param",
+        "rfc3261-extensions",
+        "rfc3261-ignore-header-params",
+        "status",
+    ),
+    (
         "rls-refresh-first-only",
         "A.3.3.2",
         "rfc4662-all-resources-state",

@@ -306,6 +306,21 @@ fn handle(
         };
         return Handled::only(response(request, code, &tag));
     }
+    if method == "PUBLISH"
+        && shared.fault(Fault::BodyBeforeRequire)
+        && request
+            .header("Content-Type")
+            .is_some_and(|t| !t.to_ascii_lowercase().contains("xml"))
+    {
+        return Handled::only(response(request, 415, &tag));
+    }
+    if shared.fault(Fault::RefuseUnknownHeaderParam)
+        && request
+            .header("From")
+            .is_some_and(|from| from.contains(";x-unknown="))
+    {
+        return Handled::only(response(request, 400, &tag));
+    }
     let required = request.tokens("Require");
     if !required.is_empty() && method != "CANCEL" && !shared.fault(Fault::IgnoreRequire) {
         let refusal = response(request, 420, &tag);
