@@ -707,6 +707,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "udp-notify-no-content-length",
+        "A.3.2.1",
+        "rfc3261-content-length-udp",
+        "message rule",
+    ),
+    (
         "body-before-require",
         "rfc3261-extensions",
         "rfc3261-uas-step-order",

@@ -6,6 +6,7 @@
 use super::rules::{self, RuleFailure, RuleSink, SentRequest, Subscribed};
 use crate::net::http;
 use crate::net::trace::{Direction, TraceEntry};
+use crate::net::Transport;
 use crate::sip::text::list_items;
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
@@ -248,14 +249,15 @@ impl Auditor {
     /// Applies the rules to one message from the SUT (`entry` says how it came).
     fn judge(&mut self, msg: &SipMessage, entry: &TraceEntry) {
         let seq = entry.seq;
-        rules::check_option_tags(
-            msg,
-            &mut TallySink {
-                tallies: &mut self.tallies,
-                message: seq,
-                summary: msg.summary(),
-            },
-        );
+        let mut every = TallySink {
+            tallies: &mut self.tallies,
+            message: seq,
+            summary: msg.summary(),
+        };
+        rules::check_option_tags(msg, &mut every);
+        if entry.transport == Transport::Udp {
+            rules::check_datagram_length(msg, &mut every);
+        }
         if msg.header("Allow").is_some() {
             // Method names are case-sensitive (RFC 3261 §7.1): taken as written.
             let allowed = msg

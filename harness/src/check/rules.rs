@@ -95,6 +95,10 @@ pub const RULES: &[(&str, &str)] = &[
         "every option tag in Supported, Require and Proxy-Require is a registered (standards-track) one",
     ),
     (
+        UDP_CONTENT_LENGTH,
+        "a message sent over UDP carries Content-Length",
+    ),
+    (
         NO_CANCEL,
         "the SUT sends no CANCEL for a SUBSCRIBE or NOTIFY",
     ),
@@ -242,6 +246,7 @@ const XCAP_ERROR_URIS_ENCODED: &str = "rfc4825-error-uris-encoded";
 const ALLOW_COMPLETE: &str = "rfc3261-allow-complete";
 const NO_PROVISIONAL: &str = "rfc3261-no-provisional-non-invite";
 const NO_CANCEL: &str = "rfc6665-no-cancel";
+const UDP_CONTENT_LENGTH: &str = "rfc3261-content-length-udp";
 const OPTION_TAGS_STANDARD: &str = "rfc3261-option-tags-standard";
 /// The IANA registry of SIP option tags, whose registration needs a standards-track RFC (RFC
 /// 3261 §27.1; RFC 5727 §4): the tags up to RFC 7433 as SIP.js lists them with the registry's
@@ -1169,6 +1174,19 @@ pub fn check_option_tags(msg: &SipMessage, sink: &mut impl RuleSink) {
         unknown.is_empty(),
         || "option tags of the IANA registry (standards-track extensions) only".to_string(),
         || format!("{} (not registered)", unknown.join(", ")),
+    );
+}
+
+/// RFC 3261 §20.14: a message the SUT sent over UDP carries Content-Length (over a stream a
+/// message without one cannot be framed: the syntax check's, rfc3261-message-syntax).
+pub fn check_datagram_length(msg: &SipMessage, sink: &mut impl RuleSink) {
+    let length = msg.header("Content-Length");
+    check(
+        sink,
+        UDP_CONTENT_LENGTH,
+        length.is_some(),
+        || "a Content-Length header field".to_string(),
+        || "none: the body is the rest of the datagram".to_string(),
     );
 }
 

@@ -305,8 +305,12 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         }
         notify = notify.body(document);
     }
+    let mut bytes = notify.build();
+    if sub.transport == Transport::Udp && shared.fault(Fault::UdpNotifyNoContentLength) {
+        bytes = without_content_length(&bytes);
+    }
     Prepared {
-        bytes: notify.build(),
+        bytes,
         branch,
         to,
         transport: sub.transport,
@@ -383,4 +387,18 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
 /// True when a Record-Route entry names a loose router: its URI has the lr parameter.
 fn loose(entry: &str) -> bool {
     param_of(&uri_of(entry), "lr").is_some()
+}
+
+/// The message without its Content-Length header line (fault UdpNotifyNoContentLength).
+fn without_content_length(message: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(message);
+    let Some(start) = text.find("\r\nContent-Length:") else {
+        return message.to_vec();
+    };
+    let end = text[start + 2..]
+        .find("\r\n")
+        .map_or(text.len(), |at| start + 2 + at);
+    let mut out = text[..start].to_string();
+    out.push_str(&text[end..]);
+    out.into_bytes()
 }
