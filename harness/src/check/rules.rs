@@ -1193,7 +1193,10 @@ pub fn check_datagram_length(msg: &SipMessage, sink: &mut impl RuleSink) {
 /// RFC 6665 §4.6: a CANCEL of the SUT, whose top Via branch is that of its request with
 /// CSeq `cancelled` (e.g. `3 NOTIFY`), cancels neither a SUBSCRIBE nor a NOTIFY.
 pub fn check_cancel_target(cancelled: &str, sink: &mut impl RuleSink) {
-    let method = cancelled.split_ascii_whitespace().nth(1).unwrap_or_default();
+    let method = cancelled
+        .split_ascii_whitespace()
+        .nth(1)
+        .unwrap_or_default();
     check(
         sink,
         NO_CANCEL,

@@ -474,7 +474,9 @@ pub(super) fn handle_subscribe(
     }
     let (winfo, media_type) = match request.event().map(|e| e.package).as_deref() {
         Some("presence") => (false, PIDF_MEDIA_TYPE),
-        Some("presence.winfo") if !shared.fault(Fault::WinfoUnsupported) => (true, WINFO_MEDIA_TYPE),
+        Some("presence.winfo") if !shared.fault(Fault::WinfoUnsupported) => {
+            (true, WINFO_MEDIA_TYPE)
+        }
         _ => {
             let bad_event = response(request, 489, tag);
             return Handled::only(if shared.fault(Fault::BadEventNoAllowEvents) {
