@@ -707,6 +707,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "to-tel-rejected",
+        "rfc3261-to-tel",
+        "rfc3261-to-scheme-accepted",
+        "alternative",
+    ),
+    (
         "udp-notify-no-content-length",
         "A.3.2.1",
         "rfc3261-content-length-udp",

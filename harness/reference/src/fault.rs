@@ -306,6 +306,8 @@ pub enum Fault {
     ProvisionalToPublish,
     /// A PUBLISH gets a 183 before its final response, with a To tag other than the final's.
     ProvisionalOtherTag,
+    /// A SUBSCRIBE whose To is not a SIP URI gets 403.
+    ToTelRejected,
     /// NOTIFYs over UDP carry no Content-Length.
     UdpNotifyNoContentLength,
     /// A PUBLISH body of a non-XML type gets 415 before its Require is looked at.
@@ -553,6 +555,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag,
             Fault::ProvisionalToPublish,
             Fault::ProvisionalOtherTag,
+            Fault::ToTelRejected,
             Fault::UdpNotifyNoContentLength,
             Fault::BodyBeforeRequire,
             Fault::RefuseUnknownHeaderParam,
@@ -754,6 +757,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "notify-private-option-tag",
             Fault::ProvisionalToPublish => "provisional-to-publish",
             Fault::ProvisionalOtherTag => "provisional-other-tag",
+            Fault::ToTelRejected => "to-tel-rejected",
             Fault::UdpNotifyNoContentLength => "udp-notify-no-content-length",
             Fault::BodyBeforeRequire => "body-before-require",
             Fault::RefuseUnknownHeaderParam => "refuse-unknown-header-param",
@@ -1102,6 +1106,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "NOTIFYs carry Supported: x-reference-private, an option tag no standards-track RFC defines (RFC 3261 §8.1.1.9, §20.37: option tags MUST only refer to standards-track extensions)",
             Fault::ProvisionalToPublish => "a PUBLISH gets a 100 Trying before its final response (RFC 3261 §8.2.6.1: a UAS SHOULD NOT issue a provisional response for a non-INVITE request)",
             Fault::ProvisionalOtherTag => "a PUBLISH gets a 183 before its final response, whose To tag differs from the final's (RFC 3261 §8.2.6.2: the same tag MUST be used for all responses to a request)",
+            Fault::ToTelRejected => "a SUBSCRIBE whose To is a tel: URI gets 403, though its Request-URI names a presentity (RFC 3261 §8.2.2.1: it is RECOMMENDED that a UAS accept it)",
             Fault::UdpNotifyNoContentLength => "NOTIFYs sent over UDP carry no Content-Length (RFC 3261 §20.14: applications SHOULD use it whatever the transport)",
             Fault::BodyBeforeRequire => "a PUBLISH with both an unknown Require and a text/plain body gets 415: the body is looked at before the header fields (RFC 3261 §8.2: the steps SHOULD be taken in order, header fields first)",
             Fault::RefuseUnknownHeaderParam => "a request whose From carries the unknown parameter x-unknown gets 400 (RFC 3261 §20: a UA SHOULD ignore extension header parameters it does not understand)",

@@ -25,6 +25,7 @@ use super::transport::Transport;
 use super::winfo::{self, Change, Entry, Scope, Snapshot, Status, WINFO_MEDIA_TYPE};
 use super::xcap::XcapStore;
 use super::Fault;
+use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -471,6 +472,13 @@ pub(super) fn handle_subscribe(
     }
     if request.header("Event").is_none() && shared.fault(Fault::NoEvent400) {
         return reject(400);
+    }
+    let to_scheme = request.header("To").map(uri_of).and_then(|uri| {
+        uri.split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+    });
+    if to_scheme.is_some_and(|s| s != "sip" && s != "sips") && shared.fault(Fault::ToTelRejected) {
+        return reject(403);
     }
     let (winfo, media_type) = match request.event().map(|e| e.package).as_deref() {
         Some("presence") => (false, PIDF_MEDIA_TYPE),
