@@ -294,11 +294,7 @@ fn handle(
         return Handled::only(response(request, 400, &tag));
     }
     // Only sip: and sips: URIs are served (RFC 3261 §8.2.2.1).
-    let scheme = request
-        .request_uri()
-        .and_then(|uri| uri.split_once(':'))
-        .map(|(scheme, _)| scheme.to_ascii_lowercase());
-    if scheme.is_some_and(|s| s != "sip" && s != "sips") {
+    if request.request_uri().is_some_and(other_scheme) {
         let code = if shared.fault(Fault::UnsupportedScheme404) {
             404
         } else {
@@ -393,6 +389,14 @@ fn allow(shared: &Shared) -> &'static str {
     } else {
         ALLOW
     }
+}
+
+/// The URI has a scheme other than sip and sips (compared case-insensitively, RFC 3261
+/// §19.1.4), e.g. tel: or mailto:.
+pub(super) fn other_scheme(uri: &str) -> bool {
+    uri.split_once(':').is_some_and(|(scheme, _)| {
+        !scheme.eq_ignore_ascii_case("sip") && !scheme.eq_ignore_ascii_case("sips")
+    })
 }
 
 /// The request is addressed to the Contact URI valid inside its dialog only.

@@ -249,15 +249,7 @@ impl Auditor {
     /// Applies the rules to one message from the SUT (`entry` says how it came).
     fn judge(&mut self, msg: &SipMessage, entry: &TraceEntry) {
         let seq = entry.seq;
-        let mut every = TallySink {
-            tallies: &mut self.tallies,
-            message: seq,
-            summary: msg.summary(),
-        };
-        rules::check_option_tags(msg, &mut every);
-        if entry.transport == Transport::Udp {
-            rules::check_datagram_length(msg, &mut every);
-        }
+        let summary = msg.summary();
         if msg.header("Allow").is_some() {
             // Method names are case-sensitive (RFC 3261 §7.1): taken as written.
             let allowed = msg
@@ -265,13 +257,17 @@ impl Auditor {
                 .flat_map(list_items)
                 .map(str::to_string)
                 .collect();
-            self.allows.push((seq, msg.summary(), allowed));
+            self.allows.push((seq, summary.clone(), allowed));
         }
         let mut sink = TallySink {
             tallies: &mut self.tallies,
             message: seq,
-            summary: msg.summary(),
+            summary,
         };
+        rules::check_option_tags(msg, &mut sink);
+        if entry.transport == Transport::Udp {
+            rules::check_datagram_length(msg, &mut sink);
+        }
         if msg.is_request() {
             rules::check_request(msg, &mut sink);
             // A byte-for-byte copy of an earlier request is a retransmission: it was judged
@@ -333,17 +329,17 @@ impl Auditor {
         if (200..300).contains(&status) {
             self.understood.insert(sent.method.clone());
         }
-        if sent.method != "INVITE" {
-            rules::check_no_provisional(status, &mut sink);
-        }
         if status != 100 {
             let tag = msg.to_tag().map(Cow::into_owned);
             let first = sent.answer_tag.get_or_insert_with(|| tag.clone());
             rules::check_same_response_tag(first.as_deref(), tag.as_deref(), &mut sink);
         }
-        if msg.status().is_some_and(|s| s >= 200) && sent.method != "INVITE" {
-            sent.finals += 1;
-            rules::check_finals_prompted(sent.finals, sent.copies, &mut sink);
+        if sent.method != "INVITE" {
+            rules::check_no_provisional(status, &mut sink);
+            if status >= 200 {
+                sent.finals += 1;
+                rules::check_finals_prompted(sent.finals, sent.copies, &mut sink);
+            }
         }
         let branches: Vec<&str> = sent.branches.iter().map(String::as_str).collect();
         let record_routes: Vec<&str> = sent.record_routes.iter().map(String::as_str).collect();

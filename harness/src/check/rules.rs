@@ -802,35 +802,31 @@ fn check_error_report_uris(response: &SipMessage, sink: &mut impl RuleSink) {
     let Some(root) = is_report.then(|| xml::parse(&response.body).ok()).flatten() else {
         return;
     };
-    let mut selectors: Vec<(&str, String)> = Vec::new();
-    for condition in root.elements().filter(|e| e.ns == XCAP_ERROR_NS) {
-        match condition.name.as_str() {
-            "no-parent" => {
-                for ancestor in condition.elements().filter(|e| e.name == "ancestor") {
-                    let uri = ancestor.direct_text();
-                    if let Some((_, selector)) = uri.split_once("~~") {
-                        selectors.push(("<ancestor>", selector.to_string()));
-                    }
-                }
-            }
-            "uniqueness-failure" => {
-                for exists in condition.elements().filter(|e| e.name == "exists") {
-                    if let Some(field) = exists.attr("", "field") {
-                        selectors.push(("<exists field>", field.to_string()));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    for (what, selector) in selectors {
+    let mut judge = |what: &str, selector: &str| {
         check(
             sink,
             XCAP_ERROR_URIS_ENCODED,
             !selector.contains(NOT_IN_URI),
             || format!("{what} with its node selector percent-encoded"),
-            || selector.clone(),
+            || selector.to_string(),
         );
+    };
+    for condition in root.elements().filter(|e| e.ns == XCAP_ERROR_NS) {
+        for child in condition.elements() {
+            match (condition.name.as_str(), child.name.as_str()) {
+                ("no-parent", "ancestor") => {
+                    if let Some((_, selector)) = child.direct_text().split_once("~~") {
+                        judge("<ancestor>", selector);
+                    }
+                }
+                ("uniqueness-failure", "exists") => {
+                    if let Some(field) = child.attr("", "field") {
+                        judge("<exists field>", field);
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }
 

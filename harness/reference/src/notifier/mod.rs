@@ -15,7 +15,7 @@ use partial::{Partial, PIDF_DIFF_MEDIA_TYPE};
 
 use super::authz::{self, Decision, Handling, Watcher};
 use super::deadlines::{DeadlineKey, Deadlines};
-use super::dispatch::{response, Handled};
+use super::dispatch::{other_scheme, response, Handled};
 use super::esc::{self, after, requested_expires, Store, DEFAULT_EXPIRES};
 use super::pidf::PIDF_MEDIA_TYPE;
 use super::presentity::Presentity;
@@ -473,11 +473,10 @@ pub(super) fn handle_subscribe(
     if request.header("Event").is_none() && shared.fault(Fault::NoEvent400) {
         return reject(400);
     }
-    let to_scheme = request.header("To").map(uri_of).and_then(|uri| {
-        uri.split_once(':')
-            .map(|(scheme, _)| scheme.to_ascii_lowercase())
-    });
-    if to_scheme.is_some_and(|s| s != "sip" && s != "sips") && shared.fault(Fault::ToTelRejected) {
+    let to_other = request
+        .header("To")
+        .is_some_and(|to| other_scheme(&uri_of(to)));
+    if to_other && shared.fault(Fault::ToTelRejected) {
         return reject(403);
     }
     let (winfo, media_type) = match request.event().map(|e| e.package).as_deref() {
