@@ -441,6 +441,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "timer F",
     ),
     (
+        "retransmit-after-final",
+        "rfc3261-notify-completed",
+        "rfc3261-client-completed",
+        "after its final response",
+    ),
+    (
+        "notify-unsolicited",
+        "A.3.2.1",
+        "rfc6665-notify-needs-subscribe",
+        "without a SUBSCRIBE",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

@@ -286,6 +286,10 @@ pub enum Fault {
     NoRetransmissions,
     /// Client transactions over UDP go on retransmitting for 2*T2 after timer F.
     RetransmitPastTimerF,
+    /// Client transactions over UDP go on retransmitting their request after its final response.
+    RetransmitAfterFinal,
+    /// The first NOTIFY of each subscription is also sent in a dialog of its own (a new Call-ID), as if a subscription had been made without a SUBSCRIBE.
+    NotifyUnsolicited,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
     /// The NOTIFY that ends an expired subscription says `reason=noresource`.
@@ -545,6 +549,8 @@ impl Fault {
             Fault::PnaNoContact,
             Fault::NoRetransmissions,
             Fault::RetransmitPastTimerF,
+            Fault::RetransmitAfterFinal,
+            Fault::NotifyUnsolicited,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
@@ -747,6 +753,8 @@ impl Fault {
             Fault::PnaNoContact => "pna-no-contact",
             Fault::NoRetransmissions => "no-retransmissions",
             Fault::RetransmitPastTimerF => "retransmit-past-timer-f",
+            Fault::RetransmitAfterFinal => "retransmit-after-final",
+            Fault::NotifyUnsolicited => "notify-unsolicited",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
@@ -1083,6 +1091,8 @@ impl Fault {
             Fault::PnaNoContact => "the PNA's initial reg SUBSCRIBE lacks Contact (RFC 3261 §8.1.1.8, MUST)",
             Fault::NoRetransmissions => "a NOTIFY (any client request) over UDP is never retransmitted (RFC 3261 §17.1.2.2, MUST set timer E)",
             Fault::RetransmitPastTimerF => "retransmissions go on for 2*T2 past timer F (RFC 3261 §17.1.2.2, SHOULD set timer F to 64*T1)",
+            Fault::RetransmitAfterFinal => "a NOTIFY (any client request) over UDP is retransmitted on after its final response came, as if the response were lost (RFC 3261 §17.1.2.2, MUST enter Completed)",
+            Fault::NotifyUnsolicited => "the first NOTIFY of each subscription goes out a second time with a Call-ID no SUBSCRIBE had: a subscription created without a SUBSCRIBE (RFC 6665 §4.2.1, MUST NOT)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",

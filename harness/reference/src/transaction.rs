@@ -165,6 +165,26 @@ fn cancel_of_notify(request: &[u8]) -> Option<Vec<u8>> {
     Some(cancel.build())
 }
 
+/// Fault RetransmitAfterFinal: sends `request` on at `next`, the interval doubling up to T2
+/// (`schedule`: next firing, interval, T2), until `give_up`, as a client transaction that never
+/// took in its final response would.
+async fn retransmit_until(
+    shared: Arc<Shared>,
+    transport: Transport,
+    to: SocketAddr,
+    request: Vec<u8>,
+    schedule: (Instant, Duration, Duration),
+    give_up: Instant,
+) {
+    let (mut next, mut interval, t2) = schedule;
+    while next < give_up {
+        sleep_until(next).await;
+        let _ = transport::send(&shared, transport, to, request.clone()).await;
+        interval = interval.saturating_mul(2).min(t2);
+        next += interval;
+    }
+}
+
 async fn client_timers(
     shared: &Arc<Shared>,
     transport: Transport,
@@ -190,6 +210,9 @@ async fn client_timers(
         tokio::select! {
             response = responses.recv() => match response {
                 Some(response) if response.status().is_some_and(|code| code >= 200) => {
+                    if retransmit && shared.fault(Fault::RetransmitAfterFinal) {
+                        tokio::spawn(retransmit_until(shared.clone(), transport, to, request, (next, interval, t2), give_up));
+                    }
                     return Some(response)
                 }
                 Some(_) => {

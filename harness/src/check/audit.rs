@@ -85,6 +85,11 @@ fn default_accept(event: &str) -> Option<&'static str> {
     }
 }
 
+/// How long after the harness's final response to a request of the SUT a copy of it may still
+/// come: one the SUT sent before it took in the response. A copy later than this shows a client
+/// transaction that did not enter Completed (RFC 3261 §17.1.2.2).
+pub const COMPLETED_GRACE_MS: u64 = 1000;
+
 /// Runs the rules over `trace`; rules named in `exempt` are left out. Keyed by rule.
 pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, Tally> {
     let mut auditor = Auditor::default();
@@ -98,12 +103,13 @@ pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, 
         };
         match entry.direction {
             Direction::Sent if msg.is_request() => auditor.remember(&msg),
-            Direction::Sent => auditor.answered(&msg),
+            Direction::Sent => auditor.answered(&msg, entry),
             Direction::Received => auditor.judge(&msg, entry),
             Direction::Internal => {}
         }
     }
     auditor.judge_allows();
+    auditor.judge_completed();
     auditor
         .tallies
         .retain(|key, _| !exempt.iter().any(|e| e == key));
@@ -117,6 +123,8 @@ struct Auditor {
     /// remote address): the next response on it answers that request.
     xcap_sent: HashMap<(String, String), (String, String)>,
     subscriptions: HashMap<String, Subscription>,
+    /// The Call-IDs of every SUBSCRIBE and REFER the harness sent, with or without Event.
+    subscribing_call_ids: BTreeSet<String>,
     /// The Call-ID and CSeq of the first request of the SUT with each top Via branch, and
     /// its bytes.
     branches: HashMap<String, ((String, String), String)>,
@@ -128,19 +136,55 @@ struct Auditor {
     understood: BTreeSet<String>,
     /// Each SUT message with an Allow: its sequence number, summary and the methods listed.
     allows: Vec<(usize, String, Vec<String>)>,
+    /// The SUT's requests the harness gave a final response, by top Via branch and method: when
+    /// the first final response went (microseconds into the run), and the first copy of the
+    /// request that came later than [`COMPLETED_GRACE_MS`] after it (its sequence number,
+    /// summary and arrival).
+    completed: Completed,
 }
+
+/// The SUT's requests the harness answered with a final response, by top Via branch and method:
+/// when that response went, and the first late copy of the request (sequence number, summary,
+/// milliseconds after the response).
+type Completed = BTreeMap<(String, String), (u64, Option<(usize, String, u64)>)>;
 
 /// How long after a PUBLISH without a final response the SUT may send the next one: its
 /// transaction has timed out (timer F, 64*T1, with RFC 3261's default T1 of 500 ms).
 const PUBLISH_TIMEOUT_US: u64 = 64 * 500_000;
 
 impl Auditor {
-    /// A final response of the harness to a PUBLISH ends the wait for it.
-    fn answered(&mut self, response: &SipMessage) {
-        let final_to_publish = response.status().is_some_and(|s| s >= 200)
-            && response.cseq().is_some_and(|(_, m)| m == "PUBLISH");
-        if let (true, Some(branch)) = (final_to_publish, response.top_branch()) {
+    /// A final response of the harness to a request of the SUT completes its transaction, and
+    /// for a PUBLISH ends the wait for it.
+    fn answered(&mut self, response: &SipMessage, entry: &TraceEntry) {
+        let is_final = response.status().is_some_and(|s| s >= 200);
+        let (Some(branch), Some((_, method))) = (response.top_branch(), response.cseq()) else {
+            return;
+        };
+        if !is_final {
+            return;
+        }
+        if method == "PUBLISH" {
             self.publishing.retain(|_, (b, _)| *b != branch);
+        }
+        self.completed
+            .entry((branch.into_owned(), method.to_string()))
+            .or_insert((entry.at_us, None));
+    }
+
+    /// RFC 3261 §17.1.2.2 once the run is over: no request the harness answered came again
+    /// later than the grace.
+    fn judge_completed(&mut self) {
+        for (_, (_, late)) in std::mem::take(&mut self.completed) {
+            let (message, summary, after) = match late {
+                Some((seq, summary, after)) => (seq, summary, Some(after)),
+                None => (0, String::new(), None),
+            };
+            let mut sink = TallySink {
+                tallies: &mut self.tallies,
+                message,
+                summary,
+            };
+            rules::check_request_completed(after, COMPLETED_GRACE_MS, &mut sink);
         }
     }
 
@@ -164,6 +208,9 @@ impl Auditor {
             .map(Cow::into_owned)
             .collect();
         let creates_dialog = method == "SUBSCRIBE" && msg.to_tag().is_none();
+        if let ("SUBSCRIBE" | "REFER", Some(call_id)) = (method.as_str(), msg.call_id()) {
+            self.subscribing_call_ids.insert(call_id.to_string());
+        }
         if method == "SUBSCRIBE" {
             if let (Some(call_id), Some(event)) = (msg.call_id(), msg.event()) {
                 let accept: Vec<String> = match msg.header("Accept") {
@@ -281,6 +328,9 @@ impl Auditor {
                 match self.branches.get(branch.as_ref()) {
                     Some(((call_id, cseq), text)) => {
                         retransmission = *text == entry.text;
+                        if retransmission {
+                            note_copy(&mut self.completed, msg, entry, &sink.summary);
+                        }
                         if msg.method().as_deref() == Some("CANCEL") {
                             rules::check_cancel_target(cseq, &mut sink);
                         }
@@ -296,6 +346,9 @@ impl Auditor {
             match msg.method().as_deref() {
                 Some("NOTIFY") if retransmission => {}
                 Some("NOTIFY") => {
+                    let call_id = msg.call_id().unwrap_or_default();
+                    let subscribed = self.subscribing_call_ids.contains(call_id);
+                    rules::check_notify_subscribed(call_id, subscribed, &mut sink);
                     let subscription = msg.call_id().and_then(|c| self.subscriptions.get_mut(c));
                     if let Some(subscription) = subscription {
                         let accept: Vec<&str> =
@@ -356,6 +409,21 @@ impl Auditor {
             to_tag: sent.to_tag.as_deref(),
         };
         rules::check_response(&request, msg, &mut sink);
+    }
+}
+
+/// A copy of a request of the SUT: late when it came more than the grace after the
+/// harness's final response to it.
+fn note_copy(completed: &mut Completed, msg: &SipMessage, entry: &TraceEntry, summary: &str) {
+    let (Some(branch), Some(method)) = (msg.top_branch(), msg.method()) else {
+        return;
+    };
+    let Some((answered_at, late)) = completed.get_mut(&(branch.into_owned(), method)) else {
+        return;
+    };
+    let after_ms = entry.at_us.saturating_sub(*answered_at) / 1000;
+    if late.is_none() && after_ms > COMPLETED_GRACE_MS {
+        *late = Some((entry.seq, summary.to_string(), after_ms));
     }
 }
 

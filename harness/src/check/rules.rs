@@ -69,6 +69,14 @@ pub const RULES: &[(&str, &str)] = &[
         "the SUT sends a final response to a non-INVITE request once per copy of the request it got",
     ),
     (
+        NOTIFY_NEEDS_SUBSCRIBE,
+        "a NOTIFY belongs to a SUBSCRIBE (or REFER) the harness sent: its Call-ID",
+    ),
+    (
+        REQUEST_COMPLETED,
+        "the SUT sends no copy of a request after it got the harness's final response to it",
+    ),
+    (
         NULL_TAG_OMITTED,
         "a NOTIFY's To carries no tag when its SUBSCRIBE's From carried none",
     ),
@@ -312,6 +320,9 @@ const NULL_TAG_OMITTED: &str = "rfc3261-null-tag-omitted";
 /// The rule on final responses sent again unprompted, which a path that duplicates datagrams
 /// would break on the SUT's behalf.
 pub const FINALS_PROMPTED: &str = "rfc3261-response-prompted";
+const NOTIFY_NEEDS_SUBSCRIBE: &str = "rfc6665-notify-needs-subscribe";
+/// The key of the rule on copies of a request after its final response (left out on a lossy path).
+pub const REQUEST_COMPLETED: &str = "rfc3261-client-completed";
 const CSEQ_RANGE: &str = "rfc3261-cseq-range";
 const TO_COPY: &str = "rfc3261-to-copy";
 const VIA_SENT_BY: &str = "rfc3261-via-sent-by";
@@ -1273,6 +1284,38 @@ pub fn check_finals_prompted(finals: u32, copies: u32, sink: &mut impl RuleSink)
         finals <= copies,
         || format!("at most {copies} final response(s), one per copy of the request sent"),
         || format!("final response number {finals}"),
+    );
+}
+
+/// RFC 6665 §4.2.1 on a NOTIFY: `subscribed` when its Call-ID is that of a SUBSCRIBE the harness
+/// sent (or a REFER, whose implicit subscription §4.2.1 still permits). A NOTIFY in any other
+/// dialog is a subscription the notifier made up.
+pub fn check_notify_subscribed(call_id: &str, subscribed: bool, sink: &mut impl RuleSink) {
+    check(
+        sink,
+        NOTIFY_NEEDS_SUBSCRIBE,
+        subscribed,
+        || "the Call-ID of a SUBSCRIBE or REFER the harness sent".to_string(),
+        || format!("Call-ID {call_id:?}, which no SUBSCRIBE or REFER of the harness had"),
+    );
+}
+
+/// RFC 3261 §17.1.2.2, §18.1.1 on a request of the SUT the harness answered with a final
+/// response: `late` is the first copy of it that came more than the grace after that response
+/// (its arrival, in milliseconds after the response), if one did. A client transaction that got
+/// the final response is Completed and retransmits no more.
+pub fn check_request_completed(late: Option<u64>, grace_ms: u64, sink: &mut impl RuleSink) {
+    check(
+        sink,
+        REQUEST_COMPLETED,
+        late.is_none(),
+        || {
+            format!(
+                "no copy of the request more than {grace_ms} ms after the final response to it \
+                 (sent to the source address and the Via's sent-by port)"
+            )
+        },
+        || format!("a copy {} ms after it", late.unwrap_or_default()),
     );
 }
 

@@ -1,8 +1,11 @@
 //! Non-INVITE client and server transactions (RFC 3261 §17.1.2, §17.2.2). Presence uses no INVITE.
 
 use super::timers::Timers;
+use crate::net::Transport;
+use crate::sip::text::param_of;
 use crate::sip::SipMessage;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// What a client transaction asks its owner to do, or tells it.
@@ -184,9 +187,86 @@ impl ServerTransactions {
     }
 }
 
+/// Where the response to `request`, which came from `source` over `transport`, goes (RFC 3261
+/// §18.2.2): over a reliable transport back to the source, on its connection; over UDP to the
+/// source address and the port of the top Via's sent-by (5060 when it names none), or the source
+/// port when the Via asks for it with `rport` (RFC 3581 §4). A top Via without a readable sent-by
+/// gets the response at the source.
+pub fn response_target(
+    request: &SipMessage,
+    source: SocketAddr,
+    transport: Transport,
+) -> SocketAddr {
+    if transport != Transport::Udp {
+        return source;
+    }
+    let Some(via) = request.header_items("Via").next() else {
+        return source;
+    };
+    if param_of(via, "rport").is_some() {
+        return source;
+    }
+    let sent_by = via
+        .split(';')
+        .next()
+        .and_then(|protocol_and_sent_by| protocol_and_sent_by.split_ascii_whitespace().nth(1));
+    match sent_by.map(sent_by_port) {
+        Some(Some(port)) => SocketAddr::new(source.ip(), port),
+        _ => source,
+    }
+}
+
+/// The port of a sent-by (`host [":" port]`, the host an IPv6 reference in brackets or not), 5060
+/// when it names none; `None` when the port is unreadable.
+fn sent_by_port(sent_by: &str) -> Option<u16> {
+    let after_host = match sent_by.strip_prefix('[') {
+        Some(v6) => v6.split_once(']')?.1,
+        None => sent_by.split_once(':').map_or("", |(_, port)| port),
+    };
+    match after_host.strip_prefix(':').unwrap_or(after_host) {
+        "" if !sent_by.is_empty() => Some(5060),
+        port => port.parse().ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn responses_over_udp_go_to_the_sent_by_port_unless_rport_asks() {
+        let source: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let target = |via: &str| {
+            let raw = format!("NOTIFY sip:w@h SIP/2.0\r\nVia: {via}\r\nCSeq: 1 NOTIFY\r\n\r\n");
+            let request = SipMessage::parse(raw.as_bytes()).unwrap();
+            response_target(&request, source, Transport::Udp).to_string()
+        };
+        assert_eq!(
+            target("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1"),
+            "127.0.0.1:5070"
+        );
+        assert_eq!(
+            target("SIP/2.0/UDP ps.home1.net;branch=z9hG4bK1"),
+            "127.0.0.1:5060"
+        );
+        assert_eq!(
+            target("SIP/2.0/UDP [::1]:5072;branch=z9hG4bK1"),
+            "127.0.0.1:5072"
+        );
+        assert_eq!(
+            target("SIP/2.0/UDP 127.0.0.1:5070;rport;branch=z9hG4bK1"),
+            "127.0.0.1:40000"
+        );
+        // No sent-by, or an unreadable port: the source.
+        assert_eq!(target("SIP/2.0/UDP ;branch=z9hG4bK1"), "127.0.0.1:40000");
+        assert_eq!(
+            target("SIP/2.0/UDP h:port;branch=z9hG4bK1"),
+            "127.0.0.1:40000"
+        );
+        let raw = "NOTIFY sip:w@h SIP/2.0\r\nVia: SIP/2.0/TCP h:5070\r\nCSeq: 1 NOTIFY\r\n\r\n";
+        let request = SipMessage::parse(raw.as_bytes()).unwrap();
+        assert_eq!(response_target(&request, source, Transport::Tcp), source);
+    }
 
     fn response(code: u16) -> SipMessage {
         let raw = format!(

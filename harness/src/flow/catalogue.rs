@@ -27,6 +27,7 @@ pub const BUILTIN_KEYS: &[&str] = &[
     "rfc3261-timer-e-backoff",
     "rfc3261-timer-e-proceeding",
     "rfc3261-timer-f",
+    "rfc3261-timer-f-proceeding",
     "rfc3261-server-retransmit",
     // the version counters of RLMI, watcherinfo and reginfo documents (interp/versions.rs)
     "rfc4662-rlmi-version",

@@ -626,12 +626,15 @@ impl Validator<'_> {
                 format!("a step must have exactly one of send, http, expect, reply, withhold, resend, cancel, await_copy, act, any_order, alternatives; found {kinds:?}"),
             ));
         }
-        if step.absent == Some(true)
-            && (only_expects || step.kind() != StepKind::Expect || step.expects_response())
-        {
+        let absent_allowed = match step.kind() {
+            StepKind::Expect => !only_expects && !step.expects_response(),
+            StepKind::AwaitCopy => true,
+            _ => false,
+        };
+        if step.absent == Some(true) && !absent_allowed {
             return Err(self.error(
                 &["absent:".into()],
-                "`absent` is for an expect step on a request, outside any_order and alternatives' first steps".into(),
+                "`absent` is for an await_copy step or an expect step on a request, outside any_order and alternatives' first steps".into(),
             ));
         }
         if only_expects && step.kind() != StepKind::Expect {

@@ -568,6 +568,8 @@ pub struct Step {
     pub act: Option<String>,
     /// Wait (the step's timeout) for the request labelled so to come again: a copy with its
     /// branch and CSeq, sent after this step began (over UDP; over TCP the step is skipped).
+    /// With `absent`, after a final response of ours: no copy may come later than 1 s into the
+    /// step, within its `timeout` (default T2 + T1 + 1 s), as its transaction is Completed.
     #[serde(default)]
     pub await_copy: Option<String>,
     /// On a reply step: send the response broken this way, and keep no copy of it for the

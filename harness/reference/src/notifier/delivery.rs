@@ -334,7 +334,13 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
                 sub.in_flight = false;
                 return;
             };
-            build_notify(&shared, sub, pending)
+            let first = sub.cseq == 0;
+            let call_id = sub.call_id.clone();
+            let prepared = build_notify(&shared, sub, pending);
+            if first && shared.fault(Fault::NotifyUnsolicited) {
+                send_unsolicited(&shared, &prepared, &call_id);
+            }
+            prepared
         };
         let outcome = match prepared.to {
             // Fault: the next partial NOTIFY goes out without waiting for this one's answer.
@@ -382,6 +388,26 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
             return;
         }
     }
+}
+
+/// Fault NotifyUnsolicited: `prepared` sent again in a dialog no SUBSCRIBE made (another
+/// Call-ID, another branch), on a transaction of its own.
+fn send_unsolicited(shared: &Arc<Shared>, prepared: &Prepared, call_id: &str) {
+    let Some(to) = prepared.to else {
+        return;
+    };
+    let branch = format!("z9hG4bK{}", shared.token());
+    let text = String::from_utf8_lossy(&prepared.bytes)
+        .replacen(
+            &format!("\r\nCall-ID: {call_id}\r\n"),
+            &format!("\r\nCall-ID: unsolicited-{call_id}\r\n"),
+            1,
+        )
+        .replacen(&prepared.branch, &branch, 1);
+    let (shared, transport) = (shared.clone(), prepared.transport);
+    tokio::spawn(async move {
+        run_client(&shared, transport, to, &branch, text.into_bytes()).await;
+    });
 }
 
 /// True when a Record-Route entry names a loose router: its URI has the lr parameter.

@@ -5,7 +5,7 @@ use super::select_body::body_selected;
 use super::{Delivered, Delivery, DialogState, Runner};
 use crate::check::headers;
 use crate::check::verdict::{CheckResult, Outcome};
-use crate::core::transaction::{ClientEvent, ResponseDisposition};
+use crate::core::transaction::{response_target, ClientEvent, ResponseDisposition};
 use crate::core::ServerEvent;
 use crate::core::{Dialog, SubscriptionTracker};
 use crate::flow::model::{HeaderCheckSpec, Step};
@@ -221,7 +221,7 @@ impl Runner<'_> {
                 let note = Some("response resent".into());
                 self.transmit(
                     &inbound.node,
-                    inbound.from,
+                    response_target(&msg, inbound.from, inbound.transport),
                     inbound.transport,
                     &response,
                     note,

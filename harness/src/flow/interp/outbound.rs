@@ -2,6 +2,7 @@
 //! to requests from the SUT.
 
 use super::{Delivered, Delivery, DialogState, Pending, Runner, StepError};
+use crate::core::transaction::response_target;
 use crate::core::{ClientTransaction, Dialog, SubscriptionTracker};
 use crate::flow::loader::scalar_text;
 use crate::flow::model::{RoleKind, Step};
@@ -412,11 +413,12 @@ impl Runner<'_> {
         builder.build()
     }
 
-    /// Sends bytes from the node a request reached to its source, on its transport.
+    /// Sends a response from the node a request reached, on its transport, to where RFC 3261
+    /// §18.2.2 sends it ([`response_target`]).
     async fn send_to_source(&mut self, delivered: &Delivered, bytes: &[u8], note: Option<String>) {
         self.transmit(
             &delivered.node,
-            delivered.from,
+            response_target(&delivered.msg, delivered.from, delivered.transport),
             delivered.transport,
             bytes,
             note,

@@ -17,6 +17,8 @@ pub(super) const TIMER_E: &str = "rfc3261-timer-e";
 pub(super) const BACKOFF: &str = "rfc3261-timer-e-backoff";
 /// The requirement of the end of the retransmissions by timer F.
 pub(super) const TIMER_F: &str = "rfc3261-timer-f";
+/// The requirement of the end of the retransmissions by timer F in the Proceeding state.
+pub(super) const TIMER_F_PROCEEDING: &str = "rfc3261-timer-f-proceeding";
 /// The requirement of the T2 intervals in the Proceeding state.
 pub(super) const PROCEEDING: &str = "rfc3261-timer-e-proceeding";
 
@@ -146,7 +148,11 @@ pub(super) fn judge(
     let last = after.last().copied();
     let until_f = last.is_some_and(|l| l + slack(t2) >= last_due && l <= timer_f + slack(t1));
     checks.push((
-        TIMER_F,
+        if proceeding {
+            TIMER_F_PROCEEDING
+        } else {
+            TIMER_F
+        },
         Observed::new(
             "the retransmissions go on until timer F (64*T1) and end there",
             until_f,

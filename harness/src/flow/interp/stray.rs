@@ -1,14 +1,16 @@
 //! Responses the SUT must discard (RFC 3261 §18.1.2: a top Via whose sent-by is not one the
 //! client transport inserts; §18.3: a Content-Length larger than the body), and the wait for
-//! the request they answered to come again, which shows they were discarded.
+//! the request they answered to come again, which shows they were discarded; or, after a final
+//! response that must not be discarded, the wait in which no copy may come.
 
 use super::retransmissions::transaction_of;
 use super::Runner;
+use crate::check::audit::COMPLETED_GRACE_MS;
 use crate::flow::interp::evaluate::Observed;
 use crate::flow::model::{Malformed, Step};
 use crate::net::Direction;
 use crate::sip::SipMessage;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// `response` broken as `how` says.
 pub(super) fn break_response(response: &[u8], how: Malformed) -> Vec<u8> {
@@ -50,6 +52,10 @@ impl Runner<'_> {
                 && SipMessage::parse(&e.raw())
                     .is_ok_and(|m| m.is_request() && transaction_of(&m) == identity)
         };
+        if step.absent == Some(true) {
+            self.await_no_copy(step, path, seq, is_copy).await;
+            return;
+        }
         // Each message that arrives meanwhile is read once.
         let mut scanned = self.trace.entries.len();
         let deadline = Instant::now() + self.timeout_of(step);
@@ -70,7 +76,7 @@ impl Runner<'_> {
             waiting = self.pump(deadline).await;
         };
         let observed = Observed::new(
-            "the request comes again (our response was discarded)",
+            "the request comes again",
             copy.is_some(),
             format!(
                 "a copy of #{seq} within {:.1} s",
@@ -79,6 +85,52 @@ impl Runner<'_> {
             copy.map_or_else(|| "none".to_string(), |c| format!("#{c}")),
         );
         self.push(path, step.req.as_deref(), copy.unwrap_or(seq), observed);
+    }
+
+    /// `await_copy` with `absent`: after the final response of ours that came before this step,
+    /// no copy of request #`seq` may come later than [`COMPLETED_GRACE_MS`] into the step (one
+    /// sent before the SUT took in the response may come sooner). The window is the step's
+    /// `timeout`, else T2 + T1 + the grace: a client transaction that missed the response
+    /// retransmits within T2.
+    async fn await_no_copy(
+        &mut self,
+        step: &Step,
+        path: &str,
+        seq: usize,
+        is_copy: impl Fn(&crate::net::TraceEntry) -> bool,
+    ) {
+        let grace = Duration::from_millis(COMPLETED_GRACE_MS);
+        let window = match step.timeout {
+            Some(_) => self.timeout_of(step),
+            None => self.settings.timers.t2 + self.settings.timers.t1 + grace,
+        };
+        let began = self.trace.entries.len();
+        let began_us = self.trace.start().elapsed().as_micros() as u64;
+        let deadline = Instant::now() + window;
+        while self.pump(deadline).await {}
+        let late_us = began_us + grace.as_micros() as u64;
+        let late = self.trace.entries[began..]
+            .iter()
+            .find(|e| is_copy(e) && e.at_us > late_us)
+            .map(|e| (e.seq, (e.at_us - began_us) / 1000));
+        let observed = Observed::new(
+            "no copy of the request after our final response (its transaction is Completed)",
+            late.is_none(),
+            format!(
+                "no copy of #{seq} from {COMPLETED_GRACE_MS} ms to {:.1} s after the response",
+                window.as_secs_f64()
+            ),
+            late.map_or_else(
+                || "none".to_string(),
+                |(copy, ms)| format!("#{copy}, {ms} ms after it"),
+            ),
+        );
+        self.push(
+            path,
+            step.req.as_deref(),
+            late.map_or(seq, |(c, _)| c),
+            observed,
+        );
     }
 }
 
