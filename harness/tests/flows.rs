@@ -453,6 +453,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "without a SUBSCRIBE",
     ),
     (
+        "contact-not-gruu",
+        "A.3.2.1",
+        "rfc6665-gruu-contact",
+        "GRUU",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

@@ -290,6 +290,8 @@ pub enum Fault {
     RetransmitAfterFinal,
     /// The first NOTIFY of each subscription is also sent in a dialog of its own (a new Call-ID), as if a subscription had been made without a SUBSCRIBE.
     NotifyUnsolicited,
+    /// The notifier's Contact (its local target) is no GRUU: no gr URI parameter.
+    ContactNotGruu,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
     /// The NOTIFY that ends an expired subscription says `reason=noresource`.
@@ -551,6 +553,7 @@ impl Fault {
             Fault::RetransmitPastTimerF,
             Fault::RetransmitAfterFinal,
             Fault::NotifyUnsolicited,
+            Fault::ContactNotGruu,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
@@ -755,6 +758,7 @@ impl Fault {
             Fault::RetransmitPastTimerF => "retransmit-past-timer-f",
             Fault::RetransmitAfterFinal => "retransmit-after-final",
             Fault::NotifyUnsolicited => "notify-unsolicited",
+            Fault::ContactNotGruu => "contact-not-gruu",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
@@ -1093,6 +1097,7 @@ impl Fault {
             Fault::RetransmitPastTimerF => "retransmissions go on for 2*T2 past timer F (RFC 3261 §17.1.2.2, SHOULD set timer F to 64*T1)",
             Fault::RetransmitAfterFinal => "a NOTIFY (any client request) over UDP is retransmitted on after its final response came, as if the response were lost (RFC 3261 §17.1.2.2, MUST enter Completed)",
             Fault::NotifyUnsolicited => "the first NOTIFY of each subscription goes out a second time with a Call-ID no SUBSCRIBE had: a subscription created without a SUBSCRIBE (RFC 6665 §4.2.1, MUST NOT)",
+            Fault::ContactNotGruu => "the Contact of NOTIFYs and of 2xx responses to SUBSCRIBE has no gr URI parameter, so it is no GRUU (RFC 6665 §4.5.1, MUST use a GRUU as the local target)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",

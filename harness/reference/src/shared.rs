@@ -200,9 +200,17 @@ impl Shared {
         self.contact_of(DIALOG_ONLY_USER, transport)
     }
 
+    /// A self-made GRUU (RFC 5627 §4.3): the server's address as its host, and the `gr` URI
+    /// parameter, as RFC 6665 §4.5.1 asks of a notifier's local target (fault ContactNotGruu:
+    /// without it).
     fn contact_of(&self, user: &str, transport: Transport) -> String {
+        let gruu = if self.fault(Fault::ContactNotGruu) {
+            ""
+        } else {
+            ";gr"
+        };
         format!(
-            "<sip:{user}@{};transport={}>",
+            "<sip:{user}@{};transport={}{gruu}>",
             self.local_addr(transport),
             transport.uri_param()
         )

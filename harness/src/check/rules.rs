@@ -69,6 +69,10 @@ pub const RULES: &[(&str, &str)] = &[
         "the SUT sends a final response to a non-INVITE request once per copy of the request it got",
     ),
     (
+        GRUU_CONTACT,
+        "the Contact of a NOTIFY or of a 2xx to SUBSCRIBE is a GRUU (gr URI parameter)",
+    ),
+    (
         NOTIFY_NEEDS_SUBSCRIBE,
         "a NOTIFY belongs to a SUBSCRIBE (or REFER) the harness sent: its Call-ID",
     ),
@@ -320,6 +324,7 @@ const NULL_TAG_OMITTED: &str = "rfc3261-null-tag-omitted";
 /// The rule on final responses sent again unprompted, which a path that duplicates datagrams
 /// would break on the SUT's behalf.
 pub const FINALS_PROMPTED: &str = "rfc3261-response-prompted";
+const GRUU_CONTACT: &str = "rfc6665-gruu-contact";
 const NOTIFY_NEEDS_SUBSCRIBE: &str = "rfc6665-notify-needs-subscribe";
 /// The key of the rule on copies of a request after its final response (left out on a lossy path).
 pub const REQUEST_COMPLETED: &str = "rfc3261-client-completed";
@@ -584,6 +589,7 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
         }
         "SUBSCRIBE" => {
             check_expires(response, "rfc6665-2xx-expires", sink);
+            check_gruu_contact(response.header("Contact"), sink);
             if !sent.creates_dialog {
                 return;
             }
@@ -603,6 +609,23 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
         }
         _ => {}
     }
+}
+
+/// RFC 6665 §4.5.1 on the Contact of a NOTIFY or of a 2xx to SUBSCRIBE, the notifier's local
+/// target: a GRUU, which carries the `gr` URI parameter (RFC 5627 §3.1). A message without
+/// Contact is left to the rules that ask for one.
+fn check_gruu_contact(contact: Option<&str>, sink: &mut impl RuleSink) {
+    let Some(contact) = contact.filter(|c| !c.trim().is_empty()) else {
+        return;
+    };
+    let uri = uri_of(contact);
+    check(
+        sink,
+        GRUU_CONTACT,
+        param_of(&uri, "gr").is_some(),
+        || "a Contact URI with the gr parameter (a GRUU)".to_string(),
+        || format!("Contact URI {uri}"),
+    );
 }
 
 /// The 2xx that creates a dialog copies every Record-Route value of its request, in order
@@ -1341,6 +1364,7 @@ pub fn check_notify(subscribed: &Subscribed, notify: &SipMessage, sink: &mut imp
         || format!("a Contact header ({why})"),
         || shown(contact),
     );
+    check_gruu_contact(contact, sink);
     if subscribed.first_notify {
         // Its dialog's local sequence number starts here (RFC 3261 §12.2.1.1, §8.1.1.5).
         if let Some((number, _)) = notify.cseq() {

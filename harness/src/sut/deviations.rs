@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deviation {
-    /// Flow id (it covers the flow's runs over every transport).
+    /// Flow id (it covers the flow's runs over every transport), or `*` for every flow: a
+    /// message rule the server breaks wherever it applies. A `*` deviation is stale when a
+    /// check of its requirement ran in the run and none failed.
     pub flow: String,
     /// Requirement key the failing check cites.
     pub requirement: String,
@@ -38,16 +40,20 @@ pub struct DeviationSummary {
     pub stale: Vec<Deviation>,
 }
 
+/// The `flow` of a deviation that holds in every flow.
+pub const EVERY_FLOW: &str = "*";
+
 /// Marks the failed checks the list covers and sorts the list into seen and stale.
 /// Deviations of flows that did not run (filtered out, unsupported, errored) are neither.
 pub fn apply(list: &[Deviation], flows: &mut [FlowRecord]) -> DeviationSummary {
     let mut summary = DeviationSummary::default();
     for deviation in list {
+        let every = deviation.flow == EVERY_FLOW;
         let mut ran = false;
         let mut seen = false;
         for flow in flows
             .iter_mut()
-            .filter(|f| f.outcome.flow == deviation.flow)
+            .filter(|f| every || f.outcome.flow == deviation.flow)
         {
             if matches!(
                 flow.outcome.verdict,
@@ -55,7 +61,12 @@ pub fn apply(list: &[Deviation], flows: &mut [FlowRecord]) -> DeviationSummary {
             ) {
                 continue;
             }
-            ran = true;
+            ran |= !every
+                || flow
+                    .outcome
+                    .checks
+                    .iter()
+                    .any(|c| c.requirement.key == deviation.requirement);
             for check in &mut flow.outcome.checks {
                 if check.outcome == Outcome::Fail
                     && deviation.covers(&check.requirement.key, &check.check)
