@@ -459,6 +459,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "GRUU",
     ),
     (
+        "publish-not-applicable-refused",
+        "rfc3903-not-applicable",
+        "rfc3261-ignore-not-applicable",
+        "not applicable",
+    ),
+    (
+        "language-refused-without-accept",
+        "rfc3261-415-unsupported-body",
+        "rfc3261-415-accept-language",
+        "Accept-Language",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

@@ -190,6 +190,15 @@ const HOSTILE_ETAG: &str =
 /// Handles a PUBLISH (RFC 3903 §6, steps 1 to 6 in order).
 pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &str) -> Handled {
     let reject = |code: u16| Handled::only(response(request, code, tag));
+    if request.header("In-Reply-To").is_some() && shared.fault(Fault::PublishNotApplicableRefused) {
+        return reject(400);
+    }
+    let foreign_language = request
+        .header("Content-Language")
+        .is_some_and(|language| !language.trim().eq_ignore_ascii_case("en"));
+    if foreign_language && shared.fault(Fault::LanguageRefusedWithoutAccept) {
+        return reject(415);
+    }
     // Step 1: the Request-URI names the presentity.
     let Some(who) = request.request_uri().and_then(Presentity::from_uri) else {
         return reject(404);

@@ -292,6 +292,10 @@ pub enum Fault {
     NotifyUnsolicited,
     /// The notifier's Contact (its local target) is no GRUU: no gr URI parameter.
     ContactNotGruu,
+    /// A PUBLISH carrying In-Reply-To (not applicable to PUBLISH) gets 400 instead of being taken as without it.
+    PublishNotApplicableRefused,
+    /// A PUBLISH whose Content-Language is not en gets 415 without Accept-Language.
+    LanguageRefusedWithoutAccept,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
     /// The NOTIFY that ends an expired subscription says `reason=noresource`.
@@ -554,6 +558,8 @@ impl Fault {
             Fault::RetransmitAfterFinal,
             Fault::NotifyUnsolicited,
             Fault::ContactNotGruu,
+            Fault::PublishNotApplicableRefused,
+            Fault::LanguageRefusedWithoutAccept,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
@@ -759,6 +765,8 @@ impl Fault {
             Fault::RetransmitAfterFinal => "retransmit-after-final",
             Fault::NotifyUnsolicited => "notify-unsolicited",
             Fault::ContactNotGruu => "contact-not-gruu",
+            Fault::PublishNotApplicableRefused => "publish-not-applicable-refused",
+            Fault::LanguageRefusedWithoutAccept => "language-refused-without-accept",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
@@ -1098,6 +1106,8 @@ impl Fault {
             Fault::RetransmitAfterFinal => "a NOTIFY (any client request) over UDP is retransmitted on after its final response came, as if the response were lost (RFC 3261 §17.1.2.2, MUST enter Completed)",
             Fault::NotifyUnsolicited => "the first NOTIFY of each subscription goes out a second time with a Call-ID no SUBSCRIBE had: a subscription created without a SUBSCRIBE (RFC 6665 §4.2.1, MUST NOT)",
             Fault::ContactNotGruu => "the Contact of NOTIFYs and of 2xx responses to SUBSCRIBE has no gr URI parameter, so it is no GRUU (RFC 6665 §4.5.1, MUST use a GRUU as the local target)",
+            Fault::PublishNotApplicableRefused => "a PUBLISH carrying In-Reply-To, which RFC 3903's table marks not applicable to PUBLISH, gets 400 (RFC 3261 §20, MUST ignore it)",
+            Fault::LanguageRefusedWithoutAccept => "a PUBLISH body in a language other than en gets 415 without Accept-Language (RFC 3261 §8.2.3, MUST list the languages understood)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",
