@@ -471,6 +471,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Accept-Language",
     ),
     (
+        "no-tcp",
+        "rfc3261-udp-and-tcp",
+        "rfc3261-udp-and-tcp",
+        "over TCP",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

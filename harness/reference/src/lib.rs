@@ -117,6 +117,31 @@ impl Default for Listen {
     }
 }
 
+/// How many ephemeral ports are tried for a UDP port whose TCP twin is free.
+const BIND_ATTEMPTS: usize = 20;
+
+/// The SIP sockets. When UDP and TCP both ask for an ephemeral port on one address, they get the
+/// same port, as RFC 3261 §18.2.1 asks ("For any port and interface that a server listens on for
+/// UDP, it MUST listen on that same port and interface for TCP"); ports given are taken as given.
+async fn bind_sip(listen: &Listen) -> io::Result<(UdpSocket, TcpListener)> {
+    let twin = listen.udp == listen.tcp && listen.udp.port() == 0;
+    if !twin {
+        return Ok((
+            UdpSocket::bind(listen.udp).await?,
+            TcpListener::bind(listen.tcp).await?,
+        ));
+    }
+    let mut last_error = None;
+    for _ in 0..BIND_ATTEMPTS {
+        let udp = UdpSocket::bind(listen.udp).await?;
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::other("no port free for both UDP and TCP")))
+}
+
 /// A running reference server. Dropping it aborts all its tasks; [`ReferenceServer::stop`]
 /// also waits for them to end.
 pub struct ReferenceServer {
@@ -139,11 +164,10 @@ impl ReferenceServer {
         if config.variations.contains(&Variation::ShorterExpires) {
             config.max_expires = config.max_expires.min(variation::SHORTER_MAX_EXPIRES);
         }
-        let udp = UdpSocket::bind(listen.udp).await?;
+        let (udp, tcp) = bind_sip(listen).await?;
         // Best effort (the kernel caps it at net.core.rmem_max): bursts of requests wait in
         // the socket instead of being dropped while a message is handled.
         let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(UDP_RECEIVE_BUFFER);
-        let tcp = TcpListener::bind(listen.tcp).await?;
         let http = TcpListener::bind(listen.xcap).await?;
         let udp_addr = udp.local_addr()?;
         let tcp_addr = tcp.local_addr()?;

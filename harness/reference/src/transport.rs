@@ -83,6 +83,7 @@ pub(super) async fn udp_loop(shared: Arc<Shared>) {
 pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     loop {
         match listener.accept().await {
+            Ok((stream, _)) if shared.fault(Fault::NoTcp) => drop(stream),
             Ok((stream, peer)) => {
                 let (tx, rx) = unbounded_channel();
                 lock(&shared.connections).insert(peer, tx.clone());

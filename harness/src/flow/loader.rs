@@ -909,10 +909,15 @@ impl Validator<'_> {
             if let Some(status) = &step.status {
                 self.check_requirement_ref(&status.req().map(str::to_string))?;
                 self.require_req(status.req().map(str::to_string), step, "status")?;
-                if status.codes().is_empty() == status.refused().is_empty() {
+                let named = [
+                    !status.codes().is_empty(),
+                    !status.refused().is_empty(),
+                    status.any_final(),
+                ];
+                if named.iter().filter(|n| **n).count() != 1 {
                     return Err(self.error(
                         &["status:".to_string()],
-                        "status needs either `one_of` or `none_of` codes".into(),
+                        "status needs exactly one of `one_of` codes, `none_of` codes, `any_final: true`".into(),
                     ));
                 }
             } else {

@@ -330,6 +330,9 @@ pub struct StatusCheck {
     /// Refused codes (instead of `one_of`).
     #[serde(default)]
     pub none_of: Vec<u16>,
+    /// Any final response will do (instead of codes): the step checks that one arrives.
+    #[serde(default)]
+    pub any_final: bool,
     /// Requirement key.
     #[serde(default)]
     pub req: Option<String>,
@@ -353,8 +356,16 @@ impl StatusSpec {
         }
     }
 
+    /// True when any final response meets the expectation (`any_final`).
+    pub fn any_final(&self) -> bool {
+        matches!(self, StatusSpec::Full(f) if f.any_final)
+    }
+
     /// True when `code` meets the expectation.
     pub fn admits(&self, code: u16) -> bool {
+        if self.any_final() {
+            return true;
+        }
         match self.refused() {
             [] => self.codes().contains(&code),
             refused => !refused.contains(&code),
@@ -598,6 +609,11 @@ pub struct Step {
     /// Request-URI.
     #[serde(default)]
     pub uri: Option<String>,
+    /// On a `send` step: the transport the request goes over instead of the run's (`udp`, `tcp`),
+    /// to the same address and port of the SUT. Its Via, the proxies' Vias and the SUT's URI say
+    /// that transport.
+    #[serde(default)]
+    pub transport: Option<crate::net::Transport>,
     /// On a `send` step: the host of the top Via's sent-by as the SUT receives the request is
     /// this name instead of the sending node's IP address (the port stays), so that the SUT
     /// owes a `received` parameter (RFC 3261 §18.2.1).

@@ -53,7 +53,7 @@ impl Runner<'_> {
         let bytes = cancel_of(&original)
             .ok_or_else(|| format!("{target} lacks what a CANCEL copies (RFC 3261 §9.1)"))?;
         let branch = original.top_branch().unwrap_or_default().into_owned();
-        let transport = self.settings.transport;
+        let transport = pending.transport;
         self.transmit(&node, self.settings.sut_addr, transport, &bytes, None)
             .await;
         let tx = ClientTransaction::new(
@@ -71,6 +71,7 @@ impl Runner<'_> {
                 .unwrap_or_else(|| format!("CANCEL-{target}")),
             tx,
             node,
+            transport,
             dialog: None,
             answers: Vec::new(),
         });

@@ -104,6 +104,7 @@ impl Runner<'_> {
             let codes = status.codes();
             let actual = delivered.msg.status().unwrap_or(0);
             let (what, expected) = match status.refused() {
+                _ if status.any_final() => ("a final response".into(), "any status".into()),
                 [] => (format!("status is one of {codes:?}"), format!("{codes:?}")),
                 refused => (
                     format!("status is none of {refused:?}"),

@@ -48,19 +48,13 @@ impl Runner<'_> {
         for pending in &mut self.pending {
             // A timed-out transaction just stops; the step waiting for its response reports it.
             if let Some(ClientEvent::Retransmit(bytes)) = pending.tx.on_timer(now) {
-                resend.push((pending.node.clone(), bytes));
+                resend.push((pending.node.clone(), pending.transport, bytes));
             }
         }
-        for (node, bytes) in resend {
+        for (node, transport, bytes) in resend {
             let note = Some("retransmission (timer E)".into());
-            self.transmit(
-                &node,
-                self.settings.sut_addr,
-                self.settings.transport,
-                &bytes,
-                note,
-            )
-            .await;
+            self.transmit(&node, self.settings.sut_addr, transport, &bytes, note)
+                .await;
         }
     }
 
@@ -202,8 +196,8 @@ impl Runner<'_> {
             .ok()
             .and_then(|request| super::cancel_ack::ack_of(&request, response));
         if let Some(ack) = ack {
-            let node = pending.node.clone();
-            let (sut, transport) = (self.settings.sut_addr, self.settings.transport);
+            let (node, transport) = (pending.node.clone(), pending.transport);
+            let sut = self.settings.sut_addr;
             self.transmit(&node, sut, transport, &ack, None).await;
         }
     }

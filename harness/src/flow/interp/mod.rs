@@ -205,6 +205,8 @@ struct Pending {
     tx: ClientTransaction,
     /// Node that sent it on the wire.
     node: String,
+    /// The transport it went over (the run's, or its step's `transport`).
+    transport: Transport,
     dialog: Option<String>,
     /// Trace numbers of its final response and of every copy of it that came again.
     answers: Vec<usize>,

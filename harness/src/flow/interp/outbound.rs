@@ -57,7 +57,7 @@ impl Runner<'_> {
             .map_err(|e| StepError::Harness(format!("body: {e}")))
     }
 
-    fn hop(&self, name: &str) -> Result<Hop, String> {
+    fn hop(&self, name: &str, transport: Transport) -> Result<Hop, String> {
         let role = self
             .loaded
             .flow
@@ -79,7 +79,7 @@ impl Runner<'_> {
                 .to_string(),
             record_route: role.record_route.unwrap_or(role.kind != RoleKind::ICscf),
             strict: role.strict_route,
-            transport: self.settings.transport,
+            transport,
         })
     }
 
@@ -87,6 +87,7 @@ impl Runner<'_> {
     pub(super) async fn send_request(&mut self, step: &Step) -> Result<(), StepError> {
         let ue = step.from.clone().unwrap_or_default();
         let method = step.send.clone().unwrap_or_default();
+        let transport = step.transport.unwrap_or(self.settings.transport);
         let label = step
             .label
             .clone()
@@ -121,7 +122,7 @@ impl Runner<'_> {
             "Via".into(),
             format!(
                 "SIP/2.0/{} {ue_addr};branch={}",
-                self.settings.transport.via_name(),
+                transport.via_name(),
                 ids::branch()
             ),
         ));
@@ -189,7 +190,7 @@ impl Runner<'_> {
             // The UE's initial route: its P-CSCF and the S-CSCF learned as Service-Route.
             let mut route = Vec::new();
             for hop in &path {
-                let hop = self.hop(hop)?;
+                let hop = self.hop(hop, transport)?;
                 route.push(format!("<{};lr>", hop.uri()));
                 if hop.kind == RoleKind::SCscf {
                     break;
@@ -222,23 +223,23 @@ impl Runner<'_> {
         let sut_uri = format!(
             "sip:{}{}",
             self.settings.sut_addr,
-            transport_param(self.settings.transport)
+            transport_param(transport)
         );
         let mut previous = (ue.clone(), ue_addr);
         for (i, name) in path.iter().enumerate() {
-            let hop = self.hop(name)?;
+            let hop = self.hop(name, transport)?;
             let bytes = request.to_bytes();
             let leg = Leg {
                 at: Instant::now(),
                 direction: Direction::Internal,
                 from: (&previous.0, previous.1.to_string()),
                 to: (name, hop.addr.to_string()),
-                transport: self.settings.transport,
+                transport,
             };
             self.trace
                 .record(leg, &bytes, format!("{method} {}", request.uri), None);
             let next_hop = match path.get(i + 1) {
-                Some(next) => Some(self.hop(next)?),
+                Some(next) => Some(self.hop(next, transport)?),
                 None => None,
             };
             let next = match &next_hop {
@@ -309,7 +310,6 @@ impl Runner<'_> {
             }
         }
         let node = previous.0.clone();
-        let transport = self.settings.transport;
         self.transmit(&node, self.settings.sut_addr, transport, &bytes, None)
             .await;
         let tx = ClientTransaction::new(
@@ -324,6 +324,7 @@ impl Runner<'_> {
             label,
             tx,
             node,
+            transport,
             dialog: step.dialog.clone(),
             answers: Vec::new(),
         });

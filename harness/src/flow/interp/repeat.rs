@@ -46,15 +46,16 @@ impl Runner<'_> {
             return;
         }
         let pending = &self.pending[index];
-        let (node, bytes, seen) = (
+        let (node, transport, bytes, seen) = (
             pending.node.clone(),
+            pending.transport,
             pending.tx.request().to_vec(),
             pending.answers.len(),
         );
         let note = Some(format!(
             "{label} sent again (same branch: a retransmission)"
         ));
-        let (sut, transport) = (self.settings.sut_addr, self.settings.transport);
+        let sut = self.settings.sut_addr;
         self.transmit(&node, sut, transport, &bytes, note).await;
         let deadline = Instant::now() + self.timeout_of(step);
         while self.pending[index].answers.len() == seen && self.pump(deadline).await {}
