@@ -477,6 +477,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "over TCP",
     ),
     (
+        "response-to-source",
+        "rfc3261-response-address",
+        "rfc3261-response-sent-by",
+        "reaches",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

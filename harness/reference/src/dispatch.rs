@@ -8,6 +8,7 @@ use super::transaction::{top_sent_by, ServerKey};
 use super::transport::{self, ReplyPath, Transport};
 use super::{esc, notifier, pidf, pna};
 use super::{Fault, Variation};
+use crate::sip::text::parse_params;
 use crate::sip::typed::uri_of;
 use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
 use std::net::{IpAddr, SocketAddr};
@@ -173,6 +174,27 @@ fn stamp_received(request: &mut SipMessage, source: IpAddr) {
     via.value = format!("{top};received={source}{}", &via.value[top_end..]);
 }
 
+/// Where a response over UDP goes (RFC 3261 §18.2.2): the source address (the received
+/// parameter's, when the sent-by names another host) and the port of the top Via's sent-by, 5060
+/// when it names none; the source port when the Via has rport (RFC 3581). An unreadable sent-by
+/// port leaves the source.
+fn udp_response_address(request: &SipMessage, source: SocketAddr) -> SocketAddr {
+    let Some(top) = request.header_items("Via").next() else {
+        return source;
+    };
+    let params = parse_params(top);
+    if params.param("rport").is_some() {
+        return source;
+    }
+    let sent_by = params.value.split_whitespace().last().unwrap_or_default();
+    let port = match sent_by.rsplit_once(':') {
+        // A bracketed IPv6 reference without a port ends in `]`.
+        Some((_, port)) if !port.ends_with(']') => port.parse().ok(),
+        _ => Some(5060),
+    };
+    port.map_or(source, |port| SocketAddr::new(source.ip(), port))
+}
+
 /// Handles one message from the network; anything that cannot be read is dropped.
 pub(super) async fn on_message(
     shared: &Arc<Shared>,
@@ -218,6 +240,12 @@ pub(super) async fn on_message(
     if !shared.fault(Fault::NoReceived) {
         stamp_received(&mut message, source.ip());
     }
+    let path = match path {
+        ReplyPath::Udp(_) if !shared.fault(Fault::ResponseToSource) => {
+            ReplyPath::Udp(udp_response_address(&message, source))
+        }
+        path => path,
+    };
     let key = ServerKey::of(&message);
     if let Some(previous) = key
         .as_ref()

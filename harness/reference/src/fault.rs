@@ -298,6 +298,8 @@ pub enum Fault {
     LanguageRefusedWithoutAccept,
     /// TCP connections are closed as soon as they are accepted: the server takes SIP over UDP only.
     NoTcp,
+    /// Responses over UDP go to the request's source address and port, not to the port of its top Via's sent-by.
+    ResponseToSource,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
     /// The NOTIFY that ends an expired subscription says `reason=noresource`.
@@ -563,6 +565,7 @@ impl Fault {
             Fault::PublishNotApplicableRefused,
             Fault::LanguageRefusedWithoutAccept,
             Fault::NoTcp,
+            Fault::ResponseToSource,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
@@ -771,6 +774,7 @@ impl Fault {
             Fault::PublishNotApplicableRefused => "publish-not-applicable-refused",
             Fault::LanguageRefusedWithoutAccept => "language-refused-without-accept",
             Fault::NoTcp => "no-tcp",
+            Fault::ResponseToSource => "response-to-source",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
@@ -1113,6 +1117,7 @@ impl Fault {
             Fault::PublishNotApplicableRefused => "a PUBLISH carrying In-Reply-To, which RFC 3903's table marks not applicable to PUBLISH, gets 400 (RFC 3261 §20, MUST ignore it)",
             Fault::LanguageRefusedWithoutAccept => "a PUBLISH body in a language other than en gets 415 without Accept-Language (RFC 3261 §8.2.3, MUST list the languages understood)",
             Fault::NoTcp => "every TCP connection is closed at once, so the server takes SIP over UDP only (RFC 3261 §18, MUST implement UDP and TCP; §18.2.1, MUST listen for TCP where it listens for UDP)",
+            Fault::ResponseToSource => "a response over UDP goes to the source port of the request, not to the port its top Via's sent-by names (RFC 3261 §18.2.2, MUST send to the received address and the sent-by port)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",

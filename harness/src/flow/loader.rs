@@ -14,6 +14,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The roles that own a node of the harness: where a message can arrive.
+const NODE_KINDS: &[RoleKind] = &[RoleKind::Ue, RoleKind::PCscf, RoleKind::SCscf, RoleKind::ICscf];
+
 /// A flow that failed to load, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowError {
@@ -659,6 +662,15 @@ impl Validator<'_> {
                 "`malformed` is for a reply step".into(),
             ));
         }
+        if step.via_port_of.is_some() {
+            if step.kind() != StepKind::Send {
+                return Err(self.error(
+                    &["via_port_of:".into()],
+                    "`via_port_of` is for a send step".into(),
+                ));
+            }
+            self.role_of_kind(&step.via_port_of, "via_port_of", NODE_KINDS)?;
+        }
         if step.via_host.is_some() && step.kind() != StepKind::Send {
             return Err(self.error(
                 &["via_host:".into()],
@@ -906,6 +918,10 @@ impl Validator<'_> {
                     ))
                 }
             }
+            if step.at.is_some() {
+                self.role_of_kind(&step.at, "at", NODE_KINDS)?;
+                self.require_req(step.req.clone(), step, "at")?;
+            }
             if let Some(status) = &step.status {
                 self.check_requirement_ref(&status.req().map(str::to_string))?;
                 self.require_req(status.req().map(str::to_string), step, "status")?;
@@ -955,16 +971,7 @@ impl Validator<'_> {
                 }
             }
             if step.at.is_some() {
-                self.role_of_kind(
-                    &step.at,
-                    "at",
-                    &[
-                        RoleKind::Ue,
-                        RoleKind::PCscf,
-                        RoleKind::SCscf,
-                        RoleKind::ICscf,
-                    ],
-                )?;
+                self.role_of_kind(&step.at, "at", NODE_KINDS)?;
             }
             self.require_req(None, step, "arrival")?;
             for (name, value) in step.select.iter().flat_map(|h| h.iter()) {

@@ -614,6 +614,12 @@ pub struct Step {
     /// that transport.
     #[serde(default)]
     pub transport: Option<crate::net::Transport>,
+    /// On a `send` step: the port of the top Via's sent-by is this role's node's instead of the
+    /// sending node's (the request still leaves from the sending node), so that the SUT must
+    /// answer at that role's node (RFC 3261 §18.2.2), which an `expect: response` step's `at`
+    /// checks.
+    #[serde(default)]
+    pub via_port_of: Option<String>,
     /// On a `send` step: the host of the top Via's sent-by as the SUT receives the request is
     /// this name instead of the sending node's IP address (the port stays), so that the SUT
     /// owes a `received` parameter (RFC 3261 §18.2.1).
@@ -628,7 +634,8 @@ pub struct Step {
     /// The label of the request a response answers (expect response, reply).
     #[serde(default)]
     pub of: Option<String>,
-    /// Role where an expected request must arrive (defaults to the dialog's UE).
+    /// Role where an expected request must arrive (defaults to the dialog's UE); on an expected
+    /// response, the role whose node the response must reach (checked under the step's `req`).
     #[serde(default)]
     pub at: Option<String>,
     /// Headers to send (send, reply) or header checks (expect).

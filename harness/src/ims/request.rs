@@ -89,6 +89,26 @@ impl OutRequest {
         self.push_top("Via", renamed);
     }
 
+    /// Sets the port of the top Via's sent-by (its host stays).
+    pub fn set_top_via_port(&mut self, port: u16) {
+        let Some(top) = self.pop_top("Via") else {
+            return;
+        };
+        let renamed = match top.split_once(' ') {
+            Some((protocol, rest)) => {
+                let sent_by_end = rest.find(';').unwrap_or(rest.len());
+                let (sent_by, params) = rest.split_at(sent_by_end);
+                let host = match sent_by.split_once(']') {
+                    Some((v6, _)) => &sent_by[..=v6.len()],
+                    None => sent_by.split(':').next().unwrap_or_default(),
+                };
+                format!("{protocol} {host}:{port}{params}")
+            }
+            None => top,
+        };
+        self.push_top("Via", renamed);
+    }
+
     /// Serialises the request.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut builder = MessageBuilder::request(&self.method, &self.uri);
@@ -104,7 +124,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renames_only_the_host_of_the_top_via() {
+    fn renames_only_the_host_or_the_port_of_the_top_via() {
         let mut request = OutRequest {
             method: "PUBLISH".into(),
             uri: "sip:a@home1.net".into(),
@@ -124,6 +144,11 @@ mod tests {
         assert_eq!(
             request.header("Via"),
             Some("SIP/2.0/UDP pcscf1.home1.net:5070;branch=z9hG4bK1")
+        );
+        request.set_top_via_port(5090);
+        assert_eq!(
+            request.header("Via"),
+            Some("SIP/2.0/UDP pcscf1.home1.net:5090;branch=z9hG4bK1")
         );
         assert_eq!(
             request.headers[1].1,

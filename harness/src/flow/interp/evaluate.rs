@@ -100,6 +100,21 @@ impl Runner<'_> {
             self.trace.mark_spec_step(seq, marker);
         }
         let step_req = step.req.as_deref();
+        if let (true, Some(role)) = (step.expects_response(), &step.at) {
+            // Where the SUT sent the response (RFC 3261 §18.2.2): the node it reached.
+            let want = self.nodes.get(role).map(|n| n.addr.to_string());
+            let observed = Observed::new(
+                format!("the response reaches {role}"),
+                delivered.node == *role,
+                format!("{role} ({})", want.unwrap_or_default()),
+                format!(
+                    "{} ({})",
+                    delivered.node,
+                    self.trace.entries[seq].to_addr.clone()
+                ),
+            );
+            self.push(path, step_req, seq, observed);
+        }
         if let Some(status) = &step.status {
             let codes = status.codes();
             let actual = delivered.msg.status().unwrap_or(0);

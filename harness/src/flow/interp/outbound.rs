@@ -257,6 +257,10 @@ impl Runner<'_> {
             );
             previous = (name.clone(), hop.addr);
         }
+        if let Some(role) = &step.via_port_of {
+            let node = self.nodes.get(role).ok_or_else(|| format!("no node {role}"))?;
+            request.set_top_via_port(node.addr.port());
+        }
         if let Some(host) = &step.via_host {
             request.rename_top_via_host(host);
         }
