@@ -483,6 +483,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "reaches",
     ),
     (
+        "trying-without-timestamp",
+        "rfc3261-timestamp",
+        "rfc3261-trying-timestamp",
+        "Timestamp",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

@@ -272,8 +272,18 @@ pub(super) async fn on_message(
         let _ = tokio::time::timeout(shared.config.t1, sent).await;
         transport::reply(shared, &path, handled.response).await;
     } else {
-        if method == "PUBLISH" && shared.fault(Fault::ProvisionalToPublish) {
-            transport::reply(shared, &path, response(&message, 100, "").build()).await;
+        let trying_first = shared.fault(Fault::ProvisionalToPublish)
+            || shared.fault(Fault::TryingWithoutTimestamp);
+        if method == "PUBLISH" && trying_first {
+            let mut trying = response(&message, 100, "");
+            // RFC 3261 §8.2.6.1: a 100 copies the request's Timestamp (sent at once: no delay).
+            match message.header("Timestamp") {
+                Some(stamp) if !shared.fault(Fault::TryingWithoutTimestamp) => {
+                    trying.push_header("Timestamp", stamp)
+                }
+                _ => {}
+            }
+            transport::reply(shared, &path, trying.build()).await;
         }
         if method == "PUBLISH" && shared.fault(Fault::ProvisionalOtherTag) {
             let other = shared.token();

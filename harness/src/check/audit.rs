@@ -57,6 +57,9 @@ struct Sent {
     finals: u32,
     /// The To tag of the SUT's first response to it other than a 100 (`Some(None)`: no tag).
     answer_tag: Option<Option<String>>,
+    /// Its Timestamp value, and when it went (microseconds into the run).
+    timestamp: Option<String>,
+    sent_at_us: u64,
 }
 
 /// The media types a subscription accepts and its event package.
@@ -102,7 +105,7 @@ pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, 
             continue;
         };
         match entry.direction {
-            Direction::Sent if msg.is_request() => auditor.remember(&msg),
+            Direction::Sent if msg.is_request() => auditor.remember(&msg, entry.at_us),
             Direction::Sent => auditor.answered(&msg, entry),
             Direction::Received => auditor.judge(&msg, entry),
             Direction::Internal => {}
@@ -189,7 +192,7 @@ impl Auditor {
     }
 
     /// Keeps what the SUT's answers to a request of the harness are judged against.
-    fn remember(&mut self, msg: &SipMessage) {
+    fn remember(&mut self, msg: &SipMessage, at_us: u64) {
         let (Some(method), Some(top)) = (msg.method(), msg.top_branch()) else {
             return;
         };
@@ -247,6 +250,8 @@ impl Auditor {
             copies: 1,
             finals: 0,
             answer_tag: None,
+            timestamp: msg.header("Timestamp").map(str::to_string),
+            sent_at_us: at_us,
         };
         self.sent.insert(key, sent);
     }
@@ -386,6 +391,10 @@ impl Auditor {
             let tag = msg.to_tag().map(Cow::into_owned);
             let first = sent.answer_tag.get_or_insert_with(|| tag.clone());
             rules::check_same_response_tag(first.as_deref(), tag.as_deref(), &mut sink);
+        }
+        if let (100, Some(timestamp)) = (status, &sent.timestamp) {
+            let waited = entry.at_us.saturating_sub(sent.sent_at_us) as f64 / 1e6;
+            rules::check_trying_timestamp(timestamp, msg.header("Timestamp"), waited, &mut sink);
         }
         if sent.method != "INVITE" {
             rules::check_no_provisional(status, &mut sink);

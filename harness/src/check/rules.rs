@@ -69,6 +69,10 @@ pub const RULES: &[(&str, &str)] = &[
         "the SUT sends a final response to a non-INVITE request once per copy of the request it got",
     ),
     (
+        TRYING_TIMESTAMP,
+        "a 100 (Trying) copies the request's Timestamp, with no delay longer than the harness waited",
+    ),
+    (
         GRUU_CONTACT,
         "the Contact of a NOTIFY or of a 2xx to SUBSCRIBE is a GRUU (gr URI parameter)",
     ),
@@ -325,6 +329,10 @@ const NULL_TAG_OMITTED: &str = "rfc3261-null-tag-omitted";
 /// would break on the SUT's behalf.
 pub const FINALS_PROMPTED: &str = "rfc3261-response-prompted";
 const GRUU_CONTACT: &str = "rfc6665-gruu-contact";
+const TRYING_TIMESTAMP: &str = "rfc3261-trying-timestamp";
+/// How much longer than the harness waited for a 100 its Timestamp delay may be: the SUT's
+/// clock granularity.
+const TIMESTAMP_SLACK_S: f64 = 0.1;
 const NOTIFY_NEEDS_SUBSCRIBE: &str = "rfc6665-notify-needs-subscribe";
 /// The key of the rule on copies of a request after its final response (left out on a lossy path).
 pub const REQUEST_COMPLETED: &str = "rfc3261-client-completed";
@@ -609,6 +617,36 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
         }
         _ => {}
     }
+}
+
+/// RFC 3261 §8.2.6.1 on a 100 (Trying) to a request whose Timestamp was `sent`: the 100 copies
+/// its value, and a delay after it, if any, is the time the SUT held the request, so no longer
+/// than the `waited` seconds between the request going out and the 100 coming in.
+pub fn check_trying_timestamp(
+    sent: &str,
+    got: Option<&str>,
+    waited: f64,
+    sink: &mut impl RuleSink,
+) {
+    let mut parts = got.unwrap_or_default().split_ascii_whitespace();
+    let (value, delay) = (parts.next(), parts.next());
+    let delay_ok = delay.is_none_or(|d| {
+        d.parse::<f64>()
+            .is_ok_and(|d| (0.0..=waited + TIMESTAMP_SLACK_S).contains(&d))
+    });
+    check(
+        sink,
+        TRYING_TIMESTAMP,
+        value == Some(sent.trim()) && parts.next().is_none() && delay_ok,
+        || {
+            format!(
+                "Timestamp: {} with no delay, or a delay of at most {:.3} s",
+                sent.trim(),
+                waited + TIMESTAMP_SLACK_S
+            )
+        },
+        || shown(got),
+    );
 }
 
 /// RFC 6665 §4.5.1 on the Contact of a NOTIFY or of a 2xx to SUBSCRIBE, the notifier's local
@@ -1705,6 +1743,22 @@ mod tests {
 
     fn response_to(method: &str, extra: &str) -> SipMessage {
         answer("200 OK", method, extra, "")
+    }
+
+    #[test]
+    fn a_trying_copies_the_timestamp_with_a_delay_no_longer_than_the_wait() {
+        let judged = |got: Option<&str>| {
+            let mut sink = Failed::default();
+            check_trying_timestamp("54", got, 0.5, &mut sink);
+            sink.0.is_empty()
+        };
+        assert!(judged(Some("54")));
+        assert!(judged(Some("54 0.2")));
+        assert!(!judged(None));
+        assert!(!judged(Some("55")));
+        assert!(!judged(Some("54 0.9")));
+        assert!(!judged(Some("54 soon")));
+        assert!(!judged(Some("54 0.1 0.2")));
     }
 
     /// The rules `response` to [`SENT`] breaks.

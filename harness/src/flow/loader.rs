@@ -15,7 +15,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The roles that own a node of the harness: where a message can arrive.
-const NODE_KINDS: &[RoleKind] = &[RoleKind::Ue, RoleKind::PCscf, RoleKind::SCscf, RoleKind::ICscf];
+const NODE_KINDS: &[RoleKind] = &[
+    RoleKind::Ue,
+    RoleKind::PCscf,
+    RoleKind::SCscf,
+    RoleKind::ICscf,
+];
 
 /// A flow that failed to load, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]

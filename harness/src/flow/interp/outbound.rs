@@ -258,7 +258,10 @@ impl Runner<'_> {
             previous = (name.clone(), hop.addr);
         }
         if let Some(role) = &step.via_port_of {
-            let node = self.nodes.get(role).ok_or_else(|| format!("no node {role}"))?;
+            let node = self
+                .nodes
+                .get(role)
+                .ok_or_else(|| format!("no node {role}"))?;
             request.set_top_via_port(node.addr.port());
         }
         if let Some(host) = &step.via_host {
