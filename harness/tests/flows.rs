@@ -489,6 +489,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Timestamp",
     ),
     (
+        "sip-scheme-unsupported",
+        "rfc3903-options",
+        "rfc3261-sip-scheme",
+        "SIP URI scheme",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

@@ -369,6 +369,9 @@ fn handle(
         "OPTIONS" if request.to_tag().is_none() && is_dialog_only(request) => {
             Handled::only(response(request, 404, &tag))
         }
+        "OPTIONS" if shared.fault(Fault::SipSchemeUnsupported) => {
+            Handled::only(response(request, 416, &tag))
+        }
         "OPTIONS" => {
             let mut ok = response(request, 200, &tag).header("Allow", allow(shared));
             if !shared.fault(Fault::OptionsNoAllowEvents) {

@@ -302,6 +302,8 @@ pub enum Fault {
     ResponseToSource,
     /// A PUBLISH gets a 100 (Trying) that does not copy its Timestamp.
     TryingWithoutTimestamp,
+    /// An OPTIONS whose Request-URI is a SIP URI gets 416 (Unsupported URI Scheme).
+    SipSchemeUnsupported,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
     /// The NOTIFY that ends an expired subscription says `reason=noresource`.
@@ -569,6 +571,7 @@ impl Fault {
             Fault::NoTcp,
             Fault::ResponseToSource,
             Fault::TryingWithoutTimestamp,
+            Fault::SipSchemeUnsupported,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
@@ -779,6 +782,7 @@ impl Fault {
             Fault::NoTcp => "no-tcp",
             Fault::ResponseToSource => "response-to-source",
             Fault::TryingWithoutTimestamp => "trying-without-timestamp",
+            Fault::SipSchemeUnsupported => "sip-scheme-unsupported",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
@@ -1123,6 +1127,7 @@ impl Fault {
             Fault::NoTcp => "every TCP connection is closed at once, so the server takes SIP over UDP only (RFC 3261 §18, MUST implement UDP and TCP; §18.2.1, MUST listen for TCP where it listens for UDP)",
             Fault::ResponseToSource => "a response over UDP goes to the source port of the request, not to the port its top Via's sent-by names (RFC 3261 §18.2.2, MUST send to the received address and the sent-by port)",
             Fault::TryingWithoutTimestamp => "a PUBLISH gets a 100 (Trying) first, which leaves out the request's Timestamp (RFC 3261 §8.2.6.1, MUST copy it)",
+            Fault::SipSchemeUnsupported => "an OPTIONS to a sip: Request-URI gets 416, as if the SIP URI scheme were unsupported (RFC 3261 §8.1.1.2, MUST support it)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",

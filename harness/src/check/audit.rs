@@ -57,6 +57,8 @@ struct Sent {
     finals: u32,
     /// The To tag of the SUT's first response to it other than a 100 (`Some(None)`: no tag).
     answer_tag: Option<Option<String>>,
+    /// Its Request-URI.
+    request_uri: String,
     /// Its Timestamp value, and when it went (microseconds into the run).
     timestamp: Option<String>,
     sent_at_us: u64,
@@ -250,6 +252,7 @@ impl Auditor {
             copies: 1,
             finals: 0,
             answer_tag: None,
+            request_uri: msg.request_uri().unwrap_or_default().to_string(),
             timestamp: msg.header("Timestamp").map(str::to_string),
             sent_at_us: at_us,
         };
@@ -392,6 +395,7 @@ impl Auditor {
             let first = sent.answer_tag.get_or_insert_with(|| tag.clone());
             rules::check_same_response_tag(first.as_deref(), tag.as_deref(), &mut sink);
         }
+        rules::check_sip_scheme(&sent.request_uri, status, &mut sink);
         if let (100, Some(timestamp)) = (status, &sent.timestamp) {
             let waited = entry.at_us.saturating_sub(sent.sent_at_us) as f64 / 1e6;
             rules::check_trying_timestamp(timestamp, msg.header("Timestamp"), waited, &mut sink);

@@ -69,6 +69,10 @@ pub const RULES: &[(&str, &str)] = &[
         "the SUT sends a final response to a non-INVITE request once per copy of the request it got",
     ),
     (
+        SIP_SCHEME,
+        "a request to a sip: URI gets no 416 (Unsupported URI Scheme)",
+    ),
+    (
         TRYING_TIMESTAMP,
         "a 100 (Trying) copies the request's Timestamp, with no delay longer than the harness waited",
     ),
@@ -330,6 +334,7 @@ const NULL_TAG_OMITTED: &str = "rfc3261-null-tag-omitted";
 pub const FINALS_PROMPTED: &str = "rfc3261-response-prompted";
 const GRUU_CONTACT: &str = "rfc6665-gruu-contact";
 const TRYING_TIMESTAMP: &str = "rfc3261-trying-timestamp";
+const SIP_SCHEME: &str = "rfc3261-sip-scheme";
 /// How much longer than the harness waited for a 100 its Timestamp delay may be: the SUT's
 /// clock granularity.
 const TIMESTAMP_SLACK_S: f64 = 0.1;
@@ -616,6 +621,24 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
             check_record_route_copy(sent, response, sink);
         }
         _ => {}
+    }
+}
+
+/// RFC 3261 §8.1.1.2 on a response with `status` to a request for `request_uri`: every
+/// implementation supports the SIP URI scheme, so a sip: URI never gets 416. Responses to
+/// requests for other schemes are not judged.
+pub fn check_sip_scheme(request_uri: &str, status: u16, sink: &mut impl RuleSink) {
+    let sip = request_uri
+        .split_once(':')
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("sip"));
+    if sip {
+        check(
+            sink,
+            SIP_SCHEME,
+            status != 416,
+            || format!("any response but 416 to a request for {request_uri}"),
+            || format!("{status}"),
+        );
     }
 }
 
