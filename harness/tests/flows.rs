@@ -495,6 +495,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "SIP URI scheme",
     ),
     (
+        "response-coding-unasked",
+        "rfc3261-content-coding",
+        "rfc3261-coding-accepted",
+        "Accept-Encoding",
+    ),
+    (
+        "codings-out-of-order",
+        "rfc3261-content-coding",
+        "rfc3261-coding-order",
+        "reverse",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

@@ -377,7 +377,8 @@ fn handle(
             if !shared.fault(Fault::OptionsNoAllowEvents) {
                 ok.push_header("Allow-Events", notifier::ALLOW_EVENTS);
             }
-            Handled::only(ok.header("Accept", pidf::PIDF_MEDIA_TYPE))
+            let ok = ok.header("Accept", pidf::PIDF_MEDIA_TYPE);
+            Handled::only(encoded_options_body(shared, request, ok))
         }
         // An empty tag makes `response` leave the To header as it came (fault NoToTag).
         "PUBLISH" if shared.fault(Fault::NoToTag) => esc::handle_publish(shared, request, ""),
@@ -430,6 +431,57 @@ fn allow(shared: &Shared) -> &'static str {
     } else {
         ALLOW
     }
+}
+
+/// The text the encoding faults put in a 200 to OPTIONS.
+const OPTIONS_TEXT: &[u8] = b"reference presence server";
+
+/// Faults ResponseCodingUnasked and CodingsOutOfOrder: the 200 to OPTIONS `ok` with a body in
+/// content codings (RFC 3261 §20.12). Without either fault, `ok` as it is.
+fn encoded_options_body(
+    shared: &Shared,
+    request: &SipMessage,
+    ok: MessageBuilder,
+) -> MessageBuilder {
+    let accepts_both = request
+        .header("Accept-Encoding")
+        .is_some_and(|a| a.contains("gzip") && a.contains("deflate"));
+    let (codings, body) = if shared.fault(Fault::CodingsOutOfOrder) && accepts_both {
+        // Applied gzip first, then deflate, but listed the other way round.
+        let gzipped = compress(OPTIONS_TEXT, Coding::Gzip);
+        ("deflate, gzip", compress(&gzipped, Coding::Deflate))
+    } else if shared.fault(Fault::ResponseCodingUnasked) {
+        ("gzip", compress(OPTIONS_TEXT, Coding::Gzip))
+    } else {
+        return ok;
+    };
+    ok.header("Content-Type", "text/plain")
+        .header("Content-Encoding", codings)
+        .body(body)
+}
+
+/// A content coding the encoding faults apply.
+enum Coding {
+    Gzip,
+    Deflate,
+}
+
+fn compress(data: &[u8], coding: Coding) -> Vec<u8> {
+    use flate2::write::{GzEncoder, ZlibEncoder};
+    use flate2::Compression;
+    use std::io::Write;
+    let written = match coding {
+        Coding::Gzip => {
+            let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+            encoder.write_all(data).and_then(|_| encoder.finish())
+        }
+        Coding::Deflate => {
+            let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
+            encoder.write_all(data).and_then(|_| encoder.finish())
+        }
+    };
+    // Writing to a Vec cannot fail.
+    written.unwrap_or_default()
 }
 
 /// The URI has a scheme other than sip and sips (compared case-insensitively, RFC 3261

@@ -304,6 +304,10 @@ pub enum Fault {
     TryingWithoutTimestamp,
     /// An OPTIONS whose Request-URI is a SIP URI gets 416 (Unsupported URI Scheme).
     SipSchemeUnsupported,
+    /// The 200 to OPTIONS carries a gzip body even when the request's Accept-Encoding did not list gzip.
+    ResponseCodingUnasked,
+    /// The 200 to an OPTIONS that accepts gzip and deflate carries a body compressed with gzip and then deflate, listed as deflate, gzip.
+    CodingsOutOfOrder,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
     /// The NOTIFY that ends an expired subscription says `reason=noresource`.
@@ -572,6 +576,8 @@ impl Fault {
             Fault::ResponseToSource,
             Fault::TryingWithoutTimestamp,
             Fault::SipSchemeUnsupported,
+            Fault::ResponseCodingUnasked,
+            Fault::CodingsOutOfOrder,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
@@ -783,6 +789,8 @@ impl Fault {
             Fault::ResponseToSource => "response-to-source",
             Fault::TryingWithoutTimestamp => "trying-without-timestamp",
             Fault::SipSchemeUnsupported => "sip-scheme-unsupported",
+            Fault::ResponseCodingUnasked => "response-coding-unasked",
+            Fault::CodingsOutOfOrder => "codings-out-of-order",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
@@ -1128,6 +1136,8 @@ impl Fault {
             Fault::ResponseToSource => "a response over UDP goes to the source port of the request, not to the port its top Via's sent-by names (RFC 3261 §18.2.2, MUST send to the received address and the sent-by port)",
             Fault::TryingWithoutTimestamp => "a PUBLISH gets a 100 (Trying) first, which leaves out the request's Timestamp (RFC 3261 §8.2.6.1, MUST copy it)",
             Fault::SipSchemeUnsupported => "an OPTIONS to a sip: Request-URI gets 416, as if the SIP URI scheme were unsupported (RFC 3261 §8.1.1.2, MUST support it)",
+            Fault::ResponseCodingUnasked => "the 200 to OPTIONS carries a text body compressed with gzip, whatever the request's Accept-Encoding listed (RFC 3261 §20.12, MUST only use codings the request's Accept-Encoding lists)",
+            Fault::CodingsOutOfOrder => "the 200 to an OPTIONS whose Accept-Encoding lists gzip and deflate carries a body compressed with gzip, then deflate, but lists them as deflate, gzip (RFC 3261 §20.12, MUST list codings in the order applied)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",

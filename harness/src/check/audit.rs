@@ -59,6 +59,8 @@ struct Sent {
     answer_tag: Option<Option<String>>,
     /// Its Request-URI.
     request_uri: String,
+    /// Its Accept-Encoding, if it had one.
+    accept_encoding: Option<String>,
     /// Its Timestamp value, and when it went (microseconds into the run).
     timestamp: Option<String>,
     sent_at_us: u64,
@@ -253,6 +255,8 @@ impl Auditor {
             finals: 0,
             answer_tag: None,
             request_uri: msg.request_uri().unwrap_or_default().to_string(),
+            accept_encoding: (msg.header("Accept-Encoding").is_some())
+                .then(|| msg.header_values("Accept-Encoding").join(", ")),
             timestamp: msg.header("Timestamp").map(str::to_string),
             sent_at_us: at_us,
         };
@@ -320,6 +324,7 @@ impl Auditor {
             summary,
         };
         rules::check_option_tags(msg, &mut sink);
+        rules::check_coding_order(msg, &mut sink);
         if entry.transport == Transport::Udp {
             rules::check_datagram_length(msg, &mut sink);
         }
@@ -396,6 +401,7 @@ impl Auditor {
             rules::check_same_response_tag(first.as_deref(), tag.as_deref(), &mut sink);
         }
         rules::check_sip_scheme(&sent.request_uri, status, &mut sink);
+        rules::check_coding_accepted(sent.accept_encoding.as_deref(), msg, &mut sink);
         if let (100, Some(timestamp)) = (status, &sent.timestamp) {
             let waited = entry.at_us.saturating_sub(sent.sent_at_us) as f64 / 1e6;
             rules::check_trying_timestamp(timestamp, msg.header("Timestamp"), waited, &mut sink);

@@ -69,6 +69,14 @@ pub const RULES: &[(&str, &str)] = &[
         "the SUT sends a final response to a non-INVITE request once per copy of the request it got",
     ),
     (
+        CODING_ACCEPTED,
+        "a response's content codings are ones its request's Accept-Encoding listed",
+    ),
+    (
+        CODING_ORDER,
+        "a body's content codings (gzip, deflate) undo in the reverse of their listed order",
+    ),
+    (
         SIP_SCHEME,
         "a request to a sip: URI gets no 416 (Unsupported URI Scheme)",
     ),
@@ -335,6 +343,8 @@ pub const FINALS_PROMPTED: &str = "rfc3261-response-prompted";
 const GRUU_CONTACT: &str = "rfc6665-gruu-contact";
 const TRYING_TIMESTAMP: &str = "rfc3261-trying-timestamp";
 const SIP_SCHEME: &str = "rfc3261-sip-scheme";
+const CODING_ACCEPTED: &str = "rfc3261-coding-accepted";
+const CODING_ORDER: &str = "rfc3261-coding-order";
 /// How much longer than the harness waited for a 100 its Timestamp delay may be: the SUT's
 /// clock granularity.
 const TIMESTAMP_SLACK_S: f64 = 0.1;
@@ -622,6 +632,103 @@ pub fn check_response(sent: &SentRequest, response: &SipMessage, sink: &mut impl
         }
         _ => {}
     }
+}
+
+/// The content codings a message's Content-Encoding lists, in order, lower-cased.
+fn content_codings(msg: &SipMessage) -> Vec<String> {
+    msg.header_lines("Content-Encoding")
+        .flat_map(list_items)
+        .map(|coding| coding.trim().to_ascii_lowercase())
+        .filter(|coding| !coding.is_empty())
+        .collect()
+}
+
+/// RFC 3261 §20.12 on a response of the SUT: "The server MUST only use encodings listed in the
+/// Accept-Encoding header field in the request". `accepted` is the request's Accept-Encoding
+/// (`None`: it had none, so no coding but identity was listed); a coding with q=0 is refused, `*`
+/// takes any other.
+pub fn check_coding_accepted(
+    accepted: Option<&str>,
+    response: &SipMessage,
+    sink: &mut impl RuleSink,
+) {
+    let used: Vec<String> = content_codings(response)
+        .into_iter()
+        .filter(|coding| coding != "identity")
+        .collect();
+    if used.is_empty() {
+        return;
+    }
+    let listed: Vec<(String, bool)> = accepted
+        .into_iter()
+        .flat_map(list_items)
+        .map(|item| {
+            let params = parse_params(item);
+            let refused = params
+                .param("q")
+                .flatten()
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0);
+            (params.value.trim().to_ascii_lowercase(), !refused)
+        })
+        .collect();
+    let takes = |coding: &str| match listed.iter().find(|(name, _)| name == coding) {
+        Some((_, taken)) => *taken,
+        None => listed.iter().any(|(name, taken)| name == "*" && *taken),
+    };
+    check(
+        sink,
+        CODING_ACCEPTED,
+        used.iter().all(|coding| takes(coding)),
+        || match accepted {
+            Some(list) => format!("codings from the request's Accept-Encoding: {list}"),
+            None => "no content coding: the request had no Accept-Encoding".to_string(),
+        },
+        || format!("Content-Encoding: {}", used.join(", ")),
+    );
+}
+
+/// `body` with one content coding undone; `None` for a coding the harness does not know.
+fn undo_coding(coding: &str, body: &[u8]) -> Option<std::io::Result<Vec<u8>>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let read = match coding {
+        "identity" => return Some(Ok(body.to_vec())),
+        "gzip" | "x-gzip" => flate2::read::GzDecoder::new(body).read_to_end(&mut out),
+        "deflate" => flate2::read::ZlibDecoder::new(body).read_to_end(&mut out),
+        _ => return None,
+    };
+    Some(read.map(|_| out))
+}
+
+/// RFC 3261 §20.12 on a message of the SUT with a body: "If multiple encodings have been applied
+/// to an entity-body, the content codings MUST be listed in the order in which they were
+/// applied", so undoing them from the last listed to the first gives the body back. Judged when
+/// the harness knows every coding listed (gzip, x-gzip, deflate, identity).
+pub fn check_coding_order(msg: &SipMessage, sink: &mut impl RuleSink) {
+    let codings = content_codings(msg);
+    if codings.is_empty() || msg.body.is_empty() {
+        return;
+    }
+    let mut body = msg.body.clone();
+    let mut failed = None;
+    for coding in codings.iter().rev() {
+        match undo_coding(coding, &body) {
+            None => return,
+            Some(Ok(decoded)) => body = decoded,
+            Some(Err(e)) => {
+                failed = Some(format!("undoing {coding} failed: {e}"));
+                break;
+            }
+        }
+    }
+    check(
+        sink,
+        CODING_ORDER,
+        failed.is_none(),
+        || format!("a body that {} undo, last listed first", codings.join(", ")),
+        || failed.clone().unwrap_or_default(),
+    );
 }
 
 /// RFC 3261 §8.1.1.2 on a response with `status` to a request for `request_uri`: every
