@@ -1990,7 +1990,7 @@ mod tests {
             ..SENT
         };
         let broken = |record_route: &str| {
-            let extra = format!("Expires: 60\r\nContact: <sip:ps@127.0.0.1>\r\n{record_route}");
+            let extra = format!("Expires: 60\r\nContact: <sip:ps@127.0.0.1;gr>\r\n{record_route}");
             let mut sink = Failed::default();
             check_response(&initial, &response_to("SUBSCRIBE", &extra), &mut sink);
             sink.0
@@ -2013,7 +2013,7 @@ mod tests {
 
     #[test]
     fn a_notify_of_the_wrong_type_and_without_max_forwards_breaks_two_rules() {
-        let notify = SipMessage::parse(b"NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>;tag=f1\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi").unwrap();
+        let notify = SipMessage::parse(b"NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>;tag=f1\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContact: <sip:127.0.0.1:5060;gr>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi").unwrap();
         let mut sink = Failed::default();
         let subscribed = Subscribed {
             event: "presence",
@@ -2069,7 +2069,7 @@ mod tests {
         };
         let tagged = notify_with(RESOURCE, SUBSCRIBER, "2", "active;expires=60", CONTACT);
         assert_eq!(breaks(&tagged), [NULL_TAG_OMITTED]);
-        let untagged = SipMessage::parse(b"NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Length: 0\r\n\r\n").unwrap();
+        let untagged = SipMessage::parse(b"NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContact: <sip:127.0.0.1:5060;gr>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Length: 0\r\n\r\n").unwrap();
         assert!(breaks(&untagged).is_empty());
     }
 
@@ -2133,7 +2133,7 @@ mod tests {
 
     const SUBSCRIBER: &str = "<sip:w@example.com>";
     const RESOURCE: &str = "<sip:p@example.com>";
-    const CONTACT: &str = "Contact: <sip:127.0.0.1:5060>\r\n";
+    const CONTACT: &str = "Contact: <sip:127.0.0.1:5060;gr>\r\n";
 
     #[test]
     fn a_notify_without_contact_breaks_the_must_when_it_creates_the_dialog() {
@@ -2193,7 +2193,7 @@ mod tests {
     #[test]
     fn every_tuple_of_each_pidf_document_needs_its_own_id() {
         let notify = |content_type: &str, body: &str| {
-            let text = format!("NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>;tag=f1\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            let text = format!("NOTIFY sip:w@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn\r\nMax-Forwards: 70\r\nFrom: <sip:p@example.com>;tag=t9\r\nTo: <sip:w@example.com>;tag=f1\r\nCall-ID: c1\r\nCSeq: 2 NOTIFY\r\nContact: <sip:127.0.0.1:5060;gr>\r\nEvent: presence\r\nSubscription-State: active;expires=60\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}", body.len());
             SipMessage::parse(text.as_bytes()).unwrap()
         };
         let outcomes = |content_type: &str, body: &str| {
@@ -2215,7 +2215,7 @@ mod tests {
         let pidf_type = "application/pidf+xml";
         assert_eq!(
             outcomes(pidf_type, &pidf("<tuple id='a'/><tuple id='b'/>")),
-            (vec![], 7)
+            (vec![], 8)
         );
         for tuples in [
             "<tuple/>",
@@ -2242,7 +2242,7 @@ mod tests {
         );
         assert_eq!(
             outcomes(related, &both),
-            (vec![], 8),
+            (vec![], 9),
             "the same id in two members' documents is no clash"
         );
         let clash = format!("{}{}--b--\r\n", part("<tuple id='a'/>"), part("<tuple/>"));
