@@ -507,6 +507,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "reverse",
     ),
     (
+        "global-rls-services-open",
+        "rfc4826-global-restricted",
+        "rfc4826-global-restricted",
+        "global",
+    ),
+    (
+        "global-rls-services-stale",
+        "rfc4826-global-union",
+        "rfc4826-global-union",
+        "most recent",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

@@ -308,6 +308,10 @@ pub enum Fault {
     ResponseCodingUnasked,
     /// The 200 to an OPTIONS that accepts gzip and deflate carries a body compressed with gzip and then deflate, listed as deflate, gzip.
     CodingsOutOfOrder,
+    /// The global rls-services document is served to any user who asks.
+    GlobalRlsServicesOpen,
+    /// The global rls-services document is formed once, when first read, and served unchanged after.
+    GlobalRlsServicesStale,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
     /// The NOTIFY that ends an expired subscription says `reason=noresource`.
@@ -578,6 +582,8 @@ impl Fault {
             Fault::SipSchemeUnsupported,
             Fault::ResponseCodingUnasked,
             Fault::CodingsOutOfOrder,
+            Fault::GlobalRlsServicesOpen,
+            Fault::GlobalRlsServicesStale,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
@@ -791,6 +797,8 @@ impl Fault {
             Fault::SipSchemeUnsupported => "sip-scheme-unsupported",
             Fault::ResponseCodingUnasked => "response-coding-unasked",
             Fault::CodingsOutOfOrder => "codings-out-of-order",
+            Fault::GlobalRlsServicesOpen => "global-rls-services-open",
+            Fault::GlobalRlsServicesStale => "global-rls-services-stale",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
@@ -1138,6 +1146,8 @@ impl Fault {
             Fault::SipSchemeUnsupported => "an OPTIONS to a sip: Request-URI gets 416, as if the SIP URI scheme were unsupported (RFC 3261 §8.1.1.2, MUST support it)",
             Fault::ResponseCodingUnasked => "the 200 to OPTIONS carries a text body compressed with gzip, whatever the request's Accept-Encoding listed (RFC 3261 §20.12, MUST only use codings the request's Accept-Encoding lists)",
             Fault::CodingsOutOfOrder => "the 200 to an OPTIONS whose Accept-Encoding lists gzip and deflate carries a body compressed with gzip, then deflate, but lists them as deflate, gzip (RFC 3261 §20.12, MUST list codings in the order applied)",
+            Fault::GlobalRlsServicesOpen => "rls-services/global/index, the union of every user's services, is served to an ordinary user's XCAP client (RFC 4826 §4.4.9, MUST restrict it to trusted elements)",
+            Fault::GlobalRlsServicesStale => "rls-services/global/index is formed when first read and then served as it was, whatever the users' documents became (RFC 4826 §4.4.8, MUST reflect their most recent state)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",

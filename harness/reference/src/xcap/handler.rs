@@ -5,6 +5,7 @@
 use super::body;
 use super::constraints::{self, Constraint, Context, Invalid};
 use super::dom::Document;
+use super::global;
 use super::message::{XcapRequest, XcapResponse};
 use super::node;
 use super::selector::{parse_query, Selector};
@@ -87,6 +88,30 @@ fn respond(
         || (method != "GET" && target.usage.auid == usage::XCAP_CAPS)
     {
         return (XcapResponse::status(403), None);
+    }
+    if global::is_global_rls_services(&target.key) {
+        // Formed by the server from the users' documents (RFC 4826 §4.4.8), read only by
+        // trusted elements: requests that assert no user's identity (§4.4.9).
+        let user = request.header_values(ASSERTED_IDENTITY).next().is_some();
+        if method != "GET" || (user && !faults(Fault::GlobalRlsServicesOpen)) {
+            return (XcapResponse::status(403), None);
+        }
+        if target.selector.is_none() {
+            let (text, etag) = match &store.frozen_global {
+                Some(frozen) if faults(Fault::GlobalRlsServicesStale) => frozen.clone(),
+                _ => global::rls_services(store),
+            };
+            if faults(Fault::GlobalRlsServicesStale) {
+                store
+                    .frozen_global
+                    .get_or_insert_with(|| (text.clone(), etag.clone()));
+            }
+            let response = XcapResponse::status(200)
+                .header("ETag", &etag)
+                .header("Cache-Control", "no-cache")
+                .body(target.usage.mime, text.as_bytes());
+            return (response, None);
+        }
     }
     if method != "GET" && target.selector.as_deref().is_some_and(names_namespaces) {
         return (namespace_write(&faults), None);

@@ -10,6 +10,7 @@
 mod body;
 mod constraints;
 pub(super) mod dom;
+mod global;
 mod handler;
 mod message;
 mod node;

@@ -37,6 +37,9 @@ pub struct XcapStore {
     documents: BTreeMap<DocumentKey, Stored>,
     salt: u64,
     counter: u64,
+    /// Fault GlobalRlsServicesStale: the global rls-services document as first formed, and its
+    /// entity-tag.
+    pub frozen_global: Option<(String, String)>,
 }
 
 impl Default for XcapStore {
@@ -51,6 +54,7 @@ impl Default for XcapStore {
             documents: BTreeMap::new(),
             salt,
             counter: 0,
+            frozen_global: None,
         };
         let caps = DocumentKey {
             auid: usage::XCAP_CAPS.into(),
