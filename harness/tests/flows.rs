@@ -519,6 +519,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "most recent",
     ),
     (
+        "xcap-error-field-prefixed",
+        "rfc4825-409",
+        "rfc4825-error-field-query",
+        "xmlns",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

@@ -312,6 +312,8 @@ pub enum Fault {
     GlobalRlsServicesOpen,
     /// The global rls-services document is formed once, when first read, and served unchanged after.
     GlobalRlsServicesStale,
+    /// A uniqueness failure's field names its steps with an rl: prefix and no xmlns() query.
+    XcapErrorFieldPrefixed,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
     /// The NOTIFY that ends an expired subscription says `reason=noresource`.
@@ -584,6 +586,7 @@ impl Fault {
             Fault::CodingsOutOfOrder,
             Fault::GlobalRlsServicesOpen,
             Fault::GlobalRlsServicesStale,
+            Fault::XcapErrorFieldPrefixed,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
@@ -799,6 +802,7 @@ impl Fault {
             Fault::CodingsOutOfOrder => "codings-out-of-order",
             Fault::GlobalRlsServicesOpen => "global-rls-services-open",
             Fault::GlobalRlsServicesStale => "global-rls-services-stale",
+            Fault::XcapErrorFieldPrefixed => "xcap-error-field-prefixed",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
@@ -1148,6 +1152,7 @@ impl Fault {
             Fault::CodingsOutOfOrder => "the 200 to an OPTIONS whose Accept-Encoding lists gzip and deflate carries a body compressed with gzip, then deflate, but lists them as deflate, gzip (RFC 3261 §20.12, MUST list codings in the order applied)",
             Fault::GlobalRlsServicesOpen => "rls-services/global/index, the union of every user's services, is served to an ordinary user's XCAP client (RFC 4826 §4.4.9, MUST restrict it to trusted elements)",
             Fault::GlobalRlsServicesStale => "rls-services/global/index is formed when first read and then served as it was, whatever the users' documents became (RFC 4826 §4.4.8, MUST reflect their most recent state)",
+            Fault::XcapErrorFieldPrefixed => "a <uniqueness-failure>'s <exists field> writes its steps with an rl: prefix and no xmlns() query to bind it (RFC 4825 §11.1, MUST have the query when the selector has prefixes)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",

@@ -255,7 +255,8 @@ impl Multipart {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// `s` with its %XX escapes decoded (a `%` not followed by two hex digits is kept as written).
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -147,6 +147,10 @@ pub const RULES: &[(&str, &str)] = &[
         "an XCAP error report's <ancestor> and <exists field> give node selectors percent-encoded",
     ),
     (
+        XCAP_ERROR_FIELD_QUERY,
+        "an XCAP <exists field> whose node selector has prefixes carries an xmlns() query",
+    ),
+    (
         XCAP_NO_BASIC,
         "an XCAP response over plain HTTP offers no Basic authentication",
     ),
@@ -271,6 +275,7 @@ const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
 const HTTP_405_ALLOW: &str = "rfc7231-405-allow";
 const XCAP_NO_BASIC: &str = "rfc4825-no-basic-without-tls";
 const XCAP_ERROR_URIS_ENCODED: &str = "rfc4825-error-uris-encoded";
+const XCAP_ERROR_FIELD_QUERY: &str = "rfc4825-error-field-query";
 const ALLOW_COMPLETE: &str = "rfc3261-allow-complete";
 const NO_PROVISIONAL: &str = "rfc3261-no-provisional-non-invite";
 const NO_CANCEL: &str = "rfc6665-no-cancel";
@@ -1013,6 +1018,7 @@ fn check_error_report_uris(response: &SipMessage, sink: &mut impl RuleSink) {
             || selector.to_string(),
         );
     };
+    let mut fields = Vec::new();
     for condition in root.elements().filter(|e| e.ns == XCAP_ERROR_NS) {
         for child in condition.elements() {
             match (condition.name.as_str(), child.name.as_str()) {
@@ -1024,11 +1030,40 @@ fn check_error_report_uris(response: &SipMessage, sink: &mut impl RuleSink) {
                 ("uniqueness-failure", "exists") => {
                     if let Some(field) = child.attr("", "field") {
                         judge("<exists field>", field);
+                        fields.push(field);
                     }
                 }
                 _ => {}
             }
         }
+    }
+    for field in fields {
+        check_field_query(field, sink);
+    }
+}
+
+/// RFC 4825 §11.1 on an `<exists field>`: "The query component of the URI MUST be present if
+/// the node selector portion of the URI contains namespace prefixes." A prefix is a `name:` in an
+/// element or attribute step (outside predicates' quoted values).
+fn check_field_query(field: &str, sink: &mut impl RuleSink) {
+    let (selector, query) = match field.split_once('?') {
+        Some((selector, query)) => (selector, Some(query)),
+        None => (field, None),
+    };
+    let decoded = multipart::percent_decode(selector);
+    let prefixed = decoded.split('/').any(|step| {
+        let name = step.split('[').next().unwrap_or_default();
+        let name = name.strip_prefix('@').unwrap_or(name);
+        name.contains(':')
+    });
+    if prefixed {
+        check(
+            sink,
+            XCAP_ERROR_FIELD_QUERY,
+            query.is_some_and(|q| q.contains("xmlns(")),
+            || "a field whose prefixed node selector comes with an xmlns() query".to_string(),
+            || field.to_string(),
+        );
     }
 }
 
@@ -1873,6 +1908,28 @@ mod tests {
 
     fn response_to(method: &str, extra: &str) -> SipMessage {
         answer("200 OK", method, extra, "")
+    }
+
+    #[test]
+    fn a_prefixed_field_needs_an_xmlns_query() {
+        let judged = |field: &str| {
+            let mut sink = Failed::default();
+            check_field_query(field, &mut sink);
+            (sink.0, sink.1)
+        };
+        // No prefix (a predicate's quoted value may hold a colon): nothing to judge.
+        assert_eq!(
+            judged("resource-lists/list%5B@name=%22a:b%22%5D/@name"),
+            (vec![], 0)
+        );
+        assert_eq!(
+            judged("rl:resource-lists/rl:list%5B2%5D/@name?xmlns(rl=urn:ietf:params:xml:ns:resource-lists)"),
+            (vec![], 1)
+        );
+        assert_eq!(
+            judged("rl:resource-lists/rl:list%5B2%5D/@name"),
+            (vec![XCAP_ERROR_FIELD_QUERY], 1)
+        );
     }
 
     #[test]

@@ -326,6 +326,19 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
                 alternatives,
             }) => {
                 // The field is a URI: its node selector percent-encoded (RFC 4825 §11.1).
+                let field = if (self.faults)(Fault::XcapErrorFieldPrefixed) {
+                    // Every element step prefixed, the prefix bound nowhere (no xmlns() query).
+                    field
+                        .split('/')
+                        .map(|step| match step.starts_with('@') {
+                            true => step.to_string(),
+                            false => format!("rl:{step}"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("/")
+                } else {
+                    field
+                };
                 let field = match (self.faults)(Fault::XcapErrorFieldRaw) {
                     true => field,
                     false => uri::percent_encode_selector(&field),
