@@ -525,6 +525,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "xmlns",
     ),
     (
+        "xcap-unknown-element-kept",
+        "rfc4825-unknown-element",
+        "rfc4825-unknown-element-409",
+        "status",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

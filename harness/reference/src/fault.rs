@@ -314,6 +314,8 @@ pub enum Fault {
     GlobalRlsServicesStale,
     /// A uniqueness failure's field names its steps with an rl: prefix and no xmlns() query.
     XcapErrorFieldPrefixed,
+    /// An element the server has no schema for, in a namespace it advertises, is stored.
+    XcapUnknownElementKept,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
     KeepSubscriptionAfterTimeout,
     /// The NOTIFY that ends an expired subscription says `reason=noresource`.
@@ -587,6 +589,7 @@ impl Fault {
             Fault::GlobalRlsServicesOpen,
             Fault::GlobalRlsServicesStale,
             Fault::XcapErrorFieldPrefixed,
+            Fault::XcapUnknownElementKept,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
             Fault::RetransmissionAsNewRequest,
@@ -803,6 +806,7 @@ impl Fault {
             Fault::GlobalRlsServicesOpen => "global-rls-services-open",
             Fault::GlobalRlsServicesStale => "global-rls-services-stale",
             Fault::XcapErrorFieldPrefixed => "xcap-error-field-prefixed",
+            Fault::XcapUnknownElementKept => "xcap-unknown-element-kept",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
             Fault::RetransmissionAsNewRequest => "retransmission-as-new-request",
@@ -1153,6 +1157,7 @@ impl Fault {
             Fault::GlobalRlsServicesOpen => "rls-services/global/index, the union of every user's services, is served to an ordinary user's XCAP client (RFC 4826 §4.4.9, MUST restrict it to trusted elements)",
             Fault::GlobalRlsServicesStale => "rls-services/global/index is formed when first read and then served as it was, whatever the users' documents became (RFC 4826 §4.4.8, MUST reflect their most recent state)",
             Fault::XcapErrorFieldPrefixed => "a <uniqueness-failure>'s <exists field> writes its steps with an rl: prefix and no xmlns() query to bind it (RFC 4825 §11.1, MUST have the query when the selector has prefixes)",
+            Fault::XcapUnknownElementKept => "an element the server has no schema for, in a namespace its xcap-caps advertises (rls-services), is stored at an extension point of another usage's document (RFC 4825 §8.2.5, MUST reject with 409)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",
             Fault::RetransmissionAsNewRequest => "a retransmitted PUBLISH or SUBSCRIBE is handled as a new request, not answered with the final response again (RFC 3261 §17.2.2, MUST)",

@@ -308,6 +308,10 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
         if !usage::root_matches(self.usage, root) {
             return Some(schema_error());
         }
+        if !(self.faults)(Fault::XcapUnknownElementKept) && usage::undefined_element(root).is_some()
+        {
+            return Some(schema_error());
+        }
         let owner = match &self.key.tree {
             Tree::Users(xui) => Some(xui.as_str()),
             Tree::Global => None,

@@ -88,6 +88,49 @@ pub fn caps_document() -> String {
     out
 }
 
+/// The elements the schemas of the advertised namespaces define (RFC 4826 §3.2, §4.2; RFC 4745
+/// §7; RFC 3863 §4; RFC 4825 §12.2), by namespace.
+const DEFINED_ELEMENTS: &[(&str, &[&str])] = &[
+    (
+        RESOURCE_LISTS_NS,
+        &["resource-lists", "list", "entry", "entry-ref", "external", "display-name"],
+    ),
+    (
+        "urn:ietf:params:xml:ns:rls-services",
+        &["rls-services", "service", "resource-list", "list", "packages", "package"],
+    ),
+    (
+        "urn:ietf:params:xml:ns:common-policy",
+        &[
+            "ruleset", "rule", "conditions", "actions", "transformations", "identity", "one",
+            "except", "many", "sphere", "validity", "from", "until",
+        ],
+    ),
+    (
+        "urn:ietf:params:xml:ns:pidf",
+        &["presence", "tuple", "status", "basic", "contact", "note", "timestamp"],
+    ),
+    (
+        CAPS_NS,
+        &["xcap-caps", "auids", "auid", "extensions", "extension", "namespaces", "namespace"],
+    ),
+];
+
+/// The first element at or below `element` in a namespace this server understands (advertises
+/// in xcap-caps) whose schema defines no element of its name (RFC 4825 §8.2.5).
+pub fn undefined_element(element: &Element) -> Option<&Element> {
+    let undefined = DEFINED_ELEMENTS
+        .iter()
+        .find(|(ns, _)| element.ns.as_deref() == Some(*ns))
+        .is_some_and(|(_, names)| !names.contains(&element.local_name()));
+    if undefined {
+        return Some(element);
+    }
+    element
+        .child_elements()
+        .find_map(|(_, child)| undefined_element(child))
+}
+
 /// True when `element` or an element below it is in a namespace other than `namespace`: what
 /// the fault switch `xcap-refuse-foreign-namespace` refuses.
 pub fn has_foreign_element(element: &Element, namespace: &str) -> bool {
