@@ -531,6 +531,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "pna-accepts-forks",
+        "rfc3680-forks",
+        "rfc3680-single-dialog",
+        "status",
+    ),
+    (
         "keep-subscription-after-timeout",
         "rfc6665-notify-timeout",
         "rfc6665-notify-timeout-removes",

@@ -667,6 +667,12 @@ impl Validator<'_> {
                 "`malformed` is for a reply step".into(),
             ));
         }
+        if step.fork && (step.kind() != StepKind::Send || step.dialog.is_none()) {
+            return Err(self.error(
+                &["fork:".into()],
+                "`fork` is for a send step in a dialog".into(),
+            ));
+        }
         if step.via_port_of.is_some() {
             if step.kind() != StepKind::Send {
                 return Err(self.error(

@@ -614,6 +614,12 @@ pub struct Step {
     /// that transport.
     #[serde(default)]
     pub transport: Option<crate::net::Transport>,
+    /// On a `send` step in a dialog whose initial SUBSCRIBE the SUT sent: send the request as
+    /// another fork of that SUBSCRIBE would (RFC 6665 §4.1.2.4, RFC 3265 §4.4.9): its own From
+    /// tag and CSeq 1, in a dialog of its own that the flow does not keep; the dialog named stays
+    /// as it is.
+    #[serde(default)]
+    pub fork: bool,
     /// On a `send` step: the port of the top Via's sent-by is this role's node's instead of the
     /// sending node's (the request still leaves from the sending node), so that the SUT must
     /// answer at that role's node (RFC 3261 §18.2.2), which an `expect: response` step's `at`

@@ -463,7 +463,8 @@ pub(super) fn handle_notify(shared: &Arc<Shared>, request: &SipMessage, tag: &st
     let Some((&id, dialog)) = state.pna.dialogs.iter_mut().find(|(_, d)| {
         d.call_id == call_id
             && d.local_tag == to_tag
-            && d.remote_tag.as_ref().is_none_or(|t| *t == from_tag)
+            && (d.remote_tag.as_ref().is_none_or(|t| *t == from_tag)
+                || shared.fault(Fault::PnaAcceptsForks))
     }) else {
         return reject(481);
     };

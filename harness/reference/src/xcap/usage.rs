@@ -93,26 +93,67 @@ pub fn caps_document() -> String {
 const DEFINED_ELEMENTS: &[(&str, &[&str])] = &[
     (
         RESOURCE_LISTS_NS,
-        &["resource-lists", "list", "entry", "entry-ref", "external", "display-name"],
+        &[
+            "resource-lists",
+            "list",
+            "entry",
+            "entry-ref",
+            "external",
+            "display-name",
+        ],
     ),
     (
         "urn:ietf:params:xml:ns:rls-services",
-        &["rls-services", "service", "resource-list", "list", "packages", "package"],
+        &[
+            "rls-services",
+            "service",
+            "resource-list",
+            "list",
+            "packages",
+            "package",
+        ],
     ),
     (
         "urn:ietf:params:xml:ns:common-policy",
         &[
-            "ruleset", "rule", "conditions", "actions", "transformations", "identity", "one",
-            "except", "many", "sphere", "validity", "from", "until",
+            "ruleset",
+            "rule",
+            "conditions",
+            "actions",
+            "transformations",
+            "identity",
+            "one",
+            "except",
+            "many",
+            "sphere",
+            "validity",
+            "from",
+            "until",
         ],
     ),
     (
         "urn:ietf:params:xml:ns:pidf",
-        &["presence", "tuple", "status", "basic", "contact", "note", "timestamp"],
+        &[
+            "presence",
+            "tuple",
+            "status",
+            "basic",
+            "contact",
+            "note",
+            "timestamp",
+        ],
     ),
     (
         CAPS_NS,
-        &["xcap-caps", "auids", "auid", "extensions", "extension", "namespaces", "namespace"],
+        &[
+            "xcap-caps",
+            "auids",
+            "auid",
+            "extensions",
+            "extension",
+            "namespaces",
+            "namespace",
+        ],
     ),
 ];
 

@@ -135,8 +135,13 @@ impl Runner<'_> {
                 .dialogs
                 .get_mut(&name)
                 .ok_or_else(|| "dialog vanished".to_string())?;
-            let cseq = state.dialog.next_cseq();
-            state.tracker.on_refresh();
+            // A fork leaves the dialog as it is: its own tag, its own first CSeq.
+            let (cseq, local_tag) = if step.fork {
+                (1, ids::token())
+            } else {
+                state.tracker.on_refresh();
+                (state.dialog.next_cseq(), state.dialog.local_tag.clone())
+            };
             request.uri = state
                 .dialog
                 .remote_target
@@ -150,7 +155,7 @@ impl Runner<'_> {
             let local_uri = state.local_uri.clone().unwrap_or_else(|| aor.clone());
             request
                 .headers
-                .push(("From".into(), with_tag(&local_uri, &state.dialog.local_tag)));
+                .push(("From".into(), with_tag(&local_uri, &local_tag)));
             request.headers.push((
                 "To".into(),
                 format!(
@@ -332,7 +337,8 @@ impl Runner<'_> {
             tx,
             node,
             transport,
-            dialog: step.dialog.clone(),
+            // A fork's answers belong to no dialog of the flow.
+            dialog: step.dialog.clone().filter(|_| !step.fork),
             answers: Vec::new(),
         });
         Ok(())
