@@ -270,21 +270,26 @@ fn withhold_and_resend_name_earlier_labels() {
 }
 
 #[test]
-fn a_status_check_names_accepted_or_refused_codes_not_both_nor_neither() {
-    let both = GOOD.replace(
-        "status: { one_of: [200], req: rfc3903-expires-in-2xx }",
-        "status: { one_of: [200], none_of: [500], req: rfc3903-expires-in-2xx }",
-    );
-    let neither = GOOD.replace(
-        "status: { one_of: [200], req: rfc3903-expires-in-2xx }",
-        "status: { req: rfc3903-expires-in-2xx }",
-    );
-    for text in [both, neither] {
-        let error = error_of(&text);
+fn a_status_check_names_accepted_or_refused_codes_or_any_final_one_of_them() {
+    let status = |spec: &str| {
+        GOOD.replace(
+            "status: { one_of: [200], req: rfc3903-expires-in-2xx }",
+            &format!("status: {{ {spec}req: rfc3903-expires-in-2xx }}"),
+        )
+    };
+    for spec in [
+        "one_of: [200], none_of: [500], ",
+        "",
+        "one_of: [200], any_final: true, ",
+        "none_of: [500], any_final: true, ",
+    ] {
+        let error = error_of(&status(spec));
         assert!(
             error.starts_with("flows/test.yaml:18:")
-                && error.contains("status needs either `one_of` or `none_of` codes"),
-            "{error}"
+                && error.contains(
+                    "status needs exactly one of `one_of` codes, `none_of` codes, `any_final: true`"
+                ),
+            "{spec}: {error}"
         );
     }
     let refused = GOOD.replace(
@@ -294,6 +299,13 @@ fn a_status_check_names_accepted_or_refused_codes_not_both_nor_neither() {
     let root = root();
     let catalogue = catalogue::load(&root).expect("catalogue loads");
     load_str(&refused, Path::new("flows/test.yaml"), &root, &catalogue).expect("loads");
+    load_str(
+        &status("any_final: true, "),
+        Path::new("flows/test.yaml"),
+        &root,
+        &catalogue,
+    )
+    .expect("any_final loads");
 }
 
 #[test]
@@ -341,4 +353,31 @@ fn via_host_is_a_domain_name_on_a_send_step() {
     assert!(error.contains("want a domain name"), "{error}");
     let error = error_of(&GOOD.replace("    of: pub\n", "    of: pub\n    via_host: x.net\n"));
     assert!(error.contains("`via_host` is for a send step"), "{error}");
+}
+
+#[test]
+fn fork_via_port_of_and_a_response_at_are_checked() {
+    let fork_outside_a_dialog =
+        GOOD.replace("    as: refresh\n", "    as: refresh\n    fork: true\n");
+    assert!(error_of(&fork_outside_a_dialog).contains("`fork` is for a send step in a dialog"));
+    let unknown_port_role = GOOD.replace(
+        "    as: refresh\n",
+        "    as: refresh\n    via_port_of: nobody\n",
+    );
+    assert!(error_of(&unknown_port_role).contains("`via_port_of: nobody`: no such role"));
+    let at_without_req = GOOD.replace("    of: pub\n", "    of: pub\n    at: pcscf1\n");
+    assert!(error_of(&at_without_req).contains("check on at names no requirement"));
+    let root = root();
+    let catalogue = catalogue::load(&root).expect("catalogue loads");
+    let at_with_req = GOOD.replace(
+        "    of: pub\n",
+        "    of: pub\n    at: pcscf1\n    req: rfc3903-etag-in-2xx\n",
+    );
+    load_str(
+        &at_with_req,
+        Path::new("flows/test.yaml"),
+        &root,
+        &catalogue,
+    )
+    .expect("a response step with at and req loads");
 }
