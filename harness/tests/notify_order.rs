@@ -40,7 +40,7 @@ fn notify(
         .header("To", request.header("From").unwrap_or_default())
         .header("Call-ID", request.call_id().unwrap_or_default())
         .header("CSeq", format!("{cseq} NOTIFY"))
-        .header("Contact", format!("<sip:{local}>"))
+        .header("Contact", format!("<sip:{local};gr>"))
         .header("Event", "presence")
         .header("Subscription-State", state)
         .build()
@@ -110,7 +110,7 @@ async fn notify_first_notifier(socket: UdpSocket, extra: bool) {
             for rr in request.header_lines("Record-Route") {
                 ok.push_header("Record-Route", rr);
             }
-            ok.push_header("Contact", format!("<sip:{local}>"));
+            ok.push_header("Contact", format!("<sip:{local};gr>"));
             ok.push_header("Expires", request.header("Expires").unwrap_or("600"));
         }
         let _ = socket.send_to(&ok.build(), from).await;
