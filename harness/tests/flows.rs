@@ -531,6 +531,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "xcap-insert-before-trailing-nodes",
+        "rfc4825-positional-insert",
+        "rfc4825-insert-after-trailing-nodes",
+        "text",
+    ),
+    (
         "pna-accepts-forks",
         "rfc3680-forks",
         "rfc3680-single-dialog",

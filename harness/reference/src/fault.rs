@@ -316,6 +316,8 @@ pub enum Fault {
     XcapErrorFieldPrefixed,
     /// An element the server has no schema for, in a namespace it advertises, is stored.
     XcapUnknownElementKept,
+    /// An element inserted where no sibling has its name goes right after the last element, before the comments and text that followed it.
+    XcapInsertBeforeTrailingNodes,
     /// The PNA takes a reg NOTIFY from a second dialog of its SUBSCRIBE (another From tag) as its own.
     PnaAcceptsForks,
     /// A NOTIFY that fails by timer F leaves the subscription in place.
@@ -592,6 +594,7 @@ impl Fault {
             Fault::GlobalRlsServicesStale,
             Fault::XcapErrorFieldPrefixed,
             Fault::XcapUnknownElementKept,
+            Fault::XcapInsertBeforeTrailingNodes,
             Fault::PnaAcceptsForks,
             Fault::KeepSubscriptionAfterTimeout,
             Fault::ExpiryReasonNotTimeout,
@@ -810,6 +813,7 @@ impl Fault {
             Fault::GlobalRlsServicesStale => "global-rls-services-stale",
             Fault::XcapErrorFieldPrefixed => "xcap-error-field-prefixed",
             Fault::XcapUnknownElementKept => "xcap-unknown-element-kept",
+            Fault::XcapInsertBeforeTrailingNodes => "xcap-insert-before-trailing-nodes",
             Fault::PnaAcceptsForks => "pna-accepts-forks",
             Fault::KeepSubscriptionAfterTimeout => "keep-subscription-after-timeout",
             Fault::ExpiryReasonNotTimeout => "expiry-reason-not-timeout",
@@ -1162,6 +1166,7 @@ impl Fault {
             Fault::GlobalRlsServicesStale => "rls-services/global/index is formed when first read and then served as it was, whatever the users' documents became (RFC 4826 §4.4.8, MUST reflect their most recent state)",
             Fault::XcapErrorFieldPrefixed => "a <uniqueness-failure>'s <exists field> writes its steps with an rl: prefix and no xmlns() query to bind it (RFC 4825 §11.1, MUST have the query when the selector has prefixes)",
             Fault::XcapUnknownElementKept => "an element the server has no schema for, in a namespace its xcap-caps advertises (rls-services), is stored at an extension point of another usage's document (RFC 4825 §8.2.5, MUST reject with 409)",
+            Fault::XcapInsertBeforeTrailingNodes => "an element PUT into a parent where no sibling has its name goes right after the parent's last element, before the comments and text after it (RFC 4825 §8.2.3, MUST put them before the new element)",
             Fault::PnaAcceptsForks => "the PNA answers 200 to a reg NOTIFY whose From tag is not its dialog's, as if a forked SUBSCRIBE could make a second dialog (RFC 3680 §4.9, MUST NOT create multiple dialogs)",
             Fault::KeepSubscriptionAfterTimeout => "a NOTIFY that times out (timer F) leaves the subscription in place (RFC 6665 §4.2.2, SHOULD remove it)",
             Fault::ExpiryReasonNotTimeout => "the NOTIFY that ends an expired subscription says reason=noresource (RFC 6665 §4.2.1.4, SHOULD say timeout)",

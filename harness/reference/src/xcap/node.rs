@@ -119,6 +119,7 @@ pub(super) fn put<F: Fn(Fault) -> bool>(
         first_of_many: (ops.faults)(Fault::XcapAcceptManyElements),
         unquoted: (ops.faults)(Fault::XcapAttributeUnquoted),
         insert_at_end: (ops.faults)(Fault::XcapInsertAtEnd),
+        insert_before_trailing_nodes: (ops.faults)(Fault::XcapInsertBeforeTrailingNodes),
         drop_redundant_declarations: (ops.faults)(Fault::XcapDropRedundantNamespaces),
     };
     let changed = match &selector.attribute {
@@ -172,6 +173,8 @@ struct BodyFaults {
     unquoted: bool,
     /// A new element goes after every child, whatever the URI's position.
     insert_at_end: bool,
+    /// A new last element goes right after the former last one, before the nodes after it.
+    insert_before_trailing_nodes: bool,
     /// A new element loses the namespace declarations its parent's scope already makes.
     drop_redundant_declarations: bool,
 }
@@ -200,7 +203,12 @@ fn body_element(body: &str, scope: &Scope, faults: BodyFaults) -> Result<Element
 /// - Position 1: just before the first sibling of the same name (any element for a wildcard),
 ///   or after every child when there is none.
 /// - Position n > 1: just after the (n-1)th such sibling ("earliest nth").
-fn insertion_index(parent: &Element, step: &Step, new: &Element) -> Option<usize> {
+fn insertion_index(
+    parent: &Element,
+    step: &Step,
+    new: &Element,
+    faults: BodyFaults,
+) -> Option<usize> {
     let position = match step.predicates.first() {
         Some(Predicate::Position(n)) => Some(*n),
         _ => None,
@@ -212,9 +220,17 @@ fn insertion_index(parent: &Element, step: &Step, new: &Element) -> Option<usize
         .map(|(index, _)| index)
         .collect();
     let after_all = parent.children.len();
+    // Fault XcapInsertBeforeTrailingNodes: a new last element goes right after the former one.
+    let last_place = match faults.insert_before_trailing_nodes {
+        true => parent
+            .child_elements()
+            .last()
+            .map_or(0, |(index, _)| index + 1),
+        false => after_all,
+    };
     match position {
         None if wildcard => Some(after_all),
-        None => Some(siblings.last().map_or(after_all, |last| last + 1)),
+        None => Some(siblings.last().map_or(last_place, |last| last + 1)),
         Some(1) => Some(siblings.first().copied().unwrap_or(after_all)),
         Some(n) => siblings.get(n.checked_sub(2)?).map(|index| index + 1),
     }
@@ -268,7 +284,7 @@ fn put_element(
             let index = if faults.insert_at_end {
                 Some(parent.children.len())
             } else {
-                insertion_index(parent, last_step, &element)
+                insertion_index(parent, last_step, &element, faults)
             }
             .ok_or_else(cannot_insert)?;
             parent.children.insert(index, Node::Element(element));
