@@ -917,6 +917,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "xcap-basic-challenge",
+        "rfc4825-digest",
+        "rfc4825-digest-challenge",
+        "WWW-Authenticate",
+    ),
+    (
         "pna-rejects-extensions",
         "rfc3680-extensions",
         "rfc3680-ignore-unknown",

@@ -191,6 +191,7 @@ fn shows(variation: Variation, baseline: &Run, varied: &Run) -> bool {
                 && !any_text(varied, r"\r\nAccept: application/reginfo\+xml")
         }
         ShorterExpires => any_text(varied, r"\r\nExpires: 3000\r\n"),
+        XcapDigest => any_text(varied, r"(?i)\r\nwww-authenticate: digest "),
     }
 }
 

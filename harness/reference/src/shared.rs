@@ -33,6 +33,8 @@ pub(super) struct State {
     pub subs: Subscriptions,
     /// XCAP documents (resource lists, pres-rules, ...) with their entity-tags.
     pub xcap: XcapStore,
+    /// The Digest challenges of the XCAP server (variation `xcap-digest`).
+    pub xcap_digest: crate::xcap::DigestGate,
     /// The presence network agent: third-party registrations and reg subscriptions.
     pub pna: Pna,
     /// Arrival times of the PUBLISHes of the last second (kept for `NoSipEtagUnderLoad`).

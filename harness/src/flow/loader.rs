@@ -667,6 +667,12 @@ impl Validator<'_> {
                 "`malformed` is for a reply step".into(),
             ));
         }
+        if step.authenticate.is_some() && step.kind() != StepKind::Http {
+            return Err(self.error(
+                &["authenticate:".into()],
+                "`authenticate` is for an http step".into(),
+            ));
+        }
         if step.fork && (step.kind() != StepKind::Send || step.dialog.is_none()) {
             return Err(self.error(
                 &["fork:".into()],

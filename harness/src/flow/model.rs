@@ -631,6 +631,11 @@ pub struct Step {
     /// owes a `received` parameter (RFC 3261 §18.2.1).
     #[serde(default)]
     pub via_host: Option<String>,
+    /// On an `http` step: `false` leaves a 401 unanswered, for the step that expects it to
+    /// judge the challenge (default: a Digest challenge is answered with the profile's XCAP
+    /// credentials).
+    #[serde(default)]
+    pub authenticate: Option<bool>,
     /// URL of an HTTP request (`http` steps), e.g. `${ps.xcap_root}/resource-lists/...`.
     #[serde(default)]
     pub url: Option<String>,

@@ -80,7 +80,7 @@ impl Challenge {
 }
 
 /// The comma-separated parameters of a challenge, commas inside quotes kept.
-fn split_params(text: &str) -> Vec<&str> {
+pub(crate) fn split_params(text: &str) -> Vec<&str> {
     let mut items = Vec::new();
     let mut start = 0;
     let mut quoted = false;
@@ -98,7 +98,8 @@ fn split_params(text: &str) -> Vec<&str> {
     items
 }
 
-fn hex_md5(text: &str) -> String {
+/// The MD5 digest of `text` in lower-case hex (RFC 2617 §3.2.2).
+pub(crate) fn hex_md5(text: &str) -> String {
     Md5::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -25,7 +25,7 @@
 
 mod client;
 mod dialog;
-mod digest;
+pub(crate) mod digest;
 mod fault;
 mod inbound;
 mod notify;

@@ -67,6 +67,8 @@ pub enum Variation {
     PnaNoAccept,
     /// Lifetimes granted to PUBLISH and SUBSCRIBE capped at 3000 s rather than 3600 s.
     ShorterExpires,
+    /// The XCAP server asks every request for HTTP Digest.
+    XcapDigest,
 }
 
 /// The `max_expires` that `shorter-expires` grants at most.
@@ -99,6 +101,7 @@ impl Variation {
             DuplicateNotify,
             PnaNoAccept,
             ShorterExpires,
+            XcapDigest,
         ]
     }
 
@@ -128,6 +131,7 @@ impl Variation {
             DuplicateNotify => "duplicate-notify",
             PnaNoAccept => "pna-no-accept",
             ShorterExpires => "shorter-expires",
+            XcapDigest => "xcap-digest",
         }
     }
 
@@ -157,6 +161,7 @@ impl Variation {
             DuplicateNotify => "every NOTIFY over UDP sent twice with the same branch (RFC 3261 §17.2.2: a retransmitted request is absorbed by its server transaction)",
             PnaNoAccept => "the PNA's reg SUBSCRIBE carries no Accept (RFC 3680 §4.5: its absence stands for application/reginfo+xml)",
             ShorterExpires => "PUBLISH and SUBSCRIBE lifetimes granted at most 3000 s (RFC 6665 §4.2.1.1 and RFC 3903 §6 step 5: the notifier and the ESC may shorten the interval)",
+            XcapDigest => "the XCAP server answers a request without valid Digest credentials 401 with a Digest challenge (RFC 4825 §8, §14: servers implement HTTP Digest and SHOULD challenge); every user's password is `presence`",
         }
     }
 }

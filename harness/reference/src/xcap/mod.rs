@@ -9,7 +9,9 @@
 
 mod body;
 mod constraints;
+mod digest;
 pub(super) mod dom;
+pub(crate) use digest::DigestGate;
 mod global;
 mod handler;
 mod message;

@@ -5,6 +5,7 @@ use super::handler::handle;
 use super::message::{XcapRequest, XcapResponse};
 use super::on_document_change;
 use crate::shared::{lock, Shared};
+use crate::Variation;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -74,7 +75,20 @@ async fn serve(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Ful
     };
     let (response, changed) = {
         let mut state = lock(&shared.state);
-        handle(&mut state.xcap, |f| shared.fault(f), &request)
+        let challenge = shared.variation(Variation::XcapDigest).then(|| {
+            let authorization = request.header_values("Authorization").next();
+            let fresh = shared.token();
+            state
+                .xcap_digest
+                .check(authorization, &request.method, &request.path, fresh)
+        });
+        match challenge.flatten() {
+            Some(challenge) => (
+                XcapResponse::status(401).header("WWW-Authenticate", &challenge),
+                None,
+            ),
+            None => handle(&mut state.xcap, |f| shared.fault(f), &request),
+        }
     };
     tracing::debug!(
         method = %request.method,

@@ -33,7 +33,9 @@ impl Runner<'_> {
             .ok()
             .filter(|(msg, _)| msg.status() == Some(401))
             .and_then(|(msg, _)| msg.header("WWW-Authenticate").map(str::to_string));
-        if let (Some(challenge), Some(credentials)) = (challenge, self.xcap_credentials(&ue)) {
+        let answers_challenges = step.authenticate != Some(false);
+        let credentials = self.xcap_credentials(&ue).filter(|_| answers_challenges);
+        if let (Some(challenge), Some(credentials)) = (challenge, credentials) {
             match digest_authorization(&challenge, &credentials, &request, None) {
                 Ok(value) => {
                     request.headers.push(("Authorization".into(), value));
