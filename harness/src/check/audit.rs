@@ -143,16 +143,14 @@ struct Auditor {
     understood: BTreeSet<String>,
     /// Each SUT message with an Allow: its sequence number, summary and the methods listed.
     allows: Vec<(usize, String, Vec<String>)>,
-    /// The SUT's requests the harness gave a final response, by top Via branch and method: when
-    /// the first final response went (microseconds into the run), and the first copy of the
-    /// request that came later than [`COMPLETED_GRACE_MS`] after it (its sequence number,
-    /// summary and arrival).
+    /// The SUT's requests the harness gave a final response (RFC 3261 §17.1.2.2).
     completed: Completed,
 }
 
 /// The SUT's requests the harness answered with a final response, by top Via branch and method:
-/// when that response went, and the first late copy of the request (sequence number, summary,
-/// milliseconds after the response).
+/// when that response went (microseconds into the run), and the first copy of the request that
+/// came later than [`COMPLETED_GRACE_MS`] after it (sequence number, summary, milliseconds after
+/// the response).
 type Completed = BTreeMap<(String, String), (u64, Option<(usize, String, u64)>)>;
 
 /// How long after a PUBLISH without a final response the SUT may send the next one: its

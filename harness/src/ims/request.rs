@@ -71,42 +71,37 @@ impl OutRequest {
     /// Puts `host` in place of the host of the top Via's sent-by, keeping its port and
     /// parameters (a Via the harness built: `SIP/2.0/UDP 127.0.0.1:5070;branch=...`).
     pub fn rename_top_via_host(&mut self, host: &str) {
-        let Some(top) = self.pop_top("Via") else {
-            return;
-        };
-        let renamed = match top.split_once(' ') {
-            Some((protocol, rest)) => {
-                let sent_by_end = rest.find(';').unwrap_or(rest.len());
-                let (sent_by, params) = rest.split_at(sent_by_end);
-                let port = sent_by.rsplit_once(':').map(|(_, p)| p);
-                match port {
-                    Some(port) => format!("{protocol} {host}:{port}{params}"),
-                    None => format!("{protocol} {host}{params}"),
-                }
-            }
-            None => top,
-        };
-        self.push_top("Via", renamed);
+        self.edit_top_sent_by(|sent_by| match sent_by.rsplit_once(':') {
+            Some((_, port)) => format!("{host}:{port}"),
+            None => host.to_string(),
+        });
     }
 
     /// Sets the port of the top Via's sent-by (its host stays).
     pub fn set_top_via_port(&mut self, port: u16) {
+        self.edit_top_sent_by(|sent_by| {
+            let host = match sent_by.split_once(']') {
+                Some((v6, _)) => &sent_by[..=v6.len()],
+                None => sent_by.split(':').next().unwrap_or_default(),
+            };
+            format!("{host}:{port}")
+        });
+    }
+
+    /// Rewrites the sent-by of the top Via with `edit`, keeping its protocol and parameters.
+    fn edit_top_sent_by(&mut self, edit: impl FnOnce(&str) -> String) {
         let Some(top) = self.pop_top("Via") else {
             return;
         };
-        let renamed = match top.split_once(' ') {
+        let edited = match top.split_once(' ') {
             Some((protocol, rest)) => {
                 let sent_by_end = rest.find(';').unwrap_or(rest.len());
                 let (sent_by, params) = rest.split_at(sent_by_end);
-                let host = match sent_by.split_once(']') {
-                    Some((v6, _)) => &sent_by[..=v6.len()],
-                    None => sent_by.split(':').next().unwrap_or_default(),
-                };
-                format!("{protocol} {host}:{port}{params}")
+                format!("{protocol} {}{params}", edit(sent_by))
             }
             None => top,
         };
-        self.push_top("Via", renamed);
+        self.push_top("Via", edited);
     }
 
     /// Serialises the request.
