@@ -566,6 +566,33 @@ mod tests {
     }
 
     #[test]
+    fn a_notify_needs_a_subscribe_and_a_late_copy_breaks_the_completed_transaction() {
+        let at = |mut e: TraceEntry, ms: u64| {
+            e.at_us = ms * 1000;
+            e
+        };
+        let answer = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn1\r\nFrom: <sip:p@example.com>;tag=p1\r\nTo: <sip:w@example.com>;tag=w1\r\nCall-ID: c1\r\nCSeq: 1 NOTIFY\r\nContent-Length: 0\r\n\r\n";
+        let notify = notify("application/pidf+xml");
+        let stray = notify.replace("Call-ID: c1", "Call-ID: made-up");
+        let trace = [
+            at(entry(0, Direction::Sent, SUBSCRIBE), 0),
+            at(entry(1, Direction::Received, &notify), 10),
+            at(entry(2, Direction::Sent, answer), 11),
+            // A copy sent before the answer was taken in, then one long after.
+            at(entry(3, Direction::Received, &notify), 300),
+            at(entry(4, Direction::Received, &notify), 2000),
+            at(entry(5, Direction::Received, &stray), 2100),
+        ];
+        let tallies = audit(&trace, &[]);
+        let subscribed = &tallies["rfc6665-notify-needs-subscribe"];
+        assert_eq!((subscribed.held, subscribed.broken_count), (1, 1));
+        assert_eq!(subscribed.broken[0].message, 5);
+        let completed = &tallies["rfc3261-client-completed"];
+        assert_eq!((completed.held, completed.broken_count), (0, 1));
+        assert_eq!(completed.broken[0].message, 4);
+    }
+
+    #[test]
     fn an_exempt_rule_is_left_out() {
         let trace = [
             entry(0, Direction::Sent, SUBSCRIBE),
