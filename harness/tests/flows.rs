@@ -489,6 +489,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Timestamp",
     ),
     (
+        "tcp-response-own-connection-only",
+        "rfc3261-tcp-response-connection",
+        "rfc3261-response-new-connection",
+        "absent",
+    ),
+    (
         "sip-scheme-unsupported",
         "rfc3903-options",
         "rfc3261-sip-scheme",

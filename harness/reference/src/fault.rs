@@ -302,6 +302,8 @@ pub enum Fault {
     ResponseToSource,
     /// A PUBLISH gets a 100 (Trying) that does not copy its Timestamp.
     TryingWithoutTimestamp,
+    /// A response over TCP is taken only on a connection the server opened itself, not on one a peer opened to it.
+    TcpResponseOnOwnConnectionOnly,
     /// An OPTIONS whose Request-URI is a SIP URI gets 416 (Unsupported URI Scheme).
     SipSchemeUnsupported,
     /// The 200 to OPTIONS carries a gzip body even when the request's Accept-Encoding did not list gzip.
@@ -587,6 +589,7 @@ impl Fault {
             Fault::NoTcp,
             Fault::ResponseToSource,
             Fault::TryingWithoutTimestamp,
+            Fault::TcpResponseOnOwnConnectionOnly,
             Fault::SipSchemeUnsupported,
             Fault::ResponseCodingUnasked,
             Fault::CodingsOutOfOrder,
@@ -806,6 +809,7 @@ impl Fault {
             Fault::NoTcp => "no-tcp",
             Fault::ResponseToSource => "response-to-source",
             Fault::TryingWithoutTimestamp => "trying-without-timestamp",
+            Fault::TcpResponseOnOwnConnectionOnly => "tcp-response-own-connection-only",
             Fault::SipSchemeUnsupported => "sip-scheme-unsupported",
             Fault::ResponseCodingUnasked => "response-coding-unasked",
             Fault::CodingsOutOfOrder => "codings-out-of-order",
@@ -1159,6 +1163,7 @@ impl Fault {
             Fault::NoTcp => "every TCP connection is closed at once, so the server takes SIP over UDP only (RFC 3261 §18, MUST implement UDP and TCP; §18.2.1, MUST listen for TCP where it listens for UDP)",
             Fault::ResponseToSource => "a response over UDP goes to the source port of the request, not to the port its top Via's sent-by names (RFC 3261 §18.2.2, MUST send to the received address and the sent-by port)",
             Fault::TryingWithoutTimestamp => "a PUBLISH gets a 100 (Trying) first, which leaves out the request's Timestamp (RFC 3261 §8.2.6.1, MUST copy it)",
+            Fault::TcpResponseOnOwnConnectionOnly => "a response over TCP that arrives on a connection the peer opened (to the sent-by port) is dropped: only the connection the request went out on is read for responses (RFC 3261 §18.1.1, MUST be prepared to receive it)",
             Fault::SipSchemeUnsupported => "an OPTIONS to a sip: Request-URI gets 416, as if the SIP URI scheme were unsupported (RFC 3261 §8.1.1.2, MUST support it)",
             Fault::ResponseCodingUnasked => "the 200 to OPTIONS carries a text body compressed with gzip, whatever the request's Accept-Encoding listed (RFC 3261 §20.12, MUST only use codings the request's Accept-Encoding lists)",
             Fault::CodingsOutOfOrder => "the 200 to an OPTIONS whose Accept-Encoding lists gzip and deflate carries a body compressed with gzip, then deflate, but lists them as deflate, gzip (RFC 3261 §20.12, MUST list codings in the order applied)",

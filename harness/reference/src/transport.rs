@@ -87,11 +87,27 @@ pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             Ok((stream, peer)) => {
                 let (tx, rx) = unbounded_channel();
                 lock(&shared.connections).insert(peer, tx.clone());
-                shared.spawn(connection(shared.clone(), stream, peer, tx, rx));
+                shared.spawn(connection(
+                    shared.clone(),
+                    stream,
+                    peer,
+                    tx,
+                    rx,
+                    Opened::ByPeer,
+                ));
             }
             Err(_) => tokio::task::yield_now().await,
         }
     }
+}
+
+/// Who opened a TCP connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opened {
+    /// The peer connected to the server's listening port.
+    ByPeer,
+    /// The server connected to the peer.
+    ByServer,
 }
 
 /// Serves one TCP connection: frames incoming messages and writes queued outgoing ones.
@@ -101,7 +117,11 @@ async fn connection(
     peer: SocketAddr,
     tx: UnboundedSender<Vec<u8>>,
     mut rx: UnboundedReceiver<Vec<u8>>,
+    opened: Opened,
 ) {
+    // Fault TcpResponseOnOwnConnectionOnly: responses are read only where the server connected.
+    let drops_responses =
+        opened == Opened::ByPeer && shared.fault(Fault::TcpResponseOnOwnConnectionOnly);
     let (mut reader, mut writer) = stream.into_split();
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
@@ -118,7 +138,8 @@ async fn connection(
                         Frame::Complete(len) => {
                             let frame: Vec<u8> = buf.drain(..len.min(buf.len())).collect();
                             let message = trim_keepalive(&frame);
-                            if !message.is_empty() {
+                            let dropped = drops_responses && message.starts_with(b"SIP/2.0 ");
+                            if !message.is_empty() && !dropped {
                                 dispatch::on_message(&shared, message, peer, Transport::Tcp, ReplyPath::Tcp(tx.clone())).await;
                             }
                         }
@@ -203,7 +224,14 @@ async fn send_bytes(
                     let (tx, rx) = unbounded_channel();
                     lock(&shared.connections).insert(to, tx.clone());
                     if shared
-                        .spawn(connection(shared.clone(), stream, to, tx.clone(), rx))
+                        .spawn(connection(
+                            shared.clone(),
+                            stream,
+                            to,
+                            tx.clone(),
+                            rx,
+                            Opened::ByServer,
+                        ))
                         .is_none()
                     {
                         return Err(io::Error::other("server stopping"));

@@ -206,14 +206,19 @@ pub fn response_target(
     if param_of(via, "rport").is_some() {
         return source;
     }
+    sent_by_address(request, source).unwrap_or(source)
+}
+
+/// The source address of `request` with the port of its top Via's sent-by (5060 when it names
+/// none): where RFC 3261 §18.2.2 sends a response over UDP, and over TCP when the request's
+/// connection is gone. `None` without a readable sent-by.
+pub fn sent_by_address(request: &SipMessage, source: SocketAddr) -> Option<SocketAddr> {
+    let via = request.header_items("Via").next()?;
     let sent_by = via
         .split(';')
         .next()
-        .and_then(|protocol_and_sent_by| protocol_and_sent_by.split_ascii_whitespace().nth(1));
-    match sent_by.map(sent_by_port) {
-        Some(Some(port)) => SocketAddr::new(source.ip(), port),
-        _ => source,
-    }
+        .and_then(|protocol_and_sent_by| protocol_and_sent_by.split_ascii_whitespace().nth(1))?;
+    sent_by_port(sent_by).map(|port| SocketAddr::new(source.ip(), port))
 }
 
 /// The port of a sent-by (`host [":" port]`, the host an IPv6 reference in brackets or not), 5060

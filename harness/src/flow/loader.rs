@@ -667,6 +667,12 @@ impl Validator<'_> {
                 "`malformed` is for a reply step".into(),
             ));
         }
+        if step.new_connection.is_some() && step.kind() != StepKind::Reply {
+            return Err(self.error(
+                &["new_connection:".into()],
+                "`new_connection` is for a reply step".into(),
+            ));
+        }
         if step.authenticate.is_some() && step.kind() != StepKind::Http {
             return Err(self.error(
                 &["authenticate:".into()],

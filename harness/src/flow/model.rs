@@ -583,6 +583,12 @@ pub struct Step {
     /// step, within its `timeout` (default T2 + T1 + 1 s), as its transaction is Completed.
     #[serde(default)]
     pub await_copy: Option<String>,
+    /// On a reply step over TCP: close the connection the request came on and send the response
+    /// over a connection to the request's source address and top Via sent-by port (RFC 3261
+    /// §18.2.2): a new one, or one the node already has to that address. The SUT must take it
+    /// there (§18.1.1).
+    #[serde(default)]
+    pub new_connection: Option<bool>,
     /// On a reply step: send the response broken this way, and keep no copy of it for the
     /// request's retransmissions (the SUT must discard it, RFC 3261 §18.1.2, §18.3).
     #[serde(default)]

@@ -231,6 +231,12 @@ impl NodeSocket {
         }
     }
 
+    /// Closes this node's TCP connection with `peer`, if one is open (its reader stops when the
+    /// peer closes its side).
+    pub fn close(&self, peer: SocketAddr) {
+        lock(&self.connections).remove(&peer);
+    }
+
     /// Sends one message: a datagram, or on the TCP connection to `dest` (opened if none).
     /// Returns what chaos did to a datagram, as a note for the trace.
     pub async fn send(

@@ -2,7 +2,7 @@
 //! to requests from the SUT.
 
 use super::{Delivered, Delivery, DialogState, Pending, Runner, StepError};
-use crate::core::transaction::response_target;
+use crate::core::transaction::{response_target, sent_by_address};
 use crate::core::{ClientTransaction, Dialog, SubscriptionTracker};
 use crate::flow::loader::scalar_text;
 use crate::flow::model::{RoleKind, Step};
@@ -355,7 +355,12 @@ impl Runner<'_> {
         let extra = self.headers_to_send(step)?;
         let code = step.reply.unwrap_or(200);
         self.record_routes_of_reply(&delivered, code, &extra);
+        let over_tcp = delivered.transport == Transport::Tcp;
         match step.malformed {
+            None if step.new_connection == Some(true) && over_tcp => {
+                self.respond_on_new_connection(&delivered, code, &extra)
+                    .await
+            }
             None => self.respond(&delivered, code, &extra, None).await,
             Some(how) => {
                 let bytes =
@@ -367,6 +372,32 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Closes the TCP connection `delivered` came on and sends the response over a connection to
+    /// its source address and top Via sent-by port (RFC 3261 §18.2.2), kept for copies of the
+    /// request like any response.
+    async fn respond_on_new_connection(
+        &mut self,
+        delivered: &Delivered,
+        code: u16,
+        extra: &[(String, String)],
+    ) {
+        if let Some(node) = self.nodes.get(&delivered.node) {
+            node.close(delivered.from);
+        }
+        let bytes = self.response(delivered, code, extra);
+        self.server_tx
+            .entry(delivered.node.clone())
+            .or_default()
+            .on_response_sent(&delivered.msg, bytes.clone());
+        let dest = sent_by_address(&delivered.msg, delivered.from).unwrap_or(delivered.from);
+        let note = Some(format!(
+            "the connection from {} closed; sent over a connection to {dest}",
+            delivered.from
+        ));
+        self.transmit(&delivered.node, dest, Transport::Tcp, &bytes, note)
+            .await;
     }
 
     /// A 2xx of ours to a request of the SUT that opened a dialog, with Record-Route headers
