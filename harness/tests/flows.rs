@@ -492,7 +492,7 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "tcp-response-own-connection-only",
         "rfc3261-tcp-response-connection",
         "rfc3261-response-new-connection",
-        "absent",
+        "status",
     ),
     (
         "sip-scheme-unsupported",
@@ -1629,7 +1629,12 @@ fn control_trial(
                 faults: vec![fault.to_string()],
                 ..Default::default()
             });
-            let outcome = play_one(&loaded, &profile, &root, Transport::Udp)?;
+            // Over UDP, unless the flow runs over TCP only.
+            let transport = match loaded.flow.runs_over(Transport::Udp) {
+                true => Transport::Udp,
+                false => Transport::Tcp,
+            };
+            let outcome = play_one(&loaded, &profile, &root, transport)?;
             // The flow's verdict is graded by the broken requirement's level: fail for a MUST,
             // non-strict for a SHOULD, informational (the run passes) for words without a
             // keyword.

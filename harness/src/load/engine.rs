@@ -10,8 +10,11 @@ use super::metrics::{Recorder, Series};
 use super::provision::ListDocument;
 use super::workload::Workload;
 use crate::check::rules::{self, SentRequest, Subscribed};
-use crate::core::transaction::{ClientEvent, ClientTransaction, ResponseDisposition};
+use crate::core::transaction::{
+    response_target, ClientEvent, ClientTransaction, ResponseDisposition,
+};
 use crate::core::Timers;
+use crate::net::Transport;
 use crate::sip::typed::uri_of;
 use crate::sip::SipMessage;
 use std::borrow::Cow;
@@ -821,14 +824,16 @@ impl Engine {
 
     fn on_request(&mut self, msg: &SipMessage, from: SocketAddr, now: Instant, checked: bool) {
         let method = msg.method().unwrap_or_default();
+        // Over UDP, to the source address and the sent-by port (RFC 3261 §18.2.2).
+        let reply_to = response_target(msg, from, Transport::Udp);
         let watcher = msg.call_id().and_then(|c| self.dialogs.get(c)).copied();
         let (Some(w), "NOTIFY") = (watcher, method.as_str()) else {
             self.figures.notify.stray += 1;
             let code = if method == "NOTIFY" { 481 } else { 501 };
-            self.outbox.push((messages::answer(msg, code), from));
+            self.outbox.push((messages::answer(msg, code), reply_to));
             return;
         };
-        self.outbox.push((messages::answer(msg, 200), from));
+        self.outbox.push((messages::answer(msg, 200), reply_to));
         self.figures.notify.received += 1;
         let cseq = msg.cseq().map(|(n, _)| n);
         let watcher = &mut self.watchers[w];
