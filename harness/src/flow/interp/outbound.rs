@@ -386,18 +386,12 @@ impl Runner<'_> {
         if let Some(node) = self.nodes.get(&delivered.node) {
             node.close(delivered.from);
         }
-        let bytes = self.response(delivered, code, extra);
-        self.server_tx
-            .entry(delivered.node.clone())
-            .or_default()
-            .on_response_sent(&delivered.msg, bytes.clone());
         let dest = sent_by_address(&delivered.msg, delivered.from).unwrap_or(delivered.from);
         let note = Some(format!(
             "the connection from {} closed; sent over a connection to {dest}",
             delivered.from
         ));
-        self.transmit(&delivered.node, dest, Transport::Tcp, &bytes, note)
-            .await;
+        self.respond_at(delivered, code, extra, dest, note).await;
     }
 
     /// A 2xx of ours to a request of the SUT that opened a dialog, with Record-Route headers
@@ -434,12 +428,27 @@ impl Runner<'_> {
         extra: &[(String, String)],
         note: Option<String>,
     ) {
+        let dest = response_target(&delivered.msg, delivered.from, delivered.transport);
+        self.respond_at(delivered, code, extra, dest, note).await;
+    }
+
+    /// Sends the response with `code` and `extra` headers to `dest`, on the request's
+    /// transport, and keeps it for copies of the request.
+    async fn respond_at(
+        &mut self,
+        delivered: &Delivered,
+        code: u16,
+        extra: &[(String, String)],
+        dest: SocketAddr,
+        note: Option<String>,
+    ) {
         let bytes = self.response(delivered, code, extra);
         self.server_tx
             .entry(delivered.node.clone())
             .or_default()
             .on_response_sent(&delivered.msg, bytes.clone());
-        self.send_to_source(delivered, &bytes, note).await;
+        self.transmit(&delivered.node, dest, delivered.transport, &bytes, note)
+            .await;
     }
 
     /// The response with `code` and `extra` headers to a request the SUT sent; the To tag is
