@@ -239,6 +239,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "xcap-creates-subdirectories",
+        "rfc4825-sub-directories",
+        "rfc4825-no-directory-409",
+        "alternatives",
+    ),
+    (
+        "xcap-creates-subdirectories",
+        "rfc4825-sub-directories",
+        "rfc4825-document-shadows-directory",
+        "status",
+    ),
+    (
         "xcap-no-parent-404",
         "rfc4825-node-conflicts",
         "rfc4825-no-parent-document-409",

@@ -81,6 +81,8 @@ pub enum Fault {
     XcapRefuseForeignNamespace,
     /// XCAP node PUTs whose parent does not exist are answered 404 instead of 409.
     XcapNoParent404,
+    /// An XCAP document PUT into a sub-directory that does not exist creates it.
+    XcapCreatesSubdirectories,
     /// XCAP 409 responses carry no conflict report.
     Xcap409WithoutReport,
     /// An XCAP element PUT is performed even when its URI would not select the new element.
@@ -500,6 +502,7 @@ impl Fault {
             Fault::XcapAttributeGenericContentType,
             Fault::XcapRefuseForeignNamespace,
             Fault::XcapNoParent404,
+            Fault::XcapCreatesSubdirectories,
             Fault::Xcap409WithoutReport,
             Fault::XcapInsertUnselected,
             Fault::XcapAttributeAnyContentType,
@@ -720,6 +723,7 @@ impl Fault {
             Fault::XcapAttributeGenericContentType => "xcap-attribute-generic-content-type",
             Fault::XcapRefuseForeignNamespace => "xcap-refuse-foreign-namespace",
             Fault::XcapNoParent404 => "xcap-no-parent-404",
+            Fault::XcapCreatesSubdirectories => "xcap-creates-subdirectories",
             Fault::Xcap409WithoutReport => "xcap-409-without-report",
             Fault::XcapInsertUnselected => "xcap-insert-unselected",
             Fault::XcapAttributeAnyContentType => "xcap-attribute-any-content-type",
@@ -957,6 +961,7 @@ impl Fault {
             Fault::XcapUnboundPrefix404 => "an XCAP node selector that cannot be read, such as one with a prefix no xmlns() binds, is answered 404 instead of 400 (RFC 4825 §8, MUST)",
             Fault::XcapAttributeGenericContentType => "an XCAP GET of an attribute answers Content-Type application/xml, not application/xcap-att+xml (RFC 4825 §8.3, MUST)",
             Fault::XcapNoParent404 => "an XCAP element PUT whose parent (the document or the element) does not exist is answered 404 instead of 409 (RFC 4825 §8.2.1, MUST)",
+            Fault::XcapCreatesSubdirectories => "an XCAP document PUT into a sub-directory that does not exist creates the directory and the document, so a document and a directory may share a name (RFC 4825 §8.2.1 and §6.2, MUST)",
             Fault::Xcap409WithoutReport => "XCAP 409 responses carry no detailed conflict report (RFC 4825 §8.2.1, §8.2.3, §8.4, SHOULD)",
             Fault::XcapInsertUnselected => "an XCAP element PUT whose URI would not select the new element is performed instead of refused with 409 (RFC 4825 §8.2.3, MUST NOT)",
             Fault::XcapAttributeAnyContentType => "an XCAP attribute PUT is taken whatever its Content-Type, instead of 415 for one other than application/xcap-att+xml (RFC 4825 §8.2.2, MUST)",

@@ -89,6 +89,14 @@ fn respond(
     {
         return (XcapResponse::status(403), None);
     }
+    if method == "PUT"
+        && target.key.name.contains('/')
+        && !faults(Fault::XcapCreatesSubdirectories)
+    {
+        // No usage here has sub-directories and XCAP cannot create one (RFC 4825 §6.2): the
+        // directory the document would go into does not exist (§8.2.1).
+        return (XcapResponse::conflict("<no-parent/>"), None);
+    }
     if global::is_global_rls_services(&target.key) {
         // Formed by the server from the users' documents (RFC 4826 §4.4.8), read only by
         // trusted elements: requests that assert no user's identity (§4.4.9).
