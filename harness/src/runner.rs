@@ -161,6 +161,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                 variations: parse_variations(&embedded.variations)?,
                 t1: Duration::from_millis(profile.t1_ms),
                 t2: Duration::from_millis(profile.t2_ms),
+                unknown_users: profile.unknown_user.iter().cloned().collect(),
                 ..ReferenceConfig::default()
             };
             let server = ReferenceServer::start(config)
@@ -235,6 +236,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
             .unwrap_or_else(|| root.join("fixtures").join("snapshots")),
         domain_map: profile.domains.clone().into_iter().collect(),
         user_map: profile.users.clone().into_iter().collect(),
+        unknown_user: profile.unknown_user.clone(),
         xcap_root: profile.xcap_root.clone(),
         xcap_credentials: profile.xcap_credentials.clone(),
         chaos: profile.chaos.clone(),
@@ -297,6 +299,14 @@ pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings
             "profile {} lacks capabilities: {}",
             profile.name,
             missing.join(", ")
+        );
+        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
+    }
+    let unprovisioned = loaded.flow.roles.values().any(|role| !role.provisioned);
+    if unprovisioned && profile.unknown_user.is_none() {
+        let reason = format!(
+            "profile {} names no unknown_user (a user the SUT has not provisioned)",
+            profile.name
         );
         return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
     }

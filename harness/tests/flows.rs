@@ -239,6 +239,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "status",
     ),
     (
+        "xcap-unknown-user-served",
+        "rfc4825-unknown-user",
+        "rfc4825-unknown-xui-404",
+        "status",
+    ),
+    (
         "xcap-creates-subdirectories",
         "rfc4825-sub-directories",
         "rfc4825-no-directory-409",
@@ -475,6 +481,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3903-not-applicable",
         "rfc3261-ignore-not-applicable",
         "not applicable",
+    ),
+    (
+        "unknown-user-published",
+        "rfc3903-unknown-resource",
+        "rfc3903-unknown-resource-404",
+        "status",
     ),
     (
         "language-refused-without-accept",

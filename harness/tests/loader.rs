@@ -381,3 +381,30 @@ fn fork_via_port_of_and_a_response_at_are_checked() {
     )
     .expect("a response step with at and req loads");
 }
+
+#[test]
+fn only_a_ue_without_a_user_of_its_own_is_unprovisioned() {
+    let named = error_of(&GOOD.replace(
+        "ue1: { kind: ue, user: alice,",
+        "ue1: { kind: ue, user: alice, provisioned: false,",
+    ));
+    assert!(
+        named.contains("role ue1 is not provisioned: its user is the profile's unknown_user"),
+        "{named}"
+    );
+    let proxy = error_of(&GOOD.replace(
+        "pcscf1: { kind: p-cscf }",
+        "pcscf1: { kind: p-cscf, provisioned: false }",
+    ));
+    assert!(
+        proxy.contains("role pcscf1 is not a ue: only a ue can be a user the SUT has not provisioned"),
+        "{proxy}"
+    );
+    let root = root();
+    let catalogue = catalogue::load(&root).expect("catalogue loads");
+    let unnamed = GOOD.replace(
+        "ue1: { kind: ue, user: alice,",
+        "ue1: { kind: ue, provisioned: false,",
+    );
+    load_str(&unnamed, Path::new("flows/test.yaml"), &root, &catalogue).expect("loads");
+}

@@ -203,6 +203,9 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     let Some(who) = request.request_uri().and_then(Presentity::from_uri) else {
         return reject(404);
     };
+    if !shared.provisioned(&who) && !shared.fault(Fault::UnknownUserPublished) {
+        return reject(404);
+    }
     // Step 2: the event package.
     if request.event().is_none_or(|e| e.package != "presence") {
         let bad_event = response(request, 489, tag);

@@ -81,6 +81,8 @@ pub enum Fault {
     XcapRefuseForeignNamespace,
     /// XCAP node PUTs whose parent does not exist are answered 404 instead of 409.
     XcapNoParent404,
+    /// XCAP requests in the home directory of a user the server has not provisioned are served.
+    XcapUnknownUserServed,
     /// An XCAP document PUT into a sub-directory that does not exist creates it.
     XcapCreatesSubdirectories,
     /// XCAP 409 responses carry no conflict report.
@@ -296,6 +298,8 @@ pub enum Fault {
     ContactNotGruu,
     /// A PUBLISH carrying In-Reply-To (not applicable to PUBLISH) gets 400 instead of being taken as without it.
     PublishNotApplicableRefused,
+    /// PUBLISH requests to a user the server has not provisioned are taken.
+    UnknownUserPublished,
     /// A PUBLISH whose Content-Language is not en gets 415 without Accept-Language.
     LanguageRefusedWithoutAccept,
     /// TCP connections are closed as soon as they are accepted: the server takes SIP over UDP only.
@@ -502,6 +506,7 @@ impl Fault {
             Fault::XcapAttributeGenericContentType,
             Fault::XcapRefuseForeignNamespace,
             Fault::XcapNoParent404,
+            Fault::XcapUnknownUserServed,
             Fault::XcapCreatesSubdirectories,
             Fault::Xcap409WithoutReport,
             Fault::XcapInsertUnselected,
@@ -588,6 +593,7 @@ impl Fault {
             Fault::NotifyUnsolicited,
             Fault::ContactNotGruu,
             Fault::PublishNotApplicableRefused,
+            Fault::UnknownUserPublished,
             Fault::LanguageRefusedWithoutAccept,
             Fault::NoTcp,
             Fault::ResponseToSource,
@@ -723,6 +729,7 @@ impl Fault {
             Fault::XcapAttributeGenericContentType => "xcap-attribute-generic-content-type",
             Fault::XcapRefuseForeignNamespace => "xcap-refuse-foreign-namespace",
             Fault::XcapNoParent404 => "xcap-no-parent-404",
+            Fault::XcapUnknownUserServed => "xcap-unknown-user-served",
             Fault::XcapCreatesSubdirectories => "xcap-creates-subdirectories",
             Fault::Xcap409WithoutReport => "xcap-409-without-report",
             Fault::XcapInsertUnselected => "xcap-insert-unselected",
@@ -809,6 +816,7 @@ impl Fault {
             Fault::NotifyUnsolicited => "notify-unsolicited",
             Fault::ContactNotGruu => "contact-not-gruu",
             Fault::PublishNotApplicableRefused => "publish-not-applicable-refused",
+            Fault::UnknownUserPublished => "unknown-user-published",
             Fault::LanguageRefusedWithoutAccept => "language-refused-without-accept",
             Fault::NoTcp => "no-tcp",
             Fault::ResponseToSource => "response-to-source",
@@ -961,6 +969,7 @@ impl Fault {
             Fault::XcapUnboundPrefix404 => "an XCAP node selector that cannot be read, such as one with a prefix no xmlns() binds, is answered 404 instead of 400 (RFC 4825 §8, MUST)",
             Fault::XcapAttributeGenericContentType => "an XCAP GET of an attribute answers Content-Type application/xml, not application/xcap-att+xml (RFC 4825 §8.3, MUST)",
             Fault::XcapNoParent404 => "an XCAP element PUT whose parent (the document or the element) does not exist is answered 404 instead of 409 (RFC 4825 §8.2.1, MUST)",
+            Fault::XcapUnknownUserServed => "XCAP requests in the home directory of a user the server has not provisioned are served as any other user's, not refused with 404 (RFC 4825 §8, MUST)",
             Fault::XcapCreatesSubdirectories => "an XCAP document PUT into a sub-directory that does not exist creates the directory and the document, so a document and a directory may share a name (RFC 4825 §8.2.1 and §6.2, MUST)",
             Fault::Xcap409WithoutReport => "XCAP 409 responses carry no detailed conflict report (RFC 4825 §8.2.1, §8.2.3, §8.4, SHOULD)",
             Fault::XcapInsertUnselected => "an XCAP element PUT whose URI would not select the new element is performed instead of refused with 409 (RFC 4825 §8.2.3, MUST NOT)",
@@ -1164,6 +1173,7 @@ impl Fault {
             Fault::NotifyUnsolicited => "the first NOTIFY of each subscription goes out a second time with a Call-ID no SUBSCRIBE had: a subscription created without a SUBSCRIBE (RFC 6665 §4.2.1, MUST NOT)",
             Fault::ContactNotGruu => "the Contact of NOTIFYs and of 2xx responses to SUBSCRIBE has no gr URI parameter, so it is no GRUU (RFC 6665 §4.5.1, MUST use a GRUU as the local target)",
             Fault::PublishNotApplicableRefused => "a PUBLISH carrying In-Reply-To, which RFC 3903's table marks not applicable to PUBLISH, gets 400 (RFC 3261 §20, MUST ignore it)",
+            Fault::UnknownUserPublished => "a PUBLISH to a user the server has not provisioned is taken (200) as any other, not refused with 404 (RFC 3903 §6 step 1, MUST)",
             Fault::LanguageRefusedWithoutAccept => "a PUBLISH body in a language other than en gets 415 without Accept-Language (RFC 3261 §8.2.3, MUST list the languages understood)",
             Fault::NoTcp => "every TCP connection is closed at once, so the server takes SIP over UDP only (RFC 3261 §18, MUST implement UDP and TCP; §18.2.1, MUST listen for TCP where it listens for UDP)",
             Fault::ResponseToSource => "a response over UDP goes to the source port of the request, not to the port its top Via's sent-by names (RFC 3261 §18.2.2, MUST send to the received address and the sent-by port)",

@@ -74,6 +74,10 @@ pub struct ReferenceConfig {
     /// Most subscriptions kept at once; a new SUBSCRIBE beyond them gets 503 with
     /// Retry-After (default 100,000). Expiry, unsubscribing and failed NOTIFYs free them.
     pub max_subscriptions: usize,
+    /// User parts of the users this server has not provisioned (its stand-in for a subscriber
+    /// database: every other user of every domain is served). A PUBLISH to one of them, and an
+    /// XCAP request in one's home directory, get 404.
+    pub unknown_users: BTreeSet<String>,
 }
 
 impl Default for ReferenceConfig {
@@ -86,6 +90,7 @@ impl Default for ReferenceConfig {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             max_subscriptions: 100_000,
+            unknown_users: BTreeSet::new(),
         }
     }
 }

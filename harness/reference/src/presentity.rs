@@ -42,6 +42,11 @@ impl Presentity {
         })
     }
 
+    /// The user part, if the URI has one.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
     /// The `entity` of the composed document, e.g. `sip:user1@home1.net`.
     pub fn entity(&self) -> String {
         match &self.user {

@@ -5,6 +5,7 @@
 use super::esc::{self, Store};
 use super::notifier::{self, Subscriptions};
 use super::pna::{self, Pna};
+use super::presentity::Presentity;
 use super::transaction::Transactions;
 use super::transport::{Connections, Transport};
 use super::xcap::XcapStore;
@@ -170,6 +171,13 @@ impl Shared {
     /// Is this fault switched on?
     pub fn fault(&self, fault: Fault) -> bool {
         self.config.faults.contains(&fault)
+    }
+
+    /// Whether the user of `who` is one the server has provisioned (an AoR without a user
+    /// part, a domain, is).
+    pub fn provisioned(&self, who: &Presentity) -> bool {
+        who.user()
+            .is_none_or(|user| !self.config.unknown_users.contains(user))
     }
 
     /// Is this variation switched on?

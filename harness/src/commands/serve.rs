@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Most subscriptions kept at once (a SUBSCRIBE beyond them gets 503).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     max_subscriptions: usize,
+    /// The user part of a user the server has not provisioned: a PUBLISH to it, and an XCAP
+    /// request in its home directory, get 404 (repeatable; every other user is served).
+    #[arg(long = "unknown-user", value_name = "USER")]
+    unknown_users: Vec<String>,
 }
 
 /// Starts the server, prints where it listens, and serves until Ctrl-C (or SIGTERM).
@@ -39,6 +43,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         variations: parse_variations(&args.variations)?,
         t1: Duration::from_millis(args.t1_ms.max(1)),
         max_subscriptions: args.max_subscriptions,
+        unknown_users: args.unknown_users.iter().cloned().collect(),
         ..ReferenceConfig::default()
     };
     let listen = Listen {

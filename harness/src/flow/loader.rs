@@ -471,11 +471,27 @@ impl Validator<'_> {
             if role.kind == RoleKind::Sut {
                 scope.vars.insert(format!("{name}.xcap_root"));
             }
-            if role.kind == RoleKind::Ue && role.user.is_none() {
-                return Err(self.error(
-                    &[format!("{name}:")],
-                    format!("role {name} is a ue and needs a user"),
-                ));
+            match (role.kind, role.provisioned, role.user.is_some()) {
+                (RoleKind::Ue, true, false) => {
+                    return Err(self.error(
+                        &[format!("{name}:")],
+                        format!("role {name} is a ue and needs a user"),
+                    ))
+                }
+                (RoleKind::Ue, false, true) => {
+                    return Err(self.error(
+                        &[format!("{name}:")],
+                        format!("role {name} is not provisioned: its user is the profile's unknown_user, so it names none"),
+                    ))
+                }
+                (RoleKind::Ue, _, _) => {}
+                (_, false, _) => {
+                    return Err(self.error(
+                        &[format!("{name}:")],
+                        format!("role {name} is not a ue: only a ue can be a user the SUT has not provisioned"),
+                    ))
+                }
+                _ => {}
             }
         }
         for key in self.flow().requirements.keys() {

@@ -210,6 +210,15 @@ pub struct Role {
     /// anyway, such as linphonec, does so whatever this says).
     #[serde(default)]
     pub registers: bool,
+    /// For a UE: `false` makes it a user the SUT has not provisioned; its user part is then the
+    /// profile's `unknown_user` (the same over every transport), and `user` is not given.
+    #[serde(default = "yes")]
+    pub provisioned: bool,
+}
+
+/// The default of `Role::provisioned`.
+fn yes() -> bool {
+    true
 }
 
 /// True for the methods whose requests create a dialog (RFC 3261 §12, RFC 6665 §4.1.2,

@@ -84,6 +84,11 @@ pub struct Profile {
     /// as they are; each flow has users of its own).
     #[serde(default)]
     pub users: BTreeMap<String, String>,
+    /// The user part of a user the SUT has not provisioned, in the domains it serves (e.g.
+    /// `nobody`): the flows' `provisioned: false` roles take it, and such flows are
+    /// unsupported without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_user: Option<String>,
     /// The SUT's XCAP root URI (RFC 4825), e.g. `http://127.0.0.1:8080/xcap-root`; flows read
     /// it as `${<sut role>.xcap_root}`.
     #[serde(default)]

@@ -4,8 +4,11 @@
 use super::handler::handle;
 use super::message::{XcapRequest, XcapResponse};
 use super::on_document_change;
+use super::store::Tree;
+use super::uri;
+use crate::presentity::Presentity;
 use crate::shared::{lock, Shared};
-use crate::Variation;
+use crate::{Fault, Variation};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -87,6 +90,7 @@ async fn serve(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Ful
                 XcapResponse::status(401).header("WWW-Authenticate", &challenge),
                 None,
             ),
+            None if !user_recognised(&shared, &request.path) => (XcapResponse::status(404), None),
             None => handle(&mut state.xcap, |f| shared.fault(f), &request),
         }
     };
@@ -100,6 +104,19 @@ async fn serve(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Ful
         on_document_change(shared, &key);
     }
     build(response)
+}
+
+/// Whether the home directory the request names, if any, is a provisioned user's (RFC 4825 §8:
+/// "If the URI refers to a user (identified by an XUI) that is not recognized by the server,
+/// it MUST reject the request with a 404 (Not Found)").
+fn user_recognised(shared: &Shared, path: &str) -> bool {
+    if shared.fault(Fault::XcapUnknownUserServed) {
+        return true;
+    }
+    match uri::parse(path, false).map(|target| target.key.tree) {
+        Ok(Tree::Users(xui)) => Presentity::from_uri(&xui).is_none_or(|who| shared.provisioned(&who)),
+        _ => true,
+    }
 }
 
 /// Turns the handler's response into a hyper response (headers that are not valid are left out).

@@ -71,6 +71,8 @@ pub struct RunSettings {
     pub skip_snapshots: Option<String>,
     /// Flow users mapped to users the SUT has provisioned.
     pub user_map: HashMap<String, String>,
+    /// The user part of a user the SUT has not provisioned (profile `unknown_user`).
+    pub unknown_user: Option<String>,
     /// The SUT's XCAP root URI, offered to flows as `${<sut role>.xcap_root}`.
     pub xcap_root: Option<String>,
     /// Digest credentials for XCAP requests, from the profile.
@@ -284,6 +286,9 @@ struct Runner<'a> {
 /// has provisioned; runs of one flow over different transports share the SUT, so their users
 /// differ by suffix.
 fn user_of(role: &crate::flow::model::Role, settings: &RunSettings) -> String {
+    if !role.provisioned {
+        return settings.unknown_user.clone().unwrap_or_default();
+    }
     let user = role.user.clone().unwrap_or_default();
     let user = settings.user_map.get(&user).cloned().unwrap_or(user);
     match settings.transport {
