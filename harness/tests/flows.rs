@@ -839,6 +839,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "message rule",
     ),
     (
+        "proceeding-copies-unanswered",
+        "A.4.2.1",
+        "rfc3261-server-proceeding",
+        "message rule",
+    ),
+    (
         "to-tel-rejected",
         "rfc3261-to-tel",
         "rfc3261-to-scheme-accepted",

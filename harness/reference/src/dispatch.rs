@@ -13,6 +13,7 @@ use crate::sip::typed::uri_of;
 use crate::sip::{reason_phrase, MessageBuilder, SipMessage};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Methods this server implements, ACK and CANCEL included (RFC 3261 §20.5).
 pub(super) const ALLOW: &str = "OPTIONS, PUBLISH, SUBSCRIBE, NOTIFY, REGISTER, ACK, CANCEL";
@@ -252,12 +253,21 @@ pub(super) async fn on_message(
         .filter(|_| !shared.fault(Fault::RetransmissionAsNewRequest))
         .and_then(|k| lock(&shared.transactions).answered(k))
     {
-        transport::reply(shared, &path, previous).await;
+        // Empty: the final response is not ready yet (fault ProceedingCopiesUnanswered).
+        if !previous.is_empty() {
+            transport::reply(shared, &path, previous).await;
+        }
         return;
     }
     let handled = handle(shared, &message, &method, transport);
+    let keep = shared.config.t1.saturating_mul(64);
+    if method == "PUBLISH" && shared.fault(Fault::ProceedingCopiesUnanswered) {
+        if let Some(key) = key {
+            answer_after_trying(shared, &message, path, key, handled, keep).await;
+        }
+        return;
+    }
     if let Some(key) = key {
-        let keep = shared.config.t1.saturating_mul(64);
         lock(&shared.transactions).remember(key, handled.response.clone(), keep);
     }
     if method == "SUBSCRIBE"
@@ -299,6 +309,27 @@ pub(super) async fn on_message(
     if method == "REGISTER" {
         pna::after_reply(shared, &message);
     }
+}
+
+/// Fault ProceedingCopiesUnanswered: a 100 (Trying) at once and the final response T2 later;
+/// copies of the request meanwhile find an empty response and get nothing.
+async fn answer_after_trying(
+    shared: &Arc<Shared>,
+    request: &SipMessage,
+    path: ReplyPath,
+    key: ServerKey,
+    handled: Handled,
+    keep: Duration,
+) {
+    lock(&shared.transactions).remember(key.clone(), Vec::new(), keep);
+    transport::reply(shared, &path, response(request, 100, "").build()).await;
+    let later = Arc::clone(shared);
+    shared.spawn(async move {
+        tokio::time::sleep(later.config.t2).await;
+        lock(&later.transactions).remember(key, handled.response.clone(), keep);
+        transport::reply(&later, &path, handled.response).await;
+        notifier::pump(&later, handled.pump);
+    });
 }
 
 /// Routes a request to its method's handler after the checks every request gets.

@@ -348,6 +348,8 @@ pub enum Fault {
     ProvisionalToPublish,
     /// A PUBLISH gets a 183 before its final response, with a To tag other than the final's.
     ProvisionalOtherTag,
+    /// A PUBLISH gets a 100 (Trying) at once and its final response T2 later; copies of it meanwhile get nothing.
+    ProceedingCopiesUnanswered,
     /// A SUBSCRIBE whose To is not a SIP URI gets 403.
     ToTelRejected,
     /// NOTIFYs over UDP carry no Content-Length.
@@ -618,6 +620,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag,
             Fault::ProvisionalToPublish,
             Fault::ProvisionalOtherTag,
+            Fault::ProceedingCopiesUnanswered,
             Fault::ToTelRejected,
             Fault::UdpNotifyNoContentLength,
             Fault::BodyBeforeRequire,
@@ -841,6 +844,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "notify-private-option-tag",
             Fault::ProvisionalToPublish => "provisional-to-publish",
             Fault::ProvisionalOtherTag => "provisional-other-tag",
+            Fault::ProceedingCopiesUnanswered => "proceeding-copies-unanswered",
             Fault::ToTelRejected => "to-tel-rejected",
             Fault::UdpNotifyNoContentLength => "udp-notify-no-content-length",
             Fault::BodyBeforeRequire => "body-before-require",
@@ -1211,6 +1215,7 @@ impl Fault {
             Fault::NotifyPrivateOptionTag => "NOTIFYs carry Supported: x-reference-private, an option tag no standards-track RFC defines (RFC 3261 §8.1.1.9, §20.37: option tags MUST only refer to standards-track extensions)",
             Fault::ProvisionalToPublish => "a PUBLISH gets a 100 Trying before its final response (RFC 3261 §8.2.6.1: a UAS SHOULD NOT issue a provisional response for a non-INVITE request)",
             Fault::ProvisionalOtherTag => "a PUBLISH gets a 183 before its final response, whose To tag differs from the final's (RFC 3261 §8.2.6.2: the same tag MUST be used for all responses to a request)",
+            Fault::ProceedingCopiesUnanswered => "a PUBLISH gets a 100 (Trying) at once and its final response T2 later, and copies of the request meanwhile get nothing (RFC 3261 §17.2.2, MUST: in Proceeding the most recent provisional response is sent again for each copy)",
             Fault::ToTelRejected => "a SUBSCRIBE whose To is a tel: URI gets 403, though its Request-URI names a presentity (RFC 3261 §8.2.2.1: it is RECOMMENDED that a UAS accept it)",
             Fault::UdpNotifyNoContentLength => "NOTIFYs sent over UDP carry no Content-Length (RFC 3261 §20.14: applications SHOULD use it whatever the transport)",
             Fault::BodyBeforeRequire => "a PUBLISH with both an unknown Require and a text/plain body gets 415: the body is looked at before the header fields (RFC 3261 §8.2: the steps SHOULD be taken in order, header fields first)",

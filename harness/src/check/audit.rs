@@ -64,6 +64,25 @@ struct Sent {
     /// Its Timestamp value, and when it went (microseconds into the run).
     timestamp: Option<String>,
     sent_at_us: u64,
+    /// It went over UDP, where the harness retransmits it (RFC 3261 §17.1.2).
+    over_udp: bool,
+    /// What followed the SUT's first provisional response to it, if one came.
+    proceeding: Option<Proceeding>,
+}
+
+/// A request of the harness after the SUT's first provisional response to it (the SUT's server
+/// transaction is then in Proceeding, RFC 3261 §17.2.2).
+#[derive(Debug)]
+struct Proceeding {
+    /// The provisional response: its sequence number and summary.
+    message: usize,
+    summary: String,
+    /// Copies of the request the harness sent since.
+    copies: u32,
+    /// Responses the SUT sent since.
+    responses: u32,
+    /// A final response was among them.
+    finished: bool,
 }
 
 /// The media types a subscription accepts and its event package.
@@ -109,7 +128,7 @@ pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, 
             continue;
         };
         match entry.direction {
-            Direction::Sent if msg.is_request() => auditor.remember(&msg, entry.at_us),
+            Direction::Sent if msg.is_request() => auditor.remember(&msg, entry),
             Direction::Sent => auditor.answered(&msg, entry),
             Direction::Received => auditor.judge(&msg, entry),
             Direction::Internal => {}
@@ -117,6 +136,7 @@ pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, 
     }
     auditor.judge_allows();
     auditor.judge_completed();
+    auditor.judge_proceeding();
     auditor
         .tallies
         .retain(|key, _| !exempt.iter().any(|e| e == key));
@@ -193,8 +213,32 @@ impl Auditor {
         }
     }
 
+    /// RFC 3261 §17.2.2 once the run is over: every copy of a request the SUT answered with a
+    /// provisional response got a response.
+    fn judge_proceeding(&mut self) {
+        let mut answered: Vec<Proceeding> = self
+            .sent
+            .values_mut()
+            .filter_map(|sent| sent.proceeding.take())
+            .collect();
+        answered.sort_by_key(|proceeding| proceeding.message);
+        for proceeding in answered {
+            let mut sink = TallySink {
+                tallies: &mut self.tallies,
+                message: proceeding.message,
+                summary: proceeding.summary,
+            };
+            rules::check_proceeding_answers_copies(
+                proceeding.copies,
+                proceeding.responses,
+                proceeding.finished,
+                &mut sink,
+            );
+        }
+    }
+
     /// Keeps what the SUT's answers to a request of the harness are judged against.
-    fn remember(&mut self, msg: &SipMessage, at_us: u64) {
+    fn remember(&mut self, msg: &SipMessage, entry: &TraceEntry) {
         let (Some(method), Some(top)) = (msg.method(), msg.top_branch()) else {
             return;
         };
@@ -205,6 +249,9 @@ impl Auditor {
         if let Some(earlier) = self.sent.get_mut(&key) {
             // A copy: a retransmission, or a `resend`.
             earlier.copies += 1;
+            if let Some(proceeding) = &mut earlier.proceeding {
+                proceeding.copies += 1;
+            }
             return;
         }
         let branches = rules::via_branches(msg)
@@ -256,7 +303,9 @@ impl Auditor {
             accept_encoding: (msg.header("Accept-Encoding").is_some())
                 .then(|| msg.header_values("Accept-Encoding").join(", ")),
             timestamp: msg.header("Timestamp").map(str::to_string),
-            sent_at_us: at_us,
+            sent_at_us: entry.at_us,
+            over_udp: entry.transport == Transport::Udp,
+            proceeding: None,
         };
         self.sent.insert(key, sent);
     }
@@ -405,6 +454,22 @@ impl Auditor {
             rules::check_trying_timestamp(timestamp, msg.header("Timestamp"), waited, &mut sink);
         }
         if sent.method != "INVITE" {
+            match &mut sent.proceeding {
+                Some(proceeding) => {
+                    proceeding.responses += 1;
+                    proceeding.finished |= status >= 200;
+                }
+                None if sent.over_udp && (100..200).contains(&status) => {
+                    sent.proceeding = Some(Proceeding {
+                        message: seq,
+                        summary: sink.summary.clone(),
+                        copies: 0,
+                        responses: 0,
+                        finished: false,
+                    });
+                }
+                None => {}
+            }
             rules::check_no_provisional(status, &mut sink);
             if status >= 200 {
                 sent.finals += 1;
@@ -590,6 +655,36 @@ mod tests {
         let completed = &tallies["rfc3261-client-completed"];
         assert_eq!((completed.held, completed.broken_count), (0, 1));
         assert_eq!(completed.broken[0].message, 4);
+    }
+
+    #[test]
+    fn each_copy_of_a_request_in_proceeding_is_answered() {
+        let trying = OK.replace("200 OK", "100 Trying").replace(";tag=p1", "");
+        let held = [
+            entry(0, Direction::Sent, SUBSCRIBE),
+            entry(1, Direction::Received, &trying),
+            entry(2, Direction::Sent, SUBSCRIBE),
+            entry(3, Direction::Received, &trying),
+            entry(4, Direction::Received, OK),
+        ];
+        let proceeding = &audit(&held, &[])["rfc3261-server-proceeding"];
+        assert_eq!((proceeding.held, proceeding.broken_count), (1, 0));
+        // The copy went unanswered: the final response alone came.
+        let unanswered = [
+            entry(0, Direction::Sent, SUBSCRIBE),
+            entry(1, Direction::Received, &trying),
+            entry(2, Direction::Sent, SUBSCRIBE),
+            entry(3, Direction::Received, OK),
+        ];
+        let proceeding = &audit(&unanswered, &[])["rfc3261-server-proceeding"];
+        assert_eq!((proceeding.held, proceeding.broken_count), (0, 1));
+        assert_eq!(proceeding.broken[0].message, 1);
+        // Over TCP the harness does not retransmit: the rule does not apply.
+        let over_tcp = unanswered.map(|mut e| {
+            e.transport = Transport::Tcp;
+            e
+        });
+        assert!(!audit(&over_tcp, &[]).contains_key("rfc3261-server-proceeding"));
     }
 
     #[test]

@@ -97,6 +97,10 @@ pub const RULES: &[(&str, &str)] = &[
         "the SUT sends no copy of a request after it got the harness's final response to it",
     ),
     (
+        PROCEEDING_ANSWERS_COPIES,
+        "once the SUT sent a provisional response to a request over UDP, each copy of the request gets a response, besides the final one",
+    ),
+    (
         NULL_TAG_OMITTED,
         "a NOTIFY's To carries no tag when its SUBSCRIBE's From carried none",
     ),
@@ -356,6 +360,9 @@ const TIMESTAMP_SLACK_S: f64 = 0.1;
 const NOTIFY_NEEDS_SUBSCRIBE: &str = "rfc6665-notify-needs-subscribe";
 /// The key of the rule on copies of a request after its final response (left out on a lossy path).
 pub const REQUEST_COMPLETED: &str = "rfc3261-client-completed";
+/// The key of the rule on copies of a request in the SUT's Proceeding state (left out on a
+/// lossy path).
+pub const PROCEEDING_ANSWERS_COPIES: &str = "rfc3261-server-proceeding";
 const CSEQ_RANGE: &str = "rfc3261-cseq-range";
 const TO_COPY: &str = "rfc3261-to-copy";
 const VIA_SENT_BY: &str = "rfc3261-via-sent-by";
@@ -1510,6 +1517,33 @@ pub fn check_finals_prompted(finals: u32, copies: u32, sink: &mut impl RuleSink)
         finals <= copies,
         || format!("at most {copies} final response(s), one per copy of the request sent"),
         || format!("final response number {finals}"),
+    );
+}
+
+/// RFC 3261 §17.2.2 on a non-INVITE request of the harness over UDP that the SUT answered with
+/// a provisional response: `copies` is how often the harness sent it after that response came,
+/// `responses` how many responses the SUT sent after it, `finished` whether a final one was
+/// among them. In Proceeding each copy gets the latest provisional response again, and in
+/// Completed the final one: every copy is answered, and the final response goes once besides.
+pub fn check_proceeding_answers_copies(
+    copies: u32,
+    responses: u32,
+    finished: bool,
+    sink: &mut impl RuleSink,
+) {
+    let owed = copies + u32::from(finished);
+    check(
+        sink,
+        PROCEEDING_ANSWERS_COPIES,
+        responses >= owed,
+        || {
+            format!(
+                "at least {owed} response(s) after the provisional one: {copies} for the \
+                 copies of the request sent since{}",
+                if finished { ", and the final response" } else { "" }
+            )
+        },
+        || format!("{responses} response(s)"),
     );
 }
 
