@@ -305,6 +305,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Subscription-State",
     ),
     (
+        "rls-backend-shared",
+        "rfc4662-backend-per-user",
+        "rfc4662-backend-per-user",
+        "xml",
+    ),
+    (
         "ignore-transformations",
         "rfc5025-transformations",
         "rfc5025-transformations",

@@ -397,7 +397,9 @@ fn only_a_ue_without_a_user_of_its_own_is_unprovisioned() {
         "pcscf1: { kind: p-cscf, provisioned: false }",
     ));
     assert!(
-        proxy.contains("role pcscf1 is not a ue: only a ue can be a user the SUT has not provisioned"),
+        proxy.contains(
+            "role pcscf1 is not a ue: only a ue can be a user the SUT has not provisioned"
+        ),
         "{proxy}"
     );
     let root = root();

@@ -220,6 +220,8 @@ pub enum Fault {
     XcapServiceListUnchecked,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
     IgnorePresRules,
+    /// The RLS decides each list member's authorization for the first watcher it looked at the member for, and shows every later watcher what that one may see.
+    RlsBackendShared,
     /// Allowed watchers get the whole document: the rules' transformations are not applied.
     IgnoreTransformations,
     /// A politely blocked watcher gets the presentity's real document.
@@ -556,6 +558,7 @@ impl Fault {
             Fault::XcapResourceListOtherUser,
             Fault::XcapServiceListUnchecked,
             Fault::IgnorePresRules,
+            Fault::RlsBackendShared,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
             Fault::WinfoVersionStuck,
@@ -780,6 +783,7 @@ impl Fault {
             Fault::XcapResourceListOtherUser => "xcap-resource-list-other-user",
             Fault::XcapServiceListUnchecked => "xcap-service-list-unchecked",
             Fault::IgnorePresRules => "ignore-pres-rules",
+            Fault::RlsBackendShared => "rls-backend-shared",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
             Fault::WinfoVersionStuck => "winfo-version-stuck",
@@ -1104,6 +1108,7 @@ impl Fault {
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"
             }
+            Fault::RlsBackendShared => "the RLS shows every list subscriber a member as the member's pres-rules let the first subscriber that had it see it: one back-end result presented to several users (RFC 4662 §7.2, MUST NOT)",
             Fault::IgnoreTransformations => {
                 "the pres-rules transformations are not applied: an allowed watcher sees the whole document (RFC 5025 §3.3)"
             }

@@ -2,6 +2,7 @@
 //! state behind one lock, the transaction tables, open TCP connections, the task set, and the
 //! task that expires what outlived its lifetime.
 
+use super::authz::Watcher;
 use super::esc::{self, Store};
 use super::notifier::{self, Subscriptions};
 use super::pna::{self, Pna};
@@ -70,10 +71,16 @@ pub(super) struct Shared {
     /// Signalled when a deadline became the earliest of its store: the expiry task wakes to
     /// sleep again until it.
     pub deadline_moved: tokio::sync::Notify,
+    /// Fault RlsBackendShared: the list subscriber each member was first decided for.
+    pub first_watchers: Arc<Mutex<FirstWatchers>>,
     tasks: Mutex<Tasks>,
     counter: AtomicU64,
     salt: u64,
 }
+
+/// Each list member, with the watcher its authorization was first decided for (fault
+/// RlsBackendShared).
+pub(super) type FirstWatchers = std::collections::HashMap<Presentity, Watcher>;
 
 /// How often finished tasks are reaped when no new task starts (starting one reaps too).
 const REAP_EVERY: Duration = Duration::from_secs(1);
@@ -162,6 +169,7 @@ impl Shared {
             connections: Mutex::new(Connections::default()),
             notify_sent: tokio::sync::Notify::new(),
             deadline_moved: tokio::sync::Notify::new(),
+            first_watchers: Arc::default(),
             tasks: Mutex::new(Tasks::default()),
             counter: AtomicU64::new(1),
             salt,

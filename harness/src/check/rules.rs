@@ -1540,7 +1540,11 @@ pub fn check_proceeding_answers_copies(
             format!(
                 "at least {owed} response(s) after the provisional one: {copies} for the \
                  copies of the request sent since{}",
-                if finished { ", and the final response" } else { "" }
+                if finished {
+                    ", and the final response"
+                } else {
+                    ""
+                }
             )
         },
         || format!("{responses} response(s)"),

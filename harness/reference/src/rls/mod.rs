@@ -18,11 +18,12 @@ use super::esc::{self, Store};
 use super::notifier::NotifyBody;
 use super::pidf::{ComposeFaults, PIDF_MEDIA_TYPE};
 use super::presentity::Presentity;
-use super::shared::Shared;
+use super::shared::{lock, FirstWatchers, Shared};
 use super::xcap::XcapStore;
 use super::Fault;
 use crate::sip::SipMessage;
 use rlmi::{Deviations, Instance, InstanceState, Notification, Resource};
+use std::sync::{Arc, Mutex};
 
 /// The option tag of event lists (RFC 4662 §4.1).
 pub(super) const EVENTLIST: &str = "eventlist";
@@ -79,6 +80,9 @@ pub(super) struct ListSubscription {
     watcher: Watcher,
     /// Fault switch: pres-rules are ignored.
     ignore_rules: bool,
+    /// Fault switch RlsBackendShared: the first subscriber each member was decided for, shared
+    /// by every list subscription.
+    first_watchers: Option<Arc<Mutex<FirstWatchers>>>,
     /// Fault switch: a politely blocked watcher gets the real document.
     reveal: bool,
     /// Fault switch: full-state documents after the first say `fullState="false"`.
@@ -115,6 +119,9 @@ impl ListSubscription {
             compose_faults: esc::compose_faults(shared),
             watcher: Watcher::of_request(request),
             ignore_rules: shared.fault(Fault::IgnorePresRules),
+            first_watchers: shared
+                .fault(Fault::RlsBackendShared)
+                .then(|| Arc::clone(&shared.first_watchers)),
             first_member_after_first: shared.fault(Fault::RlsRefreshFirstOnly),
             reveal: shared.fault(Fault::PoliteBlockReveals),
             partial_after_first: shared.fault(Fault::RlmiPartialAfterSubscribe),
@@ -171,9 +178,17 @@ impl ListSubscription {
     /// The pres-rules decision of member `who` for the subscriber (open under the
     /// `IgnorePresRules` fault, and for URIs the ESC cannot hold).
     fn decide(&self, xcap: &XcapStore, who: Option<&Presentity>) -> Decision {
-        match who {
-            Some(who) if !self.ignore_rules => authz::decide(xcap, who, &self.watcher),
-            _ => Decision::OPEN,
+        match (who, &self.first_watchers) {
+            (Some(_), _) if self.ignore_rules => Decision::OPEN,
+            (Some(who), Some(first)) => {
+                let watcher = lock(first)
+                    .entry(who.clone())
+                    .or_insert_with(|| self.watcher.clone())
+                    .clone();
+                authz::decide(xcap, who, &watcher)
+            }
+            (Some(who), None) => authz::decide(xcap, who, &self.watcher),
+            (None, _) => Decision::OPEN,
         }
     }
 

@@ -89,9 +89,7 @@ fn respond(
     {
         return (XcapResponse::status(403), None);
     }
-    if method == "PUT"
-        && target.key.name.contains('/')
-        && !faults(Fault::XcapCreatesSubdirectories)
+    if method == "PUT" && target.key.name.contains('/') && !faults(Fault::XcapCreatesSubdirectories)
     {
         // No usage here has sub-directories and XCAP cannot create one (RFC 4825 §6.2): the
         // directory the document would go into does not exist (§8.2.1).

@@ -90,7 +90,7 @@ async fn serve(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Ful
                 XcapResponse::status(401).header("WWW-Authenticate", &challenge),
                 None,
             ),
-            None if !user_recognised(&shared, &request.path) => (XcapResponse::status(404), None),
+            None if !user_recognised(shared, &request.path) => (XcapResponse::status(404), None),
             None => handle(&mut state.xcap, |f| shared.fault(f), &request),
         }
     };
@@ -114,7 +114,9 @@ fn user_recognised(shared: &Shared, path: &str) -> bool {
         return true;
     }
     match uri::parse(path, false).map(|target| target.key.tree) {
-        Ok(Tree::Users(xui)) => Presentity::from_uri(&xui).is_none_or(|who| shared.provisioned(&who)),
+        Ok(Tree::Users(xui)) => {
+            Presentity::from_uri(&xui).is_none_or(|who| shared.provisioned(&who))
+        }
         _ => true,
     }
 }
