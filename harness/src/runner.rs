@@ -162,6 +162,11 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                 t1: Duration::from_millis(profile.t1_ms),
                 t2: Duration::from_millis(profile.t2_ms),
                 unknown_users: profile.unknown_user.iter().cloned().collect(),
+                untrusted: profile
+                    .untrusted_address
+                    .iter()
+                    .map(|&a| a.into())
+                    .collect(),
                 ..ReferenceConfig::default()
             };
             let server = ReferenceServer::start(config)
@@ -237,6 +242,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         domain_map: profile.domains.clone().into_iter().collect(),
         user_map: profile.users.clone().into_iter().collect(),
         unknown_user: profile.unknown_user.clone(),
+        untrusted_address: profile.untrusted_address,
         xcap_root: profile.xcap_root.clone(),
         xcap_credentials: profile.xcap_credentials.clone(),
         chaos: profile.chaos.clone(),
@@ -306,6 +312,14 @@ pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings
     if unprovisioned && profile.unknown_user.is_none() {
         let reason = format!(
             "profile {} names no unknown_user (a user the SUT has not provisioned)",
+            profile.name
+        );
+        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
+    }
+    let untrusted = loaded.flow.roles.values().any(|role| !role.trusted);
+    if untrusted && profile.untrusted_address.is_none() {
+        let reason = format!(
+            "profile {} names no untrusted_address (an address outside the SUT's trust domain)",
             profile.name
         );
         return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);

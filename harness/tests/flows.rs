@@ -305,6 +305,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "Subscription-State",
     ),
     (
+        "untrusted-subscribe-accepted",
+        "rfc3856-authenticate",
+        "rfc3856-authenticate",
+        "alternatives",
+    ),
+    (
         "rls-backend-shared",
         "rfc4662-backend-per-user",
         "rfc4662-backend-per-user",
@@ -511,6 +517,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3261-response-address",
         "rfc3261-response-sent-by",
         "reaches",
+    ),
+    (
+        "maddr-ignored",
+        "rfc3261-response-maddr",
+        "rfc3261-response-maddr",
+        "arrives",
     ),
     (
         "trying-without-timestamp",

@@ -410,3 +410,30 @@ fn only_a_ue_without_a_user_of_its_own_is_unprovisioned() {
     );
     load_str(&unnamed, Path::new("flows/test.yaml"), &root, &catalogue).expect("loads");
 }
+
+#[test]
+fn a_node_address_is_loopback_and_not_given_with_trusted_false() {
+    let remote = error_of(&GOOD.replace(
+        "pcscf1: { kind: p-cscf }",
+        "pcscf1: { kind: p-cscf, address: 192.0.2.1 }",
+    ));
+    assert!(
+        remote.contains("address 192.0.2.1 is not a loopback address"),
+        "{remote}"
+    );
+    let both = error_of(&GOOD.replace(
+        "pcscf1: { kind: p-cscf }",
+        "pcscf1: { kind: p-cscf, address: 127.0.0.3, trusted: false }",
+    ));
+    assert!(
+        both.contains("binds the profile's untrusted_address instead"),
+        "{both}"
+    );
+    let sut = error_of(&GOOD.replace("ps: { kind: sut }", "ps: { kind: sut, trusted: false }"));
+    assert!(sut.contains("role ps is the SUT"), "{sut}");
+    let maddr = error_of(&GOOD.replacen("    as: pub\n", "    as: pub\n    maddr: true\n", 1));
+    assert!(
+        maddr.contains("`maddr` names the node of the step's `via_port_of`"),
+        "{maddr}"
+    );
+}

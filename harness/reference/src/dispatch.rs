@@ -175,16 +175,26 @@ fn stamp_received(request: &mut SipMessage, source: IpAddr) {
     via.value = format!("{top};received={source}{}", &via.value[top_end..]);
 }
 
-/// Where a response over UDP goes (RFC 3261 §18.2.2): the source address (the received
-/// parameter's, when the sent-by names another host) and the port of the top Via's sent-by, 5060
-/// when it names none; the source port when the Via has rport (RFC 3581). An unreadable sent-by
-/// port leaves the source.
-fn udp_response_address(request: &SipMessage, source: SocketAddr) -> SocketAddr {
+/// Where a response over UDP goes (RFC 3261 §18.2.2): the address of the top Via's maddr
+/// parameter when it is an IP address (unless `maddr_ignored`), else the source address (the
+/// received parameter's, when the sent-by names another host); at the port of the sent-by, 5060
+/// when it names none. Without maddr, the source port when the Via has rport (RFC 3581). An
+/// unreadable sent-by port leaves the source.
+fn udp_response_address(
+    request: &SipMessage,
+    source: SocketAddr,
+    maddr_ignored: bool,
+) -> SocketAddr {
     let Some(top) = request.header_items("Via").next() else {
         return source;
     };
     let params = parse_params(top);
-    if params.param("rport").is_some() {
+    let maddr = params
+        .param("maddr")
+        .flatten()
+        .and_then(|m| m.trim().parse::<IpAddr>().ok())
+        .filter(|_| !maddr_ignored);
+    if maddr.is_none() && params.param("rport").is_some() {
         return source;
     }
     let sent_by = params.value.split_whitespace().last().unwrap_or_default();
@@ -193,7 +203,9 @@ fn udp_response_address(request: &SipMessage, source: SocketAddr) -> SocketAddr 
         Some((_, port)) if !port.ends_with(']') => port.parse().ok(),
         _ => Some(5060),
     };
-    port.map_or(source, |port| SocketAddr::new(source.ip(), port))
+    port.map_or(source, |port| {
+        SocketAddr::new(maddr.unwrap_or(source.ip()), port)
+    })
 }
 
 /// Handles one message from the network; anything that cannot be read is dropped.
@@ -242,9 +254,9 @@ pub(super) async fn on_message(
         stamp_received(&mut message, source.ip());
     }
     let path = match path {
-        ReplyPath::Udp(_) if !shared.fault(Fault::ResponseToSource) => {
-            ReplyPath::Udp(udp_response_address(&message, source))
-        }
+        ReplyPath::Udp(_) if !shared.fault(Fault::ResponseToSource) => ReplyPath::Udp(
+            udp_response_address(&message, source, shared.fault(Fault::MaddrIgnored)),
+        ),
         path => path,
     };
     let key = ServerKey::of(&message);
@@ -259,7 +271,16 @@ pub(super) async fn on_message(
         }
         return;
     }
-    let handled = handle(shared, &message, &method, transport);
+    let handled = if method == "SUBSCRIBE"
+        && shared.config.untrusted.contains(&source.ip())
+        && !shared.fault(Fault::UntrustedSubscribeAccepted)
+    {
+        // RFC 3856 §6.6.1: nothing authenticates a subscriber outside the trust domain (no
+        // asserted identity to trust, and the reference asks for no credentials).
+        Handled::only(response(&message, 403, &shared.token()))
+    } else {
+        handle(shared, &message, &method, transport)
+    };
     let keep = shared.config.t1.saturating_mul(64);
     if method == "PUBLISH" && shared.fault(Fault::ProceedingCopiesUnanswered) {
         if let Some(key) = key {

@@ -220,6 +220,8 @@ pub enum Fault {
     XcapServiceListUnchecked,
     /// Pres-rules are ignored: every watcher is allowed and sees everything.
     IgnorePresRules,
+    /// A SUBSCRIBE from outside the trust domain, without credentials, is accepted.
+    UntrustedSubscribeAccepted,
     /// The RLS decides each list member's authorization for the first watcher it looked at the member for, and shows every later watcher what that one may see.
     RlsBackendShared,
     /// Allowed watchers get the whole document: the rules' transformations are not applied.
@@ -308,6 +310,8 @@ pub enum Fault {
     NoTcp,
     /// Responses over UDP go to the request's source address and port, not to the port of its top Via's sent-by.
     ResponseToSource,
+    /// Responses over UDP leave out the top Via's maddr: they go to the source address.
+    MaddrIgnored,
     /// A PUBLISH gets a 100 (Trying) that does not copy its Timestamp.
     TryingWithoutTimestamp,
     /// A response over TCP is taken only on a connection the server opened itself, not on one a peer opened to it.
@@ -558,6 +562,7 @@ impl Fault {
             Fault::XcapResourceListOtherUser,
             Fault::XcapServiceListUnchecked,
             Fault::IgnorePresRules,
+            Fault::UntrustedSubscribeAccepted,
             Fault::RlsBackendShared,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
@@ -602,6 +607,7 @@ impl Fault {
             Fault::LanguageRefusedWithoutAccept,
             Fault::NoTcp,
             Fault::ResponseToSource,
+            Fault::MaddrIgnored,
             Fault::TryingWithoutTimestamp,
             Fault::TcpResponseOnOwnConnectionOnly,
             Fault::SipSchemeUnsupported,
@@ -783,6 +789,7 @@ impl Fault {
             Fault::XcapResourceListOtherUser => "xcap-resource-list-other-user",
             Fault::XcapServiceListUnchecked => "xcap-service-list-unchecked",
             Fault::IgnorePresRules => "ignore-pres-rules",
+            Fault::UntrustedSubscribeAccepted => "untrusted-subscribe-accepted",
             Fault::RlsBackendShared => "rls-backend-shared",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
@@ -827,6 +834,7 @@ impl Fault {
             Fault::LanguageRefusedWithoutAccept => "language-refused-without-accept",
             Fault::NoTcp => "no-tcp",
             Fault::ResponseToSource => "response-to-source",
+            Fault::MaddrIgnored => "maddr-ignored",
             Fault::TryingWithoutTimestamp => "trying-without-timestamp",
             Fault::TcpResponseOnOwnConnectionOnly => "tcp-response-own-connection-only",
             Fault::SipSchemeUnsupported => "sip-scheme-unsupported",
@@ -1108,6 +1116,7 @@ impl Fault {
             Fault::IgnorePresRules => {
                 "pres-rules are ignored and every watcher is accepted (RFC 3856 §6.6.2, MUST NOT accept without the presentity's authorization)"
             }
+            Fault::UntrustedSubscribeAccepted => "a SUBSCRIBE from an address outside the server's trust domain, with no credentials, is accepted as from the watcher its From names (RFC 3856 §6.6.1, MUST authenticate all subscription requests)",
             Fault::RlsBackendShared => "the RLS shows every list subscriber a member as the member's pres-rules let the first subscriber that had it see it: one back-end result presented to several users (RFC 4662 §7.2, MUST NOT)",
             Fault::IgnoreTransformations => {
                 "the pres-rules transformations are not applied: an allowed watcher sees the whole document (RFC 5025 §3.3)"
@@ -1186,6 +1195,7 @@ impl Fault {
             Fault::LanguageRefusedWithoutAccept => "a PUBLISH body in a language other than en gets 415 without Accept-Language (RFC 3261 §8.2.3, MUST list the languages understood)",
             Fault::NoTcp => "every TCP connection is closed at once, so the server takes SIP over UDP only (RFC 3261 §18, MUST implement UDP and TCP; §18.2.1, MUST listen for TCP where it listens for UDP)",
             Fault::ResponseToSource => "a response over UDP goes to the source port of the request, not to the port its top Via's sent-by names (RFC 3261 §18.2.2, MUST send to the received address and the sent-by port)",
+            Fault::MaddrIgnored => "a response over UDP goes to the source address and sent-by port even when the top Via carries maddr (RFC 3261 §18.2.2, MUST: to the address maddr lists)",
             Fault::TryingWithoutTimestamp => "a PUBLISH gets a 100 (Trying) first, which leaves out the request's Timestamp (RFC 3261 §8.2.6.1, MUST copy it)",
             Fault::TcpResponseOnOwnConnectionOnly => "a response over TCP that arrives on a connection the peer opened (to the sent-by port) is dropped: only the connection the request went out on is read for responses (RFC 3261 §18.1.1, MUST be prepared to receive it)",
             Fault::SipSchemeUnsupported => "an OPTIONS to a sip: Request-URI gets 416, as if the SIP URI scheme were unsupported (RFC 3261 §8.1.1.2, MUST support it)",

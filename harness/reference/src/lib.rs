@@ -78,6 +78,9 @@ pub struct ReferenceConfig {
     /// database: every other user of every domain is served). A PUBLISH to one of them, and an
     /// XCAP request in one's home directory, get 404.
     pub unknown_users: BTreeSet<String>,
+    /// Source addresses outside the server's trust domain (RFC 3325): a SUBSCRIBE from one gets
+    /// 403, since the server takes identities only as its trust domain asserts them.
+    pub untrusted: BTreeSet<std::net::IpAddr>,
 }
 
 impl Default for ReferenceConfig {
@@ -91,6 +94,7 @@ impl Default for ReferenceConfig {
             t2: Duration::from_secs(4),
             max_subscriptions: 100_000,
             unknown_users: BTreeSet::new(),
+            untrusted: BTreeSet::new(),
         }
     }
 }

@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// request in its home directory, get 404 (repeatable; every other user is served).
     #[arg(long = "unknown-user", value_name = "USER")]
     unknown_users: Vec<String>,
+    /// A source address outside the server's trust domain: a SUBSCRIBE from it gets 403
+    /// (repeatable; by default every source is trusted).
+    #[arg(long = "untrusted", value_name = "ADDR")]
+    untrusted: Vec<std::net::IpAddr>,
 }
 
 /// Starts the server, prints where it listens, and serves until Ctrl-C (or SIGTERM).
@@ -44,6 +48,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         t1: Duration::from_millis(args.t1_ms.max(1)),
         max_subscriptions: args.max_subscriptions,
         unknown_users: args.unknown_users.iter().cloned().collect(),
+        untrusted: args.untrusted.iter().copied().collect(),
         ..ReferenceConfig::default()
     };
     let listen = Listen {

@@ -471,6 +471,30 @@ impl Validator<'_> {
             if role.kind == RoleKind::Sut {
                 scope.vars.insert(format!("{name}.xcap_root"));
             }
+            let placed = role.address.is_some() || !role.trusted;
+            if role.kind == RoleKind::Sut && placed {
+                return Err(self.error(
+                    &[format!("{name}:")],
+                    format!(
+                        "role {name} is the SUT: `address` and `trusted` place the harness's nodes"
+                    ),
+                ));
+            }
+            match role.address {
+                Some(_) if !role.trusted => {
+                    return Err(self.error(
+                        &[format!("{name}:")],
+                        format!("role {name} has an `address` and `trusted: false`, which binds the profile's untrusted_address instead"),
+                    ))
+                }
+                Some(ip) if !ip.is_loopback() => {
+                    return Err(self.error(
+                        &[format!("{name}:")],
+                        format!("role {name}'s address {ip} is not a loopback address (127.0.0.0/8)"),
+                    ))
+                }
+                _ => {}
+            }
             match (role.kind, role.provisioned, role.user.is_some()) {
                 (RoleKind::Ue, true, false) => {
                     return Err(self.error(
@@ -709,6 +733,11 @@ impl Validator<'_> {
                 ));
             }
             self.role_of_kind(&step.via_port_of, "via_port_of", NODE_KINDS)?;
+        } else if step.maddr {
+            return Err(self.error(
+                &["maddr:".into()],
+                "`maddr` names the node of the step's `via_port_of`, which it lacks".into(),
+            ));
         }
         if step.via_host.is_some() && step.kind() != StepKind::Send {
             return Err(self.error(

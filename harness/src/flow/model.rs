@@ -214,6 +214,14 @@ pub struct Role {
     /// profile's `unknown_user` (the same over every transport), and `user` is not given.
     #[serde(default = "yes")]
     pub provisioned: bool,
+    /// For a UE or CSCF: the loopback address its node binds instead of 127.0.0.1 (e.g.
+    /// 127.0.0.3, for a response the SUT must send to a Via's `maddr`).
+    #[serde(default)]
+    pub address: Option<std::net::Ipv4Addr>,
+    /// For a UE or CSCF: `false` puts its node outside the SUT's trust domain (RFC 3325): it
+    /// binds the profile's `untrusted_address`, and the flow is unsupported without one.
+    #[serde(default = "yes")]
+    pub trusted: bool,
 }
 
 /// The default of `Role::provisioned`.
@@ -641,6 +649,10 @@ pub struct Step {
     /// checks.
     #[serde(default)]
     pub via_port_of: Option<String>,
+    /// With `via_port_of`: the top Via also carries a maddr parameter with that role's node's
+    /// IP address, where the SUT must then answer (RFC 3261 §18.2.2).
+    #[serde(default)]
+    pub maddr: bool,
     /// On a `send` step: the host of the top Via's sent-by as the SUT receives the request is
     /// this name instead of the sending node's IP address (the port stays), so that the SUT
     /// owes a `received` parameter (RFC 3261 §18.2.1).

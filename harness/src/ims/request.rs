@@ -88,6 +88,11 @@ impl OutRequest {
         });
     }
 
+    /// Adds a maddr parameter naming `ip` to the top Via (RFC 3261 §18.2.2).
+    pub fn set_top_via_maddr(&mut self, ip: std::net::IpAddr) {
+        self.edit_top_sent_by(|sent_by| format!("{sent_by};maddr={ip}"));
+    }
+
     /// Rewrites the sent-by of the top Via with `edit`, keeping its protocol and parameters.
     fn edit_top_sent_by(&mut self, edit: impl FnOnce(&str) -> String) {
         let Some(top) = self.pop_top("Via") else {

@@ -133,17 +133,18 @@ pub struct NodeChaos<'a> {
     pub run: &'a str,
 }
 
-/// Binds a node on an ephemeral loopback port, for UDP and TCP alike; with `chaos`, its
+/// Binds a node on an ephemeral port of the loopback address `ip`, for UDP and TCP alike; with `chaos`, its
 /// UDP datagrams pass through lossy lanes.
 pub async fn bind_node(
     name: &str,
+    ip: std::net::Ipv4Addr,
     inbox: mpsc::Sender<Inbound>,
     dropped: Arc<AtomicUsize>,
     chaos: Option<NodeChaos<'_>>,
 ) -> std::io::Result<NodeSocket> {
     let mut last_error = None;
     for _ in 0..BIND_ATTEMPTS {
-        let udp = UdpSocket::bind("127.0.0.1:0").await?;
+        let udp = UdpSocket::bind((ip, 0)).await?;
         let addr = udp.local_addr()?;
         match TcpListener::bind(addr).await {
             Ok(listener) => {
@@ -258,7 +259,7 @@ impl NodeSocket {
                 let mut writer = match writer {
                     Some(writer) => writer,
                     None => {
-                        let stream = TcpStream::connect(dest).await?;
+                        let stream = connect_from(self.addr.ip(), dest).await?;
                         let inbox = Inbox {
                             node: self.name.clone(),
                             sender: self.inbox.clone(),
@@ -278,6 +279,17 @@ impl NodeSocket {
             }
         }
     }
+}
+
+/// Opens a TCP connection to `dest` from an ephemeral port of `ip`, the node's address (the
+/// system would otherwise pick 127.0.0.1 for any loopback destination).
+async fn connect_from(ip: std::net::IpAddr, dest: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = match ip {
+        std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(ip, 0))?;
+    socket.connect(dest).await
 }
 
 /// Starts reading a connection the SUT opened, keeping its write half for replies.

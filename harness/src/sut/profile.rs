@@ -89,6 +89,11 @@ pub struct Profile {
     /// unsupported without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown_user: Option<String>,
+    /// A loopback address of this host outside the SUT's trust domain (e.g. `127.0.0.2`): the
+    /// SUT takes no request from it as authenticated without credentials. The flows'
+    /// `trusted: false` roles bind it, and such flows are unsupported without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untrusted_address: Option<std::net::Ipv4Addr>,
     /// The SUT's XCAP root URI (RFC 4825), e.g. `http://127.0.0.1:8080/xcap-root`; flows read
     /// it as `${<sut role>.xcap_root}`.
     #[serde(default)]

@@ -33,7 +33,7 @@ use crate::net::{
 use crate::sip::{Event, SipMessage};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -73,6 +73,8 @@ pub struct RunSettings {
     pub user_map: HashMap<String, String>,
     /// The user part of a user the SUT has not provisioned (profile `unknown_user`).
     pub unknown_user: Option<String>,
+    /// A loopback address outside the SUT's trust domain (profile `untrusted_address`).
+    pub untrusted_address: Option<std::net::Ipv4Addr>,
     /// The SUT's XCAP root URI, offered to flows as `${<sut role>.xcap_root}`.
     pub xcap_root: Option<String>,
     /// Digest credentials for XCAP requests, from the profile.
@@ -412,9 +414,14 @@ impl<'a> Runner<'a> {
             if role.kind == RoleKind::Sut {
                 continue;
             }
-            let node = bind_node(name, tx.clone(), dropped.clone(), chaos)
+            let ip = match (role.trusted, role.address) {
+                (false, _) => settings.untrusted_address.unwrap_or(Ipv4Addr::LOCALHOST),
+                (true, Some(address)) => address,
+                (true, None) => Ipv4Addr::LOCALHOST,
+            };
+            let node = bind_node(name, ip, tx.clone(), dropped.clone(), chaos)
                 .await
-                .map_err(|e| format!("cannot bind a loopback socket for {name}: {e}"))?;
+                .map_err(|e| format!("cannot bind a socket on {ip} for {name}: {e} (127.0.0.1 is the only loopback address on some systems: macOS adds another with `ifconfig lo0 alias {ip}`)"))?;
             let user = user_of(role, settings);
             let aor = aor_of(&user, &domain);
             let param = crate::ims::transport_param(settings.transport);
@@ -849,7 +856,9 @@ impl<'a> Runner<'a> {
 
     fn record_missing(&mut self, step: &Step, path: &str) {
         let waited = self.timeout_of(step);
-        let req = if step.expects_response() {
+        // A response expected `at` a node other than the sender's missed that node: the step's
+        // `req` is the requirement of where it goes.
+        let req = if step.expects_response() && step.at.is_none() {
             step.status
                 .as_ref()
                 .and_then(|s| s.req())

@@ -268,6 +268,9 @@ impl Runner<'_> {
                 .get(role)
                 .ok_or_else(|| format!("no node {role}"))?;
             request.set_top_via_port(node.addr.port());
+            if step.maddr {
+                request.set_top_via_maddr(node.addr.ip());
+            }
         }
         if let Some(host) = &step.via_host {
             request.rename_top_via_host(host);
