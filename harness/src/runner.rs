@@ -6,6 +6,7 @@ use crate::check::verdict::Verdict;
 use crate::core::Timers;
 use crate::flow::interp::{run_flow, FlowOutcome, RunSettings};
 use crate::flow::loader::LoadedFlow;
+use crate::net::http::TlsTrust;
 use crate::net::Transport;
 use crate::reference::{Fault, ReferenceConfig, ReferenceServer, Variation};
 use crate::report::{FlowRecord, RunRecord};
@@ -27,6 +28,8 @@ pub struct StartedSut {
     pub tcp_addr: std::net::SocketAddr,
     /// XCAP root URI: the embedded server's, or the profile's.
     pub xcap_root: Option<String>,
+    /// XCAP root URI over TLS, and the certificates that connection trusts.
+    pub xcap_tls: Option<(String, TlsTrust)>,
     server: Option<ReferenceServer>,
     process: Option<SutProcess>,
     /// A UE under test: started for each run, at an address of its own.
@@ -149,6 +152,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
             addr: unbound,
             tcp_addr: unbound,
             xcap_root: None,
+            xcap_tls: None,
             server: None,
             process: None,
             ue: Some(Arc::new(ue_launcher(profile, root)?)),
@@ -172,10 +176,12 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
             let server = ReferenceServer::start(config)
                 .await
                 .map_err(|e| format!("cannot start the reference server: {e}"))?;
+            let trust = crate::net::http::tls_trust(&[server.xcap_certificate().to_vec()])?;
             Ok(StartedSut {
                 addr: server.udp_addr(),
                 tcp_addr: server.tcp_addr(),
                 xcap_root: Some(server.xcap_root()),
+                xcap_tls: Some((server.xcap_tls_root(), trust)),
                 server: Some(server),
                 process: None,
                 ue: None,
@@ -193,6 +199,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                 addr,
                 tcp_addr: profile.tcp_address.unwrap_or(addr),
                 xcap_root: profile.xcap_root.clone(),
+                xcap_tls: external_xcap_tls(profile, root)?,
                 server: None,
                 process,
                 ue: None,
@@ -202,11 +209,28 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
     }
 }
 
+/// The profile's XCAP root over TLS and the certificates it trusts there (`xcap_tls_ca`, a PEM
+/// file relative to the project folder).
+fn external_xcap_tls(profile: &Profile, root: &Path) -> Result<Option<(String, TlsTrust)>, String> {
+    match (&profile.xcap_tls_root, &profile.xcap_tls_ca) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Err(format!(
+            "profile {} names xcap_tls_root but no xcap_tls_ca (the PEM certificates to trust there)",
+            profile.name
+        )),
+        (Some(url), Some(ca)) => {
+            let trust = crate::net::http::tls_trust_from_pem(&root.join(ca))?;
+            Ok(Some((url.clone(), trust)))
+        }
+    }
+}
+
 impl StartedSut {
     /// Settings for flows over UDP against this SUT (`RunSettings::over` for TCP).
     pub fn settings(&self, profile: &Profile, root: &Path) -> RunSettings {
         RunSettings {
             xcap_root: self.xcap_root.clone(),
+            xcap_tls: self.xcap_tls.clone(),
             ue: self.ue.clone(),
             ..settings_for(profile, self.addr, root)
         }
@@ -244,6 +268,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         unknown_user: profile.unknown_user.clone(),
         untrusted_address: profile.untrusted_address,
         xcap_root: profile.xcap_root.clone(),
+        xcap_tls: None,
         xcap_credentials: profile.xcap_credentials.clone(),
         chaos: profile.chaos.clone(),
         lossy: profile.lossy || profile.chaos.is_some(),
@@ -293,6 +318,9 @@ fn role_mismatch(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings)
     }
 }
 
+/// The capability of an XCAP server that serves HTTP over TLS too (at `xcap_tls_root`).
+const XCAP_TLS: &str = "xcap-tls";
+
 /// Plays one flow, or reports it unsupported when the profile lacks a capability (or is a
 /// SUT of the other kind, or lacks an action the flow's UE must take).
 pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings) -> FlowOutcome {
@@ -312,6 +340,13 @@ pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings
     if unprovisioned && profile.unknown_user.is_none() {
         let reason = format!(
             "profile {} names no unknown_user (a user the SUT has not provisioned)",
+            profile.name
+        );
+        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
+    }
+    if loaded.flow.requires.iter().any(|c| c == XCAP_TLS) && settings.xcap_tls.is_none() {
+        let reason = format!(
+            "profile {} declares {XCAP_TLS} but names no xcap_tls_root",
             profile.name
         );
         return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);

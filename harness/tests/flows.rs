@@ -238,6 +238,7 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc4825-no-parent-409",
         "status",
     ),
+    ("xcap-no-tls", "rfc4825-https", "rfc4825-https", "arrives"),
     (
         "xcap-unknown-user-served",
         "rfc4825-unknown-user",

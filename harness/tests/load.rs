@@ -240,7 +240,15 @@ fn every_load_control_breaks_its_requirement() {
 /// `presence-harness serve` on ephemeral ports; returns the child and its UDP address.
 fn serve() -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_presence-harness"))
-        .args(["serve", "--udp", "127.0.0.1:0", "--xcap", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--udp",
+            "127.0.0.1:0",
+            "--xcap",
+            "127.0.0.1:0",
+            "--xcap-tls",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("serve starts");

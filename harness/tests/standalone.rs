@@ -138,6 +138,8 @@ fn takes_a_vendor_profile_from_init_and_flows_from_a_folder() {
             &format!("127.0.0.1:{sip}"),
             "--xcap",
             &format!("127.0.0.1:{xcap}"),
+            "--xcap-tls",
+            "127.0.0.1:0",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -81,6 +81,8 @@ pub enum Fault {
     XcapRefuseForeignNamespace,
     /// XCAP node PUTs whose parent does not exist are answered 404 instead of 409.
     XcapNoParent404,
+    /// The XCAP port for TLS speaks plain HTTP: no TLS handshake.
+    XcapNoTls,
     /// XCAP requests in the home directory of a user the server has not provisioned are served.
     XcapUnknownUserServed,
     /// An XCAP document PUT into a sub-directory that does not exist creates it.
@@ -514,6 +516,7 @@ impl Fault {
             Fault::XcapAttributeGenericContentType,
             Fault::XcapRefuseForeignNamespace,
             Fault::XcapNoParent404,
+            Fault::XcapNoTls,
             Fault::XcapUnknownUserServed,
             Fault::XcapCreatesSubdirectories,
             Fault::Xcap409WithoutReport,
@@ -741,6 +744,7 @@ impl Fault {
             Fault::XcapAttributeGenericContentType => "xcap-attribute-generic-content-type",
             Fault::XcapRefuseForeignNamespace => "xcap-refuse-foreign-namespace",
             Fault::XcapNoParent404 => "xcap-no-parent-404",
+            Fault::XcapNoTls => "xcap-no-tls",
             Fault::XcapUnknownUserServed => "xcap-unknown-user-served",
             Fault::XcapCreatesSubdirectories => "xcap-creates-subdirectories",
             Fault::Xcap409WithoutReport => "xcap-409-without-report",
@@ -985,6 +989,7 @@ impl Fault {
             Fault::XcapUnboundPrefix404 => "an XCAP node selector that cannot be read, such as one with a prefix no xmlns() binds, is answered 404 instead of 400 (RFC 4825 §8, MUST)",
             Fault::XcapAttributeGenericContentType => "an XCAP GET of an attribute answers Content-Type application/xml, not application/xcap-att+xml (RFC 4825 §8.3, MUST)",
             Fault::XcapNoParent404 => "an XCAP element PUT whose parent (the document or the element) does not exist is answered 404 instead of 409 (RFC 4825 §8.2.1, MUST)",
+            Fault::XcapNoTls => "the XCAP server's TLS port speaks plain HTTP, so no HTTP over TLS is served (RFC 4825 §8, MUST implement HTTP over TLS, RFC 2818)",
             Fault::XcapUnknownUserServed => "XCAP requests in the home directory of a user the server has not provisioned are served as any other user's, not refused with 404 (RFC 4825 §8, MUST)",
             Fault::XcapCreatesSubdirectories => "an XCAP document PUT into a sub-directory that does not exist creates the directory and the document, so a document and a directory may share a name (RFC 4825 §8.2.1 and §6.2, MUST)",
             Fault::Xcap409WithoutReport => "XCAP 409 responses carry no detailed conflict report (RFC 4825 §8.2.1, §8.2.3, §8.4, SHOULD)",

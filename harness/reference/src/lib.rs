@@ -112,6 +112,8 @@ pub struct Listen {
     pub tcp: SocketAddr,
     /// XCAP over HTTP.
     pub xcap: SocketAddr,
+    /// XCAP over HTTP over TLS (RFC 2818).
+    pub xcap_tls: SocketAddr,
 }
 
 impl Default for Listen {
@@ -122,6 +124,7 @@ impl Default for Listen {
             udp: any,
             tcp: any,
             xcap: any,
+            xcap_tls: any,
         }
     }
 }
@@ -156,11 +159,13 @@ async fn bind_sip(listen: &Listen) -> io::Result<(UdpSocket, TcpListener)> {
 pub struct ReferenceServer {
     shared: Arc<Shared>,
     http_addr: SocketAddr,
+    https_addr: SocketAddr,
+    certificate: Vec<u8>,
 }
 
 impl ReferenceServer {
-    /// Binds UDP and TCP (SIP) and a second TCP port (XCAP over HTTP) on ephemeral ports of
-    /// 127.0.0.1 and starts serving.
+    /// Binds UDP and TCP (SIP) and two more TCP ports (XCAP over HTTP, and over TLS) on
+    /// ephemeral ports of 127.0.0.1 and starts serving.
     pub async fn start(config: ReferenceConfig) -> io::Result<ReferenceServer> {
         Self::start_at(config, &Listen::default()).await
     }
@@ -178,21 +183,41 @@ impl ReferenceServer {
         // the socket instead of being dropped while a message is handled.
         let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(UDP_RECEIVE_BUFFER);
         let http = TcpListener::bind(listen.xcap).await?;
+        let https = TcpListener::bind(listen.xcap_tls).await?;
+        let tls = xcap::XcapTls::self_signed()?;
+        let certificate = tls.certificate.to_vec();
         let udp_addr = udp.local_addr()?;
         let tcp_addr = tcp.local_addr()?;
         let http_addr = http.local_addr()?;
+        let https_addr = https.local_addr()?;
         let shared = Arc::new(Shared::new(config, udp, udp_addr, tcp_addr));
         shared.spawn(transport::udp_loop(shared.clone()));
         shared.spawn(transport::accept_loop(shared.clone(), tcp));
         shared.spawn(xcap::accept_loop(shared.clone(), http));
+        shared.spawn(xcap::accept_tls_loop(shared.clone(), https, tls));
         shared.spawn(shared::reap_loop(shared.clone()));
         shared.spawn(shared::expiry_loop(shared.clone()));
-        Ok(ReferenceServer { shared, http_addr })
+        Ok(ReferenceServer {
+            shared,
+            http_addr,
+            https_addr,
+            certificate,
+        })
     }
 
     /// The XCAP root URI, e.g. `http://127.0.0.1:8080/xcap-root`.
     pub fn xcap_root(&self) -> String {
         format!("http://{}{}", self.http_addr, xcap::ROOT)
+    }
+
+    /// The XCAP root URI over TLS, e.g. `https://127.0.0.1:8443/xcap-root`.
+    pub fn xcap_tls_root(&self) -> String {
+        format!("https://{}{}", self.https_addr, xcap::ROOT)
+    }
+
+    /// The self-signed certificate (DER) the XCAP server presents over TLS.
+    pub fn xcap_certificate(&self) -> &[u8] {
+        &self.certificate
     }
 
     /// The UDP address requests can be sent to.
@@ -225,6 +250,7 @@ impl std::fmt::Debug for ReferenceServer {
             .field("udp_addr", &self.shared.udp_addr)
             .field("tcp_addr", &self.shared.tcp_addr)
             .field("http_addr", &self.http_addr)
+            .field("https_addr", &self.https_addr)
             .field("faults", &self.shared.config.faults)
             .field("variations", &self.shared.config.variations)
             .finish()

@@ -18,6 +18,13 @@ pub struct ServeArgs {
     /// XCAP over HTTP; the XCAP root is http://ADDR/xcap-root.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     xcap: SocketAddr,
+    /// XCAP over HTTP over TLS, with a certificate the server makes for localhost and
+    /// 127.0.0.1 at start; the XCAP root is https://ADDR/xcap-root.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    xcap_tls: SocketAddr,
+    /// Write that certificate (PEM) to this file, for a profile's `xcap_tls_ca`.
+    #[arg(long, value_name = "PATH")]
+    xcap_certificate: Option<std::path::PathBuf>,
     /// Turn on a fault switch (repeatable; see `presence-harness faults`).
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
@@ -55,6 +62,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         udp: args.udp,
         tcp: args.tcp.unwrap_or(args.udp),
         xcap: args.xcap,
+        xcap_tls: args.xcap_tls,
     };
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
@@ -68,6 +76,13 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
             server.tcp_addr(),
             server.xcap_root()
         );
+        println!("XCAP over TLS: {}", server.xcap_tls_root());
+        if let Some(path) = &args.xcap_certificate {
+            let pem = presence_harness::net::http::certificate_pem(server.xcap_certificate());
+            std::fs::write(path, pem)
+                .map_err(|e| format!("cannot write the certificate to {}: {e}", path.display()))?;
+            println!("its certificate: {}", path.display());
+        }
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
         tokio::select! {

@@ -470,6 +470,7 @@ impl Validator<'_> {
             }
             if role.kind == RoleKind::Sut {
                 scope.vars.insert(format!("{name}.xcap_root"));
+                scope.vars.insert(format!("{name}.xcap_tls_root"));
             }
             let placed = role.address.is_some() || !role.trusted;
             if role.kind == RoleKind::Sut && placed {

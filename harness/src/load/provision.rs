@@ -130,7 +130,7 @@ async fn play(mut request: HttpRequest, credentials: Option<Credentials>) -> Opt
 
 /// One exchange, its response read as a message.
 async fn round(request: &HttpRequest) -> Result<SipMessage, String> {
-    let exchange = exchange(request, EXCHANGE_LIMIT)
+    let exchange = exchange(request, EXCHANGE_LIMIT, None)
         .await
         .map_err(|failure| failure.reason)?;
     crate::net::http::recorded_response(&exchange.response_bytes)

@@ -8,11 +8,15 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 /// Largest response body the client reads, in bytes.
 pub const MAX_RESPONSE_BODY: usize = 10 * 1024 * 1024;
@@ -97,11 +101,14 @@ pub fn digest_authorization(
         .map_err(|e| format!("cannot answer the Digest challenge: {e}"))
 }
 
-/// Splits `http://host:port/path?query` into the socket address and the request target.
+/// Splits `http://host:port/path?query` (or `https://`) into the socket address, the
+/// authority and the request target.
 pub fn split_url(url: &str) -> Result<(SocketAddr, String, String), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("not an http:// URL: {url:?}"))?;
+    let (rest, default_port) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(rest), _) => (rest, 80),
+        (_, Some(rest)) => (rest, 443),
+        _ => return Err(format!("not an http:// or https:// URL: {url:?}")),
+    };
     let (authority, target) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -109,7 +116,7 @@ pub fn split_url(url: &str) -> Result<(SocketAddr, String, String), String> {
     let with_port = if authority.contains(':') {
         authority.to_string()
     } else {
-        format!("{authority}:80")
+        format!("{authority}:{default_port}")
     };
     let addr = with_port
         .parse::<SocketAddr>()
@@ -117,8 +124,103 @@ pub fn split_url(url: &str) -> Result<(SocketAddr, String, String), String> {
     Ok((addr, authority.to_string(), target.to_string()))
 }
 
-/// Sends one request on a new connection and reads the whole response, within `limit`.
-pub async fn exchange(request: &HttpRequest, limit: Duration) -> Result<HttpExchange, HttpFailure> {
+/// The certificates an `https://` exchange trusts, as rustls client settings.
+pub type TlsTrust = Arc<ClientConfig>;
+
+/// Client settings that trust exactly these certificates (DER): the server's own, when it
+/// signs for itself, or the authority that signed it.
+pub fn tls_trust(certificates: &[Vec<u8>]) -> Result<TlsTrust, String> {
+    let mut roots = RootCertStore::empty();
+    for der in certificates {
+        roots
+            .add(CertificateDer::from(der.clone()))
+            .map_err(|e| format!("cannot trust the certificate: {e}"))?;
+    }
+    let config = ClientConfig::builder_with_provider(Arc::new(ring_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("no TLS versions: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Client settings that trust the certificates of a PEM file.
+pub fn tls_trust_from_pem(path: &Path) -> Result<TlsTrust, String> {
+    let certificates = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read certificates from {}: {e}", path.display()))?
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("cannot read certificates from {}: {e}", path.display()))?;
+    if certificates.is_empty() {
+        return Err(format!("{} holds no PEM certificate", path.display()));
+    }
+    tls_trust(&certificates)
+}
+
+/// A DER certificate as PEM text.
+pub fn certificate_pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in text.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+/// The ring crypto provider: pure Rust and assembly, no C build of aws-lc. rustls 0.23.48
+/// deprecates it for lacking post-quantum key exchange, which a test client on loopback does
+/// not need.
+#[expect(
+    deprecated,
+    reason = "post-quantum key exchange is not needed on loopback"
+)]
+fn ring_provider() -> tokio_rustls::rustls::crypto::CryptoProvider {
+    tokio_rustls::rustls::crypto::ring::default_provider()
+}
+
+/// A connection to the server: plain TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Secured(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Connects to `addr`; for an `https://` URL, completes a TLS handshake with `host` trusted by
+/// `tls`.
+async fn connect(
+    url: &str,
+    addr: SocketAddr,
+    host: &str,
+    tls: Option<&TlsTrust>,
+) -> Result<(Stream, Option<SocketAddr>), String> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let local = stream.local_addr().ok();
+    if !url.starts_with("https://") {
+        return Ok((Stream::Plain(stream), local));
+    }
+    let trust = tls.ok_or_else(|| {
+        format!("no certificate to trust for {url} (the profile's xcap_tls_ca names none)")
+    })?;
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| format!("not a TLS server name: {host:?}: {e}"))?;
+    let secured = tokio_rustls::TlsConnector::from(Arc::clone(trust))
+        .connect(name, stream)
+        .await
+        .map_err(|e| format!("TLS handshake with {addr}: {e}"))?;
+    Ok((Stream::Secured(Box::new(secured)), local))
+}
+
+/// Sends one request on a new connection (over TLS for an `https://` URL, trusting `tls`)
+/// and reads the whole response, within `limit`.
+pub async fn exchange(
+    request: &HttpRequest,
+    limit: Duration,
+    tls: Option<&TlsTrust>,
+) -> Result<HttpExchange, HttpFailure> {
     let failure = |reason: String, log: &Log, local| HttpFailure {
         reason,
         request_bytes: log.written(),
@@ -127,10 +229,14 @@ pub async fn exchange(request: &HttpRequest, limit: Duration) -> Result<HttpExch
     let log = Log::default();
     let (addr, authority, target) = split_url(&request.url).map_err(|e| failure(e, &log, None))?;
     let work = async {
-        let stream = TcpStream::connect(addr)
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(host, _)| host)
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let (stream, local) = connect(&request.url, addr, host, tls)
             .await
-            .map_err(|e| failure(format!("cannot connect to {addr}: {e}"), &log, None))?;
-        let local = stream.local_addr().ok();
+            .map_err(|e| failure(e, &log, None))?;
         let io = Recording {
             inner: stream,
             log: log.clone(),
@@ -198,10 +304,51 @@ impl Log {
     }
 }
 
-/// A stream that copies everything written to it and read from it into a [`Log`].
+/// A stream that copies everything written to it and read from it into a [`Log`] (over TLS,
+/// the plain text).
 struct Recording {
-    inner: TcpStream,
+    inner: Stream,
     log: Log,
+}
+
+impl tokio::io::AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Secured(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, data),
+            Stream::Secured(s) => Pin::new(s.as_mut()).poll_write(cx, data),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Secured(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Secured(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
 }
 
 impl Read for Recording {
@@ -319,7 +466,11 @@ mod tests {
         assert_eq!(addr.to_string(), "127.0.0.1:8080");
         assert_eq!(authority, "127.0.0.1:8080");
         assert_eq!(target, "/xcap-root/x?y");
-        assert!(split_url("https://127.0.0.1/").is_err());
+        assert_eq!(
+            split_url("https://127.0.0.1/x").expect("valid").0,
+            "127.0.0.1:443".parse().unwrap()
+        );
+        assert!(split_url("ftp://127.0.0.1/").is_err());
         assert!(split_url("http://xcap.example.com/").is_err());
     }
 
@@ -355,7 +506,7 @@ mod tests {
             headers: vec![("Accept".into(), "*/*".into())],
             body: Vec::new(),
         };
-        let exchange = exchange(&request, Duration::from_secs(5))
+        let exchange = exchange(&request, Duration::from_secs(5), None)
             .await
             .expect("a response");
         let sent = String::from_utf8_lossy(&exchange.request_bytes);
@@ -401,7 +552,7 @@ mod tests {
             headers: Vec::new(),
             body: Vec::new(),
         };
-        let failure = exchange(&request, Duration::from_millis(200))
+        let failure = exchange(&request, Duration::from_millis(200), None)
             .await
             .expect_err("no answer");
         assert!(failure.reason.contains("within"), "{}", failure.reason);

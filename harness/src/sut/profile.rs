@@ -98,6 +98,15 @@ pub struct Profile {
     /// it as `${<sut role>.xcap_root}`.
     #[serde(default)]
     pub xcap_root: Option<String>,
+    /// The SUT's XCAP root over TLS (RFC 4825 §8, RFC 2818), e.g.
+    /// `https://127.0.0.1:8443/xcap-root`; flows read it as `${<sut role>.xcap_tls_root}`
+    /// (capability `xcap-tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xcap_tls_root: Option<String>,
+    /// With `xcap_tls_root`: a PEM file (relative to the project folder) of the certificates
+    /// to trust there: the server's own when it signs for itself, or its authority's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xcap_tls_ca: Option<PathBuf>,
     /// HTTP Digest credentials for XCAP, used when the server answers 401.
     #[serde(default)]
     pub xcap_credentials: Option<XcapCredentials>,

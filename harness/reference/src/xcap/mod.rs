@@ -5,7 +5,7 @@
 //! (application usages), `constraints` (the data constraints of their documents), `store`
 //! (documents and entity-tags), `message` (requests, responses, error bodies), `handler`
 //! (sans-IO request handling, document operations), `node` (element and attribute
-//! operations), `server` (HTTP/1.1 with hyper).
+//! operations), `server` (HTTP/1.1 with hyper), `tls` (its certificate for HTTP over TLS).
 
 mod body;
 mod constraints;
@@ -19,6 +19,7 @@ mod node;
 mod selector;
 mod server;
 mod store;
+mod tls;
 mod uri;
 mod usage;
 
@@ -26,8 +27,9 @@ mod usage;
 mod tests;
 
 pub(super) use dom::{Document, Element};
-pub(super) use server::accept_loop;
+pub(super) use server::{accept_loop, accept_tls_loop};
 pub(super) use store::XcapStore;
+pub(super) use tls::XcapTls;
 pub(super) use uri::ROOT;
 
 use super::authz::PRES_RULES_AUID;

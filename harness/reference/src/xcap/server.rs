@@ -5,6 +5,7 @@ use super::handler::handle;
 use super::message::{XcapRequest, XcapResponse};
 use super::on_document_change;
 use super::store::Tree;
+use super::tls::XcapTls;
 use super::uri;
 use crate::presentity::Presentity;
 use crate::shared::{lock, Shared};
@@ -19,7 +20,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::sync::Arc;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// Largest request body accepted; a larger one gets 413.
 const MAX_BODY: usize = 1024 * 1024;
@@ -36,8 +37,34 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
+/// Accepts HTTP over TLS connections until the task is aborted (plain HTTP under the fault
+/// XcapNoTls).
+pub(crate) async fn accept_tls_loop(shared: Arc<Shared>, listener: TcpListener, tls: XcapTls) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::task::yield_now().await;
+            continue;
+        };
+        if shared.fault(Fault::XcapNoTls) {
+            shared.spawn(connection(shared.clone(), stream));
+            continue;
+        }
+        let (shared, acceptor) = (shared.clone(), tls.acceptor.clone());
+        let spawner = shared.clone();
+        spawner.spawn(async move {
+            match acceptor.accept(stream).await {
+                Ok(secured) => connection(shared, secured).await,
+                Err(e) => tracing::debug!("XCAP TLS handshake failed: {e}"),
+            }
+        });
+    }
+}
+
 /// Serves one connection until the client closes it or it fails.
-async fn connection(shared: Arc<Shared>, stream: TcpStream) {
+async fn connection<S>(shared: Arc<Shared>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = service_fn(move |request| {
         let shared = shared.clone();
         async move { Ok::<_, Infallible>(serve(&shared, request).await) }

@@ -80,7 +80,8 @@ impl Runner<'_> {
     ) -> Result<(SipMessage, (usize, std::net::SocketAddr)), String> {
         let summary = format!("XCAP {} {}", request.method, request.url);
         let started = Instant::now();
-        match exchange(request, limit).await {
+        let tls = self.settings.xcap_tls.as_ref().map(|(_, trust)| trust);
+        match exchange(request, limit, tls).await {
             Ok(done) => self.record_exchange(ue, done, &request.method, summary),
             Err(failure) => {
                 let leg = Leg {

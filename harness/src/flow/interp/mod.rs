@@ -77,6 +77,9 @@ pub struct RunSettings {
     pub untrusted_address: Option<std::net::Ipv4Addr>,
     /// The SUT's XCAP root URI, offered to flows as `${<sut role>.xcap_root}`.
     pub xcap_root: Option<String>,
+    /// The SUT's XCAP root over TLS, offered as `${<sut role>.xcap_tls_root}`, and the
+    /// certificates trusted there.
+    pub xcap_tls: Option<(String, crate::net::http::TlsTrust)>,
     /// Digest credentials for XCAP requests, from the profile.
     pub xcap_credentials: Option<crate::sut::profile::XcapCredentials>,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
@@ -484,6 +487,9 @@ impl<'a> Runner<'a> {
             vars.set(&format!("{name}.contact"), sut_uri.clone());
             vars.set(&format!("{name}.user"), "");
             vars.set(&format!("{name}.aor"), sut_uri.clone());
+        }
+        if let Some((root, _)) = &settings.xcap_tls {
+            vars.set(&format!("{name}.xcap_tls_root"), root.clone());
         }
         if let Some(root) = &settings.xcap_root {
             vars.set(&format!("{name}.xcap_root"), root.clone());
