@@ -526,6 +526,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "arrives",
     ),
     (
+        "tcp-response-new-connection",
+        "rfc3261-tcp-response-connection",
+        "rfc3261-response-connection",
+        "message rule",
+    ),
+    (
         "trying-without-timestamp",
         "rfc3261-timestamp",
         "rfc3261-trying-timestamp",

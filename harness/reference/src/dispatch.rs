@@ -197,15 +197,35 @@ fn udp_response_address(
     if maddr.is_none() && params.param("rport").is_some() {
         return source;
     }
-    let sent_by = params.value.split_whitespace().last().unwrap_or_default();
-    let port = match sent_by.rsplit_once(':') {
+    sent_by_port(&params.value).map_or(source, |port| {
+        SocketAddr::new(maddr.unwrap_or(source.ip()), port)
+    })
+}
+
+/// The port of a Via value's sent-by (`SIP/2.0/UDP host:port`), 5060 when it names none;
+/// `None` when it cannot be read.
+fn sent_by_port(via_value: &str) -> Option<u16> {
+    let sent_by = via_value.split_whitespace().last().unwrap_or_default();
+    match sent_by.rsplit_once(':') {
         // A bracketed IPv6 reference without a port ends in `]`.
         Some((_, port)) if !port.ends_with(']') => port.parse().ok(),
         _ => Some(5060),
-    };
-    port.map_or(source, |port| {
-        SocketAddr::new(maddr.unwrap_or(source.ip()), port)
-    })
+    }
+}
+
+/// Fault TcpResponseNewConnection: a new connection to the source address at the top Via's
+/// sent-by port, for the responses to a request that came over TCP.
+async fn new_response_connection(
+    shared: &Arc<Shared>,
+    request: &SipMessage,
+    source: SocketAddr,
+) -> Option<ReplyPath> {
+    let top = request.header_items("Via").next()?;
+    let port = sent_by_port(&parse_params(top).value)?;
+    let tx = transport::open_connection(shared, SocketAddr::new(source.ip(), port))
+        .await
+        .ok()?;
+    Some(ReplyPath::Tcp(tx))
 }
 
 /// Handles one message from the network; anything that cannot be read is dropped.
@@ -257,6 +277,12 @@ pub(super) async fn on_message(
         ReplyPath::Udp(_) if !shared.fault(Fault::ResponseToSource) => ReplyPath::Udp(
             udp_response_address(&message, source, shared.fault(Fault::MaddrIgnored)),
         ),
+        ReplyPath::Tcp(_) if shared.fault(Fault::TcpResponseNewConnection) => {
+            match new_response_connection(shared, &message, source).await {
+                Some(new) => new,
+                None => path,
+            }
+        }
         path => path,
     };
     let key = ServerKey::of(&message);

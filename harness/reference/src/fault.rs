@@ -314,6 +314,8 @@ pub enum Fault {
     ResponseToSource,
     /// Responses over UDP leave out the top Via's maddr: they go to the source address.
     MaddrIgnored,
+    /// Responses to requests over TCP go on a new connection to the Via's sent-by port.
+    TcpResponseNewConnection,
     /// A PUBLISH gets a 100 (Trying) that does not copy its Timestamp.
     TryingWithoutTimestamp,
     /// A response over TCP is taken only on a connection the server opened itself, not on one a peer opened to it.
@@ -611,6 +613,7 @@ impl Fault {
             Fault::NoTcp,
             Fault::ResponseToSource,
             Fault::MaddrIgnored,
+            Fault::TcpResponseNewConnection,
             Fault::TryingWithoutTimestamp,
             Fault::TcpResponseOnOwnConnectionOnly,
             Fault::SipSchemeUnsupported,
@@ -839,6 +842,7 @@ impl Fault {
             Fault::NoTcp => "no-tcp",
             Fault::ResponseToSource => "response-to-source",
             Fault::MaddrIgnored => "maddr-ignored",
+            Fault::TcpResponseNewConnection => "tcp-response-new-connection",
             Fault::TryingWithoutTimestamp => "trying-without-timestamp",
             Fault::TcpResponseOnOwnConnectionOnly => "tcp-response-own-connection-only",
             Fault::SipSchemeUnsupported => "sip-scheme-unsupported",
@@ -1201,6 +1205,7 @@ impl Fault {
             Fault::NoTcp => "every TCP connection is closed at once, so the server takes SIP over UDP only (RFC 3261 §18, MUST implement UDP and TCP; §18.2.1, MUST listen for TCP where it listens for UDP)",
             Fault::ResponseToSource => "a response over UDP goes to the source port of the request, not to the port its top Via's sent-by names (RFC 3261 §18.2.2, MUST send to the received address and the sent-by port)",
             Fault::MaddrIgnored => "a response over UDP goes to the source address and sent-by port even when the top Via carries maddr (RFC 3261 §18.2.2, MUST: to the address maddr lists)",
+            Fault::TcpResponseNewConnection => "the responses to a request that came over TCP go on a new connection to the source address and the top Via's sent-by port, though the request's connection is open (RFC 3261 §18.2.2, MUST: the existing connection)",
             Fault::TryingWithoutTimestamp => "a PUBLISH gets a 100 (Trying) first, which leaves out the request's Timestamp (RFC 3261 §8.2.6.1, MUST copy it)",
             Fault::TcpResponseOnOwnConnectionOnly => "a response over TCP that arrives on a connection the peer opened (to the sent-by port) is dropped: only the connection the request went out on is read for responses (RFC 3261 §18.1.1, MUST be prepared to receive it)",
             Fault::SipSchemeUnsupported => "an OPTIONS to a sip: Request-URI gets 416, as if the SIP URI scheme were unsupported (RFC 3261 §8.1.1.2, MUST support it)",

@@ -7,8 +7,10 @@ use super::variation::{self, Variation};
 use super::Fault;
 use crate::sip::framing::{next_frame, trim_keepalive, Frame};
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -199,6 +201,28 @@ pub(super) async fn send(
     result
 }
 
+/// Opens a TCP connection to `to` (within 64*T1), serves it like any other and returns its
+/// writer. (Boxed, and declared `Send`: a connection's task dispatches messages, which may
+/// open connections, and the compiler cannot infer `Send` around that cycle.)
+pub(super) fn open_connection(
+    shared: &Arc<Shared>,
+    to: SocketAddr,
+) -> Pin<Box<dyn Future<Output = io::Result<UnboundedSender<Vec<u8>>>> + Send + '_>> {
+    Box::pin(async move {
+        let limit = shared.config.t1.saturating_mul(64);
+        let stream = tokio::time::timeout(limit, TcpStream::connect(to))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out"))??;
+        let (tx, rx) = unbounded_channel();
+        lock(&shared.connections).insert(to, tx.clone());
+        let task = connection(shared.clone(), stream, to, tx.clone(), rx, Opened::ByServer);
+        match shared.spawn(task) {
+            Some(_) => Ok(tx),
+            None => Err(io::Error::other("server stopping")),
+        }
+    })
+}
+
 async fn send_bytes(
     shared: &Arc<Shared>,
     transport: Transport,
@@ -214,30 +238,7 @@ async fn send_bytes(
                 .cloned();
             let tx = match open {
                 Some(tx) => tx,
-                None => {
-                    let limit = shared.config.t1.saturating_mul(64);
-                    let stream = tokio::time::timeout(limit, TcpStream::connect(to))
-                        .await
-                        .map_err(|_| {
-                            io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out")
-                        })??;
-                    let (tx, rx) = unbounded_channel();
-                    lock(&shared.connections).insert(to, tx.clone());
-                    if shared
-                        .spawn(connection(
-                            shared.clone(),
-                            stream,
-                            to,
-                            tx.clone(),
-                            rx,
-                            Opened::ByServer,
-                        ))
-                        .is_none()
-                    {
-                        return Err(io::Error::other("server stopping"));
-                    }
-                    tx
-                }
+                None => open_connection(shared, to).await?,
             };
             tx.send(bytes)
                 .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "connection closed"))

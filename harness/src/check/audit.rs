@@ -66,6 +66,8 @@ struct Sent {
     sent_at_us: u64,
     /// It went over UDP, where the harness retransmits it (RFC 3261 §17.1.2).
     over_udp: bool,
+    /// Over TCP: the node it left from and the SUT address its connection goes to.
+    connection: Option<(String, String)>,
     /// What followed the SUT's first provisional response to it, if one came.
     proceeding: Option<Proceeding>,
 }
@@ -117,8 +119,15 @@ fn default_accept(event: &str) -> Option<&'static str> {
 pub const COMPLETED_GRACE_MS: u64 = 1000;
 
 /// Runs the rules over `trace`; rules named in `exempt` are left out. Keyed by rule.
-pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, Tally> {
-    let mut auditor = Auditor::default();
+pub fn audit(
+    trace: &[TraceEntry],
+    exempt: &[String],
+    closed: &[ClosedConnection],
+) -> BTreeMap<&'static str, Tally> {
+    let mut auditor = Auditor {
+        closed,
+        ..Auditor::default()
+    };
     for entry in trace {
         let raw = entry.raw();
         let Ok(msg) = SipMessage::parse(&raw) else {
@@ -143,8 +152,21 @@ pub fn audit(trace: &[TraceEntry], exempt: &[String]) -> BTreeMap<&'static str, 
     auditor.tallies
 }
 
+/// A TCP connection a node of the harness opened and the SUT closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedConnection {
+    /// The node's name.
+    pub node: String,
+    /// The SUT's address at the other end.
+    pub peer: String,
+    /// When the node saw it close (microseconds into the run).
+    pub at_us: u64,
+}
+
 #[derive(Default)]
-struct Auditor {
+struct Auditor<'a> {
+    /// The connections of the harness's nodes that the SUT closed.
+    closed: &'a [ClosedConnection],
     sent: HashMap<(String, String), Sent>,
     /// The method and target of the XCAP request last sent on each connection (local and
     /// remote address): the next response on it answers that request.
@@ -177,7 +199,7 @@ type Completed = BTreeMap<(String, String), (u64, Option<(usize, String, u64)>)>
 /// transaction has timed out (timer F, 64*T1, with RFC 3261's default T1 of 500 ms).
 const PUBLISH_TIMEOUT_US: u64 = 64 * 500_000;
 
-impl Auditor {
+impl Auditor<'_> {
     /// A final response of the harness to a request of the SUT completes its transaction, and
     /// for a PUBLISH ends the wait for it.
     fn answered(&mut self, response: &SipMessage, entry: &TraceEntry) {
@@ -305,6 +327,8 @@ impl Auditor {
             timestamp: msg.header("Timestamp").map(str::to_string),
             sent_at_us: entry.at_us,
             over_udp: entry.transport == Transport::Udp,
+            connection: (entry.transport == Transport::Tcp)
+                .then(|| (entry.from_node.clone(), entry.to_addr.clone())),
             proceeding: None,
         };
         self.sent.insert(key, sent);
@@ -446,6 +470,19 @@ impl Auditor {
             let tag = msg.to_tag().map(Cow::into_owned);
             let first = sent.answer_tag.get_or_insert_with(|| tag.clone());
             rules::check_same_response_tag(first.as_deref(), tag.as_deref(), &mut sink);
+        }
+        if let Some((node, peer)) = &sent.connection {
+            let same = entry.to_node == *node && entry.from_addr == *peer;
+            let closed_before = self
+                .closed
+                .iter()
+                .any(|c| c.node == *node && c.peer == *peer && c.at_us <= entry.at_us);
+            rules::check_response_connection(
+                same || closed_before,
+                peer,
+                &entry.from_addr,
+                &mut sink,
+            );
         }
         rules::check_sip_scheme(&sent.request_uri, status, &mut sink);
         rules::check_coding_accepted(sent.accept_encoding.as_deref(), msg, &mut sink);
@@ -593,7 +630,7 @@ mod tests {
             entry(2, Direction::Received, &notify("application/pidf+xml")),
             entry(3, Direction::Received, &notify("text/plain")),
         ];
-        let tallies = audit(&trace, &[]);
+        let tallies = audit(&trace, &[], &[]);
         let accept = &tallies["rfc6665-notify-accept"];
         assert_eq!((accept.held, accept.broken_count), (1, 1));
         assert_eq!(accept.broken[0].message, 3);
@@ -624,7 +661,7 @@ mod tests {
             entry(4, Direction::Received, &diff),
             entry(5, Direction::Received, &later),
         ];
-        let tallies = audit(&trace, &[]);
+        let tallies = audit(&trace, &[], &[]);
         let accept = &tallies["rfc6665-notify-accept"];
         assert_eq!((accept.held, accept.broken_count), (1, 1));
         assert_eq!(accept.broken[0].message, 5);
@@ -648,7 +685,7 @@ mod tests {
             at(entry(4, Direction::Received, &notify), 2000),
             at(entry(5, Direction::Received, &stray), 2100),
         ];
-        let tallies = audit(&trace, &[]);
+        let tallies = audit(&trace, &[], &[]);
         let subscribed = &tallies["rfc6665-notify-needs-subscribe"];
         assert_eq!((subscribed.held, subscribed.broken_count), (1, 1));
         assert_eq!(subscribed.broken[0].message, 5);
@@ -667,7 +704,7 @@ mod tests {
             entry(3, Direction::Received, &trying),
             entry(4, Direction::Received, OK),
         ];
-        let proceeding = &audit(&held, &[])["rfc3261-server-proceeding"];
+        let proceeding = &audit(&held, &[], &[])["rfc3261-server-proceeding"];
         assert_eq!((proceeding.held, proceeding.broken_count), (1, 0));
         // The copy went unanswered: the final response alone came.
         let unanswered = [
@@ -676,7 +713,7 @@ mod tests {
             entry(2, Direction::Sent, SUBSCRIBE),
             entry(3, Direction::Received, OK),
         ];
-        let proceeding = &audit(&unanswered, &[])["rfc3261-server-proceeding"];
+        let proceeding = &audit(&unanswered, &[], &[])["rfc3261-server-proceeding"];
         assert_eq!((proceeding.held, proceeding.broken_count), (0, 1));
         assert_eq!(proceeding.broken[0].message, 1);
         // Over TCP the harness does not retransmit: the rule does not apply.
@@ -684,7 +721,57 @@ mod tests {
             e.transport = Transport::Tcp;
             e
         });
-        assert!(!audit(&over_tcp, &[]).contains_key("rfc3261-server-proceeding"));
+        assert!(!audit(&over_tcp, &[], &[]).contains_key("rfc3261-server-proceeding"));
+    }
+
+    #[test]
+    fn a_response_over_tcp_comes_on_the_request_connection_while_it_is_open() {
+        let over_tcp = |seq, direction, text: &str, node: &str, from: &str, to: &str, ms: u64| {
+            let mut e = entry(seq, direction, text);
+            e.transport = Transport::Tcp;
+            e.at_us = ms * 1000;
+            (e.from_addr, e.to_addr) = (from.to_string(), to.to_string());
+            match direction {
+                Direction::Sent => (e.from_node, e.to_node) = (node.into(), "sut".into()),
+                _ => (e.from_node, e.to_node) = ("sut".into(), node.into()),
+            }
+            e
+        };
+        let (node, sut, other) = ("ue", "127.0.0.1:5060", "127.0.0.1:40001");
+        let trace = |answer_from: &str| {
+            [
+                over_tcp(
+                    0,
+                    Direction::Sent,
+                    SUBSCRIBE,
+                    node,
+                    "127.0.0.1:5070",
+                    sut,
+                    0,
+                ),
+                over_tcp(
+                    1,
+                    Direction::Received,
+                    OK,
+                    node,
+                    answer_from,
+                    "127.0.0.1:5070",
+                    5,
+                ),
+            ]
+        };
+        let kept = &audit(&trace(sut), &[], &[])["rfc3261-response-connection"];
+        assert_eq!((kept.held, kept.broken_count), (1, 0));
+        let moved = &audit(&trace(other), &[], &[])["rfc3261-response-connection"];
+        assert_eq!((moved.held, moved.broken_count), (0, 1));
+        // Once the SUT closed the request's connection, another one is its way back.
+        let closed = [ClosedConnection {
+            node: node.into(),
+            peer: sut.into(),
+            at_us: 1000,
+        }];
+        let reopened = &audit(&trace(other), &[], &closed)["rfc3261-response-connection"];
+        assert_eq!((reopened.held, reopened.broken_count), (1, 0));
     }
 
     #[test]
@@ -693,7 +780,7 @@ mod tests {
             entry(0, Direction::Sent, SUBSCRIBE),
             entry(1, Direction::Received, &notify("text/plain")),
         ];
-        let tallies = audit(&trace, &["rfc6665-notify-accept".to_string()]);
+        let tallies = audit(&trace, &["rfc6665-notify-accept".to_string()], &[]);
         assert!(!tallies.contains_key("rfc6665-notify-accept"));
         assert!(tallies.contains_key("rfc3261-request-headers"));
     }

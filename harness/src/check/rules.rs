@@ -97,6 +97,10 @@ pub const RULES: &[(&str, &str)] = &[
         "the SUT sends no copy of a request after it got the harness's final response to it",
     ),
     (
+        RESPONSE_CONNECTION,
+        "a response to a request the harness sent over TCP comes on the connection the request went on, unless the SUT closed it first",
+    ),
+    (
         PROCEEDING_ANSWERS_COPIES,
         "once the SUT sent a provisional response to a request over UDP, each copy of the request gets a response, besides the final one",
     ),
@@ -364,6 +368,7 @@ pub const REQUEST_COMPLETED: &str = "rfc3261-client-completed";
 /// lossy path).
 pub const PROCEEDING_ANSWERS_COPIES: &str = "rfc3261-server-proceeding";
 const CSEQ_RANGE: &str = "rfc3261-cseq-range";
+const RESPONSE_CONNECTION: &str = "rfc3261-response-connection";
 const TO_COPY: &str = "rfc3261-to-copy";
 const VIA_SENT_BY: &str = "rfc3261-via-sent-by";
 const VIA_TRANSPORT: &str = "rfc3261-via-transport";
@@ -1517,6 +1522,20 @@ pub fn check_finals_prompted(finals: u32, copies: u32, sink: &mut impl RuleSink)
         finals <= copies,
         || format!("at most {copies} final response(s), one per copy of the request sent"),
         || format!("final response number {finals}"),
+    );
+}
+
+/// RFC 3261 §18.2.2 on a response to a request the harness sent over TCP to the SUT at `peer`:
+/// `kept` when it came on that connection (from `peer`, to the sending node), or on another
+/// after the SUT closed that one. `from` is the address it came from. (A new connection the SUT
+/// opens from the very address of the first cannot be told apart here.)
+pub fn check_response_connection(kept: bool, peer: &str, from: &str, sink: &mut impl RuleSink) {
+    check(
+        sink,
+        RESPONSE_CONNECTION,
+        kept,
+        || format!("the response on the request's connection, from {peer}"),
+        || format!("on another connection, from {from}, while the request's was open"),
     );
 }
 

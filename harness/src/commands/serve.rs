@@ -3,6 +3,7 @@
 use clap::Args;
 use presence_harness::reference::{Listen, ReferenceConfig, ReferenceServer};
 use presence_harness::runner::{parse_faults, parse_variations};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -70,19 +71,23 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         let server = ReferenceServer::start_at(config, &listen)
             .await
             .map_err(|e| format!("cannot start the reference server on {listen:?}: {e}"))?;
-        println!(
-            "reference server: SIP udp {} tcp {}, XCAP root {}; Ctrl-C stops it",
-            server.udp_addr(),
-            server.tcp_addr(),
-            server.xcap_root()
-        );
-        println!("XCAP over TLS: {}", server.xcap_tls_root());
         if let Some(path) = &args.xcap_certificate {
             let pem = presence_harness::net::http::certificate_pem(server.xcap_certificate());
             std::fs::write(path, pem)
                 .map_err(|e| format!("cannot write the certificate to {}: {e}", path.display()))?;
-            println!("its certificate: {}", path.display());
         }
+        // One line, written once: whoever started the server may stop reading after it (a
+        // closed pipe is no reason to stop serving).
+        let mut out = std::io::stdout();
+        let _ = writeln!(
+            out,
+            "reference server: SIP udp {} tcp {}, XCAP root {}, over TLS {}; Ctrl-C stops it",
+            server.udp_addr(),
+            server.tcp_addr(),
+            server.xcap_root(),
+            server.xcap_tls_root()
+        );
+        let _ = out.flush();
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
         tokio::select! {

@@ -415,7 +415,8 @@ pub struct HeaderCheck {
     /// The value (without parameters) equals this.
     #[serde(default)]
     pub equals: Option<String>,
-    /// The whole value matches this regular expression.
+    /// The value holds a match of this regular expression (a search: `^` and `$` anchor it to
+    /// the whole value).
     #[serde(default)]
     pub matches: Option<String>,
     /// The value (without parameters) is one of these.
@@ -500,7 +501,8 @@ pub struct XmlCheck {
     /// The selection's text equals this.
     #[serde(default)]
     pub equals: Option<String>,
-    /// The selection's text matches this regular expression.
+    /// The selection's text holds a match of this regular expression (a search: `^` and `$`
+    /// anchor it).
     #[serde(default)]
     pub matches: Option<String>,
     /// The selection's text is one of these.

@@ -121,7 +121,12 @@ pub struct NodeSocket {
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
     /// With chaos: the lane every datagram this node sends passes through.
     send_lane: Option<Lane>,
+    /// The connections this node opened that the peer closed: the peer and when.
+    closed: Closures,
 }
+
+/// Connections a node opened that the peer closed, with when.
+type Closures = Arc<Mutex<Vec<(SocketAddr, Instant)>>>;
 
 /// Chaos on a node's UDP datagrams, both ways: the settings and the name of the run, which
 /// with the node's name seeds the node's lanes (`<run>/<node>/send`, `<run>/<node>/recv`).
@@ -229,7 +234,13 @@ impl NodeSocket {
             dropped,
             tasks,
             send_lane,
+            closed: Arc::default(),
         }
+    }
+
+    /// The connections this node opened that the peer has closed so far, with when.
+    pub fn closed_connections(&self) -> Vec<(SocketAddr, Instant)> {
+        lock(&self.closed).clone()
     }
 
     /// Closes this node's TCP connection with `peer`, if one is open (its reader stops when the
@@ -266,7 +277,11 @@ impl NodeSocket {
                             dropped: self.dropped.clone(),
                         };
                         let (read, write) = stream.into_split();
-                        let task = tokio::spawn(read_stream(read, dest, inbox));
+                        let closed = self.closed.clone();
+                        let task = tokio::spawn(async move {
+                            read_stream(read, dest, inbox).await;
+                            lock(&closed).push((dest, Instant::now()));
+                        });
                         lock(&self.tasks).push(task);
                         write
                     }

@@ -949,7 +949,21 @@ impl<'a> Runner<'a> {
             // ... and lose the SUT's responses to the harness's copies of a request.
             exempt.push(crate::check::rules::PROCEEDING_ANSWERS_COPIES.to_string());
         }
-        for (key, tally) in audit::audit(&self.trace.entries, &exempt) {
+        let start = self.trace.start();
+        let closed: Vec<audit::ClosedConnection> = self
+            .nodes
+            .iter()
+            .flat_map(|(name, node)| {
+                node.closed_connections()
+                    .into_iter()
+                    .map(move |(peer, at)| audit::ClosedConnection {
+                        node: name.clone(),
+                        peer: peer.to_string(),
+                        at_us: at.saturating_duration_since(start).as_micros() as u64,
+                    })
+            })
+            .collect();
+        for (key, tally) in audit::audit(&self.trace.entries, &exempt, &closed) {
             let requirement = self.requirement(Some(key));
             let words = crate::check::rules::summary(key);
             if tally.broken_count == 0 {
