@@ -201,13 +201,14 @@ pub(super) async fn send(
     result
 }
 
+/// A connection being opened: its writer once it is.
+pub(super) type Opening<'a> =
+    Pin<Box<dyn Future<Output = io::Result<UnboundedSender<Vec<u8>>>> + Send + 'a>>;
+
 /// Opens a TCP connection to `to` (within 64*T1), serves it like any other and returns its
 /// writer. (Boxed, and declared `Send`: a connection's task dispatches messages, which may
 /// open connections, and the compiler cannot infer `Send` around that cycle.)
-pub(super) fn open_connection(
-    shared: &Arc<Shared>,
-    to: SocketAddr,
-) -> Pin<Box<dyn Future<Output = io::Result<UnboundedSender<Vec<u8>>>> + Send + '_>> {
+pub(super) fn open_connection(shared: &Arc<Shared>, to: SocketAddr) -> Opening<'_> {
     Box::pin(async move {
         let limit = shared.config.t1.saturating_mul(64);
         let stream = tokio::time::timeout(limit, TcpStream::connect(to))
