@@ -197,6 +197,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "count",
     ),
     (
+        "xcap-caps-without-pres-rules",
+        "rfc5025-xcap-caps",
+        "rfc5025-caps-permissions",
+        "xml",
+    ),
+    (
         "xcap-caps-in-user-tree",
         "rfc4825-xcap-caps",
         "rfc4825-xcap-caps-global-only",

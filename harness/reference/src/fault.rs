@@ -67,6 +67,8 @@ pub enum Fault {
     XcapNoCaps,
     /// The XCAP capabilities document leaves out the xcap-caps AUID and namespace.
     XcapCapsWithoutItself,
+    /// The XCAP capabilities document leaves out the namespace of the presence permissions.
+    XcapCapsWithoutPresRules,
     /// The XCAP capabilities document is also found in every user's tree.
     XcapCapsInUserTree,
     /// XCAP PUT and DELETE with a namespace selector are answered 400 instead of 405.
@@ -511,6 +513,7 @@ impl Fault {
             Fault::Xcap405NoAllow,
             Fault::XcapNoCaps,
             Fault::XcapCapsWithoutItself,
+            Fault::XcapCapsWithoutPresRules,
             Fault::XcapCapsInUserTree,
             Fault::XcapNamespaceWrite400,
             Fault::XcapNamespaceAllowWithoutGet,
@@ -740,6 +743,7 @@ impl Fault {
             Fault::Xcap405NoAllow => "xcap-405-no-allow",
             Fault::XcapNoCaps => "xcap-no-caps",
             Fault::XcapCapsWithoutItself => "xcap-caps-without-itself",
+            Fault::XcapCapsWithoutPresRules => "xcap-caps-without-pres-rules",
             Fault::XcapCapsInUserTree => "xcap-caps-in-user-tree",
             Fault::XcapNamespaceWrite400 => "xcap-namespace-write-400",
             Fault::XcapNamespaceAllowWithoutGet => "xcap-namespace-allow-without-get",
@@ -987,6 +991,7 @@ impl Fault {
             Fault::Xcap405NoAllow => "an XCAP 405 response carries no Allow header (RFC 7231 §6.5.5, MUST)",
             Fault::XcapNoCaps => "the XCAP server has no capabilities document: GET of xcap-caps/global/index answers 404 (RFC 4825 §12, MUST)",
             Fault::XcapCapsWithoutItself => "the XCAP capabilities document lists neither the xcap-caps AUID nor its namespace (RFC 4825 §12, MUST)",
+            Fault::XcapCapsWithoutPresRules => "the XCAP capabilities document leaves out urn:ietf:params:xml:ns:pres-rules, the namespace of the permissions the server supports (RFC 5025 §8, SHOULD)",
             Fault::XcapCapsInUserTree => "the XCAP capabilities document is also found in each user's tree (RFC 4825 §12.7, MUST NOT)",
             Fault::XcapNamespaceWrite400 => "an XCAP PUT or DELETE whose node selector ends in a namespace selector is answered 400 instead of 405 (RFC 4825 §8.2, §8.4, MUST)",
             Fault::XcapNamespaceAllowWithoutGet => "the XCAP 405 to a PUT or DELETE of a namespace selector lists PUT and DELETE in Allow, not GET (RFC 4825 §8.2, §8.4, MUST)",

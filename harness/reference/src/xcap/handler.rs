@@ -463,10 +463,13 @@ impl<F: Fn(Fault) -> bool> Operation<'_, F> {
         let Some((text, etag)) = found else {
             return XcapResponse::status(404);
         };
-        let text = if (self.faults)(Fault::XcapCapsWithoutItself) {
-            usage::without_caps_itself(text)
-        } else {
-            text.to_string()
+        let text = match (
+            (self.faults)(Fault::XcapCapsWithoutItself),
+            (self.faults)(Fault::XcapCapsWithoutPresRules),
+        ) {
+            (true, _) => usage::without_caps_itself(text),
+            (false, true) => usage::without_pres_rules_namespace(text),
+            (false, false) => text.to_string(),
         };
         XcapResponse::status(200)
             .header("ETag", etag)

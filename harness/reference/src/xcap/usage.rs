@@ -23,6 +23,8 @@ pub const XCAP_CAPS: &str = "xcap-caps";
 const CAPS_NS: &str = "urn:ietf:params:xml:ns:xcap-caps";
 /// The namespace of error bodies (RFC 4825 §11).
 pub const ERROR_NS: &str = "urn:ietf:params:xml:ns:xcap-error";
+/// The namespace of the presence permissions (RFC 5025 §5), within pres-rules documents.
+pub const PRES_RULES_NS: &str = "urn:ietf:params:xml:ns:pres-rules";
 /// The resource-lists namespace (RFC 4826).
 const RESOURCE_LISTS_NS: &str = "urn:ietf:params:xml:ns:resource-lists";
 
@@ -80,7 +82,8 @@ pub fn caps_document() -> String {
     }
     out.push_str("  </auids>\n  <extensions/>\n  <namespaces>\n");
     let mut namespaces: Vec<&str> = USAGES.iter().map(|u| u.namespace).collect();
-    namespaces.push(ERROR_NS);
+    // The permissions it supports (RFC 5025 §8), and its error bodies.
+    namespaces.extend([PRES_RULES_NS, ERROR_NS]);
     for ns in namespaces {
         out.push_str(&format!("    <namespace>{ns}</namespace>\n"));
     }
@@ -132,6 +135,38 @@ const DEFINED_ELEMENTS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        PRES_RULES_NS,
+        &[
+            "sub-handling",
+            "provide-services",
+            "all-services",
+            "service-uri",
+            "service-uri-scheme",
+            "occurrence-id",
+            "class",
+            "provide-persons",
+            "all-persons",
+            "provide-devices",
+            "all-devices",
+            "deviceID",
+            "provide-activities",
+            "provide-class",
+            "provide-deviceID",
+            "provide-mood",
+            "provide-place-is",
+            "provide-place-type",
+            "provide-privacy",
+            "provide-relationship",
+            "provide-status-icon",
+            "provide-sphere",
+            "provide-time-offset",
+            "provide-user-input",
+            "provide-note",
+            "provide-unknown-attribute",
+            "provide-all-attributes",
+        ],
+    ),
+    (
         "urn:ietf:params:xml:ns:pidf",
         &[
             "presence",
@@ -179,6 +214,16 @@ pub fn has_foreign_element(element: &Element, namespace: &str) -> bool {
         || element
             .child_elements()
             .any(|(_, child)| has_foreign_element(child, namespace))
+}
+
+/// A capabilities document without the line that lists the namespace of the presence
+/// permissions: what the fault switch `xcap-caps-without-pres-rules` serves.
+pub fn without_pres_rules_namespace(caps: &str) -> String {
+    let line = format!("<namespace>{PRES_RULES_NS}</namespace>");
+    caps.lines()
+        .filter(|l| !l.contains(&line))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// A capabilities document without the lines that list xcap-caps itself (its AUID and its
