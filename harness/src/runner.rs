@@ -321,45 +321,49 @@ fn role_mismatch(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings)
 /// The capability of an XCAP server that serves HTTP over TLS too (at `xcap_tls_root`).
 const XCAP_TLS: &str = "xcap-tls";
 
-/// Plays one flow, or reports it unsupported when the profile lacks a capability (or is a
-/// SUT of the other kind, or lacks an action the flow's UE must take).
-pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings) -> FlowOutcome {
-    if let Some(reason) = role_mismatch(loaded, profile, settings) {
-        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
-    }
+/// Why the profile cannot play a flow, if it cannot: a capability it lacks, or a setting the
+/// flow's roles need (a user the SUT has not provisioned, an address outside its trust domain,
+/// an XCAP root over TLS).
+fn unsupported_reason(
+    loaded: &LoadedFlow,
+    profile: &Profile,
+    settings: &RunSettings,
+) -> Option<String> {
+    let name = &profile.name;
     let missing = profile.missing_capabilities(&loaded.flow.requires);
     if !missing.is_empty() {
-        let reason = format!(
-            "profile {} lacks capabilities: {}",
-            profile.name,
+        return Some(format!(
+            "profile {name} lacks capabilities: {}",
             missing.join(", ")
-        );
-        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
+        ));
     }
-    let unprovisioned = loaded.flow.roles.values().any(|role| !role.provisioned);
-    if unprovisioned && profile.unknown_user.is_none() {
-        let reason = format!(
-            "profile {} names no unknown_user (a user the SUT has not provisioned)",
-            profile.name
-        );
-        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
+    let roles = || loaded.flow.roles.values();
+    if roles().any(|role| !role.provisioned) && profile.unknown_user.is_none() {
+        return Some(format!(
+            "profile {name} names no unknown_user (a user the SUT has not provisioned)"
+        ));
     }
-    if loaded.flow.requires.iter().any(|c| c == XCAP_TLS) && settings.xcap_tls.is_none() {
-        let reason = format!(
-            "profile {} declares {XCAP_TLS} but names no xcap_tls_root",
-            profile.name
-        );
-        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
+    if roles().any(|role| !role.trusted) && profile.untrusted_address.is_none() {
+        return Some(format!(
+            "profile {name} names no untrusted_address (an address outside the SUT's trust domain)"
+        ));
     }
-    let untrusted = loaded.flow.roles.values().any(|role| !role.trusted);
-    if untrusted && profile.untrusted_address.is_none() {
-        let reason = format!(
-            "profile {} names no untrusted_address (an address outside the SUT's trust domain)",
-            profile.name
-        );
-        return FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason);
+    let over_tls = loaded.flow.requires.iter().any(|c| c == XCAP_TLS);
+    (over_tls && settings.xcap_tls.is_none())
+        .then(|| format!("profile {name} declares {XCAP_TLS} but names no xcap_tls_root"))
+}
+
+/// Plays one flow, or reports it unsupported when the profile lacks a capability or a setting
+/// it needs (or is a SUT of the other kind, or lacks an action the flow's UE must take).
+pub async fn play(loaded: &LoadedFlow, profile: &Profile, settings: &RunSettings) -> FlowOutcome {
+    let reason = role_mismatch(loaded, profile, settings)
+        .or_else(|| unsupported_reason(loaded, profile, settings));
+    match reason {
+        Some(reason) => {
+            FlowOutcome::not_run(loaded, settings.transport, Verdict::Unsupported, reason)
+        }
+        None => run_flow(loaded, settings).await,
     }
-    run_flow(loaded, settings).await
 }
 
 /// Plays every run (a flow over a transport) concurrently against a SUT that answered the

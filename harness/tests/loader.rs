@@ -382,25 +382,23 @@ fn fork_via_port_of_and_a_response_at_are_checked() {
     .expect("a response step with at and req loads");
 }
 
+/// Asserts that GOOD with `from` replaced by `to` is refused with an error holding `expected`.
+fn refused_with(from: &str, to: &str, expected: &str) {
+    let error = error_of(&GOOD.replacen(from, to, 1));
+    assert!(error.contains(expected), "{error}");
+}
+
 #[test]
 fn only_a_ue_without_a_user_of_its_own_is_unprovisioned() {
-    let named = error_of(&GOOD.replace(
+    refused_with(
         "ue1: { kind: ue, user: alice,",
         "ue1: { kind: ue, user: alice, provisioned: false,",
-    ));
-    assert!(
-        named.contains("role ue1 is not provisioned: its user is the profile's unknown_user"),
-        "{named}"
+        "role ue1 is not provisioned: its user is the profile's unknown_user",
     );
-    let proxy = error_of(&GOOD.replace(
+    refused_with(
         "pcscf1: { kind: p-cscf }",
         "pcscf1: { kind: p-cscf, provisioned: false }",
-    ));
-    assert!(
-        proxy.contains(
-            "role pcscf1 is not a ue: only a ue can be a user the SUT has not provisioned"
-        ),
-        "{proxy}"
+        "role pcscf1 is not a ue: only a ue can be a user the SUT has not provisioned",
     );
     let root = root();
     let catalogue = catalogue::load(&root).expect("catalogue loads");
@@ -413,27 +411,25 @@ fn only_a_ue_without_a_user_of_its_own_is_unprovisioned() {
 
 #[test]
 fn a_node_address_is_loopback_and_not_given_with_trusted_false() {
-    let remote = error_of(&GOOD.replace(
-        "pcscf1: { kind: p-cscf }",
+    let proxy = "pcscf1: { kind: p-cscf }";
+    refused_with(
+        proxy,
         "pcscf1: { kind: p-cscf, address: 192.0.2.1 }",
-    ));
-    assert!(
-        remote.contains("address 192.0.2.1 is not a loopback address"),
-        "{remote}"
+        "address 192.0.2.1 is not a loopback address",
     );
-    let both = error_of(&GOOD.replace(
-        "pcscf1: { kind: p-cscf }",
+    refused_with(
+        proxy,
         "pcscf1: { kind: p-cscf, address: 127.0.0.3, trusted: false }",
-    ));
-    assert!(
-        both.contains("binds the profile's untrusted_address instead"),
-        "{both}"
+        "binds the profile's untrusted_address instead",
     );
-    let sut = error_of(&GOOD.replace("ps: { kind: sut }", "ps: { kind: sut, trusted: false }"));
-    assert!(sut.contains("role ps is the SUT"), "{sut}");
-    let maddr = error_of(&GOOD.replacen("    as: pub\n", "    as: pub\n    maddr: true\n", 1));
-    assert!(
-        maddr.contains("`maddr` names the node of the step's `via_port_of`"),
-        "{maddr}"
+    refused_with(
+        "ps: { kind: sut }",
+        "ps: { kind: sut, trusted: false }",
+        "role ps is the SUT",
+    );
+    refused_with(
+        "    as: pub\n",
+        "    as: pub\n    maddr: true\n",
+        "`maddr` names the node of the step's `via_port_of`",
     );
 }
