@@ -171,6 +171,10 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                     .iter()
                     .map(|&a| a.into())
                     .collect(),
+                notify_password: profile
+                    .notify_credentials
+                    .as_ref()
+                    .map(|c| c.password.clone()),
                 ..ReferenceConfig::default()
             };
             let server = ReferenceServer::start(config)
@@ -266,6 +270,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         domain_map: profile.domains.clone().into_iter().collect(),
         user_map: profile.users.clone().into_iter().collect(),
         unknown_user: profile.unknown_user.clone(),
+        notify_credentials: profile.notify_credentials.clone(),
         untrusted_address: profile.untrusted_address,
         xcap_root: profile.xcap_root.clone(),
         xcap_tls: None,
@@ -346,6 +351,16 @@ fn unsupported_reason(
     if roles().any(|role| !role.trusted) && profile.untrusted_address.is_none() {
         return Some(format!(
             "profile {name} names no untrusted_address (an address outside the SUT's trust domain)"
+        ));
+    }
+    let challenges = loaded
+        .flow
+        .all_steps()
+        .iter()
+        .any(|step| step.digest.is_some());
+    if challenges && profile.notify_credentials.is_none() {
+        return Some(format!(
+            "profile {name} names no notify_credentials (what the SUT answers a challenge to its NOTIFY with)"
         ));
     }
     let over_tls = loaded.flow.requires.iter().any(|c| c == XCAP_TLS);

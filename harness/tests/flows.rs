@@ -144,6 +144,18 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc6665-481-terminates",
         "does not arrive",
     ),
+    (
+        "notify-challenge-unanswered",
+        "rfc3856-notify-digest",
+        "rfc3856-notify-digest",
+        "arrives",
+    ),
+    (
+        "notify-digest-wrong-password",
+        "rfc3856-notify-digest",
+        "rfc3856-notify-digest",
+        "Authorization answers",
+    ),
     ("xcap-put-new-200", "A.8.2", "rfc4825-put-201", "status"),
     ("xcap-no-etag", "A.8.2", "rfc4825-put-etag", "present"),
     (

@@ -7,7 +7,7 @@ use presence_harness::check::verdict::Outcome;
 use presence_harness::flow::catalogue;
 use presence_harness::flow::loader::load_str;
 use presence_harness::runner::{play, settings_for};
-use presence_harness::sut::profile::XcapCredentials;
+use presence_harness::sut::profile::CredentialsTemplate;
 use presence_harness::sut::Profile;
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -64,7 +64,7 @@ async fn challenging_server(listener: TcpListener, user: &'static str) {
 }
 
 /// The outcome of the status check, and the trace.
-async fn run(credentials: Option<XcapCredentials>) -> (Outcome, Vec<String>) {
+async fn run(credentials: Option<CredentialsTemplate>) -> (Outcome, Vec<String>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("root")
@@ -94,7 +94,7 @@ async fn run(credentials: Option<XcapCredentials>) -> (Outcome, Vec<String>) {
 
 #[tokio::test]
 async fn a_digest_challenge_is_answered_with_the_profile_credentials() {
-    let credentials = XcapCredentials {
+    let credentials = CredentialsTemplate {
         username: "${user}@home1.net".into(),
         password: "secret".into(),
     };

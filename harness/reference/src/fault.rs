@@ -41,6 +41,10 @@ pub enum Fault {
     HostileContent,
     /// A NOTIFY answered 481 leaves the subscription in place.
     KeepSubscriptionAfter481,
+    /// A NOTIFY the watcher challenges (401 or 407 with Digest) is not sent again with credentials.
+    NotifyChallengeUnanswered,
+    /// A challenged NOTIFY comes again with a Digest answer made with another password.
+    NotifyDigestWrongPassword,
     /// A PUT that creates a new XCAP document answers 200 instead of 201.
     XcapPutNew200,
     /// XCAP PUT and node DELETE responses carry no ETag.
@@ -479,6 +483,8 @@ impl Fault {
             Fault::MalformedNotify,
             Fault::HostileContent,
             Fault::KeepSubscriptionAfter481,
+            Fault::NotifyChallengeUnanswered,
+            Fault::NotifyDigestWrongPassword,
             Fault::XcapPutNew200,
             Fault::XcapNoEtag,
             Fault::XcapIgnoreIfMatch,
@@ -709,6 +715,8 @@ impl Fault {
             Fault::MalformedNotify => "malformed-notify",
             Fault::HostileContent => "hostile-content",
             Fault::KeepSubscriptionAfter481 => "keep-subscription-after-481",
+            Fault::NotifyChallengeUnanswered => "notify-challenge-unanswered",
+            Fault::NotifyDigestWrongPassword => "notify-digest-wrong-password",
             Fault::XcapPutNew200 => "xcap-put-new-200",
             Fault::XcapNoEtag => "xcap-no-etag",
             Fault::XcapIgnoreIfMatch => "xcap-ignore-if-match",
@@ -953,6 +961,8 @@ impl Fault {
             Fault::KeepSubscriptionAfter481 => {
                 "a NOTIFY answered 481 does not remove the subscription (RFC 6665 §4.2.2, MUST)"
             }
+            Fault::NotifyChallengeUnanswered => "a NOTIFY answered 401 or 407 with a Digest challenge is not sent again with credentials: the subscription ends as after any failure (RFC 3856 §9.4, MUST: PAs implement HTTP Digest)",
+            Fault::NotifyDigestWrongPassword => "a NOTIFY answered 401 or 407 with a Digest challenge comes again with an answer made with another password than the one shared with the watcher (RFC 3856 §9.4, RFC 2617 §3.2.2)",
             Fault::XcapPutNew200 => "PUT creating an XCAP document answers 200, not 201 Created (RFC 4825 §8.2; RFC 9110 §9.3.4)",
             Fault::XcapNoEtag => "XCAP PUT and node DELETE responses lack the ETag of the new document version (RFC 4825 §8.5)",
             Fault::XcapIgnoreIfMatch => "XCAP If-Match that matches no current entity-tag is ignored instead of 412 (RFC 4825 §8.2; RFC 9110 §13.1.1)",

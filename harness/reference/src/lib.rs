@@ -81,6 +81,9 @@ pub struct ReferenceConfig {
     /// Source addresses outside the server's trust domain (RFC 3325): a SUBSCRIBE from one gets
     /// 403, since the server takes identities only as its trust domain asserts them.
     pub untrusted: BTreeSet<std::net::IpAddr>,
+    /// The password the server shares with every watcher (RFC 3856 §9.4): a Digest challenge
+    /// to a NOTIFY is answered once as the watcher's AoR with it. None: not answered.
+    pub notify_password: Option<String>,
 }
 
 impl Default for ReferenceConfig {
@@ -95,6 +98,7 @@ impl Default for ReferenceConfig {
             max_subscriptions: 100_000,
             unknown_users: BTreeSet::new(),
             untrusted: BTreeSet::new(),
+            notify_password: None,
         }
     }
 }

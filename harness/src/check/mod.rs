@@ -1,6 +1,7 @@
 //! Checks: header matchers, XML canonicalisation and paths, multipart bodies, snapshots, verdicts.
 
 pub mod audit;
+pub mod digest;
 pub mod headers;
 pub mod multipart;
 pub mod pattern;

@@ -726,6 +726,15 @@ impl Validator<'_> {
                 "`fork` is for a send step in a dialog".into(),
             ));
         }
+        if let Some(digest) = &step.digest {
+            if step.kind() != StepKind::Expect || step.expects_response() {
+                return Err(self.error(
+                    &["digest:".into()],
+                    "`digest` is for an expect step of a request".into(),
+                ));
+            }
+            self.check_requirement_ref(&Some(digest.req.clone()))?;
+        }
         if step.via_port_of.is_some() {
             if step.kind() != StepKind::Send {
                 return Err(self.error(

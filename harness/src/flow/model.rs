@@ -53,15 +53,11 @@ impl Flow {
             .map(|(n, r)| (n.as_str(), r))
     }
 
-    /// The actions its `act` steps name, each once, in order of appearance.
-    pub fn actions(&self) -> Vec<&str> {
-        fn walk<'s>(steps: &'s [Step], out: &mut Vec<&'s str>) {
+    /// Every step, those inside `any_order` and `alternatives` included, in order.
+    pub fn all_steps(&self) -> Vec<&Step> {
+        fn walk<'s>(steps: &'s [Step], out: &mut Vec<&'s Step>) {
             for step in steps {
-                if let Some(action) = step.act.as_deref() {
-                    if !out.contains(&action) {
-                        out.push(action);
-                    }
-                }
+                out.push(step);
                 walk(step.any_order.as_deref().unwrap_or_default(), out);
                 for branch in step.alternatives.iter().flatten() {
                     walk(&branch.steps, out);
@@ -70,6 +66,21 @@ impl Flow {
         }
         let mut out = Vec::new();
         walk(&self.steps, &mut out);
+        out
+    }
+
+    /// The actions its `act` steps name, each once, in order of appearance.
+    pub fn actions(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for action in self
+            .all_steps()
+            .into_iter()
+            .filter_map(|s| s.act.as_deref())
+        {
+            if !out.contains(&action) {
+                out.push(action);
+            }
+        }
         out
     }
 
@@ -321,6 +332,16 @@ pub struct Alternative {
     pub grade: Grade,
     /// Steps; the first must be an `expect`.
     pub steps: Vec<Step>,
+}
+
+/// A Digest answer a request must carry (`digest` on an expect step).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestCheck {
+    /// The nonce of the challenge the harness sent.
+    pub nonce: String,
+    /// Requirement key.
+    pub req: String,
 }
 
 /// A status code expectation: `200`, `[200, 202]` or `{ one_of: [...], req: key }`.
@@ -651,6 +672,11 @@ pub struct Step {
     /// checks.
     #[serde(default)]
     pub via_port_of: Option<String>,
+    /// On an `expect` step of a request: its Authorization answers the harness's Digest
+    /// challenge (RFC 2617 §3.2.2) with the credentials the SUT holds for the UE of the
+    /// request's dialog (profile `notify_credentials`).
+    #[serde(default)]
+    pub digest: Option<DigestCheck>,
     /// With `via_port_of`: the top Via also carries a maddr parameter with that role's node's
     /// IP address, where the SUT must then answer (RFC 3261 §18.2.2).
     #[serde(default)]

@@ -5,7 +5,7 @@
 
 use crate::net::http::{digest_authorization, exchange, Credentials, HttpRequest};
 use crate::sip::SipMessage;
-use crate::sut::profile::XcapCredentials;
+use crate::sut::profile::CredentialsTemplate;
 use std::time::Duration;
 
 /// How many XCAP exchanges are in flight at once.
@@ -19,7 +19,7 @@ pub struct XcapAccess {
     /// The XCAP root URI (`http://host:port/path`).
     pub root: String,
     /// Digest credentials (`${user}` and `${aor}` in the user name are the subscriber's).
-    pub credentials: Option<XcapCredentials>,
+    pub credentials: Option<CredentialsTemplate>,
 }
 
 /// One list subscriber's rls-services document.

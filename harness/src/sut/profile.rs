@@ -109,7 +109,13 @@ pub struct Profile {
     pub xcap_tls_ca: Option<PathBuf>,
     /// HTTP Digest credentials for XCAP, used when the server answers 401.
     #[serde(default)]
-    pub xcap_credentials: Option<XcapCredentials>,
+    pub xcap_credentials: Option<CredentialsTemplate>,
+    /// The Digest credentials the SUT, as notifier, holds for its watchers (a shared secret,
+    /// RFC 3856 §9.4): `${user}` and `${aor}` in the user name are the watcher's. Flows that
+    /// challenge a NOTIFY (rfc3856-notify-digest) check its answer with them, and are
+    /// unsupported without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_credentials: Option<CredentialsTemplate>,
     /// The folder of snapshot folders: this profile's snapshots are `<snapshots>/<name>/`
     /// (relative to the profile's folder). Default: the project's `fixtures/snapshots` for a
     /// profile shipped in `fixtures/suts/`, `./snapshots` for any other (`run --snapshots`).
@@ -117,17 +123,17 @@ pub struct Profile {
     pub snapshots: Option<PathBuf>,
 }
 
-/// HTTP Digest credentials the XCAP client answers a 401 challenge with.
+/// Digest credentials (RFC 2617) with a user name that may name the role it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct XcapCredentials {
+pub struct CredentialsTemplate {
     /// User name; `${user}` and `${aor}` stand for the requesting role's user part and AOR.
     pub username: String,
     /// Password (the same for every user).
     pub password: String,
 }
 
-impl XcapCredentials {
+impl CredentialsTemplate {
     /// The credentials of the user `user` whose AoR is `aor`.
     pub fn resolve(&self, user: &str, aor: &str) -> crate::net::http::Credentials {
         crate::net::http::Credentials {

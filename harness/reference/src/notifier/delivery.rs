@@ -2,6 +2,7 @@
 //! Subscription-State phases, and one delivery task per subscription that sends its queued
 //! NOTIFYs one at a time, so CSeq order and delivery order agree.
 
+use super::challenge::notify_transaction;
 use super::partial::{PartialFaults, PIDF_DIFF_MEDIA_TYPE};
 use super::{Kind, Subscription};
 use crate::pidf::PIDF_MEDIA_TYPE;
@@ -354,14 +355,8 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
                 Some(200)
             }
             Some(to) => {
-                run_client(
-                    &shared,
-                    prepared.transport,
-                    to,
-                    &prepared.branch,
-                    prepared.bytes,
-                )
-                .await
+                let (transport, branch) = (prepared.transport, &prepared.branch);
+                notify_transaction(&shared, id, transport, to, branch, prepared.bytes).await
             }
             None => None,
         };

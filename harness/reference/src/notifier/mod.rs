@@ -6,6 +6,7 @@
 //! `rls`. Module `delivery` builds and sends the queued NOTIFYs, at most one outstanding per
 //! dialog, so CSeq order and delivery order agree.
 
+mod challenge;
 mod delivery;
 mod partial;
 

@@ -6,7 +6,7 @@ use md5::{Digest, Md5};
 
 /// The parameters of a Digest challenge the UE answers.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Challenge {
+pub(crate) struct Challenge {
     realm: String,
     nonce: String,
     opaque: Option<String>,

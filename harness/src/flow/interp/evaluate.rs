@@ -5,8 +5,8 @@ use super::{Delivered, Delivery, Runner};
 use crate::check::headers;
 use crate::check::snapshot::{self, SnapshotOutcome};
 use crate::check::verdict::{CheckResult, Outcome};
-use crate::check::{xml, xpath};
-use crate::flow::model::{HeaderCheckSpec, Step, XmlCheck, XmlEquals};
+use crate::check::{digest, xml, xpath};
+use crate::flow::model::{DigestCheck, HeaderCheckSpec, Step, XmlCheck, XmlEquals};
 use crate::sip::text::param_of;
 use crate::sip::typed::{uri_equivalent, uri_of, uri_socket_addr};
 
@@ -49,6 +49,50 @@ impl Observed {
 }
 
 impl Runner<'_> {
+    /// Whether a request's Authorization answers the harness's Digest challenge (`nonce`) with
+    /// the credentials the SUT holds for the UE of the request's dialog (profile
+    /// `notify_credentials`).
+    fn digest_answer(&self, check: &DigestCheck, delivered: &Delivered) -> Observed {
+        // The watcher: the UE of the request's dialog (the node it reached may be a proxy).
+        let role = match &delivered.kind {
+            Delivery::Request(Some(dialog)) => self.dialogs.get(dialog).map(|d| d.ue.clone()),
+            _ => None,
+        }
+        .unwrap_or_else(|| delivered.node.clone());
+        let user = self.vars.get(&format!("{role}.user")).unwrap_or_default();
+        let aor = self.vars.get(&format!("{role}.aor")).unwrap_or_default();
+        let nonce = self
+            .vars
+            .substitute(&check.nonce)
+            .unwrap_or_else(|_| check.nonce.clone());
+        let what = format!("Authorization answers the Digest challenge (nonce {nonce})");
+        let Some(template) = &self.settings.notify_credentials else {
+            return Observed::new(what, false, "notify_credentials in the profile", "none");
+        };
+        let credentials = template.resolve(user, aor);
+        let authorization = delivered.msg.header("Authorization");
+        let method = delivered.msg.method().unwrap_or_default();
+        let uri = delivered.msg.request_uri().unwrap_or_default();
+        let expected = digest::Expected {
+            nonce: &nonce,
+            username: &credentials.username,
+            password: &credentials.password,
+        };
+        let verdict = match authorization {
+            Some(value) => digest::verify(value, &method, uri, expected),
+            None => Err("no Authorization header".into()),
+        };
+        Observed::new(
+            what,
+            verdict.is_ok(),
+            format!(
+                "a Digest answer for user {:?} over {method} {uri}",
+                credentials.username
+            ),
+            verdict.err().unwrap_or_else(|| "it does".into()),
+        )
+    }
+
     pub(super) fn push(&mut self, path: &str, req: Option<&str>, seq: usize, observed: Observed) {
         let requirement = self.requirement(req);
         self.checks.push(CheckResult {
@@ -114,6 +158,10 @@ impl Runner<'_> {
                 ),
             );
             self.push(path, step_req, seq, observed);
+        }
+        if let Some(digest) = &step.digest {
+            let observed = self.digest_answer(digest, &delivered);
+            self.push(path, Some(&digest.req), seq, observed);
         }
         if let Some(status) = &step.status {
             let codes = status.codes();

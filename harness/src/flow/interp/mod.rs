@@ -73,6 +73,8 @@ pub struct RunSettings {
     pub user_map: HashMap<String, String>,
     /// The user part of a user the SUT has not provisioned (profile `unknown_user`).
     pub unknown_user: Option<String>,
+    /// The credentials the SUT holds for its watchers (profile `notify_credentials`).
+    pub notify_credentials: Option<crate::sut::profile::CredentialsTemplate>,
     /// A loopback address outside the SUT's trust domain (profile `untrusted_address`).
     pub untrusted_address: Option<std::net::Ipv4Addr>,
     /// The SUT's XCAP root URI, offered to flows as `${<sut role>.xcap_root}`.
@@ -81,7 +83,7 @@ pub struct RunSettings {
     /// certificates trusted there.
     pub xcap_tls: Option<(String, crate::net::http::TlsTrust)>,
     /// Digest credentials for XCAP requests, from the profile.
-    pub xcap_credentials: Option<crate::sut::profile::XcapCredentials>,
+    pub xcap_credentials: Option<crate::sut::profile::CredentialsTemplate>,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
     pub domain_map: HashMap<String, String>,
     /// A lossy path for the emulated nodes' UDP datagrams (profile `chaos`), if any.
