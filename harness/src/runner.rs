@@ -358,7 +358,8 @@ fn unsupported_reason(
         .all_steps()
         .iter()
         .any(|step| step.digest.is_some());
-    if challenges && profile.notify_credentials.is_none() {
+    let judges_ue = loaded.flow.ue_under_test().is_some();
+    if challenges && !judges_ue && profile.notify_credentials.is_none() {
         return Some(format!(
             "profile {name} names no notify_credentials (what the SUT answers a challenge to its NOTIFY with)"
         ));

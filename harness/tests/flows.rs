@@ -1602,6 +1602,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "arrives",
     ),
     (
+        "ue-wrong-digest",
+        "ue-register-digest",
+        "rfc3261-401-retry",
+        "Authorization answers",
+    ),
+    (
         "ue-ignores-service-route",
         "ue-register",
         "ts24229-ue-preloaded-route",

@@ -673,8 +673,8 @@ pub struct Step {
     #[serde(default)]
     pub via_port_of: Option<String>,
     /// On an `expect` step of a request: its Authorization answers the harness's Digest
-    /// challenge (RFC 2617 §3.2.2) with the credentials the SUT holds for the UE of the
-    /// request's dialog (profile `notify_credentials`).
+    /// challenge (RFC 2617 §3.2.2) with the credentials the SUT holds: a UE under test its own,
+    /// a server those of the UE of the request's dialog (profile `notify_credentials`).
     #[serde(default)]
     pub digest: Option<DigestCheck>,
     /// With `via_port_of`: the top Via also carries a maddr parameter with that role's node's

@@ -47,6 +47,9 @@ pub enum UeFault {
     KeepsTerminated,
     /// A 401 or 407 to its REGISTER is not answered with credentials.
     IgnoresChallenge,
+    /// A 401 or 407 to its REGISTER is answered with a Digest response made with another
+    /// password.
+    WrongDigest,
     /// The Record-Route of the 2xx to its SUBSCRIBE is not taken as the dialog's route set.
     IgnoresRecordRoute,
     /// A NOTIFY is answered only after 3 s, as by a UE that waits for its user.
@@ -77,6 +80,7 @@ const ALL: &[UeFault] = &[
     UeFault::NotifyBefore2xx481,
     UeFault::KeepsTerminated,
     UeFault::IgnoresChallenge,
+    UeFault::WrongDigest,
     UeFault::IgnoresRecordRoute,
     UeFault::NotifyLate,
     UeFault::NoResubscribeTimeout,
@@ -111,6 +115,7 @@ impl UeFault {
             UeFault::NotifyBefore2xx481 => "ue-notify-before-2xx-481",
             UeFault::KeepsTerminated => "ue-keeps-terminated",
             UeFault::IgnoresChallenge => "ue-ignores-challenge",
+            UeFault::WrongDigest => "ue-wrong-digest",
             UeFault::IgnoresRecordRoute => "ue-ignores-record-route",
             UeFault::NotifyLate => "ue-notify-late",
             UeFault::NoResubscribeTimeout => "ue-no-resubscribe-timeout",
@@ -173,6 +178,9 @@ impl UeFault {
             }
             UeFault::IgnoresChallenge => {
                 "does not retry a REGISTER answered 401 or 407 with credentials (RFC 3261 §8.1.3.5)"
+            }
+            UeFault::WrongDigest => {
+                "retries a REGISTER answered 401 or 407 with a Digest response made with another password (RFC 3261 §8.1.3.5, §22.2; RFC 2617 §3.2.2)"
             }
             UeFault::KeepsTerminated => {
                 "keeps a subscription a NOTIFY terminated: a later NOTIFY of its dialog gets 200, not 481 (RFC 6665 §4.1.3)"

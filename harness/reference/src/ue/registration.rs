@@ -98,6 +98,11 @@ impl Registration {
         };
         let username = self.shared.user().to_string();
         let uri = self.registrar_uri();
+        let password = if self.shared.fault(UeFault::WrongDigest) {
+            format!("{password}-wrong")
+        } else {
+            password
+        };
         let value = challenge.answer(&username, &password, "REGISTER", &uri, &self.shared.token());
         self.send_once(expires, Some((header, value))).await
     }

@@ -53,9 +53,18 @@ impl Runner<'_> {
     /// the credentials the SUT holds for the UE of the request's dialog (profile
     /// `notify_credentials`).
     fn digest_answer(&self, check: &DigestCheck, delivered: &Delivered) -> Observed {
-        // The watcher: the UE of the request's dialog (the node it reached may be a proxy).
-        let role = match &delivered.kind {
-            Delivery::Request(Some(dialog)) => self.dialogs.get(dialog).map(|d| d.ue.clone()),
+        // Whose credentials: a UE under test's own, else the watcher's, the UE of the request's
+        // dialog (the node it reached may be a proxy).
+        let ue_under_test = self
+            .loaded
+            .flow
+            .ue_under_test()
+            .map(|(name, _)| name.to_string());
+        let role = match (&ue_under_test, &delivered.kind) {
+            (Some(ue), _) => Some(ue.clone()),
+            (None, Delivery::Request(Some(dialog))) => {
+                self.dialogs.get(dialog).map(|d| d.ue.clone())
+            }
             _ => None,
         }
         .unwrap_or_else(|| delivered.node.clone());
@@ -66,10 +75,17 @@ impl Runner<'_> {
             .substitute(&check.nonce)
             .unwrap_or_else(|_| check.nonce.clone());
         let what = format!("Authorization answers the Digest challenge (nonce {nonce})");
-        let Some(template) = &self.settings.notify_credentials else {
-            return Observed::new(what, false, "notify_credentials in the profile", "none");
+        let credentials = match (&ue_under_test, &self.settings.notify_credentials) {
+            // A UE under test is given UE_PASSWORD, as the user part of its AoR.
+            (Some(_), _) => crate::net::http::Credentials {
+                username: user.to_string(),
+                password: crate::sut::ue::UE_PASSWORD.to_string(),
+            },
+            (None, Some(template)) => template.resolve(user, aor),
+            (None, None) => {
+                return Observed::new(what, false, "notify_credentials in the profile", "none")
+            }
         };
-        let credentials = template.resolve(user, aor);
         let authorization = delivered.msg.header("Authorization");
         let method = delivered.msg.method().unwrap_or_default();
         let uri = delivered.msg.request_uri().unwrap_or_default();
