@@ -147,7 +147,7 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
     (
         "notify-challenge-unanswered",
         "rfc3856-notify-digest",
-        "rfc3856-notify-digest",
+        "rfc3856-notify-challenge-retry",
         "arrives",
     ),
     (

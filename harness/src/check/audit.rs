@@ -79,13 +79,18 @@ struct Proceeding {
     /// The provisional response: its sequence number and summary.
     message: usize,
     summary: String,
-    /// Copies of the request the harness sent since.
-    copies: u32,
+    /// When the harness sent each copy of the request since (microseconds into the run).
+    copies: Vec<u64>,
     /// Responses the SUT sent since.
     responses: u32,
-    /// A final response was among them.
-    finished: bool,
+    /// When the first final response among them came.
+    finished_at: Option<u64>,
 }
+
+/// How long before the final response a copy of the request may have left without being owed
+/// an answer in the trace: it crossed the final response, and the SUT's answer to it (the
+/// final again, from Completed) may come after the run ends.
+const CROSSING_US: u64 = 100_000;
 
 /// The media types a subscription accepts and its event package.
 #[derive(Debug)]
@@ -195,6 +200,10 @@ struct Auditor<'a> {
 /// the response).
 type Completed = BTreeMap<(String, String), (u64, Option<(usize, String, u64)>)>;
 
+/// How much later than a response on another connection the closure of the request's
+/// connection may be noted: two reader tasks see the two events.
+const CLOSURE_SLACK_US: u64 = 100_000;
+
 /// How long after a PUBLISH without a final response the SUT may send the next one: its
 /// transaction has timed out (timer F, 64*T1, with RFC 3261's default T1 of 500 ms).
 const PUBLISH_TIMEOUT_US: u64 = 64 * 500_000;
@@ -250,10 +259,20 @@ impl Auditor<'_> {
                 message: proceeding.message,
                 summary: proceeding.summary,
             };
+            // Copies that crossed the final response are not counted.
+            let owed = proceeding
+                .copies
+                .iter()
+                .filter(|&&at| {
+                    proceeding
+                        .finished_at
+                        .is_none_or(|end| at + CROSSING_US <= end || at > end)
+                })
+                .count();
             rules::check_proceeding_answers_copies(
-                proceeding.copies,
+                u32::try_from(owed).unwrap_or(u32::MAX),
                 proceeding.responses,
-                proceeding.finished,
+                proceeding.finished_at.is_some(),
                 &mut sink,
             );
         }
@@ -272,7 +291,7 @@ impl Auditor<'_> {
             // A copy: a retransmission, or a `resend`.
             earlier.copies += 1;
             if let Some(proceeding) = &mut earlier.proceeding {
-                proceeding.copies += 1;
+                proceeding.copies.push(entry.at_us);
             }
             return;
         }
@@ -472,11 +491,17 @@ impl Auditor<'_> {
             rules::check_same_response_tag(first.as_deref(), tag.as_deref(), &mut sink);
         }
         if let Some((node, peer)) = &sent.connection {
-            let same = entry.to_node == *node && entry.from_addr == *peer;
-            let closed_before = self
-                .closed
-                .iter()
-                .any(|c| c.node == *node && c.peer == *peer && c.at_us <= entry.at_us);
+            let same = entry.transport == Transport::Tcp
+                && entry.to_node == *node
+                && entry.from_addr == *peer;
+            // Closed after the request went and (give or take the slack between the two
+            // readers that saw it) before the response came.
+            let closed_before = self.closed.iter().any(|c| {
+                c.node == *node
+                    && c.peer == *peer
+                    && c.at_us >= sent.sent_at_us
+                    && c.at_us <= entry.at_us + CLOSURE_SLACK_US
+            });
             rules::check_response_connection(
                 same || closed_before,
                 peer,
@@ -494,15 +519,17 @@ impl Auditor<'_> {
             match &mut sent.proceeding {
                 Some(proceeding) => {
                     proceeding.responses += 1;
-                    proceeding.finished |= status >= 200;
+                    if status >= 200 && proceeding.finished_at.is_none() {
+                        proceeding.finished_at = Some(entry.at_us);
+                    }
                 }
                 None if sent.over_udp && (100..200).contains(&status) => {
                     sent.proceeding = Some(Proceeding {
                         message: seq,
                         summary: sink.summary.clone(),
-                        copies: 0,
+                        copies: Vec::new(),
                         responses: 0,
-                        finished: false,
+                        finished_at: None,
                     });
                 }
                 None => {}
@@ -697,25 +724,39 @@ mod tests {
     #[test]
     fn each_copy_of_a_request_in_proceeding_is_answered() {
         let trying = OK.replace("200 OK", "100 Trying").replace(";tag=p1", "");
+        let at = |seq, direction, text: &str, ms: u64| {
+            let mut e = entry(seq, direction, text);
+            e.at_us = ms * 1000;
+            e
+        };
         let held = [
-            entry(0, Direction::Sent, SUBSCRIBE),
-            entry(1, Direction::Received, &trying),
-            entry(2, Direction::Sent, SUBSCRIBE),
-            entry(3, Direction::Received, &trying),
-            entry(4, Direction::Received, OK),
+            at(0, Direction::Sent, SUBSCRIBE, 0),
+            at(1, Direction::Received, &trying, 1),
+            at(2, Direction::Sent, SUBSCRIBE, 100),
+            at(3, Direction::Received, &trying, 101),
+            at(4, Direction::Received, OK, 800),
         ];
         let proceeding = &audit(&held, &[], &[])["rfc3261-server-proceeding"];
         assert_eq!((proceeding.held, proceeding.broken_count), (1, 0));
         // The copy went unanswered: the final response alone came.
         let unanswered = [
-            entry(0, Direction::Sent, SUBSCRIBE),
-            entry(1, Direction::Received, &trying),
-            entry(2, Direction::Sent, SUBSCRIBE),
-            entry(3, Direction::Received, OK),
+            at(0, Direction::Sent, SUBSCRIBE, 0),
+            at(1, Direction::Received, &trying, 1),
+            at(2, Direction::Sent, SUBSCRIBE, 100),
+            at(3, Direction::Received, OK, 800),
         ];
         let proceeding = &audit(&unanswered, &[], &[])["rfc3261-server-proceeding"];
         assert_eq!((proceeding.held, proceeding.broken_count), (0, 1));
         assert_eq!(proceeding.broken[0].message, 1);
+        // A copy that left just before the final response came crossed it: not owed here.
+        let crossed = [
+            at(0, Direction::Sent, SUBSCRIBE, 0),
+            at(1, Direction::Received, &trying, 1),
+            at(2, Direction::Sent, SUBSCRIBE, 790),
+            at(3, Direction::Received, OK, 800),
+        ];
+        let proceeding = &audit(&crossed, &[], &[])["rfc3261-server-proceeding"];
+        assert_eq!((proceeding.held, proceeding.broken_count), (1, 0));
         // Over TCP the harness does not retransmit: the rule does not apply.
         let over_tcp = unanswered.map(|mut e| {
             e.transport = Transport::Tcp;
@@ -764,6 +805,11 @@ mod tests {
         assert_eq!((kept.held, kept.broken_count), (1, 0));
         let moved = &audit(&trace(other), &[], &[])["rfc3261-response-connection"];
         assert_eq!((moved.held, moved.broken_count), (0, 1));
+        // The same address over UDP is no connection at all.
+        let mut over_udp = trace(sut);
+        over_udp[1].transport = Transport::Udp;
+        let datagram = &audit(&over_udp, &[], &[])["rfc3261-response-connection"];
+        assert_eq!((datagram.held, datagram.broken_count), (0, 1));
         // Once the SUT closed the request's connection, another one is its way back.
         let closed = [ClosedConnection {
             node: node.into(),

@@ -1,12 +1,15 @@
 //! Digest answers (RFC 2617 §3.2.2, RFC 3261 §22.4): whether a request's Authorization answers
-//! a challenge of the harness with given credentials, MD5 and qop `auth` or none.
+//! a challenge of the harness with given credentials, MD5 and qop `auth` or none. (The reference
+//! server has Digest code of its own: the harness shares no expectation code with it.)
 
 use md5::{Digest, Md5};
 
 /// What an Authorization value must answer: the harness's nonce, for these credentials.
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
-    /// The nonce of the harness's challenge.
+    /// The realm and nonce of the harness's challenge.
+    pub realm: &'a str,
+    /// The nonce.
     pub nonce: &'a str,
     /// The user name the SUT holds.
     pub username: &'a str,
@@ -22,9 +25,11 @@ pub fn verify(
     request_uri: &str,
     expected: Expected<'_>,
 ) -> Result<(), String> {
-    let rest = authorization
-        .trim()
-        .strip_prefix("Digest")
+    let value = authorization.trim();
+    let rest = value
+        .get(..6)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("Digest"))
+        .map(|_| &value[6..])
         .ok_or("not a Digest answer")?;
     let params = digest_params(rest);
     let param = |name: &str| -> Option<String> {
@@ -41,6 +46,12 @@ pub fn verify(
         field("uri")?,
         field("response")?,
     );
+    if realm != expected.realm {
+        return Err(format!(
+            "realm {realm:?}, not the challenge's {:?}",
+            expected.realm
+        ));
+    }
     if nonce != expected.nonce {
         return Err(format!(
             "nonce {nonce:?}, not the challenge's {:?}",
@@ -121,6 +132,7 @@ mod tests {
 
     fn expected(password: &str) -> Expected<'_> {
         Expected {
+            realm: "testrealm@host.com",
             nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093",
             username: "Mufasa",
             password,
@@ -146,5 +158,16 @@ mod tests {
         let other_uri = verify(EXAMPLE, "GET", "/other", expected("Circle Of Life"));
         assert!(other_uri.unwrap_err().contains("not the Request-URI"));
         assert!(verify("Basic abc", "GET", "/", expected("x")).is_err());
+        let lower = EXAMPLE.replacen("Digest", "digest", 1);
+        let case = verify(&lower, "GET", "/dir/index.html", expected("Circle Of Life"));
+        assert_eq!(case, Ok(()), "the scheme name is case-insensitive");
+        let other_realm = EXAMPLE.replace("testrealm@host.com", "elsewhere");
+        let realm = verify(
+            &other_realm,
+            "GET",
+            "/dir/index.html",
+            expected("Circle Of Life"),
+        );
+        assert!(realm.unwrap_err().starts_with("realm"));
     }
 }

@@ -20,8 +20,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     xcap: SocketAddr,
     /// XCAP over HTTP over TLS, with a certificate the server makes for localhost and
-    /// 127.0.0.1 at start; the XCAP root is https://ADDR/xcap-root.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    /// 127.0.0.1 at start; the XCAP root is https://ADDR/xcap-root (default: an ephemeral port,
+    /// printed at start).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     xcap_tls: SocketAddr,
     /// Write that certificate (PEM) to this file, for a profile's `xcap_tls_ca`.
     #[arg(long, value_name = "PATH")]
@@ -46,6 +47,10 @@ pub struct ServeArgs {
     /// (repeatable; by default every source is trusted).
     #[arg(long = "untrusted", value_name = "ADDR")]
     untrusted: Vec<std::net::IpAddr>,
+    /// The password shared with every watcher: a Digest challenge to a NOTIFY is answered once
+    /// as the watcher's AoR with it (default: none, challenges are not answered).
+    #[arg(long, value_name = "PASSWORD")]
+    notify_password: Option<String>,
 }
 
 /// Starts the server, prints where it listens, and serves until Ctrl-C (or SIGTERM).
@@ -57,6 +62,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         max_subscriptions: args.max_subscriptions,
         unknown_users: args.unknown_users.iter().cloned().collect(),
         untrusted: args.untrusted.iter().copied().collect(),
+        notify_password: args.notify_password.clone(),
         ..ReferenceConfig::default()
     };
     let listen = Listen {

@@ -338,7 +338,9 @@ pub struct Alternative {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DigestCheck {
-    /// The nonce of the challenge the harness sent.
+    /// The realm of the challenge the harness sent.
+    pub realm: String,
+    /// Its nonce.
     pub nonce: String,
     /// Requirement key.
     pub req: String,

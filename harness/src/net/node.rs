@@ -277,10 +277,19 @@ impl NodeSocket {
                             dropped: self.dropped.clone(),
                         };
                         let (read, write) = stream.into_split();
-                        let closed = self.closed.clone();
+                        let (closed, connections) = (self.closed.clone(), self.connections.clone());
+                        let local = write.local_addr().ok();
                         let task = tokio::spawn(async move {
-                            read_stream(read, dest, inbox).await;
-                            lock(&closed).push((dest, Instant::now()));
+                            if read_stream(read, dest, inbox).await == Ended::ByPeer {
+                                // The peer closed it: the next request opens another (unless
+                                // one already replaced it).
+                                let mut open = lock(&connections);
+                                if open.get(&dest).and_then(|w| w.local_addr().ok()) == local {
+                                    open.remove(&dest);
+                                }
+                                drop(open);
+                                lock(&closed).push((dest, Instant::now()));
+                            }
                         });
                         lock(&self.tasks).push(task);
                         write
@@ -316,7 +325,18 @@ fn adopt(
 ) -> JoinHandle<()> {
     let (read, write) = stream.into_split();
     lock(&connections).insert(peer, write);
-    tokio::spawn(read_stream(read, peer, inbox))
+    tokio::spawn(async move {
+        read_stream(read, peer, inbox).await;
+    })
+}
+
+/// Why a stream's reader stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The peer closed the connection, or it failed.
+    ByPeer,
+    /// The bytes could not be framed: the harness stopped reading.
+    Unframed,
 }
 
 /// Frames messages on a stream by Content-Length (RFC 3261 §18.3). Bytes that cannot be
@@ -324,7 +344,11 @@ fn adopt(
 /// are, with the reason, and the stream is closed; so are the bytes of a message the peer cut
 /// off by closing the connection. The buffer never holds more than one message's limits
 /// plus one read.
-async fn read_stream(mut read: tokio::net::tcp::OwnedReadHalf, peer: SocketAddr, inbox: Inbox) {
+async fn read_stream(
+    mut read: tokio::net::tcp::OwnedReadHalf,
+    peer: SocketAddr,
+    inbox: Inbox,
+) -> Ended {
     let mut buffer = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
@@ -339,7 +363,7 @@ async fn read_stream(mut read: tokio::net::tcp::OwnedReadHalf, peer: SocketAddr,
             }
             Frame::Invalid(why) => {
                 inbox.deliver(peer, std::mem::take(&mut buffer), Transport::Tcp, Some(why));
-                return;
+                return Ended::Unframed;
             }
             Frame::Incomplete => {}
         }
@@ -353,7 +377,7 @@ async fn read_stream(mut read: tokio::net::tcp::OwnedReadHalf, peer: SocketAddr,
                     );
                     inbox.deliver(peer, rest.to_vec(), Transport::Tcp, Some(why));
                 }
-                return;
+                return Ended::ByPeer;
             }
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
         }

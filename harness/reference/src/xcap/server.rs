@@ -37,6 +37,9 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
+/// How long a client may take over its TLS handshake.
+const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Accepts HTTP over TLS connections until the task is aborted (plain HTTP under the fault
 /// XcapNoTls).
 pub(crate) async fn accept_tls_loop(shared: Arc<Shared>, listener: TcpListener, tls: XcapTls) {
@@ -52,9 +55,10 @@ pub(crate) async fn accept_tls_loop(shared: Arc<Shared>, listener: TcpListener, 
         let (shared, acceptor) = (shared.clone(), tls.acceptor.clone());
         let spawner = shared.clone();
         spawner.spawn(async move {
-            match acceptor.accept(stream).await {
-                Ok(secured) => connection(shared, secured).await,
-                Err(e) => tracing::debug!("XCAP TLS handshake failed: {e}"),
+            match tokio::time::timeout(TLS_HANDSHAKE_LIMIT, acceptor.accept(stream)).await {
+                Ok(Ok(secured)) => connection(shared, secured).await,
+                Ok(Err(e)) => tracing::debug!("XCAP TLS handshake failed: {e}"),
+                Err(_) => tracing::debug!("XCAP TLS handshake not done in time"),
             }
         });
     }

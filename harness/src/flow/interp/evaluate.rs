@@ -70,10 +70,9 @@ impl Runner<'_> {
         .unwrap_or_else(|| delivered.node.clone());
         let user = self.vars.get(&format!("{role}.user")).unwrap_or_default();
         let aor = self.vars.get(&format!("{role}.aor")).unwrap_or_default();
-        let nonce = self
-            .vars
-            .substitute(&check.nonce)
-            .unwrap_or_else(|_| check.nonce.clone());
+        // The loader checked every variable they use.
+        let substituted = |text: &str| self.vars.substitute(text).unwrap_or_default();
+        let (realm, nonce) = (substituted(&check.realm), substituted(&check.nonce));
         let what = format!("Authorization answers the Digest challenge (nonce {nonce})");
         let credentials = match (&ue_under_test, &self.settings.notify_credentials) {
             // A UE under test is given UE_PASSWORD, as the user part of its AoR.
@@ -86,17 +85,22 @@ impl Runner<'_> {
                 return Observed::new(what, false, "notify_credentials in the profile", "none")
             }
         };
-        let authorization = delivered.msg.header("Authorization");
+        // An answer to a 401 is an Authorization, to a 407 a Proxy-Authorization (RFC 3261 §22).
+        let authorization = delivered
+            .msg
+            .header("Authorization")
+            .or_else(|| delivered.msg.header("Proxy-Authorization"));
         let method = delivered.msg.method().unwrap_or_default();
         let uri = delivered.msg.request_uri().unwrap_or_default();
         let expected = digest::Expected {
+            realm: &realm,
             nonce: &nonce,
             username: &credentials.username,
             password: &credentials.password,
         };
         let verdict = match authorization {
             Some(value) => digest::verify(value, &method, uri, expected),
-            None => Err("no Authorization header".into()),
+            None => Err("no Authorization or Proxy-Authorization header".into()),
         };
         Observed::new(
             what,
