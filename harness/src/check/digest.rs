@@ -4,12 +4,12 @@
 
 use md5::{Digest, Md5};
 
-/// What an Authorization value must answer: the harness's nonce, for these credentials.
+/// What an Authorization value must answer: the harness's challenge, for these credentials.
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
-    /// The realm and nonce of the harness's challenge.
+    /// The realm of the harness's challenge.
     pub realm: &'a str,
-    /// The nonce.
+    /// Its nonce.
     pub nonce: &'a str,
     /// The user name the SUT holds.
     pub username: &'a str,
