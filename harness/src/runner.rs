@@ -223,7 +223,8 @@ fn external_xcap_tls(profile: &Profile, root: &Path) -> Result<Option<(String, T
             profile.name
         )),
         (Some(url), Some(ca)) => {
-            let trust = crate::net::http::tls_trust_from_pem(&root.join(ca))?;
+            let trust = crate::net::http::tls_trust_from_pem(&root.join(ca))?
+                .for_name(profile.xcap_tls_name.clone());
             Ok(Some((url.clone(), trust)))
         }
     }

@@ -124,8 +124,24 @@ pub fn split_url(url: &str) -> Result<(SocketAddr, String, String), String> {
     Ok((addr, authority.to_string(), target.to_string()))
 }
 
-/// The certificates an `https://` exchange trusts, as rustls client settings.
-pub type TlsTrust = Arc<ClientConfig>;
+/// What an `https://` exchange trusts: certificates (as rustls client settings), and the name
+/// the server's certificate must carry when it is not the URL's host.
+#[derive(Debug, Clone)]
+pub struct TlsTrust {
+    config: Arc<ClientConfig>,
+    server_name: Option<String>,
+}
+
+impl TlsTrust {
+    /// The same trust, checking the server's certificate against `name` (a DNS name or an IP
+    /// address) instead of the URL's host.
+    pub fn for_name(self, name: Option<String>) -> TlsTrust {
+        TlsTrust {
+            server_name: name,
+            ..self
+        }
+    }
+}
 
 /// Client settings that trust exactly these certificates (DER): the server's own, when it
 /// signs for itself, or the authority that signed it.
@@ -141,7 +157,10 @@ pub fn tls_trust(certificates: &[Vec<u8>]) -> Result<TlsTrust, String> {
         .map_err(|e| format!("no TLS versions: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(Arc::new(config))
+    Ok(TlsTrust {
+        config: Arc::new(config),
+        server_name: None,
+    })
 }
 
 /// Client settings that trust the certificates of a PEM file.
@@ -187,8 +206,8 @@ enum Stream {
     Secured(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
-/// Connects to `addr`; for an `https://` URL, completes a TLS handshake with `host` trusted by
-/// `tls`.
+/// Connects to `addr`; for an `https://` URL, completes a TLS handshake with `host` (or the
+/// name `tls` gives) trusted by `tls`.
 async fn connect(
     url: &str,
     addr: SocketAddr,
@@ -205,9 +224,10 @@ async fn connect(
     let trust = tls.ok_or_else(|| {
         format!("no certificate to trust for {url} (the profile's xcap_tls_ca names none)")
     })?;
+    let host = trust.server_name.as_deref().unwrap_or(host);
     let name = ServerName::try_from(host.to_string())
         .map_err(|e| format!("not a TLS server name: {host:?}: {e}"))?;
-    let secured = tokio_rustls::TlsConnector::from(Arc::clone(trust))
+    let secured = tokio_rustls::TlsConnector::from(Arc::clone(&trust.config))
         .connect(name, stream)
         .await
         .map_err(|e| format!("TLS handshake with {addr}: {e}"))?;

@@ -107,6 +107,10 @@ pub struct Profile {
     /// to trust there: the server's own when it signs for itself, or its authority's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xcap_tls_ca: Option<PathBuf>,
+    /// With `xcap_tls_root`: the name the server's certificate must carry, when it is not the
+    /// root's host (an IP address), e.g. `xcap.example.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xcap_tls_name: Option<String>,
     /// HTTP Digest credentials for XCAP, used when the server answers 401.
     #[serde(default)]
     pub xcap_credentials: Option<CredentialsTemplate>,
