@@ -563,6 +563,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn https_trusts_the_given_certificate_for_the_given_name_only() {
+        let server = crate::reference::ReferenceServer::start(Default::default())
+            .await
+            .expect("the reference server starts");
+        let request = HttpRequest {
+            method: "GET".into(),
+            url: format!("{}/xcap-caps/global/index", server.xcap_tls_root()),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let limit = Duration::from_secs(5);
+        let trust = tls_trust(&[server.xcap_certificate().to_vec()]).expect("a trust");
+        let served = exchange(&request, limit, Some(&trust))
+            .await
+            .expect("served");
+        assert!(served.response_bytes.starts_with(b"HTTP/1.1 200"));
+        let pem = certificate_pem(server.xcap_certificate());
+        let path = std::env::temp_dir().join(format!("xcap-{}.pem", crate::ids::token()));
+        std::fs::write(&path, pem).expect("the PEM written");
+        let from_file = tls_trust_from_pem(&path).expect("the PEM read back");
+        let _ = std::fs::remove_file(&path);
+        assert!(exchange(&request, limit, Some(&from_file)).await.is_ok());
+        let named = from_file.clone().for_name(Some("localhost".into()));
+        assert!(exchange(&request, limit, Some(&named)).await.is_ok());
+        let other = from_file.for_name(Some("xcap.example.com".into()));
+        let refused = exchange(&request, limit, Some(&other))
+            .await
+            .expect_err("wrong name");
+        assert!(
+            refused.reason.contains("not valid for name"),
+            "{}",
+            refused.reason
+        );
+        let untrusted = tls_trust(&[]).expect("an empty trust");
+        let unknown = exchange(&request, limit, Some(&untrusted))
+            .await
+            .expect_err("no trust");
+        assert!(
+            unknown.reason.contains("UnknownIssuer"),
+            "{}",
+            unknown.reason
+        );
+        let none = exchange(&request, limit, None)
+            .await
+            .expect_err("nothing to trust");
+        assert!(
+            none.reason.contains("no certificate to trust"),
+            "{}",
+            none.reason
+        );
+        server.stop().await;
+    }
+
+    #[tokio::test]
     async fn a_server_that_never_answers_ends_in_a_timeout() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
