@@ -767,6 +767,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "comes again",
     ),
     (
+        "short-request-ignored",
+        "rfc3261-short-request",
+        "rfc3261-short-request-400",
+        "arrives",
+    ),
+    (
         "no-received",
         "rfc3261-via-received",
         "rfc3261-via-received",

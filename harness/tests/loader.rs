@@ -432,4 +432,9 @@ fn a_node_address_is_loopback_and_not_given_with_trusted_false() {
         "    as: pub\n    maddr: true\n",
         "`maddr` names the node of the step's `via_port_of`",
     );
+    refused_with(
+        "    as: pub\n",
+        "    as: pub\n    malformed: via-sent-by\n",
+        "`malformed` is for a reply step (and `short-body` for a send step too)",
+    );
 }

@@ -113,7 +113,8 @@ fn with_other_to_tag(response: &[u8]) -> Vec<u8> {
     }
 }
 
-/// `data` with its Content-Length set to the body that came (fault AcceptShortResponse).
+/// `data` with its Content-Length set to the body that came (to answer a short request, and
+/// under the fault AcceptShortResponse).
 fn with_actual_length(data: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(data);
     let Some((head, body)) = text.split_once("\r\n\r\n") else {
@@ -228,6 +229,24 @@ async fn new_response_connection(
     Some(ReplyPath::Tcp(tx))
 }
 
+/// A datagram that could not be read: a request that ends before the body its Content-Length
+/// announces gets 400 (RFC 3261 §18.3: "If the message is a request, the element SHOULD
+/// generate a 400 (Bad Request) response"); anything else is dropped.
+async fn answer_short_request(shared: &Arc<Shared>, data: &[u8], source: SocketAddr) {
+    if data.starts_with(b"SIP/2.0 ") {
+        return;
+    }
+    let Ok(request) = SipMessage::parse(&with_actual_length(data)) else {
+        return;
+    };
+    if !request.is_request() || request.method().as_deref() == Some("ACK") {
+        return;
+    }
+    let to = udp_response_address(&request, source, shared.fault(Fault::MaddrIgnored));
+    let bad = response(&request, 400, &shared.token()).build();
+    transport::reply(shared, &ReplyPath::Udp(to), bad).await;
+}
+
 /// Handles one message from the network; anything that cannot be read is dropped.
 pub(super) async fn on_message(
     shared: &Arc<Shared>,
@@ -245,6 +264,9 @@ pub(super) async fn on_message(
         parsed => parsed,
     };
     let Ok(mut message) = parsed else {
+        if transport == Transport::Udp && !shared.fault(Fault::ShortRequestIgnored) {
+            answer_short_request(shared, data, source).await;
+        }
         return;
     };
     if transport == Transport::Udp && shared.fault(Fault::UdpTrailingBytesKept) {

@@ -129,6 +129,8 @@ pub enum Fault {
     AcceptForeignSentBy,
     /// A response over UDP whose Content-Length exceeds its body is read with the bytes there.
     AcceptShortResponse,
+    /// A request datagram that ends before its body (Content-Length) is dropped without a response.
+    ShortRequestIgnored,
     /// The 405 to an INVITE carries no Allow header.
     NoAllowIn405,
     /// A CANCEL matching an answered SUBSCRIBE ends its subscription silently.
@@ -506,6 +508,7 @@ impl Fault {
             Fault::XcapSplitAtLastTilde,
             Fault::AcceptForeignSentBy,
             Fault::AcceptShortResponse,
+            Fault::ShortRequestIgnored,
             Fault::NoAllowIn405,
             Fault::CancelEndsSubscription,
             Fault::XcapAcceptNotUtf8,
@@ -738,6 +741,7 @@ impl Fault {
             Fault::XcapSplitAtLastTilde => "xcap-split-at-last-tilde",
             Fault::AcceptForeignSentBy => "accept-foreign-sent-by",
             Fault::AcceptShortResponse => "accept-short-response",
+            Fault::ShortRequestIgnored => "short-request-ignored",
             Fault::NoAllowIn405 => "no-allow-in-405",
             Fault::CancelEndsSubscription => "cancel-ends-subscription",
             Fault::XcapAcceptNotUtf8 => "xcap-accept-not-utf-8",
@@ -983,6 +987,7 @@ impl Fault {
             Fault::XcapInsertAtEnd => "a new XCAP element goes after every child of its parent (RFC 4825 §8.2.3, MUST: earliest last, earliest nth)",
             Fault::AcceptForeignSentBy => "a response whose top Via sent-by is not the server's is taken (RFC 3261 §18.1.2, MUST: discarded)",
             Fault::AcceptShortResponse => "a response over UDP whose Content-Length exceeds its body is taken (RFC 3261 §18.3, MUST: discarded)",
+            Fault::ShortRequestIgnored => "a request datagram that ends before the body its Content-Length announces is dropped without an answer (RFC 3261 §18.3, SHOULD: a 400)",
             Fault::XcapUnknownExtension400 => "an XCAP node selector step the server does not understand gets 400 (RFC 4825 §8, MUST: 404)",
             Fault::XcapRejectOtherXpointer => "an XCAP query with a pointer part other than xmlns() gets 400 (RFC 4825 §6.4, MUST ignore it)",
             Fault::XcapSplitAtLastTilde => "an XCAP URI is split at its last ~~ (RFC 4825 §8, MUST: the first)",

@@ -702,11 +702,16 @@ impl Validator<'_> {
             }
         }
         self.validate_spec_steps(step)?;
-        if step.malformed.is_some() && step.kind() != StepKind::Reply {
-            return Err(self.error(
-                &["malformed:".into()],
-                "`malformed` is for a reply step".into(),
-            ));
+        match (step.malformed, step.kind()) {
+            (None, _)
+            | (Some(_), StepKind::Reply)
+            | (Some(super::model::Malformed::ShortBody), StepKind::Send) => {}
+            _ => {
+                return Err(self.error(
+                    &["malformed:".into()],
+                    "`malformed` is for a reply step (and `short-body` for a send step too)".into(),
+                ))
+            }
         }
         if step.new_connection.is_some() && step.kind() != StepKind::Reply {
             return Err(self.error(

@@ -266,7 +266,7 @@ pub struct BodySource {
     pub encoding: BodyEncoding,
 }
 
-/// How a reply step breaks its response.
+/// How a reply step breaks its response (or a send step its request).
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Malformed {
@@ -632,7 +632,8 @@ pub struct Step {
     #[serde(default)]
     pub new_connection: Option<bool>,
     /// On a reply step: send the response broken this way, and keep no copy of it for the
-    /// request's retransmissions (the SUT must discard it, RFC 3261 §18.1.2, §18.3).
+    /// request's retransmissions (the SUT must discard it, RFC 3261 §18.1.2, §18.3). On a send
+    /// step, `short-body`: the request goes out (and again) with a Content-Length beyond its body.
     #[serde(default)]
     pub malformed: Option<Malformed>,
     /// Answer the request labelled `of` with this status.

@@ -325,7 +325,15 @@ impl Runner<'_> {
             }
         }
         let node = previous.0.clone();
-        self.transmit(&node, self.settings.sut_addr, transport, &bytes, None)
+        // A request broken on purpose goes out (and is retransmitted) broken.
+        let (bytes, note) = match step.malformed {
+            Some(how) => (
+                super::stray::break_message(&bytes, how),
+                Some(format!("sent broken ({how:?})")),
+            ),
+            None => (bytes, None),
+        };
+        self.transmit(&node, self.settings.sut_addr, transport, &bytes, note)
             .await;
         let tx = ClientTransaction::new(
             &branch,
@@ -367,7 +375,7 @@ impl Runner<'_> {
             None => self.respond(&delivered, code, &extra, None).await,
             Some(how) => {
                 let bytes =
-                    super::stray::break_response(&self.response(&delivered, code, &extra), how);
+                    super::stray::break_message(&self.response(&delivered, code, &extra), how);
                 let note = Some(format!(
                     "sent broken ({how:?}), not kept for retransmissions"
                 ));

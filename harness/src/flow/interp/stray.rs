@@ -12,9 +12,9 @@ use crate::net::Direction;
 use crate::sip::SipMessage;
 use std::time::{Duration, Instant};
 
-/// `response` broken as `how` says.
-pub(super) fn break_response(response: &[u8], how: Malformed) -> Vec<u8> {
-    let text = String::from_utf8_lossy(response);
+/// `message` broken as `how` says.
+pub(super) fn break_message(message: &[u8], how: Malformed) -> Vec<u8> {
+    let text = String::from_utf8_lossy(message);
     let broken = match how {
         Malformed::ViaSentBy => {
             // The top Via's sent-by: after its protocol, up to its first parameter.
@@ -29,9 +29,27 @@ pub(super) fn break_response(response: &[u8], how: Malformed) -> Vec<u8> {
                 None => text.into_owned(),
             }
         }
-        Malformed::ShortBody => text.replacen("Content-Length: 0", "Content-Length: 20", 1),
+        Malformed::ShortBody => with_longer_content_length(&text),
     };
     broken.into_bytes()
+}
+
+/// The message with a Content-Length 20 bytes larger than its body (RFC 3261 §18.3: the
+/// datagram ends before the body does).
+fn with_longer_content_length(text: &str) -> String {
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return text.to_string();
+    };
+    let lines: Vec<String> = head
+        .split("\r\n")
+        .map(|line| match line.split_once(':') {
+            Some((name, _)) if name.trim().eq_ignore_ascii_case("Content-Length") => {
+                format!("Content-Length: {}", body.len() + 20)
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    format!("{}\r\n\r\n{body}", lines.join("\r\n"))
 }
 
 impl Runner<'_> {
@@ -142,13 +160,17 @@ mod tests {
     fn breaks_the_sent_by_or_the_length() {
         let response = b"SIP/2.0 481 Call/Transaction Does Not Exist\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n";
         let via =
-            SipMessage::parse(&break_response(response, Malformed::ViaSentBy)).expect("parses");
+            SipMessage::parse(&break_message(response, Malformed::ViaSentBy)).expect("parses");
         assert_eq!(
             via.header("Via"),
             Some("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1")
         );
         assert_eq!(via.top_branch().as_deref(), Some("z9hG4bK1"));
-        let short = break_response(response, Malformed::ShortBody);
+        let short = break_message(response, Malformed::ShortBody);
         assert!(String::from_utf8_lossy(&short).contains("Content-Length: 20\r\n\r\n"));
+        let request = b"PUBLISH sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK2\r\nContent-Length: 5\r\n\r\nhello";
+        let long = break_message(request, Malformed::ShortBody);
+        assert!(String::from_utf8_lossy(&long).ends_with("Content-Length: 25\r\n\r\nhello"));
+        assert!(SipMessage::parse(&long).is_err(), "the datagram ends before its body");
     }
 }
