@@ -239,7 +239,9 @@ async fn answer_short_request(shared: &Arc<Shared>, data: &[u8], source: SocketA
     let Ok(request) = SipMessage::parse(&with_actual_length(data)) else {
         return;
     };
-    if !request.is_request() || request.method().as_deref() == Some("ACK") {
+    // ACK gets no response; without a Via there is nowhere to send one (RFC 3261 §8.2.6.2).
+    let ack = request.method().as_deref() == Some("ACK");
+    if !request.is_request() || ack || request.header("Via").is_none() {
         return;
     }
     let to = udp_response_address(&request, source, shared.fault(Fault::MaddrIgnored));
