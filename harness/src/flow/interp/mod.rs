@@ -289,6 +289,19 @@ struct Runner<'a> {
     unrecorded: usize,
 }
 
+/// The user part of the Request-URI of a request's text, if it has one.
+fn request_user(text: &str) -> Option<&str> {
+    let line = text.lines().next()?;
+    let mut words = line.split(' ');
+    let (_, uri, version) = (words.next()?, words.next()?, words.next()?);
+    if !version.starts_with("SIP/") {
+        return None;
+    }
+    let rest = uri.split_once(':')?.1;
+    let (user, _) = rest.split_once('@')?;
+    Some(user.split(';').next().unwrap_or(user))
+}
+
 /// The user part of a role's identity: the profile may map a flow's user to one the SUT
 /// has provisioned; runs of one flow over different transports share the SUT, so their users
 /// differ by suffix.
@@ -932,6 +945,39 @@ impl<'a> Runner<'a> {
         text
     }
 
+    /// The trace without the requests whose Request-URI names a user no role of this run has:
+    /// datagrams the SUT meant for the run that had a node's port before (it may retransmit to
+    /// it for 64*T1 after that run ended). They stay in the trace, annotated; the message rules
+    /// leave them out.
+    fn addressed_to_this_run(&mut self) -> Vec<crate::net::trace::TraceEntry> {
+        let users: std::collections::HashSet<&str> = self
+            .loaded
+            .flow
+            .roles
+            .keys()
+            .filter_map(|name| self.vars.get(&format!("{name}.user")))
+            .filter(|user| !user.is_empty())
+            .collect();
+        let foreign: Vec<usize> = self
+            .trace
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.direction == Direction::Received)
+            .filter(|(_, e)| request_user(&e.text).is_some_and(|u| !users.contains(u)))
+            .map(|(index, _)| index)
+            .collect();
+        let mut judged = self.trace.entries.clone();
+        for &index in foreign.iter().rev() {
+            let seq = judged.remove(index).seq;
+            self.trace.annotate(
+                seq,
+                "its Request-URI names no user of this run (a port another run had): left out of the message rules",
+            );
+        }
+        judged
+    }
+
     /// The message rules on every SIP message of the run the SUT sent: one check per rule that
     /// held on every message it applies to, one per message that broke it (the first
     /// [`audit::FAILURES_SHOWN`]; the last says how many more).
@@ -965,7 +1011,8 @@ impl<'a> Runner<'a> {
                     })
             })
             .collect();
-        for (key, tally) in audit::audit(&self.trace.entries, &exempt, &closed) {
+        let judged = self.addressed_to_this_run();
+        for (key, tally) in audit::audit(&judged, &exempt, &closed) {
             let requirement = self.requirement(Some(key));
             let words = crate::check::rules::summary(key);
             if tally.broken_count == 0 {

@@ -171,6 +171,9 @@ mod tests {
         let request = b"PUBLISH sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK2\r\nContent-Length: 5\r\n\r\nhello";
         let long = break_message(request, Malformed::ShortBody);
         assert!(String::from_utf8_lossy(&long).ends_with("Content-Length: 25\r\n\r\nhello"));
-        assert!(SipMessage::parse(&long).is_err(), "the datagram ends before its body");
+        assert!(
+            SipMessage::parse(&long).is_err(),
+            "the datagram ends before its body"
+        );
     }
 }
