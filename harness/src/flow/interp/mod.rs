@@ -948,8 +948,8 @@ impl<'a> Runner<'a> {
     /// The trace without the requests whose Request-URI names a user no role of this run has:
     /// datagrams the SUT meant for the run that had a node's port before (it may retransmit to
     /// it for 64*T1 after that run ended). They stay in the trace, annotated; the message rules
-    /// leave them out.
-    fn addressed_to_this_run(&mut self) -> Vec<crate::net::trace::TraceEntry> {
+    /// leave them out. `None` when there are none (the trace is judged as it is, uncopied).
+    fn without_foreign_requests(&mut self) -> Option<Vec<crate::net::trace::TraceEntry>> {
         let users: std::collections::HashSet<&str> = self
             .loaded
             .flow
@@ -958,24 +958,26 @@ impl<'a> Runner<'a> {
             .filter_map(|name| self.vars.get(&format!("{name}.user")))
             .filter(|user| !user.is_empty())
             .collect();
-        let foreign: Vec<usize> = self
+        let foreign: std::collections::HashSet<usize> = self
             .trace
             .entries
             .iter()
-            .enumerate()
-            .filter(|(_, e)| e.direction == Direction::Received)
-            .filter(|(_, e)| request_user(&e.text).is_some_and(|u| !users.contains(u)))
-            .map(|(index, _)| index)
+            .filter(|e| e.direction == Direction::Received)
+            .filter(|e| request_user(&e.text).is_some_and(|u| !users.contains(u)))
+            .map(|e| e.seq)
             .collect();
-        let mut judged = self.trace.entries.clone();
-        for &index in foreign.iter().rev() {
-            let seq = judged.remove(index).seq;
+        if foreign.is_empty() {
+            return None;
+        }
+        for &seq in &foreign {
             self.trace.annotate(
                 seq,
                 "its Request-URI names no user of this run (a port another run had): left out of the message rules",
             );
         }
-        judged
+        let mut judged = self.trace.entries.clone();
+        judged.retain(|e| !foreign.contains(&e.seq));
+        Some(judged)
     }
 
     /// The message rules on every SIP message of the run the SUT sent: one check per rule that
@@ -1011,8 +1013,9 @@ impl<'a> Runner<'a> {
                     })
             })
             .collect();
-        let judged = self.addressed_to_this_run();
-        for (key, tally) in audit::audit(&judged, &exempt, &closed) {
+        let judged = self.without_foreign_requests();
+        let entries = judged.as_deref().unwrap_or(&self.trace.entries);
+        for (key, tally) in audit::audit(entries, &exempt, &closed) {
             let requirement = self.requirement(Some(key));
             let words = crate::check::rules::summary(key);
             if tally.broken_count == 0 {
