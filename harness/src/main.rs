@@ -432,10 +432,9 @@ async fn ready_and_play(
         Some(ready) => ready,
         None => sut.await,
     };
-    let runs = profile
-        .transports
+    let runs = flows
         .iter()
-        .map(|t| flows.iter().filter(|f| f.flow.runs_over(*t)).count())
+        .map(|f| f.flow.run_transports(&profile.transports).len())
         .sum::<usize>();
     let console = Console::new(runs, args.quiet, args.verbose);
     console.line(&format!(

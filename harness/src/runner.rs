@@ -6,7 +6,7 @@ use crate::check::verdict::Verdict;
 use crate::core::Timers;
 use crate::flow::interp::{run_flow, FlowOutcome, RunSettings};
 use crate::flow::loader::LoadedFlow;
-use crate::net::http::TlsTrust;
+use crate::net::tls::TlsTrust;
 use crate::net::Transport;
 use crate::reference::{Fault, ReferenceConfig, ReferenceServer, Variation};
 use crate::report::{FlowRecord, RunRecord};
@@ -26,6 +26,8 @@ pub struct StartedSut {
     pub addr: std::net::SocketAddr,
     /// SIP address for TCP.
     pub tcp_addr: std::net::SocketAddr,
+    /// SIP address for TLS, and the certificates the nodes trust there.
+    pub sip_tls: Option<(std::net::SocketAddr, TlsTrust)>,
     /// XCAP root URI: the embedded server's, or the profile's.
     pub xcap_root: Option<String>,
     /// XCAP root URI over TLS, and the certificates that connection trusts.
@@ -151,6 +153,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
         return Ok(StartedSut {
             addr: unbound,
             tcp_addr: unbound,
+            sip_tls: None,
             xcap_root: None,
             xcap_tls: None,
             server: None,
@@ -175,15 +178,20 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                     .notify_credentials
                     .as_ref()
                     .map(|c| c.password.clone()),
+                tls_trust: vec![crate::net::tls::node_identity()
+                    .map_err(|e| e.to_string())?
+                    .certificate
+                    .clone()],
                 ..ReferenceConfig::default()
             };
             let server = ReferenceServer::start(config)
                 .await
                 .map_err(|e| format!("cannot start the reference server: {e}"))?;
-            let trust = crate::net::http::tls_trust(&[server.xcap_certificate().to_vec()])?;
+            let trust = crate::net::tls::tls_trust(&[server.certificate().to_vec()])?;
             Ok(StartedSut {
                 addr: server.udp_addr(),
                 tcp_addr: server.tcp_addr(),
+                sip_tls: Some((server.tls_addr(), trust.clone())),
                 xcap_root: Some(server.xcap_root()),
                 xcap_tls: Some((server.xcap_tls_root(), trust)),
                 server: Some(server),
@@ -202,6 +210,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
             Ok(StartedSut {
                 addr,
                 tcp_addr: profile.tcp_address.unwrap_or(addr),
+                sip_tls: external_sip_tls(profile, root)?,
                 xcap_root: profile.xcap_root.clone(),
                 xcap_tls: external_xcap_tls(profile, root)?,
                 server: None,
@@ -223,9 +232,29 @@ fn external_xcap_tls(profile: &Profile, root: &Path) -> Result<Option<(String, T
             profile.name
         )),
         (Some(url), Some(ca)) => {
-            let trust = crate::net::http::tls_trust_from_pem(&root.join(ca))?
+            let trust = crate::net::tls::tls_trust_from_pem(&root.join(ca))?
                 .for_name(profile.xcap_tls_name.clone());
             Ok(Some((url.clone(), trust)))
+        }
+    }
+}
+
+/// The profile's SIP address over TLS and the certificates the nodes trust there
+/// (`sip_tls_ca`, a PEM file relative to the project folder).
+fn external_sip_tls(
+    profile: &Profile,
+    root: &Path,
+) -> Result<Option<(std::net::SocketAddr, TlsTrust)>, String> {
+    match (profile.tls_address, &profile.sip_tls_ca) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Err(format!(
+            "profile {} names tls_address but no sip_tls_ca (the PEM certificates to trust there)",
+            profile.name
+        )),
+        (Some(addr), Some(ca)) => {
+            let trust = crate::net::tls::tls_trust_from_pem(&root.join(ca))?
+                .for_name(profile.sip_tls_name.clone());
+            Ok(Some((addr, trust)))
         }
     }
 }
@@ -234,6 +263,7 @@ impl StartedSut {
     /// Settings for flows over UDP against this SUT (`RunSettings::over` for TCP).
     pub fn settings(&self, profile: &Profile, root: &Path) -> RunSettings {
         RunSettings {
+            sip_tls: self.sip_tls.as_ref().map(|(_, trust)| trust.clone()),
             xcap_root: self.xcap_root.clone(),
             xcap_tls: self.xcap_tls.clone(),
             ue: self.ue.clone(),
@@ -241,11 +271,16 @@ impl StartedSut {
         }
     }
 
-    /// The SUT's address for a transport.
+    /// The SUT's address for a transport (for TLS, when the SUT has none, its TCP address: such
+    /// a run is `unsupported` before it sends anything).
     pub fn addr_for(&self, transport: Transport) -> std::net::SocketAddr {
         match transport {
             Transport::Udp => self.addr,
             Transport::Tcp => self.tcp_addr,
+            Transport::Tls => self
+                .sip_tls
+                .as_ref()
+                .map_or(self.tcp_addr, |(addr, _)| *addr),
         }
     }
 }
@@ -273,6 +308,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         unknown_user: profile.unknown_user.clone(),
         notify_credentials: profile.notify_credentials.clone(),
         untrusted_address: profile.untrusted_address,
+        sip_tls: None,
         xcap_root: profile.xcap_root.clone(),
         xcap_tls: None,
         xcap_credentials: profile.xcap_credentials.clone(),
@@ -329,7 +365,7 @@ const XCAP_TLS: &str = "xcap-tls";
 
 /// Why the profile cannot play a flow, if it cannot: a capability it lacks, or a setting the
 /// flow's roles need (a user the SUT has not provisioned, an address outside its trust domain,
-/// an XCAP root over TLS).
+/// an XCAP root over TLS), or a SIP address over TLS for a run over TLS.
 fn unsupported_reason(
     loaded: &LoadedFlow,
     profile: &Profile,
@@ -363,6 +399,11 @@ fn unsupported_reason(
     if challenges && !judges_ue && profile.notify_credentials.is_none() {
         return Some(format!(
             "profile {name} names no notify_credentials (what the SUT answers a challenge to its NOTIFY with)"
+        ));
+    }
+    if settings.transport == Transport::Tls && settings.sip_tls.is_none() {
+        return Some(format!(
+            "profile {name} names no tls_address (the SUT's SIP address over TLS)"
         ));
     }
     let over_tls = loaded.flow.requires.iter().any(|c| c == XCAP_TLS);
@@ -509,14 +550,14 @@ pub async fn play_suite(
     // One copy of each flow, shared by its runs' tasks.
     let flows: Vec<Arc<LoadedFlow>> = flows.into_iter().map(Arc::new).collect();
     // The runs: a flow (its index in `flows`) over a transport.
-    let plan: Vec<(usize, Transport)> = profile
-        .transports
+    let transports = [Transport::Udp, Transport::Tcp, Transport::Tls];
+    let plan: Vec<(usize, Transport)> = transports
         .iter()
         .flat_map(|t| {
             flows
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| f.flow.runs_over(*t))
+                .filter(|(_, f)| f.flow.run_transports(&profile.transports).contains(t))
                 .map(move |(i, _)| (i, *t))
         })
         .collect();

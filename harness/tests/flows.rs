@@ -27,6 +27,24 @@ use std::path::{Path, PathBuf};
 /// A fault no flow (and no load control, `tests/load.rs`) catches is a missing control:
 /// `fault::every-switch-has-a-control` guards that.
 const CONTROLS: &[(&str, &str, &str, &str)] = &[
+    (
+        "sips-contact-plain",
+        "rfc3856-tls",
+        "rfc3261-sips-contact-2xx",
+        "Contact",
+    ),
+    (
+        "tls-notify-over-tcp",
+        "rfc3856-tls",
+        "rfc3856-notify-over-tls",
+        "arrives over TLS",
+    ),
+    (
+        "sips-uri-refused",
+        "rfc3857-tls",
+        "rfc3857-tls-sips",
+        "status",
+    ),
     ("no-sip-etag", "A.4.2.1", "rfc3903-etag-in-2xx", "present"),
     ("reuse-etag", "A.4.2.1", "rfc3903-new-etag", "differs from"),
     (
@@ -1714,11 +1732,13 @@ fn control_trial(
                 faults: vec![fault.to_string()],
                 ..Default::default()
             });
-            // Over UDP, unless the flow runs over TCP only.
-            let transport = match loaded.flow.runs_over(Transport::Udp) {
-                true => Transport::Udp,
-                false => Transport::Tcp,
-            };
+            // Over UDP, unless the flow runs over TCP or TLS only.
+            let transport = loaded
+                .flow
+                .run_transports(&[Transport::Udp, Transport::Tcp])
+                .first()
+                .copied()
+                .unwrap_or(Transport::Udp);
             let outcome = play_one(&loaded, &profile, &root, transport)?;
             // The flow's verdict is graded by the broken requirement's level: fail for a MUST,
             // non-strict for a SHOULD, informational (the run passes) for words without a
@@ -1755,7 +1775,7 @@ fn main() {
                         continue;
                     }
                 };
-                for transport in own.transports.iter().filter(|t| loaded.flow.runs_over(**t)) {
+                for transport in loaded.flow.run_transports(&own.transports).iter() {
                     trials.push(flow_trial(
                         loaded.clone(),
                         own.clone(),

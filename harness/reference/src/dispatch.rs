@@ -140,7 +140,9 @@ fn sent_by_is_ours(shared: &Arc<Shared>, response: &SipMessage) -> bool {
     }
     let sent_by = top_sent_by(response).and_then(|addr| addr.parse::<SocketAddr>().ok());
     sent_by.is_some_and(|addr| {
-        addr == shared.local_addr(Transport::Udp) || addr == shared.local_addr(Transport::Tcp)
+        [Transport::Udp, Transport::Tcp, Transport::Tls]
+            .into_iter()
+            .any(|t| addr == shared.local_addr(t))
     })
 }
 
@@ -223,10 +225,10 @@ async fn new_response_connection(
 ) -> Option<ReplyPath> {
     let top = request.header_items("Via").next()?;
     let port = sent_by_port(&parse_params(top).value)?;
-    let tx = transport::open_connection(shared, SocketAddr::new(source.ip(), port))
+    let tx = transport::open_connection(shared, Transport::Tcp, SocketAddr::new(source.ip(), port))
         .await
         .ok()?;
-    Some(ReplyPath::Tcp(tx))
+    Some(ReplyPath::Stream(tx))
 }
 
 /// A datagram that could not be read: a request that ends before the body its Content-Length
@@ -301,7 +303,7 @@ pub(super) async fn on_message(
         ReplyPath::Udp(_) if !shared.fault(Fault::ResponseToSource) => ReplyPath::Udp(
             udp_response_address(&message, source, shared.fault(Fault::MaddrIgnored)),
         ),
-        ReplyPath::Tcp(_) if shared.fault(Fault::TcpResponseNewConnection) => {
+        ReplyPath::Stream(_) if shared.fault(Fault::TcpResponseNewConnection) => {
             match new_response_connection(shared, &message, source).await {
                 Some(new) => new,
                 None => path,
@@ -441,6 +443,13 @@ fn handle(
             416
         };
         return Handled::only(response(request, code, &tag));
+    }
+    let sips = request.request_uri().is_some_and(|uri| {
+        uri.get(..5)
+            .is_some_and(|s| s.eq_ignore_ascii_case("sips:"))
+    });
+    if sips && shared.fault(Fault::SipsUriRefused) {
+        return Handled::only(response(request, 416, &tag));
     }
     if method == "PUBLISH"
         && shared.fault(Fault::BodyBeforeRequire)

@@ -1,7 +1,7 @@
 //! The embedded reference presence server (PS): an event state compositor for PUBLISH
 //! (RFC 3903) and a presence notifier for SUBSCRIBE/NOTIFY (RFC 6665, RFC 3856) composing
 //! PIDF documents (RFC 3863) under pres-rules authorization (RFC 5025), watcher information
-//! (RFC 3857), a resource list server (RFC 4662), on UDP and TCP at 127.0.0.1.
+//! (RFC 3857), a resource list server (RFC 4662), on UDP, TCP and TLS at 127.0.0.1.
 //!
 //! It is written from the RFCs on its own and shares no code with the harness's checks, so a
 //! misreading in one does not make both agree: this crate depends on the SIP wire layer
@@ -9,7 +9,7 @@
 //! requirement on purpose, to show that the harness notices; variation switches ([`Variation`])
 //! each do something the RFCs allow, to show that the harness does not object.
 //!
-//! Modules: `transport` (sockets, TCP framing), `dispatch` (request checks and routing),
+//! Modules: `transport` (sockets, TCP and TLS framing), `tls` (its certificate and trust), `dispatch` (request checks and routing),
 //! `transaction` (retransmission handling), `deadlines` (lifetimes), `esc` (publications), `notifier` (subscriptions and
 //! NOTIFY delivery), `authz` (pres-rules, RFC 5025), `winfo` (watcher information documents,
 //! RFC 3857/3858), `pidf` (documents), `presentity` (Request-URI keys), `shared` (state),
@@ -35,6 +35,7 @@ mod pna;
 mod presentity;
 mod rls;
 mod shared;
+mod tls;
 mod transaction;
 mod transport;
 pub mod ue;
@@ -84,6 +85,10 @@ pub struct ReferenceConfig {
     /// The password the server shares with every watcher (RFC 3856 §9.4): a Digest challenge
     /// to a NOTIFY is answered once as the watcher's AoR with it. None: not answered.
     pub notify_password: Option<String>,
+    /// Certificates (DER) the server trusts when it connects to a SIP peer over TLS (to deliver
+    /// a NOTIFY to a `sips:` target); the peer's must be one of them, for the IP address
+    /// connected to. Empty: no TLS connection out succeeds.
+    pub tls_trust: Vec<Vec<u8>>,
 }
 
 impl Default for ReferenceConfig {
@@ -99,6 +104,7 @@ impl Default for ReferenceConfig {
             unknown_users: BTreeSet::new(),
             untrusted: BTreeSet::new(),
             notify_password: None,
+            tls_trust: Vec::new(),
         }
     }
 }
@@ -114,6 +120,8 @@ pub struct Listen {
     pub udp: SocketAddr,
     /// SIP over TCP.
     pub tcp: SocketAddr,
+    /// SIP over TLS (RFC 3261 §26.2.1, `sips:` URIs).
+    pub sip_tls: SocketAddr,
     /// XCAP over HTTP.
     pub xcap: SocketAddr,
     /// XCAP over HTTP over TLS (RFC 2818).
@@ -127,6 +135,7 @@ impl Default for Listen {
         Listen {
             udp: any,
             tcp: any,
+            sip_tls: any,
             xcap: any,
             xcap_tls: any,
         }
@@ -168,8 +177,8 @@ pub struct ReferenceServer {
 }
 
 impl ReferenceServer {
-    /// Binds UDP and TCP (SIP) and two more TCP ports (XCAP over HTTP, and over TLS) on
-    /// ephemeral ports of 127.0.0.1 and starts serving.
+    /// Binds UDP and TCP (SIP) and three more TCP ports (SIP over TLS, XCAP over HTTP, and over
+    /// TLS) on ephemeral ports of 127.0.0.1 and starts serving.
     pub async fn start(config: ReferenceConfig) -> io::Result<ReferenceServer> {
         Self::start_at(config, &Listen::default()).await
     }
@@ -186,19 +195,26 @@ impl ReferenceServer {
         // Best effort (the kernel caps it at net.core.rmem_max): bursts of requests wait in
         // the socket instead of being dropped while a message is handled.
         let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(UDP_RECEIVE_BUFFER);
+        let sip_tls = TcpListener::bind(listen.sip_tls).await?;
         let http = TcpListener::bind(listen.xcap).await?;
         let https = TcpListener::bind(listen.xcap_tls).await?;
-        let tls = xcap::XcapTls::self_signed()?;
-        let certificate = tls.certificate.to_vec();
-        let udp_addr = udp.local_addr()?;
-        let tcp_addr = tcp.local_addr()?;
+        let identity = tls::Identity::self_signed()?;
+        let connector = tls::Connector::trusting(&config.tls_trust)?;
+        let certificate = identity.certificate.to_vec();
+        let addrs = shared::SipAddrs {
+            udp: udp.local_addr()?,
+            tcp: tcp.local_addr()?,
+            tls: sip_tls.local_addr()?,
+        };
         let http_addr = http.local_addr()?;
         let https_addr = https.local_addr()?;
-        let shared = Arc::new(Shared::new(config, udp, udp_addr, tcp_addr));
+        let shared = Arc::new(Shared::new(config, udp, addrs, connector));
         shared.spawn(transport::udp_loop(shared.clone()));
         shared.spawn(transport::accept_loop(shared.clone(), tcp));
+        let tls = identity.clone();
+        shared.spawn(transport::accept_tls_loop(shared.clone(), sip_tls, tls));
         shared.spawn(xcap::accept_loop(shared.clone(), http));
-        shared.spawn(xcap::accept_tls_loop(shared.clone(), https, tls));
+        shared.spawn(xcap::accept_tls_loop(shared.clone(), https, identity));
         shared.spawn(shared::reap_loop(shared.clone()));
         shared.spawn(shared::expiry_loop(shared.clone()));
         Ok(ReferenceServer {
@@ -219,8 +235,8 @@ impl ReferenceServer {
         format!("https://{}{}", self.https_addr, xcap::ROOT)
     }
 
-    /// The self-signed certificate (DER) the XCAP server presents over TLS.
-    pub fn xcap_certificate(&self) -> &[u8] {
+    /// The self-signed certificate (DER) the server presents over TLS, for SIP and XCAP alike.
+    pub fn certificate(&self) -> &[u8] {
         &self.certificate
     }
 
@@ -232,6 +248,11 @@ impl ReferenceServer {
     /// The TCP address requests can be sent to.
     pub fn tcp_addr(&self) -> SocketAddr {
         self.shared.tcp_addr
+    }
+
+    /// The TLS address requests can be sent to (`sips:` URIs).
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.shared.tls_addr
     }
 
     /// Stops every task (receive loops, connections, timers, NOTIFY deliveries) and waits for
@@ -253,6 +274,7 @@ impl std::fmt::Debug for ReferenceServer {
         f.debug_struct("ReferenceServer")
             .field("udp_addr", &self.shared.udp_addr)
             .field("tcp_addr", &self.shared.tcp_addr)
+            .field("tls_addr", &self.shared.tls_addr)
             .field("http_addr", &self.http_addr)
             .field("https_addr", &self.https_addr)
             .field("faults", &self.shared.config.faults)

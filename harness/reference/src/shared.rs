@@ -60,11 +60,15 @@ pub(super) struct Shared {
     pub udp_addr: SocketAddr,
     /// Local address of the TCP listener.
     pub tcp_addr: SocketAddr,
+    /// Local address of the TLS listener.
+    pub tls_addr: SocketAddr,
+    /// Opens TLS connections to peers, trusting the configured certificates.
+    pub tls_connector: crate::tls::Connector,
     /// Publications and subscriptions.
     pub state: Mutex<State>,
     /// Server and client transactions.
     pub transactions: Mutex<Transactions>,
-    /// Open TCP connections by peer address.
+    /// Open TCP and TLS connections by transport and peer address.
     pub connections: Mutex<Connections>,
     /// Signalled whenever a NOTIFY goes out (for the `notify-before-200` variation).
     pub notify_sent: tokio::sync::Notify,
@@ -76,6 +80,17 @@ pub(super) struct Shared {
     tasks: Mutex<Tasks>,
     counter: AtomicU64,
     salt: u64,
+}
+
+/// The server's SIP addresses, one per transport.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SipAddrs {
+    /// SIP over UDP.
+    pub udp: SocketAddr,
+    /// SIP over TCP.
+    pub tcp: SocketAddr,
+    /// SIP over TLS.
+    pub tls: SocketAddr,
 }
 
 /// Each list member, with the watcher its authorization was first decided for (fault
@@ -150,9 +165,14 @@ impl Shared {
     pub fn new(
         config: ReferenceConfig,
         udp: UdpSocket,
-        udp_addr: SocketAddr,
-        tcp_addr: SocketAddr,
+        addrs: SipAddrs,
+        tls_connector: crate::tls::Connector,
     ) -> Shared {
+        let SipAddrs {
+            udp: udp_addr,
+            tcp: tcp_addr,
+            tls: tls_addr,
+        } = addrs;
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -164,6 +184,8 @@ impl Shared {
             udp,
             udp_addr,
             tcp_addr,
+            tls_addr,
+            tls_connector,
             state: Mutex::new(State::default()),
             transactions: Mutex::new(Transactions::default()),
             connections: Mutex::new(Connections::default()),
@@ -204,10 +226,13 @@ impl Shared {
         match transport {
             Transport::Udp => self.udp_addr,
             Transport::Tcp => self.tcp_addr,
+            Transport::Tls => self.tls_addr,
         }
     }
 
-    /// The server's own Contact for `transport`, e.g. `<sip:ps@127.0.0.1:5060;transport=udp>`.
+    /// The server's own Contact for `transport`, e.g. `<sip:ps@127.0.0.1:5060;transport=udp>`;
+    /// over TLS a `sips:` URI (RFC 3261 §12.1.1: a dialog begun with a SIPS URI needs a SIPS
+    /// Contact), unless fault SipsContactPlain has it say `sip:`.
     pub fn contact(&self, transport: Transport) -> String {
         self.contact_of(CONTACT_USER, transport)
     }
@@ -227,11 +252,17 @@ impl Shared {
         } else {
             ";gr"
         };
-        format!(
-            "<sip:{user}@{};transport={}{gruu}>",
-            self.local_addr(transport),
-            transport.uri_param()
-        )
+        let address = self.local_addr(transport);
+        match transport {
+            Transport::Tls if self.fault(Fault::SipsContactPlain) => {
+                format!("<sip:{user}@{address};transport=tls{gruu}>")
+            }
+            Transport::Tls => format!("<sips:{user}@{address}{gruu}>"),
+            _ => format!(
+                "<sip:{user}@{address};transport={}{gruu}>",
+                transport.uri_param()
+            ),
+        }
     }
 
     /// Starts a task that stop (or drop) will end; `None` once the server is stopping.

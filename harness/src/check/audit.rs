@@ -66,8 +66,8 @@ struct Sent {
     sent_at_us: u64,
     /// It went over UDP, where the harness retransmits it (RFC 3261 §17.1.2).
     over_udp: bool,
-    /// Over TCP: the node it left from and the SUT address its connection goes to.
-    connection: Option<(String, String)>,
+    /// Over TCP or TLS: the node it left from, the SUT address its connection goes to, the transport.
+    connection: Option<(String, String, Transport)>,
     /// What followed the SUT's first provisional response to it, if one came.
     proceeding: Option<Proceeding>,
 }
@@ -346,8 +346,13 @@ impl Auditor<'_> {
             timestamp: msg.header("Timestamp").map(str::to_string),
             sent_at_us: entry.at_us,
             over_udp: entry.transport == Transport::Udp,
-            connection: (entry.transport == Transport::Tcp)
-                .then(|| (entry.from_node.clone(), entry.to_addr.clone())),
+            connection: entry.transport.is_stream().then(|| {
+                (
+                    entry.from_node.clone(),
+                    entry.to_addr.clone(),
+                    entry.transport,
+                )
+            }),
             proceeding: None,
         };
         self.sent.insert(key, sent);
@@ -490,10 +495,9 @@ impl Auditor<'_> {
             let first = sent.answer_tag.get_or_insert_with(|| tag.clone());
             rules::check_same_response_tag(first.as_deref(), tag.as_deref(), &mut sink);
         }
-        if let Some((node, peer)) = &sent.connection {
-            let same = entry.transport == Transport::Tcp
-                && entry.to_node == *node
-                && entry.from_addr == *peer;
+        if let Some((node, peer, transport)) = &sent.connection {
+            let same =
+                entry.transport == *transport && entry.to_node == *node && entry.from_addr == *peer;
             // Closed after the request went and (give or take the slack between the two
             // readers that saw it) before the response came.
             let closed_before = self.closed.iter().any(|c| {

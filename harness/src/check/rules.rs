@@ -98,7 +98,7 @@ pub const RULES: &[(&str, &str)] = &[
     ),
     (
         RESPONSE_CONNECTION,
-        "a response to a request the harness sent over TCP comes on the connection the request went on, unless the SUT closed it first",
+        "a response to a request the harness sent over TCP or TLS comes on the connection the request went on, unless the SUT closed it first",
     ),
     (
         PROCEEDING_ANSWERS_COPIES,
@@ -1525,7 +1525,7 @@ pub fn check_finals_prompted(finals: u32, copies: u32, sink: &mut impl RuleSink)
     );
 }
 
-/// RFC 3261 §18.2.2 on a response to a request the harness sent over TCP to the SUT at `peer`:
+/// RFC 3261 §18.2.2 on a response to a request the harness sent over TCP or TLS to the SUT at `peer`:
 /// `kept` when it came on that connection (from `peer`, to the sending node), or on another
 /// after the SUT closed that one. `from` is the address it came from. (A new connection the SUT
 /// opens from the very address of the first cannot be told apart here.)

@@ -16,6 +16,14 @@ pub struct ServeArgs {
     /// SIP over TCP (default: the UDP address).
     #[arg(long, value_name = "ADDR")]
     tcp: Option<SocketAddr>,
+    /// SIP over TLS (`sips:` URIs), with the certificate the server makes for localhost and
+    /// 127.0.0.1 at start (default: an ephemeral port, printed at start).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    sip_tls: SocketAddr,
+    /// A PEM file of the certificates the server trusts when it connects to a watcher over TLS
+    /// to deliver NOTIFYs to a `sips:` Contact (default: none, so no such delivery succeeds).
+    #[arg(long, value_name = "PATH")]
+    tls_trust: Option<std::path::PathBuf>,
     /// XCAP over HTTP; the XCAP root is http://ADDR/xcap-root.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     xcap: SocketAddr,
@@ -24,9 +32,10 @@ pub struct ServeArgs {
     /// printed at start).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     xcap_tls: SocketAddr,
-    /// Write that certificate (PEM) to this file, for a profile's `xcap_tls_ca`.
-    #[arg(long, value_name = "PATH")]
-    xcap_certificate: Option<std::path::PathBuf>,
+    /// Write the server's certificate (PEM; SIP and XCAP over TLS present the same one) to this
+    /// file, for a profile's `sip_tls_ca` and `xcap_tls_ca`.
+    #[arg(long, visible_alias = "xcap-certificate", value_name = "PATH")]
+    certificate: Option<std::path::PathBuf>,
     /// Turn on a fault switch (repeatable; see `presence-harness faults`).
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
@@ -63,11 +72,16 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         unknown_users: args.unknown_users.iter().cloned().collect(),
         untrusted: args.untrusted.iter().copied().collect(),
         notify_password: args.notify_password.clone(),
+        tls_trust: match &args.tls_trust {
+            Some(path) => presence_harness::net::tls::certificates_from_pem(path)?,
+            None => Vec::new(),
+        },
         ..ReferenceConfig::default()
     };
     let listen = Listen {
         udp: args.udp,
         tcp: args.tcp.unwrap_or(args.udp),
+        sip_tls: args.sip_tls,
         xcap: args.xcap,
         xcap_tls: args.xcap_tls,
     };
@@ -77,8 +91,8 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         let server = ReferenceServer::start_at(config, &listen)
             .await
             .map_err(|e| format!("cannot start the reference server on {listen:?}: {e}"))?;
-        if let Some(path) = &args.xcap_certificate {
-            let pem = presence_harness::net::http::certificate_pem(server.xcap_certificate());
+        if let Some(path) = &args.certificate {
+            let pem = presence_harness::net::tls::certificate_pem(server.certificate());
             std::fs::write(path, pem)
                 .map_err(|e| format!("cannot write the certificate to {}: {e}", path.display()))?;
         }
@@ -87,9 +101,10 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         let mut out = std::io::stdout();
         let _ = writeln!(
             out,
-            "reference server: SIP udp {} tcp {}, XCAP root {}, over TLS {}; Ctrl-C stops it",
+            "reference server: SIP udp {} tcp {} tls {}, XCAP root {}, over TLS {}; Ctrl-C stops it",
             server.udp_addr(),
             server.tcp_addr(),
+            server.tls_addr(),
             server.xcap_root(),
             server.xcap_tls_root()
         );

@@ -88,6 +88,22 @@ impl Flow {
     pub fn runs_over(&self, transport: crate::net::Transport) -> bool {
         self.transports.is_empty() || self.transports.contains(&transport)
     }
+
+    /// The transports this flow runs over against a profile that lists `listed`: those of them
+    /// the flow allows, and TLS when the flow names it, listed or not (a SUT without TLS makes
+    /// that run `unsupported`, not absent).
+    pub fn run_transports(&self, listed: &[crate::net::Transport]) -> Vec<crate::net::Transport> {
+        use crate::net::Transport;
+        let mut out: Vec<Transport> = listed
+            .iter()
+            .copied()
+            .filter(|t| self.runs_over(*t))
+            .collect();
+        if self.transports.contains(&Transport::Tls) && !out.contains(&Transport::Tls) {
+            out.push(Transport::Tls);
+        }
+        out
+    }
 }
 
 /// A figure of the specification (TS 24.141 Annex A) and which of its steps were read.
@@ -660,7 +676,8 @@ pub struct Step {
     pub uri: Option<String>,
     /// On a `send` step: the transport the request goes over instead of the run's (`udp`, `tcp`),
     /// to the same address and port of the SUT. Its Via, the proxies' Vias and the SUT's URI say
-    /// that transport.
+    /// that transport. On an `expect` step: the transport the message must arrive over
+    /// (checked under the step's `req`), e.g. `tls` for a NOTIFY to a `sips:` Contact.
     #[serde(default)]
     pub transport: Option<crate::net::Transport>,
     /// On a `send` step in a dialog whose initial SUBSCRIBE the SUT sent: send the request as

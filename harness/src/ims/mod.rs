@@ -3,5 +3,5 @@
 pub mod proxy;
 pub mod request;
 
-pub use proxy::{forward, transport_param, Hop, NextHop};
+pub use proxy::{forward, transport_param, uri_scheme, Hop, NextHop};
 pub use request::OutRequest;

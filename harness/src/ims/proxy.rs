@@ -81,7 +81,12 @@ pub fn forward(
         let lr = if hop.strict { "" } else { ";lr" };
         request.push_top(
             "Record-Route",
-            format!("<sip:{}{lr}{}>", hop.addr, transport_param(hop.transport)),
+            format!(
+                "<{}:{}{lr}{}>",
+                uri_scheme(hop.transport),
+                hop.addr,
+                transport_param(hop.transport)
+            ),
         );
     }
     match hop.kind {
@@ -151,11 +156,21 @@ fn i_cscf(request: &mut OutRequest, next: &NextHop<'_>) {
     }
 }
 
-/// The URI parameter naming a transport other than the UDP default (RFC 3261 §19.1.1).
+/// The URI parameter naming a transport other than the UDP default (RFC 3261 §19.1.1); none
+/// for TLS, which a `sips:` URI implies ([`uri_scheme`]).
 pub fn transport_param(transport: Transport) -> &'static str {
     match transport {
-        Transport::Udp => "",
+        Transport::Udp | Transport::Tls => "",
         Transport::Tcp => ";transport=tcp",
+    }
+}
+
+/// The URI scheme for a target reached over `transport`: `sips` over TLS (RFC 3261 §26.2.2),
+/// else `sip`.
+pub fn uri_scheme(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Tls => "sips",
+        Transport::Udp | Transport::Tcp => "sip",
     }
 }
 

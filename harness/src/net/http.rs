@@ -2,21 +2,18 @@
 //! exact bytes that went each way kept for the trace (hyper frames the messages; a recording
 //! stream underneath keeps what was on the wire).
 
+use super::tls::TlsTrust;
 use crate::sip::SipMessage;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 /// Largest response body the client reads, in bytes.
 pub const MAX_RESPONSE_BODY: usize = 10 * 1024 * 1024;
@@ -124,82 +121,6 @@ pub fn split_url(url: &str) -> Result<(SocketAddr, String, String), String> {
     Ok((addr, authority.to_string(), target.to_string()))
 }
 
-/// What an `https://` exchange trusts: certificates (as rustls client settings), and the name
-/// the server's certificate must carry when it is not the URL's host.
-#[derive(Debug, Clone)]
-pub struct TlsTrust {
-    config: Arc<ClientConfig>,
-    server_name: Option<String>,
-}
-
-impl TlsTrust {
-    /// The same trust, checking the server's certificate against `name` (a DNS name or an IP
-    /// address) instead of the URL's host.
-    pub fn for_name(self, name: Option<String>) -> TlsTrust {
-        TlsTrust {
-            server_name: name,
-            ..self
-        }
-    }
-}
-
-/// Client settings that trust exactly these certificates (DER): the server's own, when it
-/// signs for itself, or the authority that signed it.
-pub fn tls_trust(certificates: &[Vec<u8>]) -> Result<TlsTrust, String> {
-    let mut roots = RootCertStore::empty();
-    for der in certificates {
-        roots
-            .add(CertificateDer::from(der.clone()))
-            .map_err(|e| format!("cannot trust the certificate: {e}"))?;
-    }
-    let config = ClientConfig::builder_with_provider(Arc::new(ring_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("no TLS versions: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsTrust {
-        config: Arc::new(config),
-        server_name: None,
-    })
-}
-
-/// Client settings that trust the certificates of a PEM file.
-pub fn tls_trust_from_pem(path: &Path) -> Result<TlsTrust, String> {
-    let certificates = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read certificates from {}: {e}", path.display()))?
-        .map(|c| c.map(|c| c.to_vec()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("cannot read certificates from {}: {e}", path.display()))?;
-    if certificates.is_empty() {
-        return Err(format!("{} holds no PEM certificate", path.display()));
-    }
-    tls_trust(&certificates)
-}
-
-/// A DER certificate as PEM text.
-pub fn certificate_pem(der: &[u8]) -> String {
-    use base64::Engine;
-    let text = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in text.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem
-}
-
-/// The ring crypto provider: pure Rust and assembly, no C build of aws-lc. rustls 0.23.48
-/// deprecates it for lacking post-quantum key exchange, which a test client on loopback does
-/// not need.
-#[expect(
-    deprecated,
-    reason = "post-quantum key exchange is not needed on loopback"
-)]
-fn ring_provider() -> tokio_rustls::rustls::crypto::CryptoProvider {
-    tokio_rustls::rustls::crypto::ring::default_provider()
-}
-
 /// A connection to the server: plain TCP, or TLS over it.
 enum Stream {
     Plain(TcpStream),
@@ -224,11 +145,8 @@ async fn connect(
     let trust = tls.ok_or_else(|| {
         format!("no certificate to trust for {url} (the profile's xcap_tls_ca names none)")
     })?;
-    let host = trust.server_name.as_deref().unwrap_or(host);
-    let name = ServerName::try_from(host.to_string())
-        .map_err(|e| format!("not a TLS server name: {host:?}: {e}"))?;
-    let secured = tokio_rustls::TlsConnector::from(Arc::clone(&trust.config))
-        .connect(name, stream)
+    let secured = trust
+        .connect(host, stream)
         .await
         .map_err(|e| format!("TLS handshake with {addr}: {e}"))?;
     Ok((Stream::Secured(Box::new(secured)), local))
@@ -574,12 +492,12 @@ mod tests {
             body: Vec::new(),
         };
         let limit = Duration::from_secs(5);
-        let trust = tls_trust(&[server.xcap_certificate().to_vec()]).expect("a trust");
+        let trust = tls_trust(&[server.certificate().to_vec()]).expect("a trust");
         let served = exchange(&request, limit, Some(&trust))
             .await
             .expect("served");
         assert!(served.response_bytes.starts_with(b"HTTP/1.1 200"));
-        let pem = certificate_pem(server.xcap_certificate());
+        let pem = certificate_pem(server.certificate());
         let path = std::env::temp_dir().join(format!("xcap-{}.pem", crate::ids::token()));
         std::fs::write(&path, pem).expect("the PEM written");
         let from_file = tls_trust_from_pem(&path).expect("the PEM read back");

@@ -1,16 +1,18 @@
-//! One emulated node's sockets on 127.0.0.1: a UDP socket and a TCP listener on the same port,
-//! plus the TCP connections it opened or accepted. Everything received is framed (a datagram,
-//! or Content-Length on a stream) and forwarded to one channel; the node only moves bytes.
+//! One emulated node's sockets on a loopback address: a UDP socket and a TCP listener on the
+//! same port, plus the connections it opened or accepted, plain TCP or TLS (a connection the
+//! SUT opens is TLS when its first byte starts a TLS handshake, so one port serves `sip:` and
+//! `sips:` URIs alike). Everything received is framed (a datagram, or Content-Length on a
+//! stream) and forwarded to one channel; the node only moves bytes.
 
 use super::chaos::{Chaos, Emit, Lane};
+use super::tls::{node_identity, TlsTrust};
 use crate::sip::framing::{next_frame, trim_keepalive, Frame};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -38,23 +40,33 @@ pub enum Transport {
     Udp,
     /// SIP over TCP.
     Tcp,
+    /// SIP over TLS over TCP (RFC 3261 §26.2.1), for `sips:` URIs.
+    Tls,
 }
 
 impl Transport {
-    /// The name in a Via header (`UDP`, `TCP`).
+    /// The name in a Via header (`UDP`, `TCP`, `TLS`).
     pub fn via_name(self) -> &'static str {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 
-    /// Lower-case name (`udp`, `tcp`), as in a `transport=` URI parameter.
+    /// Lower-case name (`udp`, `tcp`, `tls`), as in a `transport=` URI parameter.
     pub fn name(self) -> &'static str {
         match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
         }
+    }
+
+    /// True for a connection-oriented transport (TCP, and TLS over it): responses go back on
+    /// the request's connection (RFC 3261 §18.2.2).
+    pub fn is_stream(self) -> bool {
+        self != Transport::Udp
     }
 }
 
@@ -105,7 +117,32 @@ impl Inbox {
     }
 }
 
-type Connections = Arc<Mutex<HashMap<SocketAddr, OwnedWriteHalf>>>;
+/// The write half of an open connection, with a number that tells it from a later one to the
+/// same peer.
+struct Writer {
+    serial: u64,
+    half: Box<dyn AsyncWrite + Send + Unpin>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Writer({})", self.serial)
+    }
+}
+
+/// The open connections, by transport (TCP or TLS) and peer.
+type Connections = Arc<Mutex<HashMap<(Transport, SocketAddr), Writer>>>;
+
+/// Numbers the connections of every node.
+static SERIALS: AtomicUsize = AtomicUsize::new(0);
+
+fn next_serial() -> u64 {
+    SERIALS.fetch_add(1, Ordering::Relaxed) as u64
+}
+
+/// The first byte of a TLS record carrying a handshake (RFC 8446 §5.1): no SIP message or
+/// keep-alive starts with it.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// One node's sockets and receive tasks (all stopped on drop).
 #[derive(Debug)]
@@ -123,6 +160,8 @@ pub struct NodeSocket {
     send_lane: Option<Lane>,
     /// The connections this node opened that the peer closed: the peer and when.
     closed: Closures,
+    /// What a TLS connection this node opens trusts (none: it opens none).
+    tls_trust: Option<TlsTrust>,
 }
 
 /// Connections a node opened that the peer closed, with when.
@@ -138,14 +177,16 @@ pub struct NodeChaos<'a> {
     pub run: &'a str,
 }
 
-/// Binds a node on an ephemeral port of the loopback address `ip`, for UDP and TCP alike; with `chaos`, its
-/// UDP datagrams pass through lossy lanes.
+/// Binds a node on an ephemeral port of the loopback address `ip`, for UDP, TCP and TLS alike;
+/// with `chaos`, its UDP datagrams pass through lossy lanes; with `tls_trust`, it can open TLS
+/// connections to servers that trust verifies.
 pub async fn bind_node(
     name: &str,
     ip: std::net::Ipv4Addr,
     inbox: mpsc::Sender<Inbound>,
     dropped: Arc<AtomicUsize>,
     chaos: Option<NodeChaos<'_>>,
+    tls_trust: Option<TlsTrust>,
 ) -> std::io::Result<NodeSocket> {
     let mut last_error = None;
     for _ in 0..BIND_ATTEMPTS {
@@ -158,7 +199,9 @@ pub async fn bind_node(
                     sender: inbox,
                     dropped,
                 };
-                return Ok(NodeSocket::start(udp, listener, addr, inbox, chaos));
+                let mut node = NodeSocket::start(udp, listener, addr, inbox, chaos);
+                node.tls_trust = tls_trust;
+                return Ok(node);
             }
             Err(e) => last_error = Some(e),
         }
@@ -220,7 +263,12 @@ impl NodeSocket {
         let (sender, dropped) = (inbox.sender.clone(), inbox.dropped.clone());
         let accept_task = tokio::spawn(async move {
             while let Ok((stream, peer)) = listener.accept().await {
-                let task = adopt(stream, peer, inbox.clone(), accept_connections.clone());
+                let task = tokio::spawn(adopt(
+                    stream,
+                    peer,
+                    inbox.clone(),
+                    accept_connections.clone(),
+                ));
                 lock(&accept_tasks).push(task);
             }
         });
@@ -235,6 +283,7 @@ impl NodeSocket {
             tasks,
             send_lane,
             closed: Arc::default(),
+            tls_trust: None,
         }
     }
 
@@ -243,13 +292,13 @@ impl NodeSocket {
         lock(&self.closed).clone()
     }
 
-    /// Closes this node's TCP connection with `peer`, if one is open (its reader stops when the
-    /// peer closes its side).
-    pub fn close(&self, peer: SocketAddr) {
-        lock(&self.connections).remove(&peer);
+    /// Closes this node's `transport` connection with `peer`, if one is open (its reader stops
+    /// when the peer closes its side).
+    pub fn close(&self, transport: Transport, peer: SocketAddr) {
+        lock(&self.connections).remove(&(transport, peer));
     }
 
-    /// Sends one message: a datagram, or on the TCP connection to `dest` (opened if none).
+    /// Sends one message: a datagram, or on the TCP or TLS connection to `dest` (opened if none).
     /// Returns what chaos did to a datagram, as a note for the trace.
     pub async fn send(
         &self,
@@ -265,43 +314,65 @@ impl NodeSocket {
                 }
                 None => self.udp.send_to(bytes, dest).await.map(|_| None),
             },
-            Transport::Tcp => {
-                let writer = lock(&self.connections).remove(&dest);
+            Transport::Tcp | Transport::Tls => {
+                let key = (transport, dest);
+                let writer = lock(&self.connections).remove(&key);
                 let mut writer = match writer {
                     Some(writer) => writer,
-                    None => {
-                        let stream = connect_from(self.addr.ip(), dest).await?;
-                        let inbox = Inbox {
-                            node: self.name.clone(),
-                            sender: self.inbox.clone(),
-                            dropped: self.dropped.clone(),
-                        };
-                        let (read, write) = stream.into_split();
-                        let (closed, connections) = (self.closed.clone(), self.connections.clone());
-                        let local = write.local_addr().ok();
-                        let task = tokio::spawn(async move {
-                            if read_stream(read, dest, inbox).await == Ended::ByPeer {
-                                // The peer closed it: the next request opens another (unless
-                                // one already replaced it).
-                                let mut open = lock(&connections);
-                                if open.get(&dest).and_then(|w| w.local_addr().ok()) == local {
-                                    open.remove(&dest);
-                                }
-                                drop(open);
-                                lock(&closed).push((dest, Instant::now()));
-                            }
-                        });
-                        lock(&self.tasks).push(task);
-                        write
-                    }
+                    None => self.open(transport, dest).await?,
                 };
-                let result = writer.write_all(bytes).await;
+                let result = writer.half.write_all(bytes).await;
                 if result.is_ok() {
-                    lock(&self.connections).insert(dest, writer);
+                    lock(&self.connections).insert(key, writer);
                 }
                 result.map(|()| None)
             }
         }
+    }
+
+    /// Opens a connection to `dest` (over TLS, a handshake trusting the node's `tls_trust` for
+    /// `dest`'s IP address) and starts reading it; returns its writer.
+    async fn open(&self, transport: Transport, dest: SocketAddr) -> std::io::Result<Writer> {
+        let stream = connect_from(self.addr.ip(), dest).await?;
+        let (read, half): (
+            Box<dyn AsyncRead + Send + Unpin>,
+            Box<dyn AsyncWrite + Send + Unpin>,
+        ) = if transport == Transport::Tls {
+            let trust = self.tls_trust.as_ref().ok_or_else(|| {
+                    std::io::Error::other("no certificate to trust for the SUT over TLS (the profile's sip_tls_ca names none)")
+                })?;
+            let secured = trust
+                .connect(&dest.ip().to_string(), stream)
+                .await
+                .map_err(|e| std::io::Error::other(format!("TLS handshake with {dest}: {e}")))?;
+            let (read, write) = tokio::io::split(secured);
+            (Box::new(read), Box::new(write))
+        } else {
+            let (read, write) = stream.into_split();
+            (Box::new(read), Box::new(write))
+        };
+        let serial = next_serial();
+        let inbox = Inbox {
+            node: self.name.clone(),
+            sender: self.inbox.clone(),
+            dropped: self.dropped.clone(),
+        };
+        let (closed, connections) = (self.closed.clone(), self.connections.clone());
+        let task = tokio::spawn(async move {
+            if read_stream(read, dest, transport, inbox).await == Ended::ByPeer {
+                // The peer closed it: the next request opens another (unless one already
+                // replaced it).
+                let key = (transport, dest);
+                let mut open = lock(&connections);
+                if open.get(&key).map(|w| w.serial) == Some(serial) {
+                    open.remove(&key);
+                }
+                drop(open);
+                lock(&closed).push((dest, Instant::now()));
+            }
+        });
+        lock(&self.tasks).push(task);
+        Ok(Writer { serial, half })
     }
 }
 
@@ -316,19 +387,40 @@ async fn connect_from(ip: std::net::IpAddr, dest: SocketAddr) -> std::io::Result
     socket.connect(dest).await
 }
 
-/// Starts reading a connection the SUT opened, keeping its write half for replies.
-fn adopt(
-    stream: TcpStream,
-    peer: SocketAddr,
-    inbox: Inbox,
-    connections: Connections,
-) -> JoinHandle<()> {
-    let (read, write) = stream.into_split();
-    lock(&connections).insert(peer, write);
-    tokio::spawn(async move {
-        read_stream(read, peer, inbox).await;
-    })
+/// Reads a connection the SUT opened, keeping its write half for replies: over TLS when its
+/// first byte starts a TLS handshake (within [`TLS_HANDSHAKE_LIMIT`]), else plain TCP.
+async fn adopt(stream: TcpStream, peer: SocketAddr, inbox: Inbox, connections: Connections) {
+    let mut first = [0u8; 1];
+    let tls = matches!(stream.peek(&mut first).await, Ok(1) if first[0] == TLS_HANDSHAKE_RECORD);
+    let (transport, read): (Transport, Box<dyn AsyncRead + Send + Unpin>) = if tls {
+        let Ok(identity) = node_identity() else {
+            return;
+        };
+        let handshake = identity.acceptor.accept(stream);
+        let Ok(Ok(secured)) = tokio::time::timeout(TLS_HANDSHAKE_LIMIT, handshake).await else {
+            return;
+        };
+        let (read, write) = tokio::io::split(secured);
+        let writer = Writer {
+            serial: next_serial(),
+            half: Box::new(write),
+        };
+        lock(&connections).insert((Transport::Tls, peer), writer);
+        (Transport::Tls, Box::new(read))
+    } else {
+        let (read, write) = stream.into_split();
+        let writer = Writer {
+            serial: next_serial(),
+            half: Box::new(write),
+        };
+        lock(&connections).insert((Transport::Tcp, peer), writer);
+        (Transport::Tcp, Box::new(read))
+    };
+    read_stream(read, peer, transport, inbox).await;
 }
+
+/// How long a SUT may take over the TLS handshake of a connection it opened.
+const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why a stream's reader stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,8 +437,9 @@ enum Ended {
 /// off by closing the connection. The buffer never holds more than one message's limits
 /// plus one read.
 async fn read_stream(
-    mut read: tokio::net::tcp::OwnedReadHalf,
+    mut read: Box<dyn AsyncRead + Send + Unpin>,
     peer: SocketAddr,
+    transport: Transport,
     inbox: Inbox,
 ) -> Ended {
     let mut buffer = Vec::new();
@@ -357,12 +450,12 @@ async fn read_stream(
                 let frame: Vec<u8> = buffer.drain(..len).collect();
                 let message = trim_keepalive(&frame);
                 if !message.is_empty() {
-                    inbox.deliver(peer, message.to_vec(), Transport::Tcp, None);
+                    inbox.deliver(peer, message.to_vec(), transport, None);
                 }
                 continue;
             }
             Frame::Invalid(why) => {
-                inbox.deliver(peer, std::mem::take(&mut buffer), Transport::Tcp, Some(why));
+                inbox.deliver(peer, std::mem::take(&mut buffer), transport, Some(why));
                 return Ended::Unframed;
             }
             Frame::Incomplete => {}
@@ -375,7 +468,7 @@ async fn read_stream(
                         "the connection closed after {} bytes of an incomplete message",
                         rest.len()
                     );
-                    inbox.deliver(peer, rest.to_vec(), Transport::Tcp, Some(why));
+                    inbox.deliver(peer, rest.to_vec(), transport, Some(why));
                 }
                 return Ended::ByPeer;
             }

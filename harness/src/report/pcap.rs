@@ -50,7 +50,8 @@ pub fn render(outcome: &FlowOutcome, started: SystemTime) -> Result<Vec<u8>, Str
                 17,
                 &udp(src.port(), dst.port(), &payload),
             )],
-            Transport::Tcp => payload
+            // A TLS run's messages are written as the plain text over TCP.
+            Transport::Tcp | Transport::Tls => payload
                 .chunks(SEGMENT)
                 .map(|chunk| {
                     let ack = *sequences.get(&(to, from)).unwrap_or(&1);

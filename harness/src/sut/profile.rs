@@ -32,7 +32,20 @@ pub struct Profile {
     /// The SUT's SIP address for TCP, when it differs from `address`.
     #[serde(default)]
     pub tcp_address: Option<SocketAddr>,
-    /// Transports every flow runs over (default: udp); over TCP a run is named `<flow>@tcp`.
+    /// The SUT's SIP address for TLS (`sips:` URIs), when it has one; flows over TLS need
+    /// capability `sip-tls` and this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_address: Option<SocketAddr>,
+    /// With `tls_address`: a PEM file (relative to the project folder) of the certificates the
+    /// harness trusts there: the SUT's own, when it signs for itself, or its authority's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_tls_ca: Option<PathBuf>,
+    /// With `tls_address`: the name the SUT's certificate must carry, when it is not the
+    /// address's IP, e.g. `ps.example.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_tls_name: Option<String>,
+    /// Transports every flow runs over (default: udp); over TCP a run is named `<flow>@tcp`,
+    /// over TLS `<flow>@tls`. A flow whose `transports` name `tls` runs over TLS as well.
     #[serde(default = "udp_only")]
     pub transports: Vec<Transport>,
     /// Which runs may overlap in time (default: all).

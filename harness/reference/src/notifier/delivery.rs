@@ -101,7 +101,12 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     } else {
         format!("z9hG4bK{}", shared.token())
     };
-    let local = shared.local_addr(sub.transport);
+    // Fault TlsNotifyOverTcp: a subscription made over TLS is notified over plain TCP.
+    let transport = match sub.transport {
+        Transport::Tls if shared.fault(Fault::TlsNotifyOverTcp) => Transport::Tcp,
+        transport => transport,
+    };
+    let local = shared.local_addr(transport);
     let routes: &[String] = if shared.fault(Fault::NotifyIgnoresRouteSet) {
         &[]
     } else {
@@ -186,9 +191,9 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
     } else {
         format!(";branch={via_branch}")
     };
-    let via_transport = match (shared.fault(Fault::NotifyViaOtherTransport), sub.transport) {
+    let via_transport = match (shared.fault(Fault::NotifyViaOtherTransport), transport) {
         (true, Transport::Udp) => Transport::Tcp,
-        (true, Transport::Tcp) => Transport::Udp,
+        (true, Transport::Tcp | Transport::Tls) => Transport::Udp,
         (false, transport) => transport,
     };
     let sent_by = if shared.fault(Fault::NotifyViaNoSentBy) {
@@ -307,14 +312,14 @@ fn build_notify(shared: &Shared, sub: &mut Subscription, pending: Pending) -> Pr
         notify = notify.body(document);
     }
     let mut bytes = notify.build();
-    if sub.transport == Transport::Udp && shared.fault(Fault::UdpNotifyNoContentLength) {
+    if transport == Transport::Udp && shared.fault(Fault::UdpNotifyNoContentLength) {
         bytes = without_content_length(&bytes);
     }
     Prepared {
         bytes,
         branch,
         to,
-        transport: sub.transport,
+        transport,
         last: matches!(pending.phase, Phase::Terminated(_)),
         partial,
     }

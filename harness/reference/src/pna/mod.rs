@@ -211,6 +211,13 @@ fn uri_transport(uri: &str, default: Transport) -> Transport {
     match uri_param(uri, "transport").as_deref() {
         Some("tcp") => Transport::Tcp,
         Some("udp") => Transport::Udp,
+        Some("tls") => Transport::Tls,
+        _ if uri
+            .get(..5)
+            .is_some_and(|s| s.eq_ignore_ascii_case("sips:")) =>
+        {
+            Transport::Tls
+        }
         _ => default,
     }
 }

@@ -19,7 +19,6 @@ mod node;
 mod selector;
 mod server;
 mod store;
-mod tls;
 mod uri;
 mod usage;
 
@@ -29,7 +28,6 @@ mod tests;
 pub(super) use dom::{Document, Element};
 pub(super) use server::{accept_loop, accept_tls_loop};
 pub(super) use store::XcapStore;
-pub(super) use tls::XcapTls;
 pub(super) use uri::ROOT;
 
 use super::authz::PRES_RULES_AUID;

@@ -5,10 +5,10 @@ use super::handler::handle;
 use super::message::{XcapRequest, XcapResponse};
 use super::on_document_change;
 use super::store::Tree;
-use super::tls::XcapTls;
 use super::uri;
 use crate::presentity::Presentity;
 use crate::shared::{lock, Shared};
+use crate::tls::{Identity, TLS_HANDSHAKE_LIMIT};
 use crate::{Fault, Variation};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -37,12 +37,9 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
-/// How long a client may take over its TLS handshake.
-const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// Accepts HTTP over TLS connections until the task is aborted (plain HTTP under the fault
 /// XcapNoTls).
-pub(crate) async fn accept_tls_loop(shared: Arc<Shared>, listener: TcpListener, tls: XcapTls) {
+pub(crate) async fn accept_tls_loop(shared: Arc<Shared>, listener: TcpListener, tls: Identity) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::task::yield_now().await;

@@ -5,7 +5,6 @@
 use super::{Pending, Runner, StepError};
 use crate::core::ClientTransaction;
 use crate::flow::model::Step;
-use crate::net::Transport;
 use crate::sip::{MessageBuilder, SipMessage};
 use std::time::Instant;
 
@@ -60,7 +59,7 @@ impl Runner<'_> {
             &branch,
             "CANCEL",
             bytes,
-            transport == Transport::Tcp,
+            transport.is_stream(),
             self.settings.timers,
             Instant::now(),
         );

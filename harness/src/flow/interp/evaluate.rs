@@ -179,6 +179,19 @@ impl Runner<'_> {
             );
             self.push(path, step_req, seq, observed);
         }
+        if let (Some(_), Some(want)) = (&step.expect, step.transport) {
+            let observed = Observed::new(
+                format!("it arrives over {}", want.via_name()),
+                delivered.transport == want,
+                want.via_name().to_string(),
+                format!(
+                    "over {} from {}",
+                    delivered.transport.via_name(),
+                    delivered.from
+                ),
+            );
+            self.push(path, step_req, seq, observed);
+        }
         if let Some(digest) = &step.digest {
             let observed = self.digest_answer(digest, &delivered);
             self.push(path, Some(&digest.req), seq, observed);

@@ -77,11 +77,14 @@ pub struct RunSettings {
     pub notify_credentials: Option<crate::sut::profile::CredentialsTemplate>,
     /// A loopback address outside the SUT's trust domain (profile `untrusted_address`).
     pub untrusted_address: Option<std::net::Ipv4Addr>,
+    /// What the nodes trust when they connect to the SUT over TLS (profile `sip_tls_ca`, or the
+    /// embedded server's certificate).
+    pub sip_tls: Option<crate::net::tls::TlsTrust>,
     /// The SUT's XCAP root URI, offered to flows as `${<sut role>.xcap_root}`.
     pub xcap_root: Option<String>,
     /// The SUT's XCAP root over TLS, offered as `${<sut role>.xcap_tls_root}`, and the
     /// certificates trusted there.
-    pub xcap_tls: Option<(String, crate::net::http::TlsTrust)>,
+    pub xcap_tls: Option<(String, crate::net::tls::TlsTrust)>,
     /// Digest credentials for XCAP requests, from the profile.
     pub xcap_credentials: Option<crate::sut::profile::CredentialsTemplate>,
     /// Domains the SUT serves, replacing the flow's domains when set (`home1.net` → SUT domain).
@@ -140,6 +143,7 @@ pub fn run_name(flow_id: &str, transport: Transport) -> String {
     match transport {
         Transport::Udp => flow_id.to_string(),
         Transport::Tcp => format!("{flow_id}@tcp"),
+        Transport::Tls => format!("{flow_id}@tls"),
     }
 }
 
@@ -313,6 +317,7 @@ fn user_of(role: &crate::flow::model::Role, settings: &RunSettings) -> String {
     let user = settings.user_map.get(&user).cloned().unwrap_or(user);
     match settings.transport {
         Transport::Tcp if !user.is_empty() => format!("{user}-tcp"),
+        Transport::Tls if !user.is_empty() => format!("{user}-tls"),
         _ => user,
     }
 }
@@ -437,16 +442,18 @@ impl<'a> Runner<'a> {
                 (true, Some(address)) => address,
                 (true, None) => Ipv4Addr::LOCALHOST,
             };
-            let node = bind_node(name, ip, tx.clone(), dropped.clone(), chaos)
+            let sut_trust = settings.sip_tls.clone();
+            let node = bind_node(name, ip, tx.clone(), dropped.clone(), chaos, sut_trust)
                 .await
                 .map_err(|e| format!("cannot bind a socket on {ip} for {name}: {e} (127.0.0.1 is the only loopback address on some systems: macOS adds another with `ifconfig lo0 alias {ip}`)"))?;
             let user = user_of(role, settings);
             let aor = aor_of(&user, &domain);
             let param = crate::ims::transport_param(settings.transport);
+            let scheme = crate::ims::uri_scheme(settings.transport);
             let contact = if user.is_empty() {
-                format!("sip:{}{param}", node.addr)
+                format!("{scheme}:{}{param}", node.addr)
             } else {
-                format!("sip:{user}@{}{param}", node.addr)
+                format!("{scheme}:{user}@{}{param}", node.addr)
             };
             vars.set(&format!("{name}.user"), user);
             vars.set(&format!("{name}.aor"), aor);
@@ -480,7 +487,11 @@ impl<'a> Runner<'a> {
             }
             (None, None) => (std::borrow::Cow::Borrowed(settings), None),
         };
-        let sut_uri = format!("sip:{}", settings.sut_addr);
+        let sut_uri = format!(
+            "{}:{}",
+            crate::ims::uri_scheme(settings.transport),
+            settings.sut_addr
+        );
         let name = sut_name;
         vars.set(&format!("{name}.uri"), sut_uri.clone());
         vars.set(&format!("{name}.host"), settings.sut_addr.to_string());

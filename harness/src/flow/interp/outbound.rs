@@ -7,7 +7,7 @@ use crate::core::{ClientTransaction, Dialog, SubscriptionTracker};
 use crate::flow::loader::scalar_text;
 use crate::flow::model::{RoleKind, Step};
 use crate::ids;
-use crate::ims::{forward, transport_param, Hop, NextHop, OutRequest};
+use crate::ims::{forward, transport_param, uri_scheme, Hop, NextHop, OutRequest};
 use crate::net::{Direction, Leg, Transport};
 use crate::sip::typed::{uri_equivalent, uri_of, uri_socket_addr};
 use crate::sip::{MessageBuilder, SipMessage};
@@ -226,7 +226,8 @@ impl Runner<'_> {
         let dialog_forming = initial && DIALOG_FORMING.contains(&method.as_str());
         let icid = ids::token();
         let sut_uri = format!(
-            "sip:{}{}",
+            "{}:{}{}",
+            uri_scheme(transport),
             self.settings.sut_addr,
             transport_param(transport)
         );
@@ -339,7 +340,7 @@ impl Runner<'_> {
             &branch,
             &method,
             bytes,
-            transport == Transport::Tcp,
+            transport.is_stream(),
             self.settings.timers,
             Instant::now(),
         );
@@ -366,7 +367,7 @@ impl Runner<'_> {
         let extra = self.headers_to_send(step)?;
         let code = step.reply.unwrap_or(200);
         self.record_routes_of_reply(&delivered, code, &extra);
-        let over_tcp = delivered.transport == Transport::Tcp;
+        let over_tcp = delivered.transport.is_stream();
         match step.malformed {
             None if step.new_connection == Some(true) && over_tcp => {
                 self.respond_on_new_connection(&delivered, code, &extra)
@@ -395,7 +396,7 @@ impl Runner<'_> {
         extra: &[(String, String)],
     ) {
         if let Some(node) = self.nodes.get(&delivered.node) {
-            node.close(delivered.from);
+            node.close(delivered.transport, delivered.from);
         }
         let dest = sent_by_address(&delivered.msg, delivered.from).unwrap_or(delivered.from);
         let note = Some(format!(
