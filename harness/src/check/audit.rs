@@ -381,7 +381,8 @@ impl Auditor<'_> {
                     message: entry.seq,
                     summary: format!("{} (XCAP {method})", response.summary()),
                 };
-                rules::check_xcap_response(&method, &target, &response, &mut sink);
+                let over_tls = entry.transport == Transport::Tls;
+                rules::check_xcap_response(&method, &target, &response, over_tls, &mut sink);
             }
             Direction::Internal => {}
         }

@@ -921,11 +921,13 @@ fn xcap_media_type(target: &str) -> Option<&'static str> {
 
 /// Rules on an XCAP server's response to a request of `method` for `target` (the request's
 /// path): RFC 4825 §8.5 (ETag), §8.3 (the MIME type of a 200 to GET) and §8.2.7 (no content
-/// in a 200 to PUT), §9 (no-cache); RFC 7231 §6.5.5 (Allow in a 405).
+/// in a 200 to PUT), §9 (no-cache), §14 (no Basic challenge unless `over_tls`); RFC 7231 §6.5.5
+/// (Allow in a 405).
 pub fn check_xcap_response(
     method: &str,
     target: &str,
     response: &SipMessage,
+    over_tls: bool,
     sink: &mut impl RuleSink,
 ) {
     let code = response.status().unwrap_or(0);
@@ -972,9 +974,9 @@ pub fn check_xcap_response(
         );
     }
     check_error_report_uris(response, sink);
-    // The harness speaks XCAP over plain HTTP only: no challenge may offer Basic (RFC 4825 §14).
+    // Over plain HTTP no challenge may offer Basic (RFC 4825 §14); over TLS it may.
     let challenges: Vec<&str> = response.header_lines("WWW-Authenticate").collect();
-    if !challenges.is_empty() {
+    if !challenges.is_empty() && !over_tls {
         check(
             sink,
             XCAP_NO_BASIC,
@@ -2203,7 +2205,7 @@ mod tests {
             SipMessage::parse_http_response(head.as_bytes(), body.as_bytes().to_vec()).unwrap();
         let mut sink = Failed::default();
         let target = "/xcap/resource-lists/users/sip:a@b/index";
-        check_xcap_response(method, target, &response, &mut sink);
+        check_xcap_response(method, target, &response, false, &mut sink);
         sink.0
     }
 
@@ -2219,6 +2221,15 @@ mod tests {
             breaks("Digest realm=\"x\", nonce=\"n\", basic realm=\"x\""),
             [XCAP_NO_BASIC]
         );
+        // Over TLS a Basic challenge is allowed.
+        let response = SipMessage::parse_http_response(
+            b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n",
+            Vec::new(),
+        )
+        .unwrap();
+        let mut sink = Failed::default();
+        check_xcap_response("GET", "/xcap/x", &response, true, &mut sink);
+        assert!(sink.0.is_empty(), "{:?}", sink.0);
     }
 
     #[test]
@@ -2428,7 +2439,7 @@ mod tests {
         let element = "/xcap-root/resource-lists/users/sip:a@x/index/~~/resource-lists/list";
         let failed = |method, target, response: &SipMessage| {
             let mut sink = Failed::default();
-            check_xcap_response(method, target, response, &mut sink);
+            check_xcap_response(method, target, response, false, &mut sink);
             sink.0
         };
         assert_eq!(failed("PUT", document, &tagged), Vec::<&str>::new());

@@ -49,7 +49,7 @@ impl Runner<'_> {
                 msg,
                 node: ue,
                 from: remote,
-                transport: Transport::Tcp,
+                transport: http_transport(&request.url),
                 seq,
                 kind: Delivery::Response(label),
                 opens_dialog: false,
@@ -82,14 +82,17 @@ impl Runner<'_> {
         let started = Instant::now();
         let tls = self.settings.xcap_tls.as_ref().map(|(_, trust)| trust);
         match exchange(request, limit, tls).await {
-            Ok(done) => self.record_exchange(ue, done, &request.method, summary),
+            Ok(done) => {
+                let transport = http_transport(&request.url);
+                self.record_exchange(ue, done, &request.method, transport, summary)
+            }
             Err(failure) => {
                 let leg = Leg {
                     at: started,
                     direction: Direction::Sent,
                     from: (ue, failure.local.map(|a| a.to_string()).unwrap_or_default()),
                     to: (&self.sut_name.clone(), request.url.clone()),
-                    transport: Transport::Tcp,
+                    transport: http_transport(&request.url),
                 };
                 self.trace.record(
                     leg,
@@ -107,6 +110,7 @@ impl Runner<'_> {
         ue: &str,
         done: HttpExchange,
         method: &str,
+        transport: Transport,
         summary: String,
     ) -> Result<(SipMessage, (usize, std::net::SocketAddr)), String> {
         let sut = self.sut_name.clone();
@@ -115,7 +119,7 @@ impl Runner<'_> {
             direction: Direction::Sent,
             from: (ue, done.local.to_string()),
             to: (&sut, done.remote.to_string()),
-            transport: Transport::Tcp,
+            transport,
         };
         self.trace.record(leg, &done.request_bytes, summary, None);
         let leg = Leg {
@@ -123,7 +127,7 @@ impl Runner<'_> {
             direction: Direction::Received,
             from: (&sut, done.remote.to_string()),
             to: (ue, done.local.to_string()),
-            transport: Transport::Tcp,
+            transport,
         };
         match SipMessage::parse_http_response(&done.response_bytes, done.response_body) {
             Ok(msg) => {
@@ -145,5 +149,15 @@ impl Runner<'_> {
                 Err(format!("the response could not be read: {e}"))
             }
         }
+    }
+}
+
+/// The transport an XCAP exchange went over, as the trace records it: TLS for an `https://`
+/// URL (the trace keeps the plain HTTP), else TCP.
+fn http_transport(url: &str) -> Transport {
+    if url.starts_with("https://") {
+        Transport::Tls
+    } else {
+        Transport::Tcp
     }
 }
