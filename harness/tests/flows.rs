@@ -45,6 +45,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "rfc3857-tls-sips",
         "status",
     ),
+    (
+        "sips-contact-plain",
+        "rfc3261-sips-contact-pna",
+        "rfc3261-sips-contact-request",
+        "message rule",
+    ),
     ("no-sip-etag", "A.4.2.1", "rfc3903-etag-in-2xx", "present"),
     ("reuse-etag", "A.4.2.1", "rfc3903-new-etag", "differs from"),
     (

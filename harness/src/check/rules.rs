@@ -246,6 +246,10 @@ pub const RULES: &[(&str, &str)] = &[
         PUBLISH_ONE_OUTSTANDING,
         "a PUBLISH goes out only once the previous one for its Request-URI has its final response",
     ),
+    (
+        SIPS_CONTACT_REQUEST,
+        "a request outside a dialog to a SIPS Request-URI or top Route carries a SIPS Contact",
+    ),
 ];
 
 /// The keys of [`RULES`].
@@ -278,6 +282,7 @@ const FROM_TAG: &str = "rfc3261-from-tag";
 const PUBLISH_489_ALLOW_EVENTS: &str = "rfc3903-489-allow-events";
 const SUBSCRIBE_489_ALLOW_EVENTS: &str = "rfc6665-allow-events";
 const DIALOG_REQUEST_CONTACT: &str = "rfc3261-dialog-request-contact";
+const SIPS_CONTACT_REQUEST: &str = "rfc3261-sips-contact-request";
 const XCAP_ETAG: &str = "rfc4825-etag-every-2xx";
 const XCAP_PUT_200_EMPTY: &str = "rfc4825-put-200-no-content";
 const HTTP_405_ALLOW: &str = "rfc7231-405-allow";
@@ -1125,6 +1130,7 @@ pub fn check_request(request: &SipMessage, sink: &mut impl RuleSink) {
         || "To, From, CSeq, Call-ID, Max-Forwards and Via".to_string(),
         || format!("missing {}", missing.join(", ")),
     );
+    check_sips_contact(request, sink);
     let method = request.method().unwrap_or_default();
     if let Some(cseq) = request.header("CSeq") {
         let number = cseq.split_ascii_whitespace().next().unwrap_or_default();
@@ -1361,6 +1367,31 @@ fn check_content_type(msg: &SipMessage, key: &'static str, sink: &mut impl RuleS
         || format!("a Content-Type for the {}-byte body", msg.body.len()),
         || shown(content_type),
     );
+}
+
+/// RFC 3261 §8.1.1.8 on a request outside a dialog: "If the Request-URI or top Route header
+/// field value contains a SIPS URI, the Contact header field MUST contain a SIPS URI as well."
+/// (Inside a dialog the dialog's secure flag decides, RFC 3261 §12.2.1.1; flows check that.)
+fn check_sips_contact(request: &SipMessage, sink: &mut impl RuleSink) {
+    let is_sips = |uri: &str| {
+        uri.get(..5)
+            .is_some_and(|s| s.eq_ignore_ascii_case("sips:"))
+    };
+    let top_route = request.header_items("Route").next().map(uri_of);
+    let sips_target =
+        request.request_uri().is_some_and(is_sips) || top_route.as_deref().is_some_and(is_sips);
+    let Some(contact) = request.header("Contact") else {
+        return;
+    };
+    if request.to_tag().is_none() && sips_target {
+        check(
+            sink,
+            SIPS_CONTACT_REQUEST,
+            is_sips(&uri_of(contact)),
+            || "a SIPS URI in Contact".to_string(),
+            || format!("Contact: {contact}"),
+        );
+    }
 }
 
 /// Rules on a SUBSCRIBE the SUT sends (a PNA's reg subscription): outside a dialog it can
@@ -2380,6 +2411,30 @@ mod tests {
         let mut sink = Failed::default();
         check_request(&request, &mut sink);
         assert_eq!(sink.0, [CSEQ_METHOD, BRANCH_COOKIE, FROM_TAG, CONTENT_TYPE]);
+    }
+
+    #[test]
+    fn a_request_outside_a_dialog_to_a_sips_target_carries_a_sips_contact() {
+        let subscribe = |uri: &str, route: &str, to_tag: &str, contact: &str| {
+            let text = format!("SUBSCRIBE {uri} SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK1\r\n{route}Max-Forwards: 70\r\nFrom: <sip:pna@example.com>;tag=p1\r\nTo: <{uri}>{to_tag}\r\nCall-ID: c1\r\nCSeq: 1 SUBSCRIBE\r\nContact: {contact}\r\nContent-Length: 0\r\n\r\n");
+            let mut sink = Failed::default();
+            check_request(&SipMessage::parse(text.as_bytes()).unwrap(), &mut sink);
+            sink.0
+        };
+        let plain = "<sip:pna@127.0.0.1:5061;transport=tls>";
+        assert!(subscribe("sips:u@example.com", "", "", "<sips:pna@127.0.0.1:5061>").is_empty());
+        assert_eq!(
+            subscribe("sips:u@example.com", "", "", plain),
+            [SIPS_CONTACT_REQUEST]
+        );
+        let route = "Route: <sips:127.0.0.1:5061;lr>\r\n";
+        assert_eq!(
+            subscribe("sip:u@example.com", route, "", plain),
+            [SIPS_CONTACT_REQUEST]
+        );
+        assert!(subscribe("sip:u@example.com", "", "", plain).is_empty());
+        // Inside a dialog the secure flag decides; the rule leaves it to the flows.
+        assert!(subscribe("sips:u@example.com", "", ";tag=t1", plain).is_empty());
     }
 
     #[test]

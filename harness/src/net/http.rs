@@ -394,6 +394,7 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::tls::{certificate_pem, tls_trust, tls_trust_from_pem};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 

@@ -357,13 +357,14 @@ fn build_subscribe(shared: &Shared, dialog: &mut RegDialog, expires: u64) -> Pre
         .header("Call-ID", dialog.call_id.as_str())
         .header("CSeq", format!("{} SUBSCRIBE", dialog.cseq));
     if !shared.fault(Fault::PnaNoContact) {
-        request.push_header(
-            "Contact",
-            format!(
-                "<sip:pna@{local};transport={}>",
-                dialog.transport.uri_param()
-            ),
-        );
+        // Over TLS a SIPS URI (RFC 3261 §8.1.1.8: a SIPS Request-URI needs a SIPS Contact).
+        let contact = match dialog.transport {
+            Transport::Tls if !shared.fault(Fault::SipsContactPlain) => {
+                format!("<sips:pna@{local}>")
+            }
+            transport => format!("<sip:pna@{local};transport={}>", transport.uri_param()),
+        };
+        request.push_header("Contact", contact);
     }
     let mut request = request.header("Event", "reg");
     // RFC 3680 §4.5: an absent Accept stands for application/reginfo+xml.
