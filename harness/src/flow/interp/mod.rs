@@ -112,7 +112,7 @@ impl RunSettings {
 /// The result of playing one flow.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FlowOutcome {
-    /// Run name: the flow id, with `@tcp` over TCP.
+    /// Run name: the flow id, with `@tcp` over TCP, `@tls` over TLS.
     pub id: String,
     /// Flow id.
     pub flow: String,
@@ -138,7 +138,7 @@ pub struct FlowOutcome {
     pub sut_log: Option<String>,
 }
 
-/// The name of one run of a flow: its id, with `@tcp` appended over TCP.
+/// The name of one run of a flow: its id, with `@tcp` appended over TCP, `@tls` over TLS.
 pub fn run_name(flow_id: &str, transport: Transport) -> String {
     match transport {
         Transport::Udp => flow_id.to_string(),
