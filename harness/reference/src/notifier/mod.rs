@@ -127,7 +127,7 @@ impl Subscription {
             _ => (
                 Body::Ready(NotifyBody::pidf(authz::filter(
                     composed,
-                    decision.transformations,
+                    decision.transformations.as_ref(),
                 ))),
                 Phase::Active,
             ),
@@ -355,7 +355,7 @@ pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
         let Kind::List(list) = &mut sub.kind else {
             continue;
         };
-        if list.xui() != xui || !list.reresolve(&state.xcap) {
+        if list.xui() != xui || !list.reresolve(&state.xcap, &state.esc) {
             continue;
         }
         let body = Body::Ready(list.full_state(&state.esc, &state.xcap));
@@ -391,8 +391,8 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
         else {
             continue;
         };
-        let new = decide(shared, &state.xcap, who, watcher);
-        let old = std::mem::replace(decision, new);
+        let new = decide(shared, &state.xcap, &state.esc, who, watcher);
+        let old = std::mem::replace(decision, new.clone());
         let (body, phase) = match (old.handling, new.handling) {
             _ if old == new => continue,
             (Handling::Confirm, Handling::Confirm) => continue,
@@ -441,11 +441,17 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
 
 /// The pres-rules decision for `watcher` of `who` (everyone allowed under `IgnorePresRules`,
 /// nothing filtered under `IgnoreTransformations`).
-fn decide(shared: &Shared, xcap: &XcapStore, who: &Presentity, watcher: &Watcher) -> Decision {
+fn decide(
+    shared: &Shared,
+    xcap: &XcapStore,
+    esc: &Store,
+    who: &Presentity,
+    watcher: &Watcher,
+) -> Decision {
     if shared.fault(Fault::IgnorePresRules) {
         return Decision::OPEN;
     }
-    let decision = authz::decide(xcap, who, watcher);
+    let decision = authz::decide(xcap, esc, who, watcher);
     if shared.fault(Fault::IgnoreTransformations) {
         Decision {
             transformations: None,
@@ -610,7 +616,7 @@ pub(super) fn handle_subscribe(
             let watcher = Watcher::of_request(request);
             // A list the subscriber defined (RFC 4826 §4) needs eventlist (RFC 4662 §4.1).
             let list = (!winfo)
-                .then(|| ListSubscription::for_request(shared, &state.xcap, request))
+                .then(|| ListSubscription::for_request(shared, &state.xcap, &state.esc, request))
                 .flatten();
             let kind = if winfo {
                 if !winfo::authorized(&who, &watcher) && !shared.fault(Fault::WinfoOpenToAll) {
@@ -625,7 +631,7 @@ pub(super) fn handle_subscribe(
                 }
                 Kind::List(list)
             } else {
-                let decision = decide(shared, &state.xcap, &who, &watcher);
+                let decision = decide(shared, &state.xcap, &state.esc, &who, &watcher);
                 if decision.handling == Handling::Block {
                     // RFC 6665 §4.2.1.3: a refused subscription SHOULD get 403 or 603.
                     return reject(403);
