@@ -315,9 +315,13 @@ impl Subscriptions {
 /// The presentity's state changed to the document `body` composes (called only when a
 /// subscription may be told: the presentity's own and the list subscriptions are looked at,
 /// not all of them): queues a NOTIFY with each allowed presence watcher's view of it, and a
-/// partial RLMI notification for each list subscription it is a member of. Returns the
-/// subscriptions that need a delivery task ([`pump`]).
+/// partial RLMI notification for each list subscription it is a member of. The rules are
+/// decided again first, since the presentity's sphere, a condition of its rules, comes from
+/// its publications (RFC 5025 §3.1.2); a subscription whose decision changed is told as in
+/// [`rules_changed`] and not twice. Returns the subscriptions that need a delivery task
+/// ([`pump`]).
 pub(super) fn state_changed(
+    shared: &Shared,
     state: &mut State,
     who: &Presentity,
     body: impl FnOnce(&Store) -> String,
@@ -328,21 +332,27 @@ pub(super) fn state_changed(
         return Vec::new();
     }
     let body = body(&state.esc);
-    ids.into_iter()
-        .filter_map(|id| {
-            let s = state.subs.by_id.get_mut(&id).filter(|s| !s.terminated)?;
-            let (body, phase) = match &mut s.kind {
-                Kind::List(list) => (Body::Ready(list.member_changed(who, &body)?), Phase::Active),
-                Kind::Presence { decision, .. }
-                    if &s.presentity == who && decision.handling == Handling::Allow =>
-                {
-                    s.view(&body, false)?
-                }
-                _ => return None,
-            };
-            s.enqueue(body, phase).then_some(id)
-        })
-        .collect()
+    let Redecided { mut pump, told } = redecide(shared, state, who);
+    pump.extend(
+        ids.into_iter()
+            .filter(|id| !told.contains(id))
+            .filter_map(|id| {
+                let s = state.subs.by_id.get_mut(&id).filter(|s| !s.terminated)?;
+                let (body, phase) = match &mut s.kind {
+                    Kind::List(list) => {
+                        (Body::Ready(list.member_changed(who, &body)?), Phase::Active)
+                    }
+                    Kind::Presence { decision, .. }
+                        if &s.presentity == who && decision.handling == Handling::Allow =>
+                    {
+                        s.view(&body, false)?
+                    }
+                    _ => return None,
+                };
+                s.enqueue(body, phase).then_some(id)
+            }),
+    );
+    pump
 }
 
 /// The XCAP documents of user `xui` changed: each of their list subscriptions whose members
@@ -367,17 +377,32 @@ pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
     pump(shared, ids);
 }
 
-/// The presentity `who`'s pres-rules changed: every presence subscription to it is decided
-/// again, and each one whose decision changed is told (RFC 5025 §3.2.1, RFC 3857 §4.7.1):
-/// pending to active (approved), active to a new view, to block (terminated, rejected), back
-/// to confirm (terminated, deactivated: the watcher may subscribe again and wait). List
-/// subscriptions with `who` as a member get a partial notification when `who`'s decision for
-/// their subscriber changed.
+/// The presentity `who`'s pres-rules changed: its subscriptions are decided again
+/// ([`redecide`]) and told.
 pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
     let mut guard = lock(&shared.state);
-    let state = &mut *guard;
+    let Redecided { pump: ids, .. } = redecide(shared, &mut guard, who);
+    drop(guard);
+    pump(shared, ids);
+}
+
+/// What deciding a presentity's subscriptions again did.
+struct Redecided {
+    /// The subscriptions that need a delivery task.
+    pump: Vec<u64>,
+    /// The subscriptions told of their new decision.
+    told: BTreeSet<u64>,
+}
+
+/// Every presence subscription to `who` is decided again, and each one whose decision changed
+/// is told (RFC 5025 §3.2.1, RFC 3857 §4.7.1): pending to active (approved), active to a new
+/// view, to block (terminated, rejected), back to confirm (terminated, deactivated: the
+/// watcher may subscribe again and wait). List subscriptions with `who` as a member get a
+/// partial notification when `who`'s decision for their subscriber changed.
+fn redecide(shared: &Shared, state: &mut State, who: &Presentity) -> Redecided {
     let composed = state.esc.compose(who, esc::compose_faults(shared));
     let mut pump_ids = Vec::new();
+    let mut told = BTreeSet::new();
     for id in state.subs.ids_of(who) {
         let Some(sub) = state.subs.by_id.get_mut(&id).filter(|s| !s.terminated) else {
             continue;
@@ -415,6 +440,7 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
                 view
             }
         };
+        told.insert(id);
         if sub.enqueue(body, phase) {
             pump_ids.push(id);
         }
@@ -431,12 +457,15 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
         let Some(body) = list.rules_changed(who, &state.esc, &state.xcap) else {
             continue;
         };
+        told.insert(*id);
         if sub.enqueue(Body::Ready(body), Phase::Active) {
             pump_ids.push(*id);
         }
     }
-    drop(guard);
-    pump(shared, pump_ids);
+    Redecided {
+        pump: pump_ids,
+        told,
+    }
 }
 
 /// The pres-rules decision for `watcher` of `who` (everyone allowed under `IgnorePresRules`,
