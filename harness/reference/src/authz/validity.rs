@@ -69,7 +69,7 @@ fn number(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
-/// Reads an `xs:dateTime` (`YYYY-MM-DDThh:mm:ss[.s+][Z|(+|-)hh:mm]`, year 1 or later).
+/// Reads an `xs:dateTime` (`YYYY-MM-DDThh:mm:ss[.s+][Z|(+|-)hh:mm]`, years 1 to 999999).
 /// A value without a time zone is taken as UTC: XML Schema leaves its time zone unknown, and
 /// the server has no other to give it.
 pub(super) fn parse(text: &str) -> Option<Instant> {
@@ -77,7 +77,7 @@ pub(super) fn parse(text: &str) -> Option<Instant> {
     let (date, time) = text.split_once('T')?;
     let mut date_parts = date.rsplitn(3, '-');
     let (d, m, y) = (date_parts.next()?, date_parts.next()?, date_parts.next()?);
-    if d.len() != 2 || m.len() != 2 || y.len() < 4 {
+    if d.len() != 2 || m.len() != 2 || !(4..=6).contains(&y.len()) {
         return None;
     }
     let (y, m, d) = (number(y)?, number(m)?, number(d)?);
@@ -145,6 +145,7 @@ mod tests {
         let until = parse("2003-09-15T10:20:00.000-05:00").unwrap();
         assert_eq!(until - from, 31 * 86_400 * 1_000_000_000);
         assert_eq!(parse("2000-02-29T00:00:00Z").map(|t| t > 0), Some(true));
+        assert!(parse("999999-12-31T23:59:59-14:00").is_some());
         for bad in [
             "",
             "2001-02-29T00:00:00Z",
@@ -157,6 +158,7 @@ mod tests {
             "03-01-01T10:20:00Z",
             "2003-01-01T10:20:00+99:00",
             "99999999999999-01-01T00:00:00Z",
+            "999999999999-12-31T23:59:59Z",
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
