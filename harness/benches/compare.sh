@@ -4,7 +4,7 @@
 # Usage:  harness/benches/compare.sh            (from anywhere; needs a release build of
 #                                                presence-harness: cargo build --release)
 #   Debian packages: kamailio kamailio-presence-modules kamailio-sqlite-modules
-#   kamailio-xml-modules kamailio-utils-modules sqlite3 sip-tester hyperfine jq (and procps,
+#   kamailio-xml-modules kamailio-utils-modules kamailio-tls-modules sqlite3 sip-tester hyperfine jq (and procps,
 #   util-linux for taskset).
 #
 # What it does:

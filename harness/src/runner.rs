@@ -6,7 +6,7 @@ use crate::check::verdict::Verdict;
 use crate::core::Timers;
 use crate::flow::interp::{run_flow, FlowOutcome, RunSettings};
 use crate::flow::loader::LoadedFlow;
-use crate::net::tls::TlsTrust;
+use crate::net::tls::{NodeIdentity, TlsTrust};
 use crate::net::Transport;
 use crate::reference::{Fault, ReferenceConfig, ReferenceServer, Variation};
 use crate::report::{FlowRecord, RunRecord};
@@ -28,6 +28,8 @@ pub struct StartedSut {
     pub tcp_addr: std::net::SocketAddr,
     /// SIP address for TLS, and the certificates the nodes trust there.
     pub sip_tls: Option<(std::net::SocketAddr, TlsTrust)>,
+    /// The certificate and key the nodes present when the SUT connects to them over TLS.
+    pub node_tls: Option<Arc<NodeIdentity>>,
     /// XCAP root URI: the embedded server's, or the profile's.
     pub xcap_root: Option<String>,
     /// XCAP root URI over TLS, and the certificates that connection trusts.
@@ -154,6 +156,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
             addr: unbound,
             tcp_addr: unbound,
             sip_tls: None,
+            node_tls: None,
             xcap_root: None,
             xcap_tls: None,
             server: None,
@@ -163,6 +166,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
     }
     match (&profile.embedded, profile.address) {
         (Some(embedded), _) => {
+            let node_tls = node_identity(profile, root)?;
             let config = ReferenceConfig {
                 faults: parse_faults(&embedded.faults)?,
                 variations: parse_variations(&embedded.variations)?,
@@ -178,10 +182,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                     .notify_credentials
                     .as_ref()
                     .map(|c| c.password.clone()),
-                tls_trust: vec![crate::net::tls::node_identity()
-                    .map_err(|e| e.to_string())?
-                    .certificate
-                    .clone()],
+                tls_trust: vec![node_tls.certificate.clone()],
                 ..ReferenceConfig::default()
             };
             let server = ReferenceServer::start(config)
@@ -192,6 +193,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                 addr: server.udp_addr(),
                 tcp_addr: server.tcp_addr(),
                 sip_tls: Some((server.tls_addr(), trust.clone())),
+                node_tls: Some(node_tls),
                 xcap_root: Some(server.xcap_root()),
                 xcap_tls: Some((server.xcap_tls_root(), trust)),
                 server: Some(server),
@@ -211,6 +213,7 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
                 addr,
                 tcp_addr: profile.tcp_address.unwrap_or(addr),
                 sip_tls: external_sip_tls(profile, root)?,
+                node_tls: Some(node_identity(profile, root)?),
                 xcap_root: profile.xcap_root.clone(),
                 xcap_tls: external_xcap_tls(profile, root)?,
                 server: None,
@@ -239,6 +242,24 @@ fn external_xcap_tls(profile: &Profile, root: &Path) -> Result<Option<(String, T
     }
 }
 
+/// The certificate and key the nodes present over TLS: the profile's `node_tls_certificate`
+/// and `node_tls_key`, else the test certificate in `fixtures/tls/`.
+fn node_identity(profile: &Profile, root: &Path) -> Result<Arc<NodeIdentity>, String> {
+    let certificate = root.join(
+        profile
+            .node_tls_certificate
+            .as_deref()
+            .unwrap_or(Path::new("fixtures/tls/node-cert.pem")),
+    );
+    let key = root.join(
+        profile
+            .node_tls_key
+            .as_deref()
+            .unwrap_or(Path::new("fixtures/tls/node-key.pem")),
+    );
+    NodeIdentity::from_pem(&certificate, &key).map(Arc::new)
+}
+
 /// The profile's SIP address over TLS and the certificates the nodes trust there
 /// (`sip_tls_ca`, a PEM file relative to the project folder).
 fn external_sip_tls(
@@ -264,6 +285,7 @@ impl StartedSut {
     pub fn settings(&self, profile: &Profile, root: &Path) -> RunSettings {
         RunSettings {
             sip_tls: self.sip_tls.as_ref().map(|(_, trust)| trust.clone()),
+            node_tls: self.node_tls.clone(),
             xcap_root: self.xcap_root.clone(),
             xcap_tls: self.xcap_tls.clone(),
             ue: self.ue.clone(),
@@ -309,6 +331,7 @@ pub fn settings_for(profile: &Profile, sut: std::net::SocketAddr, root: &Path) -
         notify_credentials: profile.notify_credentials.clone(),
         untrusted_address: profile.untrusted_address,
         sip_tls: None,
+        node_tls: None,
         xcap_root: profile.xcap_root.clone(),
         xcap_tls: None,
         xcap_credentials: profile.xcap_credentials.clone(),

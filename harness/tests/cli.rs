@@ -57,8 +57,8 @@ fn a_passing_run_exits_0_with_a_clean_junit_report() {
     assert_eq!(code, 0);
     assert_eq!(
         junit_counts(&reports),
-        (2, 0),
-        "one test case per transport, none failed"
+        (3, 0),
+        "one test case per transport (UDP, TCP, TLS), none failed"
     );
     std::fs::remove_dir_all(reports).ok();
 }
@@ -67,7 +67,7 @@ fn a_passing_run_exits_0_with_a_clean_junit_report() {
 fn a_broken_must_exits_1_and_junit_names_it() {
     let (code, reports) = run(&["--flow", "rfc3903-412", "--fault", "accept-stale-etag"]);
     assert_eq!(code, 1);
-    assert_eq!(junit_counts(&reports), (2, 2));
+    assert_eq!(junit_counts(&reports), (3, 3));
     let junit = std::fs::read_to_string(reports.join("latest/junit.xml")).expect("junit");
     assert!(
         junit.contains("RFC 3903 §6 (MUST)"),

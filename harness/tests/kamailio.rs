@@ -133,7 +133,7 @@ fn main() {
     let mut trials = Vec::new();
     if !on_path("kamailio") {
         eprintln!(
-            "\n*** SKIPPED: kamailio is not on PATH, so no flow runs against Kamailio. Install it with\n***   apt-get install kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-xml-modules kamailio-utils-modules\n"
+            "\n*** SKIPPED: kamailio is not on PATH, so no flow runs against Kamailio. Install it with\n***   apt-get install kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-xml-modules kamailio-utils-modules kamailio-tls-modules\n"
         );
         trials.push(Trial::test("kamailio::not-installed", || Ok(())).with_ignored_flag(true));
     } else {

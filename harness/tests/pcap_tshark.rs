@@ -1,7 +1,7 @@
 //! The per-flow pcap files decode in tshark (Debian's `tshark`): every message the run put on
-//! the wire, over UDP and TCP, is one frame tshark dissects as SIP, and every XCAP request and
-//! response one it dissects as HTTP. Without `tshark` on PATH the test is ignored and the
-//! reason printed.
+//! the wire, over UDP, TCP and TLS (a TLS run written as its plain text over TCP), is one frame
+//! tshark dissects as SIP, and every XCAP request and response one it dissects as HTTP. Without
+//! `tshark` on PATH the test is ignored and the reason printed.
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_harness::net::Direction;

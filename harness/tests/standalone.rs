@@ -169,7 +169,7 @@ fn takes_a_vendor_profile_from_init_and_flows_from_a_folder() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("2 pass"),
-        "only the one flow of --flows, over UDP and TCP: {out}"
+        "only the one flow of --flows, over UDP and TCP (its profile lists those): {out}"
     );
     drop(server);
 

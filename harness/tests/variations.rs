@@ -1,5 +1,5 @@
 //! Legal variations: the whole suite runs against the embedded reference server once without
-//! variation switches (the baseline) and once under each switch, over UDP and TCP. Every flow
+//! variation switches (the baseline) and once under each switch, over UDP, TCP and TLS. Every flow
 //! run must keep its verdict and the requirement keys of its failed checks
 //! (`variation::<name>`): a switch only does what the RFCs allow, so a change means the harness
 //! objects to something legal. `variation::<name>::shows` proves the switch really acted in

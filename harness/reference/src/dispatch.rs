@@ -216,16 +216,18 @@ fn sent_by_port(via_value: &str) -> Option<u16> {
     }
 }
 
-/// Fault TcpResponseNewConnection: a new connection to the source address at the top Via's
-/// sent-by port, for the responses to a request that came over TCP.
+/// Fault TcpResponseNewConnection: a new connection (of the request's transport) to the source
+/// address at the top Via's sent-by port, for the responses to a request that came over TCP or
+/// TLS.
 async fn new_response_connection(
     shared: &Arc<Shared>,
     request: &SipMessage,
     source: SocketAddr,
+    transport: Transport,
 ) -> Option<ReplyPath> {
     let top = request.header_items("Via").next()?;
     let port = sent_by_port(&parse_params(top).value)?;
-    let tx = transport::open_connection(shared, Transport::Tcp, SocketAddr::new(source.ip(), port))
+    let tx = transport::open_connection(shared, transport, SocketAddr::new(source.ip(), port))
         .await
         .ok()?;
     Some(ReplyPath::Stream(tx))
@@ -304,7 +306,7 @@ pub(super) async fn on_message(
             udp_response_address(&message, source, shared.fault(Fault::MaddrIgnored)),
         ),
         ReplyPath::Stream(_) if shared.fault(Fault::TcpResponseNewConnection) => {
-            match new_response_connection(shared, &message, source).await {
+            match new_response_connection(shared, &message, source, transport).await {
                 Some(new) => new,
                 None => path,
             }

@@ -1309,7 +1309,7 @@ impl Fault {
             Fault::KeepFirstRemoteCseq => "the remote sequence number of a subscription dialog stays the initial SUBSCRIBE's, so a refresh numbered between it and the last refresh's is accepted (RFC 3261 §12.2.2: the UAS MUST set the remote sequence number to each request's)",
             Fault::RejectCseqGap => "a SUBSCRIBE inside a dialog whose CSeq is more than one above the last is rejected with 500 (RFC 3261 §12.2.2: a UAS SHOULD be prepared to process it)",
             Fault::SipsContactPlain => "over TLS the Contact of the 2xx to SUBSCRIBE, of NOTIFYs and of the PNA's SUBSCRIBE is a sip: URI (RFC 3261 §12.1.1: when the Request-URI was a SIPS URI the Contact in the response MUST be a SIPS URI; §12.2.1.1 in a secure dialog; §8.1.1.8 for a request outside a dialog to a SIPS URI)",
-            Fault::TlsNotifyOverTcp => "NOTIFYs of a subscription made over TLS to a sips: Contact go over plain TCP (RFC 3261 §26.2.2: a SIPS URI MUST be reached over TLS; RFC 3856 §9.2: a PA MUST support TLS and SIPS as if it were a proxy)",
+            Fault::TlsNotifyOverTcp => "NOTIFYs of a subscription made over TLS to a sips: Contact go over plain TCP (RFC 3856 §9.2: a PA MUST support TLS and SIPS as if it were a proxy; RFC 3261 §19.1: for a SIPS URI TLS is to be used)",
             Fault::SipsUriRefused => "a SUBSCRIBE to a sips: Request-URI gets 416 Unsupported URI Scheme (RFC 3856 §9.2: all PA MUST support TLS and SIPS; RFC 3261 §8.1.1.2: an implementation that supports TLS MUST support the SIPS URI scheme)",
         }
     }

@@ -198,7 +198,8 @@ async fn connection<S>(
             }
             outgoing = rx.recv() => {
                 let Some(bytes) = outgoing else { break 'serve };
-                if writer.write_all(&bytes).await.is_err() {
+                // A TLS stream may keep the end of a record buffered until flushed.
+                if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
                     break 'serve;
                 }
             }

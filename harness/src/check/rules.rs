@@ -1305,7 +1305,7 @@ fn is_event_type(item: &str) -> bool {
     item.split('.').all(token_nodot)
 }
 
-/// The rule on a request the SUT sent over `transport` (`UDP` or `TCP`, any case): its top
+/// The rule on a request the SUT sent over `transport` (`UDP`, `TCP` or `TLS`, any case): its top
 /// Via names that transport (RFC 3261 §18.1.1).
 pub fn check_request_transport(request: &SipMessage, transport: &str, sink: &mut impl RuleSink) {
     let Some(top) = request.header_items("Via").next() else {

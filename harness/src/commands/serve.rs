@@ -21,7 +21,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     sip_tls: SocketAddr,
     /// A PEM file of the certificates the server trusts when it connects to a watcher over TLS
-    /// to deliver NOTIFYs to a `sips:` Contact (default: none, so no such delivery succeeds).
+    /// to deliver NOTIFYs to a `sips:` Contact, e.g. fixtures/tls/node-cert.pem, the harness
+    /// nodes' (default: none, so no such delivery succeeds).
     #[arg(long, value_name = "PATH")]
     tls_trust: Option<std::path::PathBuf>,
     /// XCAP over HTTP; the XCAP root is http://ADDR/xcap-root.

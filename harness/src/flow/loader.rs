@@ -740,6 +740,12 @@ impl Validator<'_> {
             }
             self.check_requirement_ref(&Some(digest.req.clone()))?;
         }
+        if step.kind() == StepKind::Send && step.transport == Some(crate::net::Transport::Tls) {
+            return Err(self.error(
+                &["transport:".into()],
+                "a send step switches to udp or tcp on the run's SUT port; a flow runs over TLS with `transports: [tls]`".into(),
+            ));
+        }
         if step.via_port_of.is_some() {
             if step.kind() != StepKind::Send {
                 return Err(self.error(
@@ -1152,6 +1158,23 @@ impl Validator<'_> {
             })?;
             for check in spec.checks().iter() {
                 self.validate_header_check("body", check, step, scope)?;
+            }
+        }
+        if let Some(value) = &step.request_uri {
+            if step.expects_response() || step.expect.is_none() {
+                return Err(self.error(
+                    &["request_uri:".into()],
+                    "`request_uri` checks an expected request".into(),
+                ));
+            }
+            let spec: HeaderCheckSpec = serde_yaml::from_value(value.clone()).map_err(|e| {
+                self.error(
+                    &["request_uri:".into()],
+                    format!("check on the Request-URI: {e}"),
+                )
+            })?;
+            for check in spec.checks().iter() {
+                self.validate_header_check("Request-URI", check, step, scope)?;
             }
         }
         Ok(())

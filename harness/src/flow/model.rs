@@ -674,8 +674,8 @@ pub struct Step {
     /// Request-URI.
     #[serde(default)]
     pub uri: Option<String>,
-    /// On a `send` step: the transport the request goes over instead of the run's (`udp`, `tcp`),
-    /// to the same address and port of the SUT. Its Via, the proxies' Vias and the SUT's URI say
+    /// On a `send` step: the transport the request goes over instead of the run's (`udp` or
+    /// `tcp`, not `tls`, whose SUT port differs), to the same address and port of the SUT. Its Via, the proxies' Vias and the SUT's URI say
     /// that transport. On an `expect` step: the transport the message must arrive over
     /// (checked under the step's `req`), e.g. `tls` for a NOTIFY to a `sips:` Contact.
     #[serde(default)]
@@ -763,6 +763,10 @@ pub struct Step {
     /// `matches`, `capture`, ...): e.g. an XCAP attribute's value, quoted as XML's AttValue.
     #[serde(default)]
     pub body_text: Option<serde_yaml::Value>,
+    /// On an `expect` step of a request: checks on its Request-URI, with the matchers of a
+    /// header check (`equals`, `matches`, `capture`, ...).
+    #[serde(default)]
+    pub request_uri: Option<serde_yaml::Value>,
     /// Snapshot name for the received message.
     #[serde(default)]
     pub snapshot: Option<String>,

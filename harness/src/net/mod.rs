@@ -8,5 +8,5 @@ pub mod tls;
 pub mod trace;
 
 pub use chaos::Chaos;
-pub use node::{bind_node, Inbound, NodeChaos, NodeSocket, Transport};
+pub use node::{bind_node, Inbound, NodeChaos, NodeSocket, NodeTls, Transport};
 pub use trace::{Direction, Leg, SpecStep, Trace, TraceEntry};

@@ -5,7 +5,7 @@
 //! stream) and forwarded to one channel; the node only moves bytes.
 
 use super::chaos::{Chaos, Emit, Lane};
-use super::tls::{node_identity, TlsTrust};
+use super::tls::{NodeIdentity, TlsTrust};
 use crate::sip::framing::{next_frame, trim_keepalive, Frame};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -164,6 +164,16 @@ pub struct NodeSocket {
     tls_trust: Option<TlsTrust>,
 }
 
+/// A node's TLS settings: what it trusts when it connects to the SUT, and the identity it
+/// presents when the SUT connects to it (none: it serves no TLS).
+#[derive(Debug, Clone, Default)]
+pub struct NodeTls {
+    /// The certificates the SUT's must be verified against.
+    pub trust: Option<TlsTrust>,
+    /// The nodes' certificate and key.
+    pub identity: Option<Arc<NodeIdentity>>,
+}
+
 /// Connections a node opened that the peer closed, with when.
 type Closures = Arc<Mutex<Vec<(SocketAddr, Instant)>>>;
 
@@ -178,15 +188,15 @@ pub struct NodeChaos<'a> {
 }
 
 /// Binds a node on an ephemeral port of the loopback address `ip`, for UDP, TCP and TLS alike;
-/// with `chaos`, its UDP datagrams pass through lossy lanes; with `tls_trust`, it can open TLS
-/// connections to servers that trust verifies.
+/// with `chaos`, its UDP datagrams pass through lossy lanes; with `tls`, it opens TLS connections
+/// to servers its trust verifies and takes those the SUT opens with its identity.
 pub async fn bind_node(
     name: &str,
     ip: std::net::Ipv4Addr,
     inbox: mpsc::Sender<Inbound>,
     dropped: Arc<AtomicUsize>,
     chaos: Option<NodeChaos<'_>>,
-    tls_trust: Option<TlsTrust>,
+    tls: NodeTls,
 ) -> std::io::Result<NodeSocket> {
     let mut last_error = None;
     for _ in 0..BIND_ATTEMPTS {
@@ -199,8 +209,8 @@ pub async fn bind_node(
                     sender: inbox,
                     dropped,
                 };
-                let mut node = NodeSocket::start(udp, listener, addr, inbox, chaos);
-                node.tls_trust = tls_trust;
+                let mut node = NodeSocket::start(udp, listener, addr, inbox, chaos, tls.identity);
+                node.tls_trust = tls.trust;
                 return Ok(node);
             }
             Err(e) => last_error = Some(e),
@@ -216,6 +226,7 @@ impl NodeSocket {
         addr: SocketAddr,
         inbox: Inbox,
         chaos: Option<NodeChaos<'_>>,
+        identity: Option<Arc<NodeIdentity>>,
     ) -> NodeSocket {
         let name = inbox.node.clone();
         let udp = Arc::new(udp);
@@ -268,6 +279,7 @@ impl NodeSocket {
                     peer,
                     inbox.clone(),
                     accept_connections.clone(),
+                    identity.clone(),
                 ));
                 lock(&accept_tasks).push(task);
             }
@@ -292,10 +304,16 @@ impl NodeSocket {
         lock(&self.closed).clone()
     }
 
-    /// Closes this node's `transport` connection with `peer`, if one is open (its reader stops
-    /// when the peer closes its side).
+    /// Closes this node's `transport` connection with `peer`, if one is open: its write side
+    /// is shut down (a TLS close_notify, then the FIN), and its reader stops when the peer
+    /// closes its side.
     pub fn close(&self, transport: Transport, peer: SocketAddr) {
-        lock(&self.connections).remove(&(transport, peer));
+        if let Some(mut writer) = lock(&self.connections).remove(&(transport, peer)) {
+            let task = tokio::spawn(async move {
+                let _ = writer.half.shutdown().await;
+            });
+            lock(&self.tasks).push(task);
+        }
     }
 
     /// Sends one message: a datagram, or on the TCP or TLS connection to `dest` (opened if none).
@@ -321,7 +339,11 @@ impl NodeSocket {
                     Some(writer) => writer,
                     None => self.open(transport, dest).await?,
                 };
-                let result = writer.half.write_all(bytes).await;
+                // A TLS stream may keep the end of a record buffered until flushed.
+                let mut result = writer.half.write_all(bytes).await;
+                if result.is_ok() {
+                    result = writer.half.flush().await;
+                }
                 if result.is_ok() {
                     lock(&self.connections).insert(key, writer);
                 }
@@ -341,9 +363,18 @@ impl NodeSocket {
             let trust = self.tls_trust.as_ref().ok_or_else(|| {
                     std::io::Error::other("no certificate to trust for the SUT over TLS (the profile's sip_tls_ca names none)")
                 })?;
-            let secured = trust
-                .connect(&dest.ip().to_string(), stream)
+            let host = dest.ip().to_string();
+            let handshake = trust.connect(&host, stream);
+            let secured = tokio::time::timeout(TLS_HANDSHAKE_LIMIT, handshake)
                 .await
+                .map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "TLS handshake with {dest} not done within {TLS_HANDSHAKE_LIMIT:?}"
+                        ),
+                    )
+                })?
                 .map_err(|e| std::io::Error::other(format!("TLS handshake with {dest}: {e}")))?;
             let (read, write) = tokio::io::split(secured);
             (Box::new(read), Box::new(write))
@@ -388,12 +419,19 @@ async fn connect_from(ip: std::net::IpAddr, dest: SocketAddr) -> std::io::Result
 }
 
 /// Reads a connection the SUT opened, keeping its write half for replies: over TLS when its
-/// first byte starts a TLS handshake (within [`TLS_HANDSHAKE_LIMIT`]), else plain TCP.
-async fn adopt(stream: TcpStream, peer: SocketAddr, inbox: Inbox, connections: Connections) {
+/// first byte starts a TLS handshake (within [`TLS_HANDSHAKE_LIMIT`], presenting `identity`;
+/// without one the connection is dropped), else plain TCP.
+async fn adopt(
+    stream: TcpStream,
+    peer: SocketAddr,
+    inbox: Inbox,
+    connections: Connections,
+    identity: Option<Arc<NodeIdentity>>,
+) {
     let mut first = [0u8; 1];
     let tls = matches!(stream.peek(&mut first).await, Ok(1) if first[0] == TLS_HANDSHAKE_RECORD);
     let (transport, read): (Transport, Box<dyn AsyncRead + Send + Unpin>) = if tls {
-        let Ok(identity) = node_identity() else {
+        let Some(identity) = identity else {
             return;
         };
         let handshake = identity.acceptor.accept(stream);

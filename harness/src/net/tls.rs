@@ -1,14 +1,11 @@
 //! TLS for the harness: what it trusts when it connects to the SUT (XCAP over HTTPS, SIP over
 //! TLS), and the certificate its nodes present when the SUT connects to them over TLS.
 
-use std::io;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{
-    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName,
-};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
@@ -110,8 +107,9 @@ fn ring_provider() -> tokio_rustls::rustls::crypto::CryptoProvider {
 }
 
 /// The certificate and key the harness's nodes present to a SUT that connects to them over
-/// TLS: made once per process, self-signed, for `localhost` and the loopback addresses nodes
-/// bind (127.0.0.1 to 127.0.0.3).
+/// TLS (to deliver a NOTIFY to a `sips:` Contact): read from PEM files, by default the test
+/// certificate shipped in `fixtures/tls/` (for `localhost` and 127.0.0.1 to 127.0.0.9), which a
+/// SUT that verifies its peers can be told to trust.
 pub struct NodeIdentity {
     /// Completes the TLS handshake of a connection the SUT opened.
     pub acceptor: TlsAcceptor,
@@ -119,30 +117,42 @@ pub struct NodeIdentity {
     pub certificate: Vec<u8>,
 }
 
-/// The process's node identity, made on first use.
-pub fn node_identity() -> io::Result<&'static NodeIdentity> {
-    static IDENTITY: OnceLock<Result<NodeIdentity, String>> = OnceLock::new();
-    IDENTITY
-        .get_or_init(|| make_identity().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| io::Error::other(format!("cannot make the nodes' TLS certificate: {e}")))
+impl std::fmt::Debug for NodeIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "NodeIdentity({} bytes of certificate)",
+            self.certificate.len()
+        )
+    }
 }
 
-fn make_identity() -> io::Result<NodeIdentity> {
-    let names = ["localhost", "127.0.0.1", "127.0.0.2", "127.0.0.3"]
-        .map(str::to_string)
-        .to_vec();
-    let made = rcgen::generate_simple_self_signed(names).map_err(io::Error::other)?;
-    let certificate = made.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.key_pair.serialize_der()));
-    let config = ServerConfig::builder_with_provider(Arc::new(ring_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(io::Error::other)?
-        .with_no_client_auth()
-        .with_single_cert(vec![certificate.clone()], key)
-        .map_err(io::Error::other)?;
-    Ok(NodeIdentity {
-        acceptor: TlsAcceptor::from(Arc::new(config)),
-        certificate: certificate.to_vec(),
-    })
+impl NodeIdentity {
+    /// The identity in the PEM files `certificate` (the first certificate is the nodes') and
+    /// `key_file` (a PKCS#8, PKCS#1 or SEC1 private key).
+    pub fn from_pem(certificate: &Path, key_file: &Path) -> Result<NodeIdentity, String> {
+        let chain: Vec<CertificateDer<'static>> = certificates_from_pem(certificate)?
+            .into_iter()
+            .map(CertificateDer::from)
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(key_file)
+            .map_err(|e| format!("cannot read a private key from {}: {e}", key_file.display()))?;
+        let leaf = chain.first().map(|c| c.to_vec()).unwrap_or_default();
+        let config = ServerConfig::builder_with_provider(Arc::new(ring_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("no TLS versions: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| {
+                format!(
+                    "the key {} does not fit the certificate {}: {e}",
+                    key_file.display(),
+                    certificate.display()
+                )
+            })?;
+        Ok(NodeIdentity {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            certificate: leaf,
+        })
+    }
 }

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 /// How to run a presence client (profile `client`). Every string is a minijinja template
 /// with these variables: `rundir` (the run's own folder, removed after the run), `sip_port`
 /// (the port it must listen on, UDP and TCP at 127.0.0.1), `control_port` (a free TCP port
-/// for a control socket), `transport` (`udp` or `tcp`), `ue` (`aor`, `user`, `domain`, `ip`,
+/// for a control socket), `transport` (`udp`, `tcp`, or `tls` in a TLS run), `ue` (`aor`, `user`, `domain`, `ip`,
 /// `port`, `host`: its identity and address), `proxy` (`ip`, `port`, `host`: the emulated
 /// P-CSCF, its outbound proxy), `watches` (the AoRs it must subscribe to), `publish`
 /// (whether it must publish its own presence), `register` (whether it must register) and

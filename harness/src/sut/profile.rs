@@ -32,8 +32,8 @@ pub struct Profile {
     /// The SUT's SIP address for TCP, when it differs from `address`.
     #[serde(default)]
     pub tcp_address: Option<SocketAddr>,
-    /// The SUT's SIP address for TLS (`sips:` URIs), when it has one; flows over TLS need
-    /// capability `sip-tls` and this.
+    /// The SUT's SIP address for TLS (`sips:` URIs), when it has one; a run over TLS of a
+    /// profile without it is `unsupported` (the embedded reference has one of its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_address: Option<SocketAddr>,
     /// With `tls_address`: a PEM file (relative to the project folder) of the certificates the
@@ -44,6 +44,14 @@ pub struct Profile {
     /// address's IP, e.g. `ps.example.com`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sip_tls_name: Option<String>,
+    /// The certificate (PEM, relative to the project folder) the harness's nodes present to a
+    /// SUT that connects to them over TLS; default `fixtures/tls/node-cert.pem`, a test
+    /// certificate for localhost and 127.0.0.1 to 127.0.0.9 a SUT can be told to trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_tls_certificate: Option<PathBuf>,
+    /// The private key (PEM) of `node_tls_certificate`; default `fixtures/tls/node-key.pem`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_tls_key: Option<PathBuf>,
     /// Transports every flow runs over (default: udp); over TCP a run is named `<flow>@tcp`,
     /// over TLS `<flow>@tls`. A flow whose `transports` name `tls` runs over TLS as well.
     #[serde(default = "udp_only")]

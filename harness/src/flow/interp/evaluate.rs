@@ -250,6 +250,17 @@ impl Runner<'_> {
             let assertions = headers::eval_text("body", &text, &spec, &self.vars, &mut captures);
             self.record_assertions(path, step, seq, assertions, captures);
         }
+        if let Some(spec) = step
+            .request_uri
+            .as_ref()
+            .and_then(|v| serde_yaml::from_value::<HeaderCheckSpec>(v.clone()).ok())
+        {
+            let uri = delivered.msg.request_uri().unwrap_or_default().to_string();
+            let mut captures = Vec::new();
+            let assertions =
+                headers::eval_text("Request-URI", &uri, &spec, &self.vars, &mut captures);
+            self.record_assertions(path, step, seq, assertions, captures);
+        }
         if let Some(empty) = step.body_empty {
             let is_empty = delivered.msg.body.is_empty();
             let observed = Observed::new(

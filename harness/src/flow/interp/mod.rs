@@ -80,6 +80,8 @@ pub struct RunSettings {
     /// What the nodes trust when they connect to the SUT over TLS (profile `sip_tls_ca`, or the
     /// embedded server's certificate).
     pub sip_tls: Option<crate::net::tls::TlsTrust>,
+    /// The certificate and key the nodes present to a SUT that connects to them over TLS.
+    pub node_tls: Option<Arc<crate::net::tls::NodeIdentity>>,
     /// The SUT's XCAP root URI, offered to flows as `${<sut role>.xcap_root}`.
     pub xcap_root: Option<String>,
     /// The SUT's XCAP root over TLS, offered as `${<sut role>.xcap_tls_root}`, and the
@@ -112,7 +114,7 @@ impl RunSettings {
 /// The result of playing one flow.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FlowOutcome {
-    /// Run name: the flow id, with `@tcp` over TCP.
+    /// Run name: the flow id, with `@tcp` over TCP, `@tls` over TLS.
     pub id: String,
     /// Flow id.
     pub flow: String,
@@ -138,7 +140,7 @@ pub struct FlowOutcome {
     pub sut_log: Option<String>,
 }
 
-/// The name of one run of a flow: its id, with `@tcp` appended over TCP.
+/// The name of one run of a flow: its id, with `@tcp` appended over TCP, `@tls` over TLS.
 pub fn run_name(flow_id: &str, transport: Transport) -> String {
     match transport {
         Transport::Udp => flow_id.to_string(),
@@ -442,8 +444,11 @@ impl<'a> Runner<'a> {
                 (true, Some(address)) => address,
                 (true, None) => Ipv4Addr::LOCALHOST,
             };
-            let sut_trust = settings.sip_tls.clone();
-            let node = bind_node(name, ip, tx.clone(), dropped.clone(), chaos, sut_trust)
+            let tls = crate::net::NodeTls {
+                trust: settings.sip_tls.clone(),
+                identity: settings.node_tls.clone(),
+            };
+            let node = bind_node(name, ip, tx.clone(), dropped.clone(), chaos, tls)
                 .await
                 .map_err(|e| format!("cannot bind a socket on {ip} for {name}: {e} (127.0.0.1 is the only loopback address on some systems: macOS adds another with `ifconfig lo0 alias {ip}`)"))?;
             let user = user_of(role, settings);
@@ -503,9 +508,10 @@ impl<'a> Runner<'a> {
                 .unwrap_or_default()
                 .to_string();
             let param = crate::ims::transport_param(settings.transport);
+            let scheme = crate::ims::uri_scheme(settings.transport);
             vars.set(
                 &format!("{name}.contact"),
-                format!("sip:{user}@{}{param}", settings.sut_addr),
+                format!("{scheme}:{user}@{}{param}", settings.sut_addr),
             );
             vars.set(&format!("{name}.aor"), aor_of(&user, &domain));
             vars.set(&format!("{name}.user"), user);
