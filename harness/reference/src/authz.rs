@@ -253,14 +253,25 @@ impl Watcher {
     }
 }
 
-/// What the conditions are evaluated against besides the watcher: the presentity's sphere
-/// and the current time.
+/// What the conditions are evaluated against besides the watcher: the presentity's sphere,
+/// the current time, and the fault switches that bend the evaluation.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Situation<'a> {
     /// The presentity's sphere ([`sphere`]), `None` when undefined.
     pub sphere: Option<&'a str>,
     /// The current time.
     pub now: SystemTime,
+    /// Fault switches on conditions.
+    pub faults: ConditionFaults,
+}
+
+/// Fault switches that break the evaluation of conditions on purpose.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct ConditionFaults {
+    /// Fault IdentityExceptIgnored: an `<except>` inside `<many>` takes no one out.
+    pub except_ignored: bool,
+    /// Fault SphereConditionIgnored: every `<sphere>` condition holds.
+    pub sphere_ignored: bool,
 }
 
 /// The decision of the presentity `who`'s pres-rules for `watcher`: the documents stored in the
@@ -271,6 +282,7 @@ pub(super) fn decide(
     esc: &Store,
     who: &Presentity,
     watcher: &Watcher,
+    faults: ConditionFaults,
 ) -> Decision {
     let documents: Vec<&str> = xcap
         .user_documents(PRES_RULES_AUID)
@@ -284,6 +296,7 @@ pub(super) fn decide(
     let situation = Situation {
         sphere: sphere.as_deref(),
         now: SystemTime::now(),
+        faults,
     };
     evaluate(&documents, watcher, situation)
 }
@@ -364,9 +377,9 @@ fn conditions_match(rule: &Element, watcher: &Watcher, situation: Situation) -> 
     children(rule, COMMON_POLICY_NS, "conditions").all(|conditions| {
         conditions.child_elements().all(|(_, condition)| {
             if condition.is(COMMON_POLICY_NS, "identity") {
-                identity_matches(condition, watcher)
+                identity_matches(condition, watcher, situation.faults.except_ignored)
             } else if condition.is(COMMON_POLICY_NS, "sphere") {
-                sphere_matches(condition, situation.sphere)
+                situation.faults.sphere_ignored || sphere_matches(condition, situation.sphere)
             } else if condition.is(COMMON_POLICY_NS, "validity") {
                 validity::holds(condition, validity::instant(situation.now))
             } else {
@@ -390,7 +403,8 @@ fn sphere_matches(condition: &Element, sphere: Option<&str>) -> bool {
 /// `<identity>` holds when one of its `<one>` or `<many>` children does (RFC 4745 §7.1); an
 /// unauthenticated watcher matches neither (RFC 4745 §7.1.1: "Only authenticated entities can
 /// be matched").
-fn identity_matches(identity: &Element, watcher: &Watcher) -> bool {
+/// (`except_ignored`: fault IdentityExceptIgnored.)
+fn identity_matches(identity: &Element, watcher: &Watcher, except_ignored: bool) -> bool {
     identity.child_elements().any(|(_, child)| {
         if child.is(COMMON_POLICY_NS, "one") {
             child
@@ -398,15 +412,16 @@ fn identity_matches(identity: &Element, watcher: &Watcher) -> bool {
                 .is_some_and(|id| watcher.known_as(id))
         } else if child.is(COMMON_POLICY_NS, "many") {
             let scope = child.attribute(None, "domain");
-            let excepted = children(child, COMMON_POLICY_NS, "except").any(|except| {
-                let by_id = except
-                    .attribute(None, "id")
-                    .is_some_and(|id| watcher.known_as(id));
-                by_id
-                    || except
-                        .attribute(None, "domain")
-                        .is_some_and(|d| watcher.in_domain(d))
-            });
+            let excepted = !except_ignored
+                && children(child, COMMON_POLICY_NS, "except").any(|except| {
+                    let by_id = except
+                        .attribute(None, "id")
+                        .is_some_and(|id| watcher.known_as(id));
+                    by_id
+                        || except
+                            .attribute(None, "domain")
+                            .is_some_and(|d| watcher.in_domain(d))
+                });
             !watcher.identities.is_empty()
                 && scope.is_none_or(|d| watcher.in_domain(d))
                 && !excepted
@@ -458,6 +473,7 @@ mod tests {
         Situation {
             sphere: None,
             now: SystemTime::now(),
+            faults: ConditionFaults::default(),
         }
     }
 
@@ -592,6 +608,7 @@ mod tests {
         let at = |sphere| Situation {
             sphere,
             now: SystemTime::now(),
+            faults: ConditionFaults::default(),
         };
         assert_eq!(
             handling_in(&work, &watcher, at(Some("work"))),
@@ -682,6 +699,7 @@ mod tests {
             sphere: None,
             now: SystemTime::UNIX_EPOCH
                 + std::time::Duration::from_nanos(validity::parse(t).unwrap() as u64),
+            faults: ConditionFaults::default(),
         };
         assert_eq!(
             handling_in(&doc, &watcher, at("2003-09-01T00:00:00Z")),
@@ -735,7 +753,8 @@ mod tests {
                 &store,
                 &Store::default(),
                 &who,
-                &Watcher::from_uri("sip:w@x")
+                &Watcher::from_uri("sip:w@x"),
+                ConditionFaults::default()
             ),
             Decision::OPEN
         );

@@ -373,6 +373,19 @@ impl Transformations {
         result
     }
 
+    /// Fault OccurrenceSelectorsIgnored: only the `<all-*>` values of `provide-services`,
+    /// `provide-persons` and `provide-devices` count, not their members.
+    pub fn ignore_members(&mut self) {
+        for set in [&mut self.services, &mut self.persons, &mut self.devices] {
+            set.members.clear();
+        }
+    }
+
+    /// Fault AttributesUnfiltered: every presence attribute of a shown occurrence is reported.
+    pub fn grant_all_attributes(&mut self) {
+        self.all_attributes = true;
+    }
+
     /// Combines the permissions of another matching rule (RFC 4745 §10.2).
     pub fn union(&mut self, other: Transformations) {
         self.services.union(other.services);

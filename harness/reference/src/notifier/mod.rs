@@ -469,7 +469,8 @@ fn redecide(shared: &Shared, state: &mut State, who: &Presentity) -> Redecided {
 }
 
 /// The pres-rules decision for `watcher` of `who` (everyone allowed under `IgnorePresRules`,
-/// nothing filtered under `IgnoreTransformations`).
+/// nothing filtered under `IgnoreTransformations`, and the faults on conditions and
+/// transformations of RFC 5025 §5).
 fn decide(
     shared: &Shared,
     xcap: &XcapStore,
@@ -480,15 +481,23 @@ fn decide(
     if shared.fault(Fault::IgnorePresRules) {
         return Decision::OPEN;
     }
-    let decision = authz::decide(xcap, esc, who, watcher);
+    let faults = authz::ConditionFaults {
+        except_ignored: shared.fault(Fault::IdentityExceptIgnored),
+        sphere_ignored: shared.fault(Fault::SphereConditionIgnored),
+    };
+    let mut decision = authz::decide(xcap, esc, who, watcher, faults);
     if shared.fault(Fault::IgnoreTransformations) {
-        Decision {
-            transformations: None,
-            ..decision
-        }
-    } else {
-        decision
+        decision.transformations = None;
     }
+    if let Some(granted) = decision.transformations.as_mut() {
+        if shared.fault(Fault::OccurrenceSelectorsIgnored) {
+            granted.ignore_members();
+        }
+        if shared.fault(Fault::AttributesUnfiltered) {
+            granted.grant_all_attributes();
+        }
+    }
+    decision
 }
 
 /// Handles a SUBSCRIBE for `presence` (RFC 6665 §4.2.1, RFC 3856 §6, RFC 5025), for

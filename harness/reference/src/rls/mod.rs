@@ -186,9 +186,9 @@ impl ListSubscription {
                     .entry(who.clone())
                     .or_insert_with(|| self.watcher.clone())
                     .clone();
-                authz::decide(xcap, esc, who, &watcher)
+                authz::decide(xcap, esc, who, &watcher, Default::default())
             }
-            (Some(who), None) => authz::decide(xcap, esc, who, &self.watcher),
+            (Some(who), None) => authz::decide(xcap, esc, who, &self.watcher, Default::default()),
             (None, _) => Decision::OPEN,
         }
     }
