@@ -28,6 +28,36 @@ use std::path::{Path, PathBuf};
 /// `fault::every-switch-has-a-control` guards that.
 const CONTROLS: &[(&str, &str, &str, &str)] = &[
     (
+        "identity-except-ignored",
+        "rfc5025-identity-except",
+        "rfc5025-support-all",
+        "Subscription-State",
+    ),
+    (
+        "sphere-condition-ignored",
+        "rfc5025-sphere",
+        "rfc5025-support-all",
+        "person",
+    ),
+    (
+        "occurrence-selectors-ignored",
+        "rfc5025-services",
+        "rfc5025-support-all",
+        "tuple",
+    ),
+    (
+        "occurrence-selectors-ignored",
+        "rfc5025-occurrences",
+        "rfc5025-support-all",
+        "person",
+    ),
+    (
+        "attributes-unfiltered",
+        "rfc5025-attributes",
+        "rfc5025-support-all",
+        "mood",
+    ),
+    (
         "sips-contact-plain",
         "rfc3856-tls",
         "rfc3261-sips-contact-2xx",

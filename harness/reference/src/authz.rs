@@ -1,20 +1,30 @@
 //! Presence authorization (RFC 5025 on RFC 4745 common policy): who the watcher is, which
-//! pres-rules apply to a subscription, how matching rules combine, and the view of the
-//! composed document a watcher is given (transformations, the neutral polite-block document).
+//! pres-rules apply to a subscription (the identity, sphere and validity conditions), how
+//! matching rules combine, and the view of the composed document a watcher is given
+//! (transformations, in `transform`; the neutral polite-block document).
 
-use super::pidf::PIDF_NS;
+mod transform;
+mod validity;
+
+use super::esc::Store;
+use super::pidf::{ComposeFaults, PIDF_NS};
 use super::presentity::Presentity;
-use super::xcap::dom::{Document, Element, Node};
+use super::xcap::dom::{Document, Element};
 use super::xcap::XcapStore;
+use crate::sip::typed;
 use crate::sip::SipMessage;
 use quick_xml::escape::escape;
+use std::time::SystemTime;
+pub(super) use transform::{filter, Transformations};
 
 /// The common-policy namespace (RFC 4745 §6).
 const COMMON_POLICY_NS: &str = "urn:ietf:params:xml:ns:common-policy";
 /// The pres-rules namespace (RFC 5025 §3).
 const PRES_RULES_NS: &str = "urn:ietf:params:xml:ns:pres-rules";
-/// The PIDF data-model namespace of `person` and `device` (RFC 4479 §4).
+/// The PIDF data-model namespace of `person`, `device` and `deviceID` (RFC 4479 §4).
 const DATA_MODEL_NS: &str = "urn:ietf:params:xml:ns:pidf:data-model";
+/// The RPID namespace (RFC 4480 §3.1).
+const RPID_NS: &str = "urn:ietf:params:xml:ns:pidf:rpid";
 /// The application usage of presence authorization rules (RFC 5025 §9).
 pub(super) const PRES_RULES_AUID: &str = "pres-rules";
 
@@ -33,6 +43,7 @@ pub(super) enum Handling {
 }
 
 impl Handling {
+    /// The value an element's text names.
     fn parse(text: &str) -> Option<Handling> {
         match text.trim() {
             "block" => Some(Handling::Block),
@@ -44,33 +55,8 @@ impl Handling {
     }
 }
 
-/// What parts of the presence document a watcher may see (RFC 5025 §3.3), combined over the
-/// matching rules by union. Only the `all-*` forms are understood.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Transformations {
-    /// `<provide-services><all-services/>`: every `tuple`.
-    pub services: bool,
-    /// `<provide-persons><all-persons/>`: every data-model `person`.
-    pub persons: bool,
-    /// `<provide-devices><all-devices/>`: every data-model `device`.
-    pub devices: bool,
-    /// `<provide-all-attributes/>`: also other top-level elements.
-    pub all_attributes: bool,
-}
-
-impl Transformations {
-    fn union(self, other: Transformations) -> Transformations {
-        Transformations {
-            services: self.services || other.services,
-            persons: self.persons || other.persons,
-            devices: self.devices || other.devices,
-            all_attributes: self.all_attributes || other.all_attributes,
-        }
-    }
-}
-
 /// The outcome of the rules for one watcher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Decision {
     /// The combined sub-handling.
     pub handling: Handling,
@@ -86,54 +72,218 @@ impl Decision {
     };
 }
 
-/// A watcher: the URI shown in watcher information and its `user@host` for rule matching.
+/// One URI a watcher is known by, in the form the rules compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Identity {
+    /// A `sip:`, `sips:` or `pres:` URI: its user and host.
+    Sip(Presentity),
+    /// A `tel:` URI, normalised (see [`tel`]).
+    Tel(String),
+}
+
+impl Identity {
+    /// The identity `uri` names; `None` for other schemes, and for the anonymous identity of
+    /// RFC 3261 §8.1.1.3 (host `anonymous.invalid`): RFC 5025 §3.1.1.2 "If a request is
+    /// anonymous because the watcher utilized an authentication mechanism that does not provide
+    /// an identity ..., the request is considered unauthenticated".
+    fn from_uri(uri: &str) -> Option<Identity> {
+        if let Some(key) = Presentity::from_uri(uri) {
+            return (!key.host().eq_ignore_ascii_case("anonymous.invalid"))
+                .then_some(Identity::Sip(key));
+        }
+        tel(uri).map(Identity::Tel)
+    }
+
+    /// The domain of a SIP identity (a `tel:` URI has none).
+    fn domain(&self) -> Option<&str> {
+        match self {
+            Identity::Sip(key) => Some(key.host()),
+            Identity::Tel(_) => None,
+        }
+    }
+}
+
+/// A `tel:` URI in a form where equivalent URIs are equal (RFC 3966 §4: visual separators
+/// in the number do not count, parameters are compared case-insensitively in any order);
+/// `None` for other URIs.
+fn tel(uri: &str) -> Option<String> {
+    let uri = uri.trim().trim_start_matches('<').trim_end_matches('>');
+    let (scheme, rest) = uri.split_once(':')?;
+    if !scheme.eq_ignore_ascii_case("tel") {
+        return None;
+    }
+    let mut parts = rest.split(';');
+    let number: String = parts
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !matches!(c, '-' | '.' | '(' | ')'))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if number.is_empty() {
+        return None;
+    }
+    let mut params: Vec<String> = parts
+        .filter(|p| !p.is_empty())
+        .map(|p| format!(";{}", p.to_ascii_lowercase()))
+        .collect();
+    params.sort();
+    Some(format!("tel:{number}{}", params.concat()))
+}
+
+/// Are two URIs equivalent? `sip:`/`sips:` after RFC 3261 §19.1.4, `tel:` after RFC 3966 §4,
+/// `urn:` after RFC 8141 §3.1 (scheme and NID case-insensitive, percent-encodings compared
+/// in upper case, r-, q- and f-components left out; a `uuid` NSS case-insensitively, RFC 4122
+/// §3), other schemes by a case-insensitive scheme and the rest as written.
+fn uri_equivalent(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    let (Some((scheme_a, rest_a)), Some((scheme_b, rest_b))) =
+        (a.split_once(':'), b.split_once(':'))
+    else {
+        return a == b;
+    };
+    if !scheme_a.eq_ignore_ascii_case(scheme_b) {
+        return false;
+    }
+    match scheme_a.to_ascii_lowercase().as_str() {
+        "sip" | "sips" => typed::uri_equivalent(a, b),
+        "tel" => tel(a) == tel(b),
+        "urn" => urn_name(rest_a) == urn_name(rest_b),
+        _ => rest_a == rest_b,
+    }
+}
+
+/// The assigned name of a URN (after `urn:`) in the form RFC 8141 §3.1 compares.
+fn urn_name(rest: &str) -> String {
+    let name = rest.split(['?', '#']).next().unwrap_or_default();
+    let (nid, nss) = name.split_once(':').unwrap_or((name, ""));
+    let nid = nid.to_ascii_lowercase();
+    if nid == "uuid" {
+        return format!("{nid}:{}", nss.to_ascii_lowercase());
+    }
+    let mut normal = String::with_capacity(nss.len());
+    let mut upper = 0;
+    for c in nss.chars() {
+        if c == '%' {
+            upper = 2;
+            normal.push(c);
+        } else if upper > 0 {
+            upper -= 1;
+            normal.push(c.to_ascii_uppercase());
+        } else {
+            normal.push(c);
+        }
+    }
+    format!("{nid}:{normal}")
+}
+
+/// An `xs:token` value: whitespace collapsed.
+fn token(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A watcher: the URI shown in watcher information and the identities rules match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Watcher {
     /// `sip:user@host` when the identity is such a URI, else the URI as received.
     pub uri: String,
-    key: Option<Presentity>,
+    /// Every URI the watcher is known by; none for an unauthenticated (anonymous) watcher.
+    identities: Vec<Identity>,
 }
 
 impl Watcher {
     /// The watcher named by `uri`.
     pub fn from_uri(uri: &str) -> Watcher {
-        let key = Presentity::from_uri(uri);
+        Watcher::known_by(&[uri.to_string()])
+    }
+
+    /// The watcher known by `uris` (the first usable one is shown).
+    fn known_by(uris: &[String]) -> Watcher {
+        let identities: Vec<Identity> = uris.iter().filter_map(|u| Identity::from_uri(u)).collect();
+        let shown = uris.iter().find_map(|u| Presentity::from_uri(u));
         Watcher {
-            uri: key
-                .as_ref()
-                .map_or_else(|| uri.trim().to_string(), Presentity::entity),
-            key,
+            uri: shown.map_or_else(
+                || {
+                    uris.first()
+                        .map(|u| u.trim().to_string())
+                        .unwrap_or_default()
+                },
+                |key| key.entity(),
+            ),
+            identities,
         }
     }
 
-    /// The identity of a SUBSCRIBE's sender: the P-Asserted-Identity URI if there is one,
-    /// else the From URI (RFC 3325 §9.1, RFC 3856 §6.6.1).
+    /// The identity of a SUBSCRIBE's sender: the P-Asserted-Identity URIs if there are any
+    /// (RFC 3325 §9.1; RFC 5025 §3.1.1.2: "If the identity assertion mechanism asserts
+    /// multiple URIs for the watcher, then each of them is used for the comparisons"), else
+    /// the From URI (RFC 3856 §6.6.1).
     pub fn of_request(request: &SipMessage) -> Watcher {
-        let asserted = request
+        let asserted: Vec<String> = request
             .name_addrs("P-Asserted-Identity")
             .into_iter()
             .map(|a| a.uri)
-            .find(|uri| Presentity::from_uri(uri).is_some());
-        let from = || request.name_addrs("From").into_iter().next().map(|a| a.uri);
-        Watcher::from_uri(&asserted.or_else(from).unwrap_or_default())
+            .filter(|uri| Identity::from_uri(uri).is_some())
+            .collect();
+        if !asserted.is_empty() {
+            return Watcher::known_by(&asserted);
+        }
+        let from = request.name_addrs("From").into_iter().next().map(|a| a.uri);
+        Watcher::from_uri(&from.unwrap_or_default())
     }
 
     /// Is this watcher the presentity itself (same `user@host`)?
     pub fn is(&self, who: &Presentity) -> bool {
-        self.key.as_ref() == Some(who)
+        self.identities.contains(&Identity::Sip(who.clone()))
     }
 
-    /// The host part of the watcher's URI.
-    fn domain(&self) -> Option<String> {
-        let entity = self.key.as_ref()?.entity();
-        let host = entity.rsplit_once('@').map_or(&entity[4..], |(_, h)| h);
-        Some(host.to_string())
+    /// Is the watcher known by the URI `id` (a `<one>` or `<except>` id)? "URIs of different
+    /// schemes are never equivalent" (RFC 5025 §3.1.1.2) apart from `sip:`, `sips:` and
+    /// `pres:`, which all name `user@host` here.
+    fn known_as(&self, id: &str) -> bool {
+        Identity::from_uri(id).is_some_and(|named| self.identities.contains(&named))
+    }
+
+    /// Is one of the watcher's identities in `domain` (RFC 4745 §7.1.3, case-insensitive)?
+    fn in_domain(&self, domain: &str) -> bool {
+        self.identities
+            .iter()
+            .filter_map(Identity::domain)
+            .any(|d| d.eq_ignore_ascii_case(domain.trim()))
     }
 }
 
+/// What the conditions are evaluated against besides the watcher: the presentity's sphere,
+/// the current time, and the fault switches that bend the evaluation.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Situation<'a> {
+    /// The presentity's sphere ([`sphere`]), `None` when undefined.
+    pub sphere: Option<&'a str>,
+    /// The current time.
+    pub now: SystemTime,
+    /// Fault switches on conditions.
+    pub faults: ConditionFaults,
+}
+
+/// Fault switches that break the evaluation of conditions on purpose.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct ConditionFaults {
+    /// Fault IdentityExceptIgnored: an `<except>` inside `<many>` takes no one out.
+    pub except_ignored: bool,
+    /// Fault SphereConditionIgnored: every `<sphere>` condition holds.
+    pub sphere_ignored: bool,
+}
+
 /// The decision of the presentity `who`'s pres-rules for `watcher`: the documents stored in the
-/// XCAP tree whose XUI names the same `user@host`; none at all gives [`Decision::OPEN`].
-pub(super) fn decide(xcap: &XcapStore, who: &Presentity, watcher: &Watcher) -> Decision {
+/// XCAP tree whose XUI names the same `user@host`, evaluated against the sphere of `who`'s
+/// publications in `esc` and the current time; none at all gives [`Decision::OPEN`].
+pub(super) fn decide(
+    xcap: &XcapStore,
+    esc: &Store,
+    who: &Presentity,
+    watcher: &Watcher,
+    faults: ConditionFaults,
+) -> Decision {
     let documents: Vec<&str> = xcap
         .user_documents(PRES_RULES_AUID)
         .filter(|(xui, _)| Presentity::from_uri(xui).as_ref() == Some(who))
@@ -142,13 +292,45 @@ pub(super) fn decide(xcap: &XcapStore, who: &Presentity, watcher: &Watcher) -> D
     if documents.is_empty() {
         return Decision::OPEN;
     }
-    evaluate(&documents, watcher)
+    let sphere = sphere(&esc.compose(who, ComposeFaults::default()));
+    let situation = Situation {
+        sphere: sphere.as_deref(),
+        now: SystemTime::now(),
+        faults,
+    };
+    evaluate(&documents, watcher, situation)
+}
+
+/// The presentity's sphere for policy processing, from the document composing all its
+/// publications (RFC 5025 §3.1.2: "If at least one of them includes the <sphere> element as
+/// part of the person data component, and all of those containing the element have the same
+/// value for it, which is the value used for the <sphere> in presence policy processing. If,
+/// however, the <sphere> element was not present in any of the published documents, or it was
+/// present but had inconsistent values, its value is considered undefined"). The value of an
+/// RPID `<sphere>` is the name of its child element (`<work/>`, `<home/>`, `<unknown/>` or an
+/// extension), else its text; values are the same when equal case-insensitively, as RFC 4745
+/// §7.3 compares them.
+pub(super) fn sphere(composed: &str) -> Option<String> {
+    let document = Document::parse(composed).ok()?;
+    let mut values = document
+        .root
+        .child_elements()
+        .filter(|(_, e)| e.is(DATA_MODEL_NS, "person"))
+        .flat_map(|(_, person)| person.child_elements())
+        .filter(|(_, e)| e.is(RPID_NS, "sphere"))
+        .map(|(_, sphere)| match sphere.child_elements().next() {
+            Some((_, value)) => value.local_name().to_string(),
+            None => token(&sphere.text()),
+        });
+    let first = values.next()?;
+    let lower = first.to_lowercase();
+    values.all(|v| v.to_lowercase() == lower).then_some(first)
 }
 
 /// Evaluates rule documents (RFC 4745 §10): every rule whose conditions match contributes its
 /// sub-handling and transformations; the largest handling wins, no handling at all is block
 /// (RFC 5025 §3.2.1). A document that cannot be read contributes nothing.
-pub(super) fn evaluate(documents: &[&str], watcher: &Watcher) -> Decision {
+pub(super) fn evaluate(documents: &[&str], watcher: &Watcher, situation: Situation) -> Decision {
     let mut handling: Option<Handling> = None;
     let mut transformations = Transformations::default();
     for text in documents {
@@ -159,13 +341,15 @@ pub(super) fn evaluate(documents: &[&str], watcher: &Watcher) -> Decision {
             continue;
         }
         for (_, rule) in document.root.child_elements() {
-            if !rule.is(COMMON_POLICY_NS, "rule") || !conditions_match(rule, watcher) {
+            if !rule.is(COMMON_POLICY_NS, "rule") || !conditions_match(rule, watcher, situation) {
                 continue;
             }
             if let Some(found) = rule_handling(rule) {
                 handling = handling.max(Some(found));
             }
-            transformations = transformations.union(rule_transformations(rule));
+            for t in children(rule, COMMON_POLICY_NS, "transformations") {
+                transformations.union(Transformations::parse(t));
+            }
         }
     }
     Decision {
@@ -186,49 +370,61 @@ fn children<'a>(
         .filter(move |e| e.is(ns, name))
 }
 
-/// Text content of an element (its raw children joined; the values used here hold no markup).
-fn text(element: &Element) -> String {
-    element
-        .children
-        .iter()
-        .filter_map(|n| match n {
-            Node::Raw(raw) => Some(raw.as_str()),
-            Node::Element(_) => None,
-        })
-        .collect()
-}
-
 /// Every condition of the rule holds; no `<conditions>` or an empty one matches everyone.
-/// Conditions this server does not understand (e.g. `sphere`, `validity`) never hold.
-fn conditions_match(rule: &Element, watcher: &Watcher) -> bool {
+/// RFC 4745 §7: "If a child element of the <conditions> element is in a namespace that is not
+/// known or not supported, then this child element evaluates to FALSE."
+fn conditions_match(rule: &Element, watcher: &Watcher, situation: Situation) -> bool {
     children(rule, COMMON_POLICY_NS, "conditions").all(|conditions| {
         conditions.child_elements().all(|(_, condition)| {
-            condition.is(COMMON_POLICY_NS, "identity") && identity_matches(condition, watcher)
+            if condition.is(COMMON_POLICY_NS, "identity") {
+                identity_matches(condition, watcher, situation.faults.except_ignored)
+            } else if condition.is(COMMON_POLICY_NS, "sphere") {
+                situation.faults.sphere_ignored || sphere_matches(condition, situation.sphere)
+            } else if condition.is(COMMON_POLICY_NS, "validity") {
+                validity::holds(condition, validity::instant(situation.now))
+            } else {
+                false
+            }
         })
     })
 }
 
-/// `<identity>` holds when one of its `<one>` or `<many>` children does (RFC 4745 §7.1).
-fn identity_matches(identity: &Element, watcher: &Watcher) -> bool {
-    let domain = watcher.domain();
-    let in_domain = |d: Option<&str>| {
-        d.is_some_and(|d| domain.as_deref().is_some_and(|w| w.eq_ignore_ascii_case(d)))
+/// `<sphere value="...">` (RFC 4745 §7.3): "A sphere condition matches only if the PT is
+/// currently in the state indicated", its blank-separated tokens combined by OR and each
+/// compared case-insensitively; an undefined sphere matches no token.
+fn sphere_matches(condition: &Element, sphere: Option<&str>) -> bool {
+    let (Some(value), Some(sphere)) = (condition.attribute(None, "value"), sphere) else {
+        return false;
     };
+    let sphere = sphere.to_lowercase();
+    value.split_whitespace().any(|t| t.to_lowercase() == sphere)
+}
+
+/// `<identity>` holds when one of its `<one>` or `<many>` children does (RFC 4745 §7.1); an
+/// unauthenticated watcher matches neither (RFC 4745 §7.1.1: "Only authenticated entities can
+/// be matched").
+/// (`except_ignored`: fault IdentityExceptIgnored.)
+fn identity_matches(identity: &Element, watcher: &Watcher, except_ignored: bool) -> bool {
     identity.child_elements().any(|(_, child)| {
         if child.is(COMMON_POLICY_NS, "one") {
-            child.attribute(None, "id").is_some_and(|id| {
-                let named = Watcher::from_uri(id);
-                named.key.is_some() && named.key == watcher.key
-            })
+            child
+                .attribute(None, "id")
+                .is_some_and(|id| watcher.known_as(id))
         } else if child.is(COMMON_POLICY_NS, "many") {
             let scope = child.attribute(None, "domain");
-            let excepted = children(child, COMMON_POLICY_NS, "except").any(|except| {
-                let by_id = except
-                    .attribute(None, "id")
-                    .is_some_and(|id| Watcher::from_uri(id).key == watcher.key);
-                by_id || in_domain(except.attribute(None, "domain"))
-            });
-            (scope.is_none() || in_domain(scope)) && watcher.key.is_some() && !excepted
+            let excepted = !except_ignored
+                && children(child, COMMON_POLICY_NS, "except").any(|except| {
+                    let by_id = except
+                        .attribute(None, "id")
+                        .is_some_and(|id| watcher.known_as(id));
+                    by_id
+                        || except
+                            .attribute(None, "domain")
+                            .is_some_and(|d| watcher.in_domain(d))
+                });
+            !watcher.identities.is_empty()
+                && scope.is_none_or(|d| watcher.in_domain(d))
+                && !excepted
         } else {
             false
         }
@@ -239,49 +435,8 @@ fn identity_matches(identity: &Element, watcher: &Watcher) -> bool {
 fn rule_handling(rule: &Element) -> Option<Handling> {
     children(rule, COMMON_POLICY_NS, "actions")
         .flat_map(|actions| children(actions, PRES_RULES_NS, "sub-handling"))
-        .filter_map(|sub| Handling::parse(&text(sub)))
+        .filter_map(|sub| Handling::parse(&sub.text()))
         .max()
-}
-
-/// The rule's transformations; only the `all-*` forms of `provide-*` are understood.
-fn rule_transformations(rule: &Element) -> Transformations {
-    let mut result = Transformations::default();
-    for transformations in children(rule, COMMON_POLICY_NS, "transformations") {
-        let provides = |name: &str, all: &str| {
-            children(transformations, PRES_RULES_NS, name)
-                .any(|p| children(p, PRES_RULES_NS, all).next().is_some())
-        };
-        result = result.union(Transformations {
-            services: provides("provide-services", "all-services"),
-            persons: provides("provide-persons", "all-persons"),
-            devices: provides("provide-devices", "all-devices"),
-            all_attributes: children(transformations, PRES_RULES_NS, "provide-all-attributes")
-                .next()
-                .is_some(),
-        });
-    }
-    result
-}
-
-/// The composed document as `transformations` let a watcher see it: tuples, persons and devices
-/// only when provided, notes always, other top-level elements with `provide-all-attributes`.
-/// `None` (open policy) or a document that cannot be read is returned as it is.
-pub(super) fn filter(document: &str, transformations: Option<Transformations>) -> String {
-    let Some(t) = transformations else {
-        return document.to_string();
-    };
-    let Ok(mut parsed) = Document::parse(document) else {
-        return document.to_string();
-    };
-    parsed.root.children.retain(|node| match node {
-        Node::Raw(_) => true,
-        Node::Element(e) if e.is(PIDF_NS, "tuple") => t.services,
-        Node::Element(e) if e.is(PIDF_NS, "note") => true,
-        Node::Element(e) if e.is(DATA_MODEL_NS, "person") => t.persons,
-        Node::Element(e) if e.is(DATA_MODEL_NS, "device") => t.devices,
-        Node::Element(_) => t.all_attributes,
-    });
-    parsed.to_xml()
 }
 
 /// The document a politely blocked watcher gets: one closed tuple and nothing else, the same
@@ -313,8 +468,21 @@ mod tests {
         format!("<cr:conditions><cr:identity><cr:one id='{uri}'/></cr:identity></cr:conditions>")
     }
 
+    /// No sphere, now.
+    fn plain() -> Situation<'static> {
+        Situation {
+            sphere: None,
+            now: SystemTime::now(),
+            faults: ConditionFaults::default(),
+        }
+    }
+
+    fn handling_in(doc: &str, watcher: &Watcher, situation: Situation) -> Handling {
+        evaluate(&[doc], watcher, situation).handling
+    }
+
     fn handling(doc: &str, watcher: &str) -> Handling {
-        evaluate(&[doc], &Watcher::from_uri(watcher)).handling
+        handling_in(doc, &Watcher::from_uri(watcher), plain())
     }
 
     #[test]
@@ -343,12 +511,213 @@ mod tests {
             "",
         ));
         assert_eq!(handling(&any, "sip:bob@example.org"), Handling::Allow);
+        // RFC 4745 §7.1.3.2: <many> with <except domain> matches users of other domains.
+        let except_domain = ruleset(&rule(
+            "<cr:conditions><cr:identity><cr:many><cr:except domain='example.com'/></cr:many></cr:identity></cr:conditions>",
+            "allow",
+            "",
+        ));
+        assert_eq!(
+            handling(&except_domain, "sip:a@example.com"),
+            Handling::Block
+        );
+        assert_eq!(
+            handling(&except_domain, "sip:a@example.net"),
+            Handling::Allow
+        );
+        // RFC 4745 §7: a condition of an unknown namespace evaluates to FALSE.
         let unknown = ruleset(&rule(
-            "<cr:conditions><cr:sphere value='work'/></cr:conditions>",
+            "<cr:conditions><x:weather xmlns:x='urn:x' value='sunny'/></cr:conditions>",
             "allow",
             "",
         ));
         assert_eq!(handling(&unknown, "sip:bob@example.org"), Handling::Block);
+    }
+
+    #[test]
+    fn identities_of_other_schemes_and_anonymous_watchers() {
+        // RFC 5025 §3.1.1.2: "URIs of different schemes are never equivalent."
+        let tel = ruleset(&rule(&one("tel:+1-212-555-1234"), "allow", ""));
+        assert_eq!(handling(&tel, "tel:+12125551234"), Handling::Allow);
+        assert_eq!(
+            handling(&tel, "sip:+12125551234@example.com"),
+            Handling::Block
+        );
+        let sip_number = ruleset(&rule(&one("sip:+12125551234@example.com"), "allow", ""));
+        assert_eq!(handling(&sip_number, "tel:+12125551234"), Handling::Block);
+        // "...will match only an empty <identity> element": an anonymous watcher matches no
+        // <one>/<many> (RFC 4745 §7.1.1 "Only authenticated entities can be matched"), but a
+        // rule without <identity> applies to it.
+        let anonymous = "sip:anonymous@anonymous.invalid";
+        let many = ruleset(&rule(
+            "<cr:conditions><cr:identity><cr:many/></cr:identity></cr:conditions>",
+            "allow",
+            "",
+        ));
+        assert_eq!(handling(&many, anonymous), Handling::Block);
+        assert_eq!(
+            handling(&ruleset(&rule("", "confirm", "")), anonymous),
+            Handling::Confirm
+        );
+        assert_eq!(
+            handling(&ruleset(&rule(&one(anonymous), "allow", "")), anonymous),
+            Handling::Block
+        );
+        // A tel identity has no domain: <many domain> does not match it, <many/> does.
+        let in_domain = ruleset(&rule(
+            "<cr:conditions><cr:identity><cr:many domain='example.com'/></cr:identity></cr:conditions>",
+            "allow",
+            "",
+        ));
+        assert_eq!(handling(&in_domain, "tel:+1234"), Handling::Block);
+        assert_eq!(handling(&many, "tel:+1234"), Handling::Allow);
+    }
+
+    #[test]
+    fn every_asserted_identity_is_compared() {
+        // RFC 5025 §3.1.1.2: "if any of them match a <one> or <except> element, the watcher is
+        // considered a match."
+        let raw = "SUBSCRIBE sip:p@x SIP/2.0\r\nFrom: <sip:from@a.net>;tag=1\r\nP-Asserted-Identity: <sip:w@b.net>, <tel:+1-555-0100>\r\n\r\n";
+        let watcher = Watcher::of_request(&SipMessage::parse(raw.as_bytes()).unwrap());
+        assert_eq!(watcher.uri, "sip:w@b.net");
+        let by_tel = ruleset(&rule(&one("tel:+15550100"), "allow", ""));
+        assert_eq!(handling_in(&by_tel, &watcher, plain()), Handling::Allow);
+        let except_tel = ruleset(&rule(
+            "<cr:conditions><cr:identity><cr:many domain='b.net'><cr:except id='tel:+15550100'/></cr:many></cr:identity></cr:conditions>",
+            "allow",
+            "",
+        ));
+        assert_eq!(handling_in(&except_tel, &watcher, plain()), Handling::Block);
+        let from = ruleset(&rule(&one("sip:from@a.net"), "allow", ""));
+        assert_eq!(handling_in(&from, &watcher, plain()), Handling::Block);
+    }
+
+    #[test]
+    fn sphere_condition_compares_tokens_with_the_presentity_sphere() {
+        let work = ruleset(&rule(
+            "<cr:conditions><cr:sphere value='work'/></cr:conditions>",
+            "allow",
+            "",
+        ));
+        let both = ruleset(&rule(
+            "<cr:conditions><cr:sphere value='home  Work'/></cr:conditions>",
+            "allow",
+            "",
+        ));
+        let watcher = Watcher::from_uri("sip:w@x");
+        let at = |sphere| Situation {
+            sphere,
+            now: SystemTime::now(),
+            faults: ConditionFaults::default(),
+        };
+        assert_eq!(
+            handling_in(&work, &watcher, at(Some("work"))),
+            Handling::Allow
+        );
+        assert_eq!(
+            handling_in(&work, &watcher, at(Some("WORK"))),
+            Handling::Allow
+        );
+        assert_eq!(
+            handling_in(&work, &watcher, at(Some("home"))),
+            Handling::Block
+        );
+        assert_eq!(handling_in(&work, &watcher, at(None)), Handling::Block);
+        assert_eq!(
+            handling_in(&both, &watcher, at(Some("work"))),
+            Handling::Allow
+        );
+        assert_eq!(
+            handling_in(&both, &watcher, at(Some("home"))),
+            Handling::Allow
+        );
+        let no_value = ruleset(&rule(
+            "<cr:conditions><cr:sphere/></cr:conditions>",
+            "allow",
+            "",
+        ));
+        assert_eq!(
+            handling_in(&no_value, &watcher, at(Some("work"))),
+            Handling::Block
+        );
+    }
+
+    #[test]
+    fn presentity_sphere_is_the_one_value_of_its_persons() {
+        let doc = |persons: &str| {
+            format!(
+                r#"<presence xmlns="{PIDF_NS}" xmlns:dm="{DATA_MODEL_NS}" xmlns:r="{RPID_NS}" entity="sip:p@x">{persons}</presence>"#
+            )
+        };
+        let person = |sphere: &str| format!("<dm:person id='p'>{sphere}</dm:person>");
+        assert_eq!(
+            sphere(&doc(&person("<r:sphere><r:work/></r:sphere>"))).as_deref(),
+            Some("work")
+        );
+        assert_eq!(
+            sphere(&doc(&person("<r:sphere> bowling  league </r:sphere>"))).as_deref(),
+            Some("bowling league")
+        );
+        let same = format!(
+            "{}{}",
+            person("<r:sphere><r:home/></r:sphere>"),
+            person("<r:sphere>Home</r:sphere>")
+        );
+        assert_eq!(sphere(&doc(&same)).as_deref(), Some("home"));
+        let differ = format!(
+            "{}{}",
+            person("<r:sphere><r:home/></r:sphere>"),
+            person("<r:sphere><r:work/></r:sphere>")
+        );
+        assert_eq!(
+            sphere(&doc(&differ)),
+            None,
+            "inconsistent values are undefined"
+        );
+        assert_eq!(sphere(&doc(&person(""))), None, "no sphere is undefined");
+        // Only "as part of the person data component".
+        let in_tuple = "<tuple id='t'><r:sphere><r:work/></r:sphere></tuple>";
+        assert_eq!(sphere(&doc(in_tuple)), None);
+        let without = format!(
+            "{}{}",
+            person("<r:sphere><r:work/></r:sphere>"),
+            person("<r:mood/>")
+        );
+        assert_eq!(sphere(&doc(&without)).as_deref(), Some("work"));
+        assert_eq!(sphere("<not xml"), None);
+    }
+
+    #[test]
+    fn validity_condition_bounds_the_rule_in_time() {
+        let doc = ruleset(&rule(
+            "<cr:conditions><cr:validity><cr:from>2003-08-15T10:20:00.000-05:00</cr:from><cr:until>2003-09-15T10:20:00.000-05:00</cr:until></cr:validity></cr:conditions>",
+            "allow",
+            "",
+        ));
+        let watcher = Watcher::from_uri("sip:w@x");
+        let at = |t: &str| Situation {
+            sphere: None,
+            now: SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_nanos(validity::parse(t).unwrap() as u64),
+            faults: ConditionFaults::default(),
+        };
+        assert_eq!(
+            handling_in(&doc, &watcher, at("2003-09-01T00:00:00Z")),
+            Handling::Allow
+        );
+        assert_eq!(
+            handling_in(&doc, &watcher, at("2003-09-15T15:20:00Z")),
+            Handling::Block
+        );
+        assert_eq!(
+            handling_in(&doc, &watcher, at("2003-08-15T15:19:59Z")),
+            Handling::Block
+        );
+        assert_eq!(
+            handling_in(&doc, &watcher, plain()),
+            Handling::Block,
+            "long expired"
+        );
     }
 
     #[test]
@@ -380,46 +749,37 @@ mod tests {
         let who = Presentity::from_uri("sip:p@example.com").unwrap();
         let store = XcapStore::default();
         assert_eq!(
-            decide(&store, &who, &Watcher::from_uri("sip:w@x")),
+            decide(
+                &store,
+                &Store::default(),
+                &who,
+                &Watcher::from_uri("sip:w@x"),
+                ConditionFaults::default()
+            ),
             Decision::OPEN
         );
         assert_eq!(
-            filter("<not even xml", Decision::OPEN.transformations),
+            filter("<not even xml", Decision::OPEN.transformations.as_ref()),
             "<not even xml"
         );
     }
 
     #[test]
-    fn transformations_combine_by_union_and_filter_the_document() {
-        let doc = ruleset(&format!(
-            "{}{}",
-            rule(
-                "",
-                "allow",
-                "<pr:provide-services><pr:all-services/></pr:provide-services>"
-            ),
-            rule(
-                "",
-                "allow",
-                "<pr:provide-persons><pr:all-persons/></pr:provide-persons>"
-            ),
+    fn uris_compare_by_their_scheme_rules() {
+        assert!(uri_equivalent("SIP:a@Example.com", "sip:a@example.com"));
+        assert!(!uri_equivalent("sip:A@example.com", "sip:a@example.com"));
+        assert!(uri_equivalent("tel:+1-555-0100", "TEL:+15550100"));
+        assert!(uri_equivalent(
+            "urn:UUID:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6",
+            "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
         ));
-        let decision = evaluate(&[&doc], &Watcher::from_uri("sip:w@x"));
-        let t = decision.transformations.unwrap();
-        assert!(t.services && t.persons && !t.devices && !t.all_attributes);
-        let pidf = format!(
-            r#"<presence xmlns="{PIDF_NS}" xmlns:dm="{DATA_MODEL_NS}" entity="sip:p@x"><tuple id="t"/><note>n</note><dm:person id="p"/><dm:device id="d"/><e xmlns="urn:x"/></presence>"#
-        );
-        let shown = filter(&pidf, Some(t));
-        assert!(shown.contains("<tuple id=\"t\"/>") && shown.contains("<dm:person"));
-        assert!(shown.contains("<note>n</note>"));
-        assert!(
-            !shown.contains("dm:device") && !shown.contains("<e "),
-            "{shown}"
-        );
-        let nothing = filter(&pidf, Some(Transformations::default()));
-        assert!(!nothing.contains("tuple") && !nothing.contains("person"));
-        assert!(nothing.contains("<note>n</note>"), "{nothing}");
+        assert!(uri_equivalent("URN:Device:ab%2fc", "urn:device:ab%2Fc"));
+        assert!(!uri_equivalent("urn:device:ABC", "urn:device:abc"));
+        assert!(uri_equivalent("mailto:a@b", "MAILTO:a@b"));
+        assert!(!uri_equivalent("mailto:a@b", "sip:a@b"));
+        assert!(!uri_equivalent("x", "y"));
+        assert_eq!(tel("sip:x@y"), None);
+        assert_eq!(tel("tel:"), None);
     }
 
     #[test]
@@ -440,6 +800,10 @@ mod tests {
         let watcher = Watcher::of_request(&request);
         assert_eq!(watcher.uri, "sip:from@a.net");
         assert!(watcher.is(&Presentity::from_uri("pres:from@a.net").unwrap()));
-        assert_eq!(watcher.domain().as_deref(), Some("a.net"));
+        assert!(watcher.in_domain("A.net"));
+        let raw = "SUBSCRIBE sip:p@x SIP/2.0\r\nFrom: \"Anonymous\" <sip:anonymous@anonymous.invalid>;tag=1\r\n\r\n";
+        let anonymous = Watcher::of_request(&SipMessage::parse(raw.as_bytes()).unwrap());
+        assert_eq!(anonymous.uri, "sip:anonymous@anonymous.invalid");
+        assert!(anonymous.identities.is_empty());
     }
 }

@@ -360,7 +360,7 @@ pub(super) fn handle_publish(shared: &Arc<Shared>, request: &SipMessage, tag: &s
     // Every new, modified or removed publication is a state change (a refresh is not).
     let pump = if changed {
         let stale = before.filter(|_| modified);
-        notifier::state_changed(&mut state, &who, |esc| {
+        notifier::state_changed(shared, &mut state, &who, |esc| {
             stale.unwrap_or_else(|| esc.compose(&who, faults))
         })
     } else {
@@ -440,7 +440,7 @@ pub(super) fn expire(shared: &Arc<Shared>, who: &Presentity, id: u64) {
     }
     state.esc.remove(who, id);
     let faults = compose_faults(shared);
-    let pump = notifier::state_changed(&mut state, who, |esc| esc.compose(who, faults));
+    let pump = notifier::state_changed(shared, &mut state, who, |esc| esc.compose(who, faults));
     drop(state);
     notifier::pump(shared, pump);
 }

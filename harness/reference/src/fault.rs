@@ -469,6 +469,14 @@ pub enum Fault {
     TlsNotifyOverTcp,
     /// A SUBSCRIBE to a sips: Request-URI gets 416.
     SipsUriRefused,
+    /// An <except> inside <many> takes no one out.
+    IdentityExceptIgnored,
+    /// Every <sphere> condition holds, whatever the presentity's sphere.
+    SphereConditionIgnored,
+    /// Only the all-* values of provide-services, provide-persons and provide-devices count.
+    OccurrenceSelectorsIgnored,
+    /// Every presence attribute of a shown occurrence is reported, granted or not.
+    AttributesUnfiltered,
 }
 
 impl Fault {
@@ -705,6 +713,10 @@ impl Fault {
             Fault::SipsContactPlain,
             Fault::TlsNotifyOverTcp,
             Fault::SipsUriRefused,
+            Fault::IdentityExceptIgnored,
+            Fault::SphereConditionIgnored,
+            Fault::OccurrenceSelectorsIgnored,
+            Fault::AttributesUnfiltered,
         ]
     }
 
@@ -941,6 +953,10 @@ impl Fault {
             Fault::SipsContactPlain => "sips-contact-plain",
             Fault::TlsNotifyOverTcp => "tls-notify-over-tcp",
             Fault::SipsUriRefused => "sips-uri-refused",
+            Fault::IdentityExceptIgnored => "identity-except-ignored",
+            Fault::SphereConditionIgnored => "sphere-condition-ignored",
+            Fault::OccurrenceSelectorsIgnored => "occurrence-selectors-ignored",
+            Fault::AttributesUnfiltered => "attributes-unfiltered",
         }
     }
 
@@ -1311,6 +1327,10 @@ impl Fault {
             Fault::SipsContactPlain => "over TLS the Contact of the 2xx to SUBSCRIBE, of NOTIFYs and of the PNA's SUBSCRIBE is a sip: URI (RFC 3261 §12.1.1: when the Request-URI was a SIPS URI the Contact in the response MUST be a SIPS URI; §12.2.1.1 in a secure dialog; §8.1.1.8 for a request outside a dialog to a SIPS URI)",
             Fault::TlsNotifyOverTcp => "NOTIFYs of a subscription made over TLS to a sips: Contact go over plain TCP (RFC 3856 §9.2: a PA MUST support TLS and SIPS as if it were a proxy; RFC 3261 §19.1: for a SIPS URI TLS is to be used)",
             Fault::SipsUriRefused => "a SUBSCRIBE to a sips: Request-URI gets 416 Unsupported URI Scheme (RFC 3856 §9.2: all PA MUST support TLS and SIPS; RFC 3261 §8.1.1.2: an implementation that supports TLS MUST support the SIPS URI scheme)",
+            Fault::IdentityExceptIgnored => "an <except> inside an identity condition's <many> takes no one out (RFC 5025 §5: a presence server MUST support all of the conditions; RFC 4745 §7.1.2: except excludes the identity)",
+            Fault::SphereConditionIgnored => "every <sphere> condition holds, whatever sphere the presentity publishes (RFC 5025 §5: a presence server MUST support all of the conditions; §3.1.2 and RFC 4745 §7.3: a sphere condition matches only if the PT is currently in the state indicated)",
+            Fault::OccurrenceSelectorsIgnored => "only the all-* values of provide-services, provide-persons and provide-devices count, not their class, occurrence-id, deviceID, service-uri or service-uri-scheme members (RFC 5025 §5: a presence server MUST support all of the transformations; §3.3.1)",
+            Fault::AttributesUnfiltered => "every presence attribute of a shown tuple, person or device is reported, granted or not (RFC 5025 §5: a presence server MUST support all of the transformations; §3.3.2: what is not granted is removed if present)",
         }
     }
 }

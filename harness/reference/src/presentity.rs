@@ -47,6 +47,11 @@ impl Presentity {
         self.user.as_deref()
     }
 
+    /// The host part, in lower case.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     /// The `entity` of the composed document, e.g. `sip:user1@home1.net`.
     pub fn entity(&self) -> String {
         match &self.user {

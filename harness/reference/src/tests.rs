@@ -1051,3 +1051,59 @@ async fn list_members_are_shown_as_their_pres_rules_allow() {
     assert!(body.contains("<basic>open</basic>"), "{body}");
     server.stop().await;
 }
+
+/// user1's document: an open tuple and a person in sphere `value`, in a happy mood.
+fn pidf_in_sphere(value: &str) -> String {
+    format!(
+        r#"<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:r="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:user1@home1.net"><tuple id="t1"><status><basic>open</basic></status></tuple><dm:person id="p1"><r:sphere><r:{value}/></r:sphere><r:mood><r:happy/></r:mood></dm:person></presence>"#
+    )
+}
+
+#[tokio::test]
+async fn the_published_sphere_selects_the_rules_that_apply() {
+    let server = server(&[]).await;
+    let watcher = Peer::new(server.udp_addr()).await;
+    let owner = Peer::new(server.udp_addr()).await;
+    // In the work sphere everyone sees the person and its sphere; otherwise the tuples only.
+    let rules = r#"<cr:ruleset xmlns:cr="urn:ietf:params:xml:ns:common-policy" xmlns:pr="urn:ietf:params:xml:ns:pres-rules"><cr:rule id="work"><cr:conditions><cr:sphere value="work"/></cr:conditions><cr:actions><pr:sub-handling>allow</pr:sub-handling></cr:actions><cr:transformations><pr:provide-persons><pr:all-persons/></pr:provide-persons><pr:provide-sphere>true</pr:provide-sphere></cr:transformations></cr:rule><cr:rule id="any"><cr:actions><pr:sub-handling>allow</pr:sub-handling></cr:actions><cr:transformations><pr:provide-services><pr:all-services/></pr:provide-services></cr:transformations></cr:rule></cr:ruleset>"#;
+    assert_eq!(pres_rules(&server, Some(rules)).await, 201);
+    let etag = publish(&owner, &pidf_in_sphere("work")).await;
+    let (_, first) = subscribe(&watcher, "sphere-1").await;
+    let body = first.body_text();
+    assert!(body.contains("<r:sphere><r:work/></r:sphere>"), "{body}");
+    assert!(
+        body.contains("id=\"t1\"") && !body.contains("r:mood"),
+        "{body}"
+    );
+    // Home: the work rule no longer applies; one NOTIFY tells it.
+    let modify = |sphere: &str, etag: &str| {
+        owner.publish(
+            &format!("Event: presence\r\nExpires: 600\r\nSIP-If-Match: {etag}\r\n"),
+            &pidf_in_sphere(sphere),
+        )
+    };
+    let ok = owner.request(&modify("home", &etag)).await;
+    assert_eq!(ok.status(), Some(200));
+    let body = notified(&watcher).await.body_text();
+    assert!(
+        !body.contains("dm:person") && body.contains("<basic>open</basic>"),
+        "{body}"
+    );
+    assert!(watcher
+        .recv_within(Duration::from_millis(300))
+        .await
+        .is_none());
+    // Back to work: the person is shown again.
+    let etag = ok.header("SIP-ETag").expect("SIP-ETag").to_string();
+    assert_eq!(
+        owner.request(&modify("work", &etag)).await.status(),
+        Some(200)
+    );
+    let body = notified(&watcher).await.body_text();
+    assert!(body.contains("<r:sphere><r:work/></r:sphere>"), "{body}");
+    assert!(watcher
+        .recv_within(Duration::from_millis(300))
+        .await
+        .is_none());
+    server.stop().await;
+}

@@ -127,7 +127,7 @@ impl Subscription {
             _ => (
                 Body::Ready(NotifyBody::pidf(authz::filter(
                     composed,
-                    decision.transformations,
+                    decision.transformations.as_ref(),
                 ))),
                 Phase::Active,
             ),
@@ -315,9 +315,13 @@ impl Subscriptions {
 /// The presentity's state changed to the document `body` composes (called only when a
 /// subscription may be told: the presentity's own and the list subscriptions are looked at,
 /// not all of them): queues a NOTIFY with each allowed presence watcher's view of it, and a
-/// partial RLMI notification for each list subscription it is a member of. Returns the
-/// subscriptions that need a delivery task ([`pump`]).
+/// partial RLMI notification for each list subscription it is a member of. The rules are
+/// decided again first, since the presentity's sphere, a condition of its rules, comes from
+/// its publications (RFC 5025 §3.1.2); a subscription whose decision changed is told as in
+/// [`rules_changed`] and not twice. Returns the subscriptions that need a delivery task
+/// ([`pump`]).
 pub(super) fn state_changed(
+    shared: &Shared,
     state: &mut State,
     who: &Presentity,
     body: impl FnOnce(&Store) -> String,
@@ -328,21 +332,27 @@ pub(super) fn state_changed(
         return Vec::new();
     }
     let body = body(&state.esc);
-    ids.into_iter()
-        .filter_map(|id| {
-            let s = state.subs.by_id.get_mut(&id).filter(|s| !s.terminated)?;
-            let (body, phase) = match &mut s.kind {
-                Kind::List(list) => (Body::Ready(list.member_changed(who, &body)?), Phase::Active),
-                Kind::Presence { decision, .. }
-                    if &s.presentity == who && decision.handling == Handling::Allow =>
-                {
-                    s.view(&body, false)?
-                }
-                _ => return None,
-            };
-            s.enqueue(body, phase).then_some(id)
-        })
-        .collect()
+    let Redecided { mut pump, told } = redecide(shared, state, who);
+    pump.extend(
+        ids.into_iter()
+            .filter(|id| !told.contains(id))
+            .filter_map(|id| {
+                let s = state.subs.by_id.get_mut(&id).filter(|s| !s.terminated)?;
+                let (body, phase) = match &mut s.kind {
+                    Kind::List(list) => {
+                        (Body::Ready(list.member_changed(who, &body)?), Phase::Active)
+                    }
+                    Kind::Presence { decision, .. }
+                        if &s.presentity == who && decision.handling == Handling::Allow =>
+                    {
+                        s.view(&body, false)?
+                    }
+                    _ => return None,
+                };
+                s.enqueue(body, phase).then_some(id)
+            }),
+    );
+    pump
 }
 
 /// The XCAP documents of user `xui` changed: each of their list subscriptions whose members
@@ -355,7 +365,7 @@ pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
         let Kind::List(list) = &mut sub.kind else {
             continue;
         };
-        if list.xui() != xui || !list.reresolve(&state.xcap) {
+        if list.xui() != xui || !list.reresolve(&state.xcap, &state.esc) {
             continue;
         }
         let body = Body::Ready(list.full_state(&state.esc, &state.xcap));
@@ -367,17 +377,32 @@ pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
     pump(shared, ids);
 }
 
-/// The presentity `who`'s pres-rules changed: every presence subscription to it is decided
-/// again, and each one whose decision changed is told (RFC 5025 §3.2.1, RFC 3857 §4.7.1):
-/// pending to active (approved), active to a new view, to block (terminated, rejected), back
-/// to confirm (terminated, deactivated: the watcher may subscribe again and wait). List
-/// subscriptions with `who` as a member get a partial notification when `who`'s decision for
-/// their subscriber changed.
+/// The presentity `who`'s pres-rules changed: its subscriptions are decided again
+/// ([`redecide`]) and told.
 pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
     let mut guard = lock(&shared.state);
-    let state = &mut *guard;
+    let Redecided { pump: ids, .. } = redecide(shared, &mut guard, who);
+    drop(guard);
+    pump(shared, ids);
+}
+
+/// What deciding a presentity's subscriptions again did.
+struct Redecided {
+    /// The subscriptions that need a delivery task.
+    pump: Vec<u64>,
+    /// The subscriptions told of their new decision.
+    told: BTreeSet<u64>,
+}
+
+/// Every presence subscription to `who` is decided again, and each one whose decision changed
+/// is told (RFC 5025 §3.2.1, RFC 3857 §4.7.1): pending to active (approved), active to a new
+/// view, to block (terminated, rejected), back to confirm (terminated, deactivated: the
+/// watcher may subscribe again and wait). List subscriptions with `who` as a member get a
+/// partial notification when `who`'s decision for their subscriber changed.
+fn redecide(shared: &Shared, state: &mut State, who: &Presentity) -> Redecided {
     let composed = state.esc.compose(who, esc::compose_faults(shared));
     let mut pump_ids = Vec::new();
+    let mut told = BTreeSet::new();
     for id in state.subs.ids_of(who) {
         let Some(sub) = state.subs.by_id.get_mut(&id).filter(|s| !s.terminated) else {
             continue;
@@ -391,8 +416,8 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
         else {
             continue;
         };
-        let new = decide(shared, &state.xcap, who, watcher);
-        let old = std::mem::replace(decision, new);
+        let new = decide(shared, &state.xcap, &state.esc, who, watcher);
+        let old = std::mem::replace(decision, new.clone());
         let (body, phase) = match (old.handling, new.handling) {
             _ if old == new => continue,
             (Handling::Confirm, Handling::Confirm) => continue,
@@ -415,6 +440,7 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
                 view
             }
         };
+        told.insert(id);
         if sub.enqueue(body, phase) {
             pump_ids.push(id);
         }
@@ -431,29 +457,47 @@ pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
         let Some(body) = list.rules_changed(who, &state.esc, &state.xcap) else {
             continue;
         };
+        told.insert(*id);
         if sub.enqueue(Body::Ready(body), Phase::Active) {
             pump_ids.push(*id);
         }
     }
-    drop(guard);
-    pump(shared, pump_ids);
+    Redecided {
+        pump: pump_ids,
+        told,
+    }
 }
 
 /// The pres-rules decision for `watcher` of `who` (everyone allowed under `IgnorePresRules`,
-/// nothing filtered under `IgnoreTransformations`).
-fn decide(shared: &Shared, xcap: &XcapStore, who: &Presentity, watcher: &Watcher) -> Decision {
+/// nothing filtered under `IgnoreTransformations`, and the faults on conditions and
+/// transformations of RFC 5025 §5).
+fn decide(
+    shared: &Shared,
+    xcap: &XcapStore,
+    esc: &Store,
+    who: &Presentity,
+    watcher: &Watcher,
+) -> Decision {
     if shared.fault(Fault::IgnorePresRules) {
         return Decision::OPEN;
     }
-    let decision = authz::decide(xcap, who, watcher);
+    let faults = authz::ConditionFaults {
+        except_ignored: shared.fault(Fault::IdentityExceptIgnored),
+        sphere_ignored: shared.fault(Fault::SphereConditionIgnored),
+    };
+    let mut decision = authz::decide(xcap, esc, who, watcher, faults);
     if shared.fault(Fault::IgnoreTransformations) {
-        Decision {
-            transformations: None,
-            ..decision
-        }
-    } else {
-        decision
+        decision.transformations = None;
     }
+    if let Some(granted) = decision.transformations.as_mut() {
+        if shared.fault(Fault::OccurrenceSelectorsIgnored) {
+            granted.ignore_members();
+        }
+        if shared.fault(Fault::AttributesUnfiltered) {
+            granted.grant_all_attributes();
+        }
+    }
+    decision
 }
 
 /// Handles a SUBSCRIBE for `presence` (RFC 6665 §4.2.1, RFC 3856 §6, RFC 5025), for
@@ -610,7 +654,7 @@ pub(super) fn handle_subscribe(
             let watcher = Watcher::of_request(request);
             // A list the subscriber defined (RFC 4826 §4) needs eventlist (RFC 4662 §4.1).
             let list = (!winfo)
-                .then(|| ListSubscription::for_request(shared, &state.xcap, request))
+                .then(|| ListSubscription::for_request(shared, &state.xcap, &state.esc, request))
                 .flatten();
             let kind = if winfo {
                 if !winfo::authorized(&who, &watcher) && !shared.fault(Fault::WinfoOpenToAll) {
@@ -625,7 +669,7 @@ pub(super) fn handle_subscribe(
                 }
                 Kind::List(list)
             } else {
-                let decision = decide(shared, &state.xcap, &who, &watcher);
+                let decision = decide(shared, &state.xcap, &state.esc, &who, &watcher);
                 if decision.handling == Handling::Block {
                     // RFC 6665 §4.2.1.3: a refused subscription SHOULD get 403 or 603.
                     return reject(403);

@@ -597,7 +597,7 @@ fn publish(shared: &Arc<Shared>, state: &mut State) -> Vec<u64> {
             state.pna.publications.remove(&who);
         }
         if changed {
-            pump.extend(notifier::state_changed(state, &who, |esc| {
+            pump.extend(notifier::state_changed(shared, state, &who, |esc| {
                 esc.compose(&who, faults)
             }));
         }

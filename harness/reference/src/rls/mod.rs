@@ -97,6 +97,7 @@ impl ListSubscription {
     pub fn for_request(
         shared: &Shared,
         xcap: &XcapStore,
+        esc: &Store,
         request: &SipMessage,
     ) -> Option<ListSubscription> {
         let uri = request.request_uri()?;
@@ -126,7 +127,7 @@ impl ListSubscription {
             reveal: shared.fault(Fault::PoliteBlockReveals),
             partial_after_first: shared.fault(Fault::RlmiPartialAfterSubscribe),
         };
-        list.set_members(members, xcap);
+        list.set_members(members, xcap, esc);
         Some(list)
     }
 
@@ -138,19 +139,19 @@ impl ListSubscription {
     /// Resolves the list again after the user's XCAP documents changed; true when its members
     /// changed (they then need a full-state notification). Members that stay keep their
     /// instance ids. A list whose service is gone keeps its last members.
-    pub fn reresolve(&mut self, xcap: &XcapStore) -> bool {
+    pub fn reresolve(&mut self, xcap: &XcapStore, esc: &Store) -> bool {
         let Some(members) = lists::resolve(xcap, &self.xui, &self.uri) else {
             return false;
         };
         if members.iter().eq(self.members.iter().map(|m| &m.uri)) {
             return false;
         }
-        self.set_members(members, xcap);
+        self.set_members(members, xcap, esc);
         true
     }
 
     /// Replaces the members, keeping the instance ids of those already members.
-    fn set_members(&mut self, uris: Vec<String>, xcap: &XcapStore) {
+    fn set_members(&mut self, uris: Vec<String>, xcap: &XcapStore, esc: &Store) {
         let mut old = std::mem::take(&mut self.members);
         for uri in uris {
             let member = match old.iter().position(|m| m.uri == uri) {
@@ -158,7 +159,7 @@ impl ListSubscription {
                 None => {
                     let who = Presentity::from_uri(&uri);
                     Member {
-                        decision: self.decide(xcap, who.as_ref()),
+                        decision: self.decide(xcap, esc, who.as_ref()),
                         instance: self.next_instance(),
                         who,
                         uri,
@@ -177,7 +178,7 @@ impl ListSubscription {
 
     /// The pres-rules decision of member `who` for the subscriber (open under the
     /// `IgnorePresRules` fault, and for URIs the ESC cannot hold).
-    fn decide(&self, xcap: &XcapStore, who: Option<&Presentity>) -> Decision {
+    fn decide(&self, xcap: &XcapStore, esc: &Store, who: Option<&Presentity>) -> Decision {
         match (who, &self.first_watchers) {
             (Some(_), _) if self.ignore_rules => Decision::OPEN,
             (Some(who), Some(first)) => {
@@ -185,15 +186,15 @@ impl ListSubscription {
                     .entry(who.clone())
                     .or_insert_with(|| self.watcher.clone())
                     .clone();
-                authz::decide(xcap, who, &watcher)
+                authz::decide(xcap, esc, who, &watcher, Default::default())
             }
-            (Some(who), None) => authz::decide(xcap, who, &self.watcher),
+            (Some(who), None) => authz::decide(xcap, esc, who, &self.watcher, Default::default()),
             (None, _) => Decision::OPEN,
         }
     }
 
     /// How member `index` is shown under `decision`, given its composed document.
-    fn view(&self, index: usize, decision: Decision, composed: &str) -> View {
+    fn view(&self, index: usize, decision: &Decision, composed: &str) -> View {
         match decision.handling {
             Handling::Block => View::Rejected,
             Handling::Confirm => View::Pending,
@@ -201,7 +202,7 @@ impl ListSubscription {
                 let entity = self.members[index].who.as_ref().map(Presentity::entity);
                 View::Document(authz::neutral(&entity.unwrap_or_default()))
             }
-            _ => View::Document(authz::filter(composed, decision.transformations)),
+            _ => View::Document(authz::filter(composed, decision.transformations.as_ref())),
         }
     }
 
@@ -210,10 +211,10 @@ impl ListSubscription {
         let mut chosen = Vec::new();
         for index in 0..self.members.len() {
             let who = self.members[index].who.clone();
-            let decision = self.decide(xcap, who.as_ref());
-            self.members[index].decision = decision;
+            let decision = self.decide(xcap, esc, who.as_ref());
             let view =
-                who.map(|w| self.view(index, decision, &esc.compose(&w, self.compose_faults)));
+                who.map(|w| self.view(index, &decision, &esc.compose(&w, self.compose_faults)));
+            self.members[index].decision = decision;
             chosen.push((index, view));
         }
         let labelled_full = !(self.partial_after_first && self.built > 0);
@@ -236,7 +237,7 @@ impl ListSubscription {
                 m.decision.handling == Handling::Allow
                     || (m.decision.handling == Handling::PoliteBlock && self.reveal)
             })
-            .map(|(index, m)| (index, Some(self.view(index, m.decision, document))))
+            .map(|(index, m)| (index, Some(self.view(index, &m.decision, document))))
             .collect();
         (!chosen.is_empty()).then(|| self.notification(false, chosen))
     }
@@ -250,7 +251,7 @@ impl ListSubscription {
         esc: &Store,
         xcap: &XcapStore,
     ) -> Option<NotifyBody> {
-        let decision = self.decide(xcap, Some(who));
+        let decision = self.decide(xcap, esc, Some(who));
         let mut chosen = Vec::new();
         for index in 0..self.members.len() {
             let member = &self.members[index];
@@ -260,9 +261,9 @@ impl ListSubscription {
             if member.decision.handling == Handling::Block {
                 self.members[index].instance = self.next_instance();
             }
-            self.members[index].decision = decision;
             let composed = esc.compose(who, self.compose_faults);
-            chosen.push((index, Some(self.view(index, decision, &composed))));
+            chosen.push((index, Some(self.view(index, &decision, &composed))));
+            self.members[index].decision = decision.clone();
         }
         (!chosen.is_empty()).then(|| self.notification(false, chosen))
     }
