@@ -15,7 +15,7 @@ use crate::sut::profile::{Parallel, SutRole};
 use crate::sut::ue::UeLauncher;
 use crate::sut::{deviations, probe::probe, Profile};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -225,21 +225,39 @@ pub async fn start_sut(profile: &Profile, root: &Path) -> Result<StartedSut, Str
     }
 }
 
-/// The profile's XCAP root over TLS and the certificates it trusts there (`xcap_tls_ca`, a PEM
-/// file relative to the project folder).
-fn external_xcap_tls(profile: &Profile, root: &Path) -> Result<Option<(String, TlsTrust)>, String> {
-    match (&profile.xcap_tls_root, &profile.xcap_tls_ca) {
+/// A TLS endpoint of the profile's SUT with what the harness trusts there: `endpoint` (named
+/// by the profile key `key`) needs `ca`, a PEM file relative to the project folder (its key
+/// `ca_key`), and `name` is what the SUT's certificate must carry instead of the address.
+fn external_tls<T>(
+    profile: &Profile,
+    root: &Path,
+    (key, endpoint): (&str, Option<T>),
+    (ca_key, ca): (&str, Option<&PathBuf>),
+    name: Option<&String>,
+) -> Result<Option<(T, TlsTrust)>, String> {
+    match (endpoint, ca) {
         (None, _) => Ok(None),
         (Some(_), None) => Err(format!(
-            "profile {} names xcap_tls_root but no xcap_tls_ca (the PEM certificates to trust there)",
+            "profile {} names {key} but no {ca_key} (the PEM certificates to trust there)",
             profile.name
         )),
-        (Some(url), Some(ca)) => {
-            let trust = crate::net::tls::tls_trust_from_pem(&root.join(ca))?
-                .for_name(profile.xcap_tls_name.clone());
-            Ok(Some((url.clone(), trust)))
+        (Some(endpoint), Some(ca)) => {
+            let trust =
+                crate::net::tls::tls_trust_from_pem(&root.join(ca))?.for_name(name.cloned());
+            Ok(Some((endpoint, trust)))
         }
     }
+}
+
+/// The profile's XCAP root over TLS and the certificates it trusts there.
+fn external_xcap_tls(profile: &Profile, root: &Path) -> Result<Option<(String, TlsTrust)>, String> {
+    external_tls(
+        profile,
+        root,
+        ("xcap_tls_root", profile.xcap_tls_root.clone()),
+        ("xcap_tls_ca", profile.xcap_tls_ca.as_ref()),
+        profile.xcap_tls_name.as_ref(),
+    )
 }
 
 /// The certificate and key the nodes present over TLS: the profile's `node_tls_certificate`
@@ -260,24 +278,18 @@ fn node_identity(profile: &Profile, root: &Path) -> Result<Arc<NodeIdentity>, St
     NodeIdentity::from_pem(&certificate, &key).map(Arc::new)
 }
 
-/// The profile's SIP address over TLS and the certificates the nodes trust there
-/// (`sip_tls_ca`, a PEM file relative to the project folder).
+/// The profile's SIP address over TLS and the certificates the nodes trust there.
 fn external_sip_tls(
     profile: &Profile,
     root: &Path,
 ) -> Result<Option<(std::net::SocketAddr, TlsTrust)>, String> {
-    match (profile.tls_address, &profile.sip_tls_ca) {
-        (None, _) => Ok(None),
-        (Some(_), None) => Err(format!(
-            "profile {} names tls_address but no sip_tls_ca (the PEM certificates to trust there)",
-            profile.name
-        )),
-        (Some(addr), Some(ca)) => {
-            let trust = crate::net::tls::tls_trust_from_pem(&root.join(ca))?
-                .for_name(profile.sip_tls_name.clone());
-            Ok(Some((addr, trust)))
-        }
-    }
+    external_tls(
+        profile,
+        root,
+        ("tls_address", profile.tls_address),
+        ("sip_tls_ca", profile.sip_tls_ca.as_ref()),
+        profile.sip_tls_name.as_ref(),
+    )
 }
 
 impl StartedSut {

@@ -359,7 +359,7 @@ pub(super) fn evaluate(documents: &[&str], watcher: &Watcher, situation: Situati
 }
 
 /// The child elements of `element` that are `{ns}name`.
-fn children<'a>(
+pub(super) fn children<'a>(
     element: &'a Element,
     ns: &'a str,
     name: &'a str,

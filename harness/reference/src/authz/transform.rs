@@ -3,7 +3,7 @@
 //! (§3.3.2), how the permissions of the matching rules combine (RFC 4745 §10.2), and the
 //! filtering of a composed PIDF document by them.
 
-use super::{token, uri_equivalent, DATA_MODEL_NS, PRES_RULES_NS, RPID_NS};
+use super::{children, token, uri_equivalent, DATA_MODEL_NS, PRES_RULES_NS, RPID_NS};
 use crate::pidf::PIDF_NS;
 use crate::xcap::dom::{Attribute, Document, Element, Node};
 use std::collections::BTreeSet;
@@ -91,18 +91,6 @@ impl Member {
                 .is_some_and(|c| c.split_once(':').is_some_and(|(s, _)| s == scheme)),
         }
     }
-}
-
-/// The child elements of `element` that are `{ns}name`.
-fn children<'a>(
-    element: &'a Element,
-    ns: &'a str,
-    name: &'a str,
-) -> impl Iterator<Item = &'a Element> + 'a {
-    element
-        .child_elements()
-        .map(|(_, e)| e)
-        .filter(move |e| e.is(ns, name))
 }
 
 /// The service URI of a tuple: its `<contact>` (RFC 4479 §4: "The <contact> element in the
