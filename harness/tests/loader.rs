@@ -438,3 +438,30 @@ fn a_node_address_is_loopback_and_not_given_with_trusted_false() {
         "`malformed` is for a reply step (and `short-body` for a send step too)",
     );
 }
+
+#[test]
+fn no_two_server_flows_share_a_user() {
+    // Runs of different flows overlap against one SUT: two flows with a user in common would
+    // see each other's publications, subscriptions and documents.
+    let root = root();
+    let flows = presence_harness::flow::load_dir(&root.join("flows"), &root).expect("flows load");
+    let mut owner: std::collections::BTreeMap<String, String> = Default::default();
+    let mut shared = Vec::new();
+    for loaded in flows.iter().filter(|l| l.flow.ue_under_test().is_none()) {
+        let users: std::collections::BTreeSet<&String> = loaded
+            .flow
+            .roles
+            .values()
+            .filter_map(|role| role.user.as_ref())
+            .collect();
+        for user in users {
+            if let Some(first) = owner.insert(user.clone(), loaded.flow.id.clone()) {
+                shared.push(format!("{user}: {first} and {}", loaded.flow.id));
+            }
+        }
+    }
+    assert!(
+        shared.is_empty(),
+        "users shared by server flows: {shared:?}"
+    );
+}
