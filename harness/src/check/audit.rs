@@ -180,8 +180,8 @@ struct Auditor<'a> {
     /// The Call-IDs of every SUBSCRIBE and REFER the harness sent, with or without Event.
     subscribing_call_ids: BTreeSet<String>,
     /// The Call-ID and CSeq of the first request of the SUT with each top Via branch, and
-    /// its bytes.
-    branches: HashMap<String, ((String, String), String)>,
+    /// what it carried.
+    branches: HashMap<String, ((String, String), Content)>,
     tallies: BTreeMap<&'static str, Tally>,
     /// The SUT's PUBLISH awaiting its final response, by Request-URI: its top Via branch and
     /// when it came (microseconds into the run).
@@ -426,17 +426,21 @@ impl Auditor<'_> {
         }
         if msg.is_request() {
             rules::check_request(msg, &mut sink);
-            // A byte-for-byte copy of an earlier request is a retransmission: it was judged
-            // against the subscription as it was when the original came.
+            // A request of an earlier request's transaction (its branch, Call-ID and CSeq, as
+            // RFC 3261 §17.2.3 matches a server transaction) with the same body and
+            // Content-Type is a retransmission, even when a header such as Date differs: it was
+            // judged against the subscription as it was when the original came.
             let mut retransmission = false;
             if let Some(branch) = msg.top_branch() {
                 let identity = || {
                     let call_id = msg.call_id().unwrap_or_default().to_string();
                     (call_id, msg.header("CSeq").unwrap_or_default().to_string())
                 };
+                let content = || Content::of(msg);
                 match self.branches.get(branch.as_ref()) {
-                    Some(((call_id, cseq), text)) => {
-                        retransmission = *text == entry.text;
+                    Some(((call_id, cseq), original)) => {
+                        retransmission =
+                            (call_id.clone(), cseq.clone()) == identity() && *original == content();
                         if retransmission {
                             note_copy(&mut self.completed, msg, entry, &sink.summary);
                         }
@@ -447,7 +451,7 @@ impl Auditor<'_> {
                     }
                     None => {
                         self.branches
-                            .insert(branch.into_owned(), (identity(), entry.text.clone()));
+                            .insert(branch.into_owned(), (identity(), content()));
                     }
                 }
             }
@@ -597,6 +601,23 @@ fn publish_after_answer(
     publishing.insert(uri.to_string(), (branch.into_owned(), at_us));
 }
 
+/// What a request carries, to tell a retransmission from another request with the same
+/// branch: its Content-Type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Content {
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Content {
+    fn of(msg: &SipMessage) -> Content {
+        Content {
+            content_type: msg.header("Content-Type").map(str::to_string),
+            body: msg.body.clone(),
+        }
+    }
+}
+
 /// Counts the outcomes of the rules applied to one message.
 struct TallySink<'a> {
     tallies: &'a mut BTreeMap<&'static str, Tally>,
@@ -685,18 +706,24 @@ mod tests {
         let later = diff
             .replace("branch=z9hG4bKn1", "branch=z9hG4bKn2")
             .replace("CSeq: 1 NOTIFY", "CSeq: 2 NOTIFY");
+        // A copy whose Date differs is still of the original's transaction (RFC 3261 §17.2.3).
+        let dated = diff.replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nDate: Mon, 07 Dec 2026 05:00:01 GMT\r\n",
+        );
         let trace = [
             entry(0, Direction::Sent, &offered),
             entry(1, Direction::Received, OK),
             entry(2, Direction::Received, &diff),
             entry(3, Direction::Sent, &narrowed),
             entry(4, Direction::Received, &diff),
-            entry(5, Direction::Received, &later),
+            entry(5, Direction::Received, &dated),
+            entry(6, Direction::Received, &later),
         ];
         let tallies = audit(&trace, &[], &[]);
         let accept = &tallies["rfc6665-notify-accept"];
         assert_eq!((accept.held, accept.broken_count), (1, 1));
-        assert_eq!(accept.broken[0].message, 5);
+        assert_eq!(accept.broken[0].message, 6);
     }
 
     #[test]
