@@ -446,10 +446,9 @@ fn handle(
         };
         return Handled::only(response(request, code, &tag));
     }
-    let sips = request.request_uri().is_some_and(|uri| {
-        uri.get(..5)
-            .is_some_and(|s| s.eq_ignore_ascii_case("sips:"))
-    });
+    let sips = request
+        .request_uri()
+        .is_some_and(crate::sip::typed::is_sips);
     if sips && shared.fault(Fault::SipsUriRefused) {
         return Handled::only(response(request, 416, &tag));
     }

@@ -160,6 +160,13 @@ impl ComparableUri {
     }
 }
 
+/// True when `uri` is a SIPS URI (its scheme `sips`, in any case; RFC 3261 §19.1).
+pub fn is_sips(uri: &str) -> bool {
+    uri.trim_start()
+        .get(..5)
+        .is_some_and(|s| s.eq_ignore_ascii_case("sips:"))
+}
+
 /// The URI inside a name-addr value, or the value itself.
 pub fn uri_of(value: &str) -> String {
     name_addr_parts(value)

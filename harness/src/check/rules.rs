@@ -5,7 +5,7 @@
 
 use crate::check::{multipart, xml};
 use crate::sip::text::{leading_value, list_items, param_of, parse_params};
-use crate::sip::typed::{uri_equivalent, uri_of};
+use crate::sip::typed::{is_sips, uri_equivalent, uri_of};
 use crate::sip::SipMessage;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -1373,10 +1373,6 @@ fn check_content_type(msg: &SipMessage, key: &'static str, sink: &mut impl RuleS
 /// field value contains a SIPS URI, the Contact header field MUST contain a SIPS URI as well."
 /// (Inside a dialog the dialog's secure flag decides, RFC 3261 §12.2.1.1; flows check that.)
 fn check_sips_contact(request: &SipMessage, sink: &mut impl RuleSink) {
-    let is_sips = |uri: &str| {
-        uri.get(..5)
-            .is_some_and(|s| s.eq_ignore_ascii_case("sips:"))
-    };
     let top_route = request.header_items("Route").next().map(uri_of);
     let sips_target =
         request.request_uri().is_some_and(is_sips) || top_route.as_deref().is_some_and(is_sips);

@@ -212,12 +212,7 @@ fn uri_transport(uri: &str, default: Transport) -> Transport {
         Some("tcp") => Transport::Tcp,
         Some("udp") => Transport::Udp,
         Some("tls") => Transport::Tls,
-        _ if uri
-            .get(..5)
-            .is_some_and(|s| s.eq_ignore_ascii_case("sips:")) =>
-        {
-            Transport::Tls
-        }
+        _ if crate::sip::typed::is_sips(uri) => Transport::Tls,
         _ => default,
     }
 }
