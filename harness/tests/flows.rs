@@ -390,6 +390,12 @@ const CONTROLS: &[(&str, &str, &str, &str)] = &[
         "xml",
     ),
     (
+        "rls-nested-loop",
+        "rfc4662-nested-loop",
+        "rfc4662-no-nesting-loop",
+        "does not arrive",
+    ),
+    (
         "ignore-transformations",
         "rfc5025-transformations",
         "rfc5025-transformations",

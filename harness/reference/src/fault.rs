@@ -234,6 +234,10 @@ pub enum Fault {
     UntrustedSubscribeAccepted,
     /// The RLS decides each list member's authorization for the first watcher it looked at the member for, and shows every later watcher what that one may see.
     RlsBackendShared,
+    /// A list member that is one of the subscriber's own services is served by a back-end
+    /// subscription with no loop safeguard: each answered NOTIFY brings the loop round again
+    /// and another full-state NOTIFY.
+    RlsNestedLoop,
     /// Allowed watchers get the whole document: the rules' transformations are not applied.
     IgnoreTransformations,
     /// A politely blocked watcher gets the presentity's real document.
@@ -596,6 +600,7 @@ impl Fault {
             Fault::IgnorePresRules,
             Fault::UntrustedSubscribeAccepted,
             Fault::RlsBackendShared,
+            Fault::RlsNestedLoop,
             Fault::IgnoreTransformations,
             Fault::PoliteBlockReveals,
             Fault::WinfoVersionStuck,
@@ -836,6 +841,7 @@ impl Fault {
             Fault::IgnorePresRules => "ignore-pres-rules",
             Fault::UntrustedSubscribeAccepted => "untrusted-subscribe-accepted",
             Fault::RlsBackendShared => "rls-backend-shared",
+            Fault::RlsNestedLoop => "rls-nested-loop",
             Fault::IgnoreTransformations => "ignore-transformations",
             Fault::PoliteBlockReveals => "polite-block-reveals",
             Fault::WinfoVersionStuck => "winfo-version-stuck",
@@ -1176,6 +1182,7 @@ impl Fault {
             }
             Fault::UntrustedSubscribeAccepted => "a SUBSCRIBE from an address outside the server's trust domain, with no credentials, is accepted as from the watcher its From names (RFC 3856 §6.6.1, MUST authenticate all subscription requests)",
             Fault::RlsBackendShared => "the RLS shows every list subscriber a member as the member's pres-rules let the first subscriber that had it see it: one back-end result presented to several users (RFC 4662 §7.2, MUST NOT)",
+            Fault::RlsNestedLoop => "lists that contain each other are served by back-end subscriptions with no loop safeguard: each answered NOTIFY brings the loop round again and another full-state NOTIFY follows, without end (RFC 4662 §7.4, MUST)",
             Fault::IgnoreTransformations => {
                 "the pres-rules transformations are not applied: an allowed watcher sees the whole document (RFC 5025 §3.3)"
             }

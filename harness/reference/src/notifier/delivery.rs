@@ -368,6 +368,9 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
         let delivered = outcome.is_some_and(|code| (200..300).contains(&code))
             || (outcome == Some(481) && shared.fault(Fault::KeepSubscriptionAfter481))
             || (outcome.is_none() && shared.fault(Fault::KeepSubscriptionAfterTimeout));
+        if delivered && !prepared.last {
+            super::next_loop_turn(&shared, id);
+        }
         if !delivered || prepared.last {
             let mut guard = lock(&shared.state);
             let state = &mut *guard;

@@ -377,6 +377,24 @@ pub(super) fn lists_changed(shared: &Arc<Shared>, xui: &str) {
     pump(shared, ids);
 }
 
+/// Fault switch RlsNestedLoop: a list subscription whose NOTIFY was just answered, and whose
+/// members lead back to the subscriber's own services, gets another full-state NOTIFY, as an
+/// RLS whose back-end subscriptions chase each other round the loop would send.
+pub(super) fn next_loop_turn(shared: &Shared, id: u64) {
+    let mut guard = lock(&shared.state);
+    let state = &mut *guard;
+    let Some(sub) = state.subs.by_id.get_mut(&id) else {
+        return;
+    };
+    let Kind::List(list) = &mut sub.kind else {
+        return;
+    };
+    if sub.queue.is_empty() && list.loops_again(&state.xcap) {
+        let body = Body::Ready(list.full_state(&state.esc, &state.xcap));
+        sub.enqueue(body, Phase::Active);
+    }
+}
+
 /// The presentity `who`'s pres-rules changed: its subscriptions are decided again
 /// ([`redecide`]) and told.
 pub(super) fn rules_changed(shared: &Arc<Shared>, who: &Presentity) {
