@@ -41,6 +41,49 @@ pub struct StartedSut {
 }
 
 impl StartedSut {
+    /// A managed SUT process that exited on its own (a crash) or no longer answers the probe
+    /// is stopped, reset, started again and probed. `None` while it answers; else how it had
+    /// ended (with the end of its log), and whether it is back.
+    async fn restart_if_down(
+        &mut self,
+        profile: &Profile,
+        root: &Path,
+    ) -> Option<(String, Result<(), String>)> {
+        let t1 = Duration::from_millis(profile.t1_ms);
+        let probe_limit = Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0));
+        let process = self.process.as_mut()?;
+        let down = match process.exited() {
+            Some(status) => format!("it exited ({status})"),
+            None => match probe(self.addr, t1, probe_limit).await {
+                Ok(_) => return None,
+                Err(e) => format!("it no longer answered: {e}"),
+            },
+        };
+        let ended = format!("{down}; its log ends:\n{}", process.log_end());
+        tracing::warn!(%ended, "the SUT process is down; starting it again");
+        if let Some(process) = self.process.take() {
+            process.stop().await;
+        }
+        let spec = profile.process.as_ref()?;
+        let again = match SutProcess::start(spec, root, self.addr, t1).await {
+            Ok(process) => match probe(self.addr, t1, probe_limit).await {
+                Ok(_) => Ok(process),
+                Err(e) => {
+                    process.stop().await;
+                    Err(e)
+                }
+            },
+            Err(e) => Err(e),
+        };
+        Some(match again {
+            Ok(process) => {
+                self.process = Some(process);
+                (ended, Ok(()))
+            }
+            Err(e) => (ended, Err(e)),
+        })
+    }
+
     /// Stops what the harness started.
     pub async fn stop(self) {
         if let Some(server) = self.server {
@@ -494,6 +537,22 @@ async fn play_all(
         .collect()
 }
 
+/// Tells each run of a batch after which the managed SUT process was down (`ended`: how, and
+/// the end of its log) that it was, and what became of it (`then`). A run that had passed
+/// becomes an error: a server that crashed under it was not judged whole.
+fn mark_sut_down(played: &mut [FlowOutcome], ended: &str, then: &str) {
+    for outcome in played {
+        let note = format!("the SUT process was down after this run or its batch: {ended}; {then}");
+        if outcome.verdict == Verdict::Pass {
+            outcome.verdict = Verdict::Error;
+        }
+        outcome.reason = Some(match outcome.reason.take() {
+            Some(reason) => format!("{reason}; {note}"),
+            None => note,
+        });
+    }
+}
+
 /// Splits the runs (in plan order: by transport, then flow) into batches played one after
 /// the other, as the profile's `parallel` allows.
 fn batches(
@@ -603,15 +662,44 @@ pub async fn play_suite(
     };
     let (outcomes, probe_result) = match sut {
         Err(e) => (all_error(&e), e),
-        Ok((sut, answer)) => {
+        Ok((mut sut, answer)) => {
             let settings = sut.settings(profile, root);
             let runs: Vec<(Arc<LoadedFlow>, RunSettings)> = plan
                 .iter()
                 .map(|(i, t)| (Arc::clone(&flows[*i]), settings.over(*t, sut.addr_for(*t))))
                 .collect();
             let mut outcomes = Vec::with_capacity(runs.len());
+            let mut gone: Option<String> = None;
+            let managed = sut.process.is_some();
             for batch in batches(&runs, profile.parallel) {
-                outcomes.extend(play_all(batch, profile, &mut on_flow).await);
+                if let Some(reason) = &gone {
+                    outcomes.extend(batch.iter().map(|(f, s)| {
+                        FlowOutcome::not_run(f, s.transport, Verdict::Error, reason.clone())
+                    }));
+                    continue;
+                }
+                // A managed process is checked after each batch: its outcomes are shown once
+                // they can say whether the process went down under them.
+                let mut played = if managed {
+                    play_all(batch, profile, &mut |_: &FlowOutcome| {}).await
+                } else {
+                    play_all(batch, profile, &mut on_flow).await
+                };
+                match sut.restart_if_down(profile, root).await {
+                    None => {}
+                    Some((ended, Ok(()))) => mark_sut_down(&mut played, &ended, "started again"),
+                    Some((ended, Err(e))) => {
+                        let then = format!("it could not be started again: {e}");
+                        mark_sut_down(&mut played, &ended, &then);
+                        gone = Some(format!(
+                            "not run: the SUT process was down after an earlier run and {then}"
+                        ));
+                    }
+                }
+                if managed {
+                    played.iter().for_each(&mut on_flow);
+                }
+                outcomes.extend(played);
             }
             sut.stop().await;
             tracing::debug!("SUT stopped");

@@ -197,6 +197,17 @@ impl SutProcess {
         }
     }
 
+    /// How the process ended, when it has ended on its own (a crash in the middle of a run).
+    pub fn exited(&mut self) -> Option<String> {
+        let status = self.group.child.try_wait().ok().flatten()?;
+        Some(status.to_string())
+    }
+
+    /// The last lines of its log.
+    pub fn log_end(&self) -> String {
+        log_tail(&self.rundir)
+    }
+
     /// Stops the SUT: SIGTERM to its process group, SIGKILL if it is still there after the
     /// grace time; then removes its run directory.
     pub async fn stop(mut self) {

@@ -124,7 +124,8 @@ pub struct FlowOutcome {
     pub title: String,
     /// Verdict.
     pub verdict: Verdict,
-    /// Why the harness could not judge, for `error`; why skipped or unsupported.
+    /// Why the harness could not judge, for `error`; why skipped or unsupported; that the SUT
+    /// process the harness manages exited during the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Wall time in microseconds.
