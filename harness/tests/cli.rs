@@ -293,3 +293,69 @@ fn rust_log_asks_for_debug_logs_and_a_bad_filter_is_named() {
     );
     assert!(!stderr.contains("starting the SUT"), "no logs: {stderr}");
 }
+
+/// A free loopback port (bound once and let go).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[test]
+fn a_managed_sut_that_dies_is_named_in_its_run_and_started_again() {
+    // `presence-harness serve` as a managed SUT process that lives four seconds each time it
+    // starts: it dies in the middle of rfc4662-nested-loop (eight seconds of waiting), and the
+    // short rfc4825-409 after it runs against a fresh one.
+    let (sip, xcap) = (free_port(), free_port());
+    let serve = format!(
+        "exec timeout 4 {} --root {} serve --udp 127.0.0.1:{sip} --xcap 127.0.0.1:{xcap}",
+        env!("CARGO_BIN_EXE_presence-harness"),
+        root().display()
+    );
+    let profile = std::env::temp_dir().join(format!(
+        "presence-harness-dying-{}.yaml",
+        presence_harness::ids::token()
+    ));
+    let text = format!(
+        "name: dying\naddress: 127.0.0.1:{sip}\nxcap_root: http://127.0.0.1:{xcap}/xcap-root\n\
+         capabilities: [publish, subscribe, open-policy, xcap, rls]\ntransports: [tcp]\n\
+         parallel: none\nxcap_credentials: {{ username: \"${{aor}}\", password: presence }}\n\
+         t1_ms: 100\nprocess:\n  start: [sh, -c, {serve:?}]\n  ready_timeout: 10\n  stop_timeout: 2\n"
+    );
+    std::fs::write(&profile, text).expect("profile written");
+    let sut = profile.to_string_lossy().to_string();
+    let (code, reports) = run(&[
+        "--sut",
+        &sut,
+        "--flow",
+        "rfc4662-nested-loop",
+        "--flow",
+        "rfc4825-409",
+    ]);
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(reports.join("latest/run.json")).expect("run.json written"),
+    )
+    .expect("run.json is JSON");
+    let flow = |id: &str| {
+        record["flows"]
+            .as_array()
+            .and_then(|flows| flows.iter().find(|f| f["id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("no run {id} in {record}"))
+    };
+    let died = flow("rfc4662-nested-loop@tcp");
+    let reason = died["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("the SUT process was down after this run") && reason.contains("exited"),
+        "the run the SUT died in names it: {reason:?}"
+    );
+    assert_eq!(died["verdict"], "fail", "a dead server fails the flow");
+    assert_eq!(
+        flow("rfc4825-409@tcp")["verdict"],
+        "pass",
+        "the next run has a fresh SUT"
+    );
+    assert_eq!(code, 1);
+    let _ = std::fs::remove_file(profile);
+}
