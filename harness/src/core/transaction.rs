@@ -189,7 +189,7 @@ impl ServerTransactions {
 
 /// Where the response to `request`, which came from `source` over `transport`, goes (RFC 3261
 /// §18.2.2): over a reliable transport back to the source, on its connection; over UDP to the
-/// source address and the port of the top Via's sent-by (5060 when it names none), or the source
+/// source address and the port of the top Via's sent-by ([`sent_by_address`]), or the source
 /// port when the Via asks for it with `rport` (RFC 3581 §4). A top Via without a readable sent-by
 /// gets the response at the source.
 pub fn response_target(
@@ -209,27 +209,34 @@ pub fn response_target(
     sent_by_address(request, source).unwrap_or(source)
 }
 
-/// The source address of `request` with the port of its top Via's sent-by (5060 when it names
-/// none): where RFC 3261 §18.2.2 sends a response over UDP, and over TCP when the request's
-/// connection is gone. `None` without a readable sent-by.
+/// The source address of `request` with the port of its top Via's sent-by, or when it names
+/// none the default port of the Via's transport (5061 for TLS, 5060 otherwise, RFC 3261
+/// §18.2.2 and §19.1.2): where §18.2.2 sends a response over UDP, and over TCP or TLS when the
+/// request's connection is gone. `None` without a readable sent-by.
 pub fn sent_by_address(request: &SipMessage, source: SocketAddr) -> Option<SocketAddr> {
     let via = request.header_items("Via").next()?;
-    let sent_by = via
-        .split(';')
-        .next()
-        .and_then(|protocol_and_sent_by| protocol_and_sent_by.split_ascii_whitespace().nth(1))?;
-    sent_by_port(sent_by).map(|port| SocketAddr::new(source.ip(), port))
+    // sent-protocol may have whitespace around its slashes (SWS, RFC 3261 §25.1).
+    let head: Vec<&str> = via.split(';').next()?.split('/').map(str::trim).collect();
+    let head = head.join("/");
+    let mut parts = head.split_ascii_whitespace();
+    let (protocol, sent_by) = (parts.next()?, parts.next()?);
+    let default = if protocol.to_ascii_uppercase().ends_with("/TLS") {
+        5061
+    } else {
+        5060
+    };
+    sent_by_port(sent_by, default).map(|port| SocketAddr::new(source.ip(), port))
 }
 
-/// The port of a sent-by (`host [":" port]`, the host an IPv6 reference in brackets or not), 5060
-/// when it names none; `None` when the port is unreadable.
-fn sent_by_port(sent_by: &str) -> Option<u16> {
+/// The port of a sent-by (`host [":" port]`, the host an IPv6 reference in brackets or not),
+/// `default` when it names none; `None` when the port is unreadable.
+fn sent_by_port(sent_by: &str, default: u16) -> Option<u16> {
     let after_host = match sent_by.strip_prefix('[') {
         Some(v6) => v6.split_once(']')?.1,
         None => sent_by.split_once(':').map_or("", |(_, port)| port),
     };
     match after_host.strip_prefix(':').unwrap_or(after_host) {
-        "" if !sent_by.is_empty() => Some(5060),
+        "" if !sent_by.is_empty() => Some(default),
         port => port.parse().ok(),
     }
 }
@@ -271,6 +278,31 @@ mod tests {
         let raw = "NOTIFY sip:w@h SIP/2.0\r\nVia: SIP/2.0/TCP h:5070\r\nCSeq: 1 NOTIFY\r\n\r\n";
         let request = SipMessage::parse(raw.as_bytes()).unwrap();
         assert_eq!(response_target(&request, source, Transport::Tcp), source);
+    }
+
+    #[test]
+    fn a_sent_by_without_port_names_the_transports_default_port() {
+        let source: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let address = |via: &str| {
+            let raw = format!("NOTIFY sip:w@h SIP/2.0\r\nVia: {via}\r\nCSeq: 1 NOTIFY\r\n\r\n");
+            let request = SipMessage::parse(raw.as_bytes()).unwrap();
+            sent_by_address(&request, source).map(|a| a.to_string())
+        };
+        let at = |port: &str| Some(format!("127.0.0.1:{port}"));
+        assert_eq!(
+            address("SIP/2.0/TLS ps.home1.net;branch=z9hG4bK1"),
+            at("5061")
+        );
+        assert_eq!(
+            address("SIP / 2.0 / tls ps.home1.net;branch=z9hG4bK1"),
+            at("5061")
+        );
+        assert_eq!(
+            address("SIP/2.0/TCP ps.home1.net;branch=z9hG4bK1"),
+            at("5060")
+        );
+        assert_eq!(address("SIP / 2.0 / UDP ps.home1.net:5070"), at("5070"));
+        assert_eq!(address("SIP/2.0/TLS ps.home1.net:5062"), at("5062"));
     }
 
     fn response(code: u16) -> SipMessage {
