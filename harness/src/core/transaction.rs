@@ -245,14 +245,17 @@ fn sent_by_port(sent_by: &str, default: u16) -> Option<u16> {
 mod tests {
     use super::*;
 
+    /// A NOTIFY whose top Via is `via`.
+    fn notify_via(via: &str) -> SipMessage {
+        let raw = format!("NOTIFY sip:w@h SIP/2.0\r\nVia: {via}\r\nCSeq: 1 NOTIFY\r\n\r\n");
+        SipMessage::parse(raw.as_bytes()).unwrap()
+    }
+
     #[test]
     fn responses_over_udp_go_to_the_sent_by_port_unless_rport_asks() {
         let source: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let target = |via: &str| {
-            let raw = format!("NOTIFY sip:w@h SIP/2.0\r\nVia: {via}\r\nCSeq: 1 NOTIFY\r\n\r\n");
-            let request = SipMessage::parse(raw.as_bytes()).unwrap();
-            response_target(&request, source, Transport::Udp).to_string()
-        };
+        let target =
+            |via: &str| response_target(&notify_via(via), source, Transport::Udp).to_string();
         assert_eq!(
             target("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1"),
             "127.0.0.1:5070"
@@ -275,19 +278,14 @@ mod tests {
             target("SIP/2.0/UDP h:port;branch=z9hG4bK1"),
             "127.0.0.1:40000"
         );
-        let raw = "NOTIFY sip:w@h SIP/2.0\r\nVia: SIP/2.0/TCP h:5070\r\nCSeq: 1 NOTIFY\r\n\r\n";
-        let request = SipMessage::parse(raw.as_bytes()).unwrap();
+        let request = notify_via("SIP/2.0/TCP h:5070");
         assert_eq!(response_target(&request, source, Transport::Tcp), source);
     }
 
     #[test]
     fn a_sent_by_without_port_names_the_transports_default_port() {
         let source: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let address = |via: &str| {
-            let raw = format!("NOTIFY sip:w@h SIP/2.0\r\nVia: {via}\r\nCSeq: 1 NOTIFY\r\n\r\n");
-            let request = SipMessage::parse(raw.as_bytes()).unwrap();
-            sent_by_address(&request, source).map(|a| a.to_string())
-        };
+        let address = |via: &str| sent_by_address(&notify_via(via), source).map(|a| a.to_string());
         let at = |port: &str| Some(format!("127.0.0.1:{port}"));
         assert_eq!(
             address("SIP/2.0/TLS ps.home1.net;branch=z9hG4bK1"),
