@@ -49,8 +49,9 @@ impl StartedSut {
         profile: &Profile,
         root: &Path,
     ) -> Option<(String, Result<(), String>)> {
+        let spec = profile.process.as_ref()?;
         let t1 = Duration::from_millis(profile.t1_ms);
-        let probe_limit = Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0));
+        let probe_limit = profile.probe_limit();
         let process = self.process.as_mut()?;
         let down = match process.exited() {
             Some(status) => format!("it exited ({status})"),
@@ -64,7 +65,6 @@ impl StartedSut {
         if let Some(process) = self.process.take() {
             process.stop().await;
         }
-        let spec = profile.process.as_ref()?;
         let again = match SutProcess::start(spec, root, self.addr, t1).await {
             Ok(process) => match probe(self.addr, t1, probe_limit).await {
                 Ok(_) => Ok(process),
@@ -541,14 +541,14 @@ async fn play_all(
 /// the end of its log) that it was, and what became of it (`then`). A run that had passed
 /// becomes an error: a server that crashed under it was not judged whole.
 fn mark_sut_down(played: &mut [FlowOutcome], ended: &str, then: &str) {
+    let note = format!("the SUT process was down after this run or its batch: {ended}; {then}");
     for outcome in played {
-        let note = format!("the SUT process was down after this run or its batch: {ended}; {then}");
         if outcome.verdict == Verdict::Pass {
             outcome.verdict = Verdict::Error;
         }
         outcome.reason = Some(match outcome.reason.take() {
             Some(reason) => format!("{reason}; {note}"),
-            None => note,
+            None => note.clone(),
         });
     }
 }
@@ -607,8 +607,13 @@ pub async fn ready_sut(profile: &Profile, root: &Path) -> ReadySut {
         Ok(sut) if sut.ue.is_some() => Ok((sut, "a UE under test, started for each run".into())),
         Ok(sut) => {
             tracing::debug!(udp = %sut.addr, tcp = %sut.tcp_addr, "SUT started");
-            let probe_limit = Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0));
-            match probe(sut.addr, Duration::from_millis(profile.t1_ms), probe_limit).await {
+            match probe(
+                sut.addr,
+                Duration::from_millis(profile.t1_ms),
+                profile.probe_limit(),
+            )
+            .await
+            {
                 Ok(answer) => Ok((sut, answer)),
                 Err(e) => {
                     sut.stop().await;

@@ -213,11 +213,7 @@ pub fn load(root: &Path, args: &LoadArgs) -> Result<LoadEnd, String> {
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let sut = runtime.block_on(start_sut(&profile, root))?;
-    let probed = runtime.block_on(probe(
-        sut.addr,
-        timers.t1,
-        Duration::from_secs_f64((5.0 * profile.timer_scale).min(600.0)),
-    ));
+    let probed = runtime.block_on(probe(sut.addr, timers.t1, profile.probe_limit()));
     let started = SystemTime::now();
     let outcome = probed.and_then(|_| {
         let plan = LoadPlan {

@@ -317,6 +317,12 @@ impl Profile {
         Ok(())
     }
 
+    /// How long the readiness probe waits for the SUT's answer to OPTIONS: 5 s times the
+    /// timer scale, at most 10 minutes.
+    pub fn probe_limit(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64((5.0 * self.timer_scale).min(600.0))
+    }
+
     /// True when the profile declares every capability in `required`.
     pub fn missing_capabilities(&self, required: &[String]) -> Vec<String> {
         required

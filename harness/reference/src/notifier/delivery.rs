@@ -368,7 +368,7 @@ async fn deliver(shared: Arc<Shared>, id: u64) {
         let delivered = outcome.is_some_and(|code| (200..300).contains(&code))
             || (outcome == Some(481) && shared.fault(Fault::KeepSubscriptionAfter481))
             || (outcome.is_none() && shared.fault(Fault::KeepSubscriptionAfterTimeout));
-        if delivered && !prepared.last {
+        if delivered && !prepared.last && shared.fault(Fault::RlsNestedLoop) {
             super::next_loop_turn(&shared, id);
         }
         if !delivered || prepared.last {

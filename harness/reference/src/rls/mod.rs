@@ -89,9 +89,6 @@ pub(super) struct ListSubscription {
     partial_after_first: bool,
     /// Fault switch: full-state documents after the first show the first member only.
     first_member_after_first: bool,
-    /// Fault switch RlsNestedLoop: members that are the subscriber's own services are served
-    /// with no loop safeguard.
-    unguarded_nesting: bool,
 }
 
 impl ListSubscription {
@@ -129,21 +126,18 @@ impl ListSubscription {
             first_member_after_first: shared.fault(Fault::RlsRefreshFirstOnly),
             reveal: shared.fault(Fault::PoliteBlockReveals),
             partial_after_first: shared.fault(Fault::RlmiPartialAfterSubscribe),
-            unguarded_nesting: shared.fault(Fault::RlsNestedLoop),
         };
         list.set_members(members, xcap, esc);
         Some(list)
     }
 
-    /// Fault switch RlsNestedLoop: does another turn of an unguarded loop of back-end
+    /// Under fault switch RlsNestedLoop: does another turn of an unguarded loop of back-end
     /// subscriptions follow each answered NOTIFY (a member is one of the subscriber's own
     /// services, which leads back here)?
     pub fn loops_again(&self, xcap: &XcapStore) -> bool {
-        self.unguarded_nesting
-            && self
-                .members
-                .iter()
-                .any(|m| lists::resolve(xcap, &self.xui, &m.uri).is_some())
+        self.members
+            .iter()
+            .any(|m| lists::resolve(xcap, &self.xui, &m.uri).is_some())
     }
 
     /// The user whose documents define the list.

@@ -156,6 +156,24 @@ impl Runner<'_> {
         }
     }
 
+    /// Runs a header-style check (`spec`, as the flow wrote it; the loader validated it) on a
+    /// text of the message that is not a header: its body, its Request-URI (`name`, `text`).
+    fn check_text(
+        &mut self,
+        path: &str,
+        step: &Step,
+        seq: usize,
+        (name, text): (&str, &str),
+        spec: &serde_yaml::Value,
+    ) {
+        let Ok(spec) = serde_yaml::from_value::<HeaderCheckSpec>(spec.clone()) else {
+            return;
+        };
+        let mut captures = Vec::new();
+        let assertions = headers::eval_text(name, text, &spec, &self.vars, &mut captures);
+        self.record_assertions(path, step, seq, assertions, captures);
+    }
+
     /// Runs every check of `step` on the message it matched.
     pub(super) fn evaluate(&mut self, step: &Step, path: &str, delivered: Delivered) {
         let seq = delivered.seq;
@@ -240,26 +258,13 @@ impl Runner<'_> {
             let assertions = headers::eval(&delivered.msg, name, &spec, &self.vars, &mut captures);
             self.record_assertions(path, step, seq, assertions, captures);
         }
-        if let Some(spec) = step
-            .body_text
-            .as_ref()
-            .and_then(|v| serde_yaml::from_value::<HeaderCheckSpec>(v.clone()).ok())
-        {
-            let text = String::from_utf8_lossy(&delivered.msg.body).into_owned();
-            let mut captures = Vec::new();
-            let assertions = headers::eval_text("body", &text, &spec, &self.vars, &mut captures);
-            self.record_assertions(path, step, seq, assertions, captures);
+        if let Some(spec) = &step.body_text {
+            let text = String::from_utf8_lossy(&delivered.msg.body);
+            self.check_text(path, step, seq, ("body", &text), spec);
         }
-        if let Some(spec) = step
-            .request_uri
-            .as_ref()
-            .and_then(|v| serde_yaml::from_value::<HeaderCheckSpec>(v.clone()).ok())
-        {
-            let uri = delivered.msg.request_uri().unwrap_or_default().to_string();
-            let mut captures = Vec::new();
-            let assertions =
-                headers::eval_text("Request-URI", &uri, &spec, &self.vars, &mut captures);
-            self.record_assertions(path, step, seq, assertions, captures);
+        if let Some(spec) = &step.request_uri {
+            let uri = delivered.msg.request_uri().unwrap_or_default();
+            self.check_text(path, step, seq, ("Request-URI", uri), spec);
         }
         if let Some(empty) = step.body_empty {
             let is_empty = delivered.msg.body.is_empty();
